@@ -1,0 +1,131 @@
+//! The command line (clap derive). No file I/O here.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Runs declarative data pipelines: input globs, batches, per-file steps and
+/// plots, on a sized pool with live progress.
+#[derive(Debug, Parser)]
+#[command(
+    name = "runner",
+    version,
+    after_help = "`runner PIPELINE.toml` is short for `runner run PIPELINE.toml`.\n\
+Exit codes: 0 ok, 1 some tasks failed, 2 bad pipeline file or command line,\n\
+3 another run holds the lock, 4 runner itself failed, 130/143 interrupted."
+)]
+pub(crate) struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Cmd,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Cmd {
+    /// Run the pipeline (the default).
+    Run(RunArgs),
+    /// Validate the pipeline file and print the plan; runs nothing.
+    Check {
+        /// The pipeline file.
+        pipeline: PathBuf,
+    },
+    /// Print the step graph as Graphviz DOT.
+    Graph {
+        /// The pipeline file.
+        pipeline: PathBuf,
+    },
+}
+
+/// `runner run`
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The pipeline file.
+    pub(crate) pipeline: PathBuf,
+    /// Pool size: a number, or "auto" for the cores this process may use.
+    #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
+    pub(crate) jobs: Option<Jobs>,
+    /// Print each command that would run, and run nothing.
+    #[arg(short = 'n', long)]
+    pub(crate) dry_run: bool,
+    /// Stop starting tasks after the first failure.
+    #[arg(long)]
+    pub(crate) fail_fast: bool,
+    /// Print nothing unless something failed (for cron).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// Print every task's command and output as it finishes.
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
+    /// Run only this step and what it needs (repeatable).
+    #[arg(long, value_name = "STEP")]
+    pub(crate) only: Vec<String>,
+}
+
+/// `-j N` or `-j auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Jobs {
+    /// The cores this process may use.
+    Auto,
+    /// Exactly N.
+    Count(usize),
+}
+
+fn parse_jobs(s: &str) -> Result<Jobs, String> {
+    if s == "auto" {
+        return Ok(Jobs::Auto);
+    }
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(Jobs::Count(n)),
+        _ => Err(format!("expected a number of jobs (1 or more) or `auto`, found `{s}`")),
+    }
+}
+
+const SUBCOMMANDS: &[&str] = &["run", "check", "graph", "help"];
+
+/// Makes `runner FILE [flags]` and `runner [flags] FILE` mean `runner run ...`.
+pub(crate) fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
+    let first = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
+    let is_meta = matches!(first, "-h" | "--help" | "-V" | "--version");
+    if args.len() > 1 && !SUBCOMMANDS.contains(&first) && !is_meta {
+        args.insert(1, OsString::from("run"));
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Cli {
+        let args = with_default_subcommand(args.iter().map(OsString::from).collect());
+        Cli::try_parse_from(args).unwrap()
+    }
+
+    #[test]
+    fn run_is_the_default() {
+        let Cmd::Run(a) = parse(&["runner", "p.toml", "-j", "3"]).command else {
+            panic!("expected run")
+        };
+        assert_eq!(a.jobs, Some(Jobs::Count(3)));
+        let Cmd::Run(a) = parse(&["runner", "--fail-fast", "p.toml"]).command else {
+            panic!("expected run")
+        };
+        assert!(a.fail_fast);
+        assert!(matches!(parse(&["runner", "check", "p.toml"]).command, Cmd::Check { .. }));
+    }
+
+    #[test]
+    fn jobs_values() {
+        assert_eq!(parse_jobs("auto"), Ok(Jobs::Auto));
+        assert!(parse_jobs("0").is_err());
+        assert!(parse_jobs("x").is_err());
+    }
+}

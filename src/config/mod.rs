@@ -1,0 +1,295 @@
+//! The pipeline file: the only place that reads TOML. `load` turns a file into
+//! a validated [`Pipeline`] or the full list of diagnostics found in it.
+
+mod raw;
+mod validate;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::diag::Diagnostic;
+use crate::template::Templates;
+
+pub(crate) use validate::{normalize as normalize_path, parse};
+
+/// The newest pipeline file format this binary understands.
+pub(crate) const FORMAT_VERSION: i64 = 1;
+
+/// The pipeline file's text and where it came from, kept for diagnostics that
+/// are found later (at plan time).
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    /// The path as given on the command line.
+    pub(crate) path: PathBuf,
+    /// The whole file.
+    pub(crate) text: String,
+}
+
+/// A pipeline file that failed to load: every diagnostic found in it.
+#[derive(Debug)]
+pub(crate) struct LoadError {
+    /// The file's text, for rendering.
+    pub(crate) source: Source,
+    /// Everything wrong with it, in file order.
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+/// A validated pipeline: references resolved, steps in dependency order,
+/// templates compiled.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    /// `[pipeline] name`, or the file's stem.
+    pub(crate) name: String,
+    /// The pipeline file (for messages and the state's file hash).
+    pub(crate) source: Source,
+    /// Absolute base of every path; commands run here.
+    pub(crate) root: PathBuf,
+    /// The output folder relative to root (or absolute), lexically normalized.
+    pub(crate) out_dir: PathBuf,
+    /// `None` = auto.
+    pub(crate) jobs: Option<usize>,
+    /// Environment for every task.
+    pub(crate) env: Vec<(String, String)>,
+    /// The state folder, relative to root or absolute.
+    pub(crate) state_dir: PathBuf,
+    /// Command run after a run with failures.
+    pub(crate) on_failure: Vec<String>,
+    /// How many runs' logs to keep.
+    pub(crate) keep_logs: u32,
+    /// `[vars]`, as a template value.
+    pub(crate) vars: minijinja::Value,
+    /// Named input sets.
+    pub(crate) inputs: Vec<InputSet>,
+    /// Steps and plots, ordered so that every step comes after what it reads.
+    pub(crate) steps: Vec<Step>,
+    /// Every template of the file, compiled once.
+    pub(crate) templates: Arc<Templates>,
+}
+
+impl Pipeline {
+    /// The step or input set called `name`.
+    pub(crate) fn step_index(&self, name: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.name == name)
+    }
+
+    /// Absolute path of something given relative to root.
+    pub(crate) fn abs(&self, path: &Path) -> PathBuf {
+        self.root.join(path)
+    }
+}
+
+/// `[inputs.NAME]`: a named, sorted set of files.
+#[derive(Debug, Clone)]
+pub(crate) struct InputSet {
+    /// The set's name.
+    pub(crate) name: String,
+    /// Glob patterns relative to root, each with its span.
+    pub(crate) globs: Vec<(String, Range<usize>)>,
+    /// Patterns of files to leave out.
+    pub(crate) exclude: Vec<String>,
+    /// How `batch` steps split the set.
+    pub(crate) batching: Option<Batching>,
+    /// No file matching is not an error.
+    pub(crate) allow_empty: bool,
+    /// Files younger than this are left out.
+    pub(crate) min_age: Option<Duration>,
+    /// Span of the `[inputs.NAME]` table.
+    pub(crate) span: Range<usize>,
+}
+
+/// How a set is split into batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Batching {
+    /// `batches = N`: file i goes to batch i mod N.
+    Count(usize),
+    /// `batch_size = K`: consecutive chunks of at most K files.
+    Size(usize),
+}
+
+/// How many tasks a step makes from what it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fanout {
+    /// One task per file (input set) or per upstream task (step).
+    Each,
+    /// One task per batch of an input set.
+    Batch,
+    /// One task over everything.
+    All,
+}
+
+impl Fanout {
+    /// The key word in the file.
+    pub(crate) fn keyword(self) -> &'static str {
+        match self {
+            Fanout::Each => "each",
+            Fanout::Batch => "batch",
+            Fanout::All => "all",
+        }
+    }
+}
+
+/// What a step reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upstream {
+    /// An input set (index into `Pipeline::inputs`).
+    Inputs(usize),
+    /// Another step (index into `Pipeline::steps`, always earlier).
+    Step(usize),
+}
+
+/// Whether an entry came from `[[steps]]` or `[[plots]]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StepKind {
+    /// `[[steps]]`
+    Step,
+    /// `[[plots]]`
+    Plot,
+}
+
+/// A template string of the file, with where it is.
+#[derive(Debug, Clone)]
+pub(crate) struct Tmpl {
+    /// Name under which it is compiled in `Templates`.
+    pub(crate) id: String,
+    /// The text as written.
+    pub(crate) text: String,
+    /// Span of the string in the file.
+    pub(crate) span: Range<usize>,
+}
+
+/// What a step's tasks do.
+#[derive(Debug, Clone)]
+pub(crate) enum Action {
+    /// An argv, no shell. Each element a template.
+    Run(Vec<Tmpl>),
+    /// One string for `sh -c`, values shell-quoted.
+    Shell(Tmpl),
+    /// A built-in step.
+    Builtin {
+        /// `csv.stats`, ...
+        name: String,
+        /// `with = {...}`
+        options: Arc<toml::Table>,
+    },
+    /// A plot from a template.
+    Plot(Arc<PlotSpec>),
+}
+
+/// Everything a `[[plots]]` entry says about the picture (templated texts are
+/// rendered per task).
+#[derive(Debug, Clone)]
+pub(crate) struct PlotSpec {
+    /// Built-in template name, or a path relative to root.
+    pub(crate) template: PlotTemplate,
+    /// Column for x; `None` = row number.
+    pub(crate) x: Option<String>,
+    /// Column names or globs.
+    pub(crate) y: Vec<String>,
+    /// Cap on series matched by globs.
+    pub(crate) max_series: usize,
+    /// Templated title.
+    pub(crate) title: Option<Tmpl>,
+    /// Templated x label.
+    pub(crate) x_label: Option<Tmpl>,
+    /// Templated y label.
+    pub(crate) y_label: Option<Tmpl>,
+    /// Pixels.
+    pub(crate) width: u32,
+    /// Pixels.
+    pub(crate) height: u32,
+    /// Log x axis.
+    pub(crate) x_log: bool,
+    /// Log y axis.
+    pub(crate) y_log: bool,
+    /// Start y at zero.
+    pub(crate) y_zero: bool,
+    /// Histogram bins.
+    pub(crate) bins: usize,
+    /// Nothing to plot = skipped, not failed.
+    pub(crate) skip_empty: bool,
+}
+
+/// A plot template: built in, or the user's file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PlotTemplate {
+    /// `line`, `scatter`, `bar`, `hist`.
+    Builtin(String),
+    /// A minijinja file, relative to root.
+    File(PathBuf),
+}
+
+/// A `[[steps]]` or `[[plots]]` entry, validated.
+#[derive(Debug, Clone)]
+pub(crate) struct Step {
+    /// Unique name.
+    pub(crate) name: String,
+    /// Step or plot.
+    pub(crate) kind: StepKind,
+    /// Span of the whole table.
+    pub(crate) span: Range<usize>,
+    /// each / batch / all.
+    pub(crate) fanout: Fanout,
+    /// What it reads.
+    pub(crate) upstream: Upstream,
+    /// Span of the reference (`each = "clean"`).
+    pub(crate) upstream_span: Range<usize>,
+    /// What it does.
+    pub(crate) action: Action,
+    /// Output templates (relative to `out`).
+    pub(crate) outs: Vec<Tmpl>,
+    /// Span of `out` (or of the table when there is none).
+    pub(crate) outs_span: Range<usize>,
+    /// Stdout goes into the single output.
+    pub(crate) stdout_to_out: bool,
+    /// Extra fingerprint files (globs relative to root).
+    pub(crate) deps: Vec<String>,
+    /// Kill after this long.
+    pub(crate) timeout: Option<Duration>,
+    /// Extra attempts after a failure.
+    pub(crate) retries: u32,
+    /// Pipeline env plus the step's own.
+    pub(crate) env: Arc<Vec<(String, String)>>,
+    /// Pool slots one task takes.
+    pub(crate) threads: usize,
+}
+
+/// Reads and validates a pipeline file.
+pub(crate) fn load(path: &Path) -> Result<Pipeline, LoadError> {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(err) => {
+                let offset = err.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
+                return Err(LoadError {
+                    source: Source {
+                        path: path.to_owned(),
+                        text,
+                    },
+                    diagnostics: vec![Diagnostic::new(
+                        offset..offset + 1,
+                        "the pipeline file is not valid UTF-8",
+                    )],
+                });
+            }
+        },
+        Err(err) => {
+            return Err(LoadError {
+                source: Source {
+                    path: path.to_owned(),
+                    text: String::new(),
+                },
+                diagnostics: vec![Diagnostic::whole_file(format!(
+                    "cannot read `{}`: {err}",
+                    path.display()
+                ))],
+            });
+        }
+    };
+    parse(Source {
+        path: path.to_owned(),
+        text,
+    })
+}

@@ -1,0 +1,385 @@
+//! The pipeline file as written: serde types with spans, one per TOML table.
+//! These are also the source of the JSON Schema (`runner schema`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+
+use schemars::JsonSchema;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file. Only used for the schema and the list of top-level keys:
+/// each section is deserialized on its own so that one broken step does not
+/// hide the problems of the next.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "runner pipeline",
+    description = "A runner pipeline file: inputs, steps and plots (format v1)."
+)]
+#[allow(dead_code)]
+pub(crate) struct RawFile {
+    /// Settings of the whole pipeline.
+    pub(crate) pipeline: Option<RawPipeline>,
+    /// Free values, seen by templates as `vars.NAME`.
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub(crate) vars: Option<toml::Table>,
+    /// Named sets of input files.
+    pub(crate) inputs: Option<BTreeMap<String, RawInput>>,
+    /// Per-file, per-batch and whole-set steps.
+    pub(crate) steps: Option<Vec<RawStep>>,
+    /// Plots, rendered from templates; tasks in the same graph as steps.
+    pub(crate) plots: Option<Vec<RawPlot>>,
+}
+
+/// `[pipeline]`
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPipeline {
+    /// Name of the pipeline (default: the file's stem); names its state folder.
+    #[schemars(with = "String")]
+    pub(crate) name: Option<Spanned<String>>,
+    /// Base of every path, relative to the pipeline file's folder (default ".").
+    #[schemars(with = "String")]
+    pub(crate) root: Option<Spanned<String>>,
+    /// Output folder, relative to root (default "out"); every `out` is relative to it.
+    #[schemars(with = "String")]
+    pub(crate) out: Option<Spanned<String>>,
+    /// Pool size: a number, or "auto" (the cores this process may use).
+    #[schemars(with = "Jobs")]
+    pub(crate) jobs: Option<Spanned<Jobs>>,
+    /// Environment variables for every task (cron has a bare PATH).
+    pub(crate) env: Option<BTreeMap<String, String>>,
+    /// The state folder, relative to root (default ".runner/NAME").
+    #[schemars(with = "String")]
+    pub(crate) state: Option<Spanned<String>>,
+    /// Pins the file format; a newer format than the binary knows is refused.
+    #[schemars(with = "u32")]
+    pub(crate) format_version: Option<Spanned<i64>>,
+    /// A command (argv) run after a run with failures.
+    #[schemars(with = "Vec<String>")]
+    pub(crate) on_failure: Option<Spanned<Vec<String>>>,
+    /// How many runs' task logs to keep (default 10).
+    pub(crate) keep_logs: Option<u32>,
+}
+
+/// `jobs = 4` or `jobs = "auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+#[schemars(untagged)]
+pub(crate) enum Jobs {
+    /// As many as the cores this process may use.
+    #[schemars(with = "AutoLiteral")]
+    Auto,
+    /// Exactly this many pool slots.
+    Count(u32),
+}
+
+/// The literal string "auto".
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum AutoLiteral {
+    #[serde(rename = "auto")]
+    Auto,
+}
+
+impl<'de> Deserialize<'de> for Jobs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct JobsVisitor;
+        impl Visitor<'_> for JobsVisitor {
+            type Value = Jobs;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of jobs or \"auto\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Jobs, E> {
+                match u32::try_from(v) {
+                    Ok(n) if n >= 1 => Ok(Jobs::Count(n)),
+                    _ => Err(E::custom(format!("jobs must be at least 1, found {v}"))),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Jobs, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Jobs, E> {
+                if v == "auto" {
+                    Ok(Jobs::Auto)
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
+                }
+            }
+        }
+        deserializer.deserialize_any(JobsVisitor)
+    }
+}
+
+/// `[inputs.NAME]`
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInput {
+    /// Glob patterns relative to root (`data/**/*.csv`).
+    #[schemars(with = "StringOrList")]
+    pub(crate) glob: Spanned<StringOrList>,
+    /// Glob patterns of files to leave out.
+    #[schemars(with = "StringOrList")]
+    pub(crate) exclude: Option<Spanned<StringOrList>>,
+    /// For `batch` steps: split the files round-robin into this many batches.
+    #[schemars(with = "u32")]
+    pub(crate) batches: Option<Spanned<i64>>,
+    /// For `batch` steps: consecutive batches of at most this many files.
+    #[schemars(with = "u32")]
+    pub(crate) batch_size: Option<Spanned<i64>>,
+    /// Allow the globs to match no file at all (default false: an error).
+    pub(crate) allow_empty: Option<bool>,
+    /// Leave out files modified less than this long ago ("60s"), still being written.
+    #[schemars(with = "String")]
+    pub(crate) min_age: Option<Spanned<String>>,
+}
+
+/// `[[steps]]`
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStep {
+    /// Name of the step, unique among inputs, steps and plots.
+    #[schemars(with = "String")]
+    pub(crate) name: Spanned<String>,
+    /// One task per file of this input set, or per task of this step.
+    #[schemars(with = "String")]
+    pub(crate) each: Option<Spanned<String>>,
+    /// One task per batch of this input set.
+    #[schemars(with = "String")]
+    pub(crate) batch: Option<Spanned<String>>,
+    /// One task over every file of this input set, or every output of this step.
+    #[schemars(with = "String")]
+    pub(crate) all: Option<Spanned<String>>,
+    /// The command as an argument list, run without a shell.
+    #[schemars(with = "Vec<String>")]
+    pub(crate) run: Option<Spanned<Vec<Spanned<String>>>>,
+    /// One command line run by `sh -c`; every interpolated value is shell-quoted.
+    #[schemars(with = "String")]
+    pub(crate) shell: Option<Spanned<String>>,
+    /// A built-in step (`csv.stats`, `table.concat`).
+    #[serde(rename = "use")]
+    #[schemars(rename = "use", with = "String")]
+    pub(crate) use_: Option<Spanned<String>>,
+    /// Options of the built-in step.
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub(crate) with: Option<Spanned<toml::Table>>,
+    /// Output path(s), templated, relative to the pipeline's `out`.
+    #[schemars(with = "StringOrList")]
+    pub(crate) out: Option<Spanned<StringOrList>>,
+    /// Send the command's standard output into its (single) output file.
+    #[schemars(with = "bool")]
+    pub(crate) stdout: Option<Spanned<bool>>,
+    /// Extra files whose content is part of the fingerprint (globs, relative to root).
+    #[schemars(with = "StringOrList")]
+    pub(crate) deps: Option<Spanned<StringOrList>>,
+    /// Kill the task (and every process it started) after this long ("2m").
+    #[schemars(with = "String")]
+    pub(crate) timeout: Option<Spanned<String>>,
+    /// Run a failed task up to this many more times.
+    #[schemars(with = "u32")]
+    pub(crate) retries: Option<Spanned<i64>>,
+    /// Environment variables for this step's tasks, over the pipeline's.
+    pub(crate) env: Option<BTreeMap<String, String>>,
+    /// Pool slots one task of this step takes (default 1).
+    #[schemars(with = "u32")]
+    pub(crate) threads: Option<Spanned<i64>>,
+}
+
+/// `[[plots]]`
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPlot {
+    /// Name of the plot, unique among inputs, steps and plots.
+    #[schemars(with = "String")]
+    pub(crate) name: Spanned<String>,
+    /// One plot per file of this input set, or per task of this step.
+    #[schemars(with = "String")]
+    pub(crate) each: Option<Spanned<String>>,
+    /// One plot per batch of this input set.
+    #[schemars(with = "String")]
+    pub(crate) batch: Option<Spanned<String>>,
+    /// One plot over every file of this input set, or every output of this step.
+    #[schemars(with = "String")]
+    pub(crate) all: Option<Spanned<String>>,
+    /// A built-in template (`line`, `scatter`, `bar`, `hist`) or a path to a minijinja file.
+    #[schemars(with = "String")]
+    pub(crate) template: Option<Spanned<String>>,
+    /// Column for the x axis (default: the row number).
+    #[schemars(with = "String")]
+    pub(crate) x: Option<Spanned<String>>,
+    /// Columns for the y axis: names or globs over names ("*" = every numeric column).
+    #[schemars(with = "StringOrList")]
+    pub(crate) y: Option<Spanned<StringOrList>>,
+    /// At most this many series when `y` has globs.
+    #[schemars(with = "u32")]
+    pub(crate) max_series: Option<Spanned<i64>>,
+    /// Title, templated.
+    #[schemars(with = "String")]
+    pub(crate) title: Option<Spanned<String>>,
+    /// Label of the x axis, templated.
+    #[schemars(with = "String")]
+    pub(crate) x_label: Option<Spanned<String>>,
+    /// Label of the y axis, templated.
+    #[schemars(with = "String")]
+    pub(crate) y_label: Option<Spanned<String>>,
+    /// Width in pixels (default 800).
+    #[schemars(with = "u32")]
+    pub(crate) width: Option<Spanned<i64>>,
+    /// Height in pixels (default 450).
+    #[schemars(with = "u32")]
+    pub(crate) height: Option<Spanned<i64>>,
+    /// Logarithmic x axis.
+    pub(crate) x_log: Option<bool>,
+    /// Logarithmic y axis.
+    pub(crate) y_log: Option<bool>,
+    /// Start the y axis at zero.
+    pub(crate) y_zero: Option<bool>,
+    /// Bins of a histogram (default 30).
+    #[schemars(with = "u32")]
+    pub(crate) bins: Option<Spanned<i64>>,
+    /// A file with nothing to plot is skipped with a note instead of failing.
+    pub(crate) skip_empty: Option<bool>,
+    /// Output path, templated, relative to the pipeline's `out` (.svg, .png or the template's format).
+    #[schemars(with = "StringOrList")]
+    pub(crate) out: Option<Spanned<StringOrList>>,
+    /// Extra files whose content is part of the fingerprint.
+    #[schemars(with = "StringOrList")]
+    pub(crate) deps: Option<Spanned<StringOrList>>,
+}
+
+/// One string or a list of strings.
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[schemars(untagged)]
+pub(crate) enum StringOrList {
+    /// A single string.
+    One(String),
+    /// A list of strings.
+    #[schemars(with = "Vec<String>")]
+    Many(Vec<Spanned<String>>),
+}
+
+impl StringOrList {
+    /// Every string with its span; a single string takes the span of the whole value.
+    pub(crate) fn items(&self, outer: &Range<usize>) -> Vec<(String, Range<usize>)> {
+        match self {
+            StringOrList::One(s) => vec![(s.clone(), outer.clone())],
+            StringOrList::Many(items) => items
+                .iter()
+                .map(|item| (item.get_ref().clone(), item.span()))
+                .collect(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StringOrList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = StringOrList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StringOrList, E> {
+                Ok(StringOrList::One(v.to_owned()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringOrList, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Spanned<String>>()? {
+                    items.push(item);
+                }
+                Ok(StringOrList::Many(items))
+            }
+        }
+        deserializer.deserialize_any(ListVisitor)
+    }
+}
+
+/// The field names serde knows for a struct, read from its derived
+/// `Deserialize` (so the list can never drift from the type).
+pub(crate) fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    struct Probe(&'static [&'static str]);
+    #[derive(Debug)]
+    struct Stop;
+    impl fmt::Display for Stop {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("probe")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl de::Error for Stop {
+        fn custom<M: fmt::Display>(_: M) -> Self {
+            Stop
+        }
+    }
+    impl<'de> Deserializer<'de> for &mut Probe {
+        type Error = Stop;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Stop> {
+            self.0 = fields;
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut probe = Probe(&[]);
+    let _ = T::deserialize(&mut probe);
+    probe.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_come_from_serde() {
+        let fields = field_names::<RawStep>();
+        assert!(fields.contains(&"use"), "{fields:?}");
+        assert!(fields.contains(&"each"));
+        assert!(!fields.contains(&"use_"));
+        assert!(field_names::<RawFile>().contains(&"plots"));
+    }
+
+    #[test]
+    fn string_or_list() {
+        #[derive(Deserialize)]
+        struct T {
+            a: StringOrList,
+            b: StringOrList,
+        }
+        let t: T = toml::from_str("a = 'x'\nb = ['y', 'z']").unwrap();
+        assert_eq!(t.a, StringOrList::One("x".into()));
+        assert_eq!(t.b.items(&(0..0)).len(), 2);
+        let err = toml::from_str::<T>("a = 3\nb = []").err().unwrap();
+        assert!(err.message().contains("a string or a list of strings"), "{err}");
+    }
+
+    #[test]
+    fn jobs_auto_or_number() {
+        #[derive(Deserialize)]
+        struct T {
+            jobs: Jobs,
+        }
+        assert_eq!(
+            toml::from_str::<T>("jobs = 'auto'").unwrap().jobs,
+            Jobs::Auto
+        );
+        assert_eq!(
+            toml::from_str::<T>("jobs = 3").unwrap().jobs,
+            Jobs::Count(3)
+        );
+        assert!(toml::from_str::<T>("jobs = 0").is_err());
+        assert!(toml::from_str::<T>("jobs = 'many'").is_err());
+    }
+}

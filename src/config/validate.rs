@@ -1,0 +1,1142 @@
+//! From TOML text to a validated `Pipeline`: every section is deserialized on
+//! its own and every problem is collected, so one run of `runner check` shows
+//! all of them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::Spanned;
+
+use super::raw::{field_names, Jobs, RawFile, RawInput, RawPipeline, RawPlot, RawStep};
+use super::{
+    Action, Batching, Fanout, InputSet, LoadError, Pipeline, PlotSpec, PlotTemplate, Source,
+    Step, StepKind, Tmpl, Upstream, FORMAT_VERSION,
+};
+use crate::diag::{did_you_mean, Diagnostic};
+use crate::template::{allowed_names, Templates, Use};
+
+/// Built-in plot templates, embedded in the binary.
+pub(crate) const BUILTIN_PLOT_TEMPLATES: &[&str] = &["line", "scatter", "bar", "hist"];
+
+/// Parses and validates a pipeline file's text.
+pub(crate) fn parse(source: Source) -> Result<Pipeline, LoadError> {
+    let mut checker = Checker {
+        text: &source.text,
+        diagnostics: Vec::new(),
+    };
+    let pipeline = checker.pipeline(&source);
+    let mut diagnostics = checker.diagnostics;
+    match pipeline {
+        Some(pipeline) if diagnostics.is_empty() => Ok(pipeline),
+        _ => {
+            diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+            if diagnostics.is_empty() {
+                diagnostics.push(Diagnostic::whole_file(
+                    "the pipeline could not be loaded (bug in runner, please report it)",
+                ));
+            }
+            Err(LoadError {
+                source,
+                diagnostics,
+            })
+        }
+    }
+}
+
+struct Checker<'t> {
+    text: &'t str,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// A step or plot before references are resolved.
+struct Entry {
+    raw: EntryRaw,
+    span: Range<usize>,
+}
+
+enum EntryRaw {
+    Step(RawStep),
+    Plot(RawPlot),
+}
+
+impl Entry {
+    fn name(&self) -> &Spanned<String> {
+        match &self.raw {
+            EntryRaw::Step(s) => &s.name,
+            EntryRaw::Plot(p) => &p.name,
+        }
+    }
+
+    fn kind(&self) -> StepKind {
+        match self.raw {
+            EntryRaw::Step(_) => StepKind::Step,
+            EntryRaw::Plot(_) => StepKind::Plot,
+        }
+    }
+
+    fn fanouts(&self) -> [(Fanout, Option<&Spanned<String>>); 3] {
+        let (each, batch, all) = match &self.raw {
+            EntryRaw::Step(s) => (&s.each, &s.batch, &s.all),
+            EntryRaw::Plot(p) => (&p.each, &p.batch, &p.all),
+        };
+        [
+            (Fanout::Each, each.as_ref()),
+            (Fanout::Batch, batch.as_ref()),
+            (Fanout::All, all.as_ref()),
+        ]
+    }
+
+    fn has_out(&self) -> bool {
+        match &self.raw {
+            EntryRaw::Step(s) => s.out.is_some(),
+            EntryRaw::Plot(p) => p.out.is_some(),
+        }
+    }
+
+    fn section(&self) -> &'static str {
+        match self.raw {
+            EntryRaw::Step(_) => "step",
+            EntryRaw::Plot(_) => "plot",
+        }
+    }
+}
+
+/// What a name in the one namespace refers to.
+#[derive(Clone, Copy)]
+enum Named {
+    Input(usize),
+    Entry(usize),
+}
+
+impl<'t> Checker<'t> {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
+        self.diagnostics.push(Diagnostic::new(span, message));
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    fn pipeline(&mut self, source: &Source) -> Option<Pipeline> {
+        let (doc, errors) = DeTable::parse_recoverable(self.text);
+        if !errors.is_empty() {
+            for error in errors {
+                let span = error.span().unwrap_or(0..0);
+                self.error(span, format!("invalid TOML: {}", error.message().trim()));
+            }
+            return None;
+        }
+        let doc = doc.into_inner();
+
+        let mut raw_pipeline = RawPipeline::default();
+        let mut vars = toml::Table::new();
+        let mut inputs: Vec<(Spanned<String>, RawInput, Range<usize>)> = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
+
+        let top_fields = field_names::<RawFile>();
+        for (key, value) in doc.iter() {
+            match key.get_ref().as_ref() {
+                "pipeline" => {
+                    if let Some(p) = self.section::<RawPipeline>(value, "`[pipeline]`") {
+                        raw_pipeline = p;
+                    }
+                }
+                "vars" => {
+                    if let Some(v) = self.section::<toml::Table>(value, "`[vars]`") {
+                        vars = v;
+                    }
+                }
+                "inputs" => match value.get_ref() {
+                    DeValue::Table(sets) => {
+                        for (name, set) in sets.iter() {
+                            let what = format!("`[inputs.{}]`", name.get_ref());
+                            if let Some(raw) = self.section::<RawInput>(set, &what) {
+                                let name = Spanned::new(name.span(), name.get_ref().to_string());
+                                inputs.push((name, raw, set.span()));
+                            }
+                        }
+                    }
+                    other => {
+                        self.type_error(value.span(), "`inputs`", "a table of input sets", other)
+                    }
+                },
+                "steps" | "plots" => {
+                    let is_step = key.get_ref() == "steps";
+                    match value.get_ref() {
+                        DeValue::Array(items) => {
+                            for item in items.iter() {
+                                let entry = if is_step {
+                                    self.section::<RawStep>(item, "`[[steps]]`")
+                                        .map(EntryRaw::Step)
+                                } else {
+                                    self.section::<RawPlot>(item, "`[[plots]]`")
+                                        .map(EntryRaw::Plot)
+                                };
+                                if let Some(raw) = entry {
+                                    entries.push(Entry {
+                                        raw,
+                                        span: item.span(),
+                                    });
+                                }
+                            }
+                        }
+                        other => self.type_error(
+                            value.span(),
+                            if is_step { "`steps`" } else { "`plots`" },
+                            "an array of tables (`[[steps]]`)",
+                            other,
+                        ),
+                    }
+                }
+                other => {
+                    let hint = did_you_mean(other, top_fields.iter().copied());
+                    self.error(key.span(), format!("unknown section `{other}`"))
+                        .hint = Some(hint.unwrap_or_else(|| {
+                        format!("known sections: {}", top_fields.join(", "))
+                    }));
+                }
+            }
+        }
+
+        let file_dir = match source.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let name = match &raw_pipeline.name {
+            Some(name) => {
+                self.check_name(name, "pipeline");
+                name.get_ref().clone()
+            }
+            None => source
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "pipeline".to_owned()),
+        };
+        if let Some(version) = &raw_pipeline.format_version
+            && *version.get_ref() > FORMAT_VERSION
+        {
+            self.error(
+                version.span(),
+                format!(
+                    "this file has format_version {}, but this runner knows format {} at most",
+                    version.get_ref(),
+                    FORMAT_VERSION
+                ),
+            )
+            .hint = Some("upgrade runner to read it".to_owned());
+        }
+        let root = self.root(&file_dir, raw_pipeline.root.as_ref());
+        let out_dir = match &raw_pipeline.out {
+            Some(out) => {
+                let p = normalize(Path::new(out.get_ref()));
+                if p.as_os_str().is_empty() || p == Path::new(".") {
+                    self.error(out.span(), "`out` cannot be the root folder itself")
+                        .hint = Some("use a folder such as `build`".to_owned());
+                }
+                if p.starts_with("..") {
+                    self.error(out.span(), "`out` must stay inside `root`");
+                }
+                p
+            }
+            None => PathBuf::from("out"),
+        };
+        let jobs = match raw_pipeline.jobs.as_ref().map(|j| *j.get_ref()) {
+            None | Some(Jobs::Auto) => None,
+            Some(Jobs::Count(n)) => Some(n as usize),
+        };
+        let env: Vec<(String, String)> = raw_pipeline.env.clone().unwrap_or_default().into_iter().collect();
+        let state_dir = match &raw_pipeline.state {
+            Some(state) => normalize(Path::new(state.get_ref())),
+            None => Path::new(".runner").join(&name),
+        };
+        let on_failure = match &raw_pipeline.on_failure {
+            Some(argv) if argv.get_ref().is_empty() => {
+                self.error(argv.span(), "`on_failure` needs a command");
+                Vec::new()
+            }
+            Some(argv) => argv.get_ref().clone(),
+            None => Vec::new(),
+        };
+
+        // The one namespace of inputs, steps and plots.
+        let mut names: HashMap<String, (Named, Range<usize>)> = HashMap::new();
+        let mut input_sets = Vec::new();
+        for (name, raw, span) in inputs {
+            self.check_name(&name, "input set");
+            if let Some(set) = self.input_set(name.get_ref(), raw, span) {
+                names.insert(
+                    name.get_ref().clone(),
+                    (Named::Input(input_sets.len()), name.span()),
+                );
+                input_sets.push(set);
+            }
+        }
+        for (i, entry) in entries.iter().enumerate() {
+            let name = entry.name().clone();
+            self.check_name(&name, entry.section());
+            if let Some((_, first)) = names.get(name.get_ref()) {
+                let (line, _) = crate::diag::line_col(self.text, first.start);
+                self.error(
+                    name.span(),
+                    format!("the name `{}` is used twice", name.get_ref()),
+                )
+                .hint = Some(format!(
+                    "inputs, steps and plots share one namespace; the first is on line {line}"
+                ));
+                continue;
+            }
+            names.insert(name.get_ref().clone(), (Named::Entry(i), name.span()));
+        }
+
+        // Resolve each entry's single reference.
+        let known: Vec<String> = names.keys().cloned().collect();
+        let mut resolved: Vec<Option<(Fanout, Named, Range<usize>)>> = Vec::new();
+        for entry in &entries {
+            resolved.push(self.reference(entry, &names, &known, &input_sets, &entries));
+        }
+
+        // Cycles among entries, then an order where every entry follows what it reads.
+        let order = self.order(&entries, &resolved)?;
+
+        let mut templates = Templates::new();
+        let mut steps: Vec<Step> = Vec::new();
+        let mut new_index: HashMap<usize, usize> = HashMap::new();
+        for old in order {
+            let entry = &entries[old];
+            let Some((fanout, named, upstream_span)) = resolved[old].clone() else {
+                continue;
+            };
+            let upstream = match named {
+                Named::Input(i) => Upstream::Inputs(i),
+                Named::Entry(j) => match new_index.get(&j) {
+                    Some(&n) => Upstream::Step(n),
+                    None => continue, // its upstream was invalid; already reported
+                },
+            };
+            let step = self.step(
+                entry,
+                fanout,
+                upstream,
+                upstream_span,
+                &env,
+                &root,
+                &mut templates,
+            );
+            if let Some(step) = step {
+                new_index.insert(old, steps.len());
+                steps.push(step);
+            }
+        }
+
+        if !self.diagnostics.is_empty() {
+            return None;
+        }
+        let root = root?;
+        Some(Pipeline {
+            name,
+            source: source.clone(),
+            root,
+            out_dir,
+            jobs,
+            env,
+            state_dir,
+            on_failure,
+            keep_logs: raw_pipeline.keep_logs.unwrap_or(10).max(1),
+            vars: minijinja::Value::from(minijinja::value::Serde(&vars)),
+            inputs: input_sets,
+            steps,
+            templates: Arc::new(templates),
+        })
+    }
+
+    /// Deserializes one table, reporting each unknown key (with a suggestion)
+    /// and then whatever serde finds wrong with the rest.
+    fn section<T: DeserializeOwned>(&mut self, value: &Spanned<DeValue<'_>>, what: &str) -> Option<T> {
+        let fields = field_names::<T>();
+        let value = match value.get_ref() {
+            DeValue::Table(table) if !fields.is_empty() => {
+                let mut cleaned = table.clone();
+                for (key, _) in table.iter() {
+                    let k: &str = key.get_ref();
+                    if !fields.contains(&k) {
+                        let hint = did_you_mean(k, fields.iter().copied())
+                            .unwrap_or_else(|| format!("known keys: {}", fields.join(", ")));
+                        self.error(key.span(), format!("unknown key `{k}` in {what}"))
+                            .hint = Some(hint);
+                        cleaned.remove(k);
+                    }
+                }
+                Spanned::new(value.span(), DeValue::Table(cleaned))
+            }
+            DeValue::Table(_) => value.clone(),
+            other => {
+                self.type_error(value.span(), what, "a table", other);
+                return None;
+            }
+        };
+        let span = value.span();
+        match T::deserialize(ValueDeserializer::from(value)) {
+            Ok(v) => Some(v),
+            Err(err) => {
+                let span = err.span().unwrap_or(span);
+                let message = serde_message(err.message());
+                self.error(span, format!("{message} in {what}"));
+                None
+            }
+        }
+    }
+
+    fn type_error(&mut self, span: Range<usize>, what: &str, expected: &str, found: &DeValue<'_>) {
+        self.error(
+            span,
+            format!("expected {expected} for {what}, found {}", article(found.type_str())),
+        );
+    }
+
+    fn check_name(&mut self, name: &Spanned<String>, what: &str) {
+        let n = name.get_ref();
+        let ok = !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            && !n.starts_with('.');
+        if !ok {
+            self.error(name.span(), format!("`{n}` cannot be the name of a {what}"))
+                .hint = Some(
+                "use letters, digits, `_`, `-` and `.` (names become folder names)".to_owned(),
+            );
+        }
+    }
+
+    fn root(&mut self, file_dir: &Path, root: Option<&Spanned<String>>) -> Option<PathBuf> {
+        let (joined, span) = match root {
+            Some(r) => (file_dir.join(r.get_ref()), Some(r.span())),
+            None => (file_dir.to_owned(), None),
+        };
+        match std::fs::canonicalize(&joined) {
+            Ok(p) if p.is_dir() => Some(p),
+            Ok(p) => {
+                let message = format!("root `{}` is not a folder", p.display());
+                match span {
+                    Some(span) => self.error(span, message),
+                    None => {
+                        self.diagnostics.push(Diagnostic::whole_file(message));
+                        self.diagnostics.last_mut().expect("just pushed")
+                    }
+                };
+                None
+            }
+            Err(err) => {
+                let message = format!("root `{}` cannot be opened: {err}", joined.display());
+                match span {
+                    Some(span) => {
+                        self.error(span, message).hint = Some(
+                            "`root` is relative to the folder of the pipeline file".to_owned(),
+                        );
+                    }
+                    None => self.diagnostics.push(Diagnostic::whole_file(message)),
+                }
+                None
+            }
+        }
+    }
+
+    fn input_set(&mut self, name: &str, raw: RawInput, span: Range<usize>) -> Option<InputSet> {
+        let before = self.diagnostics.len();
+        let globs = raw.glob.get_ref().items(&raw.glob.span());
+        if globs.is_empty() {
+            self.error(raw.glob.span(), format!("input set `{name}` has no glob pattern"));
+        }
+        for (pattern, span) in &globs {
+            if let Err(err) = glob::Pattern::new(pattern) {
+                self.error(
+                    span.clone(),
+                    format!("invalid glob pattern `{pattern}`: {}", err.msg),
+                );
+            }
+        }
+        let exclude: Vec<String> = match &raw.exclude {
+            Some(ex) => {
+                let items = ex.get_ref().items(&ex.span());
+                for (pattern, span) in &items {
+                    if let Err(err) = glob::Pattern::new(pattern) {
+                        self.error(
+                            span.clone(),
+                            format!("invalid glob pattern `{pattern}`: {}", err.msg),
+                        );
+                    }
+                }
+                items.into_iter().map(|(p, _)| p).collect()
+            }
+            None => Vec::new(),
+        };
+        let batching = match (&raw.batches, &raw.batch_size) {
+            (Some(_), Some(size)) => {
+                self.error(
+                    size.span(),
+                    format!("input set `{name}` has both `batches` and `batch_size`"),
+                )
+                .hint = Some("keep one: `batches` fixes the count, `batch_size` the size".into());
+                None
+            }
+            (Some(n), None) => self.positive(n, "batches").map(Batching::Count),
+            (None, Some(k)) => self.positive(k, "batch_size").map(Batching::Size),
+            (None, None) => None,
+        };
+        let min_age = raw.min_age.as_ref().and_then(|d| self.duration(d));
+        (self.diagnostics.len() == before).then(|| InputSet {
+            name: name.to_owned(),
+            globs,
+            exclude,
+            batching,
+            allow_empty: raw.allow_empty.unwrap_or(false),
+            min_age,
+            span,
+        })
+    }
+
+    fn positive(&mut self, value: &Spanned<i64>, key: &str) -> Option<usize> {
+        match usize::try_from(*value.get_ref()) {
+            Ok(n) if n >= 1 => Some(n),
+            _ => {
+                self.error(
+                    value.span(),
+                    format!("`{key}` must be at least 1, found {}", value.get_ref()),
+                );
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, value: &Spanned<String>) -> Option<Duration> {
+        match humantime::parse_duration(value.get_ref()) {
+            Ok(d) => Some(d),
+            Err(err) => {
+                self.error(
+                    value.span(),
+                    format!("cannot read `{}` as a duration: {err}", value.get_ref()),
+                )
+                .hint = Some("write it like `90s`, `2m`, `1h 30m`".to_owned());
+                None
+            }
+        }
+    }
+
+    fn reference(
+        &mut self,
+        entry: &Entry,
+        names: &HashMap<String, (Named, Range<usize>)>,
+        known: &[String],
+        input_sets: &[InputSet],
+        entries: &[Entry],
+    ) -> Option<(Fanout, Named, Range<usize>)> {
+        let given: Vec<(Fanout, &Spanned<String>)> = entry
+            .fanouts()
+            .into_iter()
+            .filter_map(|(f, r)| r.map(|r| (f, r)))
+            .collect();
+        let name = entry.name().get_ref();
+        let section = entry.section();
+        let (fanout, reference) = match given.as_slice() {
+            [] => {
+                self.error(
+                    entry.name().span(),
+                    format!("{section} `{name}` has none of `each`, `batch`, `all`"),
+                )
+                .hint = Some(
+                    "add `each = \"SET\"` (one task per file), `batch = \"SET\"` or `all = \"SET\"`"
+                        .to_owned(),
+                );
+                return None;
+            }
+            [one] => *one,
+            [first, second, ..] => {
+                self.error(
+                    second.1.span(),
+                    format!(
+                        "{section} `{name}` has both `{}` and `{}`",
+                        first.0.keyword(),
+                        second.0.keyword()
+                    ),
+                )
+                .hint = Some("a step reads with exactly one of `each`, `batch`, `all`".into());
+                return None;
+            }
+        };
+        let target = reference.get_ref();
+        let Some((named, _)) = names.get(target) else {
+            let hint = did_you_mean(target, known.iter().map(String::as_str)).or_else(|| {
+                let mut all: Vec<&str> = known.iter().map(String::as_str).collect();
+                all.sort();
+                Some(format!("known names: {}", all.join(", ")))
+            });
+            self.error(
+                reference.span(),
+                format!("{section} `{name}` reads unknown name `{target}`"),
+            )
+            .hint = hint;
+            return None;
+        };
+        match (*named, fanout) {
+            (Named::Input(i), Fanout::Batch) if input_sets[i].batching.is_none() => {
+                self.error(
+                    reference.span(),
+                    format!("{section} `{name}` batches input set `{target}`, which has no batches"),
+                )
+                .hint = Some(format!(
+                    "add `batches = N` or `batch_size = N` to `[inputs.{target}]`"
+                ));
+                None
+            }
+            (Named::Entry(_), Fanout::Batch) => {
+                self.error(
+                    reference.span(),
+                    format!("`batch` must name an input set, and `{target}` is a step"),
+                )
+                .hint = Some("use `each` or `all` to read another step's outputs".into());
+                None
+            }
+            (Named::Entry(j), _) if !entries[j].has_out() => {
+                self.error(
+                    reference.span(),
+                    format!("{section} `{name}` reads `{target}`, which has no `out`"),
+                )
+                .hint = Some(format!("give `{target}` an `out` so there is something to read"));
+                None
+            }
+            _ => Some((fanout, *named, reference.span())),
+        }
+    }
+
+    /// Orders entries so that each follows what it reads; reports cycles.
+    fn order(
+        &mut self,
+        entries: &[Entry],
+        resolved: &[Option<(Fanout, Named, Range<usize>)>],
+    ) -> Option<Vec<usize>> {
+        let upstream_of = |i: usize| match resolved[i] {
+            Some((_, Named::Entry(j), _)) => Some(j),
+            _ => None,
+        };
+        // Each entry has at most one upstream entry, so a cycle is found by
+        // walking up from every entry.
+        let mut reported = vec![false; entries.len()];
+        for start in 0..entries.len() {
+            let mut path = vec![start];
+            let mut current = start;
+            while let Some(next) = upstream_of(current) {
+                if let Some(pos) = path.iter().position(|&p| p == next) {
+                    let cycle: Vec<usize> = path[pos..].to_vec();
+                    if cycle.iter().all(|&c| !reported[c]) {
+                        for &c in &cycle {
+                            reported[c] = true;
+                        }
+                        // Walking up gives downstream -> upstream; show data flow
+                        // (upstream -> downstream), starting at the first in the file.
+                        let mut flow: Vec<usize> = cycle.iter().rev().copied().collect();
+                        let first = *flow.iter().min().expect("non-empty");
+                        let rot = flow.iter().position(|&c| c == first).expect("member");
+                        flow.rotate_left(rot);
+                        flow.push(first);
+                        let shown: Vec<&str> = flow
+                            .iter()
+                            .map(|&c| entries[c].name().get_ref().as_str())
+                            .collect();
+                        let span = resolved[first].as_ref().map_or(entries[first].span.clone(), |r| r.2.clone());
+                        self.error(
+                            span,
+                            format!("steps form a cycle: {}", shown.join(" -> ")),
+                        )
+                        .hint = Some(
+                            "a step can only read inputs or steps that do not read it".to_owned(),
+                        );
+                    }
+                    break;
+                }
+                path.push(next);
+                current = next;
+            }
+        }
+        if reported.iter().any(|&r| r) {
+            return None;
+        }
+        // Depth first from each entry in file order: upstream before downstream.
+        let mut order = Vec::with_capacity(entries.len());
+        let mut placed = vec![false; entries.len()];
+        for start in 0..entries.len() {
+            let mut chain = vec![start];
+            let mut current = start;
+            while let Some(up) = upstream_of(current) {
+                chain.push(up);
+                current = up;
+            }
+            for &i in chain.iter().rev() {
+                if !placed[i] {
+                    placed[i] = true;
+                    order.push(i);
+                }
+            }
+        }
+        Some(order)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &mut self,
+        entry: &Entry,
+        fanout: Fanout,
+        upstream: Upstream,
+        upstream_span: Range<usize>,
+        pipeline_env: &[(String, String)],
+        root: &Option<PathBuf>,
+        templates: &mut Templates,
+    ) -> Option<Step> {
+        let before = self.diagnostics.len();
+        let name = entry.name().get_ref().clone();
+        let section = entry.section();
+        let (out, deps, env) = match &entry.raw {
+            EntryRaw::Step(s) => (s.out.as_ref(), s.deps.as_ref(), s.env.clone()),
+            EntryRaw::Plot(p) => (p.out.as_ref(), p.deps.as_ref(), None),
+        };
+
+        let mut outs = Vec::new();
+        let outs_span = out.map_or(entry.span.clone(), |o| o.span());
+        if let Some(out) = out {
+            let items = out.get_ref().items(&out.span());
+            if items.is_empty() {
+                self.error(out.span(), format!("`out` of {section} `{name}` is an empty list"));
+            }
+            for (i, (text, span)) in items.into_iter().enumerate() {
+                let id = format!("{section}s.{name}.out.{i}");
+                if let Some(t) = self.template(templates, id, text, span, fanout, Use::Out) {
+                    outs.push(t);
+                }
+            }
+        }
+
+        let action = match &entry.raw {
+            EntryRaw::Step(s) => self.step_action(s, fanout, templates),
+            EntryRaw::Plot(p) => {
+                if p.out.is_none() {
+                    self.error(entry.name().span(), format!("plot `{name}` has no `out`"))
+                        .hint = Some("add e.g. `out = \"plots/{{ key }}.svg\"`".to_owned());
+                }
+                self.plot_spec(p, fanout, root, templates).map(|spec| Action::Plot(Arc::new(spec)))
+            }
+        };
+
+        let mut stdout_to_out = false;
+        let mut timeout = None;
+        let mut retries = 0;
+        let mut threads = 1;
+        if let EntryRaw::Step(s) = &entry.raw {
+            if let Some(flag) = &s.stdout
+                && *flag.get_ref()
+            {
+                stdout_to_out = true;
+                if s.use_.is_some() {
+                    self.error(flag.span(), "`stdout = true` needs a `run` or `shell` command");
+                } else if outs.len() != 1 {
+                    self.error(
+                        flag.span(),
+                        format!(
+                            "`stdout = true` needs exactly one `out`, and step `{name}` has {}",
+                            outs.len()
+                        ),
+                    );
+                }
+            }
+            if let (Some(with), None) = (&s.with, &s.use_) {
+                self.error(with.span(), "`with` gives options to a built-in step (`use`)");
+            }
+            timeout = s.timeout.as_ref().and_then(|t| self.duration(t));
+            if let Some(r) = &s.retries {
+                match u32::try_from(*r.get_ref()) {
+                    Ok(n) => retries = n,
+                    Err(_) => {
+                        self.error(
+                            r.span(),
+                            format!("`retries` must be 0 or more, found {}", r.get_ref()),
+                        );
+                    }
+                }
+            }
+            if let Some(t) = &s.threads {
+                threads = self.positive(t, "threads").unwrap_or(1);
+            }
+        }
+
+        let deps = deps
+            .map(|d| {
+                let items = d.get_ref().items(&d.span());
+                for (pattern, span) in &items {
+                    if let Err(err) = glob::Pattern::new(pattern) {
+                        self.error(
+                            span.clone(),
+                            format!("invalid glob pattern `{pattern}`: {}", err.msg),
+                        );
+                    }
+                }
+                items.into_iter().map(|(p, _)| p).collect()
+            })
+            .unwrap_or_default();
+
+        let mut merged_env: BTreeMap<String, String> = pipeline_env.iter().cloned().collect();
+        merged_env.extend(env.unwrap_or_default());
+
+        let action = action?;
+        (self.diagnostics.len() == before).then(|| Step {
+            name,
+            kind: entry.kind(),
+            span: entry.span.clone(),
+            fanout,
+            upstream,
+            upstream_span,
+            action,
+            outs,
+            outs_span,
+            stdout_to_out,
+            deps,
+            timeout,
+            retries,
+            env: Arc::new(merged_env.into_iter().collect()),
+            threads,
+        })
+    }
+
+    fn step_action(&mut self, s: &RawStep, fanout: Fanout, templates: &mut Templates) -> Option<Action> {
+        let name = s.name.get_ref();
+        let given: Vec<(&str, Range<usize>)> = [
+            s.run.as_ref().map(|r| ("run", r.span())),
+            s.shell.as_ref().map(|r| ("shell", r.span())),
+            s.use_.as_ref().map(|r| ("use", r.span())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match given.as_slice() {
+            [] => {
+                self.error(
+                    s.name.span(),
+                    format!("step `{name}` has none of `run`, `shell`, `use`"),
+                )
+                .hint = Some(
+                    "add `run = [\"prog\", \"{{ input }}\"]`, `shell = \"...\"` or `use = \"csv.stats\"`"
+                        .to_owned(),
+                );
+                return None;
+            }
+            [_] => {}
+            [first, second, ..] => {
+                self.error(
+                    second.1.clone(),
+                    format!("step `{name}` has both `{}` and `{}`", first.0, second.0),
+                )
+                .hint = Some("a step does exactly one of `run`, `shell`, `use`".to_owned());
+                return None;
+            }
+        }
+        if let Some(run) = &s.run {
+            if run.get_ref().is_empty() {
+                self.error(run.span(), format!("`run` of step `{name}` is an empty list"))
+                    .hint = Some("give the program and its arguments: `run = [\"wc\", \"-l\", \"{{ input }}\"]`".into());
+                return None;
+            }
+            let mut argv = Vec::new();
+            for (i, arg) in run.get_ref().iter().enumerate() {
+                let id = format!("steps.{name}.run.{i}");
+                if let Some(t) =
+                    self.template(templates, id, arg.get_ref().clone(), arg.span(), fanout, Use::Action)
+                {
+                    argv.push(t);
+                }
+            }
+            return (argv.len() == run.get_ref().len()).then_some(Action::Run(argv));
+        }
+        if let Some(shell) = &s.shell {
+            let id = Templates::shell_id(name);
+            return self
+                .template(templates, id, shell.get_ref().clone(), shell.span(), fanout, Use::Action)
+                .map(Action::Shell);
+        }
+        let builtin = s.use_.as_ref().expect("one of run/shell/use");
+        let builtin_name = builtin.get_ref();
+        if !crate::steps::is_builtin(builtin_name) {
+            let known = crate::steps::names();
+            self.error(
+                builtin.span(),
+                format!("unknown built-in step `{builtin_name}`"),
+            )
+            .hint = Some(
+                did_you_mean(builtin_name, known.iter().copied())
+                    .unwrap_or_else(|| format!("built-in steps: {}", known.join(", "))),
+            );
+            return None;
+        }
+        let options = s.with.as_ref().map(|w| w.get_ref().clone()).unwrap_or_default();
+        if let Err(message) = crate::steps::check_options(builtin_name, &options) {
+            let span = s.with.as_ref().map_or(builtin.span(), |w| w.span());
+            self.error(span, message);
+            return None;
+        }
+        Some(Action::Builtin {
+            name: builtin_name.clone(),
+            options: Arc::new(options),
+        })
+    }
+
+    fn plot_spec(
+        &mut self,
+        p: &RawPlot,
+        fanout: Fanout,
+        root: &Option<PathBuf>,
+        templates: &mut Templates,
+    ) -> Option<PlotSpec> {
+        let before = self.diagnostics.len();
+        let name = p.name.get_ref();
+        let template = match &p.template {
+            None => PlotTemplate::Builtin("line".to_owned()),
+            Some(t) if BUILTIN_PLOT_TEMPLATES.contains(&t.get_ref().as_str()) => {
+                PlotTemplate::Builtin(t.get_ref().clone())
+            }
+            Some(t) => {
+                let text = t.get_ref();
+                let looks_like_path = text.contains('/') || text.contains('.');
+                let path = PathBuf::from(text);
+                let exists = root.as_ref().is_none_or(|r| r.join(&path).is_file());
+                if !looks_like_path {
+                    self.error(t.span(), format!("unknown plot template `{text}`")).hint = Some(
+                        did_you_mean(text, BUILTIN_PLOT_TEMPLATES.iter().copied()).unwrap_or_else(
+                            || {
+                                format!(
+                                    "built-in templates: {}; or give a path to a .j2 file",
+                                    BUILTIN_PLOT_TEMPLATES.join(", ")
+                                )
+                            },
+                        ),
+                    );
+                } else if !exists {
+                    self.error(t.span(), format!("plot template file `{text}` does not exist"))
+                        .hint = Some("paths are relative to the pipeline's `root`".to_owned());
+                }
+                PlotTemplate::File(path)
+            }
+        };
+        let mut text_template = |this: &mut Self, key: &str, value: &Option<Spanned<String>>| {
+            value.as_ref().and_then(|v| {
+                this.template(
+                    templates,
+                    format!("plots.{name}.{key}"),
+                    v.get_ref().clone(),
+                    v.span(),
+                    fanout,
+                    Use::Action,
+                )
+            })
+        };
+        let title = text_template(self, "title", &p.title);
+        let x_label = text_template(self, "x_label", &p.x_label);
+        let y_label = text_template(self, "y_label", &p.y_label);
+        let y = match &p.y {
+            Some(y) => {
+                let items = y.get_ref().items(&y.span());
+                if items.is_empty() {
+                    self.error(y.span(), format!("`y` of plot `{name}` is an empty list"))
+                        .hint = Some("name columns, or `\"*\"` for every numeric column".into());
+                }
+                for (pattern, span) in &items {
+                    if let Err(err) = glob::Pattern::new(pattern) {
+                        self.error(span.clone(), format!("invalid column pattern `{pattern}`: {}", err.msg));
+                    }
+                }
+                items.into_iter().map(|(s, _)| s).collect()
+            }
+            None => vec!["*".to_owned()],
+        };
+        let size = |this: &mut Self, v: &Option<Spanned<i64>>, key: &str, default: u32| match v {
+            Some(v) => match u32::try_from(*v.get_ref()) {
+                Ok(n) if (16..=20_000).contains(&n) => n,
+                _ => {
+                    this.error(v.span(), format!("`{key}` must be between 16 and 20000 pixels"));
+                    default
+                }
+            },
+            None => default,
+        };
+        let width = size(self, &p.width, "width", 800);
+        let height = size(self, &p.height, "height", 450);
+        let max_series = p.max_series.as_ref().and_then(|m| self.positive(m, "max_series")).unwrap_or(10);
+        let bins = p.bins.as_ref().and_then(|b| self.positive(b, "bins")).unwrap_or(30);
+        (self.diagnostics.len() == before).then(|| PlotSpec {
+            template,
+            x: p.x.as_ref().map(|x| x.get_ref().clone()),
+            y,
+            max_series,
+            title,
+            x_label,
+            y_label,
+            width,
+            height,
+            x_log: p.x_log.unwrap_or(false),
+            y_log: p.y_log.unwrap_or(false),
+            y_zero: p.y_zero.unwrap_or(false),
+            bins,
+            skip_empty: p.skip_empty.unwrap_or(false),
+        })
+    }
+
+    /// Compiles one template string and checks the names it reads.
+    fn template(
+        &mut self,
+        templates: &mut Templates,
+        id: String,
+        text: String,
+        span: Range<usize>,
+        fanout: Fanout,
+        usage: Use,
+    ) -> Option<Tmpl> {
+        let inner = string_content_start(self.text, &span);
+        if let Err(err) = templates.add(&id, &text) {
+            let at = err
+                .range()
+                .map(|r| inner + r.start..inner + r.end.max(r.start + 1))
+                .unwrap_or(span.clone());
+            let detail = err.detail().map(str::to_owned).unwrap_or_else(|| err.kind().to_string());
+            self.error(at, format!("template error: {detail}"));
+            return None;
+        }
+        let unknown = templates.unknown_names(&id, fanout, usage);
+        if unknown.is_empty() {
+            return Some(Tmpl { id, text, span });
+        }
+        let allowed = allowed_names(fanout, usage);
+        for name in unknown {
+            let at = find_word(&text, &name).map_or(span.clone(), |r| inner + r.start..inner + r.end);
+            let mut hint = did_you_mean(&name, allowed.iter().copied()).map(|h| format!("{h} ")).unwrap_or_default();
+            hint.push_str(&format!(
+                "(a task of `{}` has: {})",
+                fanout.keyword(),
+                allowed.join(", ")
+            ));
+            let message = if matches!(name.as_str(), "out" | "outs") && usage == Use::Out {
+                "`out` cannot refer to itself".to_owned()
+            } else {
+                format!("template uses unknown variable `{name}`")
+            };
+            self.error(at, message).hint = Some(hint);
+        }
+        None
+    }
+}
+
+/// "integer" -> "an integer".
+fn article(type_name: &str) -> String {
+    let vowel = type_name.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {type_name}", if vowel { "an" } else { "a" })
+}
+
+/// Rewrites serde's "invalid type: integer `3`, expected a string" as
+/// "expected a string, found integer `3`", in TOML words.
+fn serde_message(message: &str) -> String {
+    let message = message.trim();
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((found, expected)) = rest.split_once(", expected ")
+        {
+            let found = found
+                .replace("sequence", "an array")
+                .replace("map", "a table")
+                .replace("integer", "an integer")
+                .replace("string", "a string")
+                .replace("boolean", "a boolean")
+                .replace("floating point", "a float");
+            return format!("expected {expected}, found {found}");
+        }
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        return format!("missing key {rest}");
+    }
+    message.to_owned()
+}
+
+/// Offset of the first character inside a TOML string literal at `span`.
+fn string_content_start(text: &str, span: &Range<usize>) -> usize {
+    let literal = text.get(span.clone()).unwrap_or("");
+    let delimiter = if literal.starts_with("\"\"\"") || literal.starts_with("'''") {
+        3
+    } else if literal.starts_with('"') || literal.starts_with('\'') {
+        1
+    } else {
+        0
+    };
+    let mut start = span.start + delimiter;
+    if delimiter == 3 && text[start..].starts_with('\n') {
+        start += 1;
+    }
+    start
+}
+
+/// Byte range of `word` in `text` as a whole identifier.
+fn find_word(text: &str, word: &str) -> Option<Range<usize>> {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(word) {
+        let start = from + pos;
+        let end = start + word.len();
+        let before_ok = text[..start].chars().next_back().is_none_or(|c| !is_ident(c));
+        let after_ok = text[end..].chars().next().is_none_or(|c| !is_ident(c));
+        if before_ok && after_ok {
+            return Some(start..end);
+        }
+        from = end;
+    }
+    None
+}
+
+/// Lexically normalizes a path: drops `.`, folds `a/..`; keeps leading `..`.
+pub(crate) fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !out.has_root() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_read_like_toml() {
+        assert_eq!(
+            serde_message("invalid type: integer `3`, expected a string or a list of strings"),
+            "expected a string or a list of strings, found an integer `3`"
+        );
+        assert_eq!(serde_message("missing field `name`"), "missing key `name`");
+    }
+
+    #[test]
+    fn normalize_paths() {
+        assert_eq!(normalize(Path::new("a/./b/../c")), PathBuf::from("a/c"));
+        assert_eq!(normalize(Path::new("../x")), PathBuf::from("../x"));
+        assert_eq!(normalize(Path::new("a/../../x")), PathBuf::from("../x"));
+        assert_eq!(normalize(Path::new("/a/../../x")), PathBuf::from("/x"));
+    }
+
+    #[test]
+    fn words() {
+        assert_eq!(find_word("{{ inputs }} {{ input }}", "input"), Some(16..21));
+    }
+}

@@ -1,0 +1,280 @@
+//! Progress on stderr: indicatif bars per step on a terminal; plain,
+//! timestamped lines anywhere else (cron, CI, pipes); nothing with `--quiet`.
+
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::Pipeline;
+use crate::exec::task::{Outcome, TaskResult};
+use crate::plan::{Plan, Task};
+use crate::report;
+
+/// Receives the scheduler's events, on the scheduler's thread.
+pub(crate) trait Progress {
+    /// A task was handed to the pool.
+    fn task_started(&mut self, task: &Task);
+    /// A task ended (or was skipped).
+    fn task_finished(&mut self, task: &Task, result: &TaskResult);
+    /// Nothing happened for a while.
+    fn tick(&mut self) {}
+    /// The run is over; clear bars before the summary is printed.
+    fn finish(&mut self) {}
+}
+
+/// Prints nothing (`--quiet`, tests).
+pub(crate) struct Silent;
+
+impl Progress for Silent {
+    fn task_started(&mut self, _: &Task) {}
+    fn task_finished(&mut self, _: &Task, _: &TaskResult) {}
+}
+
+/// Counts of one step (or of the whole run).
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    total: usize,
+    done: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+/// A timestamp for plain lines (UTC, to the second).
+pub(crate) fn timestamp() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// Per-task output blocks for `--verbose`, printed whole so that two tasks'
+/// output never interleave.
+fn verbose_block(pipeline: &Pipeline, task: &Task, result: &TaskResult) -> Option<String> {
+    if matches!(result.outcome, Outcome::SkippedUpstream | Outcome::NotRun | Outcome::UpToDate) {
+        return None;
+    }
+    let step = &pipeline.steps[task.step].name;
+    let status = match &result.outcome {
+        Outcome::Succeeded => "ok".to_owned(),
+        Outcome::Failed(f) => format!("FAILED: {}", f.reason),
+        _ => String::new(),
+    };
+    let mut block = format!(
+        "── {step} {} ({status}, {})\n$ {}\n",
+        task.key,
+        report::seconds(result.duration),
+        report::command_line(pipeline, task)
+    );
+    for log in [&result.stdout_log, &result.stderr_log].into_iter().flatten() {
+        if let Ok(bytes) = std::fs::read(log) {
+            let text = String::from_utf8_lossy(&bytes);
+            block.push_str(&text);
+            if !text.ends_with('\n') {
+                block.push('\n');
+            }
+        }
+    }
+    Some(block)
+}
+
+/// Plain lines: a start line, one per failure, progress at most every few
+/// seconds.
+pub(crate) struct Lines<'a> {
+    pipeline: &'a Pipeline,
+    counts: Counts,
+    verbose: bool,
+    last_line: Instant,
+    started: Instant,
+    every: Duration,
+}
+
+impl<'a> Lines<'a> {
+    /// Prints the start line.
+    pub(crate) fn new(pipeline: &'a Pipeline, total: usize, jobs: usize, verbose: bool) -> Lines<'a> {
+        eprintln!(
+            "{} runner: {}: {total} task{} on {jobs} job{}",
+            timestamp(),
+            pipeline.name,
+            if total == 1 { "" } else { "s" },
+            if jobs == 1 { "" } else { "s" },
+        );
+        Lines {
+            pipeline,
+            counts: Counts {
+                total,
+                ..Counts::default()
+            },
+            verbose,
+            last_line: Instant::now(),
+            started: Instant::now(),
+            every: Duration::from_secs(5),
+        }
+    }
+
+    fn maybe_line(&mut self) {
+        if self.last_line.elapsed() >= self.every {
+            self.last_line = Instant::now();
+            let c = self.counts;
+            eprintln!(
+                "{} progress: {}/{} done, {} failed, {} skipped ({} elapsed)",
+                timestamp(),
+                c.done,
+                c.total,
+                c.failed,
+                c.skipped,
+                report::seconds(self.started.elapsed())
+            );
+        }
+    }
+}
+
+impl Progress for Lines<'_> {
+    fn task_started(&mut self, _: &Task) {}
+
+    fn task_finished(&mut self, task: &Task, result: &TaskResult) {
+        self.counts.done += 1;
+        match &result.outcome {
+            Outcome::Failed(f) => {
+                self.counts.failed += 1;
+                eprintln!(
+                    "{} FAILED {} {}: {}",
+                    timestamp(),
+                    self.pipeline.steps[task.step].name,
+                    task.key,
+                    f.reason
+                );
+            }
+            Outcome::SkippedUpstream | Outcome::NotRun => self.counts.skipped += 1,
+            _ => {}
+        }
+        if self.verbose
+            && let Some(block) = verbose_block(self.pipeline, task, result)
+        {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(block.as_bytes());
+        }
+        self.maybe_line();
+    }
+
+    fn tick(&mut self) {
+        self.maybe_line();
+    }
+}
+
+/// indicatif bars: one per step with tasks, and one for the whole run.
+pub(crate) struct Bars<'a> {
+    pipeline: &'a Pipeline,
+    multi: MultiProgress,
+    steps: Vec<Option<(ProgressBar, Counts)>>,
+    total: (ProgressBar, Counts),
+    verbose: bool,
+}
+
+impl<'a> Bars<'a> {
+    /// Draws a bar for every step with wanted tasks.
+    pub(crate) fn new(pipeline: &'a Pipeline, plan: &Plan, wanted: &[bool], jobs: usize, verbose: bool) -> Bars<'a> {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+        let style = ProgressStyle::with_template(
+            "{prefix:>14.bold} [{bar:28.cyan/blue}] {pos:>6}/{len:<6} {elapsed:>4} eta {eta:<4} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        let name_width = 14;
+        let mut steps = Vec::new();
+        let mut all = 0;
+        for (i, step) in pipeline.steps.iter().enumerate() {
+            let count = plan.step_tasks[i].iter().filter(|&&t| wanted[t]).count();
+            if count == 0 {
+                steps.push(None);
+                continue;
+            }
+            all += count;
+            let bar = multi.add(ProgressBar::new(count as u64));
+            bar.set_style(style.clone());
+            bar.set_prefix(truncate(&step.name, name_width));
+            steps.push(Some((
+                bar,
+                Counts {
+                    total: count,
+                    ..Counts::default()
+                },
+            )));
+        }
+        let total = multi.add(ProgressBar::new(all as u64));
+        total.set_style(style);
+        total.set_prefix(format!("total ({jobs}j)"));
+        total.enable_steady_tick(Duration::from_millis(200));
+        Bars {
+            pipeline,
+            multi,
+            steps,
+            total: (
+                total,
+                Counts {
+                    total: all,
+                    ..Counts::default()
+                },
+            ),
+            verbose,
+        }
+    }
+}
+
+fn truncate(name: &str, width: usize) -> String {
+    if name.chars().count() <= width {
+        name.to_owned()
+    } else {
+        let mut s: String = name.chars().take(width - 1).collect();
+        s.push('…');
+        s
+    }
+}
+
+fn counts_message(c: &Counts) -> String {
+    let mut parts = Vec::new();
+    if c.failed > 0 {
+        parts.push(format!("{} failed", c.failed));
+    }
+    if c.skipped > 0 {
+        parts.push(format!("{} skipped", c.skipped));
+    }
+    parts.join(", ")
+}
+
+impl Progress for Bars<'_> {
+    fn task_started(&mut self, _: &Task) {}
+
+    fn task_finished(&mut self, task: &Task, result: &TaskResult) {
+        let failed = matches!(result.outcome, Outcome::Failed(_));
+        let skipped = matches!(result.outcome, Outcome::SkippedUpstream | Outcome::NotRun);
+        for (bar, counts) in self.steps[task.step].iter_mut().chain(std::iter::once(&mut self.total)) {
+            counts.done += 1;
+            counts.failed += usize::from(failed);
+            counts.skipped += usize::from(skipped);
+            bar.inc(1);
+            if failed || skipped {
+                bar.set_message(counts_message(counts));
+            }
+        }
+        if let Outcome::Failed(f) = &result.outcome {
+            let _ = self.multi.println(format!(
+                "FAILED {} {}: {}",
+                self.pipeline.steps[task.step].name, task.key, f.reason
+            ));
+        }
+        if self.verbose
+            && let Some(block) = verbose_block(self.pipeline, task, result)
+        {
+            self.multi.suspend(|| {
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(block.as_bytes());
+            });
+        }
+    }
+
+    fn finish(&mut self) {
+        for (bar, _) in self.steps.iter().flatten() {
+            bar.finish();
+        }
+        self.total.0.finish();
+        let _ = self.multi.clear();
+    }
+}

@@ -1,0 +1,283 @@
+//! The ready-queue scheduler: starts each task as soon as everything it needs
+//! is done (no stage barrier), within the pool's slots, and skips what
+//! depends on a failure.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::exec::progress::Progress;
+use crate::exec::task::{Outcome, TaskResult};
+use crate::plan::{Plan, Task, TaskId};
+
+/// Runs single tasks; the local pool, or a fake in tests.
+pub(crate) trait Executor: Sync {
+    /// Runs one task to its end.
+    fn run(&self, task: &Task) -> TaskResult;
+    /// Stops everything running now (interrupt).
+    fn stop(&self);
+}
+
+/// What to schedule and how.
+pub(crate) struct Schedule<'a> {
+    /// The tasks.
+    pub(crate) plan: &'a Plan,
+    /// Per task: whether to run it at all (`--only`); closed over upstream.
+    pub(crate) wanted: &'a [bool],
+    /// Per task: pool slots it takes.
+    pub(crate) slots: Vec<usize>,
+    /// Per task: higher runs first among ready tasks.
+    pub(crate) priority: Vec<usize>,
+    /// Pool size.
+    pub(crate) jobs: usize,
+    /// Stop starting tasks after the first failure.
+    pub(crate) fail_fast: bool,
+}
+
+/// Runs the schedule on a pool of `jobs` threads; returns a result for every
+/// wanted task (`None` for the others).
+pub(crate) fn run(
+    schedule: &Schedule<'_>,
+    executor: &dyn Executor,
+    progress: &mut dyn Progress,
+    interrupt: &AtomicBool,
+) -> Vec<Option<TaskResult>> {
+    let plan = schedule.plan;
+    let n = plan.tasks.len();
+    let downstream = plan.downstream();
+    let mut results: Vec<Option<TaskResult>> = vec![None; n];
+    let mut waiting: Vec<usize> = plan.tasks.iter().map(|t| t.upstream.len()).collect();
+    let mut ready: BinaryHeap<(usize, Reverse<TaskId>)> = BinaryHeap::new();
+    for task in &plan.tasks {
+        if schedule.wanted[task.id] && waiting[task.id] == 0 {
+            ready.push((schedule.priority[task.id], Reverse(task.id)));
+        }
+    }
+    let jobs = schedule.jobs.max(1);
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("runner-worker-{i}"))
+        .build()
+    {
+        Ok(pool) => pool,
+        Err(_) => rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("a one-thread pool can always be built"),
+    };
+    let (tx, rx) = mpsc::channel::<(TaskId, TaskResult)>();
+    let mut free = jobs;
+    let mut running = 0usize;
+    let mut stopped = false;
+    let mut interrupted = false;
+
+    pool.in_place_scope(|scope| {
+        loop {
+            while !stopped && let Some(&(_, Reverse(id))) = ready.peek() {
+                let need = schedule.slots[id].clamp(1, jobs);
+                if need > free {
+                    break;
+                }
+                ready.pop();
+                free -= need;
+                running += 1;
+                let task = &plan.tasks[id];
+                progress.task_started(task);
+                let tx = tx.clone();
+                scope.spawn(move |_| {
+                    let result = executor.run(task);
+                    let _ = tx.send((id, result));
+                });
+            }
+            if running == 0 {
+                break;
+            }
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok((id, result)) => {
+                    running -= 1;
+                    free += schedule.slots[id].clamp(1, jobs);
+                    let task = &plan.tasks[id];
+                    progress.task_finished(task, &result);
+                    match &result.outcome {
+                        Outcome::Succeeded | Outcome::UpToDate => {
+                            for &d in &downstream[id] {
+                                waiting[d] -= 1;
+                                if waiting[d] == 0 && schedule.wanted[d] {
+                                    ready.push((schedule.priority[d], Reverse(d)));
+                                }
+                            }
+                        }
+                        Outcome::Failed(failure) => {
+                            if failure.interrupted {
+                                stopped = true;
+                            } else if schedule.fail_fast {
+                                stopped = true;
+                            }
+                            skip_downstream(id, &downstream, schedule.wanted, &mut results, plan, progress);
+                        }
+                        Outcome::SkippedUpstream | Outcome::NotRun => {}
+                    }
+                    results[id] = Some(result);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => progress.tick(),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            if !interrupted && interrupt.load(Ordering::SeqCst) {
+                interrupted = true;
+                stopped = true;
+                executor.stop();
+            }
+        }
+    });
+
+    for task in &plan.tasks {
+        if schedule.wanted[task.id] && results[task.id].is_none() {
+            results[task.id] = Some(TaskResult::not_run(Outcome::NotRun));
+        }
+    }
+    results
+}
+
+/// Marks every wanted task that depends on `failed` as skipped.
+fn skip_downstream(
+    failed: TaskId,
+    downstream: &[Vec<TaskId>],
+    wanted: &[bool],
+    results: &mut [Option<TaskResult>],
+    plan: &Plan,
+    progress: &mut dyn Progress,
+) {
+    let mut stack: Vec<TaskId> = downstream[failed].clone();
+    while let Some(id) = stack.pop() {
+        if !wanted[id] || results[id].is_some() {
+            continue;
+        }
+        let result = TaskResult::not_run(Outcome::SkippedUpstream);
+        progress.task_finished(&plan.tasks[id], &result);
+        results[id] = Some(result);
+        stack.extend(&downstream[id]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::progress::Silent;
+    use crate::exec::task::Failure;
+    use crate::plan::Command;
+    use std::path::PathBuf;
+    use std::sync::Mutex;
+
+    /// Records the order tasks start in; fails the keys it is told to.
+    struct Fake {
+        started: Mutex<Vec<String>>,
+        fail: Vec<&'static str>,
+    }
+
+    impl Executor for Fake {
+        fn run(&self, task: &Task) -> TaskResult {
+            self.started.lock().unwrap().push(task.key.clone());
+            let outcome = if self.fail.contains(&task.key.as_str()) {
+                Outcome::Failed(Failure {
+                    reason: "exit code 1".into(),
+                    exit_code: Some(1),
+                    stderr_tail: vec![],
+                    interrupted: false,
+                })
+            } else {
+                Outcome::Succeeded
+            };
+            TaskResult {
+                attempts: 1,
+                ..TaskResult::not_run(outcome)
+            }
+        }
+        fn stop(&self) {}
+    }
+
+    fn task(id: usize, key: &str, upstream: Vec<usize>) -> Task {
+        Task {
+            id,
+            step: 0,
+            key: key.to_owned(),
+            inputs: vec![],
+            outputs: vec![PathBuf::from(key)],
+            upstream,
+            command: Command::Builtin,
+            invalid: None,
+        }
+    }
+
+    /// a -> c, b -> d, (c, d) -> e
+    fn diamond() -> Plan {
+        Plan {
+            tasks: vec![
+                task(0, "a", vec![]),
+                task(1, "b", vec![]),
+                task(2, "c", vec![0]),
+                task(3, "d", vec![1]),
+                task(4, "e", vec![2, 3]),
+            ],
+            step_tasks: vec![],
+            input_files: vec![],
+        }
+    }
+
+    fn schedule<'a>(plan: &'a Plan, wanted: &'a [bool], fail_fast: bool) -> Schedule<'a> {
+        Schedule {
+            plan,
+            wanted,
+            slots: vec![1; plan.tasks.len()],
+            priority: vec![0, 0, 1, 1, 2],
+            jobs: 1,
+            fail_fast,
+        }
+    }
+
+    #[test]
+    fn downstream_runs_before_other_roots_with_one_slot() {
+        let plan = diamond();
+        let wanted = vec![true; 5];
+        let fake = Fake { started: Mutex::new(vec![]), fail: vec![] };
+        let results = run(&schedule(&plan, &wanted, false), &fake, &mut Silent, &AtomicBool::new(false));
+        assert!(results.iter().all(|r| matches!(r.as_ref().unwrap().outcome, Outcome::Succeeded)));
+        // `c` is preferred over the other root `b` as soon as `a` is done.
+        assert_eq!(*fake.started.lock().unwrap(), vec!["a", "c", "b", "d", "e"]);
+    }
+
+    #[test]
+    fn failure_skips_only_dependents() {
+        let plan = diamond();
+        let wanted = vec![true; 5];
+        let fake = Fake { started: Mutex::new(vec![]), fail: vec!["a"] };
+        let results = run(&schedule(&plan, &wanted, false), &fake, &mut Silent, &AtomicBool::new(false));
+        let outcome = |i: usize| results[i].as_ref().unwrap().outcome.clone();
+        assert!(matches!(outcome(0), Outcome::Failed(_)));
+        assert!(matches!(outcome(1), Outcome::Succeeded));
+        assert!(matches!(outcome(2), Outcome::SkippedUpstream));
+        assert!(matches!(outcome(3), Outcome::Succeeded));
+        assert!(matches!(outcome(4), Outcome::SkippedUpstream));
+    }
+
+    #[test]
+    fn fail_fast_starts_nothing_more() {
+        let plan = diamond();
+        let wanted = vec![true; 5];
+        let fake = Fake { started: Mutex::new(vec![]), fail: vec!["a"] };
+        let results = run(&schedule(&plan, &wanted, true), &fake, &mut Silent, &AtomicBool::new(false));
+        assert_eq!(*fake.started.lock().unwrap(), vec!["a"]);
+        assert!(matches!(results[1].as_ref().unwrap().outcome, Outcome::NotRun));
+    }
+
+    #[test]
+    fn unwanted_tasks_are_left_alone() {
+        let plan = diamond();
+        let wanted = vec![true, false, true, false, false];
+        let fake = Fake { started: Mutex::new(vec![]), fail: vec![] };
+        let results = run(&schedule(&plan, &wanted, false), &fake, &mut Silent, &AtomicBool::new(false));
+        assert_eq!(*fake.started.lock().unwrap(), vec!["a", "c"]);
+        assert!(results[4].is_none());
+    }
+}

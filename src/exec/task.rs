@@ -1,0 +1,369 @@
+//! Running one task where it stands: output folders, stale temporary files,
+//! the action itself (command, built-in or plot) with retries, captured logs,
+//! and the atomic rename of every output into place.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::config::{Action, Pipeline, Step};
+use crate::exec::process::{self, Children, Exit, Spawn};
+use crate::plan::{display_path, temp_path, Command, Task};
+
+/// Lines of stderr kept for the summary.
+pub(crate) const TAIL_LINES: usize = 20;
+
+/// How a task ended.
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome {
+    /// Ran and wrote every output.
+    Succeeded,
+    /// Ran and failed.
+    Failed(Failure),
+    /// Its fingerprint matched the last successful run.
+    UpToDate,
+    /// Not run because a task it needs failed.
+    SkippedUpstream,
+    /// Not run because the run stopped early (`--fail-fast`, interrupt).
+    NotRun,
+}
+
+/// Why a task failed.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    /// What happened, in one line.
+    pub(crate) reason: String,
+    /// The exit code, when the command exited.
+    pub(crate) exit_code: Option<i32>,
+    /// The last lines of its stderr.
+    pub(crate) stderr_tail: Vec<String>,
+    /// Whether it was interrupted (not its own fault).
+    pub(crate) interrupted: bool,
+}
+
+/// A finished task.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskResult {
+    /// How it ended.
+    pub(crate) outcome: Outcome,
+    /// Time spent, all attempts.
+    pub(crate) duration: Duration,
+    /// Attempts made (0 if not run).
+    pub(crate) attempts: u32,
+    /// Full stderr log, when there was any.
+    pub(crate) stderr_log: Option<PathBuf>,
+    /// Full stdout log, when there was any.
+    pub(crate) stdout_log: Option<PathBuf>,
+}
+
+impl TaskResult {
+    /// A result for a task that did not run.
+    pub(crate) fn not_run(outcome: Outcome) -> TaskResult {
+        TaskResult {
+            outcome,
+            duration: Duration::ZERO,
+            attempts: 0,
+            stderr_log: None,
+            stdout_log: None,
+        }
+    }
+}
+
+/// Runs tasks on this machine.
+pub(crate) struct LocalTasks<'a> {
+    /// The pipeline the tasks come from.
+    pub(crate) pipeline: &'a Pipeline,
+    /// Where this run's logs go (absolute).
+    pub(crate) log_dir: PathBuf,
+    /// Running process groups.
+    pub(crate) children: Children,
+}
+
+impl LocalTasks<'_> {
+    /// Runs a task with its retries; never panics on bad input.
+    pub(crate) fn run(&self, task: &Task) -> TaskResult {
+        let started = Instant::now();
+        let step = &self.pipeline.steps[task.step];
+        if let Some(message) = &task.invalid {
+            return TaskResult {
+                outcome: Outcome::Failed(Failure {
+                    reason: message.clone(),
+                    exit_code: None,
+                    stderr_tail: Vec::new(),
+                    interrupted: false,
+                }),
+                ..TaskResult::not_run(Outcome::NotRun)
+            };
+        }
+        let root = &self.pipeline.root;
+        let logs = LogFiles::new(&self.log_dir, &step.name, &task.key);
+        let mut attempts = 0;
+        let outcome = loop {
+            attempts += 1;
+            let result = self.attempt(task, step, &logs, attempts);
+            // Whatever happened, no temporary output stays behind.
+            if !matches!(result, Ok(())) {
+                for out in &task.outputs {
+                    let _ = fs::remove_file(root.join(temp_path(out)));
+                }
+            }
+            match result {
+                Ok(()) => break Outcome::Succeeded,
+                Err(failure) if failure.interrupted || attempts > step.retries => {
+                    break Outcome::Failed(failure);
+                }
+                Err(_) => continue,
+            }
+        };
+        let outcome = match outcome {
+            Outcome::Failed(mut f) => {
+                f.stderr_tail = logs.stderr_tail();
+                if f.stderr_tail.is_empty()
+                    && let Some(out) = logs.stdout_tail()
+                {
+                    f.stderr_tail = out;
+                }
+                Outcome::Failed(f)
+            }
+            other => other,
+        };
+        let (stdout_log, stderr_log) = logs.finish();
+        TaskResult {
+            outcome,
+            duration: started.elapsed(),
+            attempts,
+            stderr_log,
+            stdout_log,
+        }
+    }
+
+    fn attempt(&self, task: &Task, step: &Step, logs: &LogFiles, attempt: u32) -> Result<(), Failure> {
+        let root = &self.pipeline.root;
+        for out in &task.outputs {
+            let out_abs = root.join(out);
+            if let Some(parent) = out_abs.parent() {
+                fs::create_dir_all(parent).map_err(|e| {
+                    io_failure(format!("cannot create folder `{}`", parent.display()), e)
+                })?;
+            }
+            // A killed run may have left this task's temporary file.
+            let _ = fs::remove_file(root.join(temp_path(out)));
+        }
+        let temps: Vec<PathBuf> = task.outputs.iter().map(|o| root.join(temp_path(o))).collect();
+
+        match (&task.command, &step.action) {
+            (Command::Argv { exec, .. }, _) => self.spawn(task, step, logs, attempt, exec.clone())?,
+            (Command::Shell { exec, .. }, _) => {
+                let argv = vec!["sh".into(), "-c".into(), exec.into()];
+                self.spawn(task, step, logs, attempt, argv)?;
+            }
+            (Command::Builtin, Action::Builtin { name, options }) => {
+                let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
+                let call = crate::steps::BuiltinCall {
+                    inputs: &inputs,
+                    outputs: &temps,
+                    options,
+                };
+                crate::steps::run(name, &call).map_err(|message| plain_failure(message))?;
+            }
+            (Command::Plot { title, x_label, y_label }, Action::Plot(spec)) => {
+                let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
+                let texts = crate::plot::Texts {
+                    title: title.as_deref(),
+                    x_label: x_label.as_deref(),
+                    y_label: y_label.as_deref(),
+                };
+                crate::plot::render(spec, &texts, root, &inputs, &temps)
+                    .map_err(|message| plain_failure(message))?;
+            }
+            _ => {
+                return Err(plain_failure(
+                    "the task's command does not match its step (bug in runner, please report it)",
+                ));
+            }
+        }
+
+        // Every declared output must exist; then each is renamed into place.
+        for (out, temp) in task.outputs.iter().zip(&temps) {
+            if fs::symlink_metadata(temp).is_err() {
+                let hint = if root.join(out).exists() {
+                    " (it wrote the final path directly; write to `{{ out }}`, a temporary name that runner renames when the task succeeds)"
+                } else {
+                    ""
+                };
+                return Err(plain_failure(format!(
+                    "the command succeeded but did not write `{}`{hint}",
+                    display_path(out)
+                )));
+            }
+        }
+        for (out, temp) in task.outputs.iter().zip(&temps) {
+            fs::rename(temp, root.join(out))
+                .map_err(|e| io_failure(format!("cannot move the output into `{}`", display_path(out)), e))?;
+        }
+        Ok(())
+    }
+
+    fn spawn(
+        &self,
+        task: &Task,
+        step: &Step,
+        logs: &LogFiles,
+        attempt: u32,
+        argv: Vec<std::ffi::OsString>,
+    ) -> Result<(), Failure> {
+        let root = &self.pipeline.root;
+        let stderr = logs.open_stderr(attempt).map_err(|e| io_failure("cannot open the task's log".into(), e))?;
+        let stdout = if step.stdout_to_out {
+            let temp = root.join(temp_path(&task.outputs[0]));
+            File::create(&temp)
+                .map_err(|e| io_failure(format!("cannot create `{}`", temp.display()), e))?
+        } else {
+            logs.open_stdout(attempt).map_err(|e| io_failure("cannot open the task's log".into(), e))?
+        };
+        let spawn = Spawn {
+            argv: &argv,
+            cwd: root,
+            env: &step.env,
+            stdout,
+            stderr,
+            timeout: step.timeout,
+        };
+        match process::run(spawn, &self.children) {
+            Ok(Exit::Code(0)) => Ok(()),
+            Ok(Exit::Code(code)) => Err(Failure {
+                reason: format!("exit code {code}"),
+                exit_code: Some(code),
+                stderr_tail: Vec::new(),
+                interrupted: false,
+            }),
+            Ok(Exit::Signal(sig)) => Err(plain_failure(format!(
+                "killed by signal {sig} ({})",
+                process::signal_name(sig)
+            ))),
+            Ok(Exit::TimedOut(t)) => Err(plain_failure(format!(
+                "timed out after {} (its process group was killed)",
+                humantime::format_duration(t)
+            ))),
+            Ok(Exit::Interrupted) => Err(Failure {
+                reason: "interrupted".to_owned(),
+                exit_code: None,
+                stderr_tail: Vec::new(),
+                interrupted: true,
+            }),
+            Err(err) => {
+                let program = argv.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+                let reason = if err.kind() == io::ErrorKind::NotFound {
+                    format!("cannot run `{program}`: program not found (is it on the task's PATH?)")
+                } else {
+                    format!("cannot run `{program}`: {err}")
+                };
+                Err(plain_failure(reason))
+            }
+        }
+    }
+}
+
+fn plain_failure(reason: impl Into<String>) -> Failure {
+    Failure {
+        reason: reason.into(),
+        exit_code: None,
+        stderr_tail: Vec::new(),
+        interrupted: false,
+    }
+}
+
+fn io_failure(what: String, err: io::Error) -> Failure {
+    plain_failure(format!("{what}: {err}"))
+}
+
+/// The stdout and stderr logs of one task: `LOGS/STEP/KEY.out|.err`.
+struct LogFiles {
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl LogFiles {
+    fn new(log_dir: &Path, step: &str, key: &str) -> LogFiles {
+        let base = log_dir.join(step).join(key);
+        let with = |ext: &str| {
+            let mut name = base.clone().into_os_string();
+            name.push(ext);
+            PathBuf::from(name)
+        };
+        LogFiles {
+            stdout: with(".out"),
+            stderr: with(".err"),
+        }
+    }
+
+    fn open(path: &Path, attempt: u32) -> io::Result<File> {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(attempt > 1)
+            .write(true)
+            .truncate(attempt <= 1)
+            .open(path)?;
+        if attempt > 1 {
+            writeln!(file, "\n[runner] attempt {attempt}")?;
+        }
+        Ok(file)
+    }
+
+    fn open_stderr(&self, attempt: u32) -> io::Result<File> {
+        Self::open(&self.stderr, attempt)
+    }
+
+    fn open_stdout(&self, attempt: u32) -> io::Result<File> {
+        Self::open(&self.stdout, attempt)
+    }
+
+    fn stderr_tail(&self) -> Vec<String> {
+        tail(&self.stderr, TAIL_LINES)
+    }
+
+    fn stdout_tail(&self) -> Option<Vec<String>> {
+        let t = tail(&self.stdout, TAIL_LINES);
+        (!t.is_empty()).then_some(t)
+    }
+
+    /// Removes empty logs; returns the ones worth keeping.
+    fn finish(self) -> (Option<PathBuf>, Option<PathBuf>) {
+        let keep = |p: PathBuf| match fs::metadata(&p) {
+            Ok(m) if m.len() > 0 => Some(p),
+            Ok(_) => {
+                let _ = fs::remove_file(&p);
+                None
+            }
+            Err(_) => None,
+        };
+        (keep(self.stdout), keep(self.stderr))
+    }
+}
+
+/// The last `n` lines of a file (reading at most its last 64 KiB).
+pub(crate) fn tail(path: &Path, n: usize) -> Vec<String> {
+    let Ok(mut file) = File::open(path) else {
+        return Vec::new();
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(64 * 1024);
+    if file.seek(SeekFrom::Start(start)).is_err() {
+        return Vec::new();
+    }
+    let mut bytes = Vec::new();
+    if file.read_to_end(&mut bytes).is_err() {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if start > 0 && !lines.is_empty() {
+        lines.remove(0); // probably cut in the middle
+    }
+    let skip = lines.len().saturating_sub(n);
+    lines[skip..].iter().map(|l| (*l).to_owned()).collect()
+}

@@ -1,0 +1,275 @@
+//! Input sets: glob expansion into a sorted file list with stable keys, and
+//! the split into batches.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsStr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use glob::{MatchOptions, Pattern};
+
+use crate::config::{Batching, InputSet};
+use crate::diag::Diagnostic;
+
+/// A file of an input set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InputFile {
+    /// Relative to root (or absolute, for an absolute glob).
+    pub(crate) path: PathBuf,
+    /// The path relative to its glob's base, without extension.
+    pub(crate) key: String,
+}
+
+/// Glob options: `*` stays inside one folder and does not match a leading dot
+/// (as in a shell), so `.x.tmp-ab12.csv` files are never inputs.
+const MATCH: MatchOptions = MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: true,
+};
+
+/// Expands an input set under `root`, leaving out anything under `skip`
+/// (the output and state folders, relative to root).
+pub(crate) fn expand(
+    set: &InputSet,
+    root: &Path,
+    skip: &[PathBuf],
+    now: SystemTime,
+) -> Result<Vec<InputFile>, Vec<Diagnostic>> {
+    let excludes: Vec<Pattern> = set
+        .exclude
+        .iter()
+        .filter_map(|p| Pattern::new(p).ok())
+        .collect();
+    let skip: Vec<PathBuf> = skip.iter().map(|s| root.join(s)).collect();
+    // path -> (key, index of the glob that found it)
+    let mut found: BTreeMap<PathBuf, (String, usize)> = BTreeMap::new();
+    let mut diagnostics = Vec::new();
+    for (index, (pattern_text, span)) in set.globs.iter().enumerate() {
+        let Ok(pattern) = Pattern::new(pattern_text) else {
+            continue;
+        };
+        let (base, depth) = literal_base(pattern_text);
+        let mut matched = 0usize;
+        let mut too_young = 0usize;
+        let walk_root = root.join(&base);
+        let hidden_ok = pattern_text.starts_with('.') || pattern_text.contains("/.");
+        let walker = walkdir::WalkDir::new(&walk_root)
+            .follow_links(true)
+            .sort_by_file_name()
+            .min_depth(1)
+            .max_depth(depth.unwrap_or(usize::MAX));
+        let entries = walker.into_iter().filter_entry(|entry| {
+            if entry.file_type().is_dir() {
+                let hidden = entry.file_name().as_encoded_bytes().starts_with(b".");
+                !(hidden && !hidden_ok) && !skip.iter().any(|s| entry.path() == s)
+            } else {
+                true
+            }
+        });
+        for entry in entries {
+            let Ok(entry) = entry else { continue };
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let full = entry.path();
+            let rel = full.strip_prefix(root).unwrap_or(full);
+            let rel_text = display_path(rel);
+            if !pattern.matches_with(&rel_text, MATCH) {
+                continue;
+            }
+            if excludes.iter().any(|ex| ex.matches_with(&rel_text, MATCH)) {
+                continue;
+            }
+            if let Some(min_age) = set.min_age {
+                let young = entry
+                    .metadata()
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .is_some_and(|mtime| now.duration_since(mtime).map_or(true, |age| age < min_age));
+                if young {
+                    too_young += 1;
+                    continue;
+                }
+            }
+            matched += 1;
+            found
+                .entry(rel.to_owned())
+                .or_insert_with(|| (key_of(rel, &base), index));
+        }
+        if matched == 0 && !set.allow_empty {
+            let mut d = Diagnostic::new(
+                span.clone(),
+                format!("glob `{pattern_text}` of input set `{}` matches no file", set.name),
+            );
+            d = if too_young > 0 {
+                d.hint(format!(
+                    "{too_young} file(s) match but are younger than `min_age`; set `allow_empty = true` to run without them"
+                ))
+            } else {
+                d.hint(format!(
+                    "paths are relative to root `{}`; set `allow_empty = true` if that is expected",
+                    root.display()
+                ))
+            };
+            diagnostics.push(d);
+        }
+    }
+
+    // Two files with one key would be two tasks with one identity.
+    let mut by_key: HashMap<&str, &Path> = HashMap::new();
+    for (path, (key, index)) in &found {
+        if let Some(other) = by_key.insert(key, path) {
+            let span: Range<usize> = set.globs[*index].1.clone();
+            diagnostics.push(
+                Diagnostic::new(
+                    span,
+                    format!(
+                        "input set `{}` has two files with the key `{key}`: `{}` and `{}`",
+                        set.name,
+                        display_path(other),
+                        display_path(path)
+                    ),
+                )
+                .hint("a key is the path without its extension; narrow the glob or rename one"),
+            );
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    Ok(found
+        .into_iter()
+        .map(|(path, (key, _))| InputFile { path, key })
+        .collect())
+}
+
+/// The folder part of a glob before its first wildcard, and how many levels
+/// below it the pattern reaches (`None` for `**`).
+fn literal_base(pattern: &str) -> (PathBuf, Option<usize>) {
+    let mut base = PathBuf::new();
+    let mut components: Vec<&str> = pattern.split('/').collect();
+    let file_part = components.pop().unwrap_or("");
+    let mut rest = Vec::new();
+    let mut literal = true;
+    for (i, c) in components.iter().enumerate() {
+        if literal && !c.contains(['*', '?', '[']) {
+            if i == 0 && c.is_empty() {
+                base.push("/");
+            } else {
+                base.push(c);
+            }
+        } else {
+            literal = false;
+            rest.push(*c);
+        }
+    }
+    rest.push(file_part);
+    let depth = if rest.iter().any(|c| c.contains("**")) {
+        None
+    } else {
+        Some(rest.len())
+    };
+    (base, depth)
+}
+
+/// The key of a file: its path relative to the glob's base, without extension.
+fn key_of(rel: &Path, base: &Path) -> String {
+    let under = rel.strip_prefix(base).unwrap_or(rel);
+    let no_ext = match (under.file_stem(), under.extension()) {
+        (Some(stem), Some(_)) if !stem.is_empty() => under.with_file_name(stem),
+        _ => under.to_owned(),
+    };
+    display_path(&no_ext)
+}
+
+/// A path as text: UTF-8 as is, any other byte as `\xNN` (so two different
+/// names never show the same).
+pub(crate) fn display_path(path: &Path) -> String {
+    display_os(path.as_os_str())
+}
+
+/// An OS string as text, invalid bytes as `\xNN`.
+pub(crate) fn display_os(s: &OsStr) -> String {
+    if let Some(text) = s.to_str() {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    for chunk in s.as_encoded_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
+/// Splits `count` files into batches of file indices; empty batches are left out.
+pub(crate) fn batches(count: usize, batching: Batching) -> Vec<Vec<usize>> {
+    match batching {
+        Batching::Count(n) => {
+            // File i goes to batch i mod n, as the classic `task_split` does.
+            let mut out = vec![Vec::new(); n];
+            for i in 0..count {
+                out[i % n].push(i);
+            }
+            out.retain(|b| !b.is_empty());
+            out
+        }
+        Batching::Size(k) => (0..count)
+            .collect::<Vec<_>>()
+            .chunks(k)
+            .map(<[usize]>::to_vec)
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bases_and_depths() {
+        assert_eq!(literal_base("data/**/*.csv"), (PathBuf::from("data"), None));
+        assert_eq!(literal_base("data/*.csv"), (PathBuf::from("data"), Some(1)));
+        assert_eq!(literal_base("*.csv"), (PathBuf::new(), Some(1)));
+        assert_eq!(
+            literal_base("data/*/x/*.csv"),
+            (PathBuf::from("data"), Some(3))
+        );
+        assert_eq!(literal_base("/abs/*.csv"), (PathBuf::from("/abs"), Some(1)));
+    }
+
+    #[test]
+    fn keys() {
+        assert_eq!(
+            key_of(Path::new("data/2024/x.csv"), Path::new("data")),
+            "2024/x"
+        );
+        assert_eq!(key_of(Path::new("x.tar.gz"), Path::new("")), "x.tar");
+        assert_eq!(key_of(Path::new("Makefile"), Path::new("")), "Makefile");
+        assert_eq!(key_of(Path::new(".env"), Path::new("")), ".env");
+    }
+
+    #[test]
+    fn round_robin_batches() {
+        assert_eq!(
+            batches(5, Batching::Count(2)),
+            vec![vec![0, 2, 4], vec![1, 3]]
+        );
+        assert_eq!(batches(2, Batching::Count(4)), vec![vec![0], vec![1]]);
+        assert_eq!(
+            batches(5, Batching::Size(2)),
+            vec![vec![0, 1], vec![2, 3], vec![4]]
+        );
+        assert!(batches(0, Batching::Size(2)).is_empty());
+    }
+
+    #[test]
+    fn non_utf8_names_are_escaped() {
+        use std::os::unix::ffi::OsStrExt;
+        let s = OsStr::from_bytes(b"a\xffb.csv");
+        assert_eq!(display_os(s), "a\\xffb.csv");
+    }
+}

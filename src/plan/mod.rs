@@ -1,0 +1,564 @@
+//! The plan: from a validated pipeline and the file system listing, every task
+//! (step, key, inputs, outputs, rendered command) and the edges between them.
+//! Pure: nothing runs, so `check` and `--dry-run` show exactly what would.
+
+mod inputs;
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use minijinja::value::Value;
+
+use crate::config::{Action, Fanout, Pipeline, Tmpl, Upstream};
+use crate::diag::Diagnostic;
+use crate::template::whole_variable;
+
+pub(crate) use inputs::{batches, display_os, display_path, InputFile};
+
+/// Index of a task in `Plan::tasks`.
+pub(crate) type TaskId = usize;
+
+/// Every task of a pipeline and what each one needs.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    /// In dependency order: every task comes after its upstream tasks.
+    pub(crate) tasks: Vec<Task>,
+    /// Per step (same order as `Pipeline::steps`), its tasks.
+    pub(crate) step_tasks: Vec<Vec<TaskId>>,
+    /// Per input set, its files.
+    pub(crate) input_files: Vec<Vec<InputFile>>,
+}
+
+/// One unit of work: plain data, so it can run anywhere.
+#[derive(Debug, Clone)]
+pub(crate) struct Task {
+    /// Position in the plan.
+    pub(crate) id: TaskId,
+    /// Index of its step in `Pipeline::steps`.
+    pub(crate) step: usize,
+    /// Stable identity within the step (`2024/x`, `batch-3`, `all`).
+    pub(crate) key: String,
+    /// Files it reads, relative to root (or absolute).
+    pub(crate) inputs: Vec<PathBuf>,
+    /// Files it writes, relative to root (or absolute).
+    pub(crate) outputs: Vec<PathBuf>,
+    /// Tasks that must succeed first.
+    pub(crate) upstream: Vec<TaskId>,
+    /// What it runs.
+    pub(crate) command: Command,
+    /// Set when the task cannot run at all (a file name it cannot carry); it
+    /// then fails with this message without running.
+    pub(crate) invalid: Option<String>,
+}
+
+/// The rendered action of a task.
+#[derive(Debug, Clone)]
+pub(crate) enum Command {
+    /// argv: as shown (final output paths) and as run (temporary outputs).
+    Argv {
+        /// With final output paths: for messages, dry runs, fingerprints.
+        shown: Vec<OsString>,
+        /// With temporary output paths: what is executed.
+        exec: Vec<OsString>,
+    },
+    /// `sh -c` script, shown and executed.
+    Shell {
+        /// With final output paths.
+        shown: String,
+        /// With temporary output paths.
+        exec: String,
+    },
+    /// A built-in step; its name and options are on the step.
+    Builtin,
+    /// A plot; the spec is on the step, the rendered texts here.
+    Plot {
+        /// Rendered title.
+        title: Option<String>,
+        /// Rendered x label.
+        x_label: Option<String>,
+        /// Rendered y label.
+        y_label: Option<String>,
+    },
+}
+
+impl Plan {
+    /// Upstream edges turned around: per task, the tasks that read it.
+    pub(crate) fn downstream(&self) -> Vec<Vec<TaskId>> {
+        let mut down = vec![Vec::new(); self.tasks.len()];
+        for task in &self.tasks {
+            for &up in &task.upstream {
+                down[up].push(task.id);
+            }
+        }
+        down
+    }
+}
+
+/// The temporary path a task writes instead of `final_path`: same folder,
+/// same extension (tools pick formats by it), hidden, and the same on every
+/// run so that a killed run's leftovers are found and removed.
+pub(crate) fn temp_path(final_path: &Path) -> PathBuf {
+    let name = final_path.file_name().unwrap_or_default();
+    let hash = name_hash(final_path.as_os_str().as_encoded_bytes());
+    let path = Path::new(name);
+    let mut temp = OsString::from(".");
+    match (path.file_stem(), path.extension()) {
+        (Some(stem), Some(ext)) => {
+            temp.push(stem);
+            temp.push(format!(".tmp-{hash:04x}."));
+            temp.push(ext);
+        }
+        _ => {
+            temp.push(name);
+            temp.push(format!(".tmp-{hash:04x}"));
+        }
+    }
+    final_path.with_file_name(temp)
+}
+
+/// FNV-1a folded to 16 bits: a short, stable tag.
+fn name_hash(bytes: &[u8]) -> u16 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in bytes {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    ((h >> 16) ^ (h & 0xffff)) as u16
+}
+
+/// A path as handed to commands and templates: relative to root, and never
+/// starting with `-` (`./-n.csv`), so no tool reads it as an option.
+pub(crate) fn arg_path(path: &Path) -> OsString {
+    if path.as_os_str().as_encoded_bytes().starts_with(b"-") {
+        Path::new(".").join(path).into_os_string()
+    } else {
+        path.as_os_str().to_owned()
+    }
+}
+
+fn arg_text(path: &Path) -> String {
+    display_os(&arg_path(path))
+}
+
+/// Builds the plan of a validated pipeline.
+pub(crate) fn build(pipeline: &Pipeline) -> Result<Plan, Vec<Diagnostic>> {
+    Builder::new(pipeline).build()
+}
+
+struct Builder<'p> {
+    pipeline: &'p Pipeline,
+    tasks: Vec<Task>,
+    diagnostics: Vec<Diagnostic>,
+    pipeline_value: Value,
+}
+
+/// Names in templates that come from an input's path.
+const PATH_NAMES: &[&str] = &["input", "inputs", "stem", "name", "ext", "dir"];
+
+impl<'p> Builder<'p> {
+    fn new(pipeline: &'p Pipeline) -> Self {
+        let pipeline_value = Value::from_object(
+            [
+                ("name", Value::from(pipeline.name.as_str())),
+                ("root", Value::from(pipeline.root.display().to_string())),
+                ("out", Value::from(display_path(&pipeline.out_dir))),
+            ]
+            .into_iter()
+            .collect::<std::collections::BTreeMap<&'static str, Value>>(),
+        );
+        Builder {
+            pipeline,
+            tasks: Vec::new(),
+            diagnostics: Vec::new(),
+            pipeline_value,
+        }
+    }
+
+    fn build(mut self) -> Result<Plan, Vec<Diagnostic>> {
+        let p = self.pipeline;
+        let skip = [p.out_dir.clone(), p.state_dir.clone(), PathBuf::from(".runner")];
+        let now = SystemTime::now();
+        let mut input_files = Vec::new();
+        for set in &p.inputs {
+            match inputs::expand(set, &p.root, &skip, now) {
+                Ok(files) => input_files.push(files),
+                Err(diags) => {
+                    self.diagnostics.extend(diags);
+                    input_files.push(Vec::new());
+                }
+            }
+        }
+        if !self.diagnostics.is_empty() {
+            return Err(self.diagnostics);
+        }
+
+        let mut step_tasks: Vec<Vec<TaskId>> = Vec::new();
+        for (step_index, step) in p.steps.iter().enumerate() {
+            // What one task reads: (key, inputs, upstream tasks, batch index).
+            let units: Vec<Unit> = match (step.upstream, step.fanout) {
+                (Upstream::Inputs(set), Fanout::Each) => input_files[set]
+                    .iter()
+                    .map(|f| Unit {
+                        key: f.key.clone(),
+                        inputs: vec![f.path.clone()],
+                        upstream: Vec::new(),
+                        batch: None,
+                    })
+                    .collect(),
+                (Upstream::Inputs(set), Fanout::Batch) => {
+                    let files = &input_files[set];
+                    let batching = p.inputs[set].batching.expect("validated: batch needs batches");
+                    let split = batches(files.len(), batching);
+                    let count = split.len();
+                    split
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, members)| Unit {
+                            key: format!("batch-{index}"),
+                            inputs: members.iter().map(|&i| files[i].path.clone()).collect(),
+                            upstream: Vec::new(),
+                            batch: Some((index, count)),
+                        })
+                        .collect()
+                }
+                (Upstream::Inputs(set), Fanout::All) => {
+                    let files = &input_files[set];
+                    if files.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![Unit {
+                            key: "all".to_owned(),
+                            inputs: files.iter().map(|f| f.path.clone()).collect(),
+                            upstream: Vec::new(),
+                            batch: None,
+                        }]
+                    }
+                }
+                (Upstream::Step(up), Fanout::Each) => step_tasks[up]
+                    .iter()
+                    .map(|&t| Unit {
+                        key: self.tasks[t].key.clone(),
+                        inputs: self.tasks[t].outputs.clone(),
+                        upstream: vec![t],
+                        batch: None,
+                    })
+                    .collect(),
+                (Upstream::Step(up), _) => {
+                    if step_tasks[up].is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![Unit {
+                            key: "all".to_owned(),
+                            inputs: step_tasks[up]
+                                .iter()
+                                .flat_map(|&t| self.tasks[t].outputs.iter().cloned())
+                                .collect(),
+                            upstream: step_tasks[up].clone(),
+                            batch: None,
+                        }]
+                    }
+                }
+            };
+            let mut ids = Vec::with_capacity(units.len());
+            let mut failed_templates: Vec<String> = Vec::new();
+            for unit in units {
+                if let Some(task) = self.task(step_index, unit, &mut failed_templates) {
+                    ids.push(task);
+                }
+            }
+            step_tasks.push(ids);
+        }
+        self.check_outputs(&step_tasks);
+        if !self.diagnostics.is_empty() {
+            return Err(self.diagnostics);
+        }
+        Ok(Plan {
+            tasks: self.tasks,
+            step_tasks,
+            input_files,
+        })
+    }
+
+    /// Renders one task; on a template error, reports it once per template.
+    fn task(&mut self, step_index: usize, unit: Unit, failed: &mut Vec<String>) -> Option<TaskId> {
+        let p = self.pipeline;
+        let step = &p.steps[step_index];
+        let non_utf8 = unit.inputs.iter().find(|i| i.to_str().is_none()).cloned();
+        let mut ctx = self.context(step.fanout, &unit);
+
+        let mut outputs = Vec::with_capacity(step.outs.len());
+        for out in &step.outs {
+            let rendered = self.render(out, &ctx, failed)?;
+            outputs.push(p.out_dir.join(rendered));
+        }
+        let shown_outs: Vec<String> = outputs.iter().map(|o| arg_text(o)).collect();
+        let temp_outs: Vec<PathBuf> = outputs.iter().map(|o| temp_path(o)).collect();
+        let temp_outs_text: Vec<String> = temp_outs.iter().map(|o| arg_text(o)).collect();
+
+        let mut invalid = None;
+        let command = match &step.action {
+            Action::Run(argv) => {
+                let shown = self.argv(argv, &mut ctx, &unit, &outputs, &shown_outs, failed)?;
+                let exec = if outputs.is_empty() {
+                    shown.clone()
+                } else {
+                    self.argv(argv, &mut ctx, &unit, &temp_outs, &temp_outs_text, failed)?
+                };
+                if non_utf8.is_some()
+                    && argv.iter().any(|a| {
+                        whole_variable(&a.text).is_none_or(|v| !PATH_NAMES.contains(&v))
+                            && self.reads_path(a)
+                    })
+                {
+                    invalid = non_utf8.as_ref().map(|f| not_utf8_message(f, "inside a `run` argument"));
+                }
+                Command::Argv { shown, exec }
+            }
+            Action::Shell(script) => {
+                set_outs(&mut ctx, &shown_outs);
+                let shown = self.render(script, &ctx, failed)?;
+                let exec = if outputs.is_empty() {
+                    shown.clone()
+                } else {
+                    set_outs(&mut ctx, &temp_outs_text);
+                    self.render(script, &ctx, failed)?
+                };
+                if non_utf8.is_some() && self.reads_path(script) {
+                    invalid = non_utf8.as_ref().map(|f| not_utf8_message(f, "in a `shell` command"));
+                }
+                Command::Shell { shown, exec }
+            }
+            Action::Builtin { .. } => Command::Builtin,
+            Action::Plot(spec) => {
+                set_outs(&mut ctx, &shown_outs);
+                let mut text = |t: &Option<Tmpl>| match t {
+                    Some(t) => self.render(t, &ctx, failed).map(Some),
+                    None => Some(None),
+                };
+                Command::Plot {
+                    title: text(&spec.title)?,
+                    x_label: text(&spec.x_label)?,
+                    y_label: text(&spec.y_label)?,
+                }
+            }
+        };
+
+        let id = self.tasks.len();
+        self.tasks.push(Task {
+            id,
+            step: step_index,
+            key: unit.key,
+            inputs: unit.inputs,
+            outputs,
+            upstream: unit.upstream,
+            command,
+            invalid,
+        });
+        Some(id)
+    }
+
+    /// Whether a template reads a name taken from an input's path.
+    fn reads_path(&self, t: &Tmpl) -> bool {
+        self.pipeline
+            .templates
+            .variables(&t.id)
+            .iter()
+            .any(|v| PATH_NAMES.contains(&v.as_str()))
+    }
+
+    fn argv(
+        &mut self,
+        argv: &[Tmpl],
+        ctx: &mut Ctx,
+        unit: &Unit,
+        outs: &[PathBuf],
+        outs_text: &[String],
+        failed: &mut Vec<String>,
+    ) -> Option<Vec<OsString>> {
+        set_outs(ctx, outs_text);
+        let mut out = Vec::with_capacity(argv.len());
+        for arg in argv {
+            // A whole `{{ input }}`, `{{ inputs }}`, `{{ out }}` or `{{ outs }}`
+            // element is the paths themselves, bytes as they are on disk.
+            match whole_variable(&arg.text) {
+                Some("inputs") => out.extend(unit.inputs.iter().map(|p| arg_path(p))),
+                Some("input") if ctx.contains_key("input") => {
+                    out.push(arg_path(&unit.inputs[0]));
+                }
+                Some("outs") => out.extend(outs.iter().map(|p| arg_path(p))),
+                Some("out") if outs.len() == 1 => out.push(arg_path(&outs[0])),
+                _ => out.push(OsString::from(self.render(arg, ctx, failed)?)),
+            }
+        }
+        Some(out)
+    }
+
+    fn context(&self, fanout: Fanout, unit: &Unit) -> Ctx {
+        let mut ctx = Ctx::new();
+        ctx.insert("vars", self.pipeline.vars.clone());
+        ctx.insert("pipeline", self.pipeline_value.clone());
+        ctx.insert("key", Value::from(unit.key.as_str()));
+        ctx.insert(
+            "inputs",
+            unit.inputs.iter().map(|p| Value::from(arg_text(p))).collect(),
+        );
+        match fanout {
+            Fanout::Each => {
+                if let Some(input) = unit.inputs.first() {
+                    ctx.insert("input", Value::from(arg_text(input)));
+                    let name = input.file_name().map(|n| display_os(n)).unwrap_or_default();
+                    let stem = input.file_stem().map(|n| display_os(n)).unwrap_or_default();
+                    let ext = input.extension().map(|n| display_os(n)).unwrap_or_default();
+                    let dir = input.parent().map(display_path).unwrap_or_default();
+                    ctx.insert("name", Value::from(name));
+                    ctx.insert("stem", Value::from(stem));
+                    ctx.insert("ext", Value::from(ext));
+                    ctx.insert("dir", Value::from(if dir.is_empty() { ".".to_owned() } else { dir }));
+                }
+            }
+            Fanout::Batch => {
+                if let Some((index, count)) = unit.batch {
+                    let batch: std::collections::BTreeMap<&'static str, Value> =
+                        [("index", Value::from(index)), ("count", Value::from(count))]
+                            .into_iter()
+                            .collect();
+                    ctx.insert("batch", Value::from_object(batch));
+                }
+            }
+            Fanout::All => {}
+        }
+        ctx
+    }
+
+    fn render(&mut self, t: &Tmpl, ctx: &Ctx, failed: &mut Vec<String>) -> Option<String> {
+        let value = Value::from_object(ctx.clone());
+        match self.pipeline.templates.render(&t.id, &value) {
+            Ok(s) => Some(s),
+            Err(err) => {
+                if !failed.contains(&t.id) {
+                    failed.push(t.id.clone());
+                    let detail = err.detail().map(str::to_owned).unwrap_or_else(|| err.kind().to_string());
+                    let key = ctx.get("key").map(|k| k.to_string()).unwrap_or_default();
+                    self.diagnostics.push(
+                        Diagnostic::new(t.span.clone(), format!("template error: {detail}"))
+                            .note(format!("while rendering it for the task with key `{key}`")),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// Outputs stay under `out` and no two tasks write one file.
+    fn check_outputs(&mut self, step_tasks: &[Vec<TaskId>]) {
+        let p = self.pipeline;
+        let out_dir = crate::config::normalize_path(&p.out_dir);
+        let mut writers: HashMap<PathBuf, TaskId> = HashMap::new();
+        for ids in step_tasks {
+            let mut reported_outside = false;
+            let mut collisions = 0usize;
+            for &id in ids {
+                let task = &self.tasks[id];
+                let step = &p.steps[task.step];
+                for out in &task.outputs {
+                    let normal = crate::config::normalize_path(out);
+                    if (!normal.starts_with(&out_dir) || normal == out_dir) && !reported_outside {
+                        reported_outside = true;
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                step.outs_span.clone(),
+                                format!(
+                                    "output `{}` of step `{}` (key `{}`) is outside the output folder `{}`",
+                                    display_path(out),
+                                    step.name,
+                                    task.key,
+                                    display_path(&p.out_dir)
+                                ),
+                            )
+                            .hint("`out` paths are relative to `[pipeline] out` and must stay inside it"),
+                        );
+                    }
+                    if let Some(&other) = writers.get(&normal) {
+                        collisions += 1;
+                        if collisions == 1 {
+                            let o = &self.tasks[other];
+                            self.diagnostics.push(
+                                Diagnostic::new(
+                                    step.outs_span.clone(),
+                                    format!(
+                                        "two tasks write `{}`: `{}` (key `{}`) and `{}` (key `{}`)",
+                                        display_path(out),
+                                        p.steps[o.step].name,
+                                        o.key,
+                                        step.name,
+                                        task.key
+                                    ),
+                                )
+                                .hint("put `{{ key }}` in `out` so that every task writes its own file"),
+                            );
+                        }
+                    } else {
+                        writers.insert(normal, id);
+                    }
+                }
+            }
+            if collisions > 1
+                && let Some(d) = self.diagnostics.last_mut()
+            {
+                d.notes.push(format!("{} more outputs of this step collide", collisions - 1));
+            }
+        }
+    }
+}
+
+type Ctx = std::collections::BTreeMap<&'static str, Value>;
+
+/// What one task reads.
+struct Unit {
+    key: String,
+    inputs: Vec<PathBuf>,
+    upstream: Vec<TaskId>,
+    batch: Option<(usize, usize)>,
+}
+
+fn set_outs(ctx: &mut Ctx, outs: &[String]) {
+    if let [one] = outs {
+        ctx.insert("out", Value::from(one.as_str()));
+    } else {
+        ctx.remove("out");
+    }
+    ctx.insert("outs", outs.iter().map(|s| Value::from(s.as_str())).collect());
+}
+
+fn not_utf8_message(file: &Path, place: &str) -> String {
+    format!(
+        "the file name `{}` is not valid UTF-8 and the step uses it {place}, where it cannot be \
+         passed on unchanged; rename the file, or pass it as a whole argument (`\"{{{{ input }}}}\"` in `run`)",
+        display_path(file)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_paths_keep_extension_and_folder() {
+        let t = temp_path(Path::new("out/plots/x.svg"));
+        let name = t.file_name().unwrap().to_str().unwrap();
+        assert_eq!(t.parent().unwrap(), Path::new("out/plots"));
+        assert!(name.starts_with(".x.tmp-") && name.ends_with(".svg"), "{name}");
+        assert_eq!(t, temp_path(Path::new("out/plots/x.svg")));
+        assert_ne!(t, temp_path(Path::new("out/plots2/x.svg")));
+        let t = temp_path(Path::new("out/README"));
+        assert!(t.file_name().unwrap().to_str().unwrap().starts_with(".README.tmp-"));
+    }
+
+    #[test]
+    fn arg_paths_never_look_like_options() {
+        assert_eq!(arg_path(Path::new("-n.csv")), OsString::from("./-n.csv"));
+        assert_eq!(arg_path(Path::new("data/-n.csv")), OsString::from("data/-n.csv"));
+    }
+}

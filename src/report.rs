@@ -1,0 +1,205 @@
+//! The end-of-run summary: per step ok / failed / skipped / up to date and
+//! time, then one `FAILED:` block per failure with the command to copy, how
+//! it ended and the tail of its stderr.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use crate::config::{Action, Pipeline};
+use crate::exec::task::{Outcome, TaskResult};
+use crate::plan::{display_os, display_path, Command, Plan, Task};
+
+/// Counts of one step, or of the whole run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tally {
+    /// Ran and succeeded.
+    pub(crate) ok: usize,
+    /// Ran and failed.
+    pub(crate) failed: usize,
+    /// Not run: upstream failed, or the run stopped.
+    pub(crate) skipped: usize,
+    /// Not run: nothing changed since the last success.
+    pub(crate) up_to_date: usize,
+}
+
+impl Tally {
+    fn add(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Succeeded => self.ok += 1,
+            Outcome::Failed(_) => self.failed += 1,
+            Outcome::UpToDate => self.up_to_date += 1,
+            Outcome::SkippedUpstream | Outcome::NotRun => self.skipped += 1,
+        }
+    }
+}
+
+/// Everything the summary needs from a finished run.
+pub(crate) struct RunReport<'a> {
+    /// The pipeline.
+    pub(crate) pipeline: &'a Pipeline,
+    /// Its plan.
+    pub(crate) plan: &'a Plan,
+    /// Per task, its result (`None` = not part of this run).
+    pub(crate) results: &'a [Option<TaskResult>],
+    /// Wall time of the run.
+    pub(crate) wall: Duration,
+    /// When each step's first task started / last ended, if any ran.
+    pub(crate) started: Instant,
+}
+
+impl RunReport<'_> {
+    /// Counts over every task.
+    pub(crate) fn totals(&self) -> Tally {
+        let mut t = Tally::default();
+        for r in self.results.iter().flatten() {
+            t.add(&r.outcome);
+        }
+        t
+    }
+
+    /// Per step: its counts and the summed run time of its tasks.
+    pub(crate) fn per_step(&self) -> Vec<(Tally, Duration)> {
+        self.plan
+            .step_tasks
+            .iter()
+            .map(|ids| {
+                let mut tally = Tally::default();
+                let mut time = Duration::ZERO;
+                for r in ids.iter().filter_map(|&id| self.results[id].as_ref()) {
+                    tally.add(&r.outcome);
+                    time += r.duration;
+                }
+                (tally, time)
+            })
+            .collect()
+    }
+
+    /// The summary text (several lines, ends with a newline).
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::new();
+        let mut failures: Vec<(&Task, &TaskResult)> = Vec::new();
+        for task in &self.plan.tasks {
+            if let Some(r) = &self.results[task.id]
+                && matches!(r.outcome, Outcome::Failed(_))
+            {
+                failures.push((task, r));
+            }
+        }
+        for (task, result) in &failures {
+            let Outcome::Failed(f) = &result.outcome else { continue };
+            let step = &self.pipeline.steps[task.step];
+            let _ = writeln!(out, "FAILED: {} {}", step.name, task.key);
+            let _ = writeln!(out, "  command: {}", command_line(self.pipeline, task));
+            let attempts = if result.attempts > 1 {
+                format!(" (after {} attempts)", result.attempts)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "  status:  {}{attempts}", f.reason);
+            if let Some(log) = &result.stderr_log {
+                let _ = writeln!(out, "  log:     {}", log.display());
+            }
+            if !f.stderr_tail.is_empty() {
+                let _ = writeln!(out, "  last lines of output:");
+                for line in &f.stderr_tail {
+                    let _ = writeln!(out, "    | {line}");
+                }
+            }
+            out.push('\n');
+        }
+
+        let width = self
+            .pipeline
+            .steps
+            .iter()
+            .map(|s| s.name.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>6}  {:>6}  {:>7}  {:>10}  {:>8}",
+            "step", "ok", "failed", "skipped", "up to date", "time"
+        );
+        for (step, (tally, time)) in self.pipeline.steps.iter().zip(self.per_step()) {
+            if tally == Tally::default() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "{:<width$}  {:>6}  {:>6}  {:>7}  {:>10}  {:>8}",
+                step.name,
+                tally.ok,
+                tally.failed,
+                tally.skipped,
+                tally.up_to_date,
+                seconds(time)
+            );
+        }
+        let t = self.totals();
+        let verdict = if t.failed > 0 { "FAILED" } else { "ok" };
+        let _ = writeln!(
+            out,
+            "{verdict}: {} ok, {} failed, {} skipped, {} up to date in {}",
+            t.ok,
+            t.failed,
+            t.skipped,
+            t.up_to_date,
+            seconds(self.wall)
+        );
+        out
+    }
+}
+
+/// A duration as `1.23s`.
+pub(crate) fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 10.0 {
+        format!("{s:.2}s")
+    } else if s < 100.0 {
+        format!("{s:.1}s")
+    } else {
+        format!("{s:.0}s")
+    }
+}
+
+/// The task's command as one line to paste into a shell: `cd ROOT &&`, the
+/// step's declared environment, then the quoted argv (or `sh -c '...'`).
+pub(crate) fn command_line(pipeline: &Pipeline, task: &Task) -> String {
+    let step = &pipeline.steps[task.step];
+    let quote = |s: &str| shlex::try_quote(s).map(|q| q.into_owned()).unwrap_or_else(|_| format!("{s:?}"));
+    let mut line = format!("cd {} &&", quote(&pipeline.root.display().to_string()));
+    for (key, value) in step.env.iter() {
+        let _ = write!(line, " {key}={}", quote(value));
+    }
+    match &task.command {
+        Command::Argv { shown, .. } => {
+            for arg in shown {
+                line.push(' ');
+                line.push_str(&quote(&display_os(arg)));
+            }
+        }
+        Command::Shell { shown, .. } => {
+            if step.env.is_empty() {
+                let _ = write!(line, " {shown}");
+            } else {
+                let _ = write!(line, " sh -c {}", quote(shown));
+            }
+        }
+        Command::Builtin | Command::Plot { .. } => {
+            let what = match &step.action {
+                Action::Builtin { name, .. } => format!("built-in `{name}`"),
+                _ => "plot".to_owned(),
+            };
+            let inputs: Vec<String> = task.inputs.iter().map(|p| display_path(p)).collect();
+            let outputs: Vec<String> = task.outputs.iter().map(|p| display_path(p)).collect();
+            line = format!("({what}: {} -> {})", inputs.join(" "), outputs.join(" "));
+        }
+    }
+    if step.stdout_to_out
+        && let Some(out) = task.outputs.first()
+    {
+        let _ = write!(line, " > {}", quote(&display_path(out)));
+    }
+    line
+}

@@ -1,0 +1,137 @@
+//! Views of a pipeline that run nothing: the plan summary of `runner check`,
+//! the DOT graph of `runner graph`, and the command list of `--dry-run`.
+
+use std::fmt::Write as _;
+
+use crate::config::{Action, Batching, Pipeline, StepKind, Upstream};
+use crate::plan::{display_path, Command, Plan};
+use crate::report::command_line;
+
+/// `runner check`: what the file declares and how many tasks each step makes.
+pub(crate) fn plan_summary(pipeline: &Pipeline, plan: &Plan, jobs: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "pipeline `{}` ({})", pipeline.name, pipeline.source.path.display());
+    let _ = writeln!(out, "  root: {}", pipeline.root.display());
+    let _ = writeln!(out, "  out:  {}", display_path(&pipeline.out_dir));
+    let _ = writeln!(out, "  jobs: {jobs}");
+    let name_width = pipeline
+        .inputs
+        .iter()
+        .map(|i| i.name.len())
+        .chain(pipeline.steps.iter().map(|s| s.name.len()))
+        .max()
+        .unwrap_or(4);
+    if !pipeline.inputs.is_empty() {
+        let _ = writeln!(out, "inputs:");
+    }
+    for (set, files) in pipeline.inputs.iter().zip(&plan.input_files) {
+        let batches = match set.batching {
+            Some(b) => {
+                let n = crate::plan::batches(files.len(), b).len();
+                let how = match b {
+                    Batching::Count(c) => format!("batches = {c}"),
+                    Batching::Size(k) => format!("batch_size = {k}"),
+                };
+                format!(", {n} batch{} ({how})", if n == 1 { "" } else { "es" })
+            }
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<name_width$}  {} file{}{batches}",
+            set.name,
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+        );
+    }
+    let _ = writeln!(out, "steps:");
+    for (i, step) in pipeline.steps.iter().enumerate() {
+        let upstream = match step.upstream {
+            Upstream::Inputs(s) => &pipeline.inputs[s].name,
+            Upstream::Step(s) => &pipeline.steps[s].name,
+        };
+        let action = match &step.action {
+            Action::Run(argv) => format!("run {}", argv.first().map_or("", |a| a.text.as_str())),
+            Action::Shell(_) => "shell".to_owned(),
+            Action::Builtin { name, .. } => format!("use {name}"),
+            Action::Plot(_) => "plot".to_owned(),
+        };
+        let n = plan.step_tasks[i].len();
+        let kind = if step.kind == StepKind::Plot { "plot " } else { "" };
+        let _ = writeln!(
+            out,
+            "  {:<name_width$}  {kind}{} {upstream}: {n} task{} ({action})",
+            step.name,
+            step.fanout.keyword(),
+            if n == 1 { "" } else { "s" },
+        );
+    }
+    let invalid: Vec<_> = plan.tasks.iter().filter(|t| t.invalid.is_some()).collect();
+    for task in &invalid {
+        let _ = writeln!(
+            out,
+            "warning: task {} {} will fail: {}",
+            pipeline.steps[task.step].name,
+            task.key,
+            task.invalid.as_deref().unwrap_or_default()
+        );
+    }
+    let _ = writeln!(out, "ok: {} tasks", plan.tasks.len());
+    out
+}
+
+/// `runner graph`: inputs, steps and plots as a Graphviz digraph.
+pub(crate) fn dot(pipeline: &Pipeline) -> String {
+    let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let mut out = String::new();
+    let _ = writeln!(out, "digraph {} {{", q(&pipeline.name));
+    let _ = writeln!(out, "  rankdir=LR;");
+    let _ = writeln!(out, "  node [fontname=\"Helvetica\"];");
+    for set in &pipeline.inputs {
+        let globs: Vec<&str> = set.globs.iter().map(|(g, _)| g.as_str()).collect();
+        let label = format!("{}\\n{}", set.name, globs.join(" ").replace('"', "\\\""));
+        let _ = writeln!(out, "  {} [shape=folder, label=\"{label}\"];", q(&format!("inputs.{}", set.name)));
+    }
+    for step in &pipeline.steps {
+        let shape = if step.kind == StepKind::Plot { "note" } else { "box" };
+        let _ = writeln!(out, "  {} [shape={shape}, label={}];", q(&step.name), q(&step.name));
+    }
+    for step in &pipeline.steps {
+        let from = match step.upstream {
+            Upstream::Inputs(s) => format!("inputs.{}", pipeline.inputs[s].name),
+            Upstream::Step(s) => pipeline.steps[s].name.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "  {} -> {} [label={}];",
+            q(&from),
+            q(&step.name),
+            q(step.fanout.keyword())
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// `--dry-run`: every command that would run, one per line, ready for `sh`.
+pub(crate) fn dry_run(pipeline: &Pipeline, plan: &Plan, wanted: &[bool]) -> String {
+    let mut out = String::new();
+    let root = shlex::try_quote(&pipeline.root.display().to_string())
+        .map(|q| q.into_owned())
+        .unwrap_or_default();
+    let _ = writeln!(out, "cd {root}");
+    for task in plan.tasks.iter().filter(|t| wanted[t.id]) {
+        let step = &pipeline.steps[task.step];
+        let line = command_line(pipeline, task);
+        let line = line.strip_prefix(&format!("cd {root} && ")).unwrap_or(&line);
+        match task.command {
+            Command::Builtin | Command::Plot { .. } => {
+                let _ = writeln!(out, "# {} {}: {line}", step.name, task.key);
+            }
+            _ => {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,240 @@
+//! Templates of the pipeline file (`out`, `run`, `shell`, plot titles): one
+//! minijinja environment with strict undefined, shell quoting for `shell`
+//! strings, and the list of names each kind of task may use.
+
+use std::collections::BTreeSet;
+
+use minijinja::value::{Value, ValueKind};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
+
+use crate::config::Fanout;
+
+/// The suffix of template ids whose output is a shell command line.
+const SHELL_SUFFIX: &str = ".shell";
+
+/// Every template of one pipeline file, compiled once.
+pub(crate) struct Templates {
+    env: Environment<'static>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").finish_non_exhaustive()
+    }
+}
+
+/// Where a template is used, which decides the names it may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// An `out` path: everything but `out`/`outs`.
+    Out,
+    /// A command, a plot title: everything.
+    Action,
+}
+
+impl Templates {
+    /// An empty set with the pipeline's rules: strict undefined, shell
+    /// quoting for ids ending in `.shell`, no lists where one word is meant.
+    pub(crate) fn new() -> Templates {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(1_000_000));
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(SHELL_SUFFIX) {
+                AutoEscape::Custom("sh".into())
+            } else {
+                AutoEscape::None
+            }
+        });
+        env.set_formatter(format_value);
+        Templates { env }
+    }
+
+    /// The id for a shell command template of `step`.
+    pub(crate) fn shell_id(step: &str) -> String {
+        format!("steps.{step}{SHELL_SUFFIX}")
+    }
+
+    /// Compiles `text` under `id`.
+    pub(crate) fn add(&mut self, id: &str, text: &str) -> Result<(), Error> {
+        self.env.add_template_owned(id.to_owned(), text.to_owned())
+    }
+
+    /// Names the template reads that a task of this kind does not have.
+    pub(crate) fn unknown_names(&self, id: &str, fanout: Fanout, usage: Use) -> Vec<String> {
+        let Ok(template) = self.env.get_template(id) else {
+            return Vec::new();
+        };
+        let allowed = allowed_names(fanout, usage);
+        let globals: BTreeSet<String> = self.env.globals().map(|(k, _)| k.to_owned()).collect();
+        let mut unknown: Vec<String> = template
+            .undeclared_variables(false)
+            .into_iter()
+            .filter(|name| !allowed.contains(&name.as_str()) && !globals.contains(name))
+            .collect();
+        unknown.sort();
+        unknown
+    }
+
+    /// Every top-level name the template reads.
+    pub(crate) fn variables(&self, id: &str) -> Vec<String> {
+        self.env
+            .get_template(id)
+            .map(|t| t.undeclared_variables(false).into_iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// Renders template `id` with `ctx`.
+    pub(crate) fn render(&self, id: &str, ctx: &Value) -> Result<String, Error> {
+        self.env.get_template(id)?.render(ctx)
+    }
+}
+
+/// The names a template may read in a task of this fan-out.
+pub(crate) fn allowed_names(fanout: Fanout, usage: Use) -> Vec<&'static str> {
+    let mut names = vec!["vars", "pipeline", "key", "inputs"];
+    match fanout {
+        Fanout::Each => names.extend(["input", "stem", "name", "ext", "dir"]),
+        Fanout::Batch => names.push("batch"),
+        Fanout::All => {}
+    }
+    if usage == Use::Action {
+        names.extend(["out", "outs"]);
+    }
+    names
+}
+
+/// Quotes one word for `sh`, so that it stays one argument and runs no code.
+pub(crate) fn sh_quote(word: &str) -> Result<String, Error> {
+    shlex::try_quote(word).map(|q| q.into_owned()).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            "a value with a NUL byte cannot be passed to a shell",
+        )
+    })
+}
+
+/// Writes a value into a template's output: quoted for `sh` in shell
+/// templates (a list becomes several words), plain elsewhere, where a list is
+/// a mistake (one argument cannot hold several paths).
+fn format_value(
+    out: &mut minijinja::Output<'_>,
+    state: &mut minijinja::State<'_, '_>,
+    value: &Value,
+) -> Result<(), Error> {
+    let is_list = matches!(value.kind(), ValueKind::Seq | ValueKind::Iterable);
+    match state.auto_escape() {
+        AutoEscape::Custom(name) if name == "sh" => {
+            if value.is_safe() {
+                return write!(out, "{value}").map_err(Error::from);
+            }
+            if is_list {
+                let mut first = true;
+                for item in value.try_iter()? {
+                    if !first {
+                        out.write_str(" ").map_err(Error::from)?;
+                    }
+                    first = false;
+                    out.write_str(&sh_quote(&item.to_string())?)
+                        .map_err(Error::from)?;
+                }
+                Ok(())
+            } else {
+                out.write_str(&sh_quote(&value.to_string())?)
+                    .map_err(Error::from)
+            }
+        }
+        _ => {
+            if is_list || value.kind() == ValueKind::Map {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "a list cannot be written into one string here; make the whole \
+                     `run` element `{{ inputs }}` (one argument per path), or use \
+                     `{{ inputs | join(' ') }}` or `{{ inputs[0] }}`",
+                ));
+            }
+            minijinja::escape_formatter(out, state, value)
+        }
+    }
+}
+
+/// If a `run` element is exactly `{{ NAME }}` (spaces allowed), the name.
+pub(crate) fn whole_variable(text: &str) -> Option<&str> {
+    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    (!inner.is_empty() && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minijinja::context;
+
+    fn templates(id: &str, text: &str) -> Templates {
+        let mut t = Templates::new();
+        t.add(id, text).unwrap();
+        t
+    }
+
+    #[test]
+    fn shell_values_are_quoted() {
+        let id = Templates::shell_id("s");
+        let t = templates(&id, "wc -l {{ input }} > {{ out }}");
+        let got = t
+            .render(&id, &context! { input => "a b;rm -rf ~.csv", out => "o.txt" })
+            .unwrap();
+        assert_eq!(got, "wc -l 'a b;rm -rf ~.csv' > o.txt");
+    }
+
+    #[test]
+    fn shell_lists_become_words() {
+        let id = Templates::shell_id("s");
+        let t = templates(&id, "cat {{ inputs }}");
+        let got = t
+            .render(&id, &context! { inputs => vec!["a b", "c"] })
+            .unwrap();
+        assert_eq!(got, "cat 'a b' c");
+    }
+
+    #[test]
+    fn lists_in_plain_templates_are_errors() {
+        let t = templates("x", "--in={{ inputs }}");
+        let err = t.render("x", &context! { inputs => vec!["a"] }).unwrap_err();
+        assert!(err.to_string().contains("a list cannot"), "{err}");
+        let t = templates("y", "{{ inputs | join(',') }}");
+        assert_eq!(
+            t.render("y", &context! { inputs => vec!["a", "b"] })
+                .unwrap(),
+            "a,b"
+        );
+    }
+
+    #[test]
+    fn strict_undefined() {
+        let t = templates("x", "{{ nope }}");
+        assert!(t.render("x", &context! {}).is_err());
+    }
+
+    #[test]
+    fn unknown_names_by_fanout() {
+        let t = templates("x", "{{ input }} {{ batch.index }} {{ range(2) | length }}");
+        assert_eq!(
+            t.unknown_names("x", Fanout::Each, Use::Action),
+            vec!["batch"]
+        );
+        assert_eq!(
+            t.unknown_names("x", Fanout::Batch, Use::Action),
+            vec!["input"]
+        );
+        let t = templates("o", "{{ out }}.txt");
+        assert_eq!(t.unknown_names("o", Fanout::Each, Use::Out), vec!["out"]);
+    }
+
+    #[test]
+    fn whole_variable_detection() {
+        assert_eq!(whole_variable("{{ inputs }}"), Some("inputs"));
+        assert_eq!(whole_variable("{{inputs}}"), Some("inputs"));
+        assert_eq!(whole_variable("-{{ inputs }}"), None);
+        assert_eq!(whole_variable("{{ inputs[0] }}"), None);
+    }
+}
