@@ -78,7 +78,9 @@ fn parse_jobs(s: &str) -> Result<Jobs, String> {
     }
     match s.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(Jobs::Count(n)),
-        _ => Err(format!("expected a number of jobs (1 or more) or `auto`, found `{s}`")),
+        _ => Err(format!(
+            "expected a number of jobs (1 or more) or `auto`, found `{s}`"
+        )),
     }
 }
 
@@ -119,7 +121,10 @@ mod tests {
             panic!("expected run")
         };
         assert!(a.fail_fast);
-        assert!(matches!(parse(&["runner", "check", "p.toml"]).command, Cmd::Check { .. }));
+        assert!(matches!(
+            parse(&["runner", "check", "p.toml"]).command,
+            Cmd::Check { .. }
+        ));
     }
 
     #[test]

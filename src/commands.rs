@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use crate::cli::{Cli, Cmd, Jobs, RunArgs};
 use crate::config::{self, Pipeline};
 use crate::diag::{self, did_you_mean};
-use crate::error::{Error, EXIT_OK, EXIT_TASKS_FAILED};
+use crate::error::{EXIT_OK, EXIT_TASKS_FAILED, Error};
 use crate::exec::{self, RunOptions};
 use crate::plan::{self, Plan};
 use crate::report::RunReport;
@@ -107,8 +107,12 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
 
     let state_dir = pipeline.abs(&pipeline.state_dir);
     let log_dir = state_dir.join("logs").join(run_stamp());
-    std::fs::create_dir_all(&log_dir)
-        .map_err(|e| Error::io(format!("cannot create the log folder `{}`", log_dir.display()), e))?;
+    std::fs::create_dir_all(&log_dir).map_err(|e| {
+        Error::io(
+            format!("cannot create the log folder `{}`", log_dir.display()),
+            e,
+        )
+    })?;
     ignore_state_in_git(&pipeline);
 
     let interrupt = AtomicBool::new(false);
@@ -125,7 +129,11 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(report.render().as_bytes());
     }
-    Ok(if totals.failed > 0 { EXIT_TASKS_FAILED } else { EXIT_OK })
+    Ok(if totals.failed > 0 {
+        EXIT_TASKS_FAILED
+    } else {
+        EXIT_OK
+    })
 }
 
 /// A folder name for this run's logs: UTC time and pid.

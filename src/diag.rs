@@ -128,7 +128,9 @@ pub(crate) fn render(diagnostics: &[Diagnostic], path: &Path, text: &str, color:
             }
         }
         for note in &diagnostic.notes {
-            groups.push(Group::with_title(Level::NOTE.secondary_title(note.as_str())));
+            groups.push(Group::with_title(
+                Level::NOTE.secondary_title(note.as_str()),
+            ));
         }
         out.push_str(&renderer.render(&groups));
         out.push_str("\n\n");

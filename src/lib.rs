@@ -27,7 +27,11 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() { error::EXIT_USAGE } else { error::EXIT_OK };
+            return if err.use_stderr() {
+                error::EXIT_USAGE
+            } else {
+                error::EXIT_OK
+            };
         }
     };
     match commands::dispatch(cli) {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Action, Pipeline};
 use crate::exec::task::{Outcome, TaskResult};
-use crate::plan::{display_os, display_path, Command, Plan, Task};
+use crate::plan::{Command, Plan, Task, display_os, display_path};
 
 /// Counts of one step, or of the whole run.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +86,9 @@ impl RunReport<'_> {
             }
         }
         for (task, result) in &failures {
-            let Outcome::Failed(f) = &result.outcome else { continue };
+            let Outcome::Failed(f) = &result.outcome else {
+                continue;
+            };
             let step = &self.pipeline.steps[task.step];
             let _ = writeln!(out, "FAILED: {} {}", step.name, task.key);
             let _ = writeln!(out, "  command: {}", command_line(self.pipeline, task));
@@ -167,7 +169,11 @@ pub(crate) fn seconds(d: Duration) -> String {
 /// step's declared environment, then the quoted argv (or `sh -c '...'`).
 pub(crate) fn command_line(pipeline: &Pipeline, task: &Task) -> String {
     let step = &pipeline.steps[task.step];
-    let quote = |s: &str| shlex::try_quote(s).map(|q| q.into_owned()).unwrap_or_else(|_| format!("{s:?}"));
+    let quote = |s: &str| {
+        shlex::try_quote(s)
+            .map(|q| q.into_owned())
+            .unwrap_or_else(|_| format!("{s:?}"))
+    };
     let mut line = format!("cd {} &&", quote(&pipeline.root.display().to_string()));
     for (key, value) in step.env.iter() {
         let _ = write!(line, " {key}={}", quote(value));

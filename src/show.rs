@@ -4,13 +4,18 @@
 use std::fmt::Write as _;
 
 use crate::config::{Action, Batching, Pipeline, StepKind, Upstream};
-use crate::plan::{display_path, Command, Plan};
+use crate::plan::{Command, Plan, display_path};
 use crate::report::command_line;
 
 /// `runner check`: what the file declares and how many tasks each step makes.
 pub(crate) fn plan_summary(pipeline: &Pipeline, plan: &Plan, jobs: usize) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "pipeline `{}` ({})", pipeline.name, pipeline.source.path.display());
+    let _ = writeln!(
+        out,
+        "pipeline `{}` ({})",
+        pipeline.name,
+        pipeline.source.path.display()
+    );
     let _ = writeln!(out, "  root: {}", pipeline.root.display());
     let _ = writeln!(out, "  out:  {}", display_path(&pipeline.out_dir));
     let _ = writeln!(out, "  jobs: {jobs}");
@@ -57,7 +62,11 @@ pub(crate) fn plan_summary(pipeline: &Pipeline, plan: &Plan, jobs: usize) -> Str
             Action::Plot(_) => "plot".to_owned(),
         };
         let n = plan.step_tasks[i].len();
-        let kind = if step.kind == StepKind::Plot { "plot " } else { "" };
+        let kind = if step.kind == StepKind::Plot {
+            "plot "
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
             "  {:<name_width$}  {kind}{} {upstream}: {n} task{} ({action})",
@@ -90,11 +99,24 @@ pub(crate) fn dot(pipeline: &Pipeline) -> String {
     for set in &pipeline.inputs {
         let globs: Vec<&str> = set.globs.iter().map(|(g, _)| g.as_str()).collect();
         let label = format!("{}\\n{}", set.name, globs.join(" ").replace('"', "\\\""));
-        let _ = writeln!(out, "  {} [shape=folder, label=\"{label}\"];", q(&format!("inputs.{}", set.name)));
+        let _ = writeln!(
+            out,
+            "  {} [shape=folder, label=\"{label}\"];",
+            q(&format!("inputs.{}", set.name))
+        );
     }
     for step in &pipeline.steps {
-        let shape = if step.kind == StepKind::Plot { "note" } else { "box" };
-        let _ = writeln!(out, "  {} [shape={shape}, label={}];", q(&step.name), q(&step.name));
+        let shape = if step.kind == StepKind::Plot {
+            "note"
+        } else {
+            "box"
+        };
+        let _ = writeln!(
+            out,
+            "  {} [shape={shape}, label={}];",
+            q(&step.name),
+            q(&step.name)
+        );
     }
     for step in &pipeline.steps {
         let from = match step.upstream {
@@ -123,7 +145,9 @@ pub(crate) fn dry_run(pipeline: &Pipeline, plan: &Plan, wanted: &[bool]) -> Stri
     for task in plan.tasks.iter().filter(|t| wanted[t.id]) {
         let step = &pipeline.steps[task.step];
         let line = command_line(pipeline, task);
-        let line = line.strip_prefix(&format!("cd {root} && ")).unwrap_or(&line);
+        let line = line
+            .strip_prefix(&format!("cd {root} && "))
+            .unwrap_or(&line);
         match task.command {
             Command::Builtin | Command::Plot { .. } => {
                 let _ = writeln!(out, "# {} {}: {line}", step.name, task.key);

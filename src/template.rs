@@ -181,7 +181,10 @@ mod tests {
         let id = Templates::shell_id("s");
         let t = templates(&id, "wc -l {{ input }} > {{ out }}");
         let got = t
-            .render(&id, &context! { input => "a b;rm -rf ~.csv", out => "o.txt" })
+            .render(
+                &id,
+                &context! { input => "a b;rm -rf ~.csv", out => "o.txt" },
+            )
             .unwrap();
         assert_eq!(got, "wc -l 'a b;rm -rf ~.csv' > o.txt");
     }
@@ -199,7 +202,9 @@ mod tests {
     #[test]
     fn lists_in_plain_templates_are_errors() {
         let t = templates("x", "--in={{ inputs }}");
-        let err = t.render("x", &context! { inputs => vec!["a"] }).unwrap_err();
+        let err = t
+            .render("x", &context! { inputs => vec!["a"] })
+            .unwrap_err();
         assert!(err.to_string().contains("a list cannot"), "{err}");
         let t = templates("y", "{{ inputs | join(',') }}");
         assert_eq!(

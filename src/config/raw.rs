@@ -6,8 +6,8 @@ use std::fmt;
 use std::ops::Range;
 
 use schemars::JsonSchema;
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use toml::Spanned;
 
 /// The whole file. Only used for the schema and the list of top-level keys:
@@ -362,7 +362,10 @@ mod tests {
         assert_eq!(t.a, StringOrList::One("x".into()));
         assert_eq!(t.b.items(&(0..0)).len(), 2);
         let err = toml::from_str::<T>("a = 3\nb = []").err().unwrap();
-        assert!(err.message().contains("a string or a list of strings"), "{err}");
+        assert!(
+            err.message().contains("a string or a list of strings"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -9,16 +9,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use super::raw::{field_names, Jobs, RawFile, RawInput, RawPipeline, RawPlot, RawStep};
+use super::raw::{Jobs, RawFile, RawInput, RawPipeline, RawPlot, RawStep, field_names};
 use super::{
-    Action, Batching, Fanout, InputSet, LoadError, Pipeline, PlotSpec, PlotTemplate, Source,
-    Step, StepKind, Tmpl, Upstream, FORMAT_VERSION,
+    Action, Batching, FORMAT_VERSION, Fanout, InputSet, LoadError, Pipeline, PlotSpec,
+    PlotTemplate, Source, Step, StepKind, Tmpl, Upstream,
 };
-use crate::diag::{did_you_mean, Diagnostic};
-use crate::template::{allowed_names, Templates, Use};
+use crate::diag::{Diagnostic, did_you_mean};
+use crate::template::{Templates, Use, allowed_names};
 
 /// Built-in plot templates, embedded in the binary.
 pub(crate) const BUILTIN_PLOT_TEMPLATES: &[&str] = &["line", "scatter", "bar", "hist"];
@@ -193,9 +193,10 @@ impl<'t> Checker<'t> {
                 other => {
                     let hint = did_you_mean(other, top_fields.iter().copied());
                     self.error(key.span(), format!("unknown section `{other}`"))
-                        .hint = Some(hint.unwrap_or_else(|| {
-                        format!("known sections: {}", top_fields.join(", "))
-                    }));
+                        .hint =
+                        Some(hint.unwrap_or_else(|| {
+                            format!("known sections: {}", top_fields.join(", "))
+                        }));
                 }
             }
         }
@@ -247,7 +248,12 @@ impl<'t> Checker<'t> {
             None | Some(Jobs::Auto) => None,
             Some(Jobs::Count(n)) => Some(n as usize),
         };
-        let env: Vec<(String, String)> = raw_pipeline.env.clone().unwrap_or_default().into_iter().collect();
+        let env: Vec<(String, String)> = raw_pipeline
+            .env
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let state_dir = match &raw_pipeline.state {
             Some(state) => normalize(Path::new(state.get_ref())),
             None => Path::new(".runner").join(&name),
@@ -354,7 +360,11 @@ impl<'t> Checker<'t> {
 
     /// Deserializes one table, reporting each unknown key (with a suggestion)
     /// and then whatever serde finds wrong with the rest.
-    fn section<T: DeserializeOwned>(&mut self, value: &Spanned<DeValue<'_>>, what: &str) -> Option<T> {
+    fn section<T: DeserializeOwned>(
+        &mut self,
+        value: &Spanned<DeValue<'_>>,
+        what: &str,
+    ) -> Option<T> {
         let fields = field_names::<T>();
         let value = match value.get_ref() {
             DeValue::Table(table) if !fields.is_empty() => {
@@ -392,7 +402,10 @@ impl<'t> Checker<'t> {
     fn type_error(&mut self, span: Range<usize>, what: &str, expected: &str, found: &DeValue<'_>) {
         self.error(
             span,
-            format!("expected {expected} for {what}, found {}", article(found.type_str())),
+            format!(
+                "expected {expected} for {what}, found {}",
+                article(found.type_str())
+            ),
         );
     }
 
@@ -447,7 +460,10 @@ impl<'t> Checker<'t> {
         let before = self.diagnostics.len();
         let globs = raw.glob.get_ref().items(&raw.glob.span());
         if globs.is_empty() {
-            self.error(raw.glob.span(), format!("input set `{name}` has no glob pattern"));
+            self.error(
+                raw.glob.span(),
+                format!("input set `{name}` has no glob pattern"),
+            );
         }
         for (pattern, span) in &globs {
             if let Err(err) = glob::Pattern::new(pattern) {
@@ -583,7 +599,9 @@ impl<'t> Checker<'t> {
             (Named::Input(i), Fanout::Batch) if input_sets[i].batching.is_none() => {
                 self.error(
                     reference.span(),
-                    format!("{section} `{name}` batches input set `{target}`, which has no batches"),
+                    format!(
+                        "{section} `{name}` batches input set `{target}`, which has no batches"
+                    ),
                 )
                 .hint = Some(format!(
                     "add `batches = N` or `batch_size = N` to `[inputs.{target}]`"
@@ -603,7 +621,9 @@ impl<'t> Checker<'t> {
                     reference.span(),
                     format!("{section} `{name}` reads `{target}`, which has no `out`"),
                 )
-                .hint = Some(format!("give `{target}` an `out` so there is something to read"));
+                .hint = Some(format!(
+                    "give `{target}` an `out` so there is something to read"
+                ));
                 None
             }
             _ => Some((fanout, *named, reference.span())),
@@ -644,12 +664,11 @@ impl<'t> Checker<'t> {
                             .iter()
                             .map(|&c| entries[c].name().get_ref().as_str())
                             .collect();
-                        let span = resolved[first].as_ref().map_or(entries[first].span.clone(), |r| r.2.clone());
-                        self.error(
-                            span,
-                            format!("steps form a cycle: {}", shown.join(" -> ")),
-                        )
-                        .hint = Some(
+                        let span = resolved[first]
+                            .as_ref()
+                            .map_or(entries[first].span.clone(), |r| r.2.clone());
+                        self.error(span, format!("steps form a cycle: {}", shown.join(" -> ")))
+                            .hint = Some(
                             "a step can only read inputs or steps that do not read it".to_owned(),
                         );
                     }
@@ -706,7 +725,10 @@ impl<'t> Checker<'t> {
         if let Some(out) = out {
             let items = out.get_ref().items(&out.span());
             if items.is_empty() {
-                self.error(out.span(), format!("`out` of {section} `{name}` is an empty list"));
+                self.error(
+                    out.span(),
+                    format!("`out` of {section} `{name}` is an empty list"),
+                );
             }
             for (i, (text, span)) in items.into_iter().enumerate() {
                 let id = format!("{section}s.{name}.out.{i}");
@@ -723,7 +745,8 @@ impl<'t> Checker<'t> {
                     self.error(entry.name().span(), format!("plot `{name}` has no `out`"))
                         .hint = Some("add e.g. `out = \"plots/{{ key }}.svg\"`".to_owned());
                 }
-                self.plot_spec(p, fanout, root, templates).map(|spec| Action::Plot(Arc::new(spec)))
+                self.plot_spec(p, fanout, root, templates)
+                    .map(|spec| Action::Plot(Arc::new(spec)))
             }
         };
 
@@ -737,7 +760,10 @@ impl<'t> Checker<'t> {
             {
                 stdout_to_out = true;
                 if s.use_.is_some() {
-                    self.error(flag.span(), "`stdout = true` needs a `run` or `shell` command");
+                    self.error(
+                        flag.span(),
+                        "`stdout = true` needs a `run` or `shell` command",
+                    );
                 } else if outs.len() != 1 {
                     self.error(
                         flag.span(),
@@ -749,7 +775,10 @@ impl<'t> Checker<'t> {
                 }
             }
             if let (Some(with), None) = (&s.with, &s.use_) {
-                self.error(with.span(), "`with` gives options to a built-in step (`use`)");
+                self.error(
+                    with.span(),
+                    "`with` gives options to a built-in step (`use`)",
+                );
             }
             timeout = s.timeout.as_ref().and_then(|t| self.duration(t));
             if let Some(r) = &s.retries {
@@ -806,7 +835,12 @@ impl<'t> Checker<'t> {
         })
     }
 
-    fn step_action(&mut self, s: &RawStep, fanout: Fanout, templates: &mut Templates) -> Option<Action> {
+    fn step_action(
+        &mut self,
+        s: &RawStep,
+        fanout: Fanout,
+        templates: &mut Templates,
+    ) -> Option<Action> {
         let name = s.name.get_ref();
         let given: Vec<(&str, Range<usize>)> = [
             s.run.as_ref().map(|r| ("run", r.span())),
@@ -840,16 +874,27 @@ impl<'t> Checker<'t> {
         }
         if let Some(run) = &s.run {
             if run.get_ref().is_empty() {
-                self.error(run.span(), format!("`run` of step `{name}` is an empty list"))
-                    .hint = Some("give the program and its arguments: `run = [\"wc\", \"-l\", \"{{ input }}\"]`".into());
+                self.error(
+                    run.span(),
+                    format!("`run` of step `{name}` is an empty list"),
+                )
+                .hint = Some(
+                    "give the program and its arguments: `run = [\"wc\", \"-l\", \"{{ input }}\"]`"
+                        .into(),
+                );
                 return None;
             }
             let mut argv = Vec::new();
             for (i, arg) in run.get_ref().iter().enumerate() {
                 let id = format!("steps.{name}.run.{i}");
-                if let Some(t) =
-                    self.template(templates, id, arg.get_ref().clone(), arg.span(), fanout, Use::Action)
-                {
+                if let Some(t) = self.template(
+                    templates,
+                    id,
+                    arg.get_ref().clone(),
+                    arg.span(),
+                    fanout,
+                    Use::Action,
+                ) {
                     argv.push(t);
                 }
             }
@@ -858,7 +903,14 @@ impl<'t> Checker<'t> {
         if let Some(shell) = &s.shell {
             let id = Templates::shell_id(name);
             return self
-                .template(templates, id, shell.get_ref().clone(), shell.span(), fanout, Use::Action)
+                .template(
+                    templates,
+                    id,
+                    shell.get_ref().clone(),
+                    shell.span(),
+                    fanout,
+                    Use::Action,
+                )
                 .map(Action::Shell);
         }
         let builtin = s.use_.as_ref().expect("one of run/shell/use");
@@ -875,7 +927,11 @@ impl<'t> Checker<'t> {
             );
             return None;
         }
-        let options = s.with.as_ref().map(|w| w.get_ref().clone()).unwrap_or_default();
+        let options = s
+            .with
+            .as_ref()
+            .map(|w| w.get_ref().clone())
+            .unwrap_or_default();
         if let Err(message) = crate::steps::check_options(builtin_name, &options) {
             let span = s.with.as_ref().map_or(builtin.span(), |w| w.span());
             self.error(span, message);
@@ -907,7 +963,8 @@ impl<'t> Checker<'t> {
                 let path = PathBuf::from(text);
                 let exists = root.as_ref().is_none_or(|r| r.join(&path).is_file());
                 if !looks_like_path {
-                    self.error(t.span(), format!("unknown plot template `{text}`")).hint = Some(
+                    self.error(t.span(), format!("unknown plot template `{text}`"))
+                        .hint = Some(
                         did_you_mean(text, BUILTIN_PLOT_TEMPLATES.iter().copied()).unwrap_or_else(
                             || {
                                 format!(
@@ -918,8 +975,11 @@ impl<'t> Checker<'t> {
                         ),
                     );
                 } else if !exists {
-                    self.error(t.span(), format!("plot template file `{text}` does not exist"))
-                        .hint = Some("paths are relative to the pipeline's `root`".to_owned());
+                    self.error(
+                        t.span(),
+                        format!("plot template file `{text}` does not exist"),
+                    )
+                    .hint = Some("paths are relative to the pipeline's `root`".to_owned());
                 }
                 PlotTemplate::File(path)
             }
@@ -948,7 +1008,10 @@ impl<'t> Checker<'t> {
                 }
                 for (pattern, span) in &items {
                     if let Err(err) = glob::Pattern::new(pattern) {
-                        self.error(span.clone(), format!("invalid column pattern `{pattern}`: {}", err.msg));
+                        self.error(
+                            span.clone(),
+                            format!("invalid column pattern `{pattern}`: {}", err.msg),
+                        );
                     }
                 }
                 items.into_iter().map(|(s, _)| s).collect()
@@ -959,7 +1022,10 @@ impl<'t> Checker<'t> {
             Some(v) => match u32::try_from(*v.get_ref()) {
                 Ok(n) if (16..=20_000).contains(&n) => n,
                 _ => {
-                    this.error(v.span(), format!("`{key}` must be between 16 and 20000 pixels"));
+                    this.error(
+                        v.span(),
+                        format!("`{key}` must be between 16 and 20000 pixels"),
+                    );
                     default
                 }
             },
@@ -967,8 +1033,16 @@ impl<'t> Checker<'t> {
         };
         let width = size(self, &p.width, "width", 800);
         let height = size(self, &p.height, "height", 450);
-        let max_series = p.max_series.as_ref().and_then(|m| self.positive(m, "max_series")).unwrap_or(10);
-        let bins = p.bins.as_ref().and_then(|b| self.positive(b, "bins")).unwrap_or(30);
+        let max_series = p
+            .max_series
+            .as_ref()
+            .and_then(|m| self.positive(m, "max_series"))
+            .unwrap_or(10);
+        let bins = p
+            .bins
+            .as_ref()
+            .and_then(|b| self.positive(b, "bins"))
+            .unwrap_or(30);
         (self.diagnostics.len() == before).then(|| PlotSpec {
             template,
             x: p.x.as_ref().map(|x| x.get_ref().clone()),
@@ -1003,7 +1077,10 @@ impl<'t> Checker<'t> {
                 .range()
                 .map(|r| inner + r.start..inner + r.end.max(r.start + 1))
                 .unwrap_or(span.clone());
-            let detail = err.detail().map(str::to_owned).unwrap_or_else(|| err.kind().to_string());
+            let detail = err
+                .detail()
+                .map(str::to_owned)
+                .unwrap_or_else(|| err.kind().to_string());
             self.error(at, format!("template error: {detail}"));
             return None;
         }
@@ -1013,8 +1090,11 @@ impl<'t> Checker<'t> {
         }
         let allowed = allowed_names(fanout, usage);
         for name in unknown {
-            let at = find_word(&text, &name).map_or(span.clone(), |r| inner + r.start..inner + r.end);
-            let mut hint = did_you_mean(&name, allowed.iter().copied()).map(|h| format!("{h} ")).unwrap_or_default();
+            let at =
+                find_word(&text, &name).map_or(span.clone(), |r| inner + r.start..inner + r.end);
+            let mut hint = did_you_mean(&name, allowed.iter().copied())
+                .map(|h| format!("{h} "))
+                .unwrap_or_default();
             hint.push_str(&format!(
                 "(a task of `{}` has: {})",
                 fanout.keyword(),
@@ -1085,7 +1165,10 @@ fn find_word(text: &str, word: &str) -> Option<Range<usize>> {
     while let Some(pos) = text[from..].find(word) {
         let start = from + pos;
         let end = start + word.len();
-        let before_ok = text[..start].chars().next_back().is_none_or(|c| !is_ident(c));
+        let before_ok = text[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !is_ident(c));
         let after_ok = text[end..].chars().next().is_none_or(|c| !is_ident(c));
         if before_ok && after_ok {
             return Some(start..end);

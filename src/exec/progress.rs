@@ -48,7 +48,10 @@ pub(crate) fn timestamp() -> String {
 /// Per-task output blocks for `--verbose`, printed whole so that two tasks'
 /// output never interleave.
 fn verbose_block(pipeline: &Pipeline, task: &Task, result: &TaskResult) -> Option<String> {
-    if matches!(result.outcome, Outcome::SkippedUpstream | Outcome::NotRun | Outcome::UpToDate) {
+    if matches!(
+        result.outcome,
+        Outcome::SkippedUpstream | Outcome::NotRun | Outcome::UpToDate
+    ) {
         return None;
     }
     let step = &pipeline.steps[task.step].name;
@@ -63,7 +66,10 @@ fn verbose_block(pipeline: &Pipeline, task: &Task, result: &TaskResult) -> Optio
         report::seconds(result.duration),
         report::command_line(pipeline, task)
     );
-    for log in [&result.stdout_log, &result.stderr_log].into_iter().flatten() {
+    for log in [&result.stdout_log, &result.stderr_log]
+        .into_iter()
+        .flatten()
+    {
         if let Ok(bytes) = std::fs::read(log) {
             let text = String::from_utf8_lossy(&bytes);
             block.push_str(&text);
@@ -88,7 +94,12 @@ pub(crate) struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     /// Prints the start line.
-    pub(crate) fn new(pipeline: &'a Pipeline, total: usize, jobs: usize, verbose: bool) -> Lines<'a> {
+    pub(crate) fn new(
+        pipeline: &'a Pipeline,
+        total: usize,
+        jobs: usize,
+        verbose: bool,
+    ) -> Lines<'a> {
         eprintln!(
             "{} runner: {}: {total} task{} on {jobs} job{}",
             timestamp(),
@@ -170,7 +181,13 @@ pub(crate) struct Bars<'a> {
 
 impl<'a> Bars<'a> {
     /// Draws a bar for every step with wanted tasks.
-    pub(crate) fn new(pipeline: &'a Pipeline, plan: &Plan, wanted: &[bool], jobs: usize, verbose: bool) -> Bars<'a> {
+    pub(crate) fn new(
+        pipeline: &'a Pipeline,
+        plan: &Plan,
+        wanted: &[bool],
+        jobs: usize,
+        verbose: bool,
+    ) -> Bars<'a> {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
         let style = ProgressStyle::with_template(
             "{prefix:>14.bold} [{bar:28.cyan/blue}] {pos:>6}/{len:<6} {elapsed:>4} eta {eta:<4} {msg}",
@@ -245,7 +262,10 @@ impl Progress for Bars<'_> {
     fn task_finished(&mut self, task: &Task, result: &TaskResult) {
         let failed = matches!(result.outcome, Outcome::Failed(_));
         let skipped = matches!(result.outcome, Outcome::SkippedUpstream | Outcome::NotRun);
-        for (bar, counts) in self.steps[task.step].iter_mut().chain(std::iter::once(&mut self.total)) {
+        for (bar, counts) in self.steps[task.step]
+            .iter_mut()
+            .chain(std::iter::once(&mut self.total))
+        {
             counts.done += 1;
             counts.failed += usize::from(failed);
             counts.skipped += usize::from(skipped);

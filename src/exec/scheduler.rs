@@ -115,7 +115,14 @@ pub(crate) fn run(
                             } else if schedule.fail_fast {
                                 stopped = true;
                             }
-                            skip_downstream(id, &downstream, schedule.wanted, &mut results, plan, progress);
+                            skip_downstream(
+                                id,
+                                &downstream,
+                                schedule.wanted,
+                                &mut results,
+                                plan,
+                                progress,
+                            );
                         }
                         Outcome::SkippedUpstream | Outcome::NotRun => {}
                     }
@@ -240,9 +247,21 @@ mod tests {
     fn downstream_runs_before_other_roots_with_one_slot() {
         let plan = diamond();
         let wanted = vec![true; 5];
-        let fake = Fake { started: Mutex::new(vec![]), fail: vec![] };
-        let results = run(&schedule(&plan, &wanted, false), &fake, &mut Silent, &AtomicBool::new(false));
-        assert!(results.iter().all(|r| matches!(r.as_ref().unwrap().outcome, Outcome::Succeeded)));
+        let fake = Fake {
+            started: Mutex::new(vec![]),
+            fail: vec![],
+        };
+        let results = run(
+            &schedule(&plan, &wanted, false),
+            &fake,
+            &mut Silent,
+            &AtomicBool::new(false),
+        );
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r.as_ref().unwrap().outcome, Outcome::Succeeded))
+        );
         // `c` is preferred over the other root `b` as soon as `a` is done.
         assert_eq!(*fake.started.lock().unwrap(), vec!["a", "c", "b", "d", "e"]);
     }
@@ -251,8 +270,16 @@ mod tests {
     fn failure_skips_only_dependents() {
         let plan = diamond();
         let wanted = vec![true; 5];
-        let fake = Fake { started: Mutex::new(vec![]), fail: vec!["a"] };
-        let results = run(&schedule(&plan, &wanted, false), &fake, &mut Silent, &AtomicBool::new(false));
+        let fake = Fake {
+            started: Mutex::new(vec![]),
+            fail: vec!["a"],
+        };
+        let results = run(
+            &schedule(&plan, &wanted, false),
+            &fake,
+            &mut Silent,
+            &AtomicBool::new(false),
+        );
         let outcome = |i: usize| results[i].as_ref().unwrap().outcome.clone();
         assert!(matches!(outcome(0), Outcome::Failed(_)));
         assert!(matches!(outcome(1), Outcome::Succeeded));
@@ -265,18 +292,37 @@ mod tests {
     fn fail_fast_starts_nothing_more() {
         let plan = diamond();
         let wanted = vec![true; 5];
-        let fake = Fake { started: Mutex::new(vec![]), fail: vec!["a"] };
-        let results = run(&schedule(&plan, &wanted, true), &fake, &mut Silent, &AtomicBool::new(false));
+        let fake = Fake {
+            started: Mutex::new(vec![]),
+            fail: vec!["a"],
+        };
+        let results = run(
+            &schedule(&plan, &wanted, true),
+            &fake,
+            &mut Silent,
+            &AtomicBool::new(false),
+        );
         assert_eq!(*fake.started.lock().unwrap(), vec!["a"]);
-        assert!(matches!(results[1].as_ref().unwrap().outcome, Outcome::NotRun));
+        assert!(matches!(
+            results[1].as_ref().unwrap().outcome,
+            Outcome::NotRun
+        ));
     }
 
     #[test]
     fn unwanted_tasks_are_left_alone() {
         let plan = diamond();
         let wanted = vec![true, false, true, false, false];
-        let fake = Fake { started: Mutex::new(vec![]), fail: vec![] };
-        let results = run(&schedule(&plan, &wanted, false), &fake, &mut Silent, &AtomicBool::new(false));
+        let fake = Fake {
+            started: Mutex::new(vec![]),
+            fail: vec![],
+        };
+        let results = run(
+            &schedule(&plan, &wanted, false),
+            &fake,
+            &mut Silent,
+            &AtomicBool::new(false),
+        );
         assert_eq!(*fake.started.lock().unwrap(), vec!["a", "c"]);
         assert!(results[4].is_none());
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Action, Pipeline, Step};
 use crate::exec::process::{self, Children, Exit, Spawn};
-use crate::plan::{display_path, temp_path, Command, Task};
+use crate::plan::{Command, Task, display_path, temp_path};
 
 /// Lines of stderr kept for the summary.
 pub(crate) const TAIL_LINES: usize = 20;
@@ -138,7 +138,13 @@ impl LocalTasks<'_> {
         }
     }
 
-    fn attempt(&self, task: &Task, step: &Step, logs: &LogFiles, attempt: u32) -> Result<(), Failure> {
+    fn attempt(
+        &self,
+        task: &Task,
+        step: &Step,
+        logs: &LogFiles,
+        attempt: u32,
+    ) -> Result<(), Failure> {
         let root = &self.pipeline.root;
         for out in &task.outputs {
             let out_abs = root.join(out);
@@ -150,10 +156,16 @@ impl LocalTasks<'_> {
             // A killed run may have left this task's temporary file.
             let _ = fs::remove_file(root.join(temp_path(out)));
         }
-        let temps: Vec<PathBuf> = task.outputs.iter().map(|o| root.join(temp_path(o))).collect();
+        let temps: Vec<PathBuf> = task
+            .outputs
+            .iter()
+            .map(|o| root.join(temp_path(o)))
+            .collect();
 
         match (&task.command, &step.action) {
-            (Command::Argv { exec, .. }, _) => self.spawn(task, step, logs, attempt, exec.clone())?,
+            (Command::Argv { exec, .. }, _) => {
+                self.spawn(task, step, logs, attempt, exec.clone())?
+            }
             (Command::Shell { exec, .. }, _) => {
                 let argv = vec!["sh".into(), "-c".into(), exec.into()];
                 self.spawn(task, step, logs, attempt, argv)?;
@@ -167,7 +179,14 @@ impl LocalTasks<'_> {
                 };
                 crate::steps::run(name, &call).map_err(|message| plain_failure(message))?;
             }
-            (Command::Plot { title, x_label, y_label }, Action::Plot(spec)) => {
+            (
+                Command::Plot {
+                    title,
+                    x_label,
+                    y_label,
+                },
+                Action::Plot(spec),
+            ) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
                 let texts = crate::plot::Texts {
                     title: title.as_deref(),
@@ -199,8 +218,12 @@ impl LocalTasks<'_> {
             }
         }
         for (out, temp) in task.outputs.iter().zip(&temps) {
-            fs::rename(temp, root.join(out))
-                .map_err(|e| io_failure(format!("cannot move the output into `{}`", display_path(out)), e))?;
+            fs::rename(temp, root.join(out)).map_err(|e| {
+                io_failure(
+                    format!("cannot move the output into `{}`", display_path(out)),
+                    e,
+                )
+            })?;
         }
         Ok(())
     }
@@ -214,13 +237,16 @@ impl LocalTasks<'_> {
         argv: Vec<std::ffi::OsString>,
     ) -> Result<(), Failure> {
         let root = &self.pipeline.root;
-        let stderr = logs.open_stderr(attempt).map_err(|e| io_failure("cannot open the task's log".into(), e))?;
+        let stderr = logs
+            .open_stderr(attempt)
+            .map_err(|e| io_failure("cannot open the task's log".into(), e))?;
         let stdout = if step.stdout_to_out {
             let temp = root.join(temp_path(&task.outputs[0]));
             File::create(&temp)
                 .map_err(|e| io_failure(format!("cannot create `{}`", temp.display()), e))?
         } else {
-            logs.open_stdout(attempt).map_err(|e| io_failure("cannot open the task's log".into(), e))?
+            logs.open_stdout(attempt)
+                .map_err(|e| io_failure("cannot open the task's log".into(), e))?
         };
         let spawn = Spawn {
             argv: &argv,
@@ -253,7 +279,10 @@ impl LocalTasks<'_> {
                 interrupted: true,
             }),
             Err(err) => {
-                let program = argv.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+                let program = argv
+                    .first()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 let reason = if err.kind() == io::ErrorKind::NotFound {
                     format!("cannot run `{program}`: program not found (is it on the task's PATH?)")
                 } else {

@@ -87,7 +87,9 @@ pub(crate) fn expand(
                     .metadata()
                     .ok()
                     .and_then(|m| m.modified().ok())
-                    .is_some_and(|mtime| now.duration_since(mtime).map_or(true, |age| age < min_age));
+                    .is_some_and(|mtime| {
+                        now.duration_since(mtime).map_or(true, |age| age < min_age)
+                    });
                 if young {
                     too_young += 1;
                     continue;
@@ -101,7 +103,10 @@ pub(crate) fn expand(
         if matched == 0 && !set.allow_empty {
             let mut d = Diagnostic::new(
                 span.clone(),
-                format!("glob `{pattern_text}` of input set `{}` matches no file", set.name),
+                format!(
+                    "glob `{pattern_text}` of input set `{}` matches no file",
+                    set.name
+                ),
             );
             d = if too_young > 0 {
                 d.hint(format!(

@@ -15,7 +15,7 @@ use crate::config::{Action, Fanout, Pipeline, Tmpl, Upstream};
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
 
-pub(crate) use inputs::{batches, display_os, display_path, InputFile};
+pub(crate) use inputs::{InputFile, batches, display_os, display_path};
 
 /// Index of a task in `Plan::tasks`.
 pub(crate) type TaskId = usize;
@@ -178,7 +178,11 @@ impl<'p> Builder<'p> {
 
     fn build(mut self) -> Result<Plan, Vec<Diagnostic>> {
         let p = self.pipeline;
-        let skip = [p.out_dir.clone(), p.state_dir.clone(), PathBuf::from(".runner")];
+        let skip = [
+            p.out_dir.clone(),
+            p.state_dir.clone(),
+            PathBuf::from(".runner"),
+        ];
         let now = SystemTime::now();
         let mut input_files = Vec::new();
         for set in &p.inputs {
@@ -209,7 +213,9 @@ impl<'p> Builder<'p> {
                     .collect(),
                 (Upstream::Inputs(set), Fanout::Batch) => {
                     let files = &input_files[set];
-                    let batching = p.inputs[set].batching.expect("validated: batch needs batches");
+                    let batching = p.inputs[set]
+                        .batching
+                        .expect("validated: batch needs batches");
                     let split = batches(files.len(), batching);
                     let count = split.len();
                     split
@@ -312,7 +318,9 @@ impl<'p> Builder<'p> {
                             && self.reads_path(a)
                     })
                 {
-                    invalid = non_utf8.as_ref().map(|f| not_utf8_message(f, "inside a `run` argument"));
+                    invalid = non_utf8
+                        .as_ref()
+                        .map(|f| not_utf8_message(f, "inside a `run` argument"));
                 }
                 Command::Argv { shown, exec }
             }
@@ -326,7 +334,9 @@ impl<'p> Builder<'p> {
                     self.render(script, &ctx, failed)?
                 };
                 if non_utf8.is_some() && self.reads_path(script) {
-                    invalid = non_utf8.as_ref().map(|f| not_utf8_message(f, "in a `shell` command"));
+                    invalid = non_utf8
+                        .as_ref()
+                        .map(|f| not_utf8_message(f, "in a `shell` command"));
                 }
                 Command::Shell { shown, exec }
             }
@@ -402,7 +412,10 @@ impl<'p> Builder<'p> {
         ctx.insert("key", Value::from(unit.key.as_str()));
         ctx.insert(
             "inputs",
-            unit.inputs.iter().map(|p| Value::from(arg_text(p))).collect(),
+            unit.inputs
+                .iter()
+                .map(|p| Value::from(arg_text(p)))
+                .collect(),
         );
         match fanout {
             Fanout::Each => {
@@ -415,7 +428,10 @@ impl<'p> Builder<'p> {
                     ctx.insert("name", Value::from(name));
                     ctx.insert("stem", Value::from(stem));
                     ctx.insert("ext", Value::from(ext));
-                    ctx.insert("dir", Value::from(if dir.is_empty() { ".".to_owned() } else { dir }));
+                    ctx.insert(
+                        "dir",
+                        Value::from(if dir.is_empty() { ".".to_owned() } else { dir }),
+                    );
                 }
             }
             Fanout::Batch => {
@@ -439,7 +455,10 @@ impl<'p> Builder<'p> {
             Err(err) => {
                 if !failed.contains(&t.id) {
                     failed.push(t.id.clone());
-                    let detail = err.detail().map(str::to_owned).unwrap_or_else(|| err.kind().to_string());
+                    let detail = err
+                        .detail()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| err.kind().to_string());
                     let key = ctx.get("key").map(|k| k.to_string()).unwrap_or_default();
                     self.diagnostics.push(
                         Diagnostic::new(t.span.clone(), format!("template error: {detail}"))
@@ -507,7 +526,10 @@ impl<'p> Builder<'p> {
             if collisions > 1
                 && let Some(d) = self.diagnostics.last_mut()
             {
-                d.notes.push(format!("{} more outputs of this step collide", collisions - 1));
+                d.notes.push(format!(
+                    "{} more outputs of this step collide",
+                    collisions - 1
+                ));
             }
         }
     }
@@ -529,7 +551,10 @@ fn set_outs(ctx: &mut Ctx, outs: &[String]) {
     } else {
         ctx.remove("out");
     }
-    ctx.insert("outs", outs.iter().map(|s| Value::from(s.as_str())).collect());
+    ctx.insert(
+        "outs",
+        outs.iter().map(|s| Value::from(s.as_str())).collect(),
+    );
 }
 
 fn not_utf8_message(file: &Path, place: &str) -> String {
@@ -549,16 +574,28 @@ mod tests {
         let t = temp_path(Path::new("out/plots/x.svg"));
         let name = t.file_name().unwrap().to_str().unwrap();
         assert_eq!(t.parent().unwrap(), Path::new("out/plots"));
-        assert!(name.starts_with(".x.tmp-") && name.ends_with(".svg"), "{name}");
+        assert!(
+            name.starts_with(".x.tmp-") && name.ends_with(".svg"),
+            "{name}"
+        );
         assert_eq!(t, temp_path(Path::new("out/plots/x.svg")));
         assert_ne!(t, temp_path(Path::new("out/plots2/x.svg")));
         let t = temp_path(Path::new("out/README"));
-        assert!(t.file_name().unwrap().to_str().unwrap().starts_with(".README.tmp-"));
+        assert!(
+            t.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with(".README.tmp-")
+        );
     }
 
     #[test]
     fn arg_paths_never_look_like_options() {
         assert_eq!(arg_path(Path::new("-n.csv")), OsString::from("./-n.csv"));
-        assert_eq!(arg_path(Path::new("data/-n.csv")), OsString::from("data/-n.csv"));
+        assert_eq!(
+            arg_path(Path::new("data/-n.csv")),
+            OsString::from("data/-n.csv")
+        );
     }
 }

@@ -1,0 +1,7 @@
+//! Integration tests: the real `runner` binary on real files in temp dirs.
+//! One test binary (see casey/just tests/), one module per area.
+#![allow(unreachable_pub, dead_code)]
+
+mod support;
+
+mod core;
