@@ -198,6 +198,7 @@ impl<'p> Builder<'p> {
             return Err(self.diagnostics);
         }
 
+        self.check_programs();
         let mut step_tasks: Vec<Vec<TaskId>> = Vec::new();
         for (step_index, step) in p.steps.iter().enumerate() {
             // What one task reads: (key, inputs, upstream tasks, batch index).
@@ -470,6 +471,49 @@ impl<'p> Builder<'p> {
         }
     }
 
+    /// Every `run` program that is not templated must exist before anything
+    /// starts, found as a path (relative to root) or on the task's PATH.
+    fn check_programs(&mut self) {
+        let p = self.pipeline;
+        for step in &p.steps {
+            let Action::Run(argv) = &step.action else {
+                continue;
+            };
+            let program = &argv[0];
+            if program.text.contains("{{") || program.text.contains("{%") {
+                continue;
+            }
+            let path_var = step
+                .env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| OsString::from(v))
+                .or_else(|| std::env::var_os("PATH"))
+                .unwrap_or_default();
+            if find_program(&program.text, &p.root, &path_var).is_none() {
+                let hint = if program.text.contains('/') {
+                    format!("paths are relative to root `{}`", p.root.display())
+                } else {
+                    format!(
+                        "searched the task's PATH `{}`; set `env = {{ PATH = \"...\" }}` or give a path",
+                        path_var.to_string_lossy()
+                    )
+                };
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        program.span.clone(),
+                        format!(
+                            "program `{}` of step `{}` is not found",
+                            program.text, step.name
+                        ),
+                    )
+                    .hint(hint),
+                );
+            }
+        }
+    }
+
     /// Outputs stay under `out` and no two tasks write one file.
     fn check_outputs(&mut self, step_tasks: &[Vec<TaskId>]) {
         let p = self.pipeline;
@@ -533,6 +577,22 @@ impl<'p> Builder<'p> {
             }
         }
     }
+}
+
+/// Where `program` would be run from: a path (relative to root) if it has a
+/// `/`, else the first executable file of that name on `path_var`.
+fn find_program(program: &str, root: &Path, path_var: &std::ffi::OsStr) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let p = root.join(program);
+        return executable(&p).then_some(p);
+    }
+    std::env::split_paths(path_var)
+        .map(|dir| root.join(dir).join(program))
+        .find(|p| executable(p))
 }
 
 type Ctx = std::collections::BTreeMap<&'static str, Value>;
