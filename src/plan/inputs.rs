@@ -1,7 +1,7 @@
 //! Input sets: glob expansion into a sorted file list with stable keys, and
 //! the split into batches.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -43,8 +43,10 @@ pub(crate) fn expand(
         .filter_map(|p| Pattern::new(p).ok())
         .collect();
     let skip: Vec<PathBuf> = skip.iter().map(|s| root.join(s)).collect();
-    // path -> (key, index of the glob that found it)
-    let mut found: BTreeMap<PathBuf, (String, usize)> = BTreeMap::new();
+    // (path, key, index of the glob that found it); a path found by two
+    // globs keeps the first.
+    let mut found: Vec<(PathBuf, String, usize)> = Vec::new();
+    let mut seen: HashSet<PathBuf> = HashSet::new();
     let mut diagnostics = Vec::new();
     for (index, (pattern_text, span)) in set.globs.iter().enumerate() {
         let Ok(pattern) = Pattern::new(pattern_text) else {
@@ -57,7 +59,6 @@ pub(crate) fn expand(
         let hidden_ok = pattern_text.starts_with('.') || pattern_text.contains("/.");
         let walker = walkdir::WalkDir::new(&walk_root)
             .follow_links(true)
-            .sort_by_file_name()
             .min_depth(1)
             .max_depth(depth.unwrap_or(usize::MAX));
         let entries = walker.into_iter().filter_entry(|entry| {
@@ -96,9 +97,9 @@ pub(crate) fn expand(
                 }
             }
             matched += 1;
-            found
-                .entry(rel.to_owned())
-                .or_insert_with(|| (key_of(rel, &base), index));
+            if set.globs.len() == 1 || seen.insert(rel.to_owned()) {
+                found.push((rel.to_owned(), key_of(rel, &base), index));
+            }
         }
         if matched == 0 && !set.allow_empty {
             let mut d = Diagnostic::new(
@@ -122,9 +123,16 @@ pub(crate) fn expand(
         }
     }
 
+    // Sorted as strings (as `sorted(glob(...))` does), so batches match the
+    // classic pattern's.
+    found.sort_unstable_by(|a, b| {
+        a.0.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.0.as_os_str().as_encoded_bytes())
+    });
     // Two files with one key would be two tasks with one identity.
-    let mut by_key: HashMap<&str, &Path> = HashMap::new();
-    for (path, (key, index)) in &found {
+    let mut by_key: HashMap<&str, &Path> = HashMap::with_capacity(found.len());
+    for (path, key, index) in &found {
         if let Some(other) = by_key.insert(key, path) {
             let span: Range<usize> = set.globs[*index].1.clone();
             diagnostics.push(
@@ -146,7 +154,7 @@ pub(crate) fn expand(
     }
     Ok(found
         .into_iter()
-        .map(|(path, (key, _))| InputFile { path, key })
+        .map(|(path, key, _)| InputFile { path, key })
         .collect())
 }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use minijinja::value::Value;
+use rayon::prelude::*;
 
 use crate::config::{Action, Fanout, Pipeline, Tmpl, Upstream};
 use crate::diag::Diagnostic;
@@ -268,11 +269,28 @@ impl<'p> Builder<'p> {
                     }
                 }
             };
-            let mut ids = Vec::with_capacity(units.len());
+            // Tasks of one step depend only on earlier steps: render them in
+            // parallel, then number them in order.
+            let this = &self;
+            let rendered: Vec<Result<Task, TemplateFailure>> = units
+                .into_par_iter()
+                .map(|unit| this.task(step_index, unit))
+                .collect();
+            let mut ids = Vec::with_capacity(rendered.len());
             let mut failed_templates: Vec<String> = Vec::new();
-            for unit in units {
-                if let Some(task) = self.task(step_index, unit, &mut failed_templates) {
-                    ids.push(task);
+            for result in rendered {
+                match result {
+                    Ok(mut task) => {
+                        task.id = self.tasks.len();
+                        ids.push(task.id);
+                        self.tasks.push(task);
+                    }
+                    // One report per template, not one per task.
+                    Err(failure) if !failed_templates.contains(&failure.template) => {
+                        failed_templates.push(failure.template);
+                        self.diagnostics.push(failure.diagnostic);
+                    }
+                    Err(_) => {}
                 }
             }
             step_tasks.push(ids);
@@ -289,29 +307,32 @@ impl<'p> Builder<'p> {
     }
 
     /// Renders one task; on a template error, reports it once per template.
-    fn task(&mut self, step_index: usize, unit: Unit, failed: &mut Vec<String>) -> Option<TaskId> {
+    fn task(&self, step_index: usize, unit: Unit) -> Result<Task, TemplateFailure> {
         let p = self.pipeline;
         let step = &p.steps[step_index];
         let non_utf8 = unit.inputs.iter().find(|i| i.to_str().is_none()).cloned();
-        let mut ctx = self.context(step.fanout, &unit);
+        let base = Value::from_object(self.context(step.fanout, &unit));
 
         let mut outputs = Vec::with_capacity(step.outs.len());
         for out in &step.outs {
-            let rendered = self.render(out, &ctx, failed)?;
+            let rendered = self.render(out, &base)?;
             outputs.push(p.out_dir.join(rendered));
         }
-        let shown_outs: Vec<String> = outputs.iter().map(|o| arg_text(o)).collect();
-        let temp_outs: Vec<PathBuf> = outputs.iter().map(|o| temp_path(o)).collect();
-        let temp_outs_text: Vec<String> = temp_outs.iter().map(|o| arg_text(o)).collect();
+        let temps: Vec<PathBuf> = outputs.iter().map(|o| temp_path(o)).collect();
+        // The same context twice: with the final outputs (shown, fingerprinted)
+        // and with the temporary ones (executed).
+        let shown_ctx = with_outs(&base, &outputs);
+        let exec_ctx = || with_outs(&base, &temps);
 
         let mut invalid = None;
         let command = match &step.action {
             Action::Run(argv) => {
-                let shown = self.argv(argv, &mut ctx, &unit, &outputs, &shown_outs, failed)?;
+                let each = step.fanout == Fanout::Each;
+                let shown = self.argv(argv, &shown_ctx, each, &unit, &outputs)?;
                 let exec = if outputs.is_empty() {
                     shown.clone()
                 } else {
-                    self.argv(argv, &mut ctx, &unit, &temp_outs, &temp_outs_text, failed)?
+                    self.argv(argv, &exec_ctx(), each, &unit, &temps)?
                 };
                 if non_utf8.is_some()
                     && argv.iter().any(|a| {
@@ -326,13 +347,11 @@ impl<'p> Builder<'p> {
                 Command::Argv { shown, exec }
             }
             Action::Shell(script) => {
-                set_outs(&mut ctx, &shown_outs);
-                let shown = self.render(script, &ctx, failed)?;
+                let shown = self.render(script, &shown_ctx)?;
                 let exec = if outputs.is_empty() {
                     shown.clone()
                 } else {
-                    set_outs(&mut ctx, &temp_outs_text);
-                    self.render(script, &ctx, failed)?
+                    self.render(script, &exec_ctx())?
                 };
                 if non_utf8.is_some() && self.reads_path(script) {
                     invalid = non_utf8
@@ -343,10 +362,9 @@ impl<'p> Builder<'p> {
             }
             Action::Builtin { .. } => Command::Builtin,
             Action::Plot(spec) => {
-                set_outs(&mut ctx, &shown_outs);
                 let mut text = |t: &Option<Tmpl>| match t {
-                    Some(t) => self.render(t, &ctx, failed).map(Some),
-                    None => Some(None),
+                    Some(t) => self.render(t, &shown_ctx).map(Some),
+                    None => Ok(None),
                 };
                 Command::Plot {
                     title: text(&spec.title)?,
@@ -356,9 +374,8 @@ impl<'p> Builder<'p> {
             }
         };
 
-        let id = self.tasks.len();
-        self.tasks.push(Task {
-            id,
+        Ok(Task {
+            id: 0,
             step: step_index,
             key: unit.key,
             inputs: unit.inputs,
@@ -366,8 +383,7 @@ impl<'p> Builder<'p> {
             upstream: unit.upstream,
             command,
             invalid,
-        });
-        Some(id)
+        })
     }
 
     /// Whether a template reads a name taken from an input's path.
@@ -380,30 +396,28 @@ impl<'p> Builder<'p> {
     }
 
     fn argv(
-        &mut self,
+        &self,
         argv: &[Tmpl],
-        ctx: &mut Ctx,
+        ctx: &Value,
+        each: bool,
         unit: &Unit,
         outs: &[PathBuf],
-        outs_text: &[String],
-        failed: &mut Vec<String>,
-    ) -> Option<Vec<OsString>> {
-        set_outs(ctx, outs_text);
+    ) -> Result<Vec<OsString>, TemplateFailure> {
         let mut out = Vec::with_capacity(argv.len());
         for arg in argv {
             // A whole `{{ input }}`, `{{ inputs }}`, `{{ out }}` or `{{ outs }}`
             // element is the paths themselves, bytes as they are on disk.
             match whole_variable(&arg.text) {
                 Some("inputs") => out.extend(unit.inputs.iter().map(|p| arg_path(p))),
-                Some("input") if ctx.contains_key("input") => {
+                Some("input") if each && !unit.inputs.is_empty() => {
                     out.push(arg_path(&unit.inputs[0]));
                 }
                 Some("outs") => out.extend(outs.iter().map(|p| arg_path(p))),
                 Some("out") if outs.len() == 1 => out.push(arg_path(&outs[0])),
-                _ => out.push(OsString::from(self.render(arg, ctx, failed)?)),
+                _ => out.push(OsString::from(self.render(arg, ctx)?)),
             }
         }
-        Some(out)
+        Ok(out)
     }
 
     fn context(&self, fanout: Fanout, unit: &Unit) -> Ctx {
@@ -422,13 +436,13 @@ impl<'p> Builder<'p> {
             Fanout::Each => {
                 if let Some(input) = unit.inputs.first() {
                     ctx.insert("input", Value::from(arg_text(input)));
-                    let name = input.file_name().map(|n| display_os(n)).unwrap_or_default();
-                    let stem = input.file_stem().map(|n| display_os(n)).unwrap_or_default();
-                    let ext = input.extension().map(|n| display_os(n)).unwrap_or_default();
+                    let part = |s: Option<&std::ffi::OsStr>| {
+                        Value::from(s.map(display_os).unwrap_or_default())
+                    };
+                    ctx.insert("name", part(input.file_name()));
+                    ctx.insert("stem", part(input.file_stem()));
+                    ctx.insert("ext", part(input.extension()));
                     let dir = input.parent().map(display_path).unwrap_or_default();
-                    ctx.insert("name", Value::from(name));
-                    ctx.insert("stem", Value::from(stem));
-                    ctx.insert("ext", Value::from(ext));
                     ctx.insert(
                         "dir",
                         Value::from(if dir.is_empty() { ".".to_owned() } else { dir }),
@@ -437,10 +451,9 @@ impl<'p> Builder<'p> {
             }
             Fanout::Batch => {
                 if let Some((index, count)) = unit.batch {
-                    let batch: std::collections::BTreeMap<&'static str, Value> =
-                        [("index", Value::from(index)), ("count", Value::from(count))]
-                            .into_iter()
-                            .collect();
+                    let batch: Ctx = [("index", Value::from(index)), ("count", Value::from(count))]
+                        .into_iter()
+                        .collect();
                     ctx.insert("batch", Value::from_object(batch));
                 }
             }
@@ -449,26 +462,22 @@ impl<'p> Builder<'p> {
         ctx
     }
 
-    fn render(&mut self, t: &Tmpl, ctx: &Ctx, failed: &mut Vec<String>) -> Option<String> {
-        let value = Value::from_object(ctx.clone());
-        match self.pipeline.templates.render(&t.id, &value) {
-            Ok(s) => Some(s),
-            Err(err) => {
-                if !failed.contains(&t.id) {
-                    failed.push(t.id.clone());
-                    let detail = err
-                        .detail()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| err.kind().to_string());
-                    let key = ctx.get("key").map(|k| k.to_string()).unwrap_or_default();
-                    self.diagnostics.push(
-                        Diagnostic::new(t.span.clone(), format!("template error: {detail}"))
-                            .note(format!("while rendering it for the task with key `{key}`")),
-                    );
-                }
-                None
+    fn render(&self, t: &Tmpl, ctx: &Value) -> Result<String, TemplateFailure> {
+        self.pipeline.templates.render(&t.id, ctx).map_err(|err| {
+            let detail = err
+                .detail()
+                .map(str::to_owned)
+                .unwrap_or_else(|| err.kind().to_string());
+            let key = ctx
+                .get_attr("key")
+                .map(|k| k.to_string())
+                .unwrap_or_default();
+            TemplateFailure {
+                template: t.id.clone(),
+                diagnostic: Diagnostic::new(t.span.clone(), format!("template error: {detail}"))
+                    .note(format!("while rendering it for the task with key `{key}`")),
             }
-        }
+        })
     }
 
     /// Every `run` program that is not templated must exist before anything
@@ -597,6 +606,12 @@ fn find_program(program: &str, root: &Path, path_var: &std::ffi::OsStr) -> Optio
 
 type Ctx = std::collections::BTreeMap<&'static str, Value>;
 
+/// A template that could not be rendered for a task.
+struct TemplateFailure {
+    template: String,
+    diagnostic: Diagnostic,
+}
+
 /// What one task reads.
 struct Unit {
     key: String,
@@ -605,16 +620,17 @@ struct Unit {
     batch: Option<(usize, usize)>,
 }
 
-fn set_outs(ctx: &mut Ctx, outs: &[String]) {
+/// `base` plus `out` (when there is exactly one output) and `outs`.
+fn with_outs(base: &Value, outs: &[PathBuf]) -> Value {
+    let mut extra = Ctx::new();
     if let [one] = outs {
-        ctx.insert("out", Value::from(one.as_str()));
-    } else {
-        ctx.remove("out");
+        extra.insert("out", Value::from(arg_text(one)));
     }
-    ctx.insert(
+    extra.insert(
         "outs",
-        outs.iter().map(|s| Value::from(s.as_str())).collect(),
+        outs.iter().map(|p| Value::from(arg_text(p))).collect(),
     );
+    minijinja::value::merge_maps([Value::from_object(extra), base.clone()])
 }
 
 fn not_utf8_message(file: &Path, place: &str) -> String {
