@@ -36,6 +36,24 @@ pub(crate) enum Cmd {
         /// The pipeline file.
         pipeline: PathBuf,
     },
+    /// Show recent runs, or the failed tasks of the last run.
+    History(HistoryArgs),
+}
+
+/// `runner history`
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    /// The pipeline file.
+    pub(crate) pipeline: PathBuf,
+    /// List the failed tasks of the last run, with their stderr tails and logs.
+    #[arg(long)]
+    pub(crate) failed: bool,
+    /// Print JSON, for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// How many runs to show.
+    #[arg(short = 'n', long, default_value_t = 20)]
+    pub(crate) limit: usize,
 }
 
 /// `runner run`
@@ -46,9 +64,19 @@ pub(crate) struct RunArgs {
     /// Pool size: a number, or "auto" for the cores this process may use.
     #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
     pub(crate) jobs: Option<Jobs>,
-    /// Print each command that would run, and run nothing.
+    /// Print each command that would run (not up to date), and run nothing.
     #[arg(short = 'n', long)]
     pub(crate) dry_run: bool,
+    /// With --dry-run: say why each task would run.
+    #[arg(long, requires = "dry_run")]
+    pub(crate) explain: bool,
+    /// Run tasks even if up to date: all of them, or (`--force=STEP`) that
+    /// step and everything that reads it.
+    #[arg(long, value_name = "STEP", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub(crate) force: Vec<String>,
+    /// If another run holds the lock, wait for it instead of exiting with 3.
+    #[arg(long)]
+    pub(crate) wait: bool,
     /// Stop starting tasks after the first failure.
     #[arg(long)]
     pub(crate) fail_fast: bool,
@@ -84,7 +112,7 @@ fn parse_jobs(s: &str) -> Result<Jobs, String> {
     }
 }
 
-const SUBCOMMANDS: &[&str] = &["run", "check", "graph", "help"];
+const SUBCOMMANDS: &[&str] = &["run", "check", "graph", "history", "help"];
 
 /// Makes `runner FILE [flags]` and `runner [flags] FILE` mean `runner run ...`.
 pub(crate) fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
@@ -125,6 +153,23 @@ mod tests {
             parse(&["runner", "check", "p.toml"]).command,
             Cmd::Check { .. }
         ));
+    }
+
+    #[test]
+    fn force_with_and_without_a_step() {
+        let Cmd::Run(a) = parse(&["runner", "p.toml", "--force"]).command else {
+            panic!("expected run")
+        };
+        assert_eq!(a.force, vec![String::new()]);
+        let Cmd::Run(a) = parse(&["runner", "p.toml", "--force=clean", "--force=plot"]).command
+        else {
+            panic!("expected run")
+        };
+        assert_eq!(a.force, vec!["clean".to_owned(), "plot".to_owned()]);
+        let Cmd::Run(a) = parse(&["runner", "p.toml"]).command else {
+            panic!("expected run")
+        };
+        assert!(a.force.is_empty());
     }
 
     #[test]

@@ -1,18 +1,20 @@
-//! What each subcommand does: load the file, plan, run or show, report, and
-//! turn the outcome into an exit code.
+//! What each subcommand does: load the file, plan, check what is up to
+//! date, run or show, report, and turn the outcome into an exit code.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::cli::{Cli, Cmd, Jobs, RunArgs};
+use crate::cli::{Cli, Cmd, HistoryArgs, Jobs, RunArgs};
 use crate::config::{self, Pipeline};
 use crate::diag::{self, did_you_mean};
-use crate::error::{EXIT_OK, EXIT_TASKS_FAILED, Error};
+use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_TASKS_FAILED, Error};
 use crate::exec::{self, RunOptions};
 use crate::plan::{self, Plan};
 use crate::report::RunReport;
 use crate::show;
+use crate::state::{self, Force, State, db};
 
 /// Runs a parsed command line; returns the exit code.
 pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
@@ -30,6 +32,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
             print_stdout(&show::dot(&pipeline))?;
             Ok(EXIT_OK)
         }
+        Cmd::History(args) => history(&args),
     }
 }
 
@@ -70,23 +73,64 @@ fn print_stdout(text: &str) -> Result<(), Error> {
     }
 }
 
-fn run(args: &RunArgs) -> Result<i32, Error> {
-    let pipeline = load(&args.pipeline)?;
-    let mut only = Vec::new();
-    for name in &args.only {
-        match pipeline.step_index(name) {
-            Some(i) => only.push(i),
-            None => {
+/// Resolves step names given on the command line.
+fn step_names(pipeline: &Pipeline, names: &[String], flag: &str) -> Result<Vec<usize>, Error> {
+    names
+        .iter()
+        .map(|name| {
+            pipeline.step_index(name).ok_or_else(|| {
                 let known: Vec<&str> = pipeline.steps.iter().map(|s| s.name.as_str()).collect();
                 let hint = did_you_mean(name, known.iter().copied())
                     .unwrap_or_else(|| format!("steps: {}", known.join(", ")));
-                return Err(Error::Usage(format!(
-                    "error: `--only {name}`: no step `{name}` in `{}`; {hint}",
-                    args.pipeline.display()
-                )));
-            }
+                Error::Usage(format!(
+                    "error: `{flag} {name}`: no step `{name}` in `{}`; {hint}",
+                    pipeline.source.path.display()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// SIGINT / SIGTERM: the first asks the run to stop (tasks are terminated and
+/// recorded as interrupted); a second one exits at once.
+struct Signals {
+    received: Arc<AtomicUsize>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        let received = Arc::new(AtomicUsize::new(0));
+        let second = Arc::new(AtomicBool::new(false));
+        for (signal, code) in [
+            (signal_hook::consts::SIGINT, EXIT_SIGINT),
+            (signal_hook::consts::SIGTERM, EXIT_SIGTERM),
+        ] {
+            let _ = signal_hook::flag::register_conditional_shutdown(signal, code, second.clone());
+            let _ = signal_hook::flag::register(signal, second.clone());
+            let _ = signal_hook::flag::register_usize(signal, received.clone(), code as usize);
+        }
+        Signals { received }
+    }
+
+    /// The exit code of the signal received, if one was.
+    fn exit_code(&self) -> Option<i32> {
+        match self.received.load(Ordering::SeqCst) {
+            0 => None,
+            code => Some(code as i32),
         }
     }
+}
+
+fn run(args: &RunArgs) -> Result<i32, Error> {
+    let pipeline = load(&args.pipeline)?;
+    let only = step_names(&pipeline, &args.only, "--only")?;
+    let force = if args.force.iter().any(String::is_empty) {
+        Force::All
+    } else if args.force.is_empty() {
+        Force::None
+    } else {
+        Force::Steps(step_names(&pipeline, &args.force, "--force")?)
+    };
     let options = RunOptions {
         jobs: match args.jobs {
             Some(Jobs::Count(n)) => Some(n),
@@ -99,56 +143,135 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         only,
     };
     let plan = make_plan(&pipeline)?;
+    let wanted = exec::wanted_tasks(&plan, &options.only);
+
     if args.dry_run {
-        let wanted = exec::wanted_tasks(&plan, &options.only);
-        print_stdout(&show::dry_run(&pipeline, &plan, &wanted))?;
+        // Reads the state without locking it: a dry run never waits.
+        let snapshot = state::read_snapshot(&pipeline.abs(&pipeline.state_dir));
+        let (verdicts, _) = state::assess(&pipeline, &plan, &wanted, &snapshot, &force);
+        print_stdout(&show::dry_run(&pipeline, &plan, &verdicts, args.explain))?;
         return Ok(EXIT_OK);
     }
 
-    let state_dir = pipeline.abs(&pipeline.state_dir);
-    let log_dir = state_dir.join("logs").join(run_stamp());
-    std::fs::create_dir_all(&log_dir).map_err(|e| {
-        Error::io(
-            format!("cannot create the log folder `{}`", log_dir.display()),
-            e,
-        )
-    })?;
-    ignore_state_in_git(&pipeline);
+    let signals = Signals::install();
+    let argv: Vec<String> = std::env::args().collect();
+    let mut state = State::open(&pipeline, args.wait, &argv.join(" "))?;
+    let snapshot = state.snapshot()?;
+    let (verdicts, hashes) = state::assess(&pipeline, &plan, &wanted, &snapshot, &force);
+    let writer = state.writer()?;
+    writer.hashes(hashes);
+    let write_failed = writer.failed_flag();
+    let stop = || signals.exit_code().is_some() || write_failed.load(Ordering::SeqCst);
+    let result = exec::execute(
+        &pipeline,
+        &plan,
+        &options,
+        &wanted,
+        exec::Freshness {
+            verdicts: &verdicts,
+            snapshot: &snapshot,
+            writer: &writer,
+        },
+        state.log_dir.clone(),
+        &stop,
+    );
+    let write_error = writer.error();
+    let joined = state.join(writer);
 
-    let interrupt = AtomicBool::new(false);
-    let result = exec::execute(&pipeline, &plan, &options, log_dir, &interrupt);
     let report = RunReport {
         pipeline: &pipeline,
         plan: &plan,
         results: &result.results,
         wall: result.wall,
-        started: result.started,
     };
     let totals = report.totals();
-    if !options.quiet || totals.failed > 0 {
+    if !options.quiet || totals.failed > 0 || signals.exit_code().is_some() {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(report.render().as_bytes());
     }
-    Ok(if totals.failed > 0 {
-        EXIT_TASKS_FAILED
-    } else {
-        EXIT_OK
-    })
-}
-
-/// A folder name for this run's logs: UTC time and pid.
-fn run_stamp() -> String {
-    let t = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    format!("{}-{}", t.replace([':', '-'], ""), std::process::id())
-}
-
-/// `.runner/` holds a `.gitignore` of `*`, so state is never committed.
-fn ignore_state_in_git(pipeline: &Pipeline) {
-    let dot_runner = pipeline.root.join(".runner");
-    if pipeline.abs(&pipeline.state_dir).starts_with(&dot_runner) {
-        let ignore = dot_runner.join(".gitignore");
-        if !ignore.exists() {
-            let _ = std::fs::write(ignore, "*\n");
-        }
+    let code = match signals.exit_code() {
+        Some(code) => code,
+        None if totals.failed > 0 => EXIT_TASKS_FAILED,
+        None => EXIT_OK,
+    };
+    if let Some(message) = write_error {
+        let _ = joined;
+        return Err(Error::io(
+            format!(
+                "cannot record results in `{}`; the run was stopped",
+                state.db_path().display()
+            ),
+            std::io::Error::other(message),
+        ));
     }
+    joined?;
+    let counts = db::RunCounts {
+        ok: totals.ok,
+        failed: totals.failed,
+        skipped: totals.skipped,
+        up_to_date: totals.up_to_date,
+    };
+    state.end(code, counts)?;
+    if totals.failed > 0 && !pipeline.on_failure.is_empty() {
+        on_failure(&pipeline, &state, counts);
+    }
+    Ok(code)
+}
+
+/// Runs `[pipeline] on_failure` with the run's id and counts in its
+/// environment; its own failure is only reported.
+fn on_failure(pipeline: &Pipeline, state: &State, counts: db::RunCounts) {
+    let (program, args) = pipeline
+        .on_failure
+        .split_first()
+        .expect("checked non-empty");
+    let status = std::process::Command::new(program)
+        .args(args)
+        .current_dir(&pipeline.root)
+        .envs(pipeline.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("RUNNER_PIPELINE", &pipeline.name)
+        .env("RUNNER_RUN_ID", state.run_id.to_string())
+        .env("RUNNER_OK", counts.ok.to_string())
+        .env("RUNNER_FAILED", counts.failed.to_string())
+        .env("RUNNER_SKIPPED", counts.skipped.to_string())
+        .env("RUNNER_UP_TO_DATE", counts.up_to_date.to_string())
+        .env("RUNNER_STATE_DB", state.db_path())
+        .env("RUNNER_LOG_DIR", &state.log_dir)
+        .stdin(std::process::Stdio::null())
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => eprintln!("warning: `on_failure` command `{program}` ended with {s}"),
+        Err(e) => eprintln!("warning: cannot run the `on_failure` command `{program}`: {e}"),
+    }
+}
+
+fn history(args: &HistoryArgs) -> Result<i32, Error> {
+    let pipeline = load(&args.pipeline)?;
+    let db_path = pipeline.abs(&pipeline.state_dir).join(state::DB_FILE);
+    if !db_path.exists() {
+        if args.json {
+            print_stdout("[]\n")?;
+        } else {
+            print_stdout(&format!("no runs of `{}` recorded yet\n", pipeline.name))?;
+        }
+        return Ok(EXIT_OK);
+    }
+    let conn = db::open_read_only(&db_path).map_err(|e| {
+        Error::io(
+            format!("cannot read the state database `{}`", db_path.display()),
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+    let text = if args.failed {
+        let failed = db::last_run_failures(&conn)
+            .map_err(|e| Error::io("cannot read history", std::io::Error::other(e.to_string())))?;
+        show::failed_tasks(failed, args.json)
+    } else {
+        let runs = db::recent_runs(&conn, args.limit)
+            .map_err(|e| Error::io("cannot read history", std::io::Error::other(e.to_string())))?;
+        show::runs(&runs, args.json)
+    };
+    print_stdout(&text)?;
+    Ok(EXIT_OK)
 }

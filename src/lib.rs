@@ -12,6 +12,7 @@ mod plan;
 mod plot;
 mod report;
 mod show;
+mod state;
 mod steps;
 mod template;
 

@@ -3,7 +3,7 @@
 //! it ended and the tail of its stderr.
 
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::config::{Action, Pipeline};
 use crate::exec::task::{Outcome, TaskResult};
@@ -43,8 +43,6 @@ pub(crate) struct RunReport<'a> {
     pub(crate) results: &'a [Option<TaskResult>],
     /// Wall time of the run.
     pub(crate) wall: Duration,
-    /// When each step's first task started / last ended, if any ran.
-    pub(crate) started: Instant,
 }
 
 impl RunReport<'_> {

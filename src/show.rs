@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use crate::config::{Action, Batching, Pipeline, StepKind, Upstream};
 use crate::plan::{Command, Plan, display_path};
 use crate::report::command_line;
+use crate::state::Verdict;
+use crate::state::db::{FailedRow, RunRow};
 
 /// `runner check`: what the file declares and how many tasks each step makes.
 pub(crate) fn plan_summary(pipeline: &Pipeline, plan: &Plan, jobs: usize) -> String {
@@ -135,15 +137,33 @@ pub(crate) fn dot(pipeline: &Pipeline) -> String {
     out
 }
 
-/// `--dry-run`: every command that would run, one per line, ready for `sh`.
-pub(crate) fn dry_run(pipeline: &Pipeline, plan: &Plan, wanted: &[bool]) -> String {
+/// `--dry-run`: every command that would run (tasks not up to date), one
+/// per line, ready for `sh`; with `explain`, why each one runs.
+pub(crate) fn dry_run(
+    pipeline: &Pipeline,
+    plan: &Plan,
+    verdicts: &[Option<Verdict>],
+    explain: bool,
+) -> String {
     let mut out = String::new();
     let root = shlex::try_quote(&pipeline.root.display().to_string())
         .map(|q| q.into_owned())
         .unwrap_or_default();
     let _ = writeln!(out, "cd {root}");
-    for task in plan.tasks.iter().filter(|t| wanted[t.id]) {
+    let mut up_to_date = 0;
+    for task in &plan.tasks {
+        let reason = match &verdicts[task.id] {
+            None => continue,
+            Some(Verdict::UpToDate) => {
+                up_to_date += 1;
+                continue;
+            }
+            Some(Verdict::Run(reason, _)) => reason,
+        };
         let step = &pipeline.steps[task.step];
+        if explain {
+            let _ = writeln!(out, "# {} {}: {reason}", step.name, task.key);
+        }
         let line = command_line(pipeline, task);
         let line = line
             .strip_prefix(&format!("cd {root} && "))
@@ -155,6 +175,86 @@ pub(crate) fn dry_run(pipeline: &Pipeline, plan: &Plan, wanted: &[bool]) -> Stri
             _ => {
                 let _ = writeln!(out, "{line}");
             }
+        }
+    }
+    if up_to_date > 0 {
+        let _ = writeln!(
+            out,
+            "# {up_to_date} task{} up to date",
+            if up_to_date == 1 { "" } else { "s" }
+        );
+    }
+    out
+}
+
+/// `runner history`: recent runs, newest first.
+pub(crate) fn runs(runs: &[RunRow], json: bool) -> String {
+    if json {
+        return serde_json::to_string_pretty(runs).unwrap_or_default() + "\n";
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:>5}  {:<20}  {:>9}  {:>6}  {:>6}  {:>10}  {:>7}  {:>4}",
+        "run", "started", "duration", "ok", "failed", "up to date", "skipped", "exit"
+    );
+    for run in runs {
+        let duration = match (
+            humantime::parse_rfc3339(&run.started_at),
+            run.ended_at.as_deref().map(humantime::parse_rfc3339),
+        ) {
+            (Ok(start), Some(Ok(end))) => end
+                .duration_since(start)
+                .map(|d| humantime::format_duration(d).to_string())
+                .unwrap_or_default(),
+            (_, None) => "-".to_owned(),
+            _ => "?".to_owned(),
+        };
+        let exit = match run.exit_code {
+            Some(code) => code.to_string(),
+            None if run.ended_at.is_none() => "killed or running".to_owned(),
+            None => "?".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "{:>5}  {:<20}  {:>9}  {:>6}  {:>6}  {:>10}  {:>7}  {:>4}",
+            run.id, run.started_at, duration, run.ok, run.failed, run.up_to_date, run.skipped, exit
+        );
+    }
+    out
+}
+
+/// `runner history --failed`: the failed tasks of the last run.
+pub(crate) fn failed_tasks(failed: Option<(i64, Vec<FailedRow>)>, json: bool) -> String {
+    let (run_id, rows) = failed.unwrap_or((0, Vec::new()));
+    if json {
+        return serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n";
+    }
+    if rows.is_empty() {
+        return if run_id == 0 {
+            "no runs recorded yet\n".to_owned()
+        } else {
+            format!("run {run_id}: no failed tasks\n")
+        };
+    }
+    let mut out = format!(
+        "run {run_id}: {} failed task{}\n",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "\nFAILED: {} {} ({})",
+            row.step,
+            row.key,
+            row.reason.as_deref().unwrap_or(&row.status)
+        );
+        if let Some(log) = &row.log_path {
+            let _ = writeln!(out, "  log: {log}");
+        }
+        for line in row.stderr_tail.as_deref().unwrap_or("").lines() {
+            let _ = writeln!(out, "    | {line}");
         }
     }
     out

@@ -8,14 +8,16 @@ pub(crate) mod task;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crate::config::{Pipeline, Upstream};
 use crate::plan::{Plan, Task};
+use crate::state::db::{Latest, TaskRow};
+use crate::state::fingerprint::{self, Files};
+use crate::state::{Snapshot, Verdict, Writer, paths_json};
 use progress::{Bars, Lines, Progress, Silent};
 use scheduler::{Executor, Schedule};
-use task::{LocalTasks, TaskResult};
+use task::{LocalTasks, Outcome, TaskResult};
 
 /// How the user asked for the run.
 #[derive(Debug, Clone, Default)]
@@ -93,21 +95,39 @@ impl Executor for LocalTasks<'_> {
     }
 }
 
-/// Runs the plan on this machine with logs under `log_dir`.
+/// What the state knows, for the run.
+pub(crate) struct Freshness<'a> {
+    /// Per task: up to date, or why it runs.
+    pub(crate) verdicts: &'a [Option<Verdict>],
+    /// File hashes and last results.
+    pub(crate) snapshot: &'a Snapshot,
+    /// Where results are committed as they come.
+    pub(crate) writer: &'a Writer,
+}
+
+/// Runs the wanted tasks that are not up to date on this machine, with logs
+/// under `log_dir`; `stop` is polled to end the run early.
 pub(crate) fn execute(
     pipeline: &Pipeline,
     plan: &Plan,
     options: &RunOptions,
+    wanted: &[bool],
+    freshness: Freshness<'_>,
     log_dir: PathBuf,
-    interrupt: &AtomicBool,
+    stop: &dyn Fn() -> bool,
 ) -> RunResult {
     let started = Instant::now();
     let jobs = pool_size(pipeline, options);
-    let wanted = wanted_tasks(plan, &options.only);
     let depths = step_depths(pipeline);
+    let up_to_date: Vec<bool> = freshness
+        .verdicts
+        .iter()
+        .map(|v| matches!(v, Some(Verdict::UpToDate)))
+        .collect();
     let schedule = Schedule {
         plan,
-        wanted: &wanted,
+        wanted,
+        up_to_date: &up_to_date,
         slots: plan
             .tasks
             .iter()
@@ -121,20 +141,109 @@ pub(crate) fn execute(
         pipeline,
         log_dir,
         children: Default::default(),
+        freshness: task::Freshness {
+            verdicts: freshness.verdicts,
+            step_deps: pipeline
+                .steps
+                .iter()
+                .map(|s| fingerprint::step_deps(pipeline, s))
+                .collect(),
+            files: Files::new(&pipeline.root, &freshness.snapshot.files),
+        },
     };
     let total = wanted.iter().filter(|&&w| w).count();
-    let mut progress: Box<dyn Progress> = if options.quiet {
+    let display: Box<dyn Progress> = if options.quiet {
         Box::new(Silent)
     } else if std::io::stderr().is_terminal() {
-        Box::new(Bars::new(pipeline, plan, &wanted, jobs, options.verbose))
+        Box::new(Bars::new(pipeline, plan, wanted, jobs, options.verbose))
     } else {
         Box::new(Lines::new(pipeline, total, jobs, options.verbose))
     };
-    let results = scheduler::run(&schedule, &executor, progress.as_mut(), interrupt);
-    progress.finish();
+    let mut progress = Tee {
+        display,
+        recorder: Recorder {
+            pipeline,
+            writer: freshness.writer,
+        },
+    };
+    let results = scheduler::run(&schedule, &executor, &mut progress, stop);
+    progress.display.finish();
     RunResult {
         results,
         wall: started.elapsed(),
         started,
+    }
+}
+
+/// Sends every event to the display and to the state.
+struct Tee<'a> {
+    display: Box<dyn Progress + 'a>,
+    recorder: Recorder<'a>,
+}
+
+impl Progress for Tee<'_> {
+    fn task_started(&mut self, task: &Task) {
+        self.display.task_started(task);
+    }
+
+    fn task_finished(&mut self, task: &Task, result: &TaskResult) {
+        self.display.task_finished(task, result);
+        self.recorder.task_finished(task, result);
+    }
+
+    fn tick(&mut self) {
+        self.display.tick();
+    }
+}
+
+/// Commits each finished task to the state as it comes.
+struct Recorder<'a> {
+    pipeline: &'a Pipeline,
+    writer: &'a Writer,
+}
+
+impl Recorder<'_> {
+    fn task_finished(&mut self, task: &Task, result: &TaskResult) {
+        let (status, exit_code, reason, tail) = match &result.outcome {
+            Outcome::UpToDate => return,
+            Outcome::Succeeded => ("ok", None, None, None),
+            Outcome::Failed(f) => (
+                if f.interrupted {
+                    "interrupted"
+                } else {
+                    "failed"
+                },
+                f.exit_code,
+                Some(f.reason.clone()),
+                Some(f.stderr_tail.join("\n")),
+            ),
+            Outcome::SkippedUpstream => ("skipped", None, None, None),
+            Outcome::NotRun => ("not_run", None, None, None),
+        };
+        let latest = result.record.as_ref().map(|r| Latest {
+            status: "ok".to_owned(),
+            fingerprint: r.fingerprint.fingerprint.clone(),
+            action: r.fingerprint.action.clone(),
+            inputs: serde_json::to_string(&r.fingerprint.inputs).unwrap_or_default(),
+            outputs: r.outputs.clone(),
+        });
+        let row = TaskRow {
+            step: self.pipeline.steps[task.step].name.clone(),
+            key: task.key.clone(),
+            status,
+            exit_code,
+            reason,
+            inputs_json: paths_json(&task.inputs),
+            outputs_json: paths_json(&task.outputs),
+            started_at: result
+                .started_at
+                .map(|t| humantime::format_rfc3339_millis(t).to_string()),
+            duration_ms: result.duration.as_millis() as i64,
+            attempts: result.attempts,
+            stderr_tail: tail,
+            log_path: result.stderr_log.as_ref().map(|p| p.display().to_string()),
+            latest,
+        };
+        self.writer.task(row, result.new_hashes.clone());
     }
 }

@@ -141,6 +141,10 @@ fn wait(
         };
         if exited {
             let status = child.wait()?;
+            // Killed by our own stop: an interruption, not its failure.
+            if children.stopping() && status.signal().is_some() {
+                return Ok(Exit::Interrupted);
+            }
             return Ok(Exit::from_status(status));
         }
         if children.stopping() {

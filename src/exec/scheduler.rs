@@ -4,7 +4,6 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -26,6 +25,8 @@ pub(crate) struct Schedule<'a> {
     pub(crate) plan: &'a Plan,
     /// Per task: whether to run it at all (`--only`); closed over upstream.
     pub(crate) wanted: &'a [bool],
+    /// Per task: nothing changed since its last success; counts as done.
+    pub(crate) up_to_date: &'a [bool],
     /// Per task: pool slots it takes.
     pub(crate) slots: Vec<usize>,
     /// Per task: higher runs first among ready tasks.
@@ -42,7 +43,7 @@ pub(crate) fn run(
     schedule: &Schedule<'_>,
     executor: &dyn Executor,
     progress: &mut dyn Progress,
-    interrupt: &AtomicBool,
+    stop: &dyn Fn() -> bool,
 ) -> Vec<Option<TaskResult>> {
     let plan = schedule.plan;
     let n = plan.tasks.len();
@@ -51,7 +52,17 @@ pub(crate) fn run(
     let mut waiting: Vec<usize> = plan.tasks.iter().map(|t| t.upstream.len()).collect();
     let mut ready: BinaryHeap<(usize, Reverse<TaskId>)> = BinaryHeap::new();
     for task in &plan.tasks {
-        if schedule.wanted[task.id] && waiting[task.id] == 0 {
+        if schedule.wanted[task.id] && schedule.up_to_date[task.id] {
+            let result = TaskResult::not_run(Outcome::UpToDate);
+            progress.task_finished(task, &result);
+            results[task.id] = Some(result);
+            for &d in &downstream[task.id] {
+                waiting[d] -= 1;
+            }
+        }
+    }
+    for task in &plan.tasks {
+        if schedule.wanted[task.id] && results[task.id].is_none() && waiting[task.id] == 0 {
             ready.push((schedule.priority[task.id], Reverse(task.id)));
         }
     }
@@ -104,7 +115,7 @@ pub(crate) fn run(
                         Outcome::Succeeded | Outcome::UpToDate => {
                             for &d in &downstream[id] {
                                 waiting[d] -= 1;
-                                if waiting[d] == 0 && schedule.wanted[d] {
+                                if waiting[d] == 0 && schedule.wanted[d] && results[d].is_none() {
                                     ready.push((schedule.priority[d], Reverse(d)));
                                 }
                             }
@@ -131,7 +142,7 @@ pub(crate) fn run(
                 Err(mpsc::RecvTimeoutError::Timeout) => progress.tick(),
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
-            if !interrupted && interrupt.load(Ordering::SeqCst) {
+            if !interrupted && stop() {
                 interrupted = true;
                 stopped = true;
                 executor.stop();
@@ -141,7 +152,9 @@ pub(crate) fn run(
 
     for task in &plan.tasks {
         if schedule.wanted[task.id] && results[task.id].is_none() {
-            results[task.id] = Some(TaskResult::not_run(Outcome::NotRun));
+            let result = TaskResult::not_run(Outcome::NotRun);
+            progress.task_finished(task, &result);
+            results[task.id] = Some(result);
         }
     }
     results
@@ -232,10 +245,13 @@ mod tests {
         }
     }
 
+    const NONE_DONE: &[bool] = &[false; 5];
+
     fn schedule<'a>(plan: &'a Plan, wanted: &'a [bool], fail_fast: bool) -> Schedule<'a> {
         Schedule {
             plan,
             wanted,
+            up_to_date: NONE_DONE,
             slots: vec![1; plan.tasks.len()],
             priority: vec![0, 0, 1, 1, 2],
             jobs: 1,
@@ -255,7 +271,7 @@ mod tests {
             &schedule(&plan, &wanted, false),
             &fake,
             &mut Silent,
-            &AtomicBool::new(false),
+            &|| false,
         );
         assert!(
             results
@@ -278,7 +294,7 @@ mod tests {
             &schedule(&plan, &wanted, false),
             &fake,
             &mut Silent,
-            &AtomicBool::new(false),
+            &|| false,
         );
         let outcome = |i: usize| results[i].as_ref().unwrap().outcome.clone();
         assert!(matches!(outcome(0), Outcome::Failed(_)));
@@ -296,16 +312,32 @@ mod tests {
             started: Mutex::new(vec![]),
             fail: vec!["a"],
         };
-        let results = run(
-            &schedule(&plan, &wanted, true),
-            &fake,
-            &mut Silent,
-            &AtomicBool::new(false),
-        );
+        let results = run(&schedule(&plan, &wanted, true), &fake, &mut Silent, &|| {
+            false
+        });
         assert_eq!(*fake.started.lock().unwrap(), vec!["a"]);
         assert!(matches!(
             results[1].as_ref().unwrap().outcome,
             Outcome::NotRun
+        ));
+    }
+
+    #[test]
+    fn up_to_date_tasks_count_as_done() {
+        let plan = diamond();
+        let wanted = vec![true; 5];
+        let fake = Fake {
+            started: Mutex::new(vec![]),
+            fail: vec![],
+        };
+        let mut s = schedule(&plan, &wanted, false);
+        let done = [true, true, false, true, false];
+        s.up_to_date = &done;
+        let results = run(&s, &fake, &mut Silent, &|| false);
+        assert_eq!(*fake.started.lock().unwrap(), vec!["c", "e"]);
+        assert!(matches!(
+            results[0].as_ref().unwrap().outcome,
+            Outcome::UpToDate
         ));
     }
 
@@ -321,7 +353,7 @@ mod tests {
             &schedule(&plan, &wanted, false),
             &fake,
             &mut Silent,
-            &AtomicBool::new(false),
+            &|| false,
         );
         assert_eq!(*fake.started.lock().unwrap(), vec!["a", "c"]);
         assert!(results[4].is_none());

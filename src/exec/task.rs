@@ -5,11 +5,13 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Action, Pipeline, Step};
 use crate::exec::process::{self, Children, Exit, Spawn};
 use crate::plan::{Command, Task, display_path, temp_path};
+use crate::state::Verdict;
+use crate::state::fingerprint::{self, Files, Fingerprint, NewHash};
 
 /// Lines of stderr kept for the summary.
 pub(crate) const TAIL_LINES: usize = 20;
@@ -42,11 +44,26 @@ pub(crate) struct Failure {
     pub(crate) interrupted: bool,
 }
 
+/// What the state remembers of a successful task, taken by the worker.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    /// Its fingerprint, taken before it ran.
+    pub(crate) fingerprint: Box<Fingerprint>,
+    /// `[[path, hash], ...]` of its outputs after it ran.
+    pub(crate) outputs: String,
+}
+
 /// A finished task.
 #[derive(Debug, Clone)]
 pub(crate) struct TaskResult {
     /// How it ended.
     pub(crate) outcome: Outcome,
+    /// When it started.
+    pub(crate) started_at: Option<SystemTime>,
+    /// For the state: set when it succeeded.
+    pub(crate) record: Option<Record>,
+    /// Files hashed on the way, for the state's cache.
+    pub(crate) new_hashes: Vec<NewHash>,
     /// Time spent, all attempts.
     pub(crate) duration: Duration,
     /// Attempts made (0 if not run).
@@ -62,6 +79,9 @@ impl TaskResult {
     pub(crate) fn not_run(outcome: Outcome) -> TaskResult {
         TaskResult {
             outcome,
+            started_at: None,
+            record: None,
+            new_hashes: Vec::new(),
             duration: Duration::ZERO,
             attempts: 0,
             stderr_log: None,
@@ -78,12 +98,25 @@ pub(crate) struct LocalTasks<'a> {
     pub(crate) log_dir: PathBuf,
     /// Running process groups.
     pub(crate) children: Children,
+    /// Fingerprints taken before the run, and file hashes known.
+    pub(crate) freshness: Freshness<'a>,
+}
+
+/// What a worker needs to fingerprint a task.
+pub(crate) struct Freshness<'a> {
+    /// Per task: the verdict (with a fingerprint when one was taken).
+    pub(crate) verdicts: &'a [Option<Verdict>],
+    /// Per step: files every task of it depends on.
+    pub(crate) step_deps: Vec<Vec<PathBuf>>,
+    /// Content hashes known from earlier runs.
+    pub(crate) files: Files<'a>,
 }
 
 impl LocalTasks<'_> {
     /// Runs a task with its retries; never panics on bad input.
     pub(crate) fn run(&self, task: &Task) -> TaskResult {
         let started = Instant::now();
+        let started_at = SystemTime::now();
         let step = &self.pipeline.steps[task.step];
         if let Some(message) = &task.invalid {
             return TaskResult {
@@ -96,6 +129,23 @@ impl LocalTasks<'_> {
                 ..TaskResult::not_run(Outcome::NotRun)
             };
         }
+        // The fingerprint is of the inputs as the task reads them: taken
+        // before it runs (now, if the check before the run could not).
+        let mut new_hashes = Vec::new();
+        let fingerprint = match &self.freshness.verdicts[task.id] {
+            Some(Verdict::Run(_, Some(fp))) => Some(fp.clone()),
+            _ => fingerprint::fingerprint(
+                self.pipeline,
+                task,
+                &self.freshness.step_deps[task.step],
+                &self.freshness.files,
+            )
+            .ok()
+            .map(|mut fp| {
+                new_hashes.append(&mut fp.new_hashes);
+                Box::new(fp)
+            }),
+        };
         let root = &self.pipeline.root;
         let logs = LogFiles::new(&self.log_dir, &step.name, &task.key);
         let mut attempts = 0;
@@ -129,8 +179,22 @@ impl LocalTasks<'_> {
             other => other,
         };
         let (stdout_log, stderr_log) = logs.finish();
+        let record = match (&outcome, fingerprint) {
+            (Outcome::Succeeded, Some(fingerprint)) => {
+                fingerprint::output_hashes(task, &self.freshness.files, &mut new_hashes)
+                    .ok()
+                    .map(|outputs| Record {
+                        fingerprint,
+                        outputs,
+                    })
+            }
+            _ => None,
+        };
         TaskResult {
             outcome,
+            started_at: Some(started_at),
+            record,
+            new_hashes,
             duration: started.elapsed(),
             attempts,
             stderr_log,

@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 
 use crate::config::PlotSpec;
 
+/// Bumped whenever the pictures drawn from the same data change, so that
+/// plots are redrawn (part of every plot task's fingerprint).
+pub(crate) const RENDER_VERSION: u32 = 1;
+
 /// The texts of one plot task, rendered from the pipeline's templates.
 pub(crate) struct Texts<'a> {
     /// Title.

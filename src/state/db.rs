@@ -1,0 +1,435 @@
+//! The SQLite state database: a versioned schema upgraded in place, and the
+//! reads and writes of runs, task results, last successes and file hashes.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+/// The schema this binary writes; `PRAGMA user_version`.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// Every migration, in order; index i upgrades from version i to i + 1.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE runs (
+    id            INTEGER PRIMARY KEY,
+    started_at    TEXT NOT NULL,
+    ended_at      TEXT,
+    exit_code     INTEGER,
+    pid           INTEGER NOT NULL,
+    pipeline_hash TEXT NOT NULL,
+    argv          TEXT NOT NULL,
+    ok            INTEGER NOT NULL DEFAULT 0,
+    failed        INTEGER NOT NULL DEFAULT 0,
+    skipped       INTEGER NOT NULL DEFAULT 0,
+    up_to_date    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE tasks (
+    run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step        TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    exit_code   INTEGER,
+    reason      TEXT,
+    fingerprint TEXT,
+    inputs      TEXT NOT NULL,
+    outputs     TEXT NOT NULL,
+    started_at  TEXT,
+    duration_ms INTEGER,
+    attempts    INTEGER,
+    stderr_tail TEXT,
+    log_path    TEXT,
+    PRIMARY KEY (run_id, step, key)
+);
+CREATE TABLE latest (
+    step        TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    inputs      TEXT NOT NULL,
+    outputs     TEXT NOT NULL,
+    run_id      INTEGER NOT NULL,
+    PRIMARY KEY (step, key)
+);
+CREATE TABLE files (
+    path     BLOB PRIMARY KEY,
+    size     INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash     TEXT NOT NULL
+) WITHOUT ROWID;
+"#];
+
+/// Opens (creating and upgrading) the database at `path`.
+pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // WAL with synchronous=NORMAL: a commit is an append, no fsync per task,
+    // and a killed process loses nothing that was committed.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISMATCH),
+            Some(format!(
+                "the state was written by a newer runner (schema {version}, this one knows {SCHEMA_VERSION})"
+            )),
+        ));
+    }
+    for (from, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", from as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(conn)
+}
+
+/// Opens an existing database for reading only (`--dry-run`, `history`).
+pub(crate) fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version != SCHEMA_VERSION {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISMATCH),
+            Some(format!(
+                "the state has schema {version}, this runner reads {SCHEMA_VERSION}"
+            )),
+        ));
+    }
+    Ok(conn)
+}
+
+/// What the last execution of a task left.
+#[derive(Debug, Clone)]
+pub(crate) struct Latest {
+    /// `ok`, `failed`, `interrupted`.
+    pub(crate) status: String,
+    /// Hash over action, inputs and deps.
+    pub(crate) fingerprint: String,
+    /// Hash of the action alone.
+    pub(crate) action: String,
+    /// `[[path, hash], ...]` of inputs and deps, as JSON.
+    pub(crate) inputs: String,
+    /// `[[path, hash], ...]` of outputs, as JSON.
+    pub(crate) outputs: String,
+}
+
+/// A file's size and modification time, and the hash of its content then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CachedHash {
+    /// Bytes.
+    pub(crate) size: u64,
+    /// Nanoseconds since the epoch.
+    pub(crate) mtime_ns: i64,
+    /// BLAKE3 of the content.
+    pub(crate) hash: [u8; 32],
+}
+
+/// Every task's last result, keyed by (step, key).
+pub(crate) fn load_latest(
+    conn: &Connection,
+) -> rusqlite::Result<HashMap<(String, String), Latest>> {
+    let mut stmt =
+        conn.prepare("SELECT step, key, status, fingerprint, action, inputs, outputs FROM latest")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            (r.get(0)?, r.get(1)?),
+            Latest {
+                status: r.get(2)?,
+                fingerprint: r.get(3)?,
+                action: r.get(4)?,
+                inputs: r.get(5)?,
+                outputs: r.get(6)?,
+            },
+        ))
+    })?;
+    rows.collect()
+}
+
+/// The content-hash cache, keyed by the path's bytes (relative to root).
+pub(crate) fn load_files(conn: &Connection) -> rusqlite::Result<HashMap<Vec<u8>, CachedHash>> {
+    let mut stmt = conn.prepare("SELECT path, size, mtime_ns, hash FROM files")?;
+    let rows = stmt.query_map([], |r| {
+        let hex: String = r.get(3)?;
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            hex,
+        ))
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (path, size, mtime_ns, hex) = row?;
+        if let Ok(hash) = blake3::Hash::from_hex(hex.as_bytes()) {
+            out.insert(
+                path,
+                CachedHash {
+                    size: size as u64,
+                    mtime_ns,
+                    hash: *hash.as_bytes(),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Starts a run; returns its id.
+pub(crate) fn begin_run(
+    conn: &Connection,
+    started_at: &str,
+    pipeline_hash: &str,
+    argv: &str,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO runs (started_at, pid, pipeline_hash, argv) VALUES (?1, ?2, ?3, ?4)",
+        params![started_at, std::process::id(), pipeline_hash, argv],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Counts of a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RunCounts {
+    /// Succeeded.
+    pub(crate) ok: usize,
+    /// Failed.
+    pub(crate) failed: usize,
+    /// Skipped or not run.
+    pub(crate) skipped: usize,
+    /// Up to date.
+    pub(crate) up_to_date: usize,
+}
+
+/// Ends a run.
+pub(crate) fn end_run(
+    conn: &Connection,
+    run_id: i64,
+    ended_at: &str,
+    exit_code: i32,
+    counts: RunCounts,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE runs SET ended_at = ?2, exit_code = ?3, ok = ?4, failed = ?5, skipped = ?6, up_to_date = ?7 WHERE id = ?1",
+        params![
+            run_id,
+            ended_at,
+            exit_code,
+            counts.ok as i64,
+            counts.failed as i64,
+            counts.skipped as i64,
+            counts.up_to_date as i64
+        ],
+    )?;
+    Ok(())
+}
+
+/// One finished task, as written to `tasks` (and `latest`).
+#[derive(Debug, Clone)]
+pub(crate) struct TaskRow {
+    /// Step name.
+    pub(crate) step: String,
+    /// Task key.
+    pub(crate) key: String,
+    /// `ok`, `failed`, `interrupted`, `skipped`, `not_run`.
+    pub(crate) status: &'static str,
+    /// Exit code of the command, if it exited.
+    pub(crate) exit_code: Option<i32>,
+    /// Failure reason.
+    pub(crate) reason: Option<String>,
+    /// Input paths, as a JSON list.
+    pub(crate) inputs_json: String,
+    /// Output paths, as a JSON list.
+    pub(crate) outputs_json: String,
+    /// When it started (RFC 3339).
+    pub(crate) started_at: Option<String>,
+    /// Milliseconds, all attempts.
+    pub(crate) duration_ms: i64,
+    /// Attempts.
+    pub(crate) attempts: u32,
+    /// Last lines of stderr.
+    pub(crate) stderr_tail: Option<String>,
+    /// The full log.
+    pub(crate) log_path: Option<String>,
+    /// For a task that ran: what `latest` should remember.
+    pub(crate) latest: Option<Latest>,
+}
+
+/// Writes a batch of finished tasks and file hashes in one transaction.
+pub(crate) fn write_batch(
+    conn: &mut Connection,
+    run_id: i64,
+    rows: &[TaskRow],
+    files: &[(Vec<u8>, CachedHash)],
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut insert_task = tx.prepare_cached(
+            "INSERT OR REPLACE INTO tasks (run_id, step, key, status, exit_code, reason, fingerprint, inputs, outputs, \
+             started_at, duration_ms, attempts, stderr_tail, log_path) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )?;
+        let mut upsert_latest = tx.prepare_cached(
+            "INSERT OR REPLACE INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let mut mark_latest = tx.prepare_cached(
+            "UPDATE latest SET status = ?3, run_id = ?4 WHERE step = ?1 AND key = ?2",
+        )?;
+        for row in rows {
+            insert_task.execute(params![
+                run_id,
+                row.step,
+                row.key,
+                row.status,
+                row.exit_code,
+                row.reason,
+                row.latest.as_ref().map(|l| l.fingerprint.as_str()),
+                row.inputs_json,
+                row.outputs_json,
+                row.started_at,
+                row.duration_ms,
+                row.attempts,
+                row.stderr_tail,
+                row.log_path,
+            ])?;
+            match &row.latest {
+                Some(l) => {
+                    upsert_latest.execute(params![
+                        row.step,
+                        row.key,
+                        l.status,
+                        l.fingerprint,
+                        l.action,
+                        l.inputs,
+                        l.outputs,
+                        run_id
+                    ])?;
+                }
+                None if matches!(row.status, "failed" | "interrupted") => {
+                    mark_latest.execute(params![row.step, row.key, row.status, run_id])?;
+                }
+                None => {}
+            }
+        }
+        let mut upsert_file = tx.prepare_cached(
+            "INSERT OR REPLACE INTO files (path, size, mtime_ns, hash) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (path, cached) in files {
+            upsert_file.execute(params![
+                path,
+                cached.size as i64,
+                cached.mtime_ns,
+                blake3::Hash::from(cached.hash).to_hex().as_str()
+            ])?;
+        }
+    }
+    tx.commit()
+}
+
+/// A run, as `history` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct RunRow {
+    /// Run id.
+    pub(crate) id: i64,
+    /// Start (RFC 3339).
+    pub(crate) started_at: String,
+    /// End, unless it was killed.
+    pub(crate) ended_at: Option<String>,
+    /// Exit code, unless it was killed.
+    pub(crate) exit_code: Option<i32>,
+    /// Succeeded tasks.
+    pub(crate) ok: i64,
+    /// Failed tasks.
+    pub(crate) failed: i64,
+    /// Skipped tasks.
+    pub(crate) skipped: i64,
+    /// Up-to-date tasks.
+    pub(crate) up_to_date: i64,
+}
+
+/// The most recent runs, newest first.
+pub(crate) fn recent_runs(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<RunRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, started_at, ended_at, exit_code, ok, failed, skipped, up_to_date FROM runs ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(RunRow {
+            id: r.get(0)?,
+            started_at: r.get(1)?,
+            ended_at: r.get(2)?,
+            exit_code: r.get(3)?,
+            ok: r.get(4)?,
+            failed: r.get(5)?,
+            skipped: r.get(6)?,
+            up_to_date: r.get(7)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// A failed task, as `history --failed` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct FailedRow {
+    /// The run.
+    pub(crate) run_id: i64,
+    /// Step name.
+    pub(crate) step: String,
+    /// Task key.
+    pub(crate) key: String,
+    /// `failed` or `interrupted`.
+    pub(crate) status: String,
+    /// Exit code.
+    pub(crate) exit_code: Option<i32>,
+    /// What happened.
+    pub(crate) reason: Option<String>,
+    /// Last lines of stderr.
+    pub(crate) stderr_tail: Option<String>,
+    /// The full log.
+    pub(crate) log_path: Option<String>,
+}
+
+/// The failed tasks of the most recent run.
+pub(crate) fn last_run_failures(
+    conn: &Connection,
+) -> rusqlite::Result<Option<(i64, Vec<FailedRow>)>> {
+    let Some(run_id) = conn
+        .query_row("SELECT max(id) FROM runs", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .optional()?
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare(
+        "SELECT step, key, status, exit_code, reason, stderr_tail, log_path FROM tasks \
+         WHERE run_id = ?1 AND status IN ('failed', 'interrupted') ORDER BY step, key",
+    )?;
+    let rows = stmt.query_map([run_id], |r| {
+        Ok(FailedRow {
+            run_id,
+            step: r.get(0)?,
+            key: r.get(1)?,
+            status: r.get(2)?,
+            exit_code: r.get(3)?,
+            reason: r.get(4)?,
+            stderr_tail: r.get(5)?,
+            log_path: r.get(6)?,
+        })
+    })?;
+    Ok(Some((run_id, rows.collect::<rusqlite::Result<_>>()?)))
+}

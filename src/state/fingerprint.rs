@@ -1,0 +1,393 @@
+//! Fingerprints and the up-to-date check: what a task's result depends on
+//! (its rendered action, the content of its inputs and deps), hashed with a
+//! two-level check (size + mtime first, content only when those changed),
+//! and why a task must run when it does.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::{Action, Pipeline, PlotTemplate, Step};
+use crate::plan::{Command, Task, display_path};
+use crate::state::db::{CachedHash, Latest};
+
+/// Bumped when what goes into a fingerprint changes.
+const SCHEME: &str = "runner-fingerprint-v1";
+
+/// A file hash cache entry older than this (relative to its mtime) is
+/// trusted; a file modified within it is hashed again next time (a write in
+/// the same timestamp tick as the hash would otherwise go unseen).
+const RACY_WINDOW_NS: i64 = 2_000_000_000;
+
+/// Content hashes of files under root, remembered by size and mtime.
+pub(crate) struct Files<'a> {
+    root: &'a Path,
+    cache: &'a HashMap<Vec<u8>, CachedHash>,
+}
+
+/// A file hashed anew, to remember next time.
+pub(crate) type NewHash = (Vec<u8>, CachedHash);
+
+impl<'a> Files<'a> {
+    /// Hashes under `root`, using `cache`.
+    pub(crate) fn new(root: &'a Path, cache: &'a HashMap<Vec<u8>, CachedHash>) -> Files<'a> {
+        Files { root, cache }
+    }
+
+    /// The content hash of `rel`: from the cache when size and mtime are
+    /// unchanged, else by reading it (and then a new cache entry).
+    pub(crate) fn hash(&self, rel: &Path) -> io::Result<([u8; 32], Option<NewHash>)> {
+        let abs = self.root.join(rel);
+        let meta = std::fs::metadata(&abs)?;
+        let size = meta.len();
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i64);
+        let key = rel.as_os_str().as_encoded_bytes();
+        if let Some(c) = self.cache.get(key)
+            && c.size == size
+            && c.mtime_ns == mtime_ns
+        {
+            return Ok((c.hash, None));
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(File::open(&abs)?)?;
+        let hash = *hasher.finalize().as_bytes();
+        let now_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        let entry = (now_ns - mtime_ns > RACY_WINDOW_NS).then(|| {
+            (
+                key.to_vec(),
+                CachedHash {
+                    size,
+                    mtime_ns,
+                    hash,
+                },
+            )
+        });
+        Ok((hash, entry))
+    }
+}
+
+/// Files a step's tasks all depend on beyond their inputs: `deps`, files
+/// named by the command itself (`scripts/clean.py`), a plot's template file.
+pub(crate) fn step_deps(pipeline: &Pipeline, step: &Step) -> Vec<PathBuf> {
+    let root = &pipeline.root;
+    let mut files: Vec<PathBuf> = Vec::new();
+    for pattern in &step.deps {
+        let full = root.join(pattern);
+        if let Ok(paths) = glob::glob(&full.to_string_lossy()) {
+            for path in paths.flatten() {
+                if path.is_file()
+                    && let Ok(rel) = path.strip_prefix(root)
+                {
+                    files.push(rel.to_owned());
+                }
+            }
+        }
+    }
+    // Words of the command that are not templated and name a file under root:
+    // every `run` element; in `shell`, words that look like paths (a `/` or
+    // an extension) and are not redirection targets (those are written).
+    let words: Vec<String> = match &step.action {
+        Action::Run(argv) => argv.iter().map(|a| a.text.clone()).collect(),
+        Action::Shell(script) => {
+            let mut words = Vec::new();
+            let mut after_redirect = false;
+            for word in script.text.split_whitespace() {
+                let redirect = word.contains('>') || word.contains('<');
+                if !redirect && !after_redirect && (word.contains('/') || word.contains('.')) {
+                    words.push(
+                        word.trim_matches(|c| c == ';' || c == '&' || c == '|')
+                            .to_owned(),
+                    );
+                }
+                after_redirect = word.ends_with('>') || word.ends_with('<');
+            }
+            words
+        }
+        Action::Builtin { .. } => Vec::new(),
+        Action::Plot(spec) => match &spec.template {
+            PlotTemplate::File(path) => vec![path.to_string_lossy().into_owned()],
+            PlotTemplate::Builtin(_) => Vec::new(),
+        },
+    };
+    for word in words {
+        if word.contains("{{") || word.contains("{%") || word.starts_with('-') || word.is_empty() {
+            continue;
+        }
+        let path = Path::new(&word);
+        if path.is_absolute()
+            || path
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+        {
+            continue;
+        }
+        if root.join(path).is_file() {
+            files.push(path.to_owned());
+        }
+    }
+    files.sort();
+    files.dedup();
+    files
+}
+
+/// What a task's result depends on, hashed.
+#[derive(Debug, Clone)]
+pub(crate) struct Fingerprint {
+    /// Hex BLAKE3 over action, inputs and deps.
+    pub(crate) fingerprint: String,
+    /// Hex BLAKE3 over the action alone.
+    pub(crate) action: String,
+    /// `(path, hex hash)` of every input, then every dep.
+    pub(crate) inputs: Vec<(String, String)>,
+    /// Files that had to be hashed, for the cache.
+    pub(crate) new_hashes: Vec<NewHash>,
+}
+
+/// The hash of a task's action: the rendered command (with final paths),
+/// declared env, built-in name, version and options, plot spec and template.
+pub(crate) fn action_hash(pipeline: &Pipeline, task: &Task) -> String {
+    let step = &pipeline.steps[task.step];
+    let mut h = blake3::Hasher::new();
+    let mut field = |bytes: &[u8]| {
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    field(SCHEME.as_bytes());
+    match (&task.command, &step.action) {
+        (Command::Argv { shown, .. }, _) => {
+            field(b"argv");
+            for arg in shown {
+                field(arg.as_encoded_bytes());
+            }
+        }
+        (Command::Shell { shown, .. }, _) => {
+            field(b"shell");
+            field(shown.as_bytes());
+        }
+        (Command::Builtin, Action::Builtin { name, options }) => {
+            field(b"builtin");
+            field(name.as_bytes());
+            field(&crate::steps::version(name).to_le_bytes());
+            field(
+                toml::to_string(options.as_ref())
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+        }
+        (
+            Command::Plot {
+                title,
+                x_label,
+                y_label,
+            },
+            Action::Plot(spec),
+        ) => {
+            field(b"plot");
+            field(&crate::plot::RENDER_VERSION.to_le_bytes());
+            // Spans say where the spec was written, not what it says.
+            let mut spec = spec.as_ref().clone();
+            for t in [&mut spec.title, &mut spec.x_label, &mut spec.y_label]
+                .into_iter()
+                .flatten()
+            {
+                t.span = 0..0;
+            }
+            field(format!("{spec:?}").as_bytes());
+            for text in [title, x_label, y_label] {
+                field(text.as_deref().unwrap_or("\u{0}").as_bytes());
+            }
+        }
+        _ => field(b"mismatch"),
+    }
+    field(b"env");
+    for (k, v) in step.env.iter() {
+        field(k.as_bytes());
+        field(v.as_bytes());
+    }
+    field(if step.stdout_to_out { b"stdout" } else { b"-" });
+    field(b"outputs");
+    for out in &task.outputs {
+        field(out.as_os_str().as_encoded_bytes());
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// Fingerprints a task as its inputs are now.
+pub(crate) fn fingerprint(
+    pipeline: &Pipeline,
+    task: &Task,
+    deps: &[PathBuf],
+    files: &Files<'_>,
+) -> Result<Fingerprint, Reason> {
+    let action = action_hash(pipeline, task);
+    let mut h = blake3::Hasher::new();
+    h.update(action.as_bytes());
+    let mut inputs = Vec::with_capacity(task.inputs.len() + deps.len());
+    let mut new_hashes = Vec::new();
+    for (i, path) in task.inputs.iter().chain(deps).enumerate() {
+        if i == task.inputs.len() {
+            h.update(b"\0deps");
+        }
+        let (hash, new) = files
+            .hash(path)
+            .map_err(|_| Reason::InputMissing(display_path(path)))?;
+        new_hashes.extend(new);
+        let shown = display_path(path);
+        h.update(&(shown.len() as u64).to_le_bytes());
+        h.update(shown.as_bytes());
+        h.update(&hash);
+        inputs.push((shown, blake3::Hash::from(hash).to_hex().to_string()));
+    }
+    Ok(Fingerprint {
+        fingerprint: h.finalize().to_hex().to_string(),
+        action,
+        inputs,
+        new_hashes,
+    })
+}
+
+/// Why a task runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reason {
+    /// No record of it.
+    New,
+    /// `--force`.
+    Forced,
+    /// It failed last time.
+    FailedLastTime,
+    /// It was interrupted last time.
+    InterruptedLastTime,
+    /// The command (or built-in, options, env, outputs) changed.
+    ActionChanged,
+    /// An input or dep's content changed.
+    InputChanged(String),
+    /// Files were added to or removed from its inputs.
+    InputsAddedOrRemoved(Vec<String>),
+    /// An input cannot be read (it will fail).
+    InputMissing(String),
+    /// An output is gone.
+    OutputMissing(String),
+    /// An output was changed since it was written.
+    OutputModified(String),
+    /// A task it reads runs.
+    UpstreamRuns(String),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::New => write!(f, "new"),
+            Reason::Forced => write!(f, "forced"),
+            Reason::FailedLastTime => write!(f, "failed last time"),
+            Reason::InterruptedLastTime => write!(f, "interrupted last time"),
+            Reason::ActionChanged => write!(f, "action changed"),
+            Reason::InputChanged(p) => write!(f, "input changed: {p}"),
+            Reason::InputsAddedOrRemoved(changes) => {
+                write!(f, "inputs changed: {}", changes.join(", "))
+            }
+            Reason::InputMissing(p) => write!(f, "input missing: {p}"),
+            Reason::OutputMissing(p) => write!(f, "output missing: {p}"),
+            Reason::OutputModified(p) => write!(f, "output modified: {p}"),
+            Reason::UpstreamRuns(t) => write!(f, "upstream task runs: {t}"),
+        }
+    }
+}
+
+/// Compares a fingerprint (and the outputs on disk) with the last record;
+/// `Ok(())` means up to date. New file hashes found are appended.
+pub(crate) fn compare(
+    task: &Task,
+    fp: &Fingerprint,
+    latest: Option<&Latest>,
+    files: &Files<'_>,
+    new_hashes: &mut Vec<NewHash>,
+) -> Result<(), Reason> {
+    let Some(latest) = latest else {
+        return Err(Reason::New);
+    };
+    match latest.status.as_str() {
+        "ok" => {}
+        "interrupted" => return Err(Reason::InterruptedLastTime),
+        _ => return Err(Reason::FailedLastTime),
+    }
+    if latest.action != fp.action {
+        return Err(Reason::ActionChanged);
+    }
+    if latest.fingerprint != fp.fingerprint {
+        let before: Vec<(String, String)> =
+            serde_json::from_str(&latest.inputs).unwrap_or_default();
+        let before_map: HashMap<&str, &str> = before
+            .iter()
+            .map(|(p, h)| (p.as_str(), h.as_str()))
+            .collect();
+        for (path, hash) in &fp.inputs {
+            if let Some(old) = before_map.get(path.as_str())
+                && *old != hash
+            {
+                return Err(Reason::InputChanged(path.clone()));
+            }
+        }
+        let now: std::collections::HashSet<&str> =
+            fp.inputs.iter().map(|(p, _)| p.as_str()).collect();
+        let mut changes: Vec<String> = fp
+            .inputs
+            .iter()
+            .filter(|(p, _)| !before_map.contains_key(p.as_str()))
+            .map(|(p, _)| format!("+{p}"))
+            .collect();
+        changes.extend(
+            before
+                .iter()
+                .filter(|(p, _)| !now.contains(p.as_str()))
+                .map(|(p, _)| format!("-{p}")),
+        );
+        if changes.is_empty() {
+            // Same files, same hashes, other order.
+            changes.push("order".to_owned());
+        }
+        return Err(Reason::InputsAddedOrRemoved(changes));
+    }
+    let recorded: Vec<(String, String)> = serde_json::from_str(&latest.outputs).unwrap_or_default();
+    for (i, out) in task.outputs.iter().enumerate() {
+        let shown = display_path(out);
+        let (hash, new) = files
+            .hash(out)
+            .map_err(|_| Reason::OutputMissing(shown.clone()))?;
+        new_hashes.extend(new);
+        let hex = blake3::Hash::from(hash).to_hex();
+        if recorded
+            .get(i)
+            .is_none_or(|(p, h)| *p != shown || h.as_str() != hex.as_str())
+        {
+            return Err(Reason::OutputModified(shown));
+        }
+    }
+    Ok(())
+}
+
+/// `[[path, hash], ...]` of a task's outputs as they are now, for `latest`.
+pub(crate) fn output_hashes(
+    task: &Task,
+    files: &Files<'_>,
+    new_hashes: &mut Vec<NewHash>,
+) -> io::Result<String> {
+    let mut outs = Vec::with_capacity(task.outputs.len());
+    for out in &task.outputs {
+        let (hash, new) = files.hash(out)?;
+        new_hashes.extend(new);
+        outs.push((
+            display_path(out),
+            blake3::Hash::from(hash).to_hex().to_string(),
+        ));
+    }
+    Ok(serde_json::to_string(&outs).unwrap_or_default())
+}

@@ -1,0 +1,76 @@
+//! One run per state folder at a time: an OS advisory lock on `lock`, released
+//! by the kernel when its holder dies, so there is never a stale lock.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// The held lock; dropping it (or dying) releases it.
+#[derive(Debug)]
+pub(crate) struct RunLock {
+    _file: File,
+}
+
+/// Takes the lock of `state_dir`, waiting for it if `wait`; otherwise a
+/// held lock is `Error::Locked`, naming the holder.
+pub(crate) fn acquire(
+    state_dir: &Path,
+    wait: bool,
+    on_wait: impl FnOnce(&str),
+) -> Result<RunLock, Error> {
+    let path = state_dir.join("lock");
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io(format!("cannot open the lock file `{}`", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let holder = holder(&mut file);
+            if !wait {
+                let (pid, started) = holder.unwrap_or_else(|| ("?".into(), "?".into()));
+                return Err(Error::Locked { pid, started, path });
+            }
+            on_wait(&holder.map_or_else(String::new, |(pid, started)| {
+                format!("pid {pid}, started at {started}")
+            }));
+            file.lock()
+                .map_err(|e| Error::io(format!("cannot lock `{}`", path.display()), e))?;
+        }
+        Err(TryLockError::Error(e)) => {
+            return Err(Error::io(format!("cannot lock `{}`", path.display()), e));
+        }
+    }
+    let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+    let stamp = format!("{} {started}\n", std::process::id());
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.seek(SeekFrom::Start(0)))
+        .and_then(|_| file.write_all(stamp.as_bytes()));
+    written.map_err(|e| {
+        Error::io(
+            format!("cannot write the lock file `{}`", path.display()),
+            e,
+        )
+    })?;
+    Ok(RunLock { _file: file })
+}
+
+/// The pid and start time the holder wrote into the lock file.
+fn holder(file: &mut File) -> Option<(String, String)> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    let mut parts = text.split_whitespace();
+    Some((parts.next()?.to_owned(), parts.next()?.to_owned()))
+}
+
+/// Where the lock of a state folder lives.
+pub(crate) fn lock_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("lock")
+}

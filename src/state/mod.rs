@@ -1,0 +1,424 @@
+//! Durable state of a pipeline under `root/.runner/NAME/`: the run lock, the
+//! SQLite database (runs, task results, last successes, file hashes), task
+//! logs, and the answer to "is this task up to date?".
+
+pub(crate) mod db;
+pub(crate) mod fingerprint;
+pub(crate) mod lock;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+
+use rayon::prelude::*;
+use rusqlite::Connection;
+
+use crate::config::Pipeline;
+use crate::error::Error;
+use crate::plan::{Plan, TaskId, display_path};
+use db::{CachedHash, Latest, TaskRow};
+use fingerprint::{Files, Fingerprint, Reason};
+
+/// The database file in a state folder.
+pub(crate) const DB_FILE: &str = "state.db";
+
+/// What the last runs left: every task's last result and the file hashes.
+#[derive(Default)]
+pub(crate) struct Snapshot {
+    /// (step, key) -> last result.
+    pub(crate) latest: HashMap<(String, String), Latest>,
+    /// Content-hash cache.
+    pub(crate) files: HashMap<Vec<u8>, CachedHash>,
+}
+
+/// Reads the snapshot of a state folder without locking or writing (for
+/// `--dry-run`); a missing or unreadable database is an empty snapshot.
+pub(crate) fn read_snapshot(state_dir: &Path) -> Snapshot {
+    let path = state_dir.join(DB_FILE);
+    if !path.exists() {
+        return Snapshot::default();
+    }
+    match db::open_read_only(&path) {
+        Ok(conn) => load_snapshot(&conn).unwrap_or_default(),
+        Err(_) => Snapshot::default(),
+    }
+}
+
+fn load_snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
+    Ok(Snapshot {
+        latest: db::load_latest(conn)?,
+        files: db::load_files(conn)?,
+    })
+}
+
+/// Which tasks `--force` names: none, all, or some steps (and what reads them).
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Force {
+    /// Nothing forced.
+    #[default]
+    None,
+    /// Everything.
+    All,
+    /// These steps and everything downstream.
+    Steps(Vec<usize>),
+}
+
+/// The up-to-date verdict of one task.
+#[derive(Debug, Clone)]
+pub(crate) enum Verdict {
+    /// Nothing it depends on changed since its last success.
+    UpToDate,
+    /// It must run, and why; with its fingerprint when it could be taken now.
+    Run(Reason, Option<Box<Fingerprint>>),
+}
+
+/// Decides for every wanted task whether it must run. Steps are taken in
+/// dependency order; a task whose upstream runs must run too; the tasks of a
+/// step are checked in parallel.
+pub(crate) fn assess(
+    pipeline: &Pipeline,
+    plan: &Plan,
+    wanted: &[bool],
+    snapshot: &Snapshot,
+    force: &Force,
+) -> (Vec<Option<Verdict>>, Vec<fingerprint::NewHash>) {
+    let files = Files::new(&pipeline.root, &snapshot.files);
+    let forced_steps = forced_steps(pipeline, force);
+    let mut verdicts: Vec<Option<Verdict>> = vec![None; plan.tasks.len()];
+    let mut new_hashes = Vec::new();
+    for (step_index, ids) in plan.step_tasks.iter().enumerate() {
+        let step = &pipeline.steps[step_index];
+        let deps = fingerprint::step_deps(pipeline, step);
+        let decided: Vec<(TaskId, Verdict, Vec<fingerprint::NewHash>)> = ids
+            .par_iter()
+            .filter(|&&id| wanted[id])
+            .map(|&id| {
+                let task = &plan.tasks[id];
+                if forced_steps[step_index] {
+                    return (id, Verdict::Run(Reason::Forced, None), Vec::new());
+                }
+                if let Some(&up) = task
+                    .upstream
+                    .iter()
+                    .find(|&&up| !matches!(verdicts[up], Some(Verdict::UpToDate)))
+                {
+                    let up = &plan.tasks[up];
+                    let name = format!("{} {}", pipeline.steps[up.step].name, up.key);
+                    return (
+                        id,
+                        Verdict::Run(Reason::UpstreamRuns(name), None),
+                        Vec::new(),
+                    );
+                }
+                if task.invalid.is_some() {
+                    return (id, Verdict::Run(Reason::New, None), Vec::new());
+                }
+                match fingerprint::fingerprint(pipeline, task, &deps, &files) {
+                    Err(reason) => (id, Verdict::Run(reason, None), Vec::new()),
+                    Ok(mut fp) => {
+                        let mut hashes = std::mem::take(&mut fp.new_hashes);
+                        let latest = snapshot.latest.get(&(step.name.clone(), task.key.clone()));
+                        match fingerprint::compare(task, &fp, latest, &files, &mut hashes) {
+                            Ok(()) => (id, Verdict::UpToDate, hashes),
+                            Err(reason) => (id, Verdict::Run(reason, Some(Box::new(fp))), hashes),
+                        }
+                    }
+                }
+            })
+            .collect();
+        for (id, verdict, hashes) in decided {
+            verdicts[id] = Some(verdict);
+            new_hashes.extend(hashes);
+        }
+    }
+    (verdicts, new_hashes)
+}
+
+/// Per step: forced by `--force` (itself, or something upstream of it).
+fn forced_steps(pipeline: &Pipeline, force: &Force) -> Vec<bool> {
+    let mut forced = vec![matches!(force, Force::All); pipeline.steps.len()];
+    if let Force::Steps(steps) = force {
+        for &s in steps {
+            forced[s] = true;
+        }
+        // Steps are in dependency order: one pass carries it downstream.
+        for i in 0..pipeline.steps.len() {
+            if let crate::config::Upstream::Step(up) = pipeline.steps[i].upstream
+                && forced[up]
+            {
+                forced[i] = true;
+            }
+        }
+    }
+    forced
+}
+
+/// An open state folder, locked for this run.
+pub(crate) struct State {
+    /// The state folder (absolute).
+    pub(crate) dir: PathBuf,
+    /// This run's id.
+    pub(crate) run_id: i64,
+    /// This run's log folder.
+    pub(crate) log_dir: PathBuf,
+    conn: Option<Connection>,
+    _lock: lock::RunLock,
+}
+
+/// Messages to the writer thread.
+enum Write {
+    Task(Box<TaskRow>, Vec<fingerprint::NewHash>),
+    Hashes(Vec<fingerprint::NewHash>),
+}
+
+/// The thread that commits task results as they finish.
+pub(crate) struct Writer {
+    tx: Option<mpsc::Sender<Write>>,
+    handle: Option<JoinHandle<(Connection, Result<(), String>)>>,
+    failed: Arc<AtomicBool>,
+    error: Arc<Mutex<Option<String>>>,
+}
+
+impl State {
+    /// Locks the state folder (waiting if `wait`), opens or creates the
+    /// database (setting a corrupt one aside) and starts a run record.
+    pub(crate) fn open(pipeline: &Pipeline, wait: bool, argv: &str) -> Result<State, Error> {
+        let dir = pipeline.abs(&pipeline.state_dir);
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Error::io(
+                format!("cannot create the state folder `{}`", dir.display()),
+                e,
+            )
+        })?;
+        ignore_in_git(pipeline);
+        let lock = lock::acquire(&dir, wait, |holder| {
+            eprintln!("waiting for another run to finish ({holder})");
+        })?;
+        let db_path = dir.join(DB_FILE);
+        let conn = match db::open(&db_path) {
+            Ok(conn) => conn,
+            Err(err) if is_corrupt(&err) => {
+                let aside = set_aside(&db_path);
+                eprintln!(
+                    "warning: the state database `{}` is damaged ({err}); moved it to `{}` and starting afresh (every task runs)",
+                    db_path.display(),
+                    aside.display()
+                );
+                db::open(&db_path).map_err(|e| db_error(&db_path, e))?
+            }
+            Err(err) => return Err(db_error(&db_path, err)),
+        };
+        let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        let hash = blake3::hash(pipeline.source.text.as_bytes())
+            .to_hex()
+            .to_string();
+        let run_id =
+            db::begin_run(&conn, &started, &hash, argv).map_err(|e| db_error(&db_path, e))?;
+        let log_dir = dir.join("logs").join(run_id.to_string());
+        std::fs::create_dir_all(&log_dir).map_err(|e| {
+            Error::io(
+                format!("cannot create the log folder `{}`", log_dir.display()),
+                e,
+            )
+        })?;
+        prune_logs(&dir.join("logs"), run_id, pipeline.keep_logs);
+        Ok(State {
+            dir,
+            run_id,
+            log_dir,
+            conn: Some(conn),
+            _lock: lock,
+        })
+    }
+
+    /// Everything the last runs recorded.
+    pub(crate) fn snapshot(&self) -> Result<Snapshot, Error> {
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
+        load_snapshot(conn).map_err(|e| db_error(&self.dir.join(DB_FILE), e))
+    }
+
+    /// Hands the connection to a writer thread for the run.
+    pub(crate) fn writer(&mut self) -> Result<Writer, Error> {
+        let mut conn = self
+            .conn
+            .take()
+            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
+        let (tx, rx) = mpsc::channel::<Write>();
+        let failed = Arc::new(AtomicBool::new(false));
+        let error = Arc::new(Mutex::new(None));
+        let run_id = self.run_id;
+        let (failed2, error2) = (failed.clone(), error.clone());
+        let handle = std::thread::Builder::new()
+            .name("runner-state".into())
+            .spawn(move || {
+                let mut result = Ok(());
+                // Everything queued is committed in one transaction: one
+                // commit per finished task when tasks are slow, fewer when
+                // they finish faster than commits.
+                while let Ok(first) = rx.recv() {
+                    let mut rows = Vec::new();
+                    let mut hashes = Vec::new();
+                    for message in std::iter::once(first).chain(rx.try_iter()) {
+                        match message {
+                            Write::Task(row, h) => {
+                                rows.push(*row);
+                                hashes.extend(h);
+                            }
+                            Write::Hashes(h) => hashes.extend(h),
+                        }
+                    }
+                    if result.is_ok()
+                        && let Err(e) = db::write_batch(&mut conn, run_id, &rows, &hashes)
+                    {
+                        let message = e.to_string();
+                        *error2.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
+                        failed2.store(true, Ordering::SeqCst);
+                        result = Err(message);
+                    }
+                }
+                (conn, result)
+            })
+            .map_err(|e| Error::io("cannot start the state writer thread", e))?;
+        Ok(Writer {
+            tx: Some(tx),
+            handle: Some(handle),
+            failed,
+            error,
+        })
+    }
+
+    /// Takes the connection back from a finished writer.
+    pub(crate) fn join(&mut self, mut writer: Writer) -> Result<(), Error> {
+        drop(writer.tx.take());
+        let handle = writer
+            .handle
+            .take()
+            .ok_or_else(|| Error::Internal("writer joined twice".into()))?;
+        let (conn, result) = handle
+            .join()
+            .map_err(|_| Error::Internal("the state writer thread panicked".into()))?;
+        self.conn = Some(conn);
+        result.map_err(|message| {
+            Error::io(
+                format!(
+                    "cannot record results in `{}`",
+                    self.dir.join(DB_FILE).display()
+                ),
+                std::io::Error::other(message),
+            )
+        })
+    }
+
+    /// Closes the run record.
+    pub(crate) fn end(&self, exit_code: i32, counts: db::RunCounts) -> Result<(), Error> {
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
+        let ended = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        db::end_run(conn, self.run_id, &ended, exit_code, counts)
+            .map_err(|e| db_error(&self.dir.join(DB_FILE), e))
+    }
+
+    /// The database path.
+    pub(crate) fn db_path(&self) -> PathBuf {
+        self.dir.join(DB_FILE)
+    }
+}
+
+impl Writer {
+    /// Queues a finished task's row.
+    pub(crate) fn task(&self, row: TaskRow, hashes: Vec<fingerprint::NewHash>) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Write::Task(Box::new(row), hashes));
+        }
+    }
+
+    /// Queues file hashes learned while checking.
+    pub(crate) fn hashes(&self, hashes: Vec<fingerprint::NewHash>) {
+        if !hashes.is_empty()
+            && let Some(tx) = &self.tx
+        {
+            let _ = tx.send(Write::Hashes(hashes));
+        }
+    }
+
+    /// Set when a write failed; the run must stop.
+    pub(crate) fn failed_flag(&self) -> Arc<AtomicBool> {
+        self.failed.clone()
+    }
+
+    /// The first write error, if any.
+    pub(crate) fn error(&self) -> Option<String> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+fn db_error(path: &Path, err: rusqlite::Error) -> Error {
+    Error::io(
+        format!("cannot use the state database `{}`", path.display()),
+        std::io::Error::other(err.to_string()),
+    )
+}
+
+fn is_corrupt(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+/// Moves a damaged database (and its WAL files) aside.
+fn set_aside(db_path: &Path) -> PathBuf {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let aside = db_path.with_extension(format!("db.damaged-{stamp}"));
+    let _ = std::fs::rename(db_path, &aside);
+    for suffix in ["-wal", "-shm"] {
+        let mut p = db_path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+    aside
+}
+
+/// Keeps the logs of the newest `keep` runs (this one included).
+fn prune_logs(logs: &Path, current: i64, keep: u32) {
+    let Ok(entries) = std::fs::read_dir(logs) else {
+        return;
+    };
+    let mut ids: Vec<i64> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
+        .filter(|&id| id != current)
+        .collect();
+    ids.sort_unstable();
+    let keep_old = (keep as usize).saturating_sub(1);
+    let remove = ids.len().saturating_sub(keep_old);
+    for id in &ids[..remove] {
+        let _ = std::fs::remove_dir_all(logs.join(id.to_string()));
+    }
+}
+
+/// `.runner/` holds a `.gitignore` of `*`, so state is never committed.
+fn ignore_in_git(pipeline: &Pipeline) {
+    let dot_runner = pipeline.root.join(".runner");
+    if pipeline.abs(&pipeline.state_dir).starts_with(&dot_runner) {
+        let ignore = dot_runner.join(".gitignore");
+        if !ignore.exists() {
+            let _ = std::fs::write(ignore, "*\n");
+        }
+    }
+}
+
+/// Paths of a task as a JSON list, for the `tasks` table.
+pub(crate) fn paths_json(paths: &[PathBuf]) -> String {
+    let shown: Vec<String> = paths.iter().map(|p| display_path(p)).collect();
+    serde_json::to_string(&shown).unwrap_or_default()
+}
