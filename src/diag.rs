@@ -47,12 +47,6 @@ impl Diagnostic {
         self
     }
 
-    /// Adds a hint only when there is one.
-    pub(crate) fn maybe_hint(mut self, hint: Option<String>) -> Self {
-        self.hint = hint;
-        self
-    }
-
     /// Adds a note line after the snippet.
     pub(crate) fn note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());

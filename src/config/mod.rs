@@ -95,8 +95,6 @@ pub(crate) struct InputSet {
     pub(crate) allow_empty: bool,
     /// Files younger than this are left out.
     pub(crate) min_age: Option<Duration>,
-    /// Span of the `[inputs.NAME]` table.
-    pub(crate) span: Range<usize>,
 }
 
 /// How a set is split into batches.
@@ -227,14 +225,10 @@ pub(crate) struct Step {
     pub(crate) name: String,
     /// Step or plot.
     pub(crate) kind: StepKind,
-    /// Span of the whole table.
-    pub(crate) span: Range<usize>,
     /// each / batch / all.
     pub(crate) fanout: Fanout,
     /// What it reads.
     pub(crate) upstream: Upstream,
-    /// Span of the reference (`each = "clean"`).
-    pub(crate) upstream_span: Range<usize>,
     /// What it does.
     pub(crate) action: Action,
     /// Output templates (relative to `out`).

@@ -270,9 +270,9 @@ impl<'t> Checker<'t> {
         // The one namespace of inputs, steps and plots.
         let mut names: HashMap<String, (Named, Range<usize>)> = HashMap::new();
         let mut input_sets = Vec::new();
-        for (name, raw, span) in inputs {
+        for (name, raw, _) in inputs {
             self.check_name(&name, "input set");
-            if let Some(set) = self.input_set(name.get_ref(), raw, span) {
+            if let Some(set) = self.input_set(name.get_ref(), raw) {
                 names.insert(
                     name.get_ref().clone(),
                     (Named::Input(input_sets.len()), name.span()),
@@ -312,7 +312,7 @@ impl<'t> Checker<'t> {
         let mut new_index: HashMap<usize, usize> = HashMap::new();
         for old in order {
             let entry = &entries[old];
-            let Some((fanout, named, upstream_span)) = resolved[old].clone() else {
+            let Some((fanout, named, _)) = resolved[old].clone() else {
                 continue;
             };
             let upstream = match named {
@@ -322,15 +322,7 @@ impl<'t> Checker<'t> {
                     None => continue, // its upstream was invalid; already reported
                 },
             };
-            let step = self.step(
-                entry,
-                fanout,
-                upstream,
-                upstream_span,
-                &env,
-                &root,
-                &mut templates,
-            );
+            let step = self.step(entry, fanout, upstream, &env, &root, &mut templates);
             if let Some(step) = step {
                 new_index.insert(old, steps.len());
                 steps.push(step);
@@ -456,7 +448,7 @@ impl<'t> Checker<'t> {
         }
     }
 
-    fn input_set(&mut self, name: &str, raw: RawInput, span: Range<usize>) -> Option<InputSet> {
+    fn input_set(&mut self, name: &str, raw: RawInput) -> Option<InputSet> {
         let before = self.diagnostics.len();
         let globs = raw.glob.get_ref().items(&raw.glob.span());
         if globs.is_empty() {
@@ -509,7 +501,6 @@ impl<'t> Checker<'t> {
             batching,
             allow_empty: raw.allow_empty.unwrap_or(false),
             min_age,
-            span,
         })
     }
 
@@ -707,7 +698,6 @@ impl<'t> Checker<'t> {
         entry: &Entry,
         fanout: Fanout,
         upstream: Upstream,
-        upstream_span: Range<usize>,
         pipeline_env: &[(String, String)],
         root: &Option<PathBuf>,
         templates: &mut Templates,
@@ -819,10 +809,8 @@ impl<'t> Checker<'t> {
         (self.diagnostics.len() == before).then(|| Step {
             name,
             kind: entry.kind(),
-            span: entry.span.clone(),
             fanout,
             upstream,
-            upstream_span,
             action,
             outs,
             outs_span,

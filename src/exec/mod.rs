@@ -40,8 +40,6 @@ pub(crate) struct RunResult {
     pub(crate) results: Vec<Option<TaskResult>>,
     /// Wall time.
     pub(crate) wall: Duration,
-    /// When it started.
-    pub(crate) started: Instant,
 }
 
 /// The pool size: `-j`, else the file's `jobs`, else the cores this process may use.
@@ -171,7 +169,6 @@ pub(crate) fn execute(
     RunResult {
         results,
         wall: started.elapsed(),
-        started,
     }
 }
 

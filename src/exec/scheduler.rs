@@ -121,9 +121,7 @@ pub(crate) fn run(
                             }
                         }
                         Outcome::Failed(failure) => {
-                            if failure.interrupted {
-                                stopped = true;
-                            } else if schedule.fail_fast {
+                            if failure.interrupted || schedule.fail_fast {
                                 stopped = true;
                             }
                             skip_downstream(

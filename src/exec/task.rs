@@ -241,7 +241,7 @@ impl LocalTasks<'_> {
                     outputs: &temps,
                     options,
                 };
-                crate::steps::run(name, &call).map_err(|message| plain_failure(message))?;
+                crate::steps::run(name, &call).map_err(plain_failure)?;
             }
             (
                 Command::Plot {
@@ -257,8 +257,7 @@ impl LocalTasks<'_> {
                     x_label: x_label.as_deref(),
                     y_label: y_label.as_deref(),
                 };
-                crate::plot::render(spec, &texts, root, &inputs, &temps)
-                    .map_err(|message| plain_failure(message))?;
+                crate::plot::render(spec, &texts, root, &inputs, &temps).map_err(plain_failure)?;
             }
             _ => {
                 return Err(plain_failure(

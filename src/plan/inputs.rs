@@ -64,7 +64,7 @@ pub(crate) fn expand(
         let entries = walker.into_iter().filter_entry(|entry| {
             if entry.file_type().is_dir() {
                 let hidden = entry.file_name().as_encoded_bytes().starts_with(b".");
-                !(hidden && !hidden_ok) && !skip.iter().any(|s| entry.path() == s)
+                (!hidden || hidden_ok) && !skip.iter().any(|s| entry.path() == s)
             } else {
                 true
             }
@@ -89,7 +89,7 @@ pub(crate) fn expand(
                     .ok()
                     .and_then(|m| m.modified().ok())
                     .is_some_and(|mtime| {
-                        now.duration_since(mtime).map_or(true, |age| age < min_age)
+                        now.duration_since(mtime).is_ok_and(|age| age < min_age) || mtime > now
                     });
                 if young {
                     too_young += 1;

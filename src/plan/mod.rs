@@ -362,7 +362,7 @@ impl<'p> Builder<'p> {
             }
             Action::Builtin { .. } => Command::Builtin,
             Action::Plot(spec) => {
-                let mut text = |t: &Option<Tmpl>| match t {
+                let text = |t: &Option<Tmpl>| match t {
                     Some(t) => self.render(t, &shown_ctx).map(Some),
                     None => Ok(None),
                 };

@@ -3,7 +3,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::Error;
 
@@ -68,9 +68,4 @@ fn holder(file: &mut File) -> Option<(String, String)> {
     file.read_to_string(&mut text).ok()?;
     let mut parts = text.split_whitespace();
     Some((parts.next()?.to_owned(), parts.next()?.to_owned()))
-}
-
-/// Where the lock of a state folder lives.
-pub(crate) fn lock_path(state_dir: &Path) -> PathBuf {
-    state_dir.join("lock")
 }
