@@ -2,13 +2,13 @@
 //! the action itself (command, built-in or plot) with retries, captured logs,
 //! and the atomic rename of every output into place.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Action, Pipeline, Step};
-use crate::exec::process::{self, Children, Exit, Spawn};
+use crate::exec::process::{self, Children, Exit, Log, Sink, Spawn};
 use crate::plan::{Command, Task, display_path, temp_path};
 use crate::state::Verdict;
 use crate::state::fingerprint::{self, Files, Fingerprint, NewHash};
@@ -147,11 +147,19 @@ impl LocalTasks<'_> {
             }),
         };
         let root = &self.pipeline.root;
-        let logs = LogFiles::new(&self.log_dir, &step.name, &task.key);
+        let (out_path, err_path) = log_paths(&self.log_dir, &step.name, &task.key);
+        let mut logs = Logs {
+            stdout: Log::new(out_path),
+            stderr: Log::new(err_path),
+        };
         let mut attempts = 0;
         let outcome = loop {
             attempts += 1;
-            let result = self.attempt(task, step, &logs, attempts);
+            if attempts > 1 {
+                logs.stdout.mark(format!("[runner] attempt {attempts}"));
+                logs.stderr.mark(format!("[runner] attempt {attempts}"));
+            }
+            let result = self.attempt(task, step, &mut logs);
             // Whatever happened, no temporary output stays behind.
             if !matches!(result, Ok(())) {
                 for out in &task.outputs {
@@ -166,19 +174,20 @@ impl LocalTasks<'_> {
                 Err(_) => continue,
             }
         };
+        let stdout_log = logs.stdout.finish().ok().flatten();
+        let stderr_log = logs.stderr.finish().ok().flatten();
         let outcome = match outcome {
             Outcome::Failed(mut f) => {
-                f.stderr_tail = logs.stderr_tail();
-                if f.stderr_tail.is_empty()
-                    && let Some(out) = logs.stdout_tail()
-                {
-                    f.stderr_tail = out;
-                }
+                // The tail of stderr, or of stdout when stderr was empty.
+                f.stderr_tail = stderr_log
+                    .as_ref()
+                    .or(stdout_log.as_ref())
+                    .map(|p| tail(p, TAIL_LINES))
+                    .unwrap_or_default();
                 Outcome::Failed(f)
             }
             other => other,
         };
-        let (stdout_log, stderr_log) = logs.finish();
         let record = match (&outcome, fingerprint) {
             (Outcome::Succeeded, Some(fingerprint)) => {
                 fingerprint::output_hashes(task, &self.freshness.files, &mut new_hashes)
@@ -202,13 +211,7 @@ impl LocalTasks<'_> {
         }
     }
 
-    fn attempt(
-        &self,
-        task: &Task,
-        step: &Step,
-        logs: &LogFiles,
-        attempt: u32,
-    ) -> Result<(), Failure> {
+    fn attempt(&self, task: &Task, step: &Step, logs: &mut Logs) -> Result<(), Failure> {
         let root = &self.pipeline.root;
         for out in &task.outputs {
             let out_abs = root.join(out);
@@ -227,12 +230,10 @@ impl LocalTasks<'_> {
             .collect();
 
         match (&task.command, &step.action) {
-            (Command::Argv { exec, .. }, _) => {
-                self.spawn(task, step, logs, attempt, exec.clone())?
-            }
+            (Command::Argv { exec, .. }, _) => self.spawn(task, step, logs, exec.clone())?,
             (Command::Shell { exec, .. }, _) => {
                 let argv = vec!["sh".into(), "-c".into(), exec.into()];
-                self.spawn(task, step, logs, attempt, argv)?;
+                self.spawn(task, step, logs, argv)?;
             }
             (Command::Builtin, Action::Builtin { name, options }) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
@@ -295,28 +296,25 @@ impl LocalTasks<'_> {
         &self,
         task: &Task,
         step: &Step,
-        logs: &LogFiles,
-        attempt: u32,
+        logs: &mut Logs,
         argv: Vec<std::ffi::OsString>,
     ) -> Result<(), Failure> {
         let root = &self.pipeline.root;
-        let stderr = logs
-            .open_stderr(attempt)
-            .map_err(|e| io_failure("cannot open the task's log".into(), e))?;
         let stdout = if step.stdout_to_out {
             let temp = root.join(temp_path(&task.outputs[0]));
-            File::create(&temp)
-                .map_err(|e| io_failure(format!("cannot create `{}`", temp.display()), e))?
+            Sink::File(
+                File::create(&temp)
+                    .map_err(|e| io_failure(format!("cannot create `{}`", temp.display()), e))?,
+            )
         } else {
-            logs.open_stdout(attempt)
-                .map_err(|e| io_failure("cannot open the task's log".into(), e))?
+            Sink::Log(&mut logs.stdout)
         };
         let spawn = Spawn {
             argv: &argv,
             cwd: root,
             env: &step.env,
             stdout,
-            stderr,
+            stderr: &mut logs.stderr,
             timeout: step.timeout,
         };
         match process::run(spawn, &self.children) {
@@ -370,71 +368,21 @@ fn io_failure(what: String, err: io::Error) -> Failure {
     plain_failure(format!("{what}: {err}"))
 }
 
-/// The stdout and stderr logs of one task: `LOGS/STEP/KEY.out|.err`.
-struct LogFiles {
-    stdout: PathBuf,
-    stderr: PathBuf,
+/// A task's two captured streams.
+struct Logs {
+    stdout: Log,
+    stderr: Log,
 }
 
-impl LogFiles {
-    fn new(log_dir: &Path, step: &str, key: &str) -> LogFiles {
-        let base = log_dir.join(step).join(key);
-        let with = |ext: &str| {
-            let mut name = base.clone().into_os_string();
-            name.push(ext);
-            PathBuf::from(name)
-        };
-        LogFiles {
-            stdout: with(".out"),
-            stderr: with(".err"),
-        }
-    }
-
-    fn open(path: &Path, attempt: u32) -> io::Result<File> {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(attempt > 1)
-            .write(true)
-            .truncate(attempt <= 1)
-            .open(path)?;
-        if attempt > 1 {
-            writeln!(file, "\n[runner] attempt {attempt}")?;
-        }
-        Ok(file)
-    }
-
-    fn open_stderr(&self, attempt: u32) -> io::Result<File> {
-        Self::open(&self.stderr, attempt)
-    }
-
-    fn open_stdout(&self, attempt: u32) -> io::Result<File> {
-        Self::open(&self.stdout, attempt)
-    }
-
-    fn stderr_tail(&self) -> Vec<String> {
-        tail(&self.stderr, TAIL_LINES)
-    }
-
-    fn stdout_tail(&self) -> Option<Vec<String>> {
-        let t = tail(&self.stdout, TAIL_LINES);
-        (!t.is_empty()).then_some(t)
-    }
-
-    /// Removes empty logs; returns the ones worth keeping.
-    fn finish(self) -> (Option<PathBuf>, Option<PathBuf>) {
-        let keep = |p: PathBuf| match fs::metadata(&p) {
-            Ok(m) if m.len() > 0 => Some(p),
-            Ok(_) => {
-                let _ = fs::remove_file(&p);
-                None
-            }
-            Err(_) => None,
-        };
-        (keep(self.stdout), keep(self.stderr))
-    }
+/// Where a task's logs go: `LOGS/STEP/KEY.out|.err`.
+fn log_paths(log_dir: &Path, step: &str, key: &str) -> (PathBuf, PathBuf) {
+    let base = log_dir.join(step).join(key);
+    let with = |ext: &str| {
+        let mut name = base.clone().into_os_string();
+        name.push(ext);
+        PathBuf::from(name)
+    };
+    (with(".out"), with(".err"))
 }
 
 /// The last `n` lines of a file (reading at most its last 64 KiB).

@@ -835,3 +835,62 @@ fn help_and_version() {
     t.run(["--version"]).expect_code(0);
     t.run(["run"]).expect_code(2);
 }
+
+#[test]
+fn quiet_tasks_leave_no_log_files_and_loud_ones_keep_everything() {
+    let t = Test::new();
+    t.write("data/quiet.csv", "")
+        .write("data/loud.csv", "")
+        .pipeline(
+            r#"
+[pipeline]
+out = "build"
+[inputs.logs]
+glob = ["data/*.csv"]
+[[steps]]
+name = "s"
+each = "logs"
+shell = """
+if [ {{ key }} = loud ]; then
+  i=0; while [ $i -lt 30000 ]; do echo "line $i of stderr output"; i=$((i+1)); done >&2
+  echo "last words" >&2; exit 2
+fi
+"""
+"#,
+        );
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("| last words"), "{}", run.stderr);
+    // The quiet task wrote no log at all.
+    assert_eq!(
+        files_under(&t.path(".runner/pipeline/logs")),
+        vec!["1/s/loud.err"]
+    );
+    let log_dir = t.path(".runner/pipeline/logs/1/s");
+    let log = std::fs::read_to_string(log_dir.join("loud.err")).unwrap();
+    assert_eq!(log.lines().count(), 30001);
+    assert!(log.starts_with("line 0 of stderr output\n"));
+}
+
+#[test]
+fn a_background_process_holding_the_output_does_not_hold_the_task() {
+    let t = Test::new();
+    t.write("data/a.csv", "").pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.logs]
+glob = ["data/*.csv"]
+[[steps]]
+name = "s"
+each = "logs"
+timeout = "20s"
+shell = "sleep 1000 & echo $! > bg.pid; echo done > {{ out }}"
+out = "{{ key }}.txt"
+"#,
+    );
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("build/a.txt"), "done\n");
+    let pid = t.read("bg.pid").trim().to_owned();
+    let _ = std::process::Command::new("kill").arg(pid).status();
+}
