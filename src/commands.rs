@@ -121,8 +121,22 @@ impl Signals {
     }
 }
 
+/// With `RUNNER_TIMINGS` set, how long each phase took, on stderr (for
+/// benchmarks: where does a no-op run spend its time?).
+fn phase(label: &str, since: &mut std::time::Instant) {
+    if std::env::var_os("RUNNER_TIMINGS").is_some() {
+        eprintln!(
+            "timing: {label:<10} {:>8.1} ms",
+            since.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    *since = std::time::Instant::now();
+}
+
 fn run(args: &RunArgs) -> Result<i32, Error> {
+    let mut clock = std::time::Instant::now();
     let pipeline = load(&args.pipeline)?;
+    phase("load", &mut clock);
     let only = step_names(&pipeline, &args.only, "--only")?;
     let force = if args.force.iter().any(String::is_empty) {
         Force::All
@@ -142,22 +156,44 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         verbose: args.verbose,
         only,
     };
-    let plan = make_plan(&pipeline)?;
+    // The plan (globs, templates) and the last results are independent:
+    // read them at the same time. The state is read without the lock, so
+    // that a broken file leaves no trace; once the plan is good, the lock is
+    // taken and the snapshot read again if a run wrote in between.
+    let state_dir = pipeline.abs(&pipeline.state_dir);
+    let (plan, snapshot) = std::thread::scope(|scope| {
+        let snapshot = scope.spawn(|| {
+            let mut clock = std::time::Instant::now();
+            let snapshot = state::read_snapshot(&state_dir, args.explain);
+            phase("snapshot", &mut clock);
+            snapshot
+        });
+        let mut clock = std::time::Instant::now();
+        let plan = make_plan(&pipeline);
+        phase("plan", &mut clock);
+        (plan, snapshot.join())
+    });
+    let plan = plan?;
+    let snapshot = snapshot.map_err(|_| Error::Internal("the state reader panicked".into()))?;
+    let (state, snapshot) = if args.dry_run {
+        (None, snapshot)
+    } else {
+        let state = State::open(&pipeline, args.wait)?;
+        let snapshot = state.refresh(snapshot)?;
+        (Some(state), snapshot)
+    };
     let wanted = exec::wanted_tasks(&plan, &options.only);
-
-    if args.dry_run {
-        // Reads the state without locking it: a dry run never waits.
-        let snapshot = state::read_snapshot(&pipeline.abs(&pipeline.state_dir));
-        let (verdicts, _) = state::assess(&pipeline, &plan, &wanted, &snapshot, &force);
+    phase("plan+state", &mut clock);
+    let (verdicts, hashes) = state::assess(&pipeline, &plan, &wanted, &snapshot, &force);
+    phase("assess", &mut clock);
+    let Some(mut state) = state else {
         print_stdout(&show::dry_run(&pipeline, &plan, &verdicts, args.explain))?;
         return Ok(EXIT_OK);
-    }
+    };
 
     let signals = Signals::install();
     let argv: Vec<String> = std::env::args().collect();
-    let mut state = State::open(&pipeline, args.wait, &argv.join(" "))?;
-    let snapshot = state.snapshot()?;
-    let (verdicts, hashes) = state::assess(&pipeline, &plan, &wanted, &snapshot, &force);
+    state.begin(&pipeline, &argv.join(" "))?;
     let writer = state.writer()?;
     writer.hashes(hashes);
     let write_failed = writer.failed_flag();
@@ -175,6 +211,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         state.log_dir.clone(),
         &stop,
     );
+    phase("execute", &mut clock);
     let write_error = writer.error();
     let joined = state.join(writer);
 
@@ -215,6 +252,11 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     if totals.failed > 0 && !pipeline.on_failure.is_empty() {
         on_failure(&pipeline, &state, counts);
     }
+    phase("end", &mut clock);
+    // Freeing a large plan and snapshot one allocation at a time is work
+    // nobody waits for: the process ends here.
+    std::mem::forget(plan);
+    std::mem::forget(snapshot);
     Ok(code)
 }
 

@@ -2,7 +2,7 @@
 //! minijinja environment with strict undefined, shell quoting for `shell`
 //! strings, and the list of names each kind of task may use.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
@@ -15,6 +15,16 @@ const SHELL_SUFFIX: &str = ".shell";
 /// Every template of one pipeline file, compiled once.
 pub(crate) struct Templates {
     env: Environment<'static>,
+    /// Per template id: what is known without rendering it.
+    info: HashMap<String, Info>,
+}
+
+/// What a compiled template reads, and its text when it reads nothing.
+struct Info {
+    /// The output, when the text has no template syntax at all.
+    literal: Option<String>,
+    /// Top-level names it reads.
+    variables: Vec<String>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -47,7 +57,10 @@ impl Templates {
             }
         });
         env.set_formatter(format_value);
-        Templates { env }
+        Templates {
+            env,
+            info: HashMap::new(),
+        }
     }
 
     /// The id for a shell command template of `step`.
@@ -57,7 +70,18 @@ impl Templates {
 
     /// Compiles `text` under `id`.
     pub(crate) fn add(&mut self, id: &str, text: &str) -> Result<(), Error> {
-        self.env.add_template_owned(id.to_owned(), text.to_owned())
+        self.env
+            .add_template_owned(id.to_owned(), text.to_owned())?;
+        let variables = self
+            .env
+            .get_template(id)?
+            .undeclared_variables(false)
+            .into_iter()
+            .collect();
+        // Text without `{` has no expression, tag or comment: it renders as itself.
+        let literal = (!text.contains('{')).then(|| text.to_owned());
+        self.info.insert(id.to_owned(), Info { literal, variables });
+        Ok(())
     }
 
     /// Names the template reads that a task of this kind does not have.
@@ -77,15 +101,20 @@ impl Templates {
     }
 
     /// Every top-level name the template reads.
-    pub(crate) fn variables(&self, id: &str) -> Vec<String> {
-        self.env
-            .get_template(id)
-            .map(|t| t.undeclared_variables(false).into_iter().collect())
-            .unwrap_or_default()
+    pub(crate) fn variables(&self, id: &str) -> &[String] {
+        self.info.get(id).map_or(&[], |i| i.variables.as_slice())
+    }
+
+    /// Whether template `id` reads `name`.
+    pub(crate) fn reads(&self, id: &str, name: &str) -> bool {
+        self.variables(id).iter().any(|v| v == name)
     }
 
     /// Renders template `id` with `ctx`.
     pub(crate) fn render(&self, id: &str, ctx: &Value) -> Result<String, Error> {
+        if let Some(literal) = self.info.get(id).and_then(|i| i.literal.as_ref()) {
+            return Ok(literal.clone());
+        }
         self.env.get_template(id)?.render(ctx)
     }
 }

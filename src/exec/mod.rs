@@ -219,9 +219,9 @@ impl Recorder<'_> {
         };
         let latest = result.record.as_ref().map(|r| Latest {
             status: "ok".to_owned(),
-            fingerprint: r.fingerprint.fingerprint.clone(),
-            action: r.fingerprint.action.clone(),
-            inputs: serde_json::to_string(&r.fingerprint.inputs).unwrap_or_default(),
+            fingerprint: r.fingerprint.fingerprint.to_hex().to_string(),
+            action: r.fingerprint.action.to_hex().to_string(),
+            inputs: fingerprint::to_hash_lines(&r.fingerprint.inputs),
             outputs: r.outputs.clone(),
         });
         let row = TaskRow {

@@ -328,11 +328,11 @@ impl<'p> Builder<'p> {
         let command = match &step.action {
             Action::Run(argv) => {
                 let each = step.fanout == Fanout::Each;
-                let shown = self.argv(argv, &shown_ctx, each, &unit, &outputs)?;
+                let shown = self.argv(argv, &shown_ctx, each, &unit, &outputs, None)?;
                 let exec = if outputs.is_empty() {
                     shown.clone()
                 } else {
-                    self.argv(argv, &exec_ctx(), each, &unit, &temps)?
+                    self.argv(argv, &exec_ctx(), each, &unit, &temps, Some(&shown))?
                 };
                 if non_utf8.is_some()
                     && argv.iter().any(|a| {
@@ -395,6 +395,9 @@ impl<'p> Builder<'p> {
             .any(|v| PATH_NAMES.contains(&v.as_str()))
     }
 
+    /// Renders a `run` argv. With `shown` (the argv rendered with the final
+    /// outputs), elements that do not read `out`/`outs` are taken from it
+    /// instead of being rendered again.
     fn argv(
         &self,
         argv: &[Tmpl],
@@ -402,7 +405,9 @@ impl<'p> Builder<'p> {
         each: bool,
         unit: &Unit,
         outs: &[PathBuf],
+        shown: Option<&[OsString]>,
     ) -> Result<Vec<OsString>, TemplateFailure> {
+        let templates = &self.pipeline.templates;
         let mut out = Vec::with_capacity(argv.len());
         for arg in argv {
             // A whole `{{ input }}`, `{{ inputs }}`, `{{ out }}` or `{{ outs }}`
@@ -414,7 +419,17 @@ impl<'p> Builder<'p> {
                 }
                 Some("outs") => out.extend(outs.iter().map(|p| arg_path(p))),
                 Some("out") if outs.len() == 1 => out.push(arg_path(&outs[0])),
-                _ => out.push(OsString::from(self.render(arg, ctx)?)),
+                _ => match shown {
+                    // Same position in `shown`: only whole `inputs`/`outs`
+                    // elements change the count, and their lengths match.
+                    Some(shown)
+                        if !templates.reads(&arg.id, "out")
+                            && !templates.reads(&arg.id, "outs") =>
+                    {
+                        out.push(shown[out.len()].clone());
+                    }
+                    _ => out.push(OsString::from(self.render(arg, ctx)?)),
+                },
             }
         }
         Ok(out)

@@ -56,7 +56,7 @@ CREATE TABLE files (
     path     BLOB PRIMARY KEY,
     size     INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
-    hash     TEXT NOT NULL
+    hash     BLOB NOT NULL
 ) WITHOUT ROWID;
 "#];
 
@@ -111,7 +111,36 @@ pub(crate) fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// What the last execution of a task left.
+/// What the last execution of a task left, as read back for the
+/// up-to-date check (compact: one of these per task is loaded every run).
+#[derive(Debug, Clone)]
+pub(crate) struct Last {
+    /// The last execution succeeded.
+    pub(crate) ok: bool,
+    /// The last execution was interrupted (else: failed, when not ok).
+    pub(crate) interrupted: bool,
+    /// Hash over action, inputs and deps.
+    pub(crate) fingerprint: blake3::Hash,
+    /// Hash of the action alone.
+    pub(crate) action: blake3::Hash,
+    /// `HASH  PATH` lines of the inputs; loaded only to explain.
+    pub(crate) inputs: Option<String>,
+    /// `HASH  PATH` lines of the outputs.
+    pub(crate) outputs: String,
+}
+
+/// The key of a task in the snapshot: a 128-bit hash of (step, key), so that
+/// loading 100,000 records does not allocate 200,000 strings.
+pub(crate) fn task_id(step: &str, key: &str) -> u128 {
+    let mut h = blake3::Hasher::new();
+    h.update(step.as_bytes());
+    h.update(&[0]);
+    h.update(key.as_bytes());
+    let bytes = h.finalize();
+    u128::from_le_bytes(bytes.as_bytes()[..16].try_into().expect("16 bytes"))
+}
+
+/// What a successful execution of a task leaves, as written.
 #[derive(Debug, Clone)]
 pub(crate) struct Latest {
     /// `ok`, `failed`, `interrupted`.
@@ -120,9 +149,9 @@ pub(crate) struct Latest {
     pub(crate) fingerprint: String,
     /// Hash of the action alone.
     pub(crate) action: String,
-    /// `[[path, hash], ...]` of inputs and deps, as JSON.
+    /// One `HASH  PATH` line per input and dep (as `b3sum` prints them).
     pub(crate) inputs: String,
-    /// `[[path, hash], ...]` of outputs, as JSON.
+    /// One `HASH  PATH` line per output.
     pub(crate) outputs: String,
 }
 
@@ -137,54 +166,77 @@ pub(crate) struct CachedHash {
     pub(crate) hash: [u8; 32],
 }
 
-/// Every task's last result, keyed by (step, key).
+/// Every task's last result, keyed by `task_id(step, key)`; the inputs'
+/// hashes only when `with_inputs` (to explain why a task runs).
 pub(crate) fn load_latest(
     conn: &Connection,
-) -> rusqlite::Result<HashMap<(String, String), Latest>> {
-    let mut stmt =
-        conn.prepare("SELECT step, key, status, fingerprint, action, inputs, outputs FROM latest")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            (r.get(0)?, r.get(1)?),
-            Latest {
-                status: r.get(2)?,
-                fingerprint: r.get(3)?,
-                action: r.get(4)?,
-                inputs: r.get(5)?,
-                outputs: r.get(6)?,
+    with_inputs: bool,
+) -> rusqlite::Result<HashMap<u128, Last>> {
+    let sql = if with_inputs {
+        "SELECT step, key, status, fingerprint, action, outputs, inputs FROM latest"
+    } else {
+        "SELECT step, key, status, fingerprint, action, outputs FROM latest"
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    let mut out = HashMap::new();
+    let hash = |v: rusqlite::types::ValueRef<'_>| -> rusqlite::Result<Option<blake3::Hash>> {
+        Ok(blake3::Hash::from_hex(v.as_bytes()?).ok())
+    };
+    while let Some(row) = rows.next()? {
+        let id = task_id(row.get_ref(0)?.as_str()?, row.get_ref(1)?.as_str()?);
+        let status = row.get_ref(2)?.as_str()?;
+        let (Some(fingerprint), Some(action)) = (hash(row.get_ref(3)?)?, hash(row.get_ref(4)?)?)
+        else {
+            continue;
+        };
+        out.insert(
+            id,
+            Last {
+                ok: status == "ok",
+                interrupted: status == "interrupted",
+                fingerprint,
+                action,
+                outputs: row.get(5)?,
+                inputs: if with_inputs { Some(row.get(6)?) } else { None },
             },
-        ))
-    })?;
-    rows.collect()
+        );
+    }
+    Ok(out)
 }
 
 /// The content-hash cache, keyed by the path's bytes (relative to root).
 pub(crate) fn load_files(conn: &Connection) -> rusqlite::Result<HashMap<Vec<u8>, CachedHash>> {
     let mut stmt = conn.prepare("SELECT path, size, mtime_ns, hash FROM files")?;
-    let rows = stmt.query_map([], |r| {
-        let hex: String = r.get(3)?;
-        Ok((
-            r.get::<_, Vec<u8>>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-            hex,
-        ))
-    })?;
+    let mut rows = stmt.query([])?;
     let mut out = HashMap::new();
-    for row in rows {
-        let (path, size, mtime_ns, hex) = row?;
-        if let Ok(hash) = blake3::Hash::from_hex(hex.as_bytes()) {
-            out.insert(
-                path,
-                CachedHash {
-                    size: size as u64,
-                    mtime_ns,
-                    hash: *hash.as_bytes(),
-                },
-            );
-        }
+    while let Some(row) = rows.next()? {
+        let path = row.get_ref(0)?.as_blob()?;
+        let Ok(hash) = <[u8; 32]>::try_from(row.get_ref(3)?.as_blob()?) else {
+            continue;
+        };
+        out.insert(
+            path.to_vec(),
+            CachedHash {
+                size: row.get::<_, i64>(1)? as u64,
+                mtime_ns: row.get(2)?,
+                hash,
+            },
+        );
     }
     Ok(out)
+}
+
+/// Which runs the database has seen: the newest run and whether it ended.
+/// Two equal generations mean no run wrote anything in between.
+pub(crate) fn generation(conn: &Connection) -> rusqlite::Result<(Option<i64>, Option<String>)> {
+    conn.query_row(
+        "SELECT id, ended_at FROM runs ORDER BY id DESC LIMIT 1",
+        [],
+        |r| Ok((Some(r.get(0)?), r.get(1)?)),
+    )
+    .optional()
+    .map(Option::unwrap_or_default)
 }
 
 /// Starts a run; returns its id.
@@ -333,7 +385,7 @@ pub(crate) fn write_batch(
                 path,
                 cached.size as i64,
                 cached.mtime_ns,
-                blake3::Hash::from(cached.hash).to_hex().as_str()
+                &cached.hash[..]
             ])?;
         }
     }

@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{Action, Pipeline, PlotTemplate, Step};
 use crate::plan::{Command, Task, display_path};
-use crate::state::db::{CachedHash, Latest};
+use crate::state::db::{CachedHash, Last};
 
 /// Bumped when what goes into a fingerprint changes.
 const SCHEME: &str = "runner-fingerprint-v1";
@@ -142,10 +142,10 @@ pub(crate) fn step_deps(pipeline: &Pipeline, step: &Step) -> Vec<PathBuf> {
 /// What a task's result depends on, hashed.
 #[derive(Debug, Clone)]
 pub(crate) struct Fingerprint {
-    /// Hex BLAKE3 over action, inputs and deps.
-    pub(crate) fingerprint: String,
-    /// Hex BLAKE3 over the action alone.
-    pub(crate) action: String,
+    /// BLAKE3 over action, inputs and deps.
+    pub(crate) fingerprint: blake3::Hash,
+    /// BLAKE3 over the action alone.
+    pub(crate) action: blake3::Hash,
     /// `(path, hex hash)` of every input, then every dep.
     pub(crate) inputs: Vec<(String, String)>,
     /// Files that had to be hashed, for the cache.
@@ -154,7 +154,7 @@ pub(crate) struct Fingerprint {
 
 /// The hash of a task's action: the rendered command (with final paths),
 /// declared env, built-in name, version and options, plot spec and template.
-pub(crate) fn action_hash(pipeline: &Pipeline, task: &Task) -> String {
+pub(crate) fn action_hash(pipeline: &Pipeline, task: &Task) -> blake3::Hash {
     let step = &pipeline.steps[task.step];
     let mut h = blake3::Hasher::new();
     let mut field = |bytes: &[u8]| {
@@ -218,7 +218,7 @@ pub(crate) fn action_hash(pipeline: &Pipeline, task: &Task) -> String {
     for out in &task.outputs {
         field(out.as_os_str().as_encoded_bytes());
     }
-    h.finalize().to_hex().to_string()
+    h.finalize()
 }
 
 /// Fingerprints a task as its inputs are now.
@@ -241,14 +241,14 @@ pub(crate) fn fingerprint(
             .hash(path)
             .map_err(|_| Reason::InputMissing(display_path(path)))?;
         new_hashes.extend(new);
-        let shown = display_path(path);
+        let shown = line_safe(display_path(path));
         h.update(&(shown.len() as u64).to_le_bytes());
         h.update(shown.as_bytes());
         h.update(&hash);
         inputs.push((shown, blake3::Hash::from(hash).to_hex().to_string()));
     }
     Ok(Fingerprint {
-        fingerprint: h.finalize().to_hex().to_string(),
+        fingerprint: h.finalize(),
         action,
         inputs,
         new_hashes,
@@ -270,6 +270,8 @@ pub(crate) enum Reason {
     ActionChanged,
     /// An input or dep's content changed.
     InputChanged(String),
+    /// Some input or dep changed (not looked up which).
+    InputsChanged,
     /// Files were added to or removed from its inputs.
     InputsAddedOrRemoved(Vec<String>),
     /// An input cannot be read (it will fail).
@@ -291,6 +293,7 @@ impl fmt::Display for Reason {
             Reason::InterruptedLastTime => write!(f, "interrupted last time"),
             Reason::ActionChanged => write!(f, "action changed"),
             Reason::InputChanged(p) => write!(f, "input changed: {p}"),
+            Reason::InputsChanged => write!(f, "inputs changed"),
             Reason::InputsAddedOrRemoved(changes) => {
                 write!(f, "inputs changed: {}", changes.join(", "))
             }
@@ -307,28 +310,29 @@ impl fmt::Display for Reason {
 pub(crate) fn compare(
     task: &Task,
     fp: &Fingerprint,
-    latest: Option<&Latest>,
+    latest: Option<&Last>,
     files: &Files<'_>,
     new_hashes: &mut Vec<NewHash>,
 ) -> Result<(), Reason> {
     let Some(latest) = latest else {
         return Err(Reason::New);
     };
-    match latest.status.as_str() {
-        "ok" => {}
-        "interrupted" => return Err(Reason::InterruptedLastTime),
-        _ => return Err(Reason::FailedLastTime),
+    if latest.interrupted {
+        return Err(Reason::InterruptedLastTime);
+    }
+    if !latest.ok {
+        return Err(Reason::FailedLastTime);
     }
     if latest.action != fp.action {
         return Err(Reason::ActionChanged);
     }
     if latest.fingerprint != fp.fingerprint {
-        let before: Vec<(String, String)> =
-            serde_json::from_str(&latest.inputs).unwrap_or_default();
-        let before_map: HashMap<&str, &str> = before
-            .iter()
-            .map(|(p, h)| (p.as_str(), h.as_str()))
-            .collect();
+        let Some(inputs) = &latest.inputs else {
+            // Which one is only worth finding out when someone asks.
+            return Err(Reason::InputsChanged);
+        };
+        let before: Vec<(&str, &str)> = hash_lines(inputs).collect();
+        let before_map: HashMap<&str, &str> = before.iter().copied().collect();
         for (path, hash) in &fp.inputs {
             if let Some(old) = before_map.get(path.as_str())
                 && *old != hash
@@ -347,7 +351,7 @@ pub(crate) fn compare(
         changes.extend(
             before
                 .iter()
-                .filter(|(p, _)| !now.contains(p.as_str()))
+                .filter(|(p, _)| !now.contains(p))
                 .map(|(p, _)| format!("-{p}")),
         );
         if changes.is_empty() {
@@ -356,17 +360,17 @@ pub(crate) fn compare(
         }
         return Err(Reason::InputsAddedOrRemoved(changes));
     }
-    let recorded: Vec<(String, String)> = serde_json::from_str(&latest.outputs).unwrap_or_default();
-    for (i, out) in task.outputs.iter().enumerate() {
-        let shown = display_path(out);
+    let mut recorded = hash_lines(&latest.outputs);
+    for out in &task.outputs {
+        let shown = line_safe(display_path(out));
         let (hash, new) = files
             .hash(out)
             .map_err(|_| Reason::OutputMissing(shown.clone()))?;
         new_hashes.extend(new);
         let hex = blake3::Hash::from(hash).to_hex();
         if recorded
-            .get(i)
-            .is_none_or(|(p, h)| *p != shown || h.as_str() != hex.as_str())
+            .next()
+            .is_none_or(|(p, h)| p != shown || h != hex.as_str())
         {
             return Err(Reason::OutputModified(shown));
         }
@@ -374,7 +378,7 @@ pub(crate) fn compare(
     Ok(())
 }
 
-/// `[[path, hash], ...]` of a task's outputs as they are now, for `latest`.
+/// `HASH  PATH` lines of a task's outputs as they are now, for `latest`.
 pub(crate) fn output_hashes(
     task: &Task,
     files: &Files<'_>,
@@ -385,9 +389,62 @@ pub(crate) fn output_hashes(
         let (hash, new) = files.hash(out)?;
         new_hashes.extend(new);
         outs.push((
-            display_path(out),
+            line_safe(display_path(out)),
             blake3::Hash::from(hash).to_hex().to_string(),
         ));
     }
-    Ok(serde_json::to_string(&outs).unwrap_or_default())
+    Ok(to_hash_lines(&outs))
+}
+
+/// `(path, hex hash)` pairs as `HASH  PATH` lines (the format of `b3sum`).
+pub(crate) fn to_hash_lines(pairs: &[(String, String)]) -> String {
+    let mut out = String::with_capacity(pairs.len() * 100);
+    for (path, hash) in pairs {
+        out.push_str(hash);
+        out.push_str("  ");
+        out.push_str(path);
+        out.push('\n');
+    }
+    out
+}
+
+/// Reads `HASH  PATH` lines back as `(path, hash)`.
+fn hash_lines(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.lines().filter_map(|line| {
+        let (hash, path) = line.split_once("  ")?;
+        Some((path, hash))
+    })
+}
+
+/// A path that fits on one line: `\\`, newline and carriage return escaped.
+fn line_safe(path: String) -> String {
+    if path.contains(['\\', '\n', '\r']) {
+        path.replace('\\', "\\\\")
+            .replace('\n', "\\n")
+            .replace('\r', "\\r")
+    } else {
+        path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_lines_round_trip_odd_names() {
+        let pairs = vec![
+            (line_safe("new\nline.csv".to_owned()), "ab".to_owned()),
+            (
+                line_safe("back\\slash  two spaces.csv".to_owned()),
+                "cd".to_owned(),
+            ),
+        ];
+        let text = to_hash_lines(&pairs);
+        assert_eq!(text.lines().count(), 2);
+        let back: Vec<(String, String)> = hash_lines(&text)
+            .map(|(p, h)| (p.to_owned(), h.to_owned()))
+            .collect();
+        assert_eq!(back, pairs);
+    }
 }

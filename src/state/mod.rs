@@ -18,7 +18,7 @@ use rusqlite::Connection;
 use crate::config::Pipeline;
 use crate::error::Error;
 use crate::plan::{Plan, TaskId, display_path};
-use db::{CachedHash, Latest, TaskRow};
+use db::{CachedHash, Last, TaskRow};
 use fingerprint::{Files, Fingerprint, Reason};
 
 /// The database file in a state folder.
@@ -27,28 +27,31 @@ pub(crate) const DB_FILE: &str = "state.db";
 /// What the last runs left: every task's last result and the file hashes.
 #[derive(Default)]
 pub(crate) struct Snapshot {
-    /// (step, key) -> last result.
-    pub(crate) latest: HashMap<(String, String), Latest>,
+    /// Which runs it reflects (`db::generation`).
+    generation: (Option<i64>, Option<String>),
+    /// `db::task_id(step, key)` -> last result.
+    pub(crate) latest: HashMap<u128, Last>,
     /// Content-hash cache.
     pub(crate) files: HashMap<Vec<u8>, CachedHash>,
 }
 
 /// Reads the snapshot of a state folder without locking or writing (for
 /// `--dry-run`); a missing or unreadable database is an empty snapshot.
-pub(crate) fn read_snapshot(state_dir: &Path) -> Snapshot {
+pub(crate) fn read_snapshot(state_dir: &Path, with_inputs: bool) -> Snapshot {
     let path = state_dir.join(DB_FILE);
     if !path.exists() {
         return Snapshot::default();
     }
     match db::open_read_only(&path) {
-        Ok(conn) => load_snapshot(&conn).unwrap_or_default(),
+        Ok(conn) => load_snapshot(&conn, with_inputs).unwrap_or_default(),
         Err(_) => Snapshot::default(),
     }
 }
 
-fn load_snapshot(conn: &Connection) -> rusqlite::Result<Snapshot> {
+fn load_snapshot(conn: &Connection, with_inputs: bool) -> rusqlite::Result<Snapshot> {
     Ok(Snapshot {
-        latest: db::load_latest(conn)?,
+        generation: db::generation(conn)?,
+        latest: db::load_latest(conn, with_inputs)?,
         files: db::load_files(conn)?,
     })
 }
@@ -119,7 +122,7 @@ pub(crate) fn assess(
                     Err(reason) => (id, Verdict::Run(reason, None), Vec::new()),
                     Ok(mut fp) => {
                         let mut hashes = std::mem::take(&mut fp.new_hashes);
-                        let latest = snapshot.latest.get(&(step.name.clone(), task.key.clone()));
+                        let latest = snapshot.latest.get(&db::task_id(&step.name, &task.key));
                         match fingerprint::compare(task, &fp, latest, &files, &mut hashes) {
                             Ok(()) => (id, Verdict::UpToDate, hashes),
                             Err(reason) => (id, Verdict::Run(reason, Some(Box::new(fp))), hashes),
@@ -182,9 +185,9 @@ pub(crate) struct Writer {
 }
 
 impl State {
-    /// Locks the state folder (waiting if `wait`), opens or creates the
-    /// database (setting a corrupt one aside) and starts a run record.
-    pub(crate) fn open(pipeline: &Pipeline, wait: bool, argv: &str) -> Result<State, Error> {
+    /// Locks the state folder (waiting if `wait`) and opens or creates the
+    /// database (setting a damaged one aside).
+    pub(crate) fn open(pipeline: &Pipeline, wait: bool) -> Result<State, Error> {
         let dir = pipeline.abs(&pipeline.state_dir);
         std::fs::create_dir_all(&dir).map_err(|e| {
             Error::io(
@@ -210,27 +213,52 @@ impl State {
             }
             Err(err) => return Err(db_error(&db_path, err)),
         };
+        Ok(State {
+            dir,
+            run_id: 0,
+            log_dir: PathBuf::new(),
+            conn: Some(conn),
+            _lock: lock,
+        })
+    }
+
+    /// Starts the run record (once the plan is known to be good), its log
+    /// folder, and prunes old logs.
+    pub(crate) fn begin(&mut self, pipeline: &Pipeline, argv: &str) -> Result<(), Error> {
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
         let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let hash = blake3::hash(pipeline.source.text.as_bytes())
             .to_hex()
             .to_string();
-        let run_id =
-            db::begin_run(&conn, &started, &hash, argv).map_err(|e| db_error(&db_path, e))?;
-        let log_dir = dir.join("logs").join(run_id.to_string());
-        std::fs::create_dir_all(&log_dir).map_err(|e| {
+        self.run_id = db::begin_run(conn, &started, &hash, argv)
+            .map_err(|e| db_error(&self.dir.join(DB_FILE), e))?;
+        self.log_dir = self.dir.join("logs").join(self.run_id.to_string());
+        std::fs::create_dir_all(&self.log_dir).map_err(|e| {
             Error::io(
-                format!("cannot create the log folder `{}`", log_dir.display()),
+                format!("cannot create the log folder `{}`", self.log_dir.display()),
                 e,
             )
         })?;
-        prune_logs(&dir.join("logs"), run_id, pipeline.keep_logs);
-        Ok(State {
-            dir,
-            run_id,
-            log_dir,
-            conn: Some(conn),
-            _lock: lock,
-        })
+        prune_logs(&self.dir.join("logs"), self.run_id, pipeline.keep_logs);
+        Ok(())
+    }
+
+    /// `snapshot` if no run wrote since it was read (it was read without
+    /// the lock, at the same time as the plan), else a fresh one.
+    pub(crate) fn refresh(&self, snapshot: Snapshot) -> Result<Snapshot, Error> {
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
+        let now = db::generation(conn).map_err(|e| db_error(&self.dir.join(DB_FILE), e))?;
+        if now == snapshot.generation {
+            Ok(snapshot)
+        } else {
+            self.snapshot()
+        }
     }
 
     /// Everything the last runs recorded.
@@ -239,7 +267,7 @@ impl State {
             .conn
             .as_ref()
             .ok_or_else(|| Error::Internal("state connection in use".into()))?;
-        load_snapshot(conn).map_err(|e| db_error(&self.dir.join(DB_FILE), e))
+        load_snapshot(conn, false).map_err(|e| db_error(&self.dir.join(DB_FILE), e))
     }
 
     /// Hands the connection to a writer thread for the run.
