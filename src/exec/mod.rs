@@ -150,7 +150,7 @@ pub(crate) fn execute(
         },
     };
     let total = wanted.iter().filter(|&&w| w).count();
-    let display: Box<dyn Progress> = if options.quiet {
+    let display: Box<dyn Progress + Send> = if options.quiet {
         Box::new(Silent)
     } else if std::io::stderr().is_terminal() {
         Box::new(Bars::new(pipeline, plan, wanted, jobs, options.verbose))
@@ -174,7 +174,7 @@ pub(crate) fn execute(
 
 /// Sends every event to the display and to the state.
 struct Tee<'a> {
-    display: Box<dyn Progress + 'a>,
+    display: Box<dyn Progress + Send + 'a>,
     recorder: Recorder<'a>,
 }
 

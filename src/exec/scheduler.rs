@@ -4,11 +4,11 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use crate::exec::progress::Progress;
-use crate::exec::task::{Outcome, TaskResult};
+use crate::exec::task::{Failure, Outcome, TaskResult};
 use crate::plan::{Plan, Task, TaskId};
 
 /// Runs single tasks; the local pool, or a fake in tests.
@@ -37,36 +37,67 @@ pub(crate) struct Schedule<'a> {
     pub(crate) fail_fast: bool,
 }
 
+/// What the workers share, behind one mutex.
+struct Board<'a, 'p> {
+    results: Vec<Option<TaskResult>>,
+    waiting: Vec<usize>,
+    ready: BinaryHeap<(usize, Reverse<TaskId>)>,
+    free: usize,
+    running: usize,
+    stopped: bool,
+    progress: &'p mut (dyn Progress + Send + 'a),
+}
+
+impl Board<'_, '_> {
+    /// Nothing left to start and nothing running: the workers can go.
+    fn finished(&self) -> bool {
+        self.running == 0 && (self.stopped || self.ready.is_empty())
+    }
+}
+
 /// Runs the schedule on a pool of `jobs` threads; returns a result for every
-/// wanted task (`None` for the others).
-pub(crate) fn run(
+/// wanted task (`None` for the others). Each worker takes the next ready
+/// task itself as soon as it is free (no round trip through a coordinator);
+/// the calling thread only watches for `stop` and ticks the progress.
+pub(crate) fn run<'a>(
     schedule: &Schedule<'_>,
     executor: &dyn Executor,
-    progress: &mut dyn Progress,
+    progress: &mut (dyn Progress + Send + 'a),
     stop: &dyn Fn() -> bool,
 ) -> Vec<Option<TaskResult>> {
     let plan = schedule.plan;
     let n = plan.tasks.len();
     let downstream = plan.downstream();
-    let mut results: Vec<Option<TaskResult>> = vec![None; n];
-    let mut waiting: Vec<usize> = plan.tasks.iter().map(|t| t.upstream.len()).collect();
-    let mut ready: BinaryHeap<(usize, Reverse<TaskId>)> = BinaryHeap::new();
+    let jobs = schedule.jobs.max(1);
+    let mut board = Board {
+        results: vec![None; n],
+        waiting: plan.tasks.iter().map(|t| t.upstream.len()).collect(),
+        ready: BinaryHeap::new(),
+        free: jobs,
+        running: 0,
+        stopped: false,
+        progress,
+    };
     for task in &plan.tasks {
         if schedule.wanted[task.id] && schedule.up_to_date[task.id] {
             let result = TaskResult::not_run(Outcome::UpToDate);
-            progress.task_finished(task, &result);
-            results[task.id] = Some(result);
+            board.progress.task_finished(task, &result);
+            board.results[task.id] = Some(result);
             for &d in &downstream[task.id] {
-                waiting[d] -= 1;
+                board.waiting[d] -= 1;
             }
         }
     }
     for task in &plan.tasks {
-        if schedule.wanted[task.id] && results[task.id].is_none() && waiting[task.id] == 0 {
-            ready.push((schedule.priority[task.id], Reverse(task.id)));
+        if schedule.wanted[task.id]
+            && board.results[task.id].is_none()
+            && board.waiting[task.id] == 0
+        {
+            board
+                .ready
+                .push((schedule.priority[task.id], Reverse(task.id)));
         }
     }
-    let jobs = schedule.jobs.max(1);
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("runner-worker-{i}"))
@@ -78,84 +109,129 @@ pub(crate) fn run(
             .build()
             .expect("a one-thread pool can always be built"),
     };
-    let (tx, rx) = mpsc::channel::<(TaskId, TaskResult)>();
-    let mut free = jobs;
-    let mut running = 0usize;
-    let mut stopped = false;
-    let mut interrupted = false;
+    let board = Mutex::new(board);
+    let changed = Condvar::new();
+    let lock = || board.lock().unwrap_or_else(|e| e.into_inner());
 
     pool.in_place_scope(|scope| {
-        loop {
-            while !stopped && let Some(&(_, Reverse(id))) = ready.peek() {
-                let need = schedule.slots[id].clamp(1, jobs);
-                if need > free {
-                    break;
-                }
-                ready.pop();
-                free -= need;
-                running += 1;
-                let task = &plan.tasks[id];
-                progress.task_started(task);
-                let tx = tx.clone();
-                scope.spawn(move |_| {
-                    let result = executor.run(task);
-                    let _ = tx.send((id, result));
-                });
-            }
-            if running == 0 {
-                break;
-            }
-            match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok((id, result)) => {
-                    running -= 1;
-                    free += schedule.slots[id].clamp(1, jobs);
-                    let task = &plan.tasks[id];
-                    progress.task_finished(task, &result);
-                    match &result.outcome {
-                        Outcome::Succeeded | Outcome::UpToDate => {
-                            for &d in &downstream[id] {
-                                waiting[d] -= 1;
-                                if waiting[d] == 0 && schedule.wanted[d] && results[d].is_none() {
-                                    ready.push((schedule.priority[d], Reverse(d)));
-                                }
-                            }
-                        }
-                        Outcome::Failed(failure) => {
-                            if failure.interrupted || schedule.fail_fast {
-                                stopped = true;
-                            }
-                            skip_downstream(
-                                id,
-                                &downstream,
-                                schedule.wanted,
-                                &mut results,
-                                plan,
-                                progress,
-                            );
-                        }
-                        Outcome::SkippedUpstream | Outcome::NotRun => {}
-                    }
-                    results[id] = Some(result);
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => progress.tick(),
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        for _ in 0..jobs {
+            scope.spawn(|_| {
+                worker(schedule, executor, &downstream, &board, &changed);
+            });
+        }
+        let mut interrupted = false;
+        let mut guard = lock();
+        while !guard.finished() {
+            let (g, timeout) = changed
+                .wait_timeout(guard, Duration::from_millis(200))
+                .unwrap_or_else(|e| e.into_inner());
+            guard = g;
+            if timeout.timed_out() {
+                guard.progress.tick();
             }
             if !interrupted && stop() {
                 interrupted = true;
-                stopped = true;
+                guard.stopped = true;
+                changed.notify_all();
+                drop(guard);
                 executor.stop();
+                guard = lock();
             }
         }
     });
 
+    let mut board = board.into_inner().unwrap_or_else(|e| e.into_inner());
     for task in &plan.tasks {
-        if schedule.wanted[task.id] && results[task.id].is_none() {
+        if schedule.wanted[task.id] && board.results[task.id].is_none() {
             let result = TaskResult::not_run(Outcome::NotRun);
-            progress.task_finished(task, &result);
-            results[task.id] = Some(result);
+            board.progress.task_finished(task, &result);
+            board.results[task.id] = Some(result);
         }
     }
-    results
+    board.results
+}
+
+/// One pool thread: take the next ready task that fits, run it, record it,
+/// until there is nothing left.
+fn worker(
+    schedule: &Schedule<'_>,
+    executor: &dyn Executor,
+    downstream: &[Vec<TaskId>],
+    board: &Mutex<Board<'_, '_>>,
+    changed: &Condvar,
+) {
+    let plan = schedule.plan;
+    let jobs = schedule.jobs.max(1);
+    let mut guard = board.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if guard.finished() {
+            changed.notify_all();
+            return;
+        }
+        let next = match guard.ready.peek() {
+            Some(&(_, Reverse(id)))
+                if !guard.stopped && schedule.slots[id].clamp(1, jobs) <= guard.free =>
+            {
+                Some(id)
+            }
+            _ => None,
+        };
+        let Some(id) = next else {
+            guard = changed.wait(guard).unwrap_or_else(|e| e.into_inner());
+            continue;
+        };
+        guard.ready.pop();
+        let need = schedule.slots[id].clamp(1, jobs);
+        guard.free -= need;
+        guard.running += 1;
+        let task = &plan.tasks[id];
+        guard.progress.task_started(task);
+        drop(guard);
+
+        // A panic is a bug, but it must not hang the run: it fails the task.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.run(task)))
+            .unwrap_or_else(|_| {
+                TaskResult::not_run(Outcome::Failed(Failure {
+                    reason: "bug in runner, please report it: running this task panicked"
+                        .to_owned(),
+                    exit_code: None,
+                    stderr_tail: Vec::new(),
+                    interrupted: false,
+                }))
+            });
+
+        guard = board.lock().unwrap_or_else(|e| e.into_inner());
+        guard.running -= 1;
+        guard.free += need;
+        guard.progress.task_finished(task, &result);
+        match &result.outcome {
+            Outcome::Succeeded | Outcome::UpToDate => {
+                for &d in &downstream[id] {
+                    guard.waiting[d] -= 1;
+                    if guard.waiting[d] == 0 && schedule.wanted[d] && guard.results[d].is_none() {
+                        guard.ready.push((schedule.priority[d], Reverse(d)));
+                    }
+                }
+            }
+            Outcome::Failed(failure) => {
+                if failure.interrupted || schedule.fail_fast {
+                    guard.stopped = true;
+                }
+                let board = &mut *guard;
+                skip_downstream(
+                    id,
+                    downstream,
+                    schedule.wanted,
+                    &mut board.results,
+                    plan,
+                    board.progress,
+                );
+            }
+            Outcome::SkippedUpstream | Outcome::NotRun => {}
+        }
+        guard.results[id] = Some(result);
+        changed.notify_all();
+    }
 }
 
 /// Marks every wanted task that depends on `failed` as skipped.
@@ -183,7 +259,6 @@ fn skip_downstream(
 mod tests {
     use super::*;
     use crate::exec::progress::Silent;
-    use crate::exec::task::Failure;
     use crate::plan::Command;
     use std::path::PathBuf;
     use std::sync::Mutex;
