@@ -257,7 +257,7 @@ impl Streams<'_> {
                 p.fd == fd && p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
             })
         };
-        let mut buf = [0u8; 64 * 1024];
+        let mut buf = [0u8; 16 * 1024];
         if let Some((pipe, log)) = &mut self.out
             && ready(pipe.as_raw_fd())
         {
