@@ -184,7 +184,9 @@ pub(crate) fn command_line(pipeline: &Pipeline, task: &Task) -> String {
             }
         }
         Command::Shell { shown, .. } => {
-            if step.env.is_empty() {
+            // A one-line script pastes as it is; more lines go through `sh -c`
+            // so that all of them run in root.
+            if step.env.is_empty() && !shown.contains('\n') {
                 let _ = write!(line, " {shown}");
             } else {
                 let _ = write!(line, " sh -c {}", quote(shown));

@@ -894,3 +894,48 @@ out = "{{ key }}.txt"
     let pid = t.read("bg.pid").trim().to_owned();
     let _ = std::process::Command::new("kill").arg(pid).status();
 }
+
+#[test]
+fn on_a_terminal_progress_is_bars_and_failures_print_above_them() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let t = Test::new();
+    t.write("data/a.csv", "bad\n")
+        .write("data/b.csv", "ok\n")
+        .pipeline(FAILING);
+    // `script` gives the binary a pseudo-terminal as stdout and stderr.
+    let command = format!("{} pipeline.toml", env!("CARGO_BIN_EXE_runner"));
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .current_dir(t.root())
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let screen = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    // Bars: per step and a total, drawn with escape codes.
+    assert!(screen.contains('\u{1b}'), "{screen}");
+    assert!(
+        screen.contains("total (") && screen.contains("/5"),
+        "{screen}"
+    );
+    // The failure line is printed whole on its own row above the bars
+    // (then padded to the width of the terminal), not cut by a redraw.
+    let at = screen
+        .find("FAILED check a: exit code 3")
+        .expect("a failure line");
+    let rest = &screen[at + "FAILED check a: exit code 3".len()..];
+    let line_end = rest.find(['\u{1b}', '\n']).unwrap_or(rest.len());
+    assert!(rest[..line_end].chars().all(|c| c == ' '), "{screen}");
+    assert!(screen.contains("FAILED: check a"), "{screen}");
+    assert!(
+        screen.contains("FAILED: 1 ok, 1 failed, 2 skipped"),
+        "{screen}"
+    );
+}
