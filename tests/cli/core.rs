@@ -935,7 +935,7 @@ fn on_a_terminal_progress_is_bars_and_failures_print_above_them() {
     assert!(rest[..line_end].chars().all(|c| c == ' '), "{screen}");
     assert!(screen.contains("FAILED: check a"), "{screen}");
     assert!(
-        screen.contains("FAILED: 1 ok, 1 failed, 2 skipped"),
+        screen.contains("FAILED: 2 ok, 1 failed, 2 skipped"),
         "{screen}"
     );
 }
