@@ -1,7 +1,7 @@
 //! Input sets: glob expansion into a sorted file list with stable keys, and
 //! the split into batches.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ffi::OsStr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -46,7 +46,7 @@ pub(crate) fn expand(
     // (path, key, index of the glob that found it); a path found by two
     // globs keeps the first.
     let mut found: Vec<(PathBuf, String, usize)> = Vec::new();
-    let mut seen: HashSet<PathBuf> = HashSet::new();
+    let mut seen: HashSet<PathBuf> = HashSet::default();
     let mut diagnostics = Vec::new();
     for (index, (pattern_text, span)) in set.globs.iter().enumerate() {
         let Ok(pattern) = Pattern::new(pattern_text) else {
@@ -131,7 +131,8 @@ pub(crate) fn expand(
             .cmp(b.0.as_os_str().as_encoded_bytes())
     });
     // Two files with one key would be two tasks with one identity.
-    let mut by_key: HashMap<&str, &Path> = HashMap::with_capacity(found.len());
+    let mut by_key: HashMap<&str, &Path> =
+        HashMap::with_capacity_and_hasher(found.len(), Default::default());
     for (path, key, index) in &found {
         if let Some(other) = by_key.insert(key, path) {
             let span: Range<usize> = set.globs[*index].1.clone();

@@ -4,7 +4,7 @@
 
 mod inputs;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -542,7 +542,7 @@ impl<'p> Builder<'p> {
     fn check_outputs(&mut self, step_tasks: &[Vec<TaskId>]) {
         let p = self.pipeline;
         let out_dir = crate::config::normalize_path(&p.out_dir);
-        let mut writers: HashMap<PathBuf, TaskId> = HashMap::new();
+        let mut writers: HashMap<PathBuf, TaskId> = HashMap::default();
         for ids in step_tasks {
             let mut reported_outside = false;
             let mut collisions = 0usize;

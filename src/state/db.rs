@@ -1,7 +1,7 @@
 //! The SQLite state database: a versioned schema upgraded in place, and the
 //! reads and writes of runs, task results, last successes and file hashes.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -177,9 +177,10 @@ pub(crate) fn load_latest(
     } else {
         "SELECT step, key, status, fingerprint, action, outputs FROM latest"
     };
+    let count: i64 = conn.query_row("SELECT count(*) FROM latest", [], |r| r.get(0))?;
     let mut stmt = conn.prepare(sql)?;
     let mut rows = stmt.query([])?;
-    let mut out = HashMap::new();
+    let mut out = HashMap::with_capacity_and_hasher(count.max(0) as usize, Default::default());
     let hash = |v: rusqlite::types::ValueRef<'_>| -> rusqlite::Result<Option<blake3::Hash>> {
         Ok(blake3::Hash::from_hex(v.as_bytes()?).ok())
     };
@@ -208,8 +209,9 @@ pub(crate) fn load_latest(
 /// The content-hash cache, keyed by the path's bytes (relative to root).
 pub(crate) fn load_files(conn: &Connection) -> rusqlite::Result<HashMap<Vec<u8>, CachedHash>> {
     let mut stmt = conn.prepare("SELECT path, size, mtime_ns, hash FROM files")?;
+    let count: i64 = conn.query_row("SELECT count(*) FROM files", [], |r| r.get(0))?;
     let mut rows = stmt.query([])?;
-    let mut out = HashMap::new();
+    let mut out = HashMap::with_capacity_and_hasher(count.max(0) as usize, Default::default());
     while let Some(row) = rows.next()? {
         let path = row.get_ref(0)?.as_blob()?;
         let Ok(hash) = <[u8; 32]>::try_from(row.get_ref(3)?.as_blob()?) else {

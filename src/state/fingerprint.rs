@@ -4,6 +4,8 @@
 //! and why a task must run when it does.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::fmt;
 use std::fs::File;
 use std::io;
@@ -25,7 +27,7 @@ const RACY_WINDOW_NS: i64 = 2_000_000_000;
 /// Content hashes of files under root, remembered by size and mtime.
 pub(crate) struct Files<'a> {
     root: &'a Path,
-    cache: &'a HashMap<Vec<u8>, CachedHash>,
+    cache: &'a FxHashMap<Vec<u8>, CachedHash>,
 }
 
 /// A file hashed anew, to remember next time.
@@ -33,7 +35,7 @@ pub(crate) type NewHash = (Vec<u8>, CachedHash);
 
 impl<'a> Files<'a> {
     /// Hashes under `root`, using `cache`.
-    pub(crate) fn new(root: &'a Path, cache: &'a HashMap<Vec<u8>, CachedHash>) -> Files<'a> {
+    pub(crate) fn new(root: &'a Path, cache: &'a FxHashMap<Vec<u8>, CachedHash>) -> Files<'a> {
         Files { root, cache }
     }
 

@@ -6,7 +6,7 @@ pub(crate) mod db;
 pub(crate) mod fingerprint;
 pub(crate) mod lock;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
