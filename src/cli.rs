@@ -77,6 +77,10 @@ pub(crate) struct RunArgs {
     /// If another run holds the lock, wait for it instead of exiting with 3.
     #[arg(long)]
     pub(crate) wait: bool,
+    /// Run every task and record nothing: no up-to-date check, no lock, no
+    /// history; logs go to a temporary folder.
+    #[arg(long, conflicts_with_all = ["force", "wait", "dry_run"])]
+    pub(crate) no_state: bool,
     /// Stop starting tasks after the first failure.
     #[arg(long)]
     pub(crate) fail_fast: bool,

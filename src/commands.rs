@@ -174,6 +174,9 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         (plan, snapshot.join())
     });
     let plan = plan?;
+    if args.no_state {
+        return run_without_state(&pipeline, &plan, &options);
+    }
     let snapshot = snapshot.map_err(|_| Error::Internal("the state reader panicked".into()))?;
     let (state, snapshot) = if args.dry_run {
         (None, snapshot)
@@ -207,6 +210,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
             verdicts: &verdicts,
             snapshot: &snapshot,
             writer: &writer,
+            record: true,
         },
         state.log_dir.clone(),
         &stop,
@@ -258,6 +262,57 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     std::mem::forget(plan);
     std::mem::forget(snapshot);
     Ok(code)
+}
+
+/// `--no-state`: every wanted task runs, nothing is read or recorded.
+fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> Result<i32, Error> {
+    let signals = Signals::install();
+    let wanted = exec::wanted_tasks(plan, &options.only);
+    let verdicts: Vec<Option<state::Verdict>> = wanted
+        .iter()
+        .map(|&w| {
+            w.then_some(state::Verdict::Run(
+                state::fingerprint::Reason::Forced,
+                None,
+            ))
+        })
+        .collect();
+    let snapshot = state::Snapshot::default();
+    let writer = state::Writer::disabled();
+    let log_dir = std::env::temp_dir().join(format!("runner-{}-logs", std::process::id()));
+    let stop = || signals.exit_code().is_some();
+    let result = exec::execute(
+        pipeline,
+        plan,
+        options,
+        &wanted,
+        exec::Freshness {
+            verdicts: &verdicts,
+            snapshot: &snapshot,
+            writer: &writer,
+            record: false,
+        },
+        log_dir.clone(),
+        &stop,
+    );
+    let report = RunReport {
+        pipeline,
+        plan,
+        results: &result.results,
+        wall: result.wall,
+    };
+    let totals = report.totals();
+    if !options.quiet || totals.failed > 0 || signals.exit_code().is_some() {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(report.render().as_bytes());
+    }
+    // Keep the logs only if a task printed something.
+    let _ = std::fs::remove_dir(&log_dir);
+    Ok(match signals.exit_code() {
+        Some(code) => code,
+        None if totals.failed > 0 => EXIT_TASKS_FAILED,
+        None => EXIT_OK,
+    })
 }
 
 /// Runs `[pipeline] on_failure` with the run's id and counts in its

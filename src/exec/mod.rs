@@ -101,6 +101,8 @@ pub(crate) struct Freshness<'a> {
     pub(crate) snapshot: &'a Snapshot,
     /// Where results are committed as they come.
     pub(crate) writer: &'a Writer,
+    /// Whether to fingerprint and record tasks at all.
+    pub(crate) record: bool,
 }
 
 /// Runs the wanted tasks that are not up to date on this machine, with logs
@@ -147,6 +149,7 @@ pub(crate) fn execute(
                 .map(|s| fingerprint::step_deps(pipeline, s))
                 .collect(),
             files: Files::new(&pipeline.root, &freshness.snapshot.files),
+            record: freshness.record,
         },
     };
     let total = wanted.iter().filter(|&&w| w).count();

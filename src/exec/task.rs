@@ -110,6 +110,8 @@ pub(crate) struct Freshness<'a> {
     pub(crate) step_deps: Vec<Vec<PathBuf>>,
     /// Content hashes known from earlier runs.
     pub(crate) files: Files<'a>,
+    /// Fingerprint and record tasks (off with `--no-state`).
+    pub(crate) record: bool,
 }
 
 impl LocalTasks<'_> {
@@ -133,6 +135,7 @@ impl LocalTasks<'_> {
         // before it runs (now, if the check before the run could not).
         let mut new_hashes = Vec::new();
         let fingerprint = match &self.freshness.verdicts[task.id] {
+            _ if !self.freshness.record => None,
             Some(Verdict::Run(_, Some(fp))) => Some(fp.clone()),
             _ => fingerprint::fingerprint(
                 self.pipeline,

@@ -360,6 +360,16 @@ impl State {
 }
 
 impl Writer {
+    /// A writer that records nothing (`--no-state`).
+    pub(crate) fn disabled() -> Writer {
+        Writer {
+            tx: None,
+            handle: None,
+            failed: Arc::new(AtomicBool::new(false)),
+            error: Arc::new(Mutex::new(None)),
+        }
+    }
+
     /// Queues a finished task's row.
     pub(crate) fn task(&self, row: TaskRow, hashes: Vec<fingerprint::NewHash>) {
         if let Some(tx) = &self.tx {

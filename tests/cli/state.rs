@@ -646,3 +646,14 @@ fn the_database_is_readable_with_the_sqlite3_cli() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&mode.stdout).trim(), "wal");
 }
+
+#[test]
+fn no_state_runs_everything_and_records_nothing() {
+    let t = chain();
+    t.run(["pipeline.toml", "--no-state"]).expect_code(0);
+    assert_eq!(ran(&t).len(), 7);
+    t.run(["pipeline.toml", "--no-state"]).expect_code(0);
+    assert_eq!(ran(&t).len(), 7);
+    assert!(!t.exists(".runner"));
+    assert_eq!(t.read("build/total.txt"), "2\n1\n3\n");
+}
