@@ -107,6 +107,7 @@ run = ["true"]
 
 FIND = "find files -name '*.txt' -print0"
 FLOOR_NAME = "posix_spawn floor (C)"
+NO_STATE = "runner --no-state"
 BUILD_DIR = ""  # set in main: where spawn_floor is compiled
 
 
@@ -119,6 +120,16 @@ def tools(runner):
             {
                 "wc": f"{q(runner)} run --quiet -j {JOBS} wc.toml",
                 "true": f"{q(runner)} run --quiet -j {JOBS} true.toml",
+            },
+        ),
+        (
+            # the same runs recording nothing: what the state bookkeeping
+            # (fingerprints, hashes, SQLite) costs is the difference
+            NO_STATE,
+            [runner],
+            {
+                "wc": f"{q(runner)} run --quiet --no-state -j {JOBS} wc.toml",
+                "true": f"{q(runner)} run --quiet --no-state -j {JOBS} true.toml",
             },
         ),
         (
@@ -203,7 +214,7 @@ def reset(work, tool, variant):
     for d in ("out", ".runner", ".parallel"):
         shutil.rmtree(os.path.join(work, d), ignore_errors=True)
     os.makedirs(os.path.join(work, ".parallel"))
-    if tool != "runner" and variant == "wc":
+    if not tool.startswith("runner") and variant == "wc":
         # runner makes its output folders itself; the others get theirs ready
         os.makedirs(os.path.join(work, "out", "wc"))
 
@@ -415,14 +426,14 @@ def report(results, names, load_before, load_after):
             else:
                 cells.append(r or "not run")
                 cpus.append("")
-        label = f"{name} *(reference)*" if name == FLOOR_NAME else name
+        label = f"{name} *(reference)*" if name in (FLOOR_NAME, NO_STATE) else name
         print(f"| {label} | {cells[0]} | {cells[1]} | {cpus[0]} | {cpus[1]} |")
     print()
     for variant in ("wc", "true"):
         others = {
             n: rate[(n, variant)]
             for n in names
-            if n not in ("runner", FLOOR_NAME) and (n, variant) in rate
+            if n not in ("runner", NO_STATE, FLOOR_NAME) and (n, variant) in rate
         }
         mine = rate.get(("runner", variant))
         if mine is None or not others:
@@ -440,6 +451,12 @@ def report(results, names, load_before, load_after):
         floor = rate.get((FLOOR_NAME, variant))
         if floor:
             print(f"    runner / {FLOOR_NAME}: {mine / floor:.2f}")
+        bare = rate.get((NO_STATE, variant))
+        if bare:
+            print(
+                f"    state bookkeeping: runner takes {bare / mine:.2f}x the time of "
+                f"{NO_STATE} ({(bare / mine - 1) * 100:+.0f}%; goal: under +10%)"
+            )
 
 
 if __name__ == "__main__":

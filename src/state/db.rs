@@ -40,7 +40,7 @@ CREATE TABLE tasks (
     stderr_tail TEXT,
     log_path    TEXT,
     PRIMARY KEY (run_id, step, key)
-);
+) WITHOUT ROWID;
 CREATE TABLE latest (
     step        TEXT NOT NULL,
     key         TEXT NOT NULL,
@@ -51,7 +51,7 @@ CREATE TABLE latest (
     outputs     TEXT NOT NULL,
     run_id      INTEGER NOT NULL,
     PRIMARY KEY (step, key)
-);
+) WITHOUT ROWID;
 CREATE TABLE files (
     path     BLOB PRIMARY KEY,
     size     INTEGER NOT NULL,
