@@ -1346,6 +1346,9 @@ fn toml_words(expected: &str) -> String {
 
 /// Byte range of `word` in `text` as a whole identifier.
 fn find_word(text: &str, word: &str) -> Option<Range<usize>> {
+    if word.is_empty() {
+        return None;
+    }
     let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut from = 0;
     while let Some(pos) = text[from..].find(word) {

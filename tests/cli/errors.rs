@@ -53,6 +53,9 @@ fn corpus() {
             .command(["check", file.as_str()])
             .env("PATH", "/usr/bin:/bin")
             .output_run();
+        if run.stderr.contains('\x1b') {
+            wrong.push(format!("{file}: colour codes without a terminal"));
+        }
         if run.code != 2 || !run.stdout.is_empty() {
             wrong.push(format!(
                 "{file}: expected exit 2 and no stdout, got {}\n{}{}",
@@ -95,4 +98,44 @@ fn regex_escape(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Colour on a terminal only, and never with NO_COLOR (`script` gives the
+/// binary a pseudo-terminal).
+#[test]
+fn colour_only_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` command to make a terminal");
+        return;
+    }
+    let t = Test::new();
+    t.pipeline("[pipeline]\njbos = 4\n");
+    let bin = env!("CARGO_BIN_EXE_runner");
+    let on_tty = |no_color: bool| {
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qec", &format!("{bin} check pipeline.toml"), "/dev/null"])
+            .current_dir(t.root())
+            .env("TERM", "xterm");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        cmd.output_run()
+    };
+    let coloured = on_tty(false);
+    assert!(coloured.stdout.contains("\x1b["), "{coloured:?}");
+    assert!(
+        coloured.stdout.contains("did you mean `jobs`?"),
+        "{coloured:?}"
+    );
+    let plain = on_tty(true);
+    assert!(!plain.stdout.contains("\x1b["), "{plain:?}");
+    assert!(plain.stdout.contains("pipeline.toml:2:1"), "{plain:?}");
+    let piped = t.run(["check", "pipeline.toml"]);
+    assert!(!piped.stderr.contains('\x1b'), "{piped:?}");
 }
