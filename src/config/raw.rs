@@ -73,7 +73,7 @@ pub(crate) enum Jobs {
     #[schemars(with = "AutoLiteral")]
     Auto,
     /// Exactly this many pool slots.
-    Count(u32),
+    Count(#[schemars(range(min = 1))] u32),
 }
 
 /// The literal string "auto".
@@ -124,10 +124,10 @@ pub(crate) struct RawInput {
     #[schemars(with = "StringOrList")]
     pub(crate) exclude: Option<Spanned<StringOrList>>,
     /// For `batch` steps: split the files round-robin into this many batches.
-    #[schemars(with = "u32")]
+    #[schemars(with = "u32", range(min = 1))]
     pub(crate) batches: Option<Spanned<i64>>,
     /// For `batch` steps: consecutive batches of at most this many files.
-    #[schemars(with = "u32")]
+    #[schemars(with = "u32", range(min = 1))]
     pub(crate) batch_size: Option<Spanned<i64>>,
     /// Allow the globs to match no file at all (default false: an error).
     pub(crate) allow_empty: Option<bool>,
@@ -183,7 +183,7 @@ pub(crate) struct RawStep {
     /// Environment variables for this step's tasks, over the pipeline's.
     pub(crate) env: Option<BTreeMap<String, String>>,
     /// Pool slots one task of this step takes (default 1).
-    #[schemars(with = "u32")]
+    #[schemars(with = "u32", range(min = 1))]
     pub(crate) threads: Option<Spanned<i64>>,
 }
 
