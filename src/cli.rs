@@ -38,6 +38,8 @@ pub(crate) enum Cmd {
     },
     /// Show recent runs, or the failed tasks of the last run.
     History(HistoryArgs),
+    /// Print the JSON Schema of the pipeline file format (for editors).
+    Schema,
 }
 
 /// `runner history`
@@ -116,7 +118,7 @@ fn parse_jobs(s: &str) -> Result<Jobs, String> {
     }
 }
 
-const SUBCOMMANDS: &[&str] = &["run", "check", "graph", "history", "help"];
+const SUBCOMMANDS: &[&str] = &["run", "check", "graph", "history", "schema", "help"];
 
 /// Makes `runner FILE [flags]` and `runner [flags] FILE` mean `runner run ...`.
 pub(crate) fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
@@ -157,6 +159,7 @@ mod tests {
             parse(&["runner", "check", "p.toml"]).command,
             Cmd::Check { .. }
         ));
+        assert!(matches!(parse(&["runner", "schema"]).command, Cmd::Schema));
     }
 
     #[test]

@@ -33,6 +33,10 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
             Ok(EXIT_OK)
         }
         Cmd::History(args) => history(&args),
+        Cmd::Schema => {
+            print_stdout(&config::json_schema())?;
+            Ok(EXIT_OK)
+        }
     }
 }
 

@@ -18,6 +18,9 @@ pub(crate) struct Diagnostic {
     pub(crate) hint: Option<String>,
     /// Extra lines shown after the snippet (`= note: ...`).
     pub(crate) notes: Vec<String>,
+    /// Other places of the file that explain this one (the first of two
+    /// names, the other writer of an output), each with a short label.
+    pub(crate) labels: Vec<(Range<usize>, String)>,
 }
 
 impl Diagnostic {
@@ -28,6 +31,7 @@ impl Diagnostic {
             message: message.into(),
             hint: None,
             notes: Vec::new(),
+            labels: Vec::new(),
         }
     }
 
@@ -38,12 +42,19 @@ impl Diagnostic {
             message: message.into(),
             hint: None,
             notes: Vec::new(),
+            labels: Vec::new(),
         }
     }
 
     /// Adds the text shown under the caret.
     pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Marks another place of the file, with a label.
+    pub(crate) fn label(mut self, span: Range<usize>, label: impl Into<String>) -> Self {
+        self.labels.push((span, label.into()));
         self
     }
 
@@ -59,6 +70,14 @@ pub(crate) fn did_you_mean<'a>(
     name: &str,
     known: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
+    did_you_mean_name(name, known).map(|candidate| format!("did you mean `{candidate}`?"))
+}
+
+/// The closest of `known` to `name`, if one is close enough to be a typo.
+pub(crate) fn did_you_mean_name<'a>(
+    name: &str,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     known
         .into_iter()
         .map(|candidate| (strsim::damerau_levenshtein(name, candidate), candidate))
@@ -66,7 +85,24 @@ pub(crate) fn did_you_mean<'a>(
             *distance <= 2.max(name.len() / 3) && *distance < candidate.len().max(name.len())
         })
         .min()
-        .map(|(_, candidate)| format!("did you mean `{candidate}`?"))
+        .map(|(_, candidate)| candidate)
+}
+
+/// The byte offset of a 1-based line and column (in characters) in `text`:
+/// the inverse of [`line_col`]. `None` past the end of the line or file.
+pub(crate) fn offset_at(text: &str, line: usize, col: usize) -> Option<usize> {
+    let line_start = if line == 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(line.checked_sub(2)?)?.0 + 1
+    };
+    let rest = &text[line_start..];
+    let line_text = rest.find('\n').map_or(rest, |end| &rest[..end]);
+    let in_line = match col.checked_sub(1)? {
+        n if n == line_text.chars().count() => line_text.len(),
+        n => line_text.char_indices().nth(n)?.0,
+    };
+    Some(line_start + in_line)
 }
 
 /// 1-based line and column (in characters) of a byte offset in `text`.
@@ -105,13 +141,17 @@ pub(crate) fn render(diagnostics: &[Diagnostic], path: &Path, text: &str, color:
                 if let Some(hint) = &diagnostic.hint {
                     annotation = annotation.label(hint.as_str());
                 }
-                groups.push(
-                    title.element(
-                        Snippet::source(text)
-                            .path(path_str.as_str())
-                            .annotation(annotation),
-                    ),
-                );
+                let mut snippet = Snippet::source(text)
+                    .path(path_str.as_str())
+                    .annotation(annotation);
+                for (span, label) in &diagnostic.labels {
+                    snippet = snippet.annotation(
+                        AnnotationKind::Context
+                            .span(clamp_span(text, span.clone()))
+                            .label(label.as_str()),
+                    );
+                }
+                groups.push(title.element(snippet));
             }
             None => {
                 let mut group = title.element(Origin::path(path_str.as_str()));
@@ -169,6 +209,36 @@ mod tests {
         assert_eq!(line_col(text, 6), (2, 1));
         // after "bé " (é is two bytes)
         assert_eq!(line_col(text, 10), (2, 4));
+    }
+
+    #[test]
+    fn offsets_from_line_and_column() {
+        let text = "a = 1\nbé = \"x\"\n";
+        assert_eq!(offset_at(text, 1, 1), Some(0));
+        assert_eq!(offset_at(text, 2, 4), Some(10));
+        assert_eq!(offset_at(text, 3, 1), Some(text.len()));
+        assert_eq!(offset_at(text, 2, 20), None);
+        assert_eq!(offset_at(text, 4, 1), None);
+        assert_eq!(offset_at(text, 0, 1), None);
+    }
+
+    proptest::proptest! {
+        /// Offset -> line:col -> offset gives the offset back (at the start
+        /// of the character it falls in), for any text.
+        #[test]
+        fn line_col_round_trips(text in "(?s).{0,200}", at in 0usize..220) {
+            let offset = floor_char_boundary(&text, at.min(text.len()));
+            let (line, col) = line_col(&text, offset);
+            proptest::prop_assert_eq!(offset_at(&text, line, col), Some(offset));
+        }
+
+        /// Every line:col inside the text maps to an offset that maps back.
+        #[test]
+        fn offset_round_trips(text in "[a\né\t\r]{0,60}", line in 1usize..8, col in 1usize..12) {
+            if let Some(offset) = offset_at(&text, line, col) {
+                proptest::prop_assert_eq!(line_col(&text, offset), (line, col));
+            }
+        }
     }
 
     #[test]

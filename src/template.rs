@@ -100,6 +100,59 @@ impl Templates {
         unknown
     }
 
+    /// Every dotted name the template reads below `vars`, `batch` and
+    /// `pipeline` (`vars.title`), for checking attributes at load time.
+    pub(crate) fn attribute_names(&self, id: &str) -> Vec<String> {
+        let Ok(template) = self.env.get_template(id) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = template
+            .undeclared_variables(true)
+            .into_iter()
+            .filter(|n| n.contains('.'))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Renders the template once with stand-ins for every name a task has,
+    /// to find filters and tests that do not exist: minijinja looks them up
+    /// only when rendering, and the file should be refused at load time.
+    pub(crate) fn unknown_callable(&self, id: &str, vars: &Value) -> Option<UnknownCallable> {
+        let err = self.render(id, &stand_in_context(vars)).err()?;
+        let (kind, known) = match err.kind() {
+            ErrorKind::UnknownFilter => ("filter", FILTER_NAMES),
+            ErrorKind::UnknownTest => ("test", TEST_NAMES),
+            _ => return None,
+        };
+        let detail = err.detail().unwrap_or_default();
+        let name = detail
+            .strip_prefix(kind)
+            .and_then(|d| d.strip_suffix(" is unknown"))
+            .unwrap_or(detail)
+            .trim()
+            .to_owned();
+        let known = known
+            .iter()
+            .copied()
+            .filter(|k| self.has_callable(kind, k))
+            .collect();
+        Some(UnknownCallable {
+            kind,
+            name,
+            range: err.range(),
+            known,
+        })
+    }
+
+    /// Whether the environment has a filter / test of that name.
+    fn has_callable(&self, kind: &str, name: &str) -> bool {
+        let probe = format!("{{{{ {name:?} is {kind} }}}}");
+        self.env
+            .render_str(&probe, minijinja::context! {})
+            .is_ok_and(|out| out == "True")
+    }
+
     /// Every top-level name the template reads.
     pub(crate) fn variables(&self, id: &str) -> &[String] {
         self.info.get(id).map_or(&[], |i| i.variables.as_slice())
@@ -116,6 +169,150 @@ impl Templates {
             return Ok(literal.clone());
         }
         self.env.get_template(id)?.render(ctx)
+    }
+}
+
+/// A filter or test a template uses that minijinja does not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnknownCallable {
+    /// `filter` or `test`.
+    pub(crate) kind: &'static str,
+    /// The name as written.
+    pub(crate) name: String,
+    /// Where in the template.
+    pub(crate) range: Option<std::ops::Range<usize>>,
+    /// The ones that exist (for "did you mean").
+    pub(crate) known: Vec<&'static str>,
+}
+
+/// minijinja's built-in filters (those of the enabled features are offered).
+const FILTER_NAMES: &[&str] = &[
+    "abs",
+    "attr",
+    "batch",
+    "bool",
+    "capitalize",
+    "chain",
+    "count",
+    "d",
+    "default",
+    "dictsort",
+    "e",
+    "escape",
+    "first",
+    "float",
+    "format",
+    "groupby",
+    "indent",
+    "int",
+    "items",
+    "join",
+    "last",
+    "length",
+    "lines",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "pprint",
+    "reject",
+    "rejectattr",
+    "replace",
+    "reverse",
+    "round",
+    "safe",
+    "select",
+    "selectattr",
+    "slice",
+    "sort",
+    "split",
+    "string",
+    "sum",
+    "title",
+    "tojson",
+    "trim",
+    "unique",
+    "upper",
+    "urlencode",
+    "zip",
+];
+
+/// minijinja's built-in tests.
+const TEST_NAMES: &[&str] = &[
+    "boolean",
+    "defined",
+    "divisibleby",
+    "endingwith",
+    "eq",
+    "even",
+    "false",
+    "filter",
+    "float",
+    "ge",
+    "gt",
+    "in",
+    "integer",
+    "iterable",
+    "le",
+    "lower",
+    "lt",
+    "mapping",
+    "ne",
+    "none",
+    "number",
+    "odd",
+    "safe",
+    "sameas",
+    "sequence",
+    "startingwith",
+    "string",
+    "test",
+    "true",
+    "undefined",
+    "upper",
+];
+
+/// A task context with a stand-in for every name (`key`, `input`, `batch`,
+/// ...), for rendering a template once at load time.
+fn stand_in_context(vars: &Value) -> Value {
+    let pipeline: std::collections::BTreeMap<&str, Value> = [
+        ("name", Value::from("pipeline")),
+        ("root", Value::from("/root")),
+        ("out", Value::from("out")),
+    ]
+    .into_iter()
+    .collect();
+    let batch: std::collections::BTreeMap<&str, Value> =
+        [("index", Value::from(0)), ("count", Value::from(1))]
+            .into_iter()
+            .collect();
+    let ctx: std::collections::BTreeMap<&str, Value> = [
+        ("vars", vars.clone()),
+        ("pipeline", Value::from_object(pipeline)),
+        ("key", Value::from("x")),
+        ("input", Value::from("data/x.csv")),
+        ("inputs", Value::from(vec!["data/x.csv"])),
+        ("stem", Value::from("x")),
+        ("name", Value::from("x.csv")),
+        ("ext", Value::from("csv")),
+        ("dir", Value::from("data")),
+        ("batch", Value::from_object(batch)),
+        ("out", Value::from("out/x.txt")),
+        ("outs", Value::from(vec!["out/x.txt"])),
+    ]
+    .into_iter()
+    .collect();
+    Value::from_object(ctx)
+}
+
+/// The attributes of `batch` and `pipeline` a task has (`vars` has the
+/// file's `[vars]` keys).
+pub(crate) fn known_attributes(object: &str) -> Option<&'static [&'static str]> {
+    match object {
+        "batch" => Some(&["index", "count"]),
+        "pipeline" => Some(&["name", "root", "out"]),
+        _ => None,
     }
 }
 
@@ -262,6 +459,78 @@ mod tests {
         );
         let t = templates("o", "{{ out }}.txt");
         assert_eq!(t.unknown_names("o", Fanout::Each, Use::Out), vec!["out"]);
+    }
+
+    #[test]
+    fn unknown_filters_and_tests_are_found_by_rendering() {
+        let t = templates("x", "{{ input | uper }}");
+        let u = t.unknown_callable("x", &Value::from(())).unwrap();
+        assert_eq!((u.kind, u.name.as_str()), ("filter", "uper"));
+        assert!(u.known.contains(&"upper"), "{:?}", u.known);
+        assert_eq!(u.range, Some(11..15));
+        let t = templates("y", "{% if key is od %}{% endif %}");
+        let u = t.unknown_callable("y", &Value::from(())).unwrap();
+        assert_eq!((u.kind, u.name.as_str()), ("test", "od"));
+        let t = templates("z", "{{ inputs | join(' ') | upper }}");
+        assert_eq!(t.unknown_callable("z", &Value::from(())), None);
+    }
+
+    #[test]
+    fn every_listed_builtin_exists_or_needs_a_feature() {
+        let t = Templates::new();
+        let missing: Vec<&str> = FILTER_NAMES
+            .iter()
+            .copied()
+            .filter(|f| !t.has_callable("filter", f))
+            .collect();
+        assert_eq!(missing, ["tojson", "urlencode"]);
+        assert!(TEST_NAMES.iter().all(|n| t.has_callable("test", n)));
+    }
+
+    /// Any text without NUL, leaning on what `sh` treats specially.
+    fn word() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            "[^\\x00]{0,24}",
+            "[ '\"\\\\$`;&|<>(){}*?!~#=%\n\t\r-]{0,16}",
+            "[a-z]{0,4}[\\x01-\\x1f\\x7f\u{80}-\u{10ffff}]{0,4}",
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(160))]
+
+        /// What runner hands to `sh -c`: a rendered `shell` template. Every
+        /// value, alone or in a list, comes back from `sh` byte for byte as
+        /// one argument each.
+        #[test]
+        fn shell_quoting_survives_sh(words in proptest::collection::vec(word(), 1..4)) {
+            let id = Templates::shell_id("q");
+            let t = templates(&id, "printf '%s\\0' {{ one }} {{ many }}");
+            let script = t
+                .render(&id, &context! { one => &words[0], many => words[1..].to_vec() })
+                .unwrap();
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(&script)
+                .output()
+                .unwrap();
+            let want: Vec<u8> = words
+                .iter()
+                .flat_map(|w| w.bytes().chain([0]))
+                .collect();
+            proptest::prop_assert!(out.status.success(), "{script:?}");
+            proptest::prop_assert_eq!(out.stdout, want, "script {:?}", script);
+        }
+    }
+
+    #[test]
+    fn nul_cannot_be_quoted() {
+        assert!(sh_quote("a\0b").is_err());
+        let id = Templates::shell_id("s");
+        let t = templates(&id, "echo {{ x }}");
+        let err = t.render(&id, &context! { x => "a\0b" }).unwrap_err();
+        assert!(err.to_string().contains("NUL"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The pipeline file: the only place that reads TOML. `load` turns a file into
 //! a validated [`Pipeline`] or the full list of diagnostics found in it.
 
+mod literal;
 mod raw;
 mod validate;
 
@@ -12,6 +13,8 @@ use std::time::Duration;
 use crate::diag::Diagnostic;
 use crate::template::Templates;
 
+pub(crate) use literal::ValueMap;
+pub(crate) use raw::json_schema;
 pub(crate) use validate::{normalize as normalize_path, parse};
 
 /// The newest pipeline file format this binary understands.
@@ -251,39 +254,43 @@ pub(crate) struct Step {
 
 /// Reads and validates a pipeline file.
 pub(crate) fn load(path: &Path) -> Result<Pipeline, LoadError> {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(err) => {
-                let offset = err.utf8_error().valid_up_to();
-                let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
-                return Err(LoadError {
-                    source: Source {
-                        path: path.to_owned(),
-                        text,
-                    },
-                    diagnostics: vec![Diagnostic::new(
-                        offset..offset + 1,
-                        "the pipeline file is not valid UTF-8",
-                    )],
-                });
-            }
-        },
+    match std::fs::read(path) {
+        Ok(bytes) => from_bytes(path, bytes),
+        Err(err) => Err(LoadError {
+            source: Source {
+                path: path.to_owned(),
+                text: String::new(),
+            },
+            diagnostics: vec![Diagnostic::whole_file(format!(
+                "cannot read `{}`: {err}",
+                path.display()
+            ))],
+        }),
+    }
+}
+
+/// Validates the contents of the pipeline file at `path`.
+pub(crate) fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Pipeline, LoadError> {
+    match String::from_utf8(bytes) {
+        Ok(text) => parse(Source {
+            path: path.to_owned(),
+            text,
+        }),
         Err(err) => {
-            return Err(LoadError {
+            let offset = err.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
+            // In the lossy text the bad bytes are one U+FFFD from `offset` on.
+            let end = offset + text[offset..].chars().next().map_or(0, char::len_utf8);
+            Err(LoadError {
                 source: Source {
                     path: path.to_owned(),
-                    text: String::new(),
+                    text,
                 },
-                diagnostics: vec![Diagnostic::whole_file(format!(
-                    "cannot read `{}`: {err}",
-                    path.display()
-                ))],
-            });
+                diagnostics: vec![
+                    Diagnostic::new(offset..end, "the pipeline file is not valid UTF-8")
+                        .hint("TOML files are UTF-8; re-save the file as UTF-8"),
+                ],
+            })
         }
-    };
-    parse(Source {
-        path: path.to_owned(),
-        text,
-    })
+    }
 }

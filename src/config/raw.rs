@@ -60,7 +60,7 @@ pub(crate) struct RawPipeline {
     pub(crate) format_version: Option<Spanned<i64>>,
     /// A command (argv) run after a run with failures.
     #[schemars(with = "Vec<String>")]
-    pub(crate) on_failure: Option<Spanned<Vec<String>>>,
+    pub(crate) on_failure: Option<Spanned<StrList>>,
     /// How many runs' task logs to keep (default 10).
     pub(crate) keep_logs: Option<u32>,
 }
@@ -73,7 +73,7 @@ pub(crate) enum Jobs {
     #[schemars(with = "AutoLiteral")]
     Auto,
     /// Exactly this many pool slots.
-    Count(u32),
+    Count(#[schemars(range(min = 1))] u32),
 }
 
 /// The literal string "auto".
@@ -95,7 +95,7 @@ impl<'de> Deserialize<'de> for Jobs {
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Jobs, E> {
                 match u32::try_from(v) {
                     Ok(n) if n >= 1 => Ok(Jobs::Count(n)),
-                    _ => Err(E::custom(format!("jobs must be at least 1, found {v}"))),
+                    _ => Err(E::custom(format!("must be at least 1, found {v}"))),
                 }
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Jobs, E> {
@@ -124,10 +124,10 @@ pub(crate) struct RawInput {
     #[schemars(with = "StringOrList")]
     pub(crate) exclude: Option<Spanned<StringOrList>>,
     /// For `batch` steps: split the files round-robin into this many batches.
-    #[schemars(with = "u32")]
+    #[schemars(with = "u32", range(min = 1))]
     pub(crate) batches: Option<Spanned<i64>>,
     /// For `batch` steps: consecutive batches of at most this many files.
-    #[schemars(with = "u32")]
+    #[schemars(with = "u32", range(min = 1))]
     pub(crate) batch_size: Option<Spanned<i64>>,
     /// Allow the globs to match no file at all (default false: an error).
     pub(crate) allow_empty: Option<bool>,
@@ -154,7 +154,7 @@ pub(crate) struct RawStep {
     pub(crate) all: Option<Spanned<String>>,
     /// The command as an argument list, run without a shell.
     #[schemars(with = "Vec<String>")]
-    pub(crate) run: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(crate) run: Option<Spanned<StrList>>,
     /// One command line run by `sh -c`; every interpolated value is shell-quoted.
     #[schemars(with = "String")]
     pub(crate) shell: Option<Spanned<String>>,
@@ -183,7 +183,7 @@ pub(crate) struct RawStep {
     /// Environment variables for this step's tasks, over the pipeline's.
     pub(crate) env: Option<BTreeMap<String, String>>,
     /// Pool slots one task of this step takes (default 1).
-    #[schemars(with = "u32")]
+    #[schemars(with = "u32", range(min = 1))]
     pub(crate) threads: Option<Spanned<i64>>,
 }
 
@@ -296,6 +296,110 @@ impl<'de> Deserialize<'de> for StringOrList {
     }
 }
 
+/// A list of strings, each with its span (`run`, `on_failure`); its own type
+/// so that a wrong value reads "expected a list of strings".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StrList(pub(crate) Vec<Spanned<String>>);
+
+impl std::ops::Deref for StrList {
+    type Target = Vec<Spanned<String>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for StrList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = StrList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of strings")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrList, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Spanned<String>>()? {
+                    items.push(item);
+                }
+                Ok(StrList(items))
+            }
+        }
+        deserializer.deserialize_seq(ListVisitor)
+    }
+}
+
+/// The keys a table must have, per type of table (every other key may be
+/// left out). Schemars takes every field with `#[schemars(with = ...)]` as
+/// required, so the schema gets this list instead; a test checks it against
+/// serde.
+const REQUIRED_KEYS: &[(&str, &[&str])] = &[
+    ("RawInput", &["glob"]),
+    ("RawStep", &["name"]),
+    ("RawPlot", &["name"]),
+];
+
+/// The JSON Schema of the pipeline file (draft 7, which every editor's
+/// validator reads), generated from the same types the loader uses; printed
+/// by `runner schema` and committed at `schema/pipeline.schema.json`.
+pub(crate) fn json_schema() -> String {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let schema = generator.into_root_schema_for::<RawFile>();
+    let mut value = schema.to_value();
+    drop_nulls(&mut value);
+    if let Some(object) = value.as_object_mut() {
+        object.remove("required");
+    }
+    if let Some(definitions) = value.get_mut("definitions").and_then(|d| d.as_object_mut()) {
+        for (name, definition) in definitions.iter_mut() {
+            let Some(definition) = definition.as_object_mut() else {
+                continue;
+            };
+            definition.remove("required");
+            if let Some((_, keys)) = REQUIRED_KEYS.iter().find(|(n, _)| n == name) {
+                definition.insert("required".into(), serde_json::json!(keys));
+            }
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// TOML has no null: drops `"null"` from `type` lists and `{"type": "null"}`
+/// from `anyOf` (what schemars writes for `Option`).
+fn drop_nulls(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::Array(types)) = object.get_mut("type") {
+                types.retain(|t| t != "null");
+                if let [only] = types.as_slice() {
+                    let only = only.clone();
+                    object.insert("type".into(), only);
+                }
+            }
+            if let Some(Value::Array(any_of)) = object.get_mut("anyOf") {
+                any_of.retain(|s| s.get("type").is_none_or(|t| t != "null"));
+                if let [only] = any_of.as_slice() {
+                    let only = only.clone();
+                    object.remove("anyOf");
+                    // A `$ref` may have no siblings in draft 7: wrap it.
+                    if only.get("$ref").is_some() {
+                        object.insert("allOf".into(), Value::Array(vec![only]));
+                    } else if let Value::Object(inner) = only {
+                        for (k, v) in inner {
+                            object.entry(k).or_insert(v);
+                        }
+                    }
+                }
+            }
+            object.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
 /// The field names serde knows for a struct, read from its derived
 /// `Deserialize` (so the list can never drift from the type).
 pub(crate) fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
@@ -349,6 +453,51 @@ mod tests {
         assert!(fields.contains(&"each"));
         assert!(!fields.contains(&"use_"));
         assert!(field_names::<RawFile>().contains(&"plots"));
+    }
+
+    /// `REQUIRED_KEYS` says what serde says: a table with only those keys
+    /// reads, and each of them is reported missing without it.
+    #[test]
+    fn required_keys_match_serde() {
+        fn check<T: serde::de::DeserializeOwned>(name: &str, minimal: &str) {
+            let required = REQUIRED_KEYS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(&[][..], |(_, k)| k);
+            if let Err(err) = toml::from_str::<T>(minimal) {
+                panic!("{name} with only {required:?}: {err}");
+            }
+            for key in required {
+                let without: String = minimal
+                    .lines()
+                    .filter(|l| !l.starts_with(&format!("{key} =")))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                let err = toml::from_str::<T>(&without).err();
+                let message = err.map(|e| e.message().to_owned()).unwrap_or_default();
+                assert_eq!(message, format!("missing field `{key}`"), "{name}");
+            }
+        }
+        check::<RawFile>("RawFile", "");
+        check::<RawPipeline>("RawPipeline", "");
+        check::<RawInput>("RawInput", "glob = 'x'");
+        check::<RawStep>("RawStep", "name = 'x'");
+        check::<RawPlot>("RawPlot", "name = 'x'");
+    }
+
+    #[test]
+    fn schema_has_no_nulls_and_only_real_requirements() {
+        let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
+        let text = schema.to_string();
+        assert!(!text.contains("null"), "{text}");
+        assert!(schema.get("required").is_none());
+        let step = &schema["definitions"]["RawStep"];
+        assert_eq!(step["required"], serde_json::json!(["name"]));
+        assert!(
+            schema["definitions"]["RawPipeline"]
+                .get("required")
+                .is_none()
+        );
     }
 
     #[test]

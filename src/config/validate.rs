@@ -2,7 +2,7 @@
 //! its own and every problem is collected, so one run of `runner check` shows
 //! all of them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -12,13 +12,14 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use super::literal::ValueMap;
 use super::raw::{Jobs, RawFile, RawInput, RawPipeline, RawPlot, RawStep, field_names};
 use super::{
     Action, Batching, FORMAT_VERSION, Fanout, InputSet, LoadError, Pipeline, PlotSpec,
     PlotTemplate, Source, Step, StepKind, Tmpl, Upstream,
 };
-use crate::diag::{Diagnostic, did_you_mean};
-use crate::template::{Templates, Use, allowed_names};
+use crate::diag::{Diagnostic, did_you_mean, did_you_mean_name};
+use crate::template::{Templates, Use, allowed_names, known_attributes};
 
 /// Built-in plot templates, embedded in the binary.
 pub(crate) const BUILTIN_PLOT_TEMPLATES: &[&str] = &["line", "scatter", "bar", "hist"];
@@ -28,6 +29,8 @@ pub(crate) fn parse(source: Source) -> Result<Pipeline, LoadError> {
     let mut checker = Checker {
         text: &source.text,
         diagnostics: Vec::new(),
+        broken: HashSet::new(),
+        vars: toml::Table::new(),
     };
     let pipeline = checker.pipeline(&source);
     let mut diagnostics = checker.diagnostics;
@@ -51,6 +54,12 @@ pub(crate) fn parse(source: Source) -> Result<Pipeline, LoadError> {
 struct Checker<'t> {
     text: &'t str,
     diagnostics: Vec<Diagnostic>,
+    /// Names declared by sections that are already reported as broken: a
+    /// reference to one of them is not "unknown" (that would be a second,
+    /// misleading error for one mistake).
+    broken: HashSet<String>,
+    /// `[vars]`, for checking `vars.NAME` in templates.
+    vars: toml::Table,
 }
 
 /// A step or plot before references are resolved.
@@ -124,7 +133,9 @@ impl<'t> Checker<'t> {
         if !errors.is_empty() {
             for error in errors {
                 let span = error.span().unwrap_or(0..0);
-                self.error(span, format!("invalid TOML: {}", error.message().trim()));
+                let found = self.text.get(span.clone()).unwrap_or("").trim();
+                let (message, hint) = syntax_message(error.message().trim(), found);
+                self.error(span, message).hint = hint;
             }
             return None;
         }
@@ -155,6 +166,8 @@ impl<'t> Checker<'t> {
                             if let Some(raw) = self.section::<RawInput>(set, &what) {
                                 let name = Spanned::new(name.span(), name.get_ref().to_string());
                                 inputs.push((name, raw, set.span()));
+                            } else {
+                                self.broken.insert(name.get_ref().to_string());
                             }
                         }
                     }
@@ -166,19 +179,24 @@ impl<'t> Checker<'t> {
                     let is_step = key.get_ref() == "steps";
                     match value.get_ref() {
                         DeValue::Array(items) => {
-                            for item in items.iter() {
+                            for (index, item) in items.iter().enumerate() {
+                                let declared = declared_name(item);
+                                let what = entry_label(is_step, declared, index);
                                 let entry = if is_step {
-                                    self.section::<RawStep>(item, "`[[steps]]`")
-                                        .map(EntryRaw::Step)
+                                    self.section::<RawStep>(item, &what).map(EntryRaw::Step)
                                 } else {
-                                    self.section::<RawPlot>(item, "`[[plots]]`")
-                                        .map(EntryRaw::Plot)
+                                    self.section::<RawPlot>(item, &what).map(EntryRaw::Plot)
                                 };
-                                if let Some(raw) = entry {
-                                    entries.push(Entry {
+                                match entry {
+                                    Some(raw) => entries.push(Entry {
                                         raw,
                                         span: item.span(),
-                                    });
+                                    }),
+                                    None => {
+                                        if let Some(name) = declared {
+                                            self.broken.insert(name.to_owned());
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -201,6 +219,7 @@ impl<'t> Checker<'t> {
             }
         }
 
+        self.vars = vars.clone();
         let file_dir = match source.path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
             _ => PathBuf::from("."),
@@ -263,7 +282,7 @@ impl<'t> Checker<'t> {
                 self.error(argv.span(), "`on_failure` needs a command");
                 Vec::new()
             }
-            Some(argv) => argv.get_ref().clone(),
+            Some(argv) => argv.get_ref().iter().map(|a| a.get_ref().clone()).collect(),
             None => Vec::new(),
         };
 
@@ -278,6 +297,8 @@ impl<'t> Checker<'t> {
                     (Named::Input(input_sets.len()), name.span()),
                 );
                 input_sets.push(set);
+            } else {
+                self.broken.insert(name.get_ref().clone());
             }
         }
         for (i, entry) in entries.iter().enumerate() {
@@ -285,20 +306,22 @@ impl<'t> Checker<'t> {
             self.check_name(&name, entry.section());
             if let Some((_, first)) = names.get(name.get_ref()) {
                 let (line, _) = crate::diag::line_col(self.text, first.start);
-                self.error(
+                let d = self.error(
                     name.span(),
                     format!("the name `{}` is used twice", name.get_ref()),
-                )
-                .hint = Some(format!(
+                );
+                d.hint = Some(format!(
                     "inputs, steps and plots share one namespace; the first is on line {line}"
                 ));
+                d.labels.push((first.clone(), "first used here".to_owned()));
                 continue;
             }
             names.insert(name.get_ref().clone(), (Named::Entry(i), name.span()));
         }
 
-        // Resolve each entry's single reference.
-        let known: Vec<String> = names.keys().cloned().collect();
+        // Resolve each entry's single reference (suggestions include the
+        // names of broken sections: `claen` is still a typo of `clean`).
+        let known: Vec<String> = names.keys().chain(&self.broken).cloned().collect();
         let mut resolved: Vec<Option<(Fanout, Named, Range<usize>)>> = Vec::new();
         for entry in &entries {
             resolved.push(self.reference(entry, &names, &known, &input_sets, &entries));
@@ -351,42 +374,85 @@ impl<'t> Checker<'t> {
     }
 
     /// Deserializes one table, reporting each unknown key (with a suggestion)
-    /// and then whatever serde finds wrong with the rest.
+    /// and then whatever serde finds wrong with the rest. Serde stops at the
+    /// first wrong value, so the key holding it is dropped and the table read
+    /// again until nothing is wrong: every problem of a table in one go.
     fn section<T: DeserializeOwned>(
         &mut self,
         value: &Spanned<DeValue<'_>>,
         what: &str,
     ) -> Option<T> {
         let fields = field_names::<T>();
-        let value = match value.get_ref() {
-            DeValue::Table(table) if !fields.is_empty() => {
-                let mut cleaned = table.clone();
-                for (key, _) in table.iter() {
-                    let k: &str = key.get_ref();
-                    if !fields.contains(&k) {
-                        let hint = did_you_mean(k, fields.iter().copied())
-                            .unwrap_or_else(|| format!("known keys: {}", fields.join(", ")));
-                        self.error(key.span(), format!("unknown key `{k}` in {what}"))
-                            .hint = Some(hint);
-                        cleaned.remove(k);
-                    }
+        let DeValue::Table(original) = value.get_ref() else {
+            self.type_error(value.span(), what, "a table", value.get_ref());
+            return None;
+        };
+        let mut table = original.clone();
+        if !fields.is_empty() {
+            for (key, _) in original.iter() {
+                let k: &str = key.get_ref();
+                if !fields.contains(&k) {
+                    let hint = did_you_mean(k, fields.iter().copied())
+                        .unwrap_or_else(|| format!("known keys: {}", fields.join(", ")));
+                    self.error(key.span(), format!("unknown key `{k}` in {what}"))
+                        .hint = Some(hint);
+                    table.remove(k);
                 }
-                Spanned::new(value.span(), DeValue::Table(cleaned))
             }
-            DeValue::Table(_) => value.clone(),
-            other => {
-                self.type_error(value.span(), what, "a table", other);
+        }
+        // Keys suggested for unknown ones: not also reported as missing.
+        let suggested: Vec<&str> = original
+            .iter()
+            .filter_map(|(key, _)| {
+                let k: &str = key.get_ref();
+                let close = fields
+                    .iter()
+                    .copied()
+                    .filter(|f| !original.contains_key(*f));
+                (!fields.contains(&k))
+                    .then(|| did_you_mean_name(k, close))
+                    .flatten()
+            })
+            .collect();
+        let mut dropped: Vec<String> = Vec::new();
+        loop {
+            let candidate = Spanned::new(value.span(), DeValue::Table(table.clone()));
+            let err = match T::deserialize(ValueDeserializer::from(candidate)) {
+                Ok(v) if dropped.is_empty() => return Some(v),
+                Ok(_) => return None,
+                Err(err) => err,
+            };
+            let message = err.message().trim();
+            if let Some(missing) = missing_key(message) {
+                // A key dropped for a wrong value is not missing as well.
+                if !dropped.iter().any(|d| d == missing) && !suggested.contains(&missing) {
+                    let span = header_span(self.text, &value.span());
+                    self.error(span, format!("{what} has no `{missing}`")).hint =
+                        Some(format!("add `{missing} = ...`; it is required"));
+                }
                 return None;
             }
-        };
-        let span = value.span();
-        match T::deserialize(ValueDeserializer::from(value)) {
-            Ok(v) => Some(v),
-            Err(err) => {
-                let span = err.span().unwrap_or(span);
-                let message = serde_message(err.message());
-                self.error(span, format!("{message} in {what}"));
-                None
+            let span = err.span().unwrap_or(value.span());
+            // The key whose value holds the problem.
+            let key = table
+                .iter()
+                .find(|(k, v)| {
+                    let v = v.span();
+                    (v.start <= span.start && span.end <= v.end) || k.span() == span
+                })
+                .map(|(k, _)| k.get_ref().to_string());
+            let message = serde_message(message);
+            let message = match &key {
+                Some(key) => format!("`{key}` of {what}: {message}"),
+                None => format!("{what}: {message}"),
+            };
+            self.error(span, message);
+            match key {
+                Some(key) => {
+                    table.remove(key.as_str());
+                    dropped.push(key);
+                }
+                None => return None,
             }
         }
     }
@@ -574,6 +640,9 @@ impl<'t> Checker<'t> {
         };
         let target = reference.get_ref();
         let Some((named, _)) = names.get(target) else {
+            if self.broken.contains(target) {
+                return None; // declared, and its own problem is reported
+            }
             let hint = did_you_mean(target, known.iter().map(String::as_str)).or_else(|| {
                 let mut all: Vec<&str> = known.iter().map(String::as_str).collect();
                 all.sort();
@@ -1049,7 +1118,8 @@ impl<'t> Checker<'t> {
         })
     }
 
-    /// Compiles one template string and checks the names it reads.
+    /// Compiles one template string and checks the names it reads and the
+    /// filters and tests it uses; every problem points into the string.
     fn template(
         &mut self,
         templates: &mut Templates,
@@ -1059,43 +1129,165 @@ impl<'t> Checker<'t> {
         fanout: Fanout,
         usage: Use,
     ) -> Option<Tmpl> {
-        let inner = string_content_start(self.text, &span);
+        let map = ValueMap::new(self.text, &span, &text);
+        let locate = |range: Option<Range<usize>>| match (&map, range) {
+            (Some(map), Some(range)) if range.end <= text.len() => map.range(range),
+            _ => span.clone(),
+        };
         if let Err(err) = templates.add(&id, &text) {
-            let at = err
-                .range()
-                .map(|r| inner + r.start..inner + r.end.max(r.start + 1))
-                .unwrap_or(span.clone());
             let detail = err
                 .detail()
                 .map(str::to_owned)
                 .unwrap_or_else(|| err.kind().to_string());
-            self.error(at, format!("template error: {detail}"));
+            self.error(
+                locate(err.range()),
+                format!("template syntax error: {detail}"),
+            )
+            .hint = Some("templates are minijinja (Jinja2): `{{ name }}`, `{% if ... %}`".into());
             return None;
         }
-        let unknown = templates.unknown_names(&id, fanout, usage);
-        if unknown.is_empty() {
-            return Some(Tmpl { id, text, span });
-        }
+        let before = self.diagnostics.len();
         let allowed = allowed_names(fanout, usage);
-        for name in unknown {
-            let at =
-                find_word(&text, &name).map_or(span.clone(), |r| inner + r.start..inner + r.end);
-            let mut hint = did_you_mean(&name, allowed.iter().copied())
-                .map(|h| format!("{h} "))
-                .unwrap_or_default();
-            hint.push_str(&format!(
+        for name in templates.unknown_names(&id, fanout, usage) {
+            let at = locate(find_word(&text, &name));
+            let listing = format!(
                 "(a task of `{}` has: {})",
                 fanout.keyword(),
                 allowed.join(", ")
-            ));
-            let message = if matches!(name.as_str(), "out" | "outs") && usage == Use::Out {
-                "`out` cannot refer to itself".to_owned()
+            );
+            let (message, hint) = if matches!(name.as_str(), "out" | "outs") && usage == Use::Out {
+                (
+                    "`out` cannot refer to itself".to_owned(),
+                    format!("build the path from the task's names {listing}"),
+                )
             } else {
-                format!("template uses unknown variable `{name}`")
+                let hint = match did_you_mean(&name, allowed.iter().copied()) {
+                    Some(h) => format!("{h} {listing}"),
+                    None => listing,
+                };
+                (format!("template uses unknown variable `{name}`"), hint)
             };
             self.error(at, message).hint = Some(hint);
         }
+        for dotted in templates.attribute_names(&id) {
+            let mut parts = dotted.split('.');
+            let (Some(object), Some(attribute)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            if !allowed.contains(&object) {
+                continue; // reported above
+            }
+            let known: Vec<&str> = match object {
+                "vars" => self.vars.keys().map(String::as_str).collect(),
+                other => match known_attributes(other) {
+                    Some(known) => known.to_vec(),
+                    None => continue,
+                },
+            };
+            if known.contains(&attribute) {
+                continue;
+            }
+            let shown = format!("{object}.{attribute}");
+            let at = locate(find_word(&text, &shown).or_else(|| find_word(&text, attribute)));
+            let listing = if known.is_empty() {
+                format!("`{object}` has no names")
+            } else {
+                format!("`{object}` has: {}", known.join(", "))
+            };
+            let hint = match did_you_mean(attribute, known.iter().copied()) {
+                Some(h) => format!("{h} ({listing})"),
+                None if object == "vars" => format!("{listing}; add it to `[vars]`"),
+                None => listing,
+            };
+            self.error(at, format!("template uses unknown variable `{shown}`"))
+                .hint = Some(hint);
+        }
+        if self.diagnostics.len() > before {
+            return None;
+        }
+        let vars = minijinja::Value::from(minijinja::value::Serde(&self.vars));
+        if let Some(unknown) = templates.unknown_callable(&id, &vars) {
+            let at = locate(
+                find_word(&text, &unknown.name)
+                    .filter(|r| unknown.range.as_ref().is_none_or(|u| u.start <= r.start))
+                    .or(unknown.range),
+            );
+            let hint = did_you_mean(&unknown.name, unknown.known.iter().copied())
+                .unwrap_or_else(|| format!("{}s: {}", unknown.kind, unknown.known.join(", ")));
+            self.error(
+                at,
+                format!("template uses unknown {} `{}`", unknown.kind, unknown.name),
+            )
+            .hint = Some(hint);
+            return None;
+        }
+        Some(Tmpl { id, text, span })
+    }
+}
+
+/// A TOML syntax error in the file's words, with a fix where the parser's
+/// message alone does not say it.
+fn syntax_message(message: &str, found: &str) -> (String, Option<String>) {
+    let hint = if message.starts_with("string values must be quoted") {
+        if found.is_empty() {
+            return (
+                "invalid TOML: a value is missing".to_owned(),
+                Some(
+                    "write a value after `=`, e.g. `\"text\"`, `3` or `[\"a\", \"b\"]`".to_owned(),
+                ),
+            );
+        }
+        Some(format!("quote it: `\"{found}\"`"))
+    } else if message.starts_with("duplicate key") {
+        Some("a key can be set only once in a table".to_owned())
+    } else if message.starts_with("invalid basic string")
+        || message.starts_with("invalid literal string")
+    {
+        Some(
+            "close the string on this line, or use `\"\"\"` for text over several lines".to_owned(),
+        )
+    } else {
         None
+    };
+    (format!("invalid TOML: {message}"), hint)
+}
+
+/// The `name` a `[[steps]]` / `[[plots]]` table declares, if it is a string.
+fn declared_name<'a>(item: &'a Spanned<DeValue<'_>>) -> Option<&'a str> {
+    match item.get_ref() {
+        DeValue::Table(table) => match table.get("name").map(Spanned::get_ref) {
+            Some(DeValue::String(name)) => Some(name.as_ref()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// How messages name a `[[steps]]` / `[[plots]]` entry: by its name, or by
+/// its position when it has none.
+fn entry_label(is_step: bool, name: Option<&str>, index: usize) -> String {
+    let section = if is_step { "step" } else { "plot" };
+    match name {
+        Some(name) => format!("{section} `{name}`"),
+        None => format!("`[[{section}s]]` number {}", index + 1),
+    }
+}
+
+/// The key serde says is missing ("missing field `name`").
+fn missing_key(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.strip_suffix('`')
+}
+
+/// The first line of a multi-line span (the table header), where a
+/// problem of the whole table is shown.
+fn header_span(text: &str, span: &Range<usize>) -> Range<usize> {
+    let body = text.get(span.clone()).unwrap_or("");
+    let line = body.find('\n').map_or(body, |end| &body[..end]);
+    let line = line.trim_end();
+    if line.is_empty() {
+        span.start..span.start
+    } else {
+        span.start..span.start + line.len()
     }
 }
 
@@ -1106,48 +1298,57 @@ fn article(type_name: &str) -> String {
 }
 
 /// Rewrites serde's "invalid type: integer `3`, expected a string" as
-/// "expected a string, found integer `3`", in TOML words.
+/// "expected a string, found an integer", in TOML words (the caret already
+/// shows the value).
 fn serde_message(message: &str) -> String {
     let message = message.trim();
-    for prefix in ["invalid type: ", "invalid value: "] {
+    for (prefix, is_type) in [("invalid type: ", true), ("invalid value: ", false)] {
         if let Some(rest) = message.strip_prefix(prefix)
             && let Some((found, expected)) = rest.split_once(", expected ")
         {
-            let found = found
-                .replace("sequence", "an array")
-                .replace("map", "a table")
-                .replace("integer", "an integer")
-                .replace("string", "a string")
-                .replace("boolean", "a boolean")
-                .replace("floating point", "a float");
+            let expected = toml_words(expected);
+            let kind = found.split([' ', '`', '"']).next().unwrap_or(found);
+            let found = if is_type {
+                match kind {
+                    "floating" => "a float".to_owned(),
+                    "sequence" => "an array".to_owned(),
+                    "map" => "a table".to_owned(),
+                    other => article(other),
+                }
+            } else {
+                // `string "many"` -> `"many"`, `integer `-1`` -> `-1`.
+                let value = found.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == ' ');
+                if value.is_empty() {
+                    found.to_owned()
+                } else {
+                    value.to_owned()
+                }
+            };
             return format!("expected {expected}, found {found}");
         }
-    }
-    if let Some(rest) = message.strip_prefix("missing field ") {
-        return format!("missing key {rest}");
     }
     message.to_owned()
 }
 
-/// Offset of the first character inside a TOML string literal at `span`.
-fn string_content_start(text: &str, span: &Range<usize>) -> usize {
-    let literal = text.get(span.clone()).unwrap_or("");
-    let delimiter = if literal.starts_with("\"\"\"") || literal.starts_with("'''") {
-        3
-    } else if literal.starts_with('"') || literal.starts_with('\'') {
-        1
-    } else {
-        0
-    };
-    let mut start = span.start + delimiter;
-    if delimiter == 3 && text[start..].starts_with('\n') {
-        start += 1;
+/// Serde's and Rust's names of what was expected, as TOML users say them.
+fn toml_words(expected: &str) -> String {
+    match expected {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "an integer".to_owned(),
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "an integer of 0 or more".to_owned(),
+        "f32" | "f64" => "a number".to_owned(),
+        "a sequence" => "a list".to_owned(),
+        "a map" => "a table".to_owned(),
+        "a borrowed string" => "a string".to_owned(),
+        other if other.starts_with("struct ") => "a table".to_owned(),
+        other => other.to_owned(),
     }
-    start
 }
 
 /// Byte range of `word` in `text` as a whole identifier.
 fn find_word(text: &str, word: &str) -> Option<Range<usize>> {
+    if word.is_empty() {
+        return None;
+    }
     let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut from = 0;
     while let Some(pos) = text[from..].find(word) {
@@ -1193,9 +1394,20 @@ mod tests {
     fn serde_messages_read_like_toml() {
         assert_eq!(
             serde_message("invalid type: integer `3`, expected a string or a list of strings"),
-            "expected a string or a list of strings, found an integer `3`"
+            "expected a string or a list of strings, found an integer"
         );
-        assert_eq!(serde_message("missing field `name`"), "missing key `name`");
+        assert_eq!(
+            serde_message("invalid type: string \"x\", expected i64"),
+            "expected an integer, found a string"
+        );
+        assert_eq!(
+            serde_message("invalid type: floating point `1.5`, expected a sequence"),
+            "expected a list, found a float"
+        );
+        assert_eq!(
+            serde_message("invalid value: integer `-1`, expected u32"),
+            "expected an integer of 0 or more, found `-1`"
+        );
     }
 
     #[test]

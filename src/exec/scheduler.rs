@@ -260,8 +260,11 @@ mod tests {
     use super::*;
     use crate::exec::progress::Silent;
     use crate::plan::Command;
+    use proptest::prelude::*;
     use std::path::PathBuf;
     use std::sync::Mutex;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::Ordering::SeqCst;
 
     /// Records the order tasks start in; fails the keys it is told to.
     struct Fake {
@@ -412,6 +415,175 @@ mod tests {
             results[0].as_ref().unwrap().outcome,
             Outcome::UpToDate
         ));
+    }
+
+    /// Stamps each task's start and end on one clock, fails the tasks it is
+    /// told to, and tracks the pool slots in use.
+    struct Clock {
+        now: AtomicUsize,
+        started: Mutex<Vec<Option<usize>>>,
+        finished: Mutex<Vec<Option<usize>>>,
+        fail: Vec<bool>,
+        slots: Vec<usize>,
+        in_use: AtomicUsize,
+        most_in_use: AtomicUsize,
+    }
+
+    impl Executor for Clock {
+        fn run(&self, task: &Task) -> TaskResult {
+            let slots = self.slots[task.id];
+            let in_use = self.in_use.fetch_add(slots, SeqCst) + slots;
+            self.most_in_use.fetch_max(in_use, SeqCst);
+            let start = self.now.fetch_add(1, SeqCst);
+            self.started.lock().unwrap()[task.id] = Some(start);
+            std::thread::yield_now();
+            let outcome = if self.fail[task.id] {
+                Outcome::Failed(Failure {
+                    reason: "exit code 1".into(),
+                    exit_code: Some(1),
+                    stderr_tail: vec![],
+                    interrupted: false,
+                })
+            } else {
+                Outcome::Succeeded
+            };
+            self.in_use.fetch_sub(slots, SeqCst);
+            let end = self.now.fetch_add(1, SeqCst);
+            self.finished.lock().unwrap()[task.id] = Some(end);
+            TaskResult {
+                attempts: 1,
+                ..TaskResult::not_run(outcome)
+            }
+        }
+        fn stop(&self) {}
+    }
+
+    /// A random DAG: task `order[j]` reads a random subset of the tasks
+    /// placed before it, so ids are in no particular order.
+    /// A random DAG and how to run it.
+    #[derive(Debug, Clone)]
+    struct Dag {
+        upstream: Vec<Vec<usize>>,
+        fail: Vec<bool>,
+        slots: Vec<usize>,
+        priority: Vec<usize>,
+        jobs: usize,
+    }
+
+    fn dag() -> impl Strategy<Value = Dag> {
+        (1usize..24).prop_flat_map(|n| {
+            (
+                proptest::collection::vec(
+                    proptest::collection::vec(proptest::bool::weighted(0.2), n),
+                    n,
+                ),
+                Just((0..n).collect::<Vec<_>>()).prop_shuffle(),
+                proptest::collection::vec(proptest::bool::weighted(0.1), n),
+                proptest::collection::vec(1usize..4, n),
+                proptest::collection::vec(0usize..4, n),
+                1usize..5,
+            )
+                .prop_map(|(edges, order, fail, slots, priority, jobs)| {
+                    let n = order.len();
+                    let mut upstream = vec![Vec::new(); n];
+                    for j in 0..n {
+                        for i in 0..j {
+                            if edges[j][i] {
+                                upstream[order[j]].push(order[i]);
+                            }
+                        }
+                    }
+                    Dag {
+                        upstream,
+                        fail,
+                        slots,
+                        priority,
+                        jobs,
+                    }
+                })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Whatever order the scheduler picks: a task starts only after
+        /// every task it reads has finished and succeeded, a task under a
+        /// failure never starts, every other task runs once, and the pool's
+        /// slots are never overbooked.
+        #[test]
+        fn every_order_respects_every_edge(dag in dag()) {
+            let Dag { upstream, fail, slots, priority, jobs } = dag;
+            let n = upstream.len();
+            let plan = Plan {
+                tasks: upstream
+                    .iter()
+                    .enumerate()
+                    .map(|(id, up)| task(id, &format!("t{id}"), up.clone()))
+                    .collect(),
+                step_tasks: vec![],
+                input_files: vec![],
+            };
+            let wanted = vec![true; n];
+            let up_to_date = vec![false; n];
+            let clock = Clock {
+                now: AtomicUsize::new(0),
+                started: Mutex::new(vec![None; n]),
+                finished: Mutex::new(vec![None; n]),
+                fail: fail.clone(),
+                slots: slots.iter().map(|s| (*s).clamp(1, jobs)).collect(),
+                in_use: AtomicUsize::new(0),
+                most_in_use: AtomicUsize::new(0),
+            };
+            let schedule = Schedule {
+                plan: &plan,
+                wanted: &wanted,
+                up_to_date: &up_to_date,
+                slots: slots.clone(),
+                priority,
+                jobs,
+                fail_fast: false,
+            };
+            let results = run(&schedule, &clock, &mut Silent, &|| false);
+            let started = clock.started.lock().unwrap().clone();
+            let finished = clock.finished.lock().unwrap().clone();
+            // Tasks with a failed task upstream (in id order of a DAG walk).
+            let mut doomed = vec![false; n];
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for id in 0..n {
+                    let bad = upstream[id].iter().any(|&u| fail[u] || doomed[u]);
+                    if bad && !doomed[id] {
+                        doomed[id] = true;
+                        changed = true;
+                    }
+                }
+            }
+            for id in 0..n {
+                let outcome = &results[id].as_ref().unwrap().outcome;
+                if doomed[id] {
+                    prop_assert!(started[id].is_none(), "task {id} started under a failure");
+                    prop_assert!(matches!(outcome, Outcome::SkippedUpstream), "{id}: {outcome:?}");
+                    continue;
+                }
+                let start = started[id];
+                prop_assert!(start.is_some(), "task {id} never started");
+                for &up in &upstream[id] {
+                    prop_assert!(
+                        finished[up].is_some_and(|end| end < start.unwrap()),
+                        "task {id} started at {start:?} before {up} finished at {:?}",
+                        finished[up]
+                    );
+                }
+                if fail[id] {
+                    prop_assert!(matches!(outcome, Outcome::Failed(_)), "{id}: {outcome:?}");
+                } else {
+                    prop_assert!(matches!(outcome, Outcome::Succeeded), "{id}: {outcome:?}");
+                }
+            }
+            prop_assert!(clock.most_in_use.load(SeqCst) <= jobs);
+        }
     }
 
     #[test]

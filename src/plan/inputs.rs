@@ -224,6 +224,9 @@ pub(crate) fn batches(count: usize, batching: Batching) -> Vec<Vec<usize>> {
     match batching {
         Batching::Count(n) => {
             // File i goes to batch i mod n, as the classic `task_split` does.
+            // At most one batch per file: `batches = 1000000000` must not
+            // allocate a billion empty lists (issue 5).
+            let n = n.min(count);
             let mut out = vec![Vec::new(); n];
             for i in 0..count {
                 out[i % n].push(i);
@@ -278,6 +281,46 @@ mod tests {
             vec![vec![0, 1], vec![2, 3], vec![4]]
         );
         assert!(batches(0, Batching::Size(2)).is_empty());
+    }
+
+    fn batching() -> impl proptest::strategy::Strategy<Value = Batching> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (1usize..40).prop_map(Batching::Count),
+            (1usize..40).prop_map(Batching::Size),
+            Just(Batching::Count(usize::MAX)),
+            Just(Batching::Size(usize::MAX)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Batches partition the files: every file in exactly one batch, no
+        /// batch empty, in file order, and never more or bigger batches than
+        /// asked for.
+        #[test]
+        fn batches_partition_the_inputs(count in 0usize..300, batching in batching()) {
+            use proptest::prop_assert;
+            let got = batches(count, batching);
+            let mut seen: Vec<usize> = got.iter().flatten().copied().collect();
+            seen.sort_unstable();
+            proptest::prop_assert_eq!(seen, (0..count).collect::<Vec<_>>());
+            prop_assert!(got.iter().all(|b| !b.is_empty()));
+            prop_assert!(got.iter().all(|b| b.windows(2).all(|w| w[0] < w[1])));
+            match batching {
+                Batching::Count(n) => {
+                    prop_assert!(got.len() <= n);
+                    // Round-robin: file i is in batch i mod n.
+                    for (index, batch) in got.iter().enumerate() {
+                        prop_assert!(batch.iter().all(|&i| i % n == index));
+                    }
+                }
+                Batching::Size(k) => {
+                    prop_assert!(got.iter().all(|b| b.len() <= k));
+                    let concatenated: Vec<usize> = got.concat();
+                    proptest::prop_assert_eq!(concatenated, (0..count).collect::<Vec<_>>());
+                }
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use minijinja::value::Value;
 use rayon::prelude::*;
 
-use crate::config::{Action, Fanout, Pipeline, Tmpl, Upstream};
+use crate::config::{Action, Fanout, Pipeline, Tmpl, Upstream, ValueMap};
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
 
@@ -195,9 +195,8 @@ impl<'p> Builder<'p> {
                 }
             }
         }
-        if !self.diagnostics.is_empty() {
-            return Err(self.diagnostics);
-        }
+        // No early return: a broken set has no files, so the steps reading it
+        // make no tasks, and the other steps' problems are reported too.
 
         self.check_programs();
         let mut step_tasks: Vec<Vec<TaskId>> = Vec::new();
@@ -288,7 +287,7 @@ impl<'p> Builder<'p> {
                     // One report per template, not one per task.
                     Err(failure) if !failed_templates.contains(&failure.template) => {
                         failed_templates.push(failure.template);
-                        self.diagnostics.push(failure.diagnostic);
+                        self.diagnostics.push(*failure.diagnostic);
                     }
                     Err(_) => {}
                 }
@@ -297,6 +296,8 @@ impl<'p> Builder<'p> {
         }
         self.check_outputs(&step_tasks);
         if !self.diagnostics.is_empty() {
+            self.diagnostics
+                .sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
             return Err(self.diagnostics);
         }
         Ok(Plan {
@@ -487,10 +488,19 @@ impl<'p> Builder<'p> {
                 .get_attr("key")
                 .map(|k| k.to_string())
                 .unwrap_or_default();
+            // Point at the failing part of the string, not the whole string.
+            let source = &self.pipeline.source.text;
+            let span = err
+                .range()
+                .filter(|r| r.end <= t.text.len())
+                .and_then(|r| ValueMap::new(source, &t.span, &t.text).map(|m| m.range(r)))
+                .unwrap_or_else(|| t.span.clone());
             TemplateFailure {
                 template: t.id.clone(),
-                diagnostic: Diagnostic::new(t.span.clone(), format!("template error: {detail}"))
-                    .note(format!("while rendering it for the task with key `{key}`")),
+                diagnostic: Box::new(
+                    Diagnostic::new(span, format!("template error: {detail}"))
+                        .note(format!("while rendering it for the task with key `{key}`")),
+                ),
             }
         })
     }
@@ -571,20 +581,25 @@ impl<'p> Builder<'p> {
                         collisions += 1;
                         if collisions == 1 {
                             let o = &self.tasks[other];
-                            self.diagnostics.push(
-                                Diagnostic::new(
-                                    step.outs_span.clone(),
-                                    format!(
-                                        "two tasks write `{}`: `{}` (key `{}`) and `{}` (key `{}`)",
-                                        display_path(out),
-                                        p.steps[o.step].name,
-                                        o.key,
-                                        step.name,
-                                        task.key
-                                    ),
-                                )
-                                .hint("put `{{ key }}` in `out` so that every task writes its own file"),
+                            let mut d = Diagnostic::new(
+                                step.outs_span.clone(),
+                                format!(
+                                    "two tasks write `{}`: `{}` (key `{}`) and `{}` (key `{}`)",
+                                    display_path(out),
+                                    p.steps[o.step].name,
+                                    o.key,
+                                    step.name,
+                                    task.key
+                                ),
+                            )
+                            .hint(
+                                "put `{{ key }}` in `out` so that every task writes its own file",
                             );
+                            if o.step != task.step {
+                                let label = format!("`{}` writes it too", p.steps[o.step].name);
+                                d = d.label(p.steps[o.step].outs_span.clone(), label);
+                            }
+                            self.diagnostics.push(d);
                         }
                     } else {
                         writers.insert(normal, id);
@@ -594,10 +609,11 @@ impl<'p> Builder<'p> {
             if collisions > 1
                 && let Some(d) = self.diagnostics.last_mut()
             {
-                d.notes.push(format!(
-                    "{} more outputs of this step collide",
-                    collisions - 1
-                ));
+                d.notes.push(if collisions == 2 {
+                    "1 more output of this step collides".to_owned()
+                } else {
+                    format!("{} more outputs of this step collide", collisions - 1)
+                });
             }
         }
     }
@@ -624,7 +640,7 @@ type Ctx = std::collections::BTreeMap<&'static str, Value>;
 /// A template that could not be rendered for a task.
 struct TemplateFailure {
     template: String,
-    diagnostic: Diagnostic,
+    diagnostic: Box<Diagnostic>,
 }
 
 /// What one task reads.

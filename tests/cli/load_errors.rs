@@ -144,7 +144,7 @@ fn wrong_type() {
     let err = load_error(&format!(
         "{HEAD}[[steps]]\nname = \"s\"\neach = \"logs\"\nrun = \"true\"\n"
     ));
-    assert_at(&err, "8:7", &["expected a sequence", "found a string"]);
+    assert_at(&err, "8:7", &["expected a list of strings, found a string"]);
 }
 
 #[test]
@@ -211,7 +211,7 @@ fn a_list_inside_a_run_argument() {
     let err = load_error(&format!(
         "{HEAD}[[steps]]\nname = \"s\"\nall = \"logs\"\nrun = [\"echo\", \"--in={{{{ inputs }}}}\"]\n"
     ));
-    assert_at(&err, "8:16", &["a list cannot be written into one string"]);
+    assert_at(&err, "8:25", &["a list cannot be written into one string"]);
 }
 
 #[test]

@@ -5,5 +5,7 @@
 mod support;
 
 mod core;
+mod errors;
 mod load_errors;
+mod schema;
 mod state;
