@@ -129,8 +129,15 @@ impl Signals {
 /// benchmarks: where does a no-op run spend its time?).
 fn phase(label: &str, since: &mut std::time::Instant) {
     if std::env::var_os("RUNNER_TIMINGS").is_some() {
+        // SAFETY: getrusage only fills the struct it is given.
+        let cpu = unsafe {
+            let mut usage: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+            let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+            ms(usage.ru_utime) + ms(usage.ru_stime)
+        };
         eprintln!(
-            "timing: {label:<10} {:>8.1} ms",
+            "timing: {label:<10} {:>8.1} ms (process CPU so far {cpu:.0} ms)",
             since.elapsed().as_secs_f64() * 1000.0
         );
     }

@@ -177,13 +177,13 @@ pub(crate) fn command_line(pipeline: &Pipeline, task: &Task) -> String {
         let _ = write!(line, " {key}={}", quote(value));
     }
     match &task.command {
-        Command::Argv { shown, .. } => {
+        Command::Argv(shown) => {
             for arg in shown {
                 line.push(' ');
                 line.push_str(&quote(&display_os(arg)));
             }
         }
-        Command::Shell { shown, .. } => {
+        Command::Shell(shown) => {
             // A one-line script pastes as it is; more lines go through `sh -c`
             // so that all of them run in root.
             if step.env.is_empty() && !shown.contains('\n') {

@@ -224,7 +224,7 @@ impl Recorder<'_> {
             status: "ok".to_owned(),
             fingerprint: r.fingerprint.fingerprint.to_hex().to_string(),
             action: r.fingerprint.action.to_hex().to_string(),
-            inputs: fingerprint::to_hash_lines(&r.fingerprint.inputs),
+            inputs: r.inputs.clone(),
             outputs: r.outputs.clone(),
         });
         let row = TaskRow {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Action, Pipeline, Step};
 use crate::exec::process::{self, Children, Exit, Log, Sink, Spawn};
-use crate::plan::{Command, Task, display_path, temp_path};
+use crate::plan::{Command, Task, display_path, exec_command, temp_path};
 use crate::state::Verdict;
 use crate::state::fingerprint::{self, Files, Fingerprint, NewHash};
 
@@ -49,7 +49,9 @@ pub(crate) struct Failure {
 pub(crate) struct Record {
     /// Its fingerprint, taken before it ran.
     pub(crate) fingerprint: Box<Fingerprint>,
-    /// `[[path, hash], ...]` of its outputs after it ran.
+    /// `HASH  PATH` lines of its inputs and deps, as they were read.
+    pub(crate) inputs: String,
+    /// `HASH  PATH` lines of its outputs after it ran.
     pub(crate) outputs: String,
 }
 
@@ -155,6 +157,8 @@ impl LocalTasks<'_> {
             stdout: Log::new(out_path),
             stderr: Log::new(err_path),
         };
+        // What runs writes the temporary output paths.
+        let command = exec_command(self.pipeline, task);
         let mut attempts = 0;
         let outcome = loop {
             attempts += 1;
@@ -162,10 +166,13 @@ impl LocalTasks<'_> {
                 logs.stdout.mark(format!("[runner] attempt {attempts}"));
                 logs.stderr.mark(format!("[runner] attempt {attempts}"));
             }
-            let result = self.attempt(task, step, &mut logs);
+            let result = match &command {
+                Ok(command) => self.attempt(task, step, command, &mut logs),
+                Err(message) => Err(plain_failure(message.clone())),
+            };
             // Whatever happened, no temporary output stays behind.
             if !matches!(result, Ok(())) {
-                for out in &task.outputs {
+                for out in task.outputs.iter() {
                     let _ = fs::remove_file(root.join(temp_path(out)));
                 }
             }
@@ -196,6 +203,11 @@ impl LocalTasks<'_> {
                 fingerprint::output_hashes(task, &self.freshness.files, &mut new_hashes)
                     .ok()
                     .map(|outputs| Record {
+                        inputs: fingerprint::to_hash_lines(&fingerprint::input_pairs(
+                            task,
+                            &self.freshness.step_deps[task.step],
+                            &fingerprint,
+                        )),
                         fingerprint,
                         outputs,
                     })
@@ -214,9 +226,15 @@ impl LocalTasks<'_> {
         }
     }
 
-    fn attempt(&self, task: &Task, step: &Step, logs: &mut Logs) -> Result<(), Failure> {
+    fn attempt(
+        &self,
+        task: &Task,
+        step: &Step,
+        command: &Command,
+        logs: &mut Logs,
+    ) -> Result<(), Failure> {
         let root = &self.pipeline.root;
-        for out in &task.outputs {
+        for out in task.outputs.iter() {
             let out_abs = root.join(out);
             if let Some(parent) = out_abs.parent() {
                 fs::create_dir_all(parent).map_err(|e| {
@@ -232,10 +250,10 @@ impl LocalTasks<'_> {
             .map(|o| root.join(temp_path(o)))
             .collect();
 
-        match (&task.command, &step.action) {
-            (Command::Argv { exec, .. }, _) => self.spawn(task, step, logs, exec.clone())?,
-            (Command::Shell { exec, .. }, _) => {
-                let argv = vec!["sh".into(), "-c".into(), exec.into()];
+        match (command, &step.action) {
+            (Command::Argv(argv), _) => self.spawn(task, step, logs, argv.clone())?,
+            (Command::Shell(script), _) => {
+                let argv = vec!["sh".into(), "-c".into(), script.into()];
                 self.spawn(task, step, logs, argv)?;
             }
             (Command::Builtin, Action::Builtin { name, options }) => {

@@ -3,20 +3,23 @@
 //! Pure: nothing runs, so `check` and `--dry-run` show exactly what would.
 
 mod inputs;
+mod render;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
-use minijinja::value::Value;
 use rayon::prelude::*;
 
-use crate::config::{Action, Fanout, Pipeline, Tmpl, Upstream, ValueMap};
+use crate::config::{Action, Fanout, Pipeline, Tmpl, Upstream};
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
 
 pub(crate) use inputs::{InputFile, batches, display_os, display_path};
+pub(crate) use render::exec_command;
+use render::{Renderer, TaskParts};
 
 /// Index of a task in `Plan::tasks`.
 pub(crate) type TaskId = usize;
@@ -42,9 +45,11 @@ pub(crate) struct Task {
     /// Stable identity within the step (`2024/x`, `batch-3`, `all`).
     pub(crate) key: String,
     /// Files it reads, relative to root (or absolute).
-    pub(crate) inputs: Vec<PathBuf>,
+    pub(crate) inputs: Arc<[PathBuf]>,
     /// Files it writes, relative to root (or absolute).
-    pub(crate) outputs: Vec<PathBuf>,
+    pub(crate) outputs: Arc<[PathBuf]>,
+    /// For a `batch` task: its index and the number of batches.
+    pub(crate) batch: Option<(usize, usize)>,
     /// Tasks that must succeed first.
     pub(crate) upstream: Vec<TaskId>,
     /// What it runs.
@@ -54,23 +59,14 @@ pub(crate) struct Task {
     pub(crate) invalid: Option<String>,
 }
 
-/// The rendered action of a task.
+/// The rendered action of a task, with its final output paths (as shown,
+/// and fingerprinted); `exec_command` gives the one that is run.
 #[derive(Debug, Clone)]
 pub(crate) enum Command {
-    /// argv: as shown (final output paths) and as run (temporary outputs).
-    Argv {
-        /// With final output paths: for messages, dry runs, fingerprints.
-        shown: Vec<OsString>,
-        /// With temporary output paths: what is executed.
-        exec: Vec<OsString>,
-    },
-    /// `sh -c` script, shown and executed.
-    Shell {
-        /// With final output paths.
-        shown: String,
-        /// With temporary output paths.
-        exec: String,
-    },
+    /// An argv.
+    Argv(Vec<OsString>),
+    /// A script for `sh -c`.
+    Shell(String),
     /// A built-in step; its name and options are on the step.
     Builtin,
     /// A plot; the spec is on the step, the rendered texts here.
@@ -152,7 +148,7 @@ struct Builder<'p> {
     pipeline: &'p Pipeline,
     tasks: Vec<Task>,
     diagnostics: Vec<Diagnostic>,
-    pipeline_value: Value,
+    renderer: Renderer<'p>,
 }
 
 /// Names in templates that come from an input's path.
@@ -160,20 +156,11 @@ const PATH_NAMES: &[&str] = &["input", "inputs", "stem", "name", "ext", "dir"];
 
 impl<'p> Builder<'p> {
     fn new(pipeline: &'p Pipeline) -> Self {
-        let pipeline_value = Value::from_object(
-            [
-                ("name", Value::from(pipeline.name.as_str())),
-                ("root", Value::from(pipeline.root.display().to_string())),
-                ("out", Value::from(display_path(&pipeline.out_dir))),
-            ]
-            .into_iter()
-            .collect::<std::collections::BTreeMap<&'static str, Value>>(),
-        );
         Builder {
             pipeline,
             tasks: Vec::new(),
             diagnostics: Vec::new(),
-            pipeline_value,
+            renderer: Renderer::new(pipeline),
         }
     }
 
@@ -207,7 +194,7 @@ impl<'p> Builder<'p> {
                     .iter()
                     .map(|f| Unit {
                         key: f.key.clone(),
-                        inputs: vec![f.path.clone()],
+                        inputs: Arc::from([f.path.clone()]),
                         upstream: Vec::new(),
                         batch: None,
                     })
@@ -309,71 +296,33 @@ impl<'p> Builder<'p> {
 
     /// Renders one task; on a template error, reports it once per template.
     fn task(&self, step_index: usize, unit: Unit) -> Result<Task, TemplateFailure> {
-        let p = self.pipeline;
-        let step = &p.steps[step_index];
-        let non_utf8 = unit.inputs.iter().find(|i| i.to_str().is_none()).cloned();
-        let base = Value::from_object(self.context(step.fanout, &unit));
-
-        let mut outputs = Vec::with_capacity(step.outs.len());
-        for out in &step.outs {
-            let rendered = self.render(out, &base)?;
-            outputs.push(p.out_dir.join(rendered));
-        }
-        let temps: Vec<PathBuf> = outputs.iter().map(|o| temp_path(o)).collect();
-        // The same context twice: with the final outputs (shown, fingerprinted)
-        // and with the temporary ones (executed).
-        let shown_ctx = with_outs(&base, &outputs);
-        let exec_ctx = || with_outs(&base, &temps);
-
-        let mut invalid = None;
-        let command = match &step.action {
-            Action::Run(argv) => {
-                let each = step.fanout == Fanout::Each;
-                let shown = self.argv(argv, &shown_ctx, each, &unit, &outputs, None)?;
-                let exec = if outputs.is_empty() {
-                    shown.clone()
-                } else {
-                    self.argv(argv, &exec_ctx(), each, &unit, &temps, Some(&shown))?
-                };
-                if non_utf8.is_some()
-                    && argv.iter().any(|a| {
-                        whole_variable(&a.text).is_none_or(|v| !PATH_NAMES.contains(&v))
-                            && self.reads_path(a)
-                    })
-                {
-                    invalid = non_utf8
-                        .as_ref()
-                        .map(|f| not_utf8_message(f, "inside a `run` argument"));
-                }
-                Command::Argv { shown, exec }
-            }
-            Action::Shell(script) => {
-                let shown = self.render(script, &shown_ctx)?;
-                let exec = if outputs.is_empty() {
-                    shown.clone()
-                } else {
-                    self.render(script, &exec_ctx())?
-                };
-                if non_utf8.is_some() && self.reads_path(script) {
-                    invalid = non_utf8
-                        .as_ref()
-                        .map(|f| not_utf8_message(f, "in a `shell` command"));
-                }
-                Command::Shell { shown, exec }
-            }
-            Action::Builtin { .. } => Command::Builtin,
-            Action::Plot(spec) => {
-                let text = |t: &Option<Tmpl>| match t {
-                    Some(t) => self.render(t, &shown_ctx).map(Some),
-                    None => Ok(None),
-                };
-                Command::Plot {
-                    title: text(&spec.title)?,
-                    x_label: text(&spec.x_label)?,
-                    y_label: text(&spec.y_label)?,
-                }
-            }
+        let step = &self.pipeline.steps[step_index];
+        let parts = TaskParts {
+            step: step_index,
+            key: &unit.key,
+            inputs: &unit.inputs,
+            batch: unit.batch,
         };
+        let outputs: Arc<[PathBuf]> = self.renderer.outputs(&parts)?.into();
+        let command = self.renderer.command(&parts, &outputs, None)?;
+
+        // A file name that is not UTF-8 can be passed on only as a whole
+        // argument; anywhere inside a string, its task fails on its own.
+        let non_utf8 = unit.inputs.iter().find(|i| i.to_str().is_none());
+        let invalid = non_utf8.and_then(|file| match &step.action {
+            Action::Run(argv)
+                if argv.iter().any(|a| {
+                    whole_variable(&a.text).is_none_or(|v| !PATH_NAMES.contains(&v))
+                        && self.reads_path(a)
+                }) =>
+            {
+                Some(not_utf8_message(file, "inside a `run` argument"))
+            }
+            Action::Shell(script) if self.reads_path(script) => {
+                Some(not_utf8_message(file, "in a `shell` command"))
+            }
+            _ => None,
+        });
 
         Ok(Task {
             id: 0,
@@ -381,6 +330,7 @@ impl<'p> Builder<'p> {
             key: unit.key,
             inputs: unit.inputs,
             outputs,
+            batch: unit.batch,
             upstream: unit.upstream,
             command,
             invalid,
@@ -394,115 +344,6 @@ impl<'p> Builder<'p> {
             .variables(&t.id)
             .iter()
             .any(|v| PATH_NAMES.contains(&v.as_str()))
-    }
-
-    /// Renders a `run` argv. With `shown` (the argv rendered with the final
-    /// outputs), elements that do not read `out`/`outs` are taken from it
-    /// instead of being rendered again.
-    fn argv(
-        &self,
-        argv: &[Tmpl],
-        ctx: &Value,
-        each: bool,
-        unit: &Unit,
-        outs: &[PathBuf],
-        shown: Option<&[OsString]>,
-    ) -> Result<Vec<OsString>, TemplateFailure> {
-        let templates = &self.pipeline.templates;
-        let mut out = Vec::with_capacity(argv.len());
-        for arg in argv {
-            // A whole `{{ input }}`, `{{ inputs }}`, `{{ out }}` or `{{ outs }}`
-            // element is the paths themselves, bytes as they are on disk.
-            match whole_variable(&arg.text) {
-                Some("inputs") => out.extend(unit.inputs.iter().map(|p| arg_path(p))),
-                Some("input") if each && !unit.inputs.is_empty() => {
-                    out.push(arg_path(&unit.inputs[0]));
-                }
-                Some("outs") => out.extend(outs.iter().map(|p| arg_path(p))),
-                Some("out") if outs.len() == 1 => out.push(arg_path(&outs[0])),
-                _ => match shown {
-                    // Same position in `shown`: only whole `inputs`/`outs`
-                    // elements change the count, and their lengths match.
-                    Some(shown)
-                        if !templates.reads(&arg.id, "out")
-                            && !templates.reads(&arg.id, "outs") =>
-                    {
-                        out.push(shown[out.len()].clone());
-                    }
-                    _ => out.push(OsString::from(self.render(arg, ctx)?)),
-                },
-            }
-        }
-        Ok(out)
-    }
-
-    fn context(&self, fanout: Fanout, unit: &Unit) -> Ctx {
-        let mut ctx = Ctx::new();
-        ctx.insert("vars", self.pipeline.vars.clone());
-        ctx.insert("pipeline", self.pipeline_value.clone());
-        ctx.insert("key", Value::from(unit.key.as_str()));
-        ctx.insert(
-            "inputs",
-            unit.inputs
-                .iter()
-                .map(|p| Value::from(arg_text(p)))
-                .collect(),
-        );
-        match fanout {
-            Fanout::Each => {
-                if let Some(input) = unit.inputs.first() {
-                    ctx.insert("input", Value::from(arg_text(input)));
-                    let part = |s: Option<&std::ffi::OsStr>| {
-                        Value::from(s.map(display_os).unwrap_or_default())
-                    };
-                    ctx.insert("name", part(input.file_name()));
-                    ctx.insert("stem", part(input.file_stem()));
-                    ctx.insert("ext", part(input.extension()));
-                    let dir = input.parent().map(display_path).unwrap_or_default();
-                    ctx.insert(
-                        "dir",
-                        Value::from(if dir.is_empty() { ".".to_owned() } else { dir }),
-                    );
-                }
-            }
-            Fanout::Batch => {
-                if let Some((index, count)) = unit.batch {
-                    let batch: Ctx = [("index", Value::from(index)), ("count", Value::from(count))]
-                        .into_iter()
-                        .collect();
-                    ctx.insert("batch", Value::from_object(batch));
-                }
-            }
-            Fanout::All => {}
-        }
-        ctx
-    }
-
-    fn render(&self, t: &Tmpl, ctx: &Value) -> Result<String, TemplateFailure> {
-        self.pipeline.templates.render(&t.id, ctx).map_err(|err| {
-            let detail = err
-                .detail()
-                .map(str::to_owned)
-                .unwrap_or_else(|| err.kind().to_string());
-            let key = ctx
-                .get_attr("key")
-                .map(|k| k.to_string())
-                .unwrap_or_default();
-            // Point at the failing part of the string, not the whole string.
-            let source = &self.pipeline.source.text;
-            let span = err
-                .range()
-                .filter(|r| r.end <= t.text.len())
-                .and_then(|r| ValueMap::new(source, &t.span, &t.text).map(|m| m.range(r)))
-                .unwrap_or_else(|| t.span.clone());
-            TemplateFailure {
-                template: t.id.clone(),
-                diagnostic: Box::new(
-                    Diagnostic::new(span, format!("template error: {detail}"))
-                        .note(format!("while rendering it for the task with key `{key}`")),
-                ),
-            }
-        })
     }
 
     /// Every `run` program that is not templated must exist before anything
@@ -552,16 +393,19 @@ impl<'p> Builder<'p> {
     fn check_outputs(&mut self, step_tasks: &[Vec<TaskId>]) {
         let p = self.pipeline;
         let out_dir = crate::config::normalize_path(&p.out_dir);
-        let mut writers: HashMap<PathBuf, TaskId> = HashMap::default();
+        let total: usize = step_tasks.iter().map(Vec::len).sum();
+        // Keyed by the path's bytes: hashing a `Path` goes component by component.
+        let mut writers: HashMap<Vec<u8>, TaskId> =
+            HashMap::with_capacity_and_hasher(total, Default::default());
         for ids in step_tasks {
             let mut reported_outside = false;
             let mut collisions = 0usize;
             for &id in ids {
                 let task = &self.tasks[id];
                 let step = &p.steps[task.step];
-                for out in &task.outputs {
-                    let normal = crate::config::normalize_path(out);
-                    if (!normal.starts_with(&out_dir) || normal == out_dir) && !reported_outside {
+                for out in task.outputs.iter() {
+                    let normal = normal_form(out);
+                    if (!normal.starts_with(&out_dir) || *normal == *out_dir) && !reported_outside {
                         reported_outside = true;
                         self.diagnostics.push(
                             Diagnostic::new(
@@ -577,7 +421,8 @@ impl<'p> Builder<'p> {
                             .hint("`out` paths are relative to `[pipeline] out` and must stay inside it"),
                         );
                     }
-                    if let Some(&other) = writers.get(&normal) {
+                    let key = normal.as_os_str().as_encoded_bytes();
+                    if let Some(&other) = writers.get(key) {
                         collisions += 1;
                         if collisions == 1 {
                             let o = &self.tasks[other];
@@ -602,7 +447,7 @@ impl<'p> Builder<'p> {
                             self.diagnostics.push(d);
                         }
                     } else {
-                        writers.insert(normal, id);
+                        writers.insert(key.to_vec(), id);
                     }
                 }
             }
@@ -616,6 +461,21 @@ impl<'p> Builder<'p> {
                 });
             }
         }
+    }
+}
+
+/// A path without `.` and `..` components; borrowed when it has none.
+fn normal_form(path: &Path) -> std::borrow::Cow<'_, Path> {
+    let plain = path.components().all(|c| {
+        !matches!(
+            c,
+            std::path::Component::CurDir | std::path::Component::ParentDir
+        )
+    });
+    if plain {
+        std::borrow::Cow::Borrowed(path)
+    } else {
+        std::borrow::Cow::Owned(crate::config::normalize_path(path))
     }
 }
 
@@ -635,8 +495,6 @@ fn find_program(program: &str, root: &Path, path_var: &std::ffi::OsStr) -> Optio
         .find(|p| executable(p))
 }
 
-type Ctx = std::collections::BTreeMap<&'static str, Value>;
-
 /// A template that could not be rendered for a task.
 struct TemplateFailure {
     template: String,
@@ -646,22 +504,9 @@ struct TemplateFailure {
 /// What one task reads.
 struct Unit {
     key: String,
-    inputs: Vec<PathBuf>,
+    inputs: Arc<[PathBuf]>,
     upstream: Vec<TaskId>,
     batch: Option<(usize, usize)>,
-}
-
-/// `base` plus `out` (when there is exactly one output) and `outs`.
-fn with_outs(base: &Value, outs: &[PathBuf]) -> Value {
-    let mut extra = Ctx::new();
-    if let [one] = outs {
-        extra.insert("out", Value::from(arg_text(one)));
-    }
-    extra.insert(
-        "outs",
-        outs.iter().map(|p| Value::from(arg_text(p))).collect(),
-    );
-    minijinja::value::merge_maps([Value::from_object(extra), base.clone()])
 }
 
 fn not_utf8_message(file: &Path, place: &str) -> String {

@@ -148,8 +148,8 @@ pub(crate) struct Fingerprint {
     pub(crate) fingerprint: blake3::Hash,
     /// BLAKE3 over the action alone.
     pub(crate) action: blake3::Hash,
-    /// `(path, hex hash)` of every input, then every dep.
-    pub(crate) inputs: Vec<(String, String)>,
+    /// The content hash of every input, then of every dep.
+    pub(crate) input_hashes: Vec<[u8; 32]>,
     /// Files that had to be hashed, for the cache.
     pub(crate) new_hashes: Vec<NewHash>,
 }
@@ -165,13 +165,13 @@ pub(crate) fn action_hash(pipeline: &Pipeline, task: &Task) -> blake3::Hash {
     };
     field(SCHEME.as_bytes());
     match (&task.command, &step.action) {
-        (Command::Argv { shown, .. }, _) => {
+        (Command::Argv(shown), _) => {
             field(b"argv");
             for arg in shown {
                 field(arg.as_encoded_bytes());
             }
         }
-        (Command::Shell { shown, .. }, _) => {
+        (Command::Shell(shown), _) => {
             field(b"shell");
             field(shown.as_bytes());
         }
@@ -217,7 +217,7 @@ pub(crate) fn action_hash(pipeline: &Pipeline, task: &Task) -> blake3::Hash {
     }
     field(if step.stdout_to_out { b"stdout" } else { b"-" });
     field(b"outputs");
-    for out in &task.outputs {
+    for out in task.outputs.iter() {
         field(out.as_os_str().as_encoded_bytes());
     }
     h.finalize()
@@ -233,7 +233,7 @@ pub(crate) fn fingerprint(
     let action = action_hash(pipeline, task);
     let mut h = blake3::Hasher::new();
     h.update(action.as_bytes());
-    let mut inputs = Vec::with_capacity(task.inputs.len() + deps.len());
+    let mut input_hashes = Vec::with_capacity(task.inputs.len() + deps.len());
     let mut new_hashes = Vec::new();
     for (i, path) in task.inputs.iter().chain(deps).enumerate() {
         if i == task.inputs.len() {
@@ -243,18 +243,38 @@ pub(crate) fn fingerprint(
             .hash(path)
             .map_err(|_| Reason::InputMissing(display_path(path)))?;
         new_hashes.extend(new);
-        let shown = line_safe(display_path(path));
-        h.update(&(shown.len() as u64).to_le_bytes());
-        h.update(shown.as_bytes());
+        let bytes = path.as_os_str().as_encoded_bytes();
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
         h.update(&hash);
-        inputs.push((shown, blake3::Hash::from(hash).to_hex().to_string()));
+        input_hashes.push(hash);
     }
     Ok(Fingerprint {
         fingerprint: h.finalize(),
         action,
-        inputs,
+        input_hashes,
         new_hashes,
     })
+}
+
+/// `(path, hex hash)` of every input and dep of a fingerprint, for the state
+/// and for explaining which one changed.
+pub(crate) fn input_pairs(
+    task: &Task,
+    deps: &[PathBuf],
+    fp: &Fingerprint,
+) -> Vec<(String, String)> {
+    task.inputs
+        .iter()
+        .chain(deps)
+        .zip(&fp.input_hashes)
+        .map(|(path, hash)| {
+            (
+                line_safe(display_path(path)),
+                blake3::Hash::from(*hash).to_hex().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// Why a task runs.
@@ -311,6 +331,7 @@ impl fmt::Display for Reason {
 /// `Ok(())` means up to date. New file hashes found are appended.
 pub(crate) fn compare(
     task: &Task,
+    deps: &[PathBuf],
     fp: &Fingerprint,
     latest: Option<&Last>,
     files: &Files<'_>,
@@ -335,7 +356,8 @@ pub(crate) fn compare(
         };
         let before: Vec<(&str, &str)> = hash_lines(inputs).collect();
         let before_map: HashMap<&str, &str> = before.iter().copied().collect();
-        for (path, hash) in &fp.inputs {
+        let now_pairs = input_pairs(task, deps, fp);
+        for (path, hash) in &now_pairs {
             if let Some(old) = before_map.get(path.as_str())
                 && *old != hash
             {
@@ -343,9 +365,8 @@ pub(crate) fn compare(
             }
         }
         let now: std::collections::HashSet<&str> =
-            fp.inputs.iter().map(|(p, _)| p.as_str()).collect();
-        let mut changes: Vec<String> = fp
-            .inputs
+            now_pairs.iter().map(|(p, _)| p.as_str()).collect();
+        let mut changes: Vec<String> = now_pairs
             .iter()
             .filter(|(p, _)| !before_map.contains_key(p.as_str()))
             .map(|(p, _)| format!("+{p}"))
@@ -363,21 +384,30 @@ pub(crate) fn compare(
         return Err(Reason::InputsAddedOrRemoved(changes));
     }
     let mut recorded = hash_lines(&latest.outputs);
-    for out in &task.outputs {
-        let shown = line_safe(display_path(out));
+    for out in task.outputs.iter() {
+        let shown = || line_safe(display_path(out));
         let (hash, new) = files
             .hash(out)
-            .map_err(|_| Reason::OutputMissing(shown.clone()))?;
+            .map_err(|_| Reason::OutputMissing(shown()))?;
         new_hashes.extend(new);
         let hex = blake3::Hash::from(hash).to_hex();
-        if recorded
+        let same = recorded
             .next()
-            .is_none_or(|(p, h)| p != shown || h != hex.as_str())
-        {
-            return Err(Reason::OutputModified(shown));
+            .is_some_and(|(p, h)| h == hex.as_str() && shown_as(p, out));
+        if !same {
+            return Err(Reason::OutputModified(shown()));
         }
     }
     Ok(())
+}
+
+/// Whether `shown` is how `path` is written in the state (without
+/// allocating for the usual plain UTF-8 path).
+fn shown_as(shown: &str, path: &Path) -> bool {
+    match path.to_str() {
+        Some(plain) if !plain.contains(['\\', '\n', '\r']) => shown == plain,
+        _ => shown == line_safe(display_path(path)),
+    }
 }
 
 /// `HASH  PATH` lines of a task's outputs as they are now, for `latest`.
@@ -387,7 +417,7 @@ pub(crate) fn output_hashes(
     new_hashes: &mut Vec<NewHash>,
 ) -> io::Result<String> {
     let mut outs = Vec::with_capacity(task.outputs.len());
-    for out in &task.outputs {
+    for out in task.outputs.iter() {
         let (hash, new) = files.hash(out)?;
         new_hashes.extend(new);
         outs.push((

@@ -123,7 +123,7 @@ pub(crate) fn assess(
                     Ok(mut fp) => {
                         let mut hashes = std::mem::take(&mut fp.new_hashes);
                         let latest = snapshot.latest.get(&db::task_id(&step.name, &task.key));
-                        match fingerprint::compare(task, &fp, latest, &files, &mut hashes) {
+                        match fingerprint::compare(task, &deps, &fp, latest, &files, &mut hashes) {
                             Ok(()) => (id, Verdict::UpToDate, hashes),
                             Err(reason) => (id, Verdict::Run(reason, Some(Box::new(fp))), hashes),
                         }

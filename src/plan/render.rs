@@ -1,0 +1,263 @@
+//! Rendering one task's templates: a lazy context (a name such as `stem` is
+//! computed only if a template reads it) and the task's command, with its
+//! final output paths (shown, fingerprinted) or its temporary ones (run).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Object, Value};
+
+use super::{Command, TemplateFailure, arg_path, arg_text, display_os, display_path, temp_path};
+use crate::config::{Action, Fanout, Pipeline, Tmpl, ValueMap};
+use crate::diag::Diagnostic;
+use crate::template::whole_variable;
+
+/// What one task's templates see.
+#[derive(Debug)]
+struct TaskContext {
+    vars: Value,
+    pipeline: Value,
+    key: String,
+    inputs: Arc<[PathBuf]>,
+    each: bool,
+    batch: Option<(usize, usize)>,
+    /// `None` while the outputs themselves are rendered.
+    outs: Option<Arc<[PathBuf]>>,
+}
+
+const EACH_NAMES: &[&str] = &[
+    "vars", "pipeline", "key", "inputs", "input", "stem", "name", "ext", "dir", "out", "outs",
+];
+
+impl Object for TaskContext {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.get_value_by_str(key.as_str()?)
+    }
+
+    fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
+        let input = || self.inputs.first().filter(|_| self.each);
+        let part = |s: Option<&std::ffi::OsStr>| Value::from(s.map(display_os).unwrap_or_default());
+        let paths = |paths: &[PathBuf]| -> Value {
+            paths.iter().map(|p| Value::from(arg_text(p))).collect()
+        };
+        Some(match key {
+            "vars" => self.vars.clone(),
+            "pipeline" => self.pipeline.clone(),
+            "key" => Value::from(self.key.as_str()),
+            "inputs" => paths(&self.inputs),
+            "input" => Value::from(arg_text(input()?)),
+            "name" => part(input()?.file_name()),
+            "stem" => part(input()?.file_stem()),
+            "ext" => part(input()?.extension()),
+            "dir" => {
+                let dir = input()?.parent().map(display_path).unwrap_or_default();
+                Value::from(if dir.is_empty() { ".".to_owned() } else { dir })
+            }
+            "batch" => {
+                let (index, count) = self.batch?;
+                Value::from_object(
+                    [("index", Value::from(index)), ("count", Value::from(count))]
+                        .into_iter()
+                        .collect::<std::collections::BTreeMap<&'static str, Value>>(),
+                )
+            }
+            "out" => match self.outs.as_deref()? {
+                [one] => Value::from(arg_text(one)),
+                _ => return None,
+            },
+            "outs" => paths(self.outs.as_deref()?),
+            _ => return None,
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(EACH_NAMES)
+    }
+}
+
+/// Renders the templates of a pipeline's tasks.
+pub(crate) struct Renderer<'p> {
+    pipeline: &'p Pipeline,
+    pipeline_value: Value,
+}
+
+/// What one task is made of, before its command is rendered.
+pub(crate) struct TaskParts<'a> {
+    /// The step's index.
+    pub(crate) step: usize,
+    /// The task's key.
+    pub(crate) key: &'a str,
+    /// Its inputs.
+    pub(crate) inputs: &'a Arc<[PathBuf]>,
+    /// Its batch (index, count), for `batch` steps.
+    pub(crate) batch: Option<(usize, usize)>,
+}
+
+impl<'p> Renderer<'p> {
+    /// A renderer for `pipeline`.
+    pub(crate) fn new(pipeline: &'p Pipeline) -> Renderer<'p> {
+        let pipeline_value = Value::from_object(
+            [
+                ("name", Value::from(pipeline.name.as_str())),
+                ("root", Value::from(pipeline.root.display().to_string())),
+                ("out", Value::from(display_path(&pipeline.out_dir))),
+            ]
+            .into_iter()
+            .collect::<std::collections::BTreeMap<&'static str, Value>>(),
+        );
+        Renderer {
+            pipeline,
+            pipeline_value,
+        }
+    }
+
+    fn context(&self, parts: &TaskParts<'_>, outs: Option<Arc<[PathBuf]>>) -> Value {
+        let step = &self.pipeline.steps[parts.step];
+        Value::from_object(TaskContext {
+            vars: self.pipeline.vars.clone(),
+            pipeline: self.pipeline_value.clone(),
+            key: parts.key.to_owned(),
+            inputs: parts.inputs.clone(),
+            each: step.fanout == Fanout::Each,
+            batch: parts.batch,
+            outs,
+        })
+    }
+
+    /// The task's output paths (relative to root).
+    pub(crate) fn outputs(&self, parts: &TaskParts<'_>) -> Result<Vec<PathBuf>, TemplateFailure> {
+        let step = &self.pipeline.steps[parts.step];
+        if step.outs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ctx = self.context(parts, None);
+        step.outs
+            .iter()
+            .map(|out| Ok(self.pipeline.out_dir.join(self.render(out, &ctx)?)))
+            .collect()
+    }
+
+    /// The task's command with these output paths. Given `shown` (the same
+    /// command rendered with the final outputs), `run` elements that do not
+    /// read `out`/`outs` are taken from it instead of being rendered again.
+    pub(crate) fn command(
+        &self,
+        parts: &TaskParts<'_>,
+        outs: &Arc<[PathBuf]>,
+        shown: Option<&Command>,
+    ) -> Result<Command, TemplateFailure> {
+        let step = &self.pipeline.steps[parts.step];
+        let ctx = self.context(parts, Some(outs.clone()));
+        Ok(match &step.action {
+            Action::Run(argv) => {
+                let shown = match shown {
+                    Some(Command::Argv(args)) => Some(args.as_slice()),
+                    _ => None,
+                };
+                Command::Argv(self.argv(argv, &ctx, parts, outs, shown)?)
+            }
+            Action::Shell(script) => Command::Shell(self.render(script, &ctx)?),
+            Action::Builtin { .. } => Command::Builtin,
+            Action::Plot(spec) => {
+                let text = |t: &Option<Tmpl>| match t {
+                    Some(t) => self.render(t, &ctx).map(Some),
+                    None => Ok(None),
+                };
+                Command::Plot {
+                    title: text(&spec.title)?,
+                    x_label: text(&spec.x_label)?,
+                    y_label: text(&spec.y_label)?,
+                }
+            }
+        })
+    }
+
+    fn argv(
+        &self,
+        argv: &[Tmpl],
+        ctx: &Value,
+        parts: &TaskParts<'_>,
+        outs: &[PathBuf],
+        shown: Option<&[OsString]>,
+    ) -> Result<Vec<OsString>, TemplateFailure> {
+        let templates = &self.pipeline.templates;
+        let each = self.pipeline.steps[parts.step].fanout == Fanout::Each;
+        let mut out = Vec::with_capacity(argv.len());
+        for arg in argv {
+            // A whole `{{ input }}`, `{{ inputs }}`, `{{ out }}` or `{{ outs }}`
+            // element is the paths themselves, bytes as they are on disk.
+            match whole_variable(&arg.text) {
+                Some("inputs") => out.extend(parts.inputs.iter().map(|p| arg_path(p))),
+                Some("input") if each && !parts.inputs.is_empty() => {
+                    out.push(arg_path(&parts.inputs[0]));
+                }
+                Some("outs") => out.extend(outs.iter().map(|p| arg_path(p))),
+                Some("out") if outs.len() == 1 => out.push(arg_path(&outs[0])),
+                _ => match shown {
+                    // Same position in `shown`: only whole `inputs`/`outs`
+                    // elements change the count, and their lengths match.
+                    Some(shown)
+                        if !templates.reads(&arg.id, "out")
+                            && !templates.reads(&arg.id, "outs") =>
+                    {
+                        out.push(shown[out.len()].clone());
+                    }
+                    _ => out.push(OsString::from(self.render(arg, ctx)?)),
+                },
+            }
+        }
+        Ok(out)
+    }
+
+    fn render(&self, t: &Tmpl, ctx: &Value) -> Result<String, TemplateFailure> {
+        self.pipeline.templates.render(&t.id, ctx).map_err(|err| {
+            let detail = err
+                .detail()
+                .map(str::to_owned)
+                .unwrap_or_else(|| err.kind().to_string());
+            let key = ctx
+                .get_attr("key")
+                .map(|k| k.to_string())
+                .unwrap_or_default();
+            // Point at the failing part of the string, not the whole string.
+            let source = &self.pipeline.source.text;
+            let span = err
+                .range()
+                .filter(|r| r.end <= t.text.len())
+                .and_then(|r| ValueMap::new(source, &t.span, &t.text).map(|m| m.range(r)))
+                .unwrap_or_else(|| t.span.clone());
+            TemplateFailure {
+                template: t.id.clone(),
+                diagnostic: Box::new(
+                    Diagnostic::new(span, format!("template error: {detail}"))
+                        .note(format!("while rendering it for the task with key `{key}`")),
+                ),
+            }
+        })
+    }
+}
+
+/// What a task executes: its command with the temporary output paths that
+/// runner renames into place when it succeeds. Rendered when the task runs,
+/// so tasks that are up to date never pay for it.
+pub(crate) fn exec_command(pipeline: &Pipeline, task: &super::Task) -> Result<Command, String> {
+    if task.outputs.is_empty() {
+        return Ok(task.command.clone());
+    }
+    let temps: Arc<[PathBuf]> = task.outputs.iter().map(|o| temp_path(o)).collect();
+    let parts = TaskParts {
+        step: task.step,
+        key: &task.key,
+        inputs: &task.inputs,
+        batch: task.batch,
+    };
+    Renderer::new(pipeline)
+        .command(&parts, &temps, Some(&task.command))
+        .map_err(|f| {
+            format!(
+                "cannot render the command with its temporary outputs (bug in runner, please report it): {}",
+                f.diagnostic.message
+            )
+        })
+}
