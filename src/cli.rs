@@ -111,9 +111,10 @@ fn parse_jobs(s: &str) -> Result<Jobs, String> {
         return Ok(Jobs::Auto);
     }
     match s.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(Jobs::Count(n)),
+        Ok(n) if (1..=crate::config::MAX_JOBS as usize).contains(&n) => Ok(Jobs::Count(n)),
         _ => Err(format!(
-            "expected a number of jobs (1 or more) or `auto`, found `{s}`"
+            "expected a number of jobs (1 to {}) or `auto`, found `{s}`",
+            crate::config::MAX_JOBS
         )),
     }
 }

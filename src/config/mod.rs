@@ -14,7 +14,7 @@ use crate::diag::Diagnostic;
 use crate::template::Templates;
 
 pub(crate) use literal::ValueMap;
-pub(crate) use raw::json_schema;
+pub(crate) use raw::{MAX_JOBS, json_schema};
 pub(crate) use validate::{normalize as normalize_path, parse};
 
 /// The newest pipeline file format this binary understands.

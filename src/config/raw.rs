@@ -65,6 +65,9 @@ pub(crate) struct RawPipeline {
     pub(crate) keep_logs: Option<u32>,
 }
 
+/// The largest pool runner starts (one thread per slot).
+pub(crate) const MAX_JOBS: u32 = 1024;
+
 /// `jobs = 4` or `jobs = "auto"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
 #[schemars(untagged)]
@@ -73,7 +76,7 @@ pub(crate) enum Jobs {
     #[schemars(with = "AutoLiteral")]
     Auto,
     /// Exactly this many pool slots.
-    Count(#[schemars(range(min = 1))] u32),
+    Count(#[schemars(range(min = 1, max = 1024))] u32),
 }
 
 /// The literal string "auto".
@@ -94,8 +97,10 @@ impl<'de> Deserialize<'de> for Jobs {
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Jobs, E> {
                 match u32::try_from(v) {
-                    Ok(n) if n >= 1 => Ok(Jobs::Count(n)),
-                    _ => Err(E::custom(format!("must be at least 1, found {v}"))),
+                    Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(Jobs::Count(n)),
+                    _ => Err(E::custom(format!(
+                        "must be between 1 and {MAX_JOBS}, found {v}"
+                    ))),
                 }
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Jobs, E> {
