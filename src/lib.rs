@@ -13,6 +13,7 @@ mod plot;
 mod report;
 mod show;
 mod steps;
+mod table;
 mod template;
 
 use std::ffi::OsString;
