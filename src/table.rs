@@ -498,16 +498,6 @@ impl Table {
     }
 }
 
-impl Column {
-    /// The numbers, if this is a numeric column.
-    pub(crate) fn numbers(&self) -> Option<&[f64]> {
-        match &self.values {
-            Values::Numbers(v) => Some(v),
-            Values::Text(_) => None,
-        }
-    }
-}
-
 /// Reads a whole table, deciding each column's type by its first non-missing
 /// cell: a number makes a numeric column, where a later cell that is not a
 /// number (nor missing) is an error; anything else makes a text column.
@@ -668,7 +658,10 @@ mod tests {
     }
 
     fn nums(table: &Table, name: &str) -> Vec<f64> {
-        table.column(name).unwrap().numbers().unwrap().to_vec()
+        match &table.column(name).unwrap().values {
+            Values::Numbers(v) => v.clone(),
+            Values::Text(_) => panic!("`{name}` is text"),
+        }
     }
 
     #[test]

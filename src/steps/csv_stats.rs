@@ -355,7 +355,7 @@ mod tests {
             dir.path().join("w.tsv"),
         ];
         let mut options = toml::Table::new();
-        call_with(&[input.clone()], &outs[..2], &options).unwrap();
+        call_with(std::slice::from_ref(&input), &outs[..2], &options).unwrap();
         let json = std::fs::read_to_string(&outs[0]).unwrap();
         assert_eq!(
             json,
@@ -432,7 +432,8 @@ mod tests {
         ] {
             let input = dir.path().join(name);
             std::fs::write(&input, text).unwrap();
-            let err = call_with(&[input], &[out.clone()], &toml::Table::new()).unwrap_err();
+            let err =
+                call_with(&[input], std::slice::from_ref(&out), &toml::Table::new()).unwrap_err();
             assert!(err.contains(expected), "{err}");
             assert!(!out.exists());
         }

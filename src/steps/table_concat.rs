@@ -36,7 +36,7 @@ pub(super) fn check(options: &toml::Table) -> Result<(), String> {
 
 /// Where rows go: CSV/TSV or JSON lines.
 enum Output {
-    Delimited(csv::Writer<BufWriter<File>>),
+    Delimited(Box<csv::Writer<BufWriter<File>>>),
     JsonLines(BufWriter<File>),
 }
 
@@ -152,7 +152,7 @@ fn concat(inputs: &[PathBuf], out: &Path, options: &toml::Table) -> Result<(), S
                 .delimiter(if kind == "tsv" { b'\t' } else { b',' })
                 .from_writer(buffered);
             w.write_record(&columns).map_err(|e| e.to_string())?;
-            Output::Delimited(w)
+            Output::Delimited(Box::new(w))
         }
     };
     for input in inputs {
