@@ -49,6 +49,87 @@ pub(crate) fn m4(points: &[Point], out: &mut Vec<Point>) {
     }
 }
 
+fn bucket(x: f64) -> f64 {
+    (x * BUCKETS_PER_PIXEL).floor()
+}
+
+/// A short run kept as a vertical stroke: its bucket, x range and y range.
+struct Interval {
+    bucket: f64,
+    x0: f64,
+    x1: f64,
+    lo: f64,
+    hi: f64,
+}
+
+impl Interval {
+    fn points(&self) -> Vec<Point> {
+        let x = (self.x0 + self.x1) / 2.0;
+        if self.lo == self.hi {
+            vec![[x, self.lo]]
+        } else {
+            vec![[x, self.lo], [x, self.hi]]
+        }
+    }
+}
+
+/// Reduces a line given as its unbroken runs (split where values are
+/// missing). Long runs go through M4 (or `drop_repeats` when x goes back).
+/// A run that fits inside one bucket is a vertical stroke from its lowest to
+/// its highest point, merged with the stroke before it in the same bucket
+/// when the two overlap: they cover the same pixels joined or not, so gaps
+/// narrower than a pixel (a million rows with 1% missing) do not keep every
+/// point, while a gap across which the line jumps stays a gap.
+pub(crate) fn line(runs: Vec<Vec<Point>>) -> Vec<Vec<Point>> {
+    let mut out: Vec<Vec<Point>> = Vec::new();
+    let mut pending: Option<Interval> = None;
+    for run in runs {
+        let (Some(first), Some(last)) = (run.first(), run.last()) else {
+            continue;
+        };
+        let sorted = is_sorted_by_x(&run);
+        if sorted && bucket(first[0]) == bucket(last[0]) {
+            let lo = run.iter().map(|p| p[1]).fold(f64::INFINITY, f64::min);
+            let hi = run.iter().map(|p| p[1]).fold(f64::NEG_INFINITY, f64::max);
+            if let Some(p) = &mut pending
+                && p.bucket == bucket(first[0])
+                && lo <= p.hi
+                && hi >= p.lo
+            {
+                p.x1 = last[0];
+                p.lo = p.lo.min(lo);
+                p.hi = p.hi.max(hi);
+                continue;
+            }
+            if let Some(p) = pending.take() {
+                out.push(p.points());
+            }
+            pending = Some(Interval {
+                bucket: bucket(first[0]),
+                x0: first[0],
+                x1: last[0],
+                lo,
+                hi,
+            });
+            continue;
+        }
+        if let Some(p) = pending.take() {
+            out.push(p.points());
+        }
+        let mut reduced = Vec::new();
+        if sorted {
+            m4(&run, &mut reduced);
+        } else {
+            drop_repeats(&run, &mut reduced);
+        }
+        out.push(reduced);
+    }
+    if let Some(p) = pending {
+        out.push(p.points());
+    }
+    out
+}
+
 /// Reduces a line that goes back and forth in x: drops each point that lands
 /// within a tenth of a pixel of the point kept before it.
 pub(crate) fn drop_repeats(points: &[Point], out: &mut Vec<Point>) {
@@ -140,6 +221,27 @@ mod tests {
         let min = pts.iter().map(|p| p[1]).fold(f64::INFINITY, f64::min);
         assert!(out.iter().any(|p| p[1] == min));
         assert!(is_sorted_by_x(&out));
+    }
+
+    #[test]
+    fn short_runs_merge_only_when_they_overlap() {
+        let runs = vec![
+            vec![[10.0, 5.0], [10.1, 7.0]],
+            vec![[10.2, 6.0], [10.3, 9.0]],    // overlaps: merged
+            vec![[10.35, 30.0], [10.4, 31.0]], // jumps: stays apart
+            vec![[20.0, 1.0]],                 // alone: a dot
+            vec![[30.0, 1.0], [31.0, 2.0], [32.0, 3.0]], // long: M4
+        ];
+        let out = line(runs);
+        assert_eq!(
+            out,
+            vec![
+                vec![[10.15, 5.0], [10.15, 9.0]],
+                vec![[10.375, 30.0], [10.375, 31.0]],
+                vec![[20.0, 1.0]],
+                vec![[30.0, 1.0], [31.0, 2.0], [32.0, 3.0]],
+            ]
+        );
     }
 
     #[test]

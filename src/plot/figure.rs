@@ -834,17 +834,7 @@ fn xy(req: &Request<'_>, selection: &Selection<'_>) -> Result<Figure, String> {
                     .collect(),
             ]
         } else {
-            runs.into_iter()
-                .map(|run| {
-                    let mut out = Vec::new();
-                    if decimate::is_sorted_by_x(&run) {
-                        decimate::m4(&run, &mut out);
-                    } else {
-                        decimate::drop_repeats(&run, &mut out);
-                    }
-                    out
-                })
-                .collect()
+            decimate::line(runs)
         };
         let points = runs.iter().map(Vec::len).sum();
         let path = if scatter {
@@ -905,20 +895,48 @@ fn project(s: &SeriesData<'_>, x_scale: &Scale, y_scale: &Scale) -> Vec<Vec<Poin
     runs
 }
 
-/// `M x y L x y x y ...` per run; a run of one point is a dot (`h0` with
-/// round caps).
+/// Tenths of a pixel, the precision of path data.
+fn tenths(v: f64) -> i64 {
+    (v * 10.0).round() as i64
+}
+
+/// Appends a length in tenths of a pixel (`12`, `-0.5`).
+fn push_tenths(d: &mut String, t: i64) {
+    push_coord(d, t as f64 / 10.0);
+}
+
+/// `M x y l dx dy dx dy ...` per run (relative steps are short: most of a
+/// large plot's bytes), `V y` for a vertical stroke; a run of one point is a
+/// dot (`h0` with round caps). Steps are taken between rounded positions,
+/// so they never drift.
 fn line_path(runs: &[Vec<Point>]) -> String {
-    let mut d = String::with_capacity(runs.iter().map(Vec::len).sum::<usize>() * 12);
+    let mut d = String::with_capacity(runs.iter().map(Vec::len).sum::<usize>() * 9);
     for run in runs {
+        let mut prev = (0i64, 0i64);
         for (i, p) in run.iter().enumerate() {
+            let here = (tenths(p[0]), tenths(p[1]));
             match i {
-                0 => d.push('M'),
-                1 => d.push('L'),
-                _ => d.push(' '),
+                0 => {
+                    d.push('M');
+                    push_tenths(&mut d, here.0);
+                    d.push(' ');
+                    push_tenths(&mut d, here.1);
+                }
+                _ if run.len() == 2 && here.0 == prev.0 => {
+                    d.push('V');
+                    push_tenths(&mut d, here.1);
+                }
+                _ => {
+                    d.push(if i == 1 { 'l' } else { ' ' });
+                    push_tenths(&mut d, here.0 - prev.0);
+                    let dy = here.1 - prev.1;
+                    if dy >= 0 {
+                        d.push(' ');
+                    }
+                    push_tenths(&mut d, dy);
+                }
             }
-            push_coord(&mut d, p[0]);
-            d.push(' ');
-            push_coord(&mut d, p[1]);
+            prev = here;
         }
         if run.len() == 1 {
             d.push_str("h0");

@@ -126,7 +126,21 @@ impl Scale {
 
     /// The pixel position of `v` (which must be drawable on this axis).
     pub(crate) fn map(&self, v: f64) -> f64 {
-        let t = if self.log { v.log10() } else { v };
+        if self.log {
+            self.map_log(v)
+        } else {
+            self.map_t(v)
+        }
+    }
+
+    // Kept out of line: inlined, the compiler computes the logarithm of
+    // every point of a linear axis and throws it away.
+    #[inline(never)]
+    fn map_log(&self, v: f64) -> f64 {
+        self.map_t(v.log10())
+    }
+
+    fn map_t(&self, t: f64) -> f64 {
         let f = if self.t_half_span > 0.0 {
             (t / 2.0 - self.t0) / self.t_half_span
         } else {

@@ -54,6 +54,13 @@ fn escape_for(name: &str) -> AutoEscape {
 /// Escapes text for XML content and attribute values. Characters XML 1.0
 /// cannot hold at all, even escaped (most control characters), become U+FFFD.
 pub(crate) fn xml_escape(text: &str, out: &mut impl Write) -> std::fmt::Result {
+    // Path data and numbers (most of an SVG) need nothing.
+    if !text
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | 0..=0x1f | 0xef))
+    {
+        return out.write_str(text);
+    }
     for c in text.chars() {
         match c {
             '&' => out.write_str("&amp;")?,
