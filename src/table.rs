@@ -544,8 +544,22 @@ impl Table {
 /// cell: a number makes a numeric column, where a later cell that is not a
 /// number (nor missing) is an error; anything else makes a text column.
 pub(crate) fn read(path: &Path, format: Option<Format>) -> Result<Table, TableError> {
+    read_with(path, format, true)
+}
+
+/// Reads a whole table; without `keep_text`, text columns are typed and
+/// checked but their cells are not kept (all `None`): plots of numbers need
+/// no text, and a million strings cost more than the numbers.
+pub(crate) fn read_with(
+    path: &Path,
+    format: Option<Format>,
+    keep_text: bool,
+) -> Result<Table, TableError> {
     let format = Format::for_path(path, format);
-    let mut builder = TableBuilder::default();
+    let mut builder = TableBuilder {
+        keep_text,
+        ..TableBuilder::default()
+    };
     scan(path, format, &mut builder)?;
     Ok(builder.finish(path))
 }
@@ -555,6 +569,7 @@ struct TableBuilder {
     names: Vec<String>,
     columns: Vec<ColumnBuilder>,
     rows: usize,
+    keep_text: bool,
 }
 
 enum ColumnBuilder {
@@ -577,7 +592,7 @@ impl Sink for TableBuilder {
             let Some(column) = self.columns.get_mut(i) else {
                 break;
             };
-            column.push(cell, line, &self.names[i])?;
+            column.push(cell, line, &self.names[i], self.keep_text)?;
         }
         self.rows += 1;
         Ok(())
@@ -595,7 +610,7 @@ fn shown_cell(cell: &Cell<'_>) -> String {
 }
 
 impl ColumnBuilder {
-    fn push(&mut self, cell: Cell<'_>, line: u64, name: &str) -> Result<(), String> {
+    fn push(&mut self, cell: Cell<'_>, line: u64, name: &str, keep: bool) -> Result<(), String> {
         // The cell's bytes, for the kinds that are text in the file.
         let raw: Option<&[u8]> = match &cell {
             Cell::Bytes(b) => Some(trim(b)),
@@ -622,7 +637,7 @@ impl ColumnBuilder {
                     }
                     None => {
                         let mut v = vec![None; *count];
-                        v.push(Some(cell.text().into_owned()));
+                        v.push(keep.then(|| cell.text().into_owned()));
                         ColumnBuilder::Text(v)
                     }
                 };
@@ -649,7 +664,7 @@ impl ColumnBuilder {
                 }
             }
             ColumnBuilder::Text(values) => {
-                if missing {
+                if missing || !keep {
                     values.push(None);
                 } else {
                     values.push(Some(cell.text().into_owned()));
@@ -823,6 +838,18 @@ mod tests {
             assert!(err.contains(expected), "{name}: {err}");
             assert!(err.starts_with(&display(&path)), "{err}");
         }
+    }
+
+    #[test]
+    fn text_can_be_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "t.csv", "v,s\n1,a\n2,b\n");
+        let t = read_with(&path, None, false).unwrap();
+        assert_eq!(nums(&t, "v"), vec![1.0, 2.0]);
+        assert_eq!(
+            t.column("s").unwrap().values,
+            Values::Text(vec![None, None])
+        );
     }
 
     #[test]

@@ -73,9 +73,14 @@ fn draw(
     if inputs.is_empty() {
         return Err("a plot needs at least one input table".to_owned());
     }
+    // Text is only drawn as bar categories, or by the user's template.
+    let keep_text = match &spec.template {
+        PlotTemplate::Builtin(name) => name == "bar",
+        PlotTemplate::File(_) => true,
+    };
     let tables = inputs
         .iter()
-        .map(|path| table::read(path, spec.format))
+        .map(|path| table::read_with(path, spec.format, keep_text))
         .collect::<Result<Vec<_>, _>>()?;
     let kind = match &spec.template {
         PlotTemplate::Builtin(name) => figure::Kind::from_name(name).ok_or_else(|| {
