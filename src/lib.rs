@@ -14,6 +14,7 @@ mod report;
 mod show;
 mod state;
 mod steps;
+mod table;
 mod template;
 
 use std::ffi::OsString;

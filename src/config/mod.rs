@@ -210,6 +210,8 @@ pub(crate) struct PlotSpec {
     pub(crate) bins: usize,
     /// Nothing to plot = skipped, not failed.
     pub(crate) skip_empty: bool,
+    /// How to read the tables; `None` = by extension.
+    pub(crate) format: Option<crate::table::Format>,
 }
 
 /// A plot template: built in, or the user's file.

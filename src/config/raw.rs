@@ -246,6 +246,9 @@ pub(crate) struct RawPlot {
     pub(crate) bins: Option<Spanned<i64>>,
     /// A file with nothing to plot is skipped with a note instead of failing.
     pub(crate) skip_empty: Option<bool>,
+    /// How to read the input tables: "csv", "tsv" or "jsonl" (default: by extension).
+    #[schemars(with = "String")]
+    pub(crate) format: Option<Spanned<String>>,
     /// Output path, templated, relative to the pipeline's `out` (.svg, .png or the template's format).
     #[schemars(with = "StringOrList")]
     pub(crate) out: Option<Spanned<StringOrList>>,

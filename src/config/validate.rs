@@ -1100,6 +1100,40 @@ impl<'t> Checker<'t> {
             .as_ref()
             .and_then(|b| self.positive(b, "bins"))
             .unwrap_or(30);
+        let format = p.format.as_ref().and_then(|f| {
+            let format = crate::table::Format::from_name(f.get_ref());
+            if format.is_none() {
+                self.error(f.span(), format!("unknown table format `{}`", f.get_ref()))
+                    .hint = Some(format!(
+                    "known formats: {}",
+                    crate::table::Format::NAMES.join(", ")
+                ));
+            }
+            format
+        });
+        // Options that mean nothing for the chosen template are mistakes.
+        if let PlotTemplate::Builtin(kind) = &template {
+            if kind == "hist"
+                && let Some(x) = &p.x
+            {
+                self.error(x.span(), "a `hist` plot has no `x` column").hint =
+                    Some("it counts the values of the `y` columns in `bins` bins".into());
+            }
+            if kind == "bar" && p.x_log == Some(true) {
+                self.error(
+                    p.name.span(),
+                    format!("plot `{name}`: `x_log` means nothing for a `bar` plot, whose x axis is categories"),
+                );
+            }
+            if kind != "hist"
+                && let Some(b) = &p.bins
+            {
+                self.error(
+                    b.span(),
+                    format!("`bins` is for `hist` plots, and `{name}` is a `{kind}` plot"),
+                );
+            }
+        }
         (self.diagnostics.len() == before).then(|| PlotSpec {
             template,
             x: p.x.as_ref().map(|x| x.get_ref().clone()),
@@ -1115,6 +1149,7 @@ impl<'t> Checker<'t> {
             y_zero: p.y_zero.unwrap_or(false),
             bins,
             skip_empty: p.skip_empty.unwrap_or(false),
+            format,
         })
     }
 

@@ -263,7 +263,8 @@ impl LocalTasks<'_> {
                     outputs: &temps,
                     options,
                 };
-                crate::steps::run(name, &call).map_err(plain_failure)?;
+                crate::steps::run(name, &call)
+                    .map_err(|message| plain_failure(relative_to(root, &message)))?;
             }
             (
                 Command::Plot {
@@ -279,7 +280,8 @@ impl LocalTasks<'_> {
                     x_label: x_label.as_deref(),
                     y_label: y_label.as_deref(),
                 };
-                crate::plot::render(spec, &texts, root, &inputs, &temps).map_err(plain_failure)?;
+                crate::plot::render(spec, &texts, root, &inputs, &temps)
+                    .map_err(|message| plain_failure(relative_to(root, &message)))?;
             }
             _ => {
                 return Err(plain_failure(
@@ -374,6 +376,13 @@ impl LocalTasks<'_> {
             }
         }
     }
+}
+
+/// A built-in's message with the absolute paths it was given shown
+/// relative to root, as every other path runner prints.
+fn relative_to(root: &Path, message: &str) -> String {
+    let prefix = format!("{}/", root.display());
+    message.replace(&prefix, "")
 }
 
 fn plain_failure(reason: impl Into<String>) -> Failure {

@@ -194,7 +194,7 @@ pub(crate) fn action_hash(pipeline: &Pipeline, task: &Task) -> blake3::Hash {
             Action::Plot(spec),
         ) => {
             field(b"plot");
-            field(&crate::plot::RENDER_VERSION.to_le_bytes());
+            field(crate::plot::code_fingerprint(&spec.template).as_bytes());
             // Spans say where the spec was written, not what it says.
             let mut spec = spec.as_ref().clone();
             for t in [&mut spec.title, &mut spec.x_label, &mut spec.y_label]

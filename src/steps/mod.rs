@@ -1,7 +1,11 @@
 //! Built-in steps (`use = "..."`): each a plain function from input paths to
 //! output files, with its own version number (part of the fingerprint).
+//! One built-in per file; this file is the registry and shared helpers.
 
-use std::path::PathBuf;
+mod csv_stats;
+mod table_concat;
+
+use std::path::{Path, PathBuf};
 
 /// What a built-in step is given: absolute paths.
 pub(crate) struct BuiltinCall<'a> {
@@ -21,7 +25,20 @@ struct Builtin {
     run: fn(&BuiltinCall<'_>) -> Result<(), String>,
 }
 
-const BUILTINS: &[Builtin] = &[];
+const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "csv.stats",
+        version: csv_stats::VERSION,
+        check: csv_stats::check,
+        run: csv_stats::run,
+    },
+    Builtin {
+        name: "table.concat",
+        version: table_concat::VERSION,
+        check: table_concat::check,
+        run: table_concat::run,
+    },
+];
 
 fn find(name: &str) -> Option<&'static Builtin> {
     BUILTINS.iter().find(|b| b.name == name)
@@ -55,5 +72,77 @@ pub(crate) fn run(name: &str, call: &BuiltinCall<'_>) -> Result<(), String> {
     match find(name) {
         Some(b) => (b.run)(call),
         None => Err(format!("unknown built-in step `{name}`")),
+    }
+}
+
+/// Rejects option keys a built-in does not know, with a suggestion.
+fn check_keys(step: &str, options: &toml::Table, known: &[&str]) -> Result<(), String> {
+    for key in options.keys() {
+        if !known.contains(&key.as_str()) {
+            let hint = crate::diag::did_you_mean(key, known.iter().copied())
+                .unwrap_or_else(|| format!("its options: {}", known.join(", ")));
+            return Err(format!("`{step}` has no option `{key}`; {hint}"));
+        }
+    }
+    Ok(())
+}
+
+/// The output's extension (lowercase) if it is one of `allowed`.
+fn output_kind(step: &str, out: &Path, allowed: &[&'static str]) -> Result<&'static str, String> {
+    let ext = out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    allowed.iter().copied().find(|a| *a == ext).ok_or_else(|| {
+        let list: Vec<String> = allowed.iter().map(|a| format!(".{a}")).collect();
+        let (init, last) = list.split_at(list.len() - 1);
+        let names = if init.is_empty() {
+            last[0].clone()
+        } else {
+            format!("{} or {}", init.join(", "), last[0])
+        };
+        let found = if ext.is_empty() {
+            "an output without an extension".to_owned()
+        } else {
+            format!("`.{ext}`")
+        };
+        format!("`{step}` writes {names}, and {found} is none of them")
+    })
+}
+
+/// Writes a whole output file.
+fn write_file(out: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(out, bytes)
+        .map_err(|e| format!("cannot write `{}`: {e}", crate::table::display(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry() {
+        assert_eq!(names(), vec!["csv.stats", "table.concat"]);
+        assert!(is_builtin("csv.stats"));
+        assert!(version("table.concat") >= 1);
+        assert!(check_options("csv.stats", &toml::Table::new()).is_ok());
+        assert!(check_options("csv.stat", &toml::Table::new()).is_err());
+    }
+
+    #[test]
+    fn output_kinds() {
+        assert_eq!(
+            output_kind("s", Path::new("a/.x.tmp-1.CSV"), &["json", "csv"]),
+            Ok("csv")
+        );
+        assert_eq!(
+            output_kind("s", Path::new("x.txt"), &["json", "csv", "tsv"]).unwrap_err(),
+            "`s` writes .json, .csv or .tsv, and `.txt` is none of them"
+        );
+        assert!(
+            output_kind("s", Path::new("x"), &["csv"])
+                .unwrap_err()
+                .contains("without an extension")
+        );
     }
 }

@@ -7,5 +7,6 @@ mod support;
 mod core;
 mod errors;
 mod load_errors;
+mod plot;
 mod schema;
 mod state;

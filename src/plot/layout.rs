@@ -1,0 +1,139 @@
+//! Sizes and looks shared by every figure: font sizes, text widths (from the
+//! embedded font's advance widths), the colour-blind-safe palette, and the
+//! short number format of pixel coordinates.
+
+use std::fmt::Write;
+
+/// The font list written into SVG; PNG output uses the embedded Noto Sans.
+pub(crate) const FONT_FAMILY: &str = "Noto Sans, DejaVu Sans, Helvetica, Arial, sans-serif";
+
+/// Font size of tick labels.
+pub(crate) const TICK_FONT: f64 = 11.0;
+/// Font size of axis labels.
+pub(crate) const LABEL_FONT: f64 = 13.0;
+/// Font size of the title.
+pub(crate) const TITLE_FONT: f64 = 16.0;
+/// Font size of legend entries.
+pub(crate) const LEGEND_FONT: f64 = 12.0;
+/// Font size of the note.
+pub(crate) const NOTE_FONT: f64 = 10.0;
+/// Space around everything.
+pub(crate) const PAD: f64 = 10.0;
+/// Length of a tick mark.
+pub(crate) const TICK_LEN: f64 = 5.0;
+/// Height of one legend entry.
+pub(crate) const LEGEND_ROW: f64 = 18.0;
+/// Width of a legend swatch.
+pub(crate) const SWATCH: f64 = 22.0;
+
+/// Okabe & Ito's colour-blind-safe palette, yellow last (weak on white).
+pub(crate) const PALETTE: [&str; 8] = [
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442",
+];
+
+/// Dash patterns used once the palette has gone round.
+const DASHES: [Option<&str>; 4] = [None, Some("6 3"), Some("2 2"), Some("8 3 2 3")];
+
+/// The colour of series `i`.
+pub(crate) fn color(i: usize) -> &'static str {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// The dash pattern of series `i` (none for the first round of colours).
+pub(crate) fn dash(i: usize) -> Option<&'static str> {
+    DASHES[(i / PALETTE.len()) % DASHES.len()]
+}
+
+/// Advance widths of Noto Sans for ' ' to '~', in thousandths of an em.
+const ASCII_WIDTHS: [u16; 95] = [
+    260, 269, 408, 646, 572, 831, 732, 225, 300, 300, 551, 572, 268, 322, 268, 372, 572, 572, 572,
+    572, 572, 572, 572, 572, 572, 572, 268, 268, 572, 572, 572, 434, 899, 639, 650, 632, 730, 556,
+    519, 728, 741, 339, 273, 619, 524, 907, 760, 781, 605, 781, 622, 549, 556, 731, 600, 930, 586,
+    566, 572, 329, 372, 329, 572, 444, 281, 561, 615, 480, 615, 564, 344, 615, 618, 258, 258, 534,
+    258, 935, 618, 605, 615, 615, 413, 479, 361, 618, 508, 786, 529, 510, 470, 380, 551, 380, 572,
+];
+
+/// The width of `text` at `size` pixels (other characters count 0.6 em;
+/// wide scripts come out a little narrow).
+pub(crate) fn text_width(text: &str, size: f64) -> f64 {
+    let thousandths: u32 = text
+        .chars()
+        .map(|c| match c {
+            ' '..='~' => u32::from(ASCII_WIDTHS[c as usize - 32]),
+            _ if c.is_control() => 0,
+            _ => 600,
+        })
+        .sum();
+    f64::from(thousandths) * size / 1000.0
+}
+
+/// Cuts `text` to at most `max` pixels wide at `size`, ending in `…`.
+pub(crate) fn ellipsize(text: &str, size: f64, max: f64) -> String {
+    if text_width(text, size) <= max {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        out.push(c);
+        if text_width(&out, size) + text_width("…", size) > max {
+            out.pop();
+            break;
+        }
+    }
+    out.push('…');
+    out
+}
+
+/// Rounds a pixel position to hundredths (what templates print).
+pub(crate) fn px(v: f64) -> f64 {
+    ((v * 100.0).round() / 100.0) + 0.0
+}
+
+/// Appends a coordinate with at most one decimal (`12`, `12.5`, never `-0`).
+pub(crate) fn push_coord(out: &mut String, v: f64) {
+    let tenths = (v * 10.0).round() as i64;
+    if tenths < 0 {
+        out.push('-');
+    }
+    let abs = tenths.unsigned_abs();
+    let _ = write!(out, "{}", abs / 10);
+    if !abs.is_multiple_of(10) {
+        let _ = write!(out, ".{}", abs % 10);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coords_are_short() {
+        let mut s = String::new();
+        for v in [12.0, 12.54, -0.04, -3.25, 0.96] {
+            push_coord(&mut s, v);
+            s.push(' ');
+        }
+        assert_eq!(s, "12 12.5 0 -3.3 1 ");
+    }
+
+    #[test]
+    fn widths_and_cuts() {
+        assert_eq!(text_width("", 10.0), 0.0);
+        assert!((text_width("0", 10.0) - 5.72).abs() < 1e-9);
+        assert!(text_width("WWW", 12.0) > text_width("iii", 12.0));
+        let cut = ellipsize("a very long legend entry indeed", 12.0, 60.0);
+        assert!(
+            cut.ends_with('…') && text_width(&cut, 12.0) <= 60.0,
+            "{cut}"
+        );
+        assert_eq!(ellipsize("short", 12.0, 60.0), "short");
+    }
+
+    #[test]
+    fn palette_then_dashes() {
+        assert_eq!(color(0), "#0072B2");
+        assert_eq!(dash(0), None);
+        assert_eq!(color(8), "#0072B2");
+        assert_eq!(dash(8), Some("6 3"));
+    }
+}
