@@ -10,11 +10,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::config::{Pipeline, Upstream};
-use crate::plan::{Plan, Task};
+use crate::config::{Action, Pipeline, Upstream};
+use crate::plan::{Plan, Task, TaskId};
 use crate::state::db::{Latest, TaskRow};
 use crate::state::fingerprint::{self, Files};
 use crate::state::{Snapshot, Verdict, Writer, paths_json};
+use crate::table::SharedTables;
 use progress::{Bars, Lines, Progress, Silent};
 use scheduler::{Executor, Schedule};
 use task::{LocalTasks, Outcome, TaskResult};
@@ -73,6 +74,49 @@ pub(crate) fn wanted_tasks(plan: &Plan, only: &[usize]) -> Vec<bool> {
 
 /// Per step, how far it is from the inputs; deeper steps run first among
 /// ready tasks, so each file goes all the way through as soon as it can.
+/// The tables that the tasks about to run read whole, for sharing those that
+/// several of them read.
+fn shared_tables(
+    pipeline: &Pipeline,
+    plan: &Plan,
+    wanted: &[bool],
+    up_to_date: &[bool],
+) -> SharedTables {
+    let root = &pipeline.root;
+    let reads = plan
+        .tasks
+        .iter()
+        .filter(|t| wanted[t.id] && !up_to_date[t.id])
+        .flat_map(|t| {
+            let inputs = || t.inputs.iter().map(|i| root.join(i)).collect::<Vec<_>>();
+            match &pipeline.steps[t.step].action {
+                Action::Builtin { name, options } => {
+                    crate::steps::table_reads(name, options, &inputs())
+                }
+                Action::Plot(spec) => crate::plot::table_reads(spec, &inputs()),
+                _ => Vec::new(),
+            }
+        });
+    SharedTables::new(root, reads)
+}
+
+/// Per task: its position within its step, in groups of `jobs`. Among ready
+/// tasks of equal depth, the scheduler takes the lowest group first, and in
+/// a group, the lowest id: with `jobs = 2`, `stats` of files 1 and 2, then
+/// the plots of files 1 and 2, then `stats` of files 3 and 4... So the tasks
+/// of one input run close together and share its parsed table
+/// (`table::SharedTables`), and yet the pool's workers seldom read the same
+/// file at the same time (the second would wait for the first).
+fn input_groups(tasks: usize, step_tasks: &[Vec<TaskId>], jobs: usize) -> Vec<usize> {
+    let mut group = vec![0; tasks];
+    for ids in step_tasks {
+        for (i, &id) in ids.iter().enumerate() {
+            group[id] = i / jobs.max(1);
+        }
+    }
+    group
+}
+
 fn step_depths(pipeline: &Pipeline) -> Vec<usize> {
     let mut depth = vec![0; pipeline.steps.len()];
     for (i, step) in pipeline.steps.iter().enumerate() {
@@ -134,6 +178,7 @@ pub(crate) fn execute(
             .map(|t| pipeline.steps[t.step].threads)
             .collect(),
         priority: plan.tasks.iter().map(|t| depths[t.step]).collect(),
+        order: input_groups(plan.tasks.len(), &plan.step_tasks, jobs),
         jobs,
         fail_fast: options.fail_fast,
     };
@@ -151,6 +196,7 @@ pub(crate) fn execute(
             files: Files::new(&pipeline.root, &freshness.snapshot.files),
             record: freshness.record,
         },
+        tables: shared_tables(pipeline, plan, wanted, &up_to_date),
     };
     let total = wanted.iter().filter(|&&w| w).count();
     let display: Box<dyn Progress + Send> = if options.quiet {
@@ -245,5 +291,18 @@ impl Recorder<'_> {
             latest,
         };
         self.writer.task(row, result.new_hashes.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_groups_pair_the_steps_of_each_input() {
+        // Two steps of four tasks each (ids 0-3 and 4-7), two jobs.
+        let steps = vec![vec![0, 1, 2, 3], vec![4, 5, 6, 7]];
+        assert_eq!(input_groups(8, &steps, 2), vec![0, 0, 1, 1, 0, 0, 1, 1]);
+        assert_eq!(input_groups(8, &steps, 1), vec![0, 1, 2, 3, 0, 1, 2, 3]);
     }
 }

@@ -31,17 +31,27 @@ pub(crate) struct Schedule<'a> {
     pub(crate) slots: Vec<usize>,
     /// Per task: higher runs first among ready tasks.
     pub(crate) priority: Vec<usize>,
+    /// Per task: among ready tasks of equal priority, lower runs first (then
+    /// the lower id).
+    pub(crate) order: Vec<usize>,
     /// Pool size.
     pub(crate) jobs: usize,
     /// Stop starting tasks after the first failure.
     pub(crate) fail_fast: bool,
 }
 
+impl Schedule<'_> {
+    /// Where a ready task goes in the queue: the greatest runs first.
+    fn rank(&self, id: TaskId) -> (usize, Reverse<usize>, Reverse<TaskId>) {
+        (self.priority[id], Reverse(self.order[id]), Reverse(id))
+    }
+}
+
 /// What the workers share, behind one mutex.
 struct Board<'a, 'p> {
     results: Vec<Option<TaskResult>>,
     waiting: Vec<usize>,
-    ready: BinaryHeap<(usize, Reverse<TaskId>)>,
+    ready: BinaryHeap<(usize, Reverse<usize>, Reverse<TaskId>)>,
     free: usize,
     running: usize,
     stopped: bool,
@@ -93,9 +103,7 @@ pub(crate) fn run<'a>(
             && board.results[task.id].is_none()
             && board.waiting[task.id] == 0
         {
-            board
-                .ready
-                .push((schedule.priority[task.id], Reverse(task.id)));
+            board.ready.push(schedule.rank(task.id));
         }
     }
     let pool = match rayon::ThreadPoolBuilder::new()
@@ -169,7 +177,7 @@ fn worker(
             return;
         }
         let next = match guard.ready.peek() {
-            Some(&(_, Reverse(id)))
+            Some(&(_, _, Reverse(id)))
                 if !guard.stopped && schedule.slots[id].clamp(1, jobs) <= guard.free =>
             {
                 Some(id)
@@ -209,7 +217,7 @@ fn worker(
                 for &d in &downstream[id] {
                     guard.waiting[d] -= 1;
                     if guard.waiting[d] == 0 && schedule.wanted[d] && guard.results[d].is_none() {
-                        guard.ready.push((schedule.priority[d], Reverse(d)));
+                        guard.ready.push(schedule.rank(d));
                     }
                 }
             }
@@ -331,6 +339,7 @@ mod tests {
             up_to_date: NONE_DONE,
             slots: vec![1; plan.tasks.len()],
             priority: vec![0, 0, 1, 1, 2],
+            order: vec![0; 5],
             jobs: 1,
             fail_fast,
         }
@@ -357,6 +366,35 @@ mod tests {
         );
         // `c` is preferred over the other root `b` as soon as `a` is done.
         assert_eq!(*fake.started.lock().unwrap(), vec!["a", "c", "b", "d", "e"]);
+    }
+
+    #[test]
+    fn equal_priority_goes_by_order_then_id() {
+        // Two steps over the same two inputs: a0 a1 (step a), b0 b1 (step b).
+        let plan = Plan {
+            tasks: ["a0", "a1", "b0", "b1"]
+                .iter()
+                .enumerate()
+                .map(|(id, key)| task(id, key, vec![]))
+                .collect(),
+            step_tasks: vec![],
+            input_files: vec![],
+        };
+        let wanted = vec![true; 4];
+        let fake = Fake {
+            started: Mutex::new(vec![]),
+            fail: vec![],
+        };
+        let schedule = Schedule {
+            priority: vec![0; 4],
+            order: vec![0, 1, 0, 1],
+            up_to_date: &[false; 4],
+            slots: vec![1; 4],
+            ..schedule(&plan, &wanted, false)
+        };
+        run(&schedule, &fake, &mut Silent, &|| false);
+        // The tasks of one input run one after the other.
+        assert_eq!(*fake.started.lock().unwrap(), vec!["a0", "b0", "a1", "b1"]);
     }
 
     #[test]
@@ -468,6 +506,7 @@ mod tests {
         fail: Vec<bool>,
         slots: Vec<usize>,
         priority: Vec<usize>,
+        order: Vec<usize>,
         jobs: usize,
     }
 
@@ -482,9 +521,10 @@ mod tests {
                 proptest::collection::vec(proptest::bool::weighted(0.1), n),
                 proptest::collection::vec(1usize..4, n),
                 proptest::collection::vec(0usize..4, n),
+                proptest::collection::vec(0usize..8, n),
                 1usize..5,
             )
-                .prop_map(|(edges, order, fail, slots, priority, jobs)| {
+                .prop_map(|(edges, order, fail, slots, priority, rank, jobs)| {
                     let n = order.len();
                     let mut upstream = vec![Vec::new(); n];
                     for j in 0..n {
@@ -499,6 +539,7 @@ mod tests {
                         fail,
                         slots,
                         priority,
+                        order: rank,
                         jobs,
                     }
                 })
@@ -514,7 +555,7 @@ mod tests {
         /// slots are never overbooked.
         #[test]
         fn every_order_respects_every_edge(dag in dag()) {
-            let Dag { upstream, fail, slots, priority, jobs } = dag;
+            let Dag { upstream, fail, slots, priority, order, jobs } = dag;
             let n = upstream.len();
             let plan = Plan {
                 tasks: upstream
@@ -542,6 +583,7 @@ mod tests {
                 up_to_date: &up_to_date,
                 slots: slots.clone(),
                 priority,
+                order,
                 jobs,
                 fail_fast: false,
             };

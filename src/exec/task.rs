@@ -12,6 +12,7 @@ use crate::exec::process::{self, Children, Exit, Log, Sink, Spawn};
 use crate::plan::{Command, Task, display_path, exec_command, temp_path};
 use crate::state::Verdict;
 use crate::state::fingerprint::{self, Files, Fingerprint, NewHash};
+use crate::table::SharedTables;
 
 /// Lines of stderr kept for the summary.
 pub(crate) const TAIL_LINES: usize = 20;
@@ -102,6 +103,8 @@ pub(crate) struct LocalTasks<'a> {
     pub(crate) children: Children,
     /// Fingerprints taken before the run, and file hashes known.
     pub(crate) freshness: Freshness<'a>,
+    /// Tables that more than one task of the run reads.
+    pub(crate) tables: SharedTables,
 }
 
 /// What a worker needs to fingerprint a task.
@@ -262,6 +265,7 @@ impl LocalTasks<'_> {
                     inputs: &inputs,
                     outputs: &temps,
                     options,
+                    tables: &self.tables,
                 };
                 crate::steps::run(name, &call)
                     .map_err(|message| plain_failure(relative_to(root, &message)))?;
@@ -280,7 +284,7 @@ impl LocalTasks<'_> {
                     x_label: x_label.as_deref(),
                     y_label: y_label.as_deref(),
                 };
-                crate::plot::render(spec, &texts, root, &inputs, &temps)
+                crate::plot::render(spec, &texts, root, &self.tables, &inputs, &temps)
                     .map_err(|message| plain_failure(relative_to(root, &message)))?;
             }
             _ => {

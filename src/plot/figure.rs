@@ -5,6 +5,7 @@
 //! large series), scatter markers, bars, histogram bins.
 
 use serde::Serialize;
+use std::sync::Arc;
 
 use super::Texts;
 use super::decimate::{self, Point};
@@ -60,7 +61,7 @@ pub(crate) struct Request<'a> {
     /// Its texts, rendered for this task.
     pub(crate) texts: &'a Texts<'a>,
     /// The task's tables.
-    pub(crate) tables: &'a [Table],
+    pub(crate) tables: &'a [Arc<Table>],
     /// What to draw.
     pub(crate) kind: Kind,
     /// Reduce large series (M4, one marker per pixel); off only to compare.

@@ -13,9 +13,10 @@ mod template;
 mod ticks;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::{PlotSpec, PlotTemplate};
-use crate::table;
+use crate::table::{self, SharedTables, Table, TableRead};
 
 /// Bumped whenever the output of the same plot and data changes.
 const VERSION: u32 = 1;
@@ -52,6 +53,23 @@ pub(crate) struct Texts<'a> {
     pub(crate) y_label: Option<&'a str>,
 }
 
+/// The tables a plot task reads, given its inputs (absolute paths).
+pub(crate) fn table_reads(spec: &PlotSpec, inputs: &[PathBuf]) -> Vec<TableRead> {
+    // Text is only drawn as bar categories, or by the user's template.
+    let keep_text = match &spec.template {
+        PlotTemplate::Builtin(name) => name == "bar",
+        PlotTemplate::File(_) => true,
+    };
+    inputs
+        .iter()
+        .map(|path| TableRead {
+            path: path.clone(),
+            format: spec.format,
+            keep_text,
+        })
+        .collect()
+}
+
 /// Draws one plot task: `inputs` (absolute) into `outputs` (absolute,
 /// temporary paths keeping the final extension). Either every output is
 /// written or, on failure, none.
@@ -59,10 +77,11 @@ pub(crate) fn render(
     spec: &PlotSpec,
     texts: &Texts<'_>,
     root: &Path,
+    shared: &SharedTables,
     inputs: &[PathBuf],
     outputs: &[PathBuf],
 ) -> Result<(), String> {
-    let rendered = draw(spec, texts, root, inputs, outputs, true)?;
+    let rendered = draw(spec, texts, root, shared, inputs, outputs, true)?;
     for (out, bytes) in outputs.iter().zip(rendered) {
         std::fs::write(out, bytes)
             .map_err(|e| format!("cannot write `{}`: {e}", table::display(out)))?;
@@ -75,6 +94,7 @@ fn draw(
     spec: &PlotSpec,
     texts: &Texts<'_>,
     root: &Path,
+    shared: &SharedTables,
     inputs: &[PathBuf],
     outputs: &[PathBuf],
     decimate: bool,
@@ -82,22 +102,13 @@ fn draw(
     if inputs.is_empty() {
         return Err("a plot needs at least one input table".to_owned());
     }
-    // Text is only drawn as bar categories, or by the user's template.
-    let keep_text = match &spec.template {
-        PlotTemplate::Builtin(name) => name == "bar",
-        PlotTemplate::File(_) => true,
-    };
-    let mut tables = inputs
-        .iter()
-        .map(|path| table::read_with(path, spec.format, keep_text))
-        .collect::<Result<Vec<_>, _>>()?;
-    // From here on a table's path is only shown (in notes and messages, some
-    // of them inside the picture): relative to root, the same on every machine.
-    for table in &mut tables {
-        if let Ok(rel) = table.path.strip_prefix(root) {
-            table.path = rel.to_owned();
-        }
-    }
+    // A table's path is only shown from here on (in notes and messages, some
+    // of them inside the picture): `shared` makes it relative to root, the
+    // same on every machine.
+    let tables: Vec<Arc<Table>> = table_reads(spec, inputs)
+        .into_iter()
+        .map(|read| shared.read(&read.path, read.format, read.keep_text))
+        .collect::<Result<_, _>>()?;
     let kind = match &spec.template {
         PlotTemplate::Builtin(name) => figure::Kind::from_name(name).ok_or_else(|| {
             format!("unknown built-in plot template `{name}` (bug in runner, please report it)")
@@ -179,10 +190,12 @@ mod tests {
         decimate: bool,
     ) -> Result<String, String> {
         let out = [PathBuf::from("out.svg")];
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut bytes = draw(
             spec,
             texts,
-            Path::new(env!("CARGO_MANIFEST_DIR")),
+            root,
+            &SharedTables::new(root, []),
             inputs,
             &out,
             decimate,
@@ -411,6 +424,7 @@ mod tests {
             &spec("line", None, &["v"]),
             &NO_TEXTS,
             Path::new("/"),
+            &SharedTables::new(Path::new("/"), []),
             &[input],
             &[PathBuf::from("x.html")],
             true,

@@ -5,6 +5,7 @@
 
 use crate::config::PlotSpec;
 use crate::table::{self, Column, Table, Values};
+use std::sync::Arc;
 
 /// The x values of a series.
 #[derive(Debug, Clone, Copy)]
@@ -86,7 +87,7 @@ fn is_glob(pattern: &str) -> bool {
 /// `use_x` is false for histograms, which have no x column.
 pub(crate) fn select<'a>(
     spec: &PlotSpec,
-    tables: &'a [Table],
+    tables: &'a [Arc<Table>],
     text_x: bool,
     use_x: bool,
 ) -> Result<Selection<'a>, String> {

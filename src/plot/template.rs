@@ -5,6 +5,7 @@
 
 use std::fmt::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 use minijinja::syntax::SyntaxConfig;
@@ -211,7 +212,7 @@ pub(crate) fn render_user(
     path: &Path,
     shown: &str,
     figure: &Figure,
-    tables: &[Table],
+    tables: &[Arc<Table>],
 ) -> Result<String, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the plot template `{shown}`: {e}"))?;
@@ -225,8 +226,11 @@ pub(crate) fn render_user(
         .map_err(|e| format!("plot template `{shown}`: {e:#}"))?;
     let context = UserContext {
         figure,
-        tables: tables.iter().map(table_context).collect(),
-        columns: tables.first().map(columns_context).unwrap_or_default(),
+        tables: tables.iter().map(|t| table_context(t)).collect(),
+        columns: tables
+            .first()
+            .map(|t| columns_context(t))
+            .unwrap_or_default(),
     };
     let template = env
         .get_template(&name)

@@ -10,6 +10,7 @@ use std::fmt;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{Action, Pipeline, PlotTemplate, Step};
@@ -28,6 +29,8 @@ const RACY_WINDOW_NS: i64 = 2_000_000_000;
 pub(crate) struct Files<'a> {
     root: &'a Path,
     cache: &'a FxHashMap<Vec<u8>, CachedHash>,
+    /// Hashed by this instance (a file read by two steps is hashed once).
+    hashed: Mutex<FxHashMap<Vec<u8>, CachedHash>>,
 }
 
 /// A file hashed anew, to remember next time.
@@ -36,7 +39,11 @@ pub(crate) type NewHash = (Vec<u8>, CachedHash);
 impl<'a> Files<'a> {
     /// Hashes under `root`, using `cache`.
     pub(crate) fn new(root: &'a Path, cache: &'a FxHashMap<Vec<u8>, CachedHash>) -> Files<'a> {
-        Files { root, cache }
+        Files {
+            root,
+            cache,
+            hashed: Mutex::default(),
+        }
     }
 
     /// The content hash of `rel`: from the cache when size and mtime are
@@ -51,11 +58,12 @@ impl<'a> Files<'a> {
             .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos() as i64);
         let key = rel.as_os_str().as_encoded_bytes();
-        if let Some(c) = self.cache.get(key)
-            && c.size == size
-            && c.mtime_ns == mtime_ns
-        {
+        let unchanged = |c: &CachedHash| c.size == size && c.mtime_ns == mtime_ns;
+        if let Some(c) = self.cache.get(key).filter(|c| unchanged(c)) {
             return Ok((c.hash, None));
+        }
+        if let Some(c) = self.lock_hashed().get(key).filter(|c| unchanged(c)) {
+            return Ok((c.hash, None)); // its NewHash went out with the first
         }
         let mut hasher = blake3::Hasher::new();
         hasher.update_reader(File::open(&abs)?)?;
@@ -63,6 +71,9 @@ impl<'a> Files<'a> {
         let now_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i64);
+        // Remembered (here and in the state) only when the file has not
+        // changed for a while: a change within the mtime's granularity
+        // would go unseen.
         let entry = (now_ns - mtime_ns > RACY_WINDOW_NS).then(|| {
             (
                 key.to_vec(),
@@ -73,7 +84,14 @@ impl<'a> Files<'a> {
                 },
             )
         });
+        if let Some((key, cached)) = &entry {
+            self.lock_hashed().insert(key.clone(), *cached);
+        }
         Ok((hash, entry))
+    }
+
+    fn lock_hashed(&self) -> std::sync::MutexGuard<'_, FxHashMap<Vec<u8>, CachedHash>> {
+        self.hashed.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

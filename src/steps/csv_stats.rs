@@ -2,14 +2,14 @@
 //! mean, std of numbers; count and distinct values of text), written as JSON,
 //! CSV, TSV or JSON lines according to each output's extension.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
 
 use super::{BuiltinCall, check_keys, output_kind, write_file};
-use crate::table::{self, Table, Values, format_number};
+use crate::table::{self, Table, TableRead, Values, format_number};
 
 /// Bumped whenever the output of the same input changes.
 pub(super) const VERSION: u32 = 1;
@@ -34,6 +34,19 @@ fn layout(options: &toml::Table) -> Result<Layout, String> {
             "`layout` of `csv.stats` must be \"long\" (a row per column) or \"wide\" (one row), found {other}"
         )),
     }
+}
+
+/// Each task reads its one table whole, text included.
+pub(super) fn table_reads(options: &toml::Table, inputs: &[std::path::PathBuf]) -> Vec<TableRead> {
+    let format = table::format_option(options.get("format")).ok().flatten();
+    inputs
+        .iter()
+        .map(|path| TableRead {
+            path: path.clone(),
+            format,
+            keep_text: true,
+        })
+        .collect()
 }
 
 /// Checks `with = {...}`.
@@ -117,7 +130,7 @@ fn number_stats(name: &str, values: &[f64]) -> ColumnStats {
 }
 
 fn text_stats(name: &str, values: &[Option<String>]) -> ColumnStats {
-    let mut distinct: HashSet<&str> = HashSet::new();
+    let mut distinct: HashSet<&str> = HashSet::default();
     let mut missing = 0;
     for v in values {
         match v {
@@ -283,7 +296,7 @@ pub(super) fn run(call: &BuiltinCall<'_>) -> Result<(), String> {
     }
     let format = table::format_option(call.options.get("format"))?;
     let layout = layout(call.options)?;
-    let table = table::read(input, format)?;
+    let table = call.tables.read(input, format, true)?;
     if table.rows == 0 {
         return Err(format!(
             "{}: the file has a header but no data rows, so there is nothing to count",
@@ -316,6 +329,7 @@ mod tests {
             inputs,
             outputs,
             options,
+            tables: &table::SharedTables::new(std::path::Path::new("/"), []),
         })
     }
 

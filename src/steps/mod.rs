@@ -7,6 +7,8 @@ mod table_concat;
 
 use std::path::{Path, PathBuf};
 
+use crate::table::TableRead;
+
 /// What a built-in step is given: absolute paths.
 pub(crate) struct BuiltinCall<'a> {
     /// Every input of the task, in order.
@@ -15,6 +17,8 @@ pub(crate) struct BuiltinCall<'a> {
     pub(crate) outputs: &'a [PathBuf],
     /// `with = {...}`, already checked by `check_options`.
     pub(crate) options: &'a toml::Table,
+    /// Tables other tasks of the run read too.
+    pub(crate) tables: &'a crate::table::SharedTables,
 }
 
 /// One built-in step.
@@ -23,6 +27,8 @@ struct Builtin {
     version: u32,
     check: fn(&toml::Table) -> Result<(), String>,
     run: fn(&BuiltinCall<'_>) -> Result<(), String>,
+    /// The tables a task reads whole (shared with other tasks that read them).
+    table_reads: fn(&toml::Table, &[PathBuf]) -> Vec<TableRead>,
 }
 
 const BUILTINS: &[Builtin] = &[
@@ -31,12 +37,15 @@ const BUILTINS: &[Builtin] = &[
         version: csv_stats::VERSION,
         check: csv_stats::check,
         run: csv_stats::run,
+        table_reads: csv_stats::table_reads,
     },
     Builtin {
         name: "table.concat",
         version: table_concat::VERSION,
         check: table_concat::check,
         run: table_concat::run,
+        // Streams its inputs row by row: nothing to share.
+        table_reads: |_, _| Vec::new(),
     },
 ];
 
@@ -57,6 +66,12 @@ pub(crate) fn names() -> Vec<&'static str> {
 /// The built-in's own version (part of the fingerprint).
 pub(crate) fn version(name: &str) -> u32 {
     find(name).map_or(0, |b| b.version)
+}
+
+/// The tables a task of built-in `name` reads whole, given its inputs
+/// (absolute paths).
+pub(crate) fn table_reads(name: &str, options: &toml::Table, inputs: &[PathBuf]) -> Vec<TableRead> {
+    find(name).map_or_else(Vec::new, |b| (b.table_reads)(options, inputs))
 }
 
 /// Checks `with = {...}` for a built-in at load time.

@@ -196,6 +196,7 @@ mod tests {
             inputs,
             outputs: &[out.to_owned()],
             options: &options,
+            tables: &crate::table::SharedTables::new(Path::new("/"), []),
         })
     }
 

@@ -12,8 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 
+mod shared;
+pub(crate) use shared::{SharedTables, TableRead};
+
 /// The file formats a table can be read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Format {
     /// Comma-separated, header row first.
     Csv,
@@ -538,11 +541,7 @@ impl Table {
 /// Reads a whole table, deciding each column's type by its first non-missing
 /// cell: a number makes a numeric column, where a later cell that is not a
 /// number (nor missing) is an error; anything else makes a text column.
-pub(crate) fn read(path: &Path, format: Option<Format>) -> Result<Table, TableError> {
-    read_with(path, format, true)
-}
-
-/// Reads a whole table; without `keep_text`, text columns are typed and
+/// Without `keep_text`, text columns are typed and
 /// checked but their cells are not kept (all `None`): plots of numbers need
 /// no text, and a million strings cost more than the numbers.
 pub(crate) fn read_with(
@@ -702,6 +701,10 @@ impl TableBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(path: &Path, format: Option<Format>) -> Result<Table, TableError> {
+        read_with(path, format, true)
+    }
 
     fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
         let path = dir.path().join(name);

@@ -1,0 +1,284 @@
+//! Tables that several tasks of one run read (`csv.stats` and a plot of the
+//! same file): parsed once, handed to each reader, dropped when the last
+//! reader has taken it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::{Format, Table, TableError, Values, read_with};
+
+/// At most this many bytes of parsed tables wait for their later readers;
+/// beyond it, a table is not kept and its later readers parse it again.
+const MAX_WAITING_BYTES: usize = 512 << 20;
+
+/// One read of a table that a task will make: the file (absolute), its
+/// format option, and whether it needs the cells of text columns.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct TableRead {
+    /// The file, as the task is given it.
+    pub(crate) path: PathBuf,
+    /// `format = ...`, if any.
+    pub(crate) format: Option<Format>,
+    /// Whether the reader needs the text of text cells.
+    pub(crate) keep_text: bool,
+}
+
+type Parsed = Result<Arc<Table>, TableError>;
+
+/// A table with readers to come.
+struct Entry {
+    /// Readers that have not taken it yet.
+    readers_left: usize,
+    /// Whether any reader needs text cells.
+    keep_text: bool,
+    /// Filled by the first reader; the others wait for it.
+    parsed: Arc<OnceLock<Parsed>>,
+    /// Its size once parsed and kept (counted in `waiting_bytes`).
+    bytes: usize,
+}
+
+/// The tables of a run that more than one task reads.
+pub(crate) struct SharedTables {
+    root: PathBuf,
+    entries: Mutex<State>,
+    max_waiting_bytes: usize,
+}
+
+#[derive(Default)]
+struct State {
+    entries: HashMap<(PathBuf, Option<Format>), Entry>,
+    waiting_bytes: usize,
+}
+
+impl SharedTables {
+    /// Shares the tables that `reads` (every table read the run's tasks will
+    /// make) names more than once. Tables come back with their path relative
+    /// to `root` when they are under it (as plots show them).
+    pub(crate) fn new(root: &Path, reads: impl IntoIterator<Item = TableRead>) -> SharedTables {
+        SharedTables::with_limit(root, reads, MAX_WAITING_BYTES)
+    }
+
+    fn with_limit(
+        root: &Path,
+        reads: impl IntoIterator<Item = TableRead>,
+        max_waiting_bytes: usize,
+    ) -> SharedTables {
+        let mut state = State::default();
+        for read in reads {
+            let entry = state
+                .entries
+                .entry((read.path, read.format))
+                .or_insert_with(|| Entry {
+                    readers_left: 0,
+                    keep_text: false,
+                    parsed: Arc::default(),
+                    bytes: 0,
+                });
+            entry.readers_left += 1;
+            entry.keep_text |= read.keep_text;
+        }
+        state.entries.retain(|_, e| e.readers_left > 1);
+        SharedTables {
+            root: root.to_owned(),
+            entries: Mutex::new(state),
+            max_waiting_bytes,
+        }
+    }
+
+    /// The table at `path` (absolute): parsed now, or by another reader of
+    /// the same file (waiting for it if it is being parsed).
+    pub(crate) fn read(
+        &self,
+        path: &Path,
+        format: Option<Format>,
+        keep_text: bool,
+    ) -> Result<Arc<Table>, TableError> {
+        let key = (path.to_owned(), format);
+        let shared = {
+            let mut state = self.lock();
+            match state.entries.get_mut(&key) {
+                None => None,
+                Some(entry) => {
+                    entry.readers_left -= 1;
+                    let shared = (entry.parsed.clone(), entry.keep_text);
+                    if entry.readers_left == 0 {
+                        let bytes = entry.bytes;
+                        state.entries.remove(&key);
+                        state.waiting_bytes -= bytes;
+                    }
+                    Some(shared)
+                }
+            }
+        };
+        let Some((cell, keep)) = shared else {
+            return self.parse(path, format, keep_text);
+        };
+        let mut parsed_here = false;
+        let result = cell
+            .get_or_init(|| {
+                parsed_here = true;
+                self.parse(path, format, keep)
+            })
+            .clone();
+        if parsed_here && let Ok(table) = &result {
+            self.keep_or_drop(&key, &cell, approx_bytes(table));
+        }
+        result
+    }
+
+    /// After the first reader parsed a table: count it as waiting for the
+    /// others, or forget it when too much is waiting already.
+    fn keep_or_drop(
+        &self,
+        key: &(PathBuf, Option<Format>),
+        cell: &Arc<OnceLock<Parsed>>,
+        bytes: usize,
+    ) {
+        let mut state = self.lock();
+        let over = state.waiting_bytes + bytes > self.max_waiting_bytes;
+        let Some(entry) = state.entries.get_mut(key) else {
+            return; // every reader has it already
+        };
+        if !Arc::ptr_eq(&entry.parsed, cell) {
+            return;
+        }
+        if over {
+            // Later readers parse it again; memory stays bounded.
+            entry.parsed = Arc::default();
+        } else {
+            entry.bytes = bytes;
+            state.waiting_bytes += bytes;
+        }
+    }
+
+    fn parse(&self, path: &Path, format: Option<Format>, keep_text: bool) -> Parsed {
+        let mut table = read_with(path, format, keep_text)?;
+        if let Ok(rel) = table.path.strip_prefix(&self.root) {
+            table.path = rel.to_owned();
+        }
+        Ok(Arc::new(table))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// About how much memory a table holds.
+fn approx_bytes(table: &Table) -> usize {
+    table
+        .columns
+        .iter()
+        .map(|c| match &c.values {
+            Values::Numbers(v) => v.len() * size_of::<f64>(),
+            Values::Text(v) => {
+                v.len() * size_of::<Option<String>>()
+                    + v.iter().flatten().map(String::capacity).sum::<usize>()
+            }
+        })
+        .sum::<usize>()
+        + 64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reads(path: &Path, n: usize, keep_text: bool) -> Vec<TableRead> {
+        vec![
+            TableRead {
+                path: path.to_owned(),
+                format: None,
+                keep_text,
+            };
+            n
+        ]
+    }
+
+    fn csv(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn two_readers_share_one_parse_then_it_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = csv(dir.path(), "a.csv", "t,s\n1,x\n2,y\n");
+        // The plot (no text) reads first; the stats reader still gets text.
+        let shared = SharedTables::new(
+            dir.path(),
+            reads(&path, 2, false)
+                .into_iter()
+                .chain(reads(&path, 1, true)),
+        );
+        let first = shared.read(&path, None, false).unwrap();
+        assert_eq!(first.path, Path::new("a.csv"), "relative to root");
+        assert!(
+            matches!(&first.columns[1].values, Values::Text(v) if v[0].as_deref() == Some("x"))
+        );
+        let waiting = shared.lock().waiting_bytes;
+        assert!(waiting > 0);
+        let second = shared.read(&path, None, false).unwrap();
+        let third = shared.read(&path, None, true).unwrap();
+        assert!(Arc::ptr_eq(&first, &second) && Arc::ptr_eq(&first, &third));
+        // Every reader has it: nothing waits any more.
+        let state = shared.lock();
+        assert!(state.entries.is_empty());
+        assert_eq!(state.waiting_bytes, 0);
+    }
+
+    #[test]
+    fn a_table_read_once_is_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = csv(dir.path(), "a.csv", "t\n1\n");
+        let shared = SharedTables::new(dir.path(), reads(&path, 1, true));
+        let a = shared.read(&path, None, true).unwrap();
+        let b = shared.read(&path, None, true).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(shared.lock().entries.is_empty());
+    }
+
+    #[test]
+    fn a_broken_table_fails_every_reader_with_the_same_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = csv(dir.path(), "bad.csv", "t,v\n1,2\n3\n");
+        let shared = SharedTables::new(dir.path(), reads(&path, 2, true));
+        let a = shared.read(&path, None, true).unwrap_err();
+        let b = shared.read(&path, None, true).unwrap_err();
+        assert_eq!(a, b);
+        assert_eq!(a.line, Some(3));
+    }
+
+    #[test]
+    fn over_the_limit_later_readers_parse_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = csv(dir.path(), "a.csv", "t\n1\n2\n");
+        let shared = SharedTables::with_limit(dir.path(), reads(&path, 3, true), 0);
+        let a = shared.read(&path, None, true).unwrap();
+        assert_eq!(shared.lock().waiting_bytes, 0);
+        let b = shared.read(&path, None, true).unwrap();
+        let c = shared.read(&path, None, true).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b) && !Arc::ptr_eq(&b, &c));
+        assert_eq!(a.columns[0].values, b.columns[0].values);
+        assert!(shared.lock().entries.is_empty());
+    }
+
+    #[test]
+    fn readers_at_the_same_time_wait_for_one_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: String = (0..200_000).map(|i| format!("{i}\n")).collect();
+        let path = csv(dir.path(), "big.csv", &format!("t\n{rows}"));
+        let shared = SharedTables::new(dir.path(), reads(&path, 4, true));
+        let tables: Vec<Arc<Table>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| shared.read(&path, None, true).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(tables.iter().all(|t| Arc::ptr_eq(t, &tables[0])));
+        assert_eq!(tables[0].rows, 200_000);
+        assert!(shared.lock().entries.is_empty());
+    }
+}
