@@ -54,6 +54,8 @@ struct Board<'a, 'p> {
     ready: BinaryHeap<(usize, Reverse<usize>, Reverse<TaskId>)>,
     free: usize,
     running: usize,
+    /// Workers waiting for a ready task that fits.
+    idle: usize,
     stopped: bool,
     progress: &'p mut (dyn Progress + Send + 'a),
 }
@@ -85,6 +87,7 @@ pub(crate) fn run<'a>(
         ready: BinaryHeap::new(),
         free: jobs,
         running: 0,
+        idle: 0,
         stopped: false,
         progress,
     };
@@ -118,19 +121,27 @@ pub(crate) fn run<'a>(
             .expect("a one-thread pool can always be built"),
     };
     let board = Mutex::new(board);
+    // Two condition variables: the workers wait on `changed` (a task became
+    // ready, slots came free), the calling thread on `finished`, so that a
+    // task's end wakes no one when every worker is busy.
     let changed = Condvar::new();
+    let finished = Condvar::new();
+    let signals = Signals {
+        changed: &changed,
+        finished: &finished,
+    };
     let lock = || board.lock().unwrap_or_else(|e| e.into_inner());
 
     pool.in_place_scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|_| {
-                worker(schedule, executor, &downstream, &board, &changed);
+                worker(schedule, executor, &downstream, &board, &signals);
             });
         }
         let mut interrupted = false;
         let mut guard = lock();
         while !guard.finished() {
-            let (g, timeout) = changed
+            let (g, timeout) = finished
                 .wait_timeout(guard, Duration::from_millis(200))
                 .unwrap_or_else(|e| e.into_inner());
             guard = g;
@@ -166,14 +177,15 @@ fn worker(
     executor: &dyn Executor,
     downstream: &[Vec<TaskId>],
     board: &Mutex<Board<'_, '_>>,
-    changed: &Condvar,
+    signals: &Signals<'_>,
 ) {
     let plan = schedule.plan;
     let jobs = schedule.jobs.max(1);
     let mut guard = board.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if guard.finished() {
-            changed.notify_all();
+            signals.changed.notify_all();
+            signals.finished.notify_all();
             return;
         }
         let next = match guard.ready.peek() {
@@ -185,7 +197,12 @@ fn worker(
             _ => None,
         };
         let Some(id) = next else {
-            guard = changed.wait(guard).unwrap_or_else(|e| e.into_inner());
+            guard.idle += 1;
+            guard = signals
+                .changed
+                .wait(guard)
+                .unwrap_or_else(|e| e.into_inner());
+            guard.idle -= 1;
             continue;
         };
         guard.ready.pop();
@@ -238,8 +255,16 @@ fn worker(
             Outcome::SkippedUpstream | Outcome::NotRun => {}
         }
         guard.results[id] = Some(result);
-        changed.notify_all();
+        if guard.idle > 0 {
+            signals.changed.notify_all();
+        }
     }
+}
+
+/// The condition variables of a run.
+struct Signals<'a> {
+    changed: &'a Condvar,
+    finished: &'a Condvar,
 }
 
 /// Marks every wanted task that depends on `failed` as skipped.
