@@ -72,8 +72,6 @@ pub(crate) fn wanted_tasks(plan: &Plan, only: &[usize]) -> Vec<bool> {
     wanted
 }
 
-/// Per step, how far it is from the inputs; deeper steps run first among
-/// ready tasks, so each file goes all the way through as soon as it can.
 /// The tables that the tasks about to run read whole, for sharing those that
 /// several of them read.
 fn shared_tables(
@@ -117,6 +115,8 @@ fn input_groups(tasks: usize, step_tasks: &[Vec<TaskId>], jobs: usize) -> Vec<us
     group
 }
 
+/// Per step, how far it is from the inputs; deeper steps run first among
+/// ready tasks, so each file goes all the way through as soon as it can.
 fn step_depths(pipeline: &Pipeline) -> Vec<usize> {
     let mut depth = vec![0; pipeline.steps.len()];
     for (i, step) in pipeline.steps.iter().enumerate() {
