@@ -482,6 +482,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_file_is_hashed_once_per_instance_unless_just_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("old.csv"), "a\n").unwrap();
+        std::fs::write(dir.path().join("new.csv"), "b\n").unwrap();
+        let old = std::fs::File::options()
+            .write(true)
+            .open(dir.path().join("old.csv"))
+            .unwrap();
+        old.set_modified(SystemTime::now() - std::time::Duration::from_secs(60))
+            .unwrap();
+        let cache = FxHashMap::default();
+        let files = Files::new(dir.path(), &cache);
+        // Hashed and remembered the first time; the second time it comes
+        // from memory (no new hash to record again).
+        let (first, new) = files.hash(Path::new("old.csv")).unwrap();
+        assert!(new.is_some());
+        let (second, again) = files.hash(Path::new("old.csv")).unwrap();
+        assert_eq!((first, again), (second, None));
+        // A file changed within the racy window is never remembered: a
+        // change in the same mtime tick must not go unseen.
+        assert!(files.hash(Path::new("new.csv")).unwrap().1.is_none());
+        std::fs::write(dir.path().join("new.csv"), "c\n").unwrap();
+        let (after, _) = files.hash(Path::new("new.csv")).unwrap();
+        assert_eq!(after, *blake3::hash(b"c\n").as_bytes());
+        assert!(files.lock_hashed().get(b"new.csv".as_slice()).is_none());
+    }
+
+    #[test]
     fn hash_lines_round_trip_odd_names() {
         let pairs = vec![
             (line_safe("new\nline.csv".to_owned()), "ab".to_owned()),
