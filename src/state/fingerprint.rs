@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{Action, Pipeline, PlotTemplate, Step};
 use crate::plan::{Command, Task, display_path};
-use crate::state::db::{CachedHash, Last};
+use crate::state::db::{CachedHash, Last, TaskStatus};
 
 /// Bumped when what goes into a fingerprint changes.
 const SCHEME: &str = "runner-fingerprint-v1";
@@ -182,39 +182,32 @@ pub(crate) fn action_hash(pipeline: &Pipeline, task: &Task) -> blake3::Hash {
         h.update(bytes);
     };
     field(SCHEME.as_bytes());
-    match (&task.command, &step.action) {
-        (Command::Argv(shown), _) => {
+    match &task.command {
+        Command::Argv(shown) => {
             field(b"argv");
             for arg in shown {
                 field(arg.as_encoded_bytes());
             }
         }
-        (Command::Shell(shown), _) => {
+        Command::Shell(shown) => {
             field(b"shell");
             field(shown.as_bytes());
         }
-        (Command::Builtin, Action::Builtin { name, options }) => {
+        Command::Builtin(builtin) => {
             field(b"builtin");
-            field(name.as_bytes());
-            field(&crate::steps::version(name).to_le_bytes());
+            field(builtin.name.as_bytes());
+            field(&crate::steps::version(&builtin.name).to_le_bytes());
             field(
-                toml::to_string(options.as_ref())
+                toml::to_string(&builtin.options)
                     .unwrap_or_default()
                     .as_bytes(),
             );
         }
-        (
-            Command::Plot {
-                title,
-                x_label,
-                y_label,
-            },
-            Action::Plot(spec),
-        ) => {
+        Command::Plot(plot) => {
             field(b"plot");
-            field(crate::plot::code_fingerprint(&spec.template).as_bytes());
+            field(crate::plot::code_fingerprint(&plot.spec.template).as_bytes());
             // Spans say where the spec was written, not what it says.
-            let mut spec = spec.as_ref().clone();
+            let mut spec = plot.spec.as_ref().clone();
             for t in [&mut spec.title, &mut spec.x_label, &mut spec.y_label]
                 .into_iter()
                 .flatten()
@@ -222,11 +215,10 @@ pub(crate) fn action_hash(pipeline: &Pipeline, task: &Task) -> blake3::Hash {
                 t.span = 0..0;
             }
             field(format!("{spec:?}").as_bytes());
-            for text in [title, x_label, y_label] {
+            for text in [&plot.title, &plot.x_label, &plot.y_label] {
                 field(text.as_deref().unwrap_or("\u{0}").as_bytes());
             }
         }
-        _ => field(b"mismatch"),
     }
     field(b"env");
     for (k, v) in step.env.iter() {
@@ -358,11 +350,12 @@ pub(crate) fn compare(
     let Some(latest) = latest else {
         return Err(Reason::New);
     };
-    if latest.interrupted {
-        return Err(Reason::InterruptedLastTime);
-    }
-    if !latest.ok {
-        return Err(Reason::FailedLastTime);
+    match latest.status {
+        TaskStatus::Ok => {}
+        TaskStatus::Interrupted => return Err(Reason::InterruptedLastTime),
+        TaskStatus::Failed | TaskStatus::Skipped | TaskStatus::NotRun => {
+            return Err(Reason::FailedLastTime);
+        }
     }
     if latest.action != fp.action {
         return Err(Reason::ActionChanged);
