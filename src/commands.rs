@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::cli::{Cli, Cmd, HistoryArgs, Jobs, RunArgs};
+use crate::cli::{Cli, Cmd, HistoryArgs, JobsArg, RunArgs};
 use crate::config::{self, Pipeline};
 use crate::diag::{self, did_you_mean};
 use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_TASKS_FAILED, Error};
@@ -14,7 +14,7 @@ use crate::exec::{self, RunOptions};
 use crate::plan::{self, Plan};
 use crate::report::RunReport;
 use crate::show;
-use crate::state::{self, Force, State, db};
+use crate::state::{self, Force, OpenState, db};
 
 /// Runs a parsed command line; returns the exit code.
 pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
@@ -97,12 +97,12 @@ fn step_names(pipeline: &Pipeline, names: &[String], flag: &str) -> Result<Vec<u
 
 /// SIGINT / SIGTERM: the first asks the run to stop (tasks are terminated and
 /// recorded as interrupted); a second one exits at once.
-struct Signals {
+struct Interrupts {
     received: Arc<AtomicUsize>,
 }
 
-impl Signals {
-    fn install() -> Signals {
+impl Interrupts {
+    fn install() -> Interrupts {
         let received = Arc::new(AtomicUsize::new(0));
         let second = Arc::new(AtomicBool::new(false));
         for (signal, code) in [
@@ -113,7 +113,7 @@ impl Signals {
             let _ = signal_hook::flag::register(signal, second.clone());
             let _ = signal_hook::flag::register_usize(signal, received.clone(), code as usize);
         }
-        Signals { received }
+        Interrupts { received }
     }
 
     /// The exit code of the signal received, if one was.
@@ -158,8 +158,10 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     };
     let options = RunOptions {
         jobs: match args.jobs {
-            Some(Jobs::Count(n)) => Some(n),
-            Some(Jobs::Auto) => Some(std::thread::available_parallelism().map_or(1, |n| n.get())),
+            Some(JobsArg::Count(n)) => Some(n),
+            Some(JobsArg::Auto) => {
+                Some(std::thread::available_parallelism().map_or(1, |n| n.get()))
+            }
             None => None,
         },
         fail_fast: args.fail_fast,
@@ -192,7 +194,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let (state, snapshot) = if args.dry_run {
         (None, snapshot)
     } else {
-        let state = State::open(&pipeline, args.wait)?;
+        let state = OpenState::open(&pipeline, args.wait)?;
         let snapshot = state.refresh(snapshot)?;
         (Some(state), snapshot)
     };
@@ -205,19 +207,19 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         return Ok(EXIT_OK);
     };
 
-    let signals = Signals::install();
+    let interrupts = Interrupts::install();
     let argv: Vec<String> = std::env::args().collect();
     state.begin(&pipeline, &argv.join(" "))?;
     let writer = state.writer()?;
     writer.hashes(hashes);
     let write_failed = writer.failed_flag();
-    let stop = || signals.exit_code().is_some() || write_failed.load(Ordering::SeqCst);
+    let stop = || interrupts.exit_code().is_some() || write_failed.load(Ordering::SeqCst);
     let result = exec::execute(
         &pipeline,
         &plan,
         &options,
         &wanted,
-        exec::Freshness {
+        exec::StateView {
             verdicts: &verdicts,
             snapshot: &snapshot,
             writer: &writer,
@@ -237,11 +239,11 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         wall: result.wall,
     };
     let totals = report.totals();
-    if !options.quiet || totals.failed > 0 || signals.exit_code().is_some() {
+    if !options.quiet || totals.failed > 0 || interrupts.exit_code().is_some() {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(report.render().as_bytes());
     }
-    let code = match signals.exit_code() {
+    let code = match interrupts.exit_code() {
         Some(code) => code,
         None if totals.failed > 0 => EXIT_TASKS_FAILED,
         None => EXIT_OK,
@@ -277,7 +279,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
 
 /// `--no-state`: every wanted task runs, nothing is read or recorded.
 fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> Result<i32, Error> {
-    let signals = Signals::install();
+    let interrupts = Interrupts::install();
     let wanted = exec::wanted_tasks(plan, &options.only);
     let verdicts: Vec<Option<state::Verdict>> = wanted
         .iter()
@@ -291,13 +293,13 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
     let snapshot = state::Snapshot::default();
     let writer = state::Writer::disabled();
     let log_dir = std::env::temp_dir().join(format!("runner-{}-logs", std::process::id()));
-    let stop = || signals.exit_code().is_some();
+    let stop = || interrupts.exit_code().is_some();
     let result = exec::execute(
         pipeline,
         plan,
         options,
         &wanted,
-        exec::Freshness {
+        exec::StateView {
             verdicts: &verdicts,
             snapshot: &snapshot,
             writer: &writer,
@@ -313,13 +315,13 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
         wall: result.wall,
     };
     let totals = report.totals();
-    if !options.quiet || totals.failed > 0 || signals.exit_code().is_some() {
+    if !options.quiet || totals.failed > 0 || interrupts.exit_code().is_some() {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(report.render().as_bytes());
     }
     // Keep the logs only if a task printed something.
     let _ = std::fs::remove_dir(&log_dir);
-    Ok(match signals.exit_code() {
+    Ok(match interrupts.exit_code() {
         Some(code) => code,
         None if totals.failed > 0 => EXIT_TASKS_FAILED,
         None => EXIT_OK,
@@ -328,7 +330,7 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
 
 /// Runs `[pipeline] on_failure` with the run's id and counts in its
 /// environment; its own failure is only reported.
-fn on_failure(pipeline: &Pipeline, state: &State, counts: db::RunCounts) {
+fn on_failure(pipeline: &Pipeline, state: &OpenState, counts: db::RunCounts) {
     let (program, args) = pipeline
         .on_failure
         .split_first()

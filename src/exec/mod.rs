@@ -3,6 +3,7 @@
 
 pub(crate) mod process;
 pub(crate) mod progress;
+mod ready;
 pub(crate) mod scheduler;
 pub(crate) mod task;
 
@@ -139,7 +140,7 @@ impl Executor for LocalTasks<'_> {
 }
 
 /// What the state knows, for the run.
-pub(crate) struct Freshness<'a> {
+pub(crate) struct StateView<'a> {
     /// Per task: up to date, or why it runs.
     pub(crate) verdicts: &'a [Option<Verdict>],
     /// File hashes and last results.
@@ -157,14 +158,14 @@ pub(crate) fn execute(
     plan: &Plan,
     options: &RunOptions,
     wanted: &[bool],
-    freshness: Freshness<'_>,
+    state: StateView<'_>,
     log_dir: PathBuf,
     stop: &dyn Fn() -> bool,
 ) -> RunResult {
     let started = Instant::now();
     let jobs = pool_size(pipeline, options);
     let depths = step_depths(pipeline);
-    let up_to_date: Vec<bool> = freshness
+    let up_to_date: Vec<bool> = state
         .verdicts
         .iter()
         .map(|v| matches!(v, Some(Verdict::UpToDate)))
@@ -187,15 +188,15 @@ pub(crate) fn execute(
         pipeline,
         log_dir,
         children: Default::default(),
-        freshness: task::Freshness {
-            verdicts: freshness.verdicts,
+        fingerprints: task::FingerprintInputs {
+            verdicts: state.verdicts,
             step_deps: pipeline
                 .steps
                 .iter()
                 .map(|s| fingerprint::step_deps(pipeline, s))
                 .collect(),
-            files: Files::new(&pipeline.root, &freshness.snapshot.files),
-            record: freshness.record,
+            files: Files::new(&pipeline.root, &state.snapshot.files),
+            record: state.record,
         },
         tables: shared_tables(pipeline, plan, wanted, &up_to_date),
     };
@@ -211,7 +212,7 @@ pub(crate) fn execute(
         display,
         recorder: Recorder {
             pipeline,
-            writer: freshness.writer,
+            writer: state.writer,
         },
     };
     let results = scheduler::run(&schedule, &executor, &mut progress, stop);

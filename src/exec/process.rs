@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
@@ -25,7 +25,7 @@ pub(crate) struct Spawn<'a> {
     /// Added to the inherited environment.
     pub(crate) env: &'a [(String, String)],
     /// Receives standard output.
-    pub(crate) stdout: Sink<'a>,
+    pub(crate) stdout: StdoutTo<'a>,
     /// Receives standard error.
     pub(crate) stderr: &'a mut Log,
     /// Kill the group after this long.
@@ -34,7 +34,7 @@ pub(crate) struct Spawn<'a> {
 
 /// Where a stream goes: straight into a file (an output), or through a pipe
 /// into a log that only becomes a file if anything was written.
-pub(crate) enum Sink<'a> {
+pub(crate) enum StdoutTo<'a> {
     /// The child writes this file itself.
     File(File),
     /// Read by runner into a log.
@@ -186,11 +186,11 @@ pub(crate) fn run(spawn: Spawn<'_>, children: &Children) -> io::Result<Exit> {
         .stderr(Stdio::piped())
         .process_group(0);
     let mut stdout_log = match spawn.stdout {
-        Sink::File(file) => {
+        StdoutTo::File(file) => {
             command.stdout(file);
             None
         }
-        Sink::Log(log) => {
+        StdoutTo::Log(log) => {
             command.stdout(Stdio::piped());
             Some(log)
         }
@@ -245,7 +245,7 @@ impl Streams<'_> {
             fds.push(pollfd(pipe.as_raw_fd()));
         }
         if let Some(p) = pidfd {
-            fds.push(pollfd(p.0));
+            fds.push(pollfd(p.0.as_raw_fd()));
         }
         if fds.is_empty() {
             std::thread::sleep(timeout);
@@ -278,7 +278,7 @@ impl Streams<'_> {
                 Err(e) => return Err(e),
             }
         }
-        Ok(pidfd.is_some_and(|p| ready(p.0)))
+        Ok(pidfd.is_some_and(|p| ready(p.0.as_raw_fd())))
     }
 }
 
@@ -398,19 +398,21 @@ fn kill_group(pgid: i32, signal: i32) {
     }
 }
 
-/// A Linux pidfd: readable once the process has exited.
-struct PidFd(i32);
+/// A Linux pidfd: readable once the process has exited; closed on drop.
+struct PidFd(OwnedFd);
 
 impl PidFd {
     fn open(pid: u32) -> Option<PidFd> {
         // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
-        (fd >= 0).then_some(PidFd(fd as i32))
+        let fd = i32::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+        // SAFETY: pidfd_open just returned this fd, and nothing else owns it.
+        Some(PidFd(unsafe { OwnedFd::from_raw_fd(fd) }))
     }
 
     fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
         let mut fds = [libc::pollfd {
-            fd: self.0,
+            fd: self.0.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         }];
@@ -418,34 +420,7 @@ impl PidFd {
     }
 }
 
-impl Drop for PidFd {
-    fn drop(&mut self) {
-        // SAFETY: we own this fd and close it once.
-        unsafe {
-            libc::close(self.0);
-        }
-    }
-}
-
-/// A signal's name, for messages.
+/// A signal's name, for messages (`SIGKILL`).
 pub(crate) fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGALRM => "SIGALRM",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGUSR1 => "SIGUSR1",
-        libc::SIGUSR2 => "SIGUSR2",
-        libc::SIGXCPU => "SIGXCPU",
-        libc::SIGXFSZ => "SIGXFSZ",
-        _ => "a signal",
-    }
+    signal_hook::low_level::signal_name(signal).unwrap_or("a signal")
 }

@@ -11,7 +11,11 @@ use crate::exec::task::{Outcome, TaskResult};
 use crate::plan::{Plan, Task};
 use crate::report;
 
-/// Receives the scheduler's events, on the scheduler's thread.
+/// Receives the scheduler's events. `task_started` and `task_finished` are
+/// called by the pool's worker threads, `tick` by the thread that started
+/// the run, always under the scheduler's lock: one call at a time, in the
+/// order things happened, while every other worker waits for the lock. So an
+/// implementation must be `Send` (not `Sync`) and quick.
 pub(crate) trait Progress {
     /// A task was handed to the pool.
     fn task_started(&mut self, task: &Task);
@@ -31,9 +35,9 @@ impl Progress for Silent {
     fn task_finished(&mut self, _: &Task, _: &TaskResult) {}
 }
 
-/// Counts of one step (or of the whole run).
+/// Tally of one step (or of the whole run).
 #[derive(Debug, Default, Clone, Copy)]
-struct Counts {
+struct Tally {
     total: usize,
     done: usize,
     failed: usize,
@@ -85,7 +89,7 @@ fn verbose_block(pipeline: &Pipeline, task: &Task, result: &TaskResult) -> Optio
 /// seconds.
 pub(crate) struct Lines<'a> {
     pipeline: &'a Pipeline,
-    counts: Counts,
+    counts: Tally,
     verbose: bool,
     last_line: Instant,
     started: Instant,
@@ -109,9 +113,9 @@ impl<'a> Lines<'a> {
         );
         Lines {
             pipeline,
-            counts: Counts {
+            counts: Tally {
                 total,
-                ..Counts::default()
+                ..Tally::default()
             },
             verbose,
             last_line: Instant::now(),
@@ -174,8 +178,8 @@ impl Progress for Lines<'_> {
 pub(crate) struct Bars<'a> {
     pipeline: &'a Pipeline,
     multi: MultiProgress,
-    steps: Vec<Option<(ProgressBar, Counts)>>,
-    total: (ProgressBar, Counts),
+    steps: Vec<Option<(ProgressBar, Tally)>>,
+    total: (ProgressBar, Tally),
     verbose: bool,
 }
 
@@ -209,9 +213,9 @@ impl<'a> Bars<'a> {
             bar.set_prefix(truncate(&step.name, name_width));
             steps.push(Some((
                 bar,
-                Counts {
+                Tally {
                     total: count,
-                    ..Counts::default()
+                    ..Tally::default()
                 },
             )));
         }
@@ -225,9 +229,9 @@ impl<'a> Bars<'a> {
             steps,
             total: (
                 total,
-                Counts {
+                Tally {
                     total: all,
-                    ..Counts::default()
+                    ..Tally::default()
                 },
             ),
             verbose,
@@ -245,7 +249,7 @@ fn truncate(name: &str, width: usize) -> String {
     }
 }
 
-fn counts_message(c: &Counts) -> String {
+fn counts_message(c: &Tally) -> String {
     let mut parts = Vec::new();
     if c.failed > 0 {
         parts.push(format!("{} failed", c.failed));

@@ -1,13 +1,13 @@
 //! The ready-queue scheduler: starts each task as soon as everything it needs
-//! is done (no stage barrier), within the pool's slots, and skips what
-//! depends on a failure.
+//! is done (no stage barrier), within the pool's slots (which task goes
+//! first: ready.rs), and skips what depends on a failure.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use crate::exec::progress::Progress;
+use crate::exec::ready::{Rank, ReadyQueue};
 use crate::exec::task::{Failure, Outcome, TaskResult};
 use crate::plan::{Plan, Task, TaskId};
 
@@ -42,8 +42,18 @@ pub(crate) struct Schedule<'a> {
 
 impl Schedule<'_> {
     /// Where a ready task goes in the queue: the greatest runs first.
-    fn rank(&self, id: TaskId) -> (usize, Reverse<usize>, Reverse<TaskId>) {
+    fn rank(&self, id: TaskId) -> Rank {
         (self.priority[id], Reverse(self.order[id]), Reverse(id))
+    }
+
+    /// The pool slots task `id` takes (at least 1, at most the pool).
+    fn need(&self, id: TaskId) -> usize {
+        self.slots[id].clamp(1, self.jobs.max(1))
+    }
+
+    /// Puts a task that became ready into the queue.
+    fn enqueue(&self, ready: &mut ReadyQueue, id: TaskId) {
+        ready.push(self.need(id), self.rank(id));
     }
 }
 
@@ -51,7 +61,10 @@ impl Schedule<'_> {
 struct Board<'a, 'p> {
     results: Vec<Option<TaskResult>>,
     waiting: Vec<usize>,
-    ready: BinaryHeap<(usize, Reverse<usize>, Reverse<TaskId>)>,
+    ready: ReadyQueue,
+    /// Per task: how often a lower-ranked task started while it was first
+    /// in the queue but did not fit (ready.rs: at most `jobs` times).
+    passed_over: Vec<u32>,
     free: usize,
     running: usize,
     /// Workers waiting for a ready task that fits.
@@ -84,7 +97,8 @@ pub(crate) fn run<'a>(
     let mut board = Board {
         results: vec![None; n],
         waiting: plan.tasks.iter().map(|t| t.upstream.len()).collect(),
-        ready: BinaryHeap::new(),
+        ready: ReadyQueue::default(),
+        passed_over: vec![0; n],
         free: jobs,
         running: 0,
         idle: 0,
@@ -106,7 +120,7 @@ pub(crate) fn run<'a>(
             && board.results[task.id].is_none()
             && board.waiting[task.id] == 0
         {
-            board.ready.push(schedule.rank(task.id));
+            schedule.enqueue(&mut board.ready, task.id);
         }
     }
     let pool = match rayon::ThreadPoolBuilder::new()
@@ -126,7 +140,7 @@ pub(crate) fn run<'a>(
     // task's end wakes no one when every worker is busy.
     let changed = Condvar::new();
     let finished = Condvar::new();
-    let signals = Signals {
+    let wakeups = Wakeups {
         changed: &changed,
         finished: &finished,
     };
@@ -135,7 +149,7 @@ pub(crate) fn run<'a>(
     pool.in_place_scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|_| {
-                worker(schedule, executor, &downstream, &board, &signals);
+                worker(schedule, executor, &downstream, &board, &wakeups);
             });
         }
         let mut interrupted = false;
@@ -177,36 +191,37 @@ fn worker(
     executor: &dyn Executor,
     downstream: &[Vec<TaskId>],
     board: &Mutex<Board<'_, '_>>,
-    signals: &Signals<'_>,
+    wakeups: &Wakeups<'_>,
 ) {
     let plan = schedule.plan;
     let jobs = schedule.jobs.max(1);
     let mut guard = board.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if guard.finished() {
-            signals.changed.notify_all();
-            signals.finished.notify_all();
+            wakeups.changed.notify_all();
+            wakeups.finished.notify_all();
             return;
         }
-        let next = match guard.ready.peek() {
-            Some(&(_, _, Reverse(id)))
-                if !guard.stopped && schedule.slots[id].clamp(1, jobs) <= guard.free =>
-            {
-                Some(id)
-            }
-            _ => None,
+        let limit = u32::try_from(jobs).unwrap_or(u32::MAX);
+        let next = if guard.stopped {
+            None
+        } else {
+            guard.ready.choose(guard.free, &guard.passed_over, limit)
         };
-        let Some(id) = next else {
+        let Some(choice) = next else {
             guard.idle += 1;
-            guard = signals
+            guard = wakeups
                 .changed
                 .wait(guard)
                 .unwrap_or_else(|e| e.into_inner());
             guard.idle -= 1;
             continue;
         };
-        guard.ready.pop();
-        let need = schedule.slots[id].clamp(1, jobs);
+        guard.ready.take(choice);
+        if let Some(passed) = choice.passes {
+            guard.passed_over[passed] += 1;
+        }
+        let (id, need) = (choice.id, choice.need);
         guard.free -= need;
         guard.running += 1;
         let task = &plan.tasks[id];
@@ -234,7 +249,7 @@ fn worker(
                 for &d in &downstream[id] {
                     guard.waiting[d] -= 1;
                     if guard.waiting[d] == 0 && schedule.wanted[d] && guard.results[d].is_none() {
-                        guard.ready.push(schedule.rank(d));
+                        schedule.enqueue(&mut guard.ready, d);
                     }
                 }
             }
@@ -256,13 +271,13 @@ fn worker(
         }
         guard.results[id] = Some(result);
         if guard.idle > 0 {
-            signals.changed.notify_all();
+            wakeups.changed.notify_all();
         }
     }
 }
 
 /// The condition variables of a run.
-struct Signals<'a> {
+struct Wakeups<'a> {
     changed: &'a Condvar,
     finished: &'a Condvar,
 }
@@ -652,6 +667,96 @@ mod tests {
             }
             prop_assert!(clock.most_in_use.load(SeqCst) <= jobs);
         }
+    }
+
+    /// Task `long` runs until `s1` has finished.
+    struct Gate {
+        small_done: Mutex<std::sync::mpsc::Sender<()>>,
+        long_waits: Mutex<std::sync::mpsc::Receiver<()>>,
+    }
+
+    impl Executor for Gate {
+        fn run(&self, task: &Task) -> TaskResult {
+            let outcome = match task.key.as_str() {
+                // A hang guard, not a time limit: the old rule never starts
+                // `s1` while `long` runs, so `long` would wait forever.
+                "long" => match self
+                    .long_waits
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(60))
+                {
+                    Ok(()) => Outcome::Succeeded,
+                    Err(_) => Outcome::Failed(Failure {
+                        reason: "no small task ran beside it".into(),
+                        exit_code: None,
+                        stderr_tail: vec![],
+                        interrupted: false,
+                    }),
+                },
+                "s1" => {
+                    let _ = self.small_done.lock().unwrap().send(());
+                    Outcome::Succeeded
+                }
+                _ => Outcome::Succeeded,
+            };
+            TaskResult {
+                attempts: 1,
+                ..TaskResult::not_run(outcome)
+            }
+        }
+        fn stop(&self) {}
+    }
+
+    /// Two slots. `long` (1 slot) runs first; `big` (2 slots) ranks next and
+    /// cannot start beside it; `s1`, `s2`, `s3` (1 slot) rank last. The free
+    /// slot is not left idle: small tasks start beside `long`, but at most
+    /// `jobs` (2) of them pass `big`, which then starts before `s3`.
+    #[test]
+    fn small_tasks_use_free_slots_but_a_big_task_is_not_starved() {
+        let plan = Plan {
+            tasks: ["long", "big", "s1", "s2", "s3"]
+                .iter()
+                .enumerate()
+                .map(|(id, key)| task(id, key, vec![]))
+                .collect(),
+            step_tasks: vec![],
+            input_files: vec![],
+        };
+        let wanted = vec![true; 5];
+        let (small_done, long_waits) = std::sync::mpsc::channel();
+        let gate = Gate {
+            small_done: Mutex::new(small_done),
+            long_waits: Mutex::new(long_waits),
+        };
+        let schedule = Schedule {
+            slots: vec![1, 2, 1, 1, 1],
+            priority: vec![3, 2, 1, 1, 1],
+            order: vec![0; 5],
+            jobs: 2,
+            up_to_date: &[false; 5],
+            ..schedule(&plan, &wanted, false)
+        };
+        let mut starts = Starts(vec![]);
+        let results = run(&schedule, &gate, &mut starts, &|| false);
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r.as_ref().unwrap().outcome, Outcome::Succeeded)),
+            "{results:?}"
+        );
+        assert_eq!(starts.0, vec!["long", "s1", "s2", "big", "s3"]);
+    }
+
+    /// The order in which the scheduler starts tasks (recorded under its
+    /// lock, so in the order it decided).
+    struct Starts(Vec<String>);
+
+    impl Progress for Starts {
+        fn task_started(&mut self, task: &Task) {
+            self.0.push(task.key.clone());
+        }
+        fn task_finished(&mut self, _: &Task, _: &TaskResult) {}
     }
 
     #[test]

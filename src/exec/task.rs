@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Pipeline, Step};
-use crate::exec::process::{self, Children, Exit, Log, Sink, Spawn};
+use crate::exec::process::{self, Children, Exit, Log, Spawn, StdoutTo};
 use crate::plan::{Command, Task, display_path, exec_command, temp_path};
 use crate::state::Verdict;
 use crate::state::fingerprint::{self, Files, Fingerprint, NewHash};
@@ -102,13 +102,13 @@ pub(crate) struct LocalTasks<'a> {
     /// Running process groups.
     pub(crate) children: Children,
     /// Fingerprints taken before the run, and file hashes known.
-    pub(crate) freshness: Freshness<'a>,
+    pub(crate) fingerprints: FingerprintInputs<'a>,
     /// Tables that more than one task of the run reads.
     pub(crate) tables: SharedTables,
 }
 
 /// What a worker needs to fingerprint a task.
-pub(crate) struct Freshness<'a> {
+pub(crate) struct FingerprintInputs<'a> {
     /// Per task: the verdict (with a fingerprint when one was taken).
     pub(crate) verdicts: &'a [Option<Verdict>],
     /// Per step: files every task of it depends on.
@@ -139,14 +139,14 @@ impl LocalTasks<'_> {
         // The fingerprint is of the inputs as the task reads them: taken
         // before it runs (now, if the check before the run could not).
         let mut new_hashes = Vec::new();
-        let fingerprint = match &self.freshness.verdicts[task.id] {
-            _ if !self.freshness.record => None,
+        let fingerprint = match &self.fingerprints.verdicts[task.id] {
+            _ if !self.fingerprints.record => None,
             Some(Verdict::Run(_, Some(fp))) => Some(fp.clone()),
             _ => fingerprint::fingerprint(
                 self.pipeline,
                 task,
-                &self.freshness.step_deps[task.step],
-                &self.freshness.files,
+                &self.fingerprints.step_deps[task.step],
+                &self.fingerprints.files,
             )
             .ok()
             .map(|mut fp| {
@@ -203,12 +203,12 @@ impl LocalTasks<'_> {
         };
         let record = match (&outcome, fingerprint) {
             (Outcome::Succeeded, Some(fingerprint)) => {
-                fingerprint::output_hashes(task, &self.freshness.files, &mut new_hashes)
+                fingerprint::output_hashes(task, &self.fingerprints.files, &mut new_hashes)
                     .ok()
                     .map(|outputs| Record {
                         inputs: fingerprint::to_hash_lines(&fingerprint::input_pairs(
                             task,
-                            &self.freshness.step_deps[task.step],
+                            &self.fingerprints.step_deps[task.step],
                             &fingerprint,
                         )),
                         fingerprint,
@@ -317,12 +317,12 @@ impl LocalTasks<'_> {
         let root = &self.pipeline.root;
         let stdout = if step.stdout_to_out {
             let temp = root.join(temp_path(&task.outputs[0]));
-            Sink::File(
+            StdoutTo::File(
                 File::create(&temp)
                     .map_err(|e| io_failure(format!("cannot create `{}`", temp.display()), e))?,
             )
         } else {
-            Sink::Log(&mut logs.stdout)
+            StdoutTo::Log(&mut logs.stdout)
         };
         let spawn = Spawn {
             argv: &argv,

@@ -168,7 +168,7 @@ fn forced_steps(pipeline: &Pipeline, force: &Force) -> Vec<bool> {
 }
 
 /// An open state folder, locked for this run.
-pub(crate) struct State {
+pub(crate) struct OpenState {
     /// The state folder (absolute).
     pub(crate) dir: PathBuf,
     /// This run's id.
@@ -193,10 +193,10 @@ pub(crate) struct Writer {
     error: Arc<Mutex<Option<String>>>,
 }
 
-impl State {
+impl OpenState {
     /// Locks the state folder (waiting if `wait`) and opens or creates the
     /// database (setting a damaged one aside).
-    pub(crate) fn open(pipeline: &Pipeline, wait: bool) -> Result<State, Error> {
+    pub(crate) fn open(pipeline: &Pipeline, wait: bool) -> Result<OpenState, Error> {
         let dir = pipeline.abs(&pipeline.state_dir);
         std::fs::create_dir_all(&dir).map_err(|e| {
             Error::io(
@@ -222,7 +222,7 @@ impl State {
             }
             Err(err) => return Err(db_error(&db_path, err)),
         };
-        Ok(State {
+        Ok(OpenState {
             dir,
             run_id: 0,
             log_dir: PathBuf::new(),
