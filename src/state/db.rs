@@ -7,10 +7,11 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// The schema this binary writes; `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Every migration, in order; index i upgrades from version i to i + 1.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE runs (
     id            INTEGER PRIMARY KEY,
     started_at    TEXT NOT NULL,
@@ -58,7 +59,16 @@ CREATE TABLE files (
     mtime_ns INTEGER NOT NULL,
     hash     BLOB NOT NULL
 ) WITHOUT ROWID;
-"#];
+"#,
+    // 2: the cheap check of the files cache also compares the inode change
+    // time and the inode number (as git's index does): a file rewritten
+    // with its size and mtime put back (`touch -d`, `rsync -t`) is hashed
+    // again (issue 10, item 3). Old rows (0, 0) never match: hashed once.
+    r#"
+ALTER TABLE files ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE files ADD COLUMN inode INTEGER NOT NULL DEFAULT 0;
+"#,
+];
 
 /// Opens (creating and upgrading) the database at `path`.
 pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -155,13 +165,18 @@ pub(crate) struct Latest {
     pub(crate) outputs: String,
 }
 
-/// A file's size and modification time, and the hash of its content then.
+/// A file's size, modification and inode change times and inode number,
+/// and the hash of its content then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CachedHash {
     /// Bytes.
     pub(crate) size: u64,
-    /// Nanoseconds since the epoch.
+    /// Modification time, nanoseconds since the epoch.
     pub(crate) mtime_ns: i64,
+    /// Inode change time, nanoseconds since the epoch.
+    pub(crate) ctime_ns: i64,
+    /// Inode number.
+    pub(crate) inode: u64,
     /// BLAKE3 of the content.
     pub(crate) hash: [u8; 32],
 }
@@ -208,7 +223,7 @@ pub(crate) fn load_latest(
 
 /// The content-hash cache, keyed by the path's bytes (relative to root).
 pub(crate) fn load_files(conn: &Connection) -> rusqlite::Result<HashMap<Vec<u8>, CachedHash>> {
-    let mut stmt = conn.prepare("SELECT path, size, mtime_ns, hash FROM files")?;
+    let mut stmt = conn.prepare("SELECT path, size, mtime_ns, hash, ctime_ns, inode FROM files")?;
     let count: i64 = conn.query_row("SELECT count(*) FROM files", [], |r| r.get(0))?;
     let mut rows = stmt.query([])?;
     let mut out = HashMap::with_capacity_and_hasher(count.max(0) as usize, Default::default());
@@ -222,6 +237,8 @@ pub(crate) fn load_files(conn: &Connection) -> rusqlite::Result<HashMap<Vec<u8>,
             CachedHash {
                 size: row.get::<_, i64>(1)? as u64,
                 mtime_ns: row.get(2)?,
+                ctime_ns: row.get(4)?,
+                inode: row.get::<_, i64>(5)? as u64,
                 hash,
             },
         );
@@ -380,14 +397,16 @@ pub(crate) fn write_batch(
             }
         }
         let mut upsert_file = tx.prepare_cached(
-            "INSERT OR REPLACE INTO files (path, size, mtime_ns, hash) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR REPLACE INTO files (path, size, mtime_ns, hash, ctime_ns, inode) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         for (path, cached) in files {
             upsert_file.execute(params![
                 path,
                 cached.size as i64,
                 cached.mtime_ns,
-                &cached.hash[..]
+                &cached.hash[..],
+                cached.ctime_ns,
+                cached.inode as i64
             ])?;
         }
     }
