@@ -17,7 +17,7 @@ use crate::config::{Action, Fanout, Pipeline, Tmpl, Upstream};
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
 
-pub(crate) use inputs::{InputFile, batches, display_os, display_path};
+pub(crate) use inputs::{InputFile, batches, display_os, display_path, escaped};
 pub(crate) use render::exec_command;
 use render::{Renderer, TaskParts};
 

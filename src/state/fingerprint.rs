@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{Action, Pipeline, PlotTemplate, Step};
-use crate::plan::{Command, Task, display_path};
+use crate::plan::{Command, Task, display_path, escaped};
 use crate::state::db::{CachedHash, Last};
 
 /// Bumped when what goes into a fingerprint changes.
@@ -321,7 +321,7 @@ pub(crate) fn input_pairs(
         .zip(&fp.input_hashes)
         .map(|(path, hash)| {
             (
-                line_safe(display_path(path)),
+                line_safe(path),
                 blake3::Hash::from(*hash).to_hex().to_string(),
             )
         })
@@ -436,7 +436,7 @@ pub(crate) fn compare(
     }
     let mut recorded = hash_lines(&latest.outputs);
     for out in task.outputs.iter() {
-        let shown = || line_safe(display_path(out));
+        let shown = || line_safe(out);
         let (hash, new) = files
             .hash(out)
             .map_err(|_| Reason::OutputMissing(shown()))?;
@@ -457,7 +457,7 @@ pub(crate) fn compare(
 fn shown_as(shown: &str, path: &Path) -> bool {
     match path.to_str() {
         Some(plain) if !plain.contains(['\\', '\n', '\r']) => shown == plain,
-        _ => shown == line_safe(display_path(path)),
+        _ => shown == line_safe(path),
     }
 }
 
@@ -472,7 +472,7 @@ pub(crate) fn output_hashes(
         let (hash, new) = files.hash(out)?;
         new_hashes.extend(new);
         outs.push((
-            line_safe(display_path(out)),
+            line_safe(out),
             blake3::Hash::from(hash).to_hex().to_string(),
         ));
     }
@@ -499,15 +499,10 @@ fn hash_lines(text: &str) -> impl Iterator<Item = (&str, &str)> {
     })
 }
 
-/// A path that fits on one line: `\\`, newline and carriage return escaped.
-fn line_safe(path: String) -> String {
-    if path.contains(['\\', '\n', '\r']) {
-        path.replace('\\', "\\\\")
-            .replace('\n', "\\n")
-            .replace('\r', "\\r")
-    } else {
-        path
-    }
+/// A path that fits on one line and looks like no other: `\\`, newline,
+/// carriage return and bytes that are not UTF-8 escaped.
+fn line_safe(path: &Path) -> String {
+    escaped(path.as_os_str(), true).into_owned()
 }
 
 #[cfg(test)]
@@ -551,9 +546,9 @@ mod tests {
     #[test]
     fn hash_lines_round_trip_odd_names() {
         let pairs = vec![
-            (line_safe("new\nline.csv".to_owned()), "ab".to_owned()),
+            (line_safe(Path::new("new\nline.csv")), "ab".to_owned()),
             (
-                line_safe("back\\slash  two spaces.csv".to_owned()),
+                line_safe(Path::new("back\\slash  two spaces.csv")),
                 "cd".to_owned(),
             ),
         ];

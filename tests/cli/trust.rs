@@ -98,3 +98,26 @@ fn item_03_same_size_and_restored_mtime_is_rehashed() {
     let run = t.run(["pipeline.toml"]);
     assert!(run.stderr.contains("1 up to date"), "{}", run.stderr);
 }
+
+#[test]
+fn item_14_a_raw_byte_and_a_backslash_in_names_get_distinct_keys() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = Test::new();
+    let raw = std::ffi::OsStr::from_bytes(b"data/bad\xff.txt");
+    t.write(raw, "raw byte\n")
+        .write("data/bad\\xff.txt", "backslash\n")
+        .pipeline(COPY);
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    // Keys (and so the outputs named after them) differ: the backslash is
+    // escaped, the raw byte shown as `\xff`.
+    assert_eq!(t.read("build/bad\\xff.txt"), "raw byte\n");
+    assert_eq!(t.read("build/bad\\\\xff.txt"), "backslash\n");
+    let keys = sql(&t, "SELECT key FROM latest ORDER BY key");
+    assert_eq!(keys, "bad\\\\xff\nbad\\xff");
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert!(
+        t.run(["pipeline.toml"]).stderr.contains("2 up to date"),
+        "a second run must find both up to date"
+    );
+}
