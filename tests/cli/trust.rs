@@ -2,8 +2,7 @@
 //! item of the issue, named after it.
 
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use crate::support::*;
 
