@@ -193,6 +193,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         (None, snapshot)
     } else {
         let state = State::open(&pipeline, args.wait)?;
+        stop_leftovers(&state, options.quiet)?;
         let snapshot = state.refresh(snapshot)?;
         (Some(state), snapshot)
     };
@@ -223,7 +224,10 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
             writer: &writer,
             record: true,
         },
-        state.log_dir.clone(),
+        exec::Traces {
+            log_dir: state.log_dir.clone(),
+            run_tag: state.run_id.to_string(),
+        },
         &stop,
     );
     phase("execute", &mut clock);
@@ -263,7 +267,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         skipped: totals.skipped,
         up_to_date: totals.up_to_date,
     };
-    state.end(code, counts)?;
+    state.end(code, counts, result.isolation)?;
     if totals.failed > 0 && !pipeline.on_failure.is_empty() {
         on_failure(&pipeline, &state, counts);
     }
@@ -273,6 +277,23 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     std::mem::forget(plan);
     std::mem::forget(snapshot);
     Ok(code)
+}
+
+/// Stops what runs that died left running (their commands' processes) and
+/// removes their temporary outputs, before anything runs (issue 10, item 2).
+fn stop_leftovers(state: &State, quiet: bool) -> Result<(), Error> {
+    let leftovers = state.leftovers()?;
+    if leftovers.is_empty() {
+        return Ok(());
+    }
+    let notes = exec::group::reap_leftovers(&leftovers);
+    state.forget(&leftovers)?;
+    if !quiet {
+        for note in notes {
+            eprintln!("note: {note}");
+        }
+    }
+    Ok(())
 }
 
 /// `--no-state`: every wanted task runs, nothing is read or recorded.
@@ -303,7 +324,10 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
             writer: &writer,
             record: false,
         },
-        log_dir.clone(),
+        exec::Traces {
+            log_dir: log_dir.clone(),
+            run_tag: format!("n{}", std::process::id()),
+        },
         &stop,
     );
     let report = RunReport {

@@ -7,7 +7,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// The schema this binary writes; `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Every migration, in order; index i upgrades from version i to i + 1.
 const MIGRATIONS: &[&str] = &[
@@ -67,6 +67,25 @@ CREATE TABLE files (
     r#"
 ALTER TABLE files ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE files ADD COLUMN inode INTEGER NOT NULL DEFAULT 0;
+"#,
+    // 3: what a running attempt may leave behind if runner dies (its
+    // temporary outputs, process group with its start time, cgroup), so a
+    // later run stops it (issue 10, item 2); how the run kept a command's
+    // processes together; each task's peak memory (item 12).
+    r#"
+CREATE TABLE processes (
+    run_id      INTEGER NOT NULL,
+    slot        INTEGER NOT NULL,
+    owner       TEXT NOT NULL,
+    pgid        INTEGER,
+    start_ticks INTEGER,
+    boot_id     TEXT,
+    cgroup      BLOB,
+    temps       BLOB NOT NULL,
+    PRIMARY KEY (run_id, slot)
+) WITHOUT ROWID;
+ALTER TABLE runs ADD COLUMN isolation TEXT;
+ALTER TABLE tasks ADD COLUMN peak_memory INTEGER;
 "#,
 ];
 
@@ -292,9 +311,11 @@ pub(crate) fn end_run(
     ended_at: &str,
     exit_code: i32,
     counts: RunCounts,
+    isolation: Option<&str>,
 ) -> rusqlite::Result<()> {
     conn.execute(
-        "UPDATE runs SET ended_at = ?2, exit_code = ?3, ok = ?4, failed = ?5, skipped = ?6, up_to_date = ?7 WHERE id = ?1",
+        "UPDATE runs SET ended_at = ?2, exit_code = ?3, ok = ?4, failed = ?5, skipped = ?6, up_to_date = ?7, \
+         isolation = ?8 WHERE id = ?1",
         params![
             run_id,
             ended_at,
@@ -302,7 +323,8 @@ pub(crate) fn end_run(
             counts.ok as i64,
             counts.failed as i64,
             counts.skipped as i64,
-            counts.up_to_date as i64
+            counts.up_to_date as i64,
+            isolation
         ],
     )?;
     Ok(())
@@ -335,6 +357,8 @@ pub(crate) struct TaskRow {
     pub(crate) stderr_tail: Option<String>,
     /// The full log.
     pub(crate) log_path: Option<String>,
+    /// The most memory it used, in bytes (of all attempts).
+    pub(crate) peak_memory: Option<u64>,
     /// For a task that ran: what `latest` should remember.
     pub(crate) latest: Option<Latest>,
 }
@@ -345,13 +369,15 @@ pub(crate) fn write_batch(
     run_id: i64,
     rows: &[TaskRow],
     files: &[(Vec<u8>, CachedHash)],
+    groups: &[super::groups::GroupOp],
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
+    super::groups::apply(&tx, run_id, groups)?;
     {
         let mut insert_task = tx.prepare_cached(
             "INSERT OR REPLACE INTO tasks (run_id, step, key, status, exit_code, reason, fingerprint, inputs, outputs, \
-             started_at, duration_ms, attempts, stderr_tail, log_path) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             started_at, duration_ms, attempts, stderr_tail, log_path, peak_memory) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         let mut upsert_latest = tx.prepare_cached(
             "INSERT OR REPLACE INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id) \
@@ -376,6 +402,7 @@ pub(crate) fn write_batch(
                 row.attempts,
                 row.stderr_tail,
                 row.log_path,
+                row.peak_memory.map(|m| m as i64),
             ])?;
             match &row.latest {
                 Some(l) => {

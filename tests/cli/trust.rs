@@ -120,3 +120,243 @@ fn item_14_a_raw_byte_and_a_backslash_in_names_get_distinct_keys() {
         "a second run must find both up to date"
     );
 }
+
+/// The attack of item 2: a task that reads its input, then writes it to
+/// `{{ out }}` late. The killed run's task (content "old") writes only after
+/// the next run's task (content "new") wrote its own temporary output, and
+/// the next run's task waits for that (or for the old one to be gone).
+const LATE_WRITER: &str = r#"
+v=$(cat "$1")
+echo $$ > "pid-$v"
+touch "started-$v"
+if [ "$v" = old ]; then
+    while [ ! -e wrote-new ]; do sleep 0.05; done
+    printf '%s\n' "$v" > "$2"
+    touch wrote-old
+else
+    printf '%s\n' "$v" > "$2"
+    touch wrote-new
+    while [ ! -e wrote-old ] && kill -0 "$(cat pid-old)" 2>/dev/null; do sleep 0.05; done
+fi
+"#;
+
+#[test]
+fn item_02_kill_9_then_changed_input_gives_new_content() {
+    let t = Test::new();
+    t.write("data/a.txt", "old\n")
+        .write("scripts/late.sh", LATE_WRITER)
+        .pipeline(
+            r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "late"
+each = "data"
+run = ["sh", "scripts/late.sh", "{{ input }}", "{{ out }}"]
+out = "{{ key }}.txt"
+"#,
+        );
+    let mut first = t
+        .command(["pipeline.toml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(|| t.exists("started-old"));
+    first.kill().unwrap(); // SIGKILL: its task keeps running
+    first.wait().unwrap();
+    assert!(alive(&t.read("pid-old")));
+    t.write("data/a.txt", "new\n");
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert_eq!(t.read("build/a.txt"), "new\n", "{}", run.stderr);
+    // The crashed run's task was found and stopped before anything ran.
+    assert!(!alive(&t.read("pid-old")), "the old task still runs");
+    assert!(!t.exists("wrote-old"));
+    assert!(
+        run.stderr.contains("left running by run 1"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sql(&t, "SELECT count(*) FROM processes"), "0");
+    // Nothing of either attempt is left behind.
+    let left: Vec<String> = files_under(&t.path("build"));
+    assert_eq!(left, ["a.txt"]);
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("build/a.txt"), "new\n");
+}
+
+#[test]
+fn item_15_names_of_246_to_255_bytes_work() {
+    let t = Test::new();
+    for len in [246, 250, 255] {
+        // `data/NAME.txt` with a NAME.txt of `len` bytes.
+        let name = format!("{}.txt", "n".repeat(len - 4 - 3) + &format!("{len:03}"));
+        assert_eq!(name.len(), len);
+        t.write(format!("data/{name}"), format!("v\n{len}\n"));
+    }
+    t.pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "copy"
+each = "data"
+run = ["cp", "{{ input }}", "{{ out }}"]
+out = "copy/{{ key }}.txt"
+[[steps]]
+name = "cat"
+each = "copy"
+shell = "cat {{ input }} > {{ out }}"
+out = "cat/{{ key }}.txt"
+[[steps]]
+name = "wc"
+each = "cat"
+run = ["wc", "-c", "{{ input }}"]
+stdout = true
+out = "wc/{{ key }}.txt"
+[[steps]]
+name = "stats"
+each = "cat"
+use = "csv.stats"
+with = { format = "csv" }
+out = "stats/{{ key }}.csv"
+[[steps]]
+name = "long"
+each = "cat"
+run = ["cp", "{{ input }}", "{{ out }}"]
+out = "long/{{ key }}.json"
+"#,
+    );
+    // An output name longer than 255 bytes is found before anything runs.
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("is 256 bytes long") && run.stderr.contains("at most 255"),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.exists("build"));
+    t.pipeline(
+        &t.read("pipeline.toml")
+            .replace("long/{{ key }}.json", "long/{{ key }}.t"),
+    );
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    for len in [246, 250, 255] {
+        let name = format!("{}.txt", "n".repeat(len - 4 - 3) + &format!("{len:03}"));
+        assert_eq!(t.read(format!("build/cat/{name}")), format!("v\n{len}\n"));
+        assert!(t.exists(format!("build/wc/{name}")));
+    }
+    assert!(t.run(["pipeline.toml"]).stderr.contains("15 up to date"));
+}
+
+/// Whether this machine lets runner make cgroups (cgroup2 mounted, our own
+/// cgroup writable), found the way runner should: /proc/self/mountinfo and
+/// /proc/self/cgroup.
+fn cgroup2_writable() -> bool {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let Some((root, mount)) = mountinfo.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        right.starts_with("cgroup2 ").then(|| {
+            let fields: Vec<&str> = left.split(' ').collect();
+            (fields[3].to_owned(), fields[4].to_owned())
+        })
+    }) else {
+        return false;
+    };
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let Some(own) = cgroup.lines().find_map(|l| l.strip_prefix("0::")) else {
+        return false;
+    };
+    let own = own.strip_prefix(root.as_str()).unwrap_or(own);
+    let probe = Path::new(&mount)
+        .join(own.trim_start_matches('/'))
+        .join(format!("runner-test-probe-{}", std::process::id()));
+    let ok = std::fs::create_dir(&probe).is_ok();
+    let _ = std::fs::remove_dir(&probe);
+    ok
+}
+
+const ESCAPES: &str = r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "hang"
+each = "data"
+shell = "setsid sh -c 'echo $$ > e.tmp; mv e.tmp escaped-hang.pid; exec sleep 300' & sleep 300 & echo $! > grouped-hang.pid; wait"
+timeout = "1s"
+[[steps]]
+name = "done"
+each = "data"
+shell = "setsid sh -c 'echo $$ > d.tmp; mv d.tmp escaped-done.pid; exec sleep 300' > /dev/null 2>&1 & sleep 300 > /dev/null 2>&1 & echo $! > grouped-done.pid; while [ ! -e escaped-done.pid ]; do sleep 0.01; done; echo ok > {{ out }}"
+out = "{{ key }}.txt"
+[[steps]]
+name = "memory"
+each = "data"
+run = ["python3", "-c", "b = bytearray(60_000_000); b[::4096] = b'x' * len(b[::4096])"]
+"#;
+
+#[test]
+fn item_12_cgroups_kill_every_descendant_where_writable() {
+    let t = Test::new();
+    t.write("data/a.txt", "").pipeline(ESCAPES);
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("timed out after 1s"), "{}", run.stderr);
+    let isolation = sql(&t, "SELECT isolation FROM runs");
+    // Whatever the machine, what stayed in the process group is gone.
+    assert!(!alive(&t.read("grouped-hang.pid")));
+    assert!(!alive(&t.read("grouped-done.pid")));
+    if cgroup2_writable() {
+        assert_eq!(isolation, "cgroup");
+        // `setsid` left the group, not the cgroup.
+        assert!(!alive(&t.read("escaped-hang.pid")), "escaped a timeout");
+        assert!(!alive(&t.read("escaped-done.pid")), "outlived its task");
+    } else {
+        eprintln!("note: no writable cgroup2 here; checked the process-group fallback");
+        assert_eq!(isolation, "process-group");
+        for pid in ["escaped-hang.pid", "escaped-done.pid"] {
+            let _ = std::process::Command::new("kill")
+                .arg(t.read(pid).trim())
+                .status();
+        }
+    }
+    // Peak memory of each task that ran a command (bytes).
+    let peak: u64 = sql(&t, "SELECT peak_memory FROM tasks WHERE step = 'memory'")
+        .parse()
+        .unwrap();
+    assert!(peak >= 60_000_000, "peak memory {peak}");
+}
+
+#[test]
+fn item_12_without_cgroups_the_process_group_is_killed() {
+    let t = Test::new();
+    t.write("data/a.txt", "").pipeline(ESCAPES);
+    let run = t
+        .command(["pipeline.toml"])
+        .env("RUNNER_CGROUP", "off")
+        .output_run();
+    run.expect_code(1);
+    assert_eq!(sql(&t, "SELECT isolation FROM runs"), "process-group");
+    assert!(!alive(&t.read("grouped-hang.pid")));
+    assert!(!alive(&t.read("grouped-done.pid")));
+    // `setsid` leaves a process group: without cgroups, those survive (as
+    // documented). Stop them here.
+    for pid in ["escaped-hang.pid", "escaped-done.pid"] {
+        assert!(alive(&t.read(pid)));
+        let _ = std::process::Command::new("kill")
+            .arg(t.read(pid).trim())
+            .status();
+    }
+    let peak: u64 = sql(&t, "SELECT peak_memory FROM tasks WHERE step = 'memory'")
+        .parse()
+        .unwrap();
+    assert!(peak >= 60_000_000, "peak memory {peak}");
+}
