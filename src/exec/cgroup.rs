@@ -12,6 +12,7 @@ use std::io::{self, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -26,10 +27,16 @@ pub(crate) const SWITCH: &str = "RUNNER_CGROUP";
 pub(crate) struct RunCgroup {
     dir: PathBuf,
     next: AtomicU64,
+    /// Empty cgroups of commands that ended, for the next ones (making and
+    /// removing a cgroup per command costs more than running `true`).
+    free: Mutex<Vec<Cgroup>>,
+    /// Whether cgroups may be used again: not when they count memory
+    /// (`memory.peak` is of a cgroup's whole life).
+    reuse: bool,
 }
 
 /// One command's cgroup.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Cgroup {
     dir: PathBuf,
 }
@@ -53,21 +60,30 @@ impl RunCgroup {
         let start = start_ticks(pid as i32).unwrap_or(0);
         let dir = own.join(format!("runner-{pid}-{start}"));
         fs::create_dir(&dir).ok()?;
-        let run = RunCgroup {
+        let mut run = RunCgroup {
             dir,
             next: AtomicU64::new(0),
+            free: Mutex::new(Vec::new()),
+            reuse: false,
         };
-        if run.probe().is_err() {
-            let _ = fs::remove_dir(&run.dir);
-            return None;
+        match run.probe() {
+            Ok(counts_memory) => {
+                run.reuse = !counts_memory;
+                Some(run)
+            }
+            Err(_) => {
+                let _ = fs::remove_dir(&run.dir);
+                None
+            }
         }
-        Some(run)
     }
 
     /// Whether a child can really join a cgroup here (delegation rules may
-    /// allow making folders but not moving processes).
-    fn probe(&self) -> io::Result<()> {
+    /// allow making folders but not moving processes); then whether the
+    /// memory controller counts its cgroups' memory.
+    fn probe(&self) -> io::Result<bool> {
         let cgroup = self.cgroup()?;
+        let counts_memory = cgroup.dir.join("memory.peak").exists();
         let mut command = Command::new(std::env::current_exe()?);
         command
             .arg("--version")
@@ -79,21 +95,49 @@ impl RunCgroup {
         let status = command.spawn().and_then(|mut c| c.wait());
         drop(joiner);
         cgroup.remove();
-        status.map(|_| ())
+        status.map(|_| counts_memory)
     }
 
-    /// A new, empty cgroup for one command.
+    /// An empty cgroup for one command: one a finished command left, or a
+    /// new one.
     pub(crate) fn cgroup(&self) -> io::Result<Cgroup> {
+        if let Some(cgroup) = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(cgroup);
+        }
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let dir = self.dir.join(format!("c-{n}"));
         fs::create_dir(&dir)?;
         Ok(Cgroup { dir })
     }
+
+    /// Takes back a cgroup whose command ended: emptied, then kept for the
+    /// next command (or removed, when cgroups count memory).
+    pub(crate) fn give_back(&self, cgroup: Cgroup) {
+        if !cgroup.is_empty() {
+            cgroup.kill_all();
+        }
+        if self.reuse && cgroup.is_empty() {
+            self.free
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(cgroup);
+        } else {
+            cgroup.remove();
+        }
+    }
 }
 
 impl Drop for RunCgroup {
     fn drop(&mut self) {
-        // Every command's cgroup is removed when it ends; this is the end.
+        // Every command has ended: its cgroup is empty.
+        for cgroup in self
+            .free
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            cgroup.remove();
+        }
         let _ = fs::remove_dir(&self.dir);
     }
 }
@@ -184,16 +228,27 @@ impl Cgroup {
         }
     }
 
-    /// Removes the run folder holding this cgroup if it is empty (a run
-    /// that is gone, once its last leftover cgroup is removed).
+    /// Removes the run folder holding this cgroup, which belongs to a run
+    /// that is gone, with every cgroup left in it (the empty ones it kept
+    /// for reuse, and any whose command it had not registered yet).
     pub(crate) fn remove_run_folder(&self) {
-        if let Some(parent) = self.dir.parent()
-            && parent
-                .file_name()
-                .is_some_and(|n| n.as_encoded_bytes().starts_with(b"runner-"))
+        let Some(parent) = self.dir.parent() else {
+            return;
+        };
+        if !parent
+            .file_name()
+            .is_some_and(|n| n.as_encoded_bytes().starts_with(b"runner-"))
         {
-            let _ = fs::remove_dir(parent);
+            return;
         }
+        if let Ok(entries) = fs::read_dir(parent) {
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    Cgroup::at(entry.path()).remove();
+                }
+            }
+        }
+        let _ = fs::remove_dir(parent);
     }
 }
 

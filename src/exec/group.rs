@@ -37,13 +37,22 @@ impl Isolation {
         }
     }
 
-    /// A fresh cgroup for one command, when this run uses them. A cgroup
+    /// An empty cgroup for one command, when this run uses them. A cgroup
     /// that cannot be made (a limit on their number) leaves that command
     /// with its process group.
-    pub(crate) fn new_cgroup(&self) -> Option<Cgroup> {
+    pub(crate) fn cgroup(&self) -> Option<Cgroup> {
         match self {
             Isolation::Cgroups(run) => run.cgroup().ok(),
             Isolation::ProcessGroups => None,
+        }
+    }
+
+    /// Takes back a command's cgroup once the command is reaped: emptied,
+    /// then kept for the next command or removed.
+    pub(crate) fn give_back(&self, cgroup: Cgroup) {
+        match self {
+            Isolation::Cgroups(run) => run.give_back(cgroup),
+            Isolation::ProcessGroups => cgroup.remove(),
         }
     }
 }

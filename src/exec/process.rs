@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 
 use super::cgroup::Cgroup;
-use super::group::{self, Group};
+use super::group::{self, Group, Isolation};
 pub(crate) use super::log::{Log, Sink};
 
 /// How long a command's processes get between SIGTERM and SIGKILL.
@@ -35,8 +35,8 @@ pub(crate) struct Spawn<'a> {
     pub(crate) stderr: &'a mut Log,
     /// Kill every process of it after this long.
     pub(crate) timeout: Option<Duration>,
-    /// The cgroup it runs in, if this run uses cgroups.
-    pub(crate) cgroup: Option<Cgroup>,
+    /// How its processes are kept together (its cgroup comes from there).
+    pub(crate) isolation: &'a Isolation,
     /// Told its group as soon as it runs (to register it in the state).
     pub(crate) on_start: &'a dyn Fn(&Group),
 }
@@ -146,8 +146,15 @@ pub(crate) fn run(spawn: Spawn<'_>, children: &Children) -> Result<Ran, RunError
     for (key, value) in spawn.env {
         command.env(key, value);
     }
-    let joiner = match &spawn.cgroup {
-        Some(cgroup) => Some(cgroup.joiner().map_err(RunError::Spawn)?),
+    let cgroup = spawn.isolation.cgroup();
+    let joiner = match &cgroup {
+        Some(cgroup) => match cgroup.joiner() {
+            Ok(joiner) => Some(joiner),
+            Err(e) => {
+                spawn.isolation.give_back(cgroup.clone());
+                return Err(RunError::Spawn(e));
+            }
+        },
         None => None,
     };
     if let Some(joiner) = &joiner {
@@ -158,15 +165,15 @@ pub(crate) fn run(spawn: Spawn<'_>, children: &Children) -> Result<Ran, RunError
     let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {
-            if let Some(cgroup) = &spawn.cgroup {
-                cgroup.remove();
+            if let Some(cgroup) = cgroup {
+                spawn.isolation.give_back(cgroup);
             }
             return Err(RunError::Spawn(e));
         }
     };
     let group = Group {
         pgid: child.id() as i32,
-        cgroup: spawn.cgroup,
+        cgroup,
     };
     children
         .groups
@@ -193,8 +200,8 @@ pub(crate) fn run(spawn: Spawn<'_>, children: &Children) -> Result<Ran, RunError
         .unwrap_or_else(|e| e.into_inner())
         .remove(&group.pgid);
     let peak_cgroup = group.cgroup.as_ref().and_then(Cgroup::peak_memory);
-    if let Some(cgroup) = &group.cgroup {
-        cgroup.remove();
+    if let Some(cgroup) = group.cgroup {
+        spawn.isolation.give_back(cgroup);
     }
     let (status, usage) = reaped.map_err(RunError::Wait)?;
     let exit = match waited.map_err(RunError::Wait)? {

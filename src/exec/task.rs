@@ -376,7 +376,7 @@ impl LocalTasks<'_> {
             stdout,
             stderr: &mut logs.stderr,
             timeout: step.timeout,
-            cgroup: isolation.new_cgroup(),
+            isolation,
             on_start: &on_start,
         };
         let program = || {
