@@ -7,7 +7,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::{Action, Pipeline, Step};
+use crate::config::{Pipeline, Step};
 use crate::exec::group::{Group, Isolation};
 use crate::exec::process::{self, Children, Exit, Log, Ran, RunError, Sink, Spawn};
 use crate::plan::{Command, Task, display_path, exec_command, temp_path};
@@ -260,7 +260,7 @@ impl LocalTasks<'_> {
         logs: &mut Logs,
         peak_memory: &mut Option<u64>,
     ) -> Result<(), Failure> {
-        let Attempt { task, step, .. } = *attempt;
+        let task = attempt.task;
         let root = &self.pipeline.root;
         for out in task.outputs.iter() {
             let out_abs = root.join(out);
@@ -280,43 +280,31 @@ impl LocalTasks<'_> {
             }
             ran.map(|_| ())
         };
-        match (&command, &step.action) {
-            (Command::Argv(argv), _) => spawn(argv.clone())?,
-            (Command::Shell(script), _) => {
+        match &command {
+            Command::Argv(argv) => spawn(argv.clone())?,
+            Command::Shell(script) => {
                 spawn(vec!["sh".into(), "-c".into(), script.into()])?;
             }
-            (Command::Builtin, Action::Builtin { name, options }) => {
+            Command::Builtin(builtin) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
                 let call = crate::steps::BuiltinCall {
                     inputs: &inputs,
                     outputs: &temps,
-                    options,
+                    options: &builtin.options,
                     tables: &self.tables,
                 };
-                crate::steps::run(name, &call)
+                crate::steps::run(&builtin.name, &call)
                     .map_err(|message| plain_failure(relative_to(root, &message)))?;
             }
-            (
-                Command::Plot {
-                    title,
-                    x_label,
-                    y_label,
-                },
-                Action::Plot(spec),
-            ) => {
+            Command::Plot(plot) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
                 let texts = crate::plot::Texts {
-                    title: title.as_deref(),
-                    x_label: x_label.as_deref(),
-                    y_label: y_label.as_deref(),
+                    title: plot.title.as_deref(),
+                    x_label: plot.x_label.as_deref(),
+                    y_label: plot.y_label.as_deref(),
                 };
-                crate::plot::render(spec, &texts, root, &self.tables, &inputs, &temps)
+                crate::plot::render(&plot.spec, &texts, root, &self.tables, &inputs, &temps)
                     .map_err(|message| plain_failure(relative_to(root, &message)))?;
-            }
-            _ => {
-                return Err(plain_failure(
-                    "the task's command does not match its step (bug in runner, please report it)",
-                ));
             }
         }
 
