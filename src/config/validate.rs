@@ -25,6 +25,8 @@ pub(crate) fn parse(source: Source) -> Result<Pipeline, LoadError> {
         diagnostics: Vec::new(),
         broken: HashSet::new(),
         vars: toml::Table::new(),
+        stand_in: None,
+        checked: HashSet::new(),
     };
     let pipeline = checker.pipeline(&source);
     let mut diagnostics = checker.diagnostics;
@@ -57,6 +59,12 @@ pub(super) struct Checker<'t> {
     pub(super) broken: HashSet<String>,
     /// `[vars]`, for checking `vars.NAME` in templates.
     pub(super) vars: toml::Table,
+    /// A task context with stand-ins for every name and the file's `[vars]`,
+    /// made at the first template check.
+    pub(super) stand_in: Option<minijinja::Value>,
+    /// Compiled templates found good, per kind of use: a text that many
+    /// steps share (`{{ input }}`) is checked once (issue 10, item 10).
+    pub(super) checked: HashSet<(String, super::Fanout, crate::template::Use)>,
 }
 
 impl Checker<'_> {
