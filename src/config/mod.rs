@@ -67,6 +67,8 @@ pub(crate) struct Pipeline {
     pub(crate) state_dir: PathBuf,
     /// Command run after a run with failures.
     pub(crate) on_failure: Vec<String>,
+    /// How long `on_failure` may run before it is killed.
+    pub(crate) on_failure_timeout: Duration,
     /// How many runs' logs to keep.
     pub(crate) keep_logs: u32,
     /// `[vars]`, as a template value.

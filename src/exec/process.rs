@@ -223,6 +223,27 @@ pub(crate) fn run(spawn: Spawn<'_>, children: &Children) -> Result<Ran, RunError
     }
 }
 
+/// Runs a command whose output goes where runner's goes (a hook such as
+/// `on_failure`) in its own process group, for at most `timeout`: then its
+/// group gets SIGTERM, and SIGKILL after the grace period. What it leaves
+/// running in its group when it exits is killed too.
+pub(crate) fn run_limited(command: &mut Command, timeout: Duration) -> io::Result<Exit> {
+    let child = command.process_group(0).spawn()?;
+    let group = Group {
+        pgid: child.id() as i32,
+        cgroup: None,
+    };
+    let mut streams = Streams {
+        out: None,
+        err: None,
+        failed: None,
+    };
+    let waited = wait(&group, Some(timeout), &Children::default(), &mut streams);
+    group.kill_all();
+    let (status, _) = group::reap(group.pgid)?;
+    Ok(waited?.unwrap_or_else(|| Exit::from_status(status)))
+}
+
 /// The child's open output pipes and where they go.
 struct Streams<'a> {
     out: Option<(std::process::ChildStdout, &'a mut Log)>,

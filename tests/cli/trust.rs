@@ -429,3 +429,126 @@ fn item_10_a_pipeline_file_is_read_up_to_16_mb() {
     t.pipeline(&big);
     t.run(["check", "pipeline.toml"]).expect_code(0);
 }
+
+/// The line:column of the first `needle` in `text` (1-based), as runner
+/// prints it.
+fn line_col(text: &str, needle: &str) -> String {
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle} not in the file"));
+    let line = text[..at].matches('\n').count() + 1;
+    let col = at - text[..at].rfind('\n').map_or(0, |n| n + 1) + 1;
+    format!("pipeline.toml:{line}:{col}")
+}
+
+/// Checks that `toml` is refused before anything runs, with a message
+/// containing `message` at the place of `at`.
+#[track_caller]
+fn refused(t: &Test, toml: &str, at: &str, message: &str) {
+    t.pipeline(toml);
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains(message), "{message}\n{}", run.stderr);
+    let place = line_col(toml, at);
+    assert!(run.stderr.contains(&place), "{place}\n{}", run.stderr);
+    assert!(!t.exists("build") && !t.exists(".runner"), "{}", run.stderr);
+}
+
+fn with_step(extra: &str) -> String {
+    format!(
+        r#"[pipeline]
+out = "build"
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "copy"
+each = "data"
+run = ["cp", "{{{{ input }}}}", "{{{{ out }}}}"]
+out = "{{{{ key }}}}.txt"
+{extra}"#
+    )
+}
+
+#[test]
+fn item_07_durations_longer_than_a_year_are_refused() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n");
+    refused(
+        &t,
+        &with_step("timeout = \"500000000000y\""),
+        "\"500000000000y\"",
+        "longer than a year",
+    );
+    let toml = with_step("").replace(
+        "glob = \"data/*.txt\"",
+        "glob = \"data/*.txt\"\nmin_age = \"500000000000y\"",
+    );
+    refused(&t, &toml, "\"500000000000y\"", "longer than a year");
+    // A year is fine, and runs.
+    t.pipeline(&with_step("timeout = \"1y\""));
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("build/a.txt"), "a\n");
+}
+
+#[test]
+fn item_17_a_zero_timeout_is_refused() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n");
+    refused(
+        &t,
+        &with_step("timeout = \"0s\""),
+        "\"0s\"",
+        "`timeout` must be longer than 0",
+    );
+    refused(
+        &t,
+        &with_step("timeout = \"0ms\""),
+        "\"0ms\"",
+        "`timeout` must be longer than 0",
+    );
+}
+
+#[test]
+fn item_11_on_failure_runs_after_the_lock_is_released_and_has_a_timeout() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n");
+    let toml = r#"[pipeline]
+out = "build"
+on_failure = ["sh", "-c", "\"$RUNNER_BIN\" pipeline.toml --only good -q; echo $? > second; echo $$ > hook.pid; exec sleep 300"]
+on_failure_timeout = "1s"
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "good"
+each = "data"
+run = ["cp", "{{ input }}", "{{ out }}"]
+out = "good/{{ key }}.txt"
+[[steps]]
+name = "bad"
+each = "data"
+run = ["false"]
+"#;
+    t.pipeline(toml);
+    let run = t
+        .command(["pipeline.toml"])
+        .env("RUNNER_BIN", env!("CARGO_BIN_EXE_runner"))
+        .output_run();
+    run.expect_code(1);
+    // The hook ran a second run of the pipeline, which got the lock.
+    assert_eq!(t.read("second").trim(), "0", "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("`on_failure` command `sh` timed out after 1s"),
+        "{}",
+        run.stderr
+    );
+    assert!(!alive(&t.read("hook.pid")), "the hook still runs");
+    // The default is 60 s; a bad value is refused.
+    let t = Test::new();
+    refused(
+        &t,
+        &toml.replace("\"1s\"", "\"0s\""),
+        "\"0s\"",
+        "`on_failure_timeout` must be longer than 0",
+    );
+}
