@@ -989,9 +989,9 @@ impl<'t> Checker<'t> {
             .as_ref()
             .map(|w| w.get_ref().clone())
             .unwrap_or_default();
-        if let Err(message) = crate::steps::check_options(builtin_name, &options) {
+        if let Err(err) = crate::steps::check_options(builtin_name, &options) {
             let span = s.with.as_ref().map_or(builtin.span(), |w| w.span());
-            self.error(span, message);
+            self.error(span, err.message);
             return None;
         }
         Some(Action::Builtin {
@@ -1149,7 +1149,10 @@ impl<'t> Checker<'t> {
             y_zero: p.y_zero.unwrap_or(false),
             bins,
             skip_empty: p.skip_empty.unwrap_or(false),
-            format,
+            table: std::sync::Arc::new(crate::table::ReadOptions {
+                format,
+                ..crate::table::ReadOptions::new()
+            }),
         })
     }
 
