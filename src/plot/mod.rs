@@ -12,6 +12,8 @@ mod series;
 mod template;
 mod ticks;
 
+pub(crate) use figure::Kind;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -30,7 +32,7 @@ pub(crate) fn code_fingerprint(template: &PlotTemplate) -> blake3::Hash {
     static BUILTIN: std::sync::OnceLock<std::sync::Mutex<Vec<(String, blake3::Hash)>>> =
         std::sync::OnceLock::new();
     let name = match template {
-        PlotTemplate::Builtin(name) => name.as_str(),
+        PlotTemplate::Builtin(kind) => kind.name(),
         PlotTemplate::File(_) => "",
     };
     let cache = BUILTIN.get_or_init(Default::default);
@@ -60,9 +62,9 @@ pub(crate) struct Texts<'a> {
 pub(crate) fn table_reads(spec: &PlotSpec, inputs: &[PathBuf]) -> Vec<TableRead> {
     // Text is only drawn as bar categories, or by the user's template.
     let (keep_text, columns) = match &spec.template {
-        PlotTemplate::Builtin(name) => {
+        PlotTemplate::Builtin(kind) => {
             let names = spec.x.iter().chain(&spec.y).cloned().collect();
-            (name == "bar", Columns::Only(names))
+            (*kind == Kind::Bar, Columns::Only(names))
         }
         PlotTemplate::File(_) => (true, Columns::All),
     };
@@ -121,12 +123,10 @@ fn draw(
         .into_iter()
         .map(|read| shared.read(&read, cancel))
         .collect::<Result<_, _>>()?;
-    let kind = match &spec.template {
-        PlotTemplate::Builtin(name) => figure::Kind::from_name(name).ok_or_else(|| {
-            format!("unknown built-in plot template `{name}` (bug in runner, please report it)")
-        })?,
+    let kind = match spec.template {
+        PlotTemplate::Builtin(kind) => kind,
         // User templates get the figure of a line plot, plus the raw tables.
-        PlotTemplate::File(_) => figure::Kind::Line,
+        PlotTemplate::File(_) => Kind::Line,
     };
     let user = matches!(spec.template, PlotTemplate::File(_));
     let figure = figure::build(&figure::Request {
@@ -138,7 +138,7 @@ fn draw(
         detail: user,
     })?;
     let text = match &spec.template {
-        PlotTemplate::Builtin(name) => template::render_builtin(name, &figure)?,
+        PlotTemplate::Builtin(kind) => template::render_builtin(kind.name(), &figure)?,
         PlotTemplate::File(path) => {
             template::render_user(&root.join(path), &path.to_string_lossy(), &figure, &tables)?
         }
@@ -171,7 +171,7 @@ mod tests {
     /// A plot spec with the defaults of the pipeline file.
     fn spec(template: &str, x: Option<&str>, y: &[&str]) -> PlotSpec {
         PlotSpec {
-            template: PlotTemplate::Builtin(template.to_owned()),
+            template: PlotTemplate::Builtin(Kind::from_name(template).expect("a built-in")),
             x: x.map(str::to_owned),
             y: y.iter().map(|s| (*s).to_owned()).collect(),
             max_series: 10,

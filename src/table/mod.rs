@@ -34,12 +34,14 @@ use crate::cancel::Cancel;
 pub(crate) use cell::{Cell, format_number};
 use cell::{parse_number_with, trim};
 pub(crate) use error::{TableError, TableErrorKind};
-pub(crate) use options::{KEYS as OPTION_KEYS, ReadOptions};
+#[cfg(test)]
+pub(crate) use options::ColumnType;
+pub(crate) use options::{Encoding, KEYS as OPTION_KEYS, ReadOptions, TimeFormats};
 pub(crate) use shared::SharedTables;
 pub(crate) use text::Text;
-#[cfg(test)]
-pub(crate) use time::TimeOffset;
 pub(crate) use time::{MISSING_TIME, TimeStyle, format_span};
+#[cfg(test)]
+pub(crate) use time::{TimeFormat, TimeOffset};
 
 /// The file formats a table can be read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
