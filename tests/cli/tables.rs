@@ -69,10 +69,10 @@ fn mixed_columns_are_text_and_no_file_fails_for_one() {
     t.pipeline(&stats_pipeline(""));
     let run = t.run(["pipeline.toml"]);
     run.expect_code(0);
-    for i in 0..odd.len() {
+    for (i, cell) in odd.iter().enumerate() {
         let s = stats(&t, &format!("f{i:02}"));
         let v = column(&s, "v");
-        assert_eq!(v["type"], "text", "{}: {v}", odd[i]);
+        assert_eq!(v["type"], "text", "{cell}: {v}");
         assert_eq!(
             (v["count"].as_u64(), v["missing"].as_u64()),
             (Some(3), Some(1)),
