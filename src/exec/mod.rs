@@ -139,6 +139,8 @@ impl Executor for LocalTasks<'_> {
     }
 
     fn stop(&self) {
+        // Built-ins and plots run in this process: they see the flag.
+        self.cancel.cancel();
         self.children.stop_all();
     }
 }
@@ -204,6 +206,7 @@ pub(crate) fn execute(
         isolation: Default::default(),
         registry: freshness.writer,
         children: Default::default(),
+        cancel: Default::default(),
         freshness: task::Freshness {
             verdicts: freshness.verdicts,
             step_deps: pipeline
