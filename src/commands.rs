@@ -292,9 +292,6 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
 /// removes their temporary outputs, before anything runs (issue 10, item 2).
 fn stop_leftovers(state: &State, quiet: bool) -> Result<(), Error> {
     let leftovers = state.leftovers()?;
-    if leftovers.is_empty() {
-        return Ok(());
-    }
     let notes = exec::group::reap_leftovers(&leftovers);
     state.forget(&leftovers)?;
     if !quiet {

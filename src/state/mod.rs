@@ -7,6 +7,7 @@ pub(crate) mod db;
 pub(crate) mod fingerprint;
 pub(crate) mod groups;
 pub(crate) mod lock;
+pub(crate) mod logs;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
@@ -250,14 +251,18 @@ impl State {
             .to_string();
         self.run_id = db::begin_run(conn, &started, &hash, argv)
             .map_err(|e| db_error(&self.dir.join(DB_FILE), e))?;
-        self.log_dir = self.dir.join("logs").join(self.run_id.to_string());
-        std::fs::create_dir_all(&self.log_dir).map_err(|e| {
+        let logs_dir = self.dir.join("logs");
+        self.log_dir = logs::make_run_folder(&logs_dir, self.run_id).map_err(|e| {
             Error::io(
-                format!("cannot create the log folder `{}`", self.log_dir.display()),
+                format!(
+                    "cannot create the log folder of run {} in `{}`",
+                    self.run_id,
+                    logs_dir.display()
+                ),
                 e,
             )
         })?;
-        prune_logs(&self.dir.join("logs"), self.run_id, pipeline.keep_logs);
+        logs::prune(&logs_dir, &self.log_dir, pipeline.keep_logs);
         Ok(())
     }
 
@@ -502,24 +507,6 @@ fn set_aside(db_path: &Path) -> PathBuf {
         let _ = std::fs::remove_file(PathBuf::from(p));
     }
     aside
-}
-
-/// Keeps the logs of the newest `keep` runs (this one included).
-fn prune_logs(logs: &Path, current: i64, keep: u32) {
-    let Ok(entries) = std::fs::read_dir(logs) else {
-        return;
-    };
-    let mut ids: Vec<i64> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
-        .filter(|&id| id != current)
-        .collect();
-    ids.sort_unstable();
-    let keep_old = (keep as usize).saturating_sub(1);
-    let remove = ids.len().saturating_sub(keep_old);
-    for id in &ids[..remove] {
-        let _ = std::fs::remove_dir_all(logs.join(id.to_string()));
-    }
 }
 
 /// `.runner/` holds a `.gitignore` of `*`, so state is never committed.

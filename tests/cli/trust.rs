@@ -140,8 +140,8 @@ else
 fi
 "#;
 
-#[test]
-fn item_02_kill_9_then_changed_input_gives_new_content() {
+/// The attack of item 2, with `RUNNER_CGROUP` set to `cgroup_switch`.
+fn kill_9_then_changed_input(cgroup_switch: &str) {
     let t = Test::new();
     t.write("data/a.txt", "old\n")
         .write("scripts/late.sh", LATE_WRITER)
@@ -160,16 +160,22 @@ out = "{{ key }}.txt"
         );
     let mut first = t
         .command(["pipeline.toml"])
+        .env("RUNNER_CGROUP", cgroup_switch)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     wait_until(|| t.exists("started-old"));
+    // Its process group is on record (within one commit interval).
+    wait_until(|| sql(&t, "SELECT count(*) FROM processes WHERE pgid IS NOT NULL") == "1");
     first.kill().unwrap(); // SIGKILL: its task keeps running
     first.wait().unwrap();
     assert!(alive(&t.read("pid-old")));
     t.write("data/a.txt", "new\n");
-    let run = t.run(["pipeline.toml"]);
+    let run = t
+        .command(["pipeline.toml"])
+        .env("RUNNER_CGROUP", cgroup_switch)
+        .output_run();
     run.expect_code(0);
     assert_eq!(t.read("build/a.txt"), "new\n", "{}", run.stderr);
     // The crashed run's task was found and stopped before anything ran.
@@ -186,6 +192,16 @@ out = "{{ key }}.txt"
     assert_eq!(left, ["a.txt"]);
     t.run(["pipeline.toml"]).expect_code(0);
     assert_eq!(t.read("build/a.txt"), "new\n");
+}
+
+#[test]
+fn item_02_kill_9_then_changed_input_gives_new_content() {
+    kill_9_then_changed_input("auto");
+}
+
+#[test]
+fn item_02_kill_9_then_changed_input_gives_new_content_without_cgroups() {
+    kill_9_then_changed_input("off");
 }
 
 #[test]
@@ -550,5 +566,178 @@ run = ["false"]
         &toml.replace("\"1s\"", "\"0s\""),
         "\"0s\"",
         "`on_failure_timeout` must be longer than 0",
+    );
+}
+
+#[test]
+fn item_04_a_derived_name_is_checked_and_only_runners_log_folders_are_pruned() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n")
+        .write("logs/1/precious.txt", "mine")
+        .write("logs/2/precious.txt", "mine");
+    // `...toml` has the stem `..`: its state folder would be root itself.
+    t.write(
+        "...toml",
+        with_step("").replace("out = \"build\"", "out = \"build\"\nkeep_logs = 1"),
+    );
+    let run = t.run(["...toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("the name `..`") && run.stderr.contains("[pipeline] name"),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.exists("state.db") && !t.exists("build"));
+    assert_eq!(t.read("logs/1/precious.txt"), "mine");
+
+    // In a state folder, only the log folders runner made are pruned.
+    let t = Test::new();
+    t.write("data/a.txt", "a\n")
+        .write(".runner/pipeline/logs/1/precious.txt", "mine")
+        .write(".runner/pipeline/logs/notes/precious.txt", "mine")
+        .pipeline(
+            &with_step("")
+                .replace("out = \"build\"", "out = \"build\"\nkeep_logs = 1")
+                .replace(
+                    "run = [\"cp\", \"{{ input }}\", \"{{ out }}\"]",
+                    "shell = \"echo copying; cp {{ input }} {{ out }}\"",
+                ),
+        );
+    for _ in 0..3 {
+        t.run(["pipeline.toml", "--force"]).expect_code(0);
+    }
+    assert_eq!(t.read(".runner/pipeline/logs/1/precious.txt"), "mine");
+    assert_eq!(t.read(".runner/pipeline/logs/notes/precious.txt"), "mine");
+    // Run 1 wrote its logs beside the folder it did not make; of runner's
+    // own log folders, only the last run's is kept.
+    let mut logs: Vec<String> = std::fs::read_dir(t.path(".runner/pipeline/logs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    logs.sort();
+    assert_eq!(logs, ["1", "3", "notes"]);
+    assert!(
+        t.read(".runner/pipeline/logs/3/copy/a.out")
+            .contains("copying")
+    );
+}
+
+#[test]
+fn item_05_state_and_out_must_not_overlap_root_each_other_or_inputs() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n");
+    let base = with_step("");
+    let set = |key_value: &str| base.replace("out = \"build\"\n", &format!("{key_value}\n"));
+    let state = |value: &str| set(&format!("out = \"build\"\nstate = {value}"));
+    refused(
+        &t,
+        &state("\"..\""),
+        "\"..\"",
+        "`state` must be inside `root`",
+    );
+    refused(
+        &t,
+        &state("\"../elsewhere\""),
+        "\"../elsewhere\"",
+        "`state` must be inside `root`",
+    );
+    refused(
+        &t,
+        &state("\"\""),
+        "\"\"",
+        "`state` cannot be the root folder itself",
+    );
+    refused(
+        &t,
+        &state("\".\""),
+        "\".\"",
+        "`state` cannot be the root folder itself",
+    );
+    refused(
+        &t,
+        &state("\"/\""),
+        "\"/\"",
+        "`state` cannot be `root` or a folder that holds it",
+    );
+    refused(&t, &state("\"data\""), "\"data\"", "input set `data` reads");
+    refused(
+        &t,
+        &state("\"data/state\""),
+        "\"data/state\"",
+        "input set `data` reads",
+    );
+    refused(&t, &state("\"build/state\""), "\"build/state\"", "overlap");
+    refused(&t, &set("out = \".runner\""), "\".runner\"", "`.runner`");
+    refused(
+        &t,
+        &set("out = \".runner/other\""),
+        "\".runner/other\"",
+        "`.runner`",
+    );
+    refused(
+        &t,
+        &set("out = \"data/processed\""),
+        "\"data/processed\"",
+        "input set `data` reads",
+    );
+    refused(
+        &t,
+        &set("out = \"data/..\""),
+        "\"data/..\"",
+        "`out` cannot be the root folder itself",
+    );
+    let parent = t.root().parent().unwrap().display().to_string();
+    refused(
+        &t,
+        &set(&format!("out = \"{parent}\"")),
+        &format!("\"{parent}\""),
+        "`out` cannot be `root` or a folder that holds it",
+    );
+    refused(
+        &t,
+        &set("out = \"..\""),
+        "\"..\"",
+        "`out` must be inside `root`",
+    );
+    // `out` and `state` may be absolute (scratch space elsewhere), both.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = elsewhere.path().join("out");
+    let state_dir = elsewhere.path().join("state");
+    t.pipeline(&set(&format!(
+        "out = \"{}\"\nstate = \"{}\"",
+        out.display(),
+        state_dir.display()
+    )));
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(std::fs::read_to_string(out.join("a.txt")).unwrap(), "a\n");
+    assert!(state_dir.join("state.db").exists());
+    assert!(!t.exists(".runner"));
+}
+
+#[test]
+fn item_06_an_output_folder_linked_into_the_state_is_refused() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n");
+    std::fs::create_dir_all(t.path(".runner/pipeline")).unwrap();
+    std::os::unix::fs::symlink(".runner/pipeline", t.path("build")).unwrap();
+    let toml = with_step("");
+    t.pipeline(&toml);
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("overlap"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&line_col(&toml, "\"build\"")),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.exists(".runner/pipeline/state.db"));
+    // A link to scratch space elsewhere is the user's choice, and followed.
+    let scratch = tempfile::tempdir().unwrap();
+    std::fs::remove_file(t.path("build")).unwrap();
+    std::os::unix::fs::symlink(scratch.path(), t.path("build")).unwrap();
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(
+        std::fs::read_to_string(scratch.path().join("a.txt")).unwrap(),
+        "a\n"
     );
 }
