@@ -445,6 +445,8 @@ struct Frame {
     y_label: Option<Text>,
     note: Option<Text>,
     legend: Vec<(String, f64, f64)>,
+    /// The last legend entry counts the series that did not fit.
+    legend_more: bool,
 }
 
 fn tick_labels_width(ticks: &[Tick]) -> f64 {
@@ -511,11 +513,22 @@ fn frame(f: FrameSpec) -> Frame {
             + TICK_LEN;
 
     let max_legend = (w * 0.3).max(40.0);
-    let legend_names: Vec<String> = f
-        .legend
+    // As many entries as fit beside the plot area; the last one says how
+    // many more there are.
+    let rows = ((area_h_guess - 8.0) / LEGEND_ROW).floor().max(0.0) as usize + 1;
+    let legend_more = f.legend.len() > rows;
+    let shown = if legend_more {
+        rows - 1
+    } else {
+        f.legend.len()
+    };
+    let mut legend_names: Vec<String> = f.legend[..shown]
         .iter()
         .map(|n| layout::ellipsize(n, LEGEND_FONT, max_legend))
         .collect();
+    if legend_more {
+        legend_names.push(format!("… {} more", f.legend.len() - shown));
+    }
     let legend_w = legend_names
         .iter()
         .map(|n| text_width(n, LEGEND_FONT))
@@ -689,6 +702,7 @@ fn frame(f: FrameSpec) -> Frame {
         y_label,
         note,
         legend,
+        legend_more,
     }
 }
 
@@ -725,15 +739,23 @@ fn figure(req: &Request<'_>, frame: Frame, empty: Option<String>) -> Figure {
     }
 }
 
-fn legend(frame_legend: &[(String, f64, f64)], mark: &'static str) -> Vec<LegendEntry> {
-    frame_legend
+/// The legend entries of a frame, with a swatch `mark` (`line`, `marker`,
+/// `box`; `none` for the entry that counts the series that did not fit).
+fn legend(frame: &Frame, mark: &'static str) -> Vec<LegendEntry> {
+    let last = frame.legend.len().saturating_sub(1);
+    frame
+        .legend
         .iter()
         .enumerate()
         .map(|(i, (name, x, y))| LegendEntry {
             name: name.clone(),
             color: layout::color(i),
             dash: layout::dash(i),
-            mark,
+            mark: if frame.legend_more && i == last {
+                "none"
+            } else {
+                mark
+            },
             x: *x,
             y: *y,
             swatch_end: px(x + SWATCH),
@@ -814,7 +836,7 @@ fn xy(req: &Request<'_>, selection: &Selection<'_>) -> Result<Figure, String> {
         frame.area.left,
         frame.area.top,
     );
-    let legend_entries = legend(&frame.legend, if scatter { "marker" } else { "line" });
+    let legend_entries = legend(&frame, if scatter { "marker" } else { "line" });
     let mut fig = figure(req, frame, empty);
     fig.legend = legend_entries;
     if fig.empty.is_some() {
@@ -975,17 +997,24 @@ fn bars(req: &Request<'_>, selection: &Selection<'_>) -> Result<Figure, String> 
     let spec = req.spec;
     let y_log = spec.y_log;
     // Series by column name; categories are the rows of every table with series.
+    // Indexed by name, so that many columns stay linear (issue 10, item 10).
     let mut columns: Vec<&str> = Vec::new();
-    for s in &selection.series {
-        if !columns.contains(&s.column) {
-            columns.push(s.column);
-        }
-    }
+    let mut index: rustc_hash::FxHashMap<&str, usize> = Default::default();
+    let series_column: Vec<usize> = selection
+        .series
+        .iter()
+        .map(|s| {
+            *index.entry(s.column).or_insert_with(|| {
+                columns.push(s.column);
+                columns.len() - 1
+            })
+        })
+        .collect();
     let mut categories: Vec<String> = Vec::new();
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); columns.len()];
     let mut table = usize::MAX;
     let mut offset = 0;
-    for s in &selection.series {
+    for (s, &c) in selection.series.iter().zip(&series_column) {
         if s.table != table {
             table = s.table;
             offset = categories.len();
@@ -994,7 +1023,6 @@ fn bars(req: &Request<'_>, selection: &Selection<'_>) -> Result<Figure, String> 
                 v.resize(categories.len(), f64::NAN);
             }
         }
-        let c = columns.iter().position(|c| *c == s.column).unwrap_or(0);
         values[c][offset..offset + s.y.len()].copy_from_slice(s.y);
     }
     let room = f64::from(spec.width) / 2.0;
@@ -1037,7 +1065,7 @@ fn bars(req: &Request<'_>, selection: &Selection<'_>) -> Result<Figure, String> 
     let band = frame.band;
     let left = frame.area.left;
     let y_scale = frame.y_scale;
-    let legend_entries = legend(&frame.legend, "box");
+    let legend_entries = legend(&frame, "box");
     let mut fig = figure(req, frame, empty);
     fig.legend = legend_entries;
     if fig.empty.is_some() {
@@ -1142,7 +1170,7 @@ fn hist(req: &Request<'_>, selection: &Selection<'_>) -> Result<Figure, String> 
         .x_scale
         .unwrap_or_else(|| Scale::new(x_domain, (0.0, 1.0), x_log));
     let y_scale = frame.y_scale;
-    let legend_entries = legend(&frame.legend, "box");
+    let legend_entries = legend(&frame, "box");
     let mut fig = figure(req, frame, empty);
     fig.legend = legend_entries;
     if fig.empty.is_some() {

@@ -129,23 +129,29 @@ pub(crate) fn select<'a>(
                 }
             },
         };
+        // Chosen columns by index, in the order the patterns choose them; a
+        // flag per column keeps this linear in the number of columns (a
+        // 500,000-column file took minutes when each match searched the
+        // list: issue 10, item 10).
         let mut columns: Vec<&'a Column> = Vec::new();
+        let mut chosen = vec![false; table.columns.len()];
+        let x_index = selection
+            .x_name
+            .as_deref()
+            .and_then(|x| table.columns.iter().position(|c| c.name == x));
         for (glob, pattern, compiled) in &patterns {
             if *glob {
                 let Some(compiled) = compiled else { continue };
-                for column in &table.columns {
+                for (i, column) in table.columns.iter().enumerate() {
                     let numeric = matches!(column.values, Values::Numbers(_));
-                    let is_x = selection.x_name.as_deref() == Some(column.name.as_str());
-                    if numeric
-                        && !is_x
-                        && compiled.matches(&column.name)
-                        && !columns.iter().any(|c| c.name == column.name)
+                    if numeric && !chosen[i] && x_index != Some(i) && compiled.matches(&column.name)
                     {
+                        chosen[i] = true;
                         columns.push(column);
                     }
                 }
             } else {
-                match table.column(pattern) {
+                match table.columns.iter().position(|c| c.name == *pattern) {
                     None => {
                         return Err(format!(
                             "{file}: there is no column `{pattern}` (its columns: {}); \
@@ -153,17 +159,15 @@ pub(crate) fn select<'a>(
                             table.column_list()
                         ));
                     }
-                    Some(Column {
-                        values: Values::Text(_),
-                        ..
-                    }) => {
+                    Some(i) if matches!(table.columns[i].values, Values::Text(_)) => {
                         return Err(format!(
                             "{file}: column `{pattern}` holds text, not numbers, so it cannot be drawn on the y axis"
                         ));
                     }
-                    Some(column) => {
-                        if !columns.iter().any(|c| c.name == column.name) {
-                            columns.push(column);
+                    Some(i) => {
+                        if !chosen[i] {
+                            chosen[i] = true;
+                            columns.push(&table.columns[i]);
                         }
                     }
                 }
@@ -190,6 +194,10 @@ pub(crate) fn select<'a>(
             let Values::Numbers(y) = &column.values else {
                 continue;
             };
+            if selection.series.len() >= spec.max_series {
+                selection.dropped += 1;
+                continue;
+            }
             selection.series.push(SeriesData {
                 column: &column.name,
                 table: index,
@@ -198,10 +206,6 @@ pub(crate) fn select<'a>(
                 y,
             });
         }
-    }
-    if selection.series.len() > spec.max_series {
-        selection.dropped = selection.series.len() - spec.max_series;
-        selection.series.truncate(spec.max_series);
     }
     Ok(selection)
 }

@@ -528,13 +528,20 @@ impl Table {
         self.columns.iter().find(|c| c.name == name)
     }
 
-    /// Every column name, comma-separated, for messages.
+    /// The column names, comma-separated, for messages: the first 20, then
+    /// how many more (a file may have hundreds of thousands).
     pub(crate) fn column_list(&self) -> String {
-        self.columns
+        const SHOWN: usize = 20;
+        let names: Vec<&str> = self
+            .columns
             .iter()
+            .take(SHOWN)
             .map(|c| c.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect();
+        match self.columns.len().saturating_sub(SHOWN) {
+            0 => names.join(", "),
+            more => format!("{}, and {more} more", names.join(", ")),
+        }
     }
 }
 

@@ -10,3 +10,4 @@ mod load_errors;
 mod plot;
 mod schema;
 mod state;
+mod trust_plots;
