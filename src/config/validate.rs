@@ -1134,6 +1134,19 @@ impl<'t> Checker<'t> {
                 );
             }
         }
+        if matches!(template, PlotTemplate::Builtin(_))
+            && let Some(out) = &p.out
+        {
+            // An extension a built-in cannot write fails here, not when the
+            // task runs (issue 10, item 17).
+            for (text, span) in out.get_ref().items(&out.span()) {
+                if let Some(problem) = crate::plot::builtin_out_problem(&text) {
+                    self.error(span, problem).hint = Some(
+                        "use .svg or .png, or a template of your own for other formats".into(),
+                    );
+                }
+            }
+        }
         (self.diagnostics.len() == before).then(|| PlotSpec {
             template,
             x: p.x.as_ref().map(|x| x.get_ref().clone()),

@@ -6,11 +6,14 @@
 mod decimate;
 mod figure;
 mod layout;
+mod output;
 mod raster;
 mod scale;
 mod series;
 mod template;
 mod ticks;
+
+pub(crate) use output::builtin_out_problem;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -133,21 +136,7 @@ fn draw(
     };
     outputs
         .iter()
-        .map(|out| {
-            let ext = out
-                .extension()
-                .map(|e| e.to_string_lossy().to_ascii_lowercase())
-                .unwrap_or_default();
-            match ext.as_str() {
-                "png" => raster::png(&text),
-                "svg" => Ok(text.clone().into_bytes()),
-                _ if user => Ok(text.clone().into_bytes()),
-                _ => Err(format!(
-                    "built-in plot templates draw SVG: an `out` of a `{}` plot must end in .svg or .png, not `.{ext}`",
-                    figure.kind
-                )),
-            }
-        })
+        .map(|out| output::bytes(&text, out, user, figure.kind))
         .collect()
 }
 

@@ -72,3 +72,121 @@ out = "all.svg"
     assert!(!all.contains("more series not shown"));
     assert!(all.contains(">… 499"), "{}", &all[all.len() - 2000..]);
 }
+
+/// Item 17: an `out` extension a built-in plot cannot write (`.jpg`) was
+/// found only when the task ran; now `runner check` reports it, with its
+/// line and column, and nothing runs.
+#[test]
+fn item_17_builtin_plot_extension_is_checked_at_load_time() {
+    let t = Test::new();
+    t.write("data/a.csv", "t,v\n0,1\n1,2\n").pipeline(
+        r#"
+[pipeline]
+out = "build"
+
+[inputs.data]
+glob = ["data/*.csv"]
+
+[[plots]]
+name = "photo"
+each = "data"
+out = ["plots/{{ key }}.svg", "plots/{{ key }}.jpg"]
+
+[[plots]]
+name = "bare"
+each = "data"
+template = "bar"
+out = "overview"
+"#,
+    );
+    for args in [&["check", "pipeline.toml"][..], &["pipeline.toml"][..]] {
+        let run = t.run(args);
+        run.expect_code(2);
+        for expected in [
+            "a built-in plot writes .svg or .png, not `.jpg`",
+            "pipeline.toml:11:31",
+            "`overview` has no extension: a built-in plot writes .svg or .png",
+            "pipeline.toml:17:7",
+        ] {
+            assert!(
+                run.stderr.contains(expected),
+                "missing `{expected}` in\n{}",
+                run.stderr
+            );
+        }
+    }
+    assert!(!t.exists("build"));
+}
+
+/// Item 17: a user template that writes something that is not SVG into a
+/// `.svg` output was accepted although the docs say it must be SVG. Now the
+/// task fails and writes nothing; SVG, and other text under other
+/// extensions, still work.
+#[test]
+fn item_17_user_template_must_write_svg_into_svg() {
+    let t = Test::new();
+    t.write("data/a.csv", "t,v\n0,1\n1,2\n")
+        .write("gnuplot.j2", "plot '-' with lines\n{{ title.text }}\n")
+        .write(
+            "good.svg.j2",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{{ width }}\" height=\"{{ height }}\"><title>{{ title.text }}</title></svg>\n",
+        )
+        .write("html.svg.j2", "<html><body>{{ title.text }}</body></html>\n")
+        .pipeline(
+            r#"
+[pipeline]
+out = "build"
+
+[inputs.data]
+glob = ["data/*.csv"]
+
+[[plots]]
+name = "gp_as_svg"
+each = "data"
+template = "gnuplot.j2"
+title = "t"
+out = "gp/{{ key }}.svg"
+
+[[plots]]
+name = "html_as_svg"
+each = "data"
+template = "html.svg.j2"
+title = "t"
+out = "html/{{ key }}.svg"
+
+[[plots]]
+name = "gp"
+each = "data"
+template = "gnuplot.j2"
+title = "t"
+out = "gp/{{ key }}.gp"
+
+[[plots]]
+name = "good"
+each = "data"
+template = "good.svg.j2"
+title = "a < b"
+out = ["good/{{ key }}.svg", "good/{{ key }}.png"]
+"#,
+        );
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    for expected in [
+        "FAILED gp_as_svg a: the plot template did not write SVG (it is not well-formed XML",
+        "FAILED html_as_svg a: the plot template did not write SVG (its root element is `<html>`",
+    ] {
+        assert!(
+            run.stderr.contains(expected),
+            "missing `{expected}` in\n{}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        files_under(&t.path("build")),
+        ["good/a.png", "good/a.svg", "gp/a.gp"]
+    );
+    assert!(
+        t.read("build/good/a.svg")
+            .contains("<title>a &lt; b</title>")
+    );
+}
