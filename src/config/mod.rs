@@ -1,12 +1,19 @@
 //! The pipeline file: the only place that reads TOML. `load` turns a file into
 //! a validated [`Pipeline`] or the full list of diagnostics found in it.
 
+mod input_set;
 mod literal;
+mod namespace;
+mod plot;
 mod raw;
+mod sections;
+mod settings;
+mod step;
+mod template_check;
 mod validate;
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +22,7 @@ use crate::template::Templates;
 
 pub(crate) use literal::ValueMap;
 pub(crate) use raw::{MAX_JOBS, json_schema};
-pub(crate) use validate::{normalize as normalize_path, parse};
+pub(crate) use validate::parse;
 
 /// The newest pipeline file format this binary understands.
 pub(crate) const FORMAT_VERSION: i64 = 1;
@@ -254,6 +261,25 @@ pub(crate) struct Step {
     pub(crate) threads: usize,
 }
 
+/// Lexically normalizes a path: drops `.`, folds `a/..`; keeps leading `..`.
+pub(crate) fn normalize_path(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !out.has_root() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 /// Reads and validates a pipeline file.
 pub(crate) fn load(path: &Path) -> Result<Pipeline, LoadError> {
     match std::fs::read(path) {
@@ -294,5 +320,19 @@ pub(crate) fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Pipeline, LoadEr
                 ],
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_paths() {
+        let normalize = normalize_path;
+        assert_eq!(normalize(Path::new("a/./b/../c")), PathBuf::from("a/c"));
+        assert_eq!(normalize(Path::new("../x")), PathBuf::from("../x"));
+        assert_eq!(normalize(Path::new("a/../../x")), PathBuf::from("../x"));
+        assert_eq!(normalize(Path::new("/a/../../x")), PathBuf::from("/x"));
     }
 }
