@@ -12,6 +12,8 @@ mod scale;
 mod series;
 mod template;
 mod ticks;
+#[allow(dead_code)] // wired into the figure next
+mod time_axis;
 
 pub(crate) use output::builtin_out_problem;
 
