@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::diag::Diagnostic;
+use crate::plot::Kind as PlotKind;
 use crate::template::Templates;
 
 pub(crate) use literal::ValueMap;
@@ -174,15 +175,19 @@ pub(crate) enum Action {
     Run(Vec<Tmpl>),
     /// One string for `sh -c`, values shell-quoted.
     Shell(Tmpl),
-    /// A built-in step.
-    Builtin {
-        /// `csv.stats`, ...
-        name: String,
-        /// `with = {...}`
-        options: Arc<toml::Table>,
-    },
-    /// A plot from a template.
+    /// A built-in step, shared by its tasks' commands.
+    Builtin(Arc<BuiltinStep>),
+    /// A plot from a template, shared by its tasks' commands.
     Plot(Arc<PlotSpec>),
+}
+
+/// `use = "NAME"` with its `with = {...}` options (checked at load time).
+#[derive(Debug, Clone)]
+pub(crate) struct BuiltinStep {
+    /// `csv.stats`, ...
+    pub(crate) name: String,
+    /// `with = {...}`
+    pub(crate) options: toml::Table,
 }
 
 /// Everything a `[[plots]]` entry says about the picture (templated texts are
@@ -224,8 +229,8 @@ pub(crate) struct PlotSpec {
 /// A plot template: built in, or the user's file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PlotTemplate {
-    /// `line`, `scatter`, `bar`, `hist`.
-    Builtin(String),
+    /// `line`, `scatter`, `bar`, `hist`: what the built-in template draws.
+    Builtin(PlotKind),
     /// A minijinja file, relative to root.
     File(PathBuf),
 }

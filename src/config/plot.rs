@@ -8,12 +8,9 @@ use toml::Spanned;
 
 use super::raw::RawPlot;
 use super::validate::Checker;
-use super::{Fanout, PlotSpec, PlotTemplate};
+use super::{Fanout, PlotKind, PlotSpec, PlotTemplate};
 use crate::diag::did_you_mean;
 use crate::template::{Templates, Use};
-
-/// Built-in plot templates, embedded in the binary.
-const BUILTIN_PLOT_TEMPLATES: &[&str] = &["line", "scatter", "bar", "hist"];
 
 impl Checker<'_> {
     /// Checks a `[[plots]]` entry's own keys: the template, columns, sizes,
@@ -27,12 +24,14 @@ impl Checker<'_> {
     ) -> Option<PlotSpec> {
         let before = self.diagnostics.len();
         let name = p.name.get_ref();
-        let template = match &p.template {
-            None => PlotTemplate::Builtin("line".to_owned()),
-            Some(t) if BUILTIN_PLOT_TEMPLATES.contains(&t.get_ref().as_str()) => {
-                PlotTemplate::Builtin(t.get_ref().clone())
-            }
-            Some(t) => {
+        let builtin = p
+            .template
+            .as_ref()
+            .map(|t| PlotKind::from_name(t.get_ref()));
+        let template = match (&p.template, builtin.flatten()) {
+            (None, _) => PlotTemplate::Builtin(PlotKind::Line),
+            (Some(_), Some(kind)) => PlotTemplate::Builtin(kind),
+            (Some(t), None) => {
                 let text = t.get_ref();
                 let looks_like_path = text.contains('/') || text.contains('.');
                 let path = PathBuf::from(text);
@@ -40,11 +39,11 @@ impl Checker<'_> {
                 if !looks_like_path {
                     self.error(t.span(), format!("unknown plot template `{text}`"))
                         .hint = Some(
-                        did_you_mean(text, BUILTIN_PLOT_TEMPLATES.iter().copied()).unwrap_or_else(
+                        did_you_mean(text, PlotKind::ALL.map(PlotKind::name)).unwrap_or_else(
                             || {
                                 format!(
                                     "built-in templates: {}; or give a path to a .j2 file",
-                                    BUILTIN_PLOT_TEMPLATES.join(", ")
+                                    PlotKind::ALL.map(PlotKind::name).join(", ")
                                 )
                             },
                         ),
@@ -122,25 +121,28 @@ impl Checker<'_> {
             format
         });
         // Options that mean nothing for the chosen template are mistakes.
-        if let PlotTemplate::Builtin(kind) = &template {
-            if kind == "hist"
+        if let PlotTemplate::Builtin(kind) = template {
+            if kind == PlotKind::Hist
                 && let Some(x) = &p.x
             {
                 self.error(x.span(), "a `hist` plot has no `x` column").hint =
                     Some("it counts the values of the `y` columns in `bins` bins".into());
             }
-            if kind == "bar" && p.x_log == Some(true) {
+            if kind == PlotKind::Bar && p.x_log == Some(true) {
                 self.error(
                     p.name.span(),
                     format!("plot `{name}`: `x_log` means nothing for a `bar` plot, whose x axis is categories"),
                 );
             }
-            if kind != "hist"
+            if kind != PlotKind::Hist
                 && let Some(b) = &p.bins
             {
                 self.error(
                     b.span(),
-                    format!("`bins` is for `hist` plots, and `{name}` is a `{kind}` plot"),
+                    format!(
+                        "`bins` is for `hist` plots, and `{name}` is a `{}` plot",
+                        kind.name()
+                    ),
                 );
             }
         }

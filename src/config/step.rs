@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::namespace::{Named, RawEntry, RawKind, Reference};
 use super::raw::RawStep;
 use super::validate::Checker;
-use super::{Action, Fanout, Step, Upstream};
+use super::{Action, BuiltinStep, Fanout, Step, Upstream};
 use crate::diag::did_you_mean;
 use crate::template::{Templates, Use};
 
@@ -286,10 +286,10 @@ impl Checker<'_> {
             self.error(span, message);
             return None;
         }
-        Some(Action::Builtin {
+        Some(Action::Builtin(Arc::new(BuiltinStep {
             name: builtin_name.clone(),
-            options: Arc::new(options),
-        })
+            options,
+        })))
     }
 }
 

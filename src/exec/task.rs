@@ -7,7 +7,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::{Action, Pipeline, Step};
+use crate::config::{Pipeline, Step};
 use crate::exec::process::{self, Children, Exit, Log, Sink, Spawn};
 use crate::plan::{Command, Task, display_path, exec_command, temp_path};
 use crate::state::Verdict;
@@ -253,44 +253,32 @@ impl LocalTasks<'_> {
             .map(|o| root.join(temp_path(o)))
             .collect();
 
-        match (command, &step.action) {
-            (Command::Argv(argv), _) => self.spawn(task, step, logs, argv.clone())?,
-            (Command::Shell(script), _) => {
+        match command {
+            Command::Argv(argv) => self.spawn(task, step, logs, argv.clone())?,
+            Command::Shell(script) => {
                 let argv = vec!["sh".into(), "-c".into(), script.into()];
                 self.spawn(task, step, logs, argv)?;
             }
-            (Command::Builtin, Action::Builtin { name, options }) => {
+            Command::Builtin(builtin) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
                 let call = crate::steps::BuiltinCall {
                     inputs: &inputs,
                     outputs: &temps,
-                    options,
+                    options: &builtin.options,
                     tables: &self.tables,
                 };
-                crate::steps::run(name, &call)
+                crate::steps::run(&builtin.name, &call)
                     .map_err(|message| plain_failure(relative_to(root, &message)))?;
             }
-            (
-                Command::Plot {
-                    title,
-                    x_label,
-                    y_label,
-                },
-                Action::Plot(spec),
-            ) => {
+            Command::Plot(plot) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
                 let texts = crate::plot::Texts {
-                    title: title.as_deref(),
-                    x_label: x_label.as_deref(),
-                    y_label: y_label.as_deref(),
+                    title: plot.title.as_deref(),
+                    x_label: plot.x_label.as_deref(),
+                    y_label: plot.y_label.as_deref(),
                 };
-                crate::plot::render(spec, &texts, root, &self.tables, &inputs, &temps)
+                crate::plot::render(&plot.spec, &texts, root, &self.tables, &inputs, &temps)
                     .map_err(|message| plain_failure(relative_to(root, &message)))?;
-            }
-            _ => {
-                return Err(plain_failure(
-                    "the task's command does not match its step (bug in runner, please report it)",
-                ));
             }
         }
 

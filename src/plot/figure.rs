@@ -39,18 +39,16 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order the docs list the built-in templates.
+    pub(crate) const ALL: [Kind; 4] = [Kind::Line, Kind::Scatter, Kind::Bar, Kind::Hist];
+
     /// The kind a built-in template draws.
     pub(crate) fn from_name(name: &str) -> Option<Kind> {
-        match name {
-            "line" => Some(Kind::Line),
-            "scatter" => Some(Kind::Scatter),
-            "bar" => Some(Kind::Bar),
-            "hist" => Some(Kind::Hist),
-            _ => None,
-        }
+        Kind::ALL.into_iter().find(|k| k.name() == name)
     }
 
-    fn name(self) -> &'static str {
+    /// The built-in template's name (`template = "line"`).
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Line => "line",
             Kind::Scatter => "scatter",
