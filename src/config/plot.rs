@@ -174,7 +174,10 @@ impl Checker<'_> {
             y_zero: p.y_zero.unwrap_or(false),
             bins,
             skip_empty: p.skip_empty.unwrap_or(false),
-            format,
+            table: std::sync::Arc::new(crate::table::ReadOptions {
+                format,
+                ..crate::table::ReadOptions::new()
+            }),
         })
     }
 }

@@ -281,9 +281,9 @@ impl Checker<'_> {
             .as_ref()
             .map(|w| w.get_ref().clone())
             .unwrap_or_default();
-        if let Err(message) = crate::steps::check_options(builtin_name, &options) {
+        if let Err(err) = crate::steps::check_options(builtin_name, &options) {
             let span = s.with.as_ref().map_or(builtin.span(), toml::Spanned::span);
-            self.error(span, message);
+            self.error(span, err.message);
             return None;
         }
         Some(Action::Builtin(Arc::new(BuiltinStep {

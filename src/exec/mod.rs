@@ -134,6 +134,8 @@ impl Executor for LocalTasks<'_> {
     }
 
     fn stop(&self) {
+        // Built-ins and plots run in this process: they see the flag.
+        self.cancel.cancel();
         self.children.stop_all();
     }
 }
@@ -187,6 +189,7 @@ pub(crate) fn execute(
         pipeline,
         log_dir,
         children: Default::default(),
+        cancel: Default::default(),
         freshness: task::Freshness {
             verdicts: freshness.verdicts,
             step_deps: pipeline

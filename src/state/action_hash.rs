@@ -188,7 +188,7 @@ fn plot_fields(f: &mut Fields, plot: &PlotCommand) {
         y_zero,
         bins,
         skip_empty,
-        format,
+        table,
     } = spec.as_ref();
     f.str("plot");
     f.bytes(crate::plot::code_fingerprint(template).as_bytes());
@@ -215,7 +215,10 @@ fn plot_fields(f: &mut Fields, plot: &PlotCommand) {
     f.bool(*y_zero);
     f.count(*bins);
     f.bool(*skip_empty);
-    f.opt_str(format.map(|format| match format {
+    // (Only `format` of the read options so far: the merge of the tables
+    // branch into plots keeps the pinned values; the tables branch hashes
+    // the rest.)
+    f.opt_str(table.format.map(|format| match format {
         Format::Csv => "csv",
         Format::Tsv => "tsv",
         Format::JsonLines => "jsonl",
@@ -334,8 +337,8 @@ out = "plots/{{ key }}.txt"
             ),
             (
                 "stats",
-                "d879309129f66efbe046b80c6f8770afe5720b9ba52e0f147e1112dcae17a054",
-                "d040a79694fea5fddd961ac0abef33f958c38fab167c018273041cac80ed28e3",
+                "732177225c886607e0ba6e00a1b344eee0e1245b33135d0c910e0c3dc6b27ec6",
+                "5020fb90a35690d03366a39769d39e319bfa49c2720ec8f50f91ee1122b5d48b",
             ),
             (
                 "plot",
@@ -375,7 +378,9 @@ out = "plots/{{ key }}.txt"
             |p| Arc::make_mut(&mut p.spec).y_zero ^= true,
             |p| Arc::make_mut(&mut p.spec).bins += 1,
             |p| Arc::make_mut(&mut p.spec).skip_empty ^= true,
-            |p| Arc::make_mut(&mut p.spec).format = Some(Format::Tsv),
+            |p| {
+                Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table).format = Some(Format::Tsv);
+            },
             |p| p.title = None,
             |p| p.x_label = Some(String::new()),
             |p| p.y_label = Some("y".into()),
