@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::raw::RawPlot;
 use super::validate::Checker;
-use super::{Fanout, PlotKind, PlotSpec, PlotTemplate};
+use super::{Fanout, PlotKind, PlotLayout, PlotSpec, PlotTemplate};
 use crate::diag::did_you_mean;
 use crate::template::{Templates, Use};
 
@@ -120,6 +120,21 @@ impl Checker<'_> {
             }
             format
         });
+        let layout = match &p.layout {
+            None => PlotLayout::Shared,
+            Some(l) => PlotLayout::from_name(l.get_ref()).unwrap_or_else(|| {
+                self.error(l.span(), format!("unknown plot layout `{}`", l.get_ref()))
+                    .hint = Some(
+                    did_you_mean(l.get_ref(), PlotLayout::NAMES.iter().copied()).unwrap_or_else(
+                        || {
+                            "`shared` (every series on one y axis) or `panels` (one panel per series)"
+                                .to_owned()
+                        },
+                    ),
+                );
+                PlotLayout::Shared
+            }),
+        };
         // Options that mean nothing for the chosen template are mistakes.
         if let PlotTemplate::Builtin(kind) = template {
             if kind == PlotKind::Hist
@@ -174,6 +189,7 @@ impl Checker<'_> {
             y_zero: p.y_zero.unwrap_or(false),
             bins,
             skip_empty: p.skip_empty.unwrap_or(false),
+            layout,
             table: std::sync::Arc::new(crate::table::ReadOptions {
                 format,
                 ..crate::table::ReadOptions::new()

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use resvg::usvg::roxmltree;
 
+use super::error::PlotError;
 use super::raster;
 
 /// The extensions a built-in plot template can write.
@@ -56,7 +57,12 @@ pub(crate) fn builtin_out_problem(out: &str) -> Option<String> {
 
 /// The bytes of one output, from the text the template rendered. `user`:
 /// the template is the user's own, which may write any text format.
-pub(crate) fn bytes(text: &str, out: &Path, user: bool, kind: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn bytes(
+    text: &str,
+    out: &Path,
+    user: bool,
+    kind: &'static str,
+) -> Result<Vec<u8>, PlotError> {
     match extension(out).as_str() {
         "png" => raster::png(text),
         "svg" if user => {
@@ -65,28 +71,29 @@ pub(crate) fn bytes(text: &str, out: &Path, user: bool, kind: &str) -> Result<Ve
         }
         "svg" => Ok(text.as_bytes().to_vec()),
         _ if user => Ok(text.as_bytes().to_vec()),
-        ext => Err(format!(
-            "built-in plot templates draw SVG: an `out` of a `{kind}` plot must end in .svg or .png, not `.{ext}`"
-        )),
+        ext => Err(PlotError::Extension {
+            kind,
+            ext: ext.to_owned(),
+        }),
     }
 }
 
 /// Fails unless `text` is well-formed XML whose root is an SVG `<svg>`
 /// element: what a `.svg` output promises to whoever opens it.
-pub(crate) fn check_svg(text: &str) -> Result<(), String> {
-    let hint =
-        "a `.svg` output must hold SVG; give the output the extension of what the template writes";
-    let doc = roxmltree::Document::parse(text).map_err(|e| {
-        format!("the plot template did not write SVG (it is not well-formed XML: {e}); {hint}")
+pub(crate) fn check_svg(text: &str) -> Result<(), PlotError> {
+    let doc = roxmltree::Document::parse(text).map_err(|e| PlotError::NotSvg {
+        why: format!("it is not well-formed XML: {e}"),
     })?;
     let root = doc.root_element();
     if root.tag_name().name() != "svg"
         || root.tag_name().namespace() != Some("http://www.w3.org/2000/svg")
     {
-        return Err(format!(
-            "the plot template did not write SVG (its root element is `<{}>`, not an `<svg>` in the SVG namespace); {hint}",
-            root.tag_name().name()
-        ));
+        return Err(PlotError::NotSvg {
+            why: format!(
+                "its root element is `<{}>`, not an `<svg>` in the SVG namespace",
+                root.tag_name().name()
+            ),
+        });
     }
     Ok(())
 }
@@ -140,7 +147,7 @@ mod tests {
             ("<svg width=\"1\"/>", "not an `<svg>` in the SVG namespace"),
             ("", "not well-formed XML"),
         ] {
-            let err = check_svg(text).unwrap_err();
+            let err = check_svg(text).unwrap_err().to_string();
             assert!(err.contains(expected), "{text:?}: {err}");
         }
     }

@@ -4,8 +4,7 @@
 //! span (years, quarters, months, weeks, days, hours, minutes, seconds,
 //! fractions), labelled concisely as matplotlib's `ConciseDateFormatter`
 //! does (the larger units written once: on the tick where they change, or
-//! in an offset text at the end of the axis), and ISO 8601 text for
-//! templates.
+//! in an offset text at the end of the axis).
 
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Time};
@@ -453,37 +452,6 @@ pub(crate) fn concise(instants: &[i64]) -> (Vec<String>, String) {
     (labels, offset)
 }
 
-/// ISO 8601 text of an instant: the date alone when `date_only`, else the
-/// date and time (`2024-03-01T12:30:00`, with as many fraction digits as
-/// needed); `suffix` is the offset written after a time (`Z`, `+01:00`, or
-/// nothing for civil times). `None` outside the years -9999..=9999.
-pub(crate) fn iso(us: i64, date_only: bool, suffix: &str) -> Option<String> {
-    let dt = civil(us)?;
-    let date = format!("{:04}-{:02}-{:02}", dt.year(), dt.month(), dt.day());
-    if date_only {
-        return Some(date);
-    }
-    let mut text = format!(
-        "{date}T{:02}:{:02}:{:02}",
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    );
-    let micros = dt.subsec_nanosecond() / 1000;
-    if micros != 0 {
-        let digits = format!("{micros:06}");
-        text.push('.');
-        text.push_str(digits.trim_end_matches('0'));
-    }
-    text.push_str(suffix);
-    Some(text)
-}
-
-/// Whether every instant is a midnight (so ISO text of them is a date).
-pub(crate) fn all_midnights(instants: &[i64]) -> bool {
-    instants.iter().all(|us| us.rem_euclid(DAY) == 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,7 +466,7 @@ mod tests {
         ticks
             .values
             .iter()
-            .map(|&v| iso(v, false, "").unwrap())
+            .map(|&v| civil(v).unwrap().to_string())
             .collect()
     }
 
@@ -558,29 +526,6 @@ mod tests {
         assert_eq!(choose(300.0 * day, 8), Step::Months(2));
         assert_eq!(choose(700.0 * day, 8), Step::Months(3));
         assert_eq!(choose(1e6 * day, 8), Step::Years(500));
-    }
-
-    #[test]
-    fn iso_text() {
-        assert_eq!(
-            iso(at("2024-03-01"), true, "Z").as_deref(),
-            Some("2024-03-01")
-        );
-        assert_eq!(
-            iso(at("2024-03-01T12:30"), false, "").as_deref(),
-            Some("2024-03-01T12:30:00")
-        );
-        assert_eq!(
-            iso(at("2024-03-01T12:30:00.25"), false, "+01:00").as_deref(),
-            Some("2024-03-01T12:30:00.25+01:00")
-        );
-        assert_eq!(
-            iso(at("1969-12-31T23:59:59.000001"), false, "Z").as_deref(),
-            Some("1969-12-31T23:59:59.000001Z")
-        );
-        assert_eq!(iso(i64::MAX, false, ""), None);
-        assert!(all_midnights(&[at("2024-03-01"), at("1901-01-01")]));
-        assert!(!all_midnights(&[at("2024-03-01T00:00:01")]));
     }
 
     #[test]

@@ -37,9 +37,7 @@ pub(crate) use error::{TableError, TableErrorKind};
 pub(crate) use options::{KEYS as OPTION_KEYS, ReadOptions};
 pub(crate) use shared::SharedTables;
 pub(crate) use text::Text;
-#[cfg(test)]
-pub(crate) use time::TimeOffset;
-pub(crate) use time::{MISSING_TIME, TimeStyle, format_span};
+pub(crate) use time::{MISSING_TIME, TimeOffset, TimeStyle, format_span};
 
 /// The file formats a table can be read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
