@@ -415,3 +415,64 @@ fn m4_million_rows_same_picture() {
         share * 100.0
     );
 }
+
+/// The figure checks the run's stop flag between series: a raised flag
+/// ends it with `Interrupted` (issue 10, item 9), whatever the kind.
+#[test]
+fn a_raised_flag_stops_the_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = golden_inputs(dir.path());
+    let s = spec("line", Some("t"), &["*"]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tables: Vec<Arc<Table>> = table_reads(&s, &inputs)
+        .iter()
+        .map(|read| SharedTables::new(root, []).read(read, &Cancel::never()))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let stop = Cancel::never();
+    stop.cancel();
+    for kind in Kind::ALL {
+        let mut s = s.clone();
+        if kind == Kind::Hist {
+            s.x = None;
+        }
+        let err = figure::build(&figure::Request {
+            spec: &s,
+            texts: &NO_TEXTS,
+            tables: &tables,
+            kind,
+            decimate: true,
+            detail: false,
+            cancel: &stop,
+        })
+        .unwrap_err();
+        assert!(err.is_interrupted(), "{kind:?}: {err}");
+    }
+}
+
+/// A column forced to numbers by `types` reads its other cells as missing
+/// (as pandas.to_numeric(errors="coerce")), and the note says how many.
+#[test]
+fn the_note_counts_cells_invalid_for_their_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "rain.csv",
+        "t,rain\n0,1.5\n1,T\n2,<5\n3,NA\n4,2.0\n5,3.5\n",
+    );
+    let mut s = spec("line", Some("t"), &["rain"]);
+    let options: toml::Table = "types = { rain = \"number\" }".parse().unwrap();
+    s.table = Arc::new(crate::table::ReadOptions::from_toml(&options).unwrap());
+    let drawn = svg(&s, &NO_TEXTS, std::slice::from_ref(&input), true).unwrap();
+    assert!(
+        drawn.contains("left out: 1 missing (gaps), 2 invalid for their `types`"),
+        "{drawn}"
+    );
+    // Read as text (pandas' default for a mixed column), it is not drawn.
+    let s = spec("line", Some("t"), &["rain"]);
+    let err = svg(&s, &NO_TEXTS, &[input], true).unwrap_err();
+    assert!(
+        err.contains("column `rain` holds text, not numbers"),
+        "{err}"
+    );
+}
