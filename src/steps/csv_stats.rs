@@ -161,7 +161,8 @@ fn number_stats(
         name: column.name.clone(),
         kind: "number",
         count,
-        missing,
+        // Invalid cells are stored as missing, but counted apart.
+        missing: missing.saturating_sub(column.invalid),
         non_finite: Some(non_finite),
         invalid: Some(column.invalid),
         min: Some((count > 0).then_some(Value::Number(min))),
@@ -192,7 +193,7 @@ fn time_stats(column: &Column, times: &Times, cancel: &Cancel) -> Result<ColumnS
         name: column.name.clone(),
         kind: "time",
         count,
-        missing: times.micros.len() - count,
+        missing: (times.micros.len() - count).saturating_sub(column.invalid),
         invalid: Some(column.invalid),
         min: Some(range.map(|(lo, _)| Value::Text(times.style.format(lo)))),
         max: Some(range.map(|(_, hi)| Value::Text(times.style.format(hi)))),

@@ -34,9 +34,13 @@ use crate::cancel::Cancel;
 pub(crate) use cell::{Cell, format_number};
 use cell::{parse_number_with, trim};
 pub(crate) use error::{TableError, TableErrorKind};
-pub(crate) use options::{KEYS as OPTION_KEYS, ReadOptions};
+#[cfg(test)]
+pub(crate) use options::ColumnType;
+pub(crate) use options::{Encoding, KEYS as OPTION_KEYS, ReadOptions, TimeFormats};
 pub(crate) use shared::SharedTables;
 pub(crate) use text::Text;
+#[cfg(test)]
+pub(crate) use time::TimeFormat;
 pub(crate) use time::{MISSING_TIME, TimeOffset, TimeStyle, format_span};
 
 /// The file formats a table can be read from.

@@ -50,6 +50,16 @@ pub(crate) enum Encoding {
     Windows1252,
 }
 
+impl Encoding {
+    /// Its name, as the pipeline file may write it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Windows1252 => "windows-1252",
+        }
+    }
+}
+
 /// How to read a table.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub(crate) struct ReadOptions {

@@ -51,6 +51,18 @@ impl TimeFormat {
     }
 }
 
+impl TimeFormat {
+    /// The format as `time_format` writes it.
+    pub(crate) fn name(&self) -> String {
+        match self {
+            TimeFormat::Iso => "iso".to_owned(),
+            TimeFormat::Strftime(pattern) => pattern.clone(),
+            TimeFormat::UnixSeconds => "unix_s".to_owned(),
+            TimeFormat::UnixMillis => "unix_ms".to_owned(),
+        }
+    }
+}
+
 /// The offset a time column's cells were written with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum TimeOffset {

@@ -10,4 +10,6 @@ mod load_errors;
 mod plot;
 mod schema;
 mod state;
+mod tables;
 mod trust_plots;
+mod trust_tables;
