@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 const MARKER: &str = ".runner-run";
 
 /// Makes the log folder of run `run_id` under `logs`: `logs/ID`, or, when a
-/// folder of that name that runner did not make is there, `logs/ID.1`,
-/// `logs/ID.2`... A folder runner made for an earlier run of the same id
-/// (the database was set aside since) is emptied first.
+/// folder of that name is there (one runner did not make, or the logs of an
+/// earlier run of the same id, from before the database was set aside),
+/// `logs/ID.1`, `logs/ID.2`...
 pub(crate) fn make_run_folder(logs: &Path, run_id: i64) -> io::Result<PathBuf> {
     fs::create_dir_all(logs)?;
     for n in 0u32.. {
@@ -23,9 +23,6 @@ pub(crate) fn make_run_folder(logs: &Path, run_id: i64) -> io::Result<PathBuf> {
             format!("{run_id}.{n}")
         };
         let dir = logs.join(name);
-        if is_runners(&dir) {
-            fs::remove_dir_all(&dir)?;
-        }
         match fs::create_dir(&dir) {
             Ok(()) => {
                 fs::write(dir.join(MARKER), format!("{run_id}\n"))?;
@@ -86,10 +83,11 @@ mod tests {
         assert!(!first.exists());
         assert!(second.exists());
         assert_eq!(fs::read_to_string(logs.join("2/mine.txt")).unwrap(), "mine");
-        // A folder of runner's own for the same id is made afresh.
+        // A folder of runner's own for the same id (a new database) is
+        // kept, for the history that points into it.
         fs::write(second.join("old.err"), "old").unwrap();
         let again = make_run_folder(&logs, 2).unwrap();
-        assert_eq!(again, logs.join("2.1"));
-        assert!(!again.join("old.err").exists());
+        assert_eq!(again, logs.join("2.2"));
+        assert!(second.join("old.err").exists());
     }
 }

@@ -741,3 +741,83 @@ fn item_06_an_output_folder_linked_into_the_state_is_refused() {
         "a\n"
     );
 }
+
+/// Overwrites the root page of `table` in the state database with garbage:
+/// a real corrupted page ("database disk image is malformed" on reading it),
+/// with a valid header.
+fn corrupt_table(t: &Test, table: &str) {
+    sql(t, "PRAGMA wal_checkpoint(TRUNCATE)");
+    let page_size: u64 = sql(t, "PRAGMA page_size").parse().unwrap();
+    let root: u64 = sql(
+        t,
+        &format!("SELECT rootpage FROM sqlite_master WHERE name = '{table}'"),
+    )
+    .parse()
+    .unwrap();
+    assert!(root > 1);
+    use std::io::{Seek, SeekFrom, Write};
+    let mut db = std::fs::File::options()
+        .write(true)
+        .open(t.path(".runner/pipeline/state.db"))
+        .unwrap();
+    db.seek(SeekFrom::Start((root - 1) * page_size)).unwrap();
+    db.write_all(&vec![0xa5; page_size as usize]).unwrap();
+}
+
+fn three_files() -> Test {
+    let t = Test::new();
+    for k in ["a", "b", "c"] {
+        t.write(format!("data/{k}.txt"), format!("{k}\n"));
+    }
+    t.pipeline(COPY);
+    t
+}
+
+#[test]
+fn item_08_a_corrupted_page_read_at_start_sets_the_database_aside() {
+    let t = three_files();
+    t.run(["pipeline.toml"]).expect_code(0);
+    corrupt_table(&t, "latest");
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("is damaged") && run.stderr.contains("moved it to"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("3 ok"), "{}", run.stderr);
+    // The damaged file is kept beside, for whoever wants to look at it.
+    let aside = std::fs::read_dir(t.path(".runner/pipeline"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("damaged")
+        })
+        .count();
+    assert_eq!(aside, 1);
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("3 up to date"), "{}", run.stderr);
+}
+
+#[test]
+fn item_08_a_corrupted_page_hit_while_recording_sets_the_database_aside() {
+    let t = three_files();
+    t.run(["pipeline.toml"]).expect_code(0);
+    // `tasks` is only written during a run: the damage is found then.
+    corrupt_table(&t, "tasks");
+    let run = t.run(["pipeline.toml", "--force"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("is damaged"), "{}", run.stderr);
+    assert!(run.stderr.contains("3 ok"), "{}", run.stderr);
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("3 up to date"), "{}", run.stderr);
+    assert!(
+        t.run(["history", "pipeline.toml"]).stdout.lines().count() >= 2,
+        "history reads the new database"
+    );
+}
