@@ -821,3 +821,57 @@ fn item_08_a_corrupted_page_hit_while_recording_sets_the_database_aside() {
         "history reads the new database"
     );
 }
+
+#[test]
+fn item_16_a_full_disk_says_what_could_not_be_written() {
+    // The state's log folder on a full file system: a 64 KB tmpfs, mounted
+    // in a mount namespace of the run's own (unshare), gone with it.
+    let t = Test::new();
+    t.write("data/a.txt", "a\n").pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "loud"
+each = "data"
+shell = "head -c 1000000 /dev/zero | tr '\\0' x >&2; cp {{ input }} {{ out }}"
+out = "{{ key }}.txt"
+"#,
+    );
+    std::fs::create_dir_all(t.path(".runner/pipeline/logs")).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut unshare = std::process::Command::new("unshare");
+    unshare.arg("--mount");
+    if !root {
+        unshare.arg("--map-root-user");
+    }
+    let run = unshare
+        .args([
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=64k tmpfs .runner/pipeline/logs && exec \"$0\" pipeline.toml",
+            env!("CARGO_BIN_EXE_runner"),
+        ])
+        .current_dir(t.root())
+        .stdin(std::process::Stdio::null())
+        .output_run();
+    assert!(
+        !run.stderr.contains("mount:") && !run.stderr.contains("unshare:"),
+        "this test needs a mount namespace (root, or user namespaces): {}",
+        run.stderr
+    );
+    run.expect_code(1);
+    // The command ran: the message says that its log could not be written,
+    // not that it could not be run.
+    assert!(
+        run.stderr
+            .contains("`sh` ran, but its output could not be written to its log")
+            && run.stderr.contains("No space left on device"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("cannot run"), "{}", run.stderr);
+}
