@@ -9,9 +9,11 @@ mod decimate;
 mod error;
 mod figure;
 mod frame;
+mod glyphs;
 mod layout;
 mod notes;
 mod output;
+mod paint;
 mod paths;
 mod raster;
 mod scale;
@@ -153,15 +155,31 @@ fn draw(
         cancel,
     })?;
     cancel.check()?;
-    let text = match &spec.template {
-        PlotTemplate::Builtin(kind) => template::render_builtin(kind.name(), &figure)?,
-        PlotTemplate::File(path) => {
-            template::render_user(&root.join(path), &path.to_string_lossy(), &figure, &tables)?
+    // The SVG text only when an output needs it: a built-in plot's PNG is
+    // drawn straight from the figure.
+    let mut text: Option<String> = None;
+    let mut svg = || -> Result<String, PlotError> {
+        if let Some(text) = &text {
+            return Ok(text.clone());
         }
+        let rendered = match &spec.template {
+            PlotTemplate::Builtin(kind) => template::render_builtin(kind.name(), &figure)?,
+            PlotTemplate::File(path) => {
+                template::render_user(&root.join(path), &path.to_string_lossy(), &figure, &tables)?
+            }
+        };
+        text = Some(rendered.clone());
+        Ok(rendered)
     };
     outputs
         .iter()
-        .map(|out| output::bytes(&text, out, user, figure.kind))
+        .map(|out| {
+            if !user && output::extension(out) == "png" {
+                paint::png(&figure)
+            } else {
+                output::bytes(&svg()?, out, user, figure.kind)
+            }
+        })
         .collect()
 }
 
