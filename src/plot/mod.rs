@@ -4,6 +4,7 @@
 //! own for any text format), then writes each output: `.svg` as is, `.png`
 //! rasterized, others as the template wrote.
 
+mod axes;
 mod bars;
 mod decimate;
 mod error;
