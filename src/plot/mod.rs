@@ -36,7 +36,7 @@ use crate::config::{PlotSpec, PlotTemplate};
 use crate::table::{Columns, SharedTables, Table, TableRead};
 
 /// Bumped whenever the output of the same plot and data changes.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// What a plot task's fingerprint covers besides its inputs and spec: the
 /// plot code's version and, for a built-in template, its embedded text. (A
