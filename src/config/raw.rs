@@ -61,6 +61,9 @@ pub(crate) struct RawPipeline {
     /// A command (argv) run after a run with failures.
     #[schemars(with = "Vec<String>")]
     pub(crate) on_failure: Option<Spanned<StrList>>,
+    /// How long `on_failure` may run before it is killed (default "60s").
+    #[schemars(with = "String")]
+    pub(crate) on_failure_timeout: Option<Spanned<String>>,
     /// How many runs' task logs to keep (default 10).
     pub(crate) keep_logs: Option<u32>,
 }
@@ -116,6 +119,18 @@ impl<'de> Deserialize<'de> for JobsSetting {
         }
         deserializer.deserialize_any(JobsVisitor)
     }
+}
+
+/// The names `layout` of a plot takes.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum PlotLayoutName {
+    /// Every series on one y axis, with a legend.
+    #[serde(rename = "shared")]
+    Shared,
+    /// One panel per series, stacked, sharing the x axis.
+    #[serde(rename = "panels")]
+    Panels,
 }
 
 /// `[inputs.NAME]`
@@ -246,15 +261,60 @@ pub(crate) struct RawPlot {
     pub(crate) bins: Option<Spanned<i64>>,
     /// A file with nothing to plot is skipped with a note instead of failing.
     pub(crate) skip_empty: Option<bool>,
+    /// "shared" (default: every series on one y axis, with a legend) or "panels" (one panel per series, stacked, sharing the x axis, each with its own y label).
+    #[schemars(with = "PlotLayoutName")]
+    pub(crate) layout: Option<Spanned<String>>,
     /// How to read the input tables: "csv", "tsv" or "jsonl" (default: by extension).
     #[schemars(with = "String")]
     pub(crate) format: Option<Spanned<String>>,
+    /// The cells that mean "missing" (default: empty, NA, N/A, n/a, NaN in any case; see docs/builtins.md).
+    #[schemars(with = "Vec<String>")]
+    pub(crate) na: Option<Spanned<toml::Value>>,
+    /// Forced column types: { column = "number" | "text" | "time" }.
+    #[schemars(with = "BTreeMap<String, ColumnTypeName>")]
+    pub(crate) types: Option<Spanned<toml::Value>>,
+    /// The field delimiter of CSV files (default "," or tab for .tsv), e.g. ";".
+    #[schemars(with = "String")]
+    pub(crate) delimiter: Option<Spanned<toml::Value>>,
+    /// The decimal mark of numbers: "." (default) or ",".
+    #[schemars(with = "String")]
+    pub(crate) decimal: Option<Spanned<toml::Value>>,
+    /// The text encoding: "utf-8" (default), "latin1" or "windows-1252".
+    #[schemars(with = "String")]
+    pub(crate) encoding: Option<Spanned<toml::Value>>,
+    /// How `time` columns are written: a strftime pattern ("%d/%m/%Y"), "unix_s", "unix_ms", or a table of them by column.
+    #[schemars(with = "StringOrMap")]
+    pub(crate) time_format: Option<Spanned<toml::Value>>,
     /// Output path, templated, relative to the pipeline's `out` (.svg, .png or the template's format).
     #[schemars(with = "StringOrList")]
     pub(crate) out: Option<Spanned<StringOrList>>,
     /// Extra files whose content is part of the fingerprint.
     #[schemars(with = "StringOrList")]
     pub(crate) deps: Option<Spanned<StringOrList>>,
+}
+
+/// A forced column type (for the schema).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ColumnTypeName {
+    /// Numbers; other cells are counted as invalid.
+    Number,
+    /// Text.
+    Text,
+    /// Dates and times.
+    Time,
+}
+
+/// One string, or a table of strings by column (for the schema).
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)]
+pub(crate) enum StringOrMap {
+    /// For every column.
+    One(String),
+    /// By column.
+    Many(BTreeMap<String, String>),
 }
 
 /// One string or a list of strings.

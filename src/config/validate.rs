@@ -2,7 +2,8 @@
 //! every problem (so one run of `runner check` shows all of them), the order
 //! of the checks, and the small checks every section shares. Each concern
 //! has its own file: sections.rs (TOML and serde), settings.rs
-//! (`[pipeline]`), input_set.rs, namespace.rs (names, references, cycles),
+//! (`[pipeline]`), places.rs (`out` and `state`), input_set.rs,
+//! namespace.rs (names, references, cycles),
 //! step.rs, plot.rs, template_check.rs.
 
 use std::collections::HashSet;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::namespace::Namespace;
+use super::places::Place;
 use super::raw::StringOrList;
 use super::{LoadError, Pipeline, Source};
 use crate::diag::Diagnostic;
@@ -25,6 +27,8 @@ pub(crate) fn parse(source: Source) -> Result<Pipeline, LoadError> {
         diagnostics: Vec::new(),
         broken: HashSet::new(),
         vars: toml::Table::new(),
+        stand_in: None,
+        checked: HashSet::new(),
     };
     let pipeline = checker.pipeline(&source);
     let mut diagnostics = checker.diagnostics;
@@ -57,6 +61,12 @@ pub(super) struct Checker<'t> {
     pub(super) broken: HashSet<String>,
     /// `[vars]`, for checking `vars.NAME` in templates.
     pub(super) vars: toml::Table,
+    /// A task context with stand-ins for every name and the file's `[vars]`,
+    /// made at the first template check.
+    pub(super) stand_in: Option<minijinja::Value>,
+    /// Compiled templates found good, per kind of use: a text that many
+    /// steps share (`{{ input }}`) is checked once (issue 10, item 10).
+    pub(super) checked: HashSet<(String, super::Fanout, crate::template::Use)>,
 }
 
 impl Checker<'_> {
@@ -88,6 +98,19 @@ impl Checker<'_> {
                 self.broken.insert(name.into_inner());
             }
         }
+        if let Some(root) = &settings.root {
+            let out = Place {
+                key: "out",
+                path: &settings.out_dir,
+                span: settings.out_span.clone(),
+            };
+            let state = Place {
+                key: "state",
+                path: &settings.state_dir,
+                span: settings.state_span.clone(),
+            };
+            self.places(root, &out, &state, &input_sets);
+        }
         let entries = document.entries;
         self.declare_entries(&mut namespace, &entries);
         let resolved = self.references(&namespace, &input_sets, &entries);
@@ -115,6 +138,7 @@ impl Checker<'_> {
             env: settings.env,
             state_dir: settings.state_dir,
             on_failure: settings.on_failure,
+            on_failure_timeout: settings.on_failure_timeout,
             keep_logs: settings.keep_logs,
             vars: minijinja::Value::from(minijinja::value::Serde(&document.vars)),
             inputs: input_sets,
@@ -172,9 +196,20 @@ impl Checker<'_> {
         }
     }
 
-    /// A duration such as `90s` or `1h 30m`.
+    /// A duration such as `90s` or `1h 30m`, at most a year (a longer one is
+    /// surely a mistake, and would overflow a clock, issue 10 item 7).
     pub(super) fn duration(&mut self, value: &Spanned<String>) -> Option<Duration> {
         match humantime::parse_duration(value.get_ref()) {
+            Ok(d) if d > MAX_DURATION => {
+                self.error(
+                    value.span(),
+                    format!(
+                        "`{}` is longer than a year, the longest duration runner takes",
+                        value.get_ref()
+                    ),
+                );
+                None
+            }
             Ok(d) => Some(d),
             Err(err) => {
                 self.error(
@@ -186,4 +221,24 @@ impl Checker<'_> {
             }
         }
     }
+
+    /// A duration of more than zero (a time limit: `timeout`); `default`
+    /// says what leaving it out means.
+    pub(super) fn time_limit(
+        &mut self,
+        value: &Spanned<String>,
+        key: &str,
+        default: &str,
+    ) -> Option<Duration> {
+        let d = self.duration(value)?;
+        if d.is_zero() {
+            self.error(value.span(), format!("`{key}` must be longer than 0"))
+                .hint = Some(format!("leave it out for {default}"));
+            return None;
+        }
+        Some(d)
+    }
 }
+
+/// The longest duration a pipeline file may give: a year (humantime's `1y`).
+const MAX_DURATION: Duration = Duration::from_secs(31_557_600);

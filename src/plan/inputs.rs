@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use glob::{MatchOptions, Pattern};
 
-use crate::config::{Batching, InputSet};
+use crate::config::{Batching, InputSet, glob_base};
 use crate::diag::Diagnostic;
 
 /// A file of an input set.
@@ -52,7 +52,7 @@ pub(crate) fn expand(
         let Ok(pattern) = Pattern::new(pattern_text) else {
             continue;
         };
-        let (base, depth) = literal_base(pattern_text);
+        let (base, depth) = glob_base(pattern_text);
         let mut matched = 0usize;
         let mut too_young = 0usize;
         let walk_root = root.join(&base);
@@ -159,35 +159,6 @@ pub(crate) fn expand(
         .collect())
 }
 
-/// The folder part of a glob before its first wildcard, and how many levels
-/// below it the pattern reaches (`None` for `**`).
-fn literal_base(pattern: &str) -> (PathBuf, Option<usize>) {
-    let mut base = PathBuf::new();
-    let mut components: Vec<&str> = pattern.split('/').collect();
-    let file_part = components.pop().unwrap_or("");
-    let mut rest = Vec::new();
-    let mut literal = true;
-    for (i, c) in components.iter().enumerate() {
-        if literal && !c.contains(['*', '?', '[']) {
-            if i == 0 && c.is_empty() {
-                base.push("/");
-            } else {
-                base.push(c);
-            }
-        } else {
-            literal = false;
-            rest.push(*c);
-        }
-    }
-    rest.push(file_part);
-    let depth = if rest.iter().any(|c| c.contains("**")) {
-        None
-    } else {
-        Some(rest.len())
-    };
-    (base, depth)
-}
-
 /// The key of a file: its path relative to the glob's base, without extension.
 fn key_of(rel: &Path, base: &Path) -> String {
     let under = rel.strip_prefix(base).unwrap_or(rel);
@@ -195,11 +166,42 @@ fn key_of(rel: &Path, base: &Path) -> String {
         (Some(stem), Some(_)) if !stem.is_empty() => under.with_file_name(stem),
         _ => under.to_owned(),
     };
-    display_path(&no_ext)
+    escaped(no_ext.as_os_str(), false).into_owned()
 }
 
-/// A path as text: UTF-8 as is, any other byte as `\xNN` (so two different
-/// names never show the same).
+/// A name as text that no other name has: UTF-8 as is but `\` doubled, any
+/// other byte as `\xNN`; with `lines`, also newline and carriage return as
+/// `\n` and `\r`. For task keys and the paths in the state, where two files
+/// must never look the same (`bad\xff.csv` with a raw byte and with a
+/// backslash, issue 10 item 14).
+pub(crate) fn escaped(s: &OsStr, lines: bool) -> std::borrow::Cow<'_, str> {
+    let special = |c: char| c == '\\' || (lines && (c == '\n' || c == '\r'));
+    if let Some(text) = s.to_str()
+        && !text.contains(special)
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for chunk in s.as_encoded_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' if lines => out.push_str("\\n"),
+                '\r' if lines => out.push_str("\\r"),
+                c => out.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A path as text for messages and templates: UTF-8 as is (a template
+/// value must be the name itself), any other byte as `\xNN`. Not
+/// injective: a UTF-8 name may contain `\xff` itself; keys and the state
+/// use `escaped`.
 pub(crate) fn display_path(path: &Path) -> String {
     display_os(path.as_os_str())
 }
@@ -245,18 +247,6 @@ pub(crate) fn batches(count: usize, batching: Batching) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bases_and_depths() {
-        assert_eq!(literal_base("data/**/*.csv"), (PathBuf::from("data"), None));
-        assert_eq!(literal_base("data/*.csv"), (PathBuf::from("data"), Some(1)));
-        assert_eq!(literal_base("*.csv"), (PathBuf::new(), Some(1)));
-        assert_eq!(
-            literal_base("data/*/x/*.csv"),
-            (PathBuf::from("data"), Some(3))
-        );
-        assert_eq!(literal_base("/abs/*.csv"), (PathBuf::from("/abs"), Some(1)));
-    }
 
     #[test]
     fn keys() {
@@ -328,5 +318,20 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let s = OsStr::from_bytes(b"a\xffb.csv");
         assert_eq!(display_os(s), "a\\xffb.csv");
+    }
+
+    #[test]
+    fn escaped_names_never_collide() {
+        use std::os::unix::ffi::OsStrExt;
+        let raw = OsStr::from_bytes(b"bad\xff");
+        let slash = OsStr::new("bad\\xff");
+        assert_eq!(escaped(raw, false), "bad\\xff");
+        assert_eq!(escaped(slash, false), "bad\\\\xff");
+        assert_eq!(escaped(OsStr::new("a\nb"), true), "a\\nb");
+        assert_eq!(escaped(OsStr::new("a\nb"), false), "a\nb");
+        assert!(matches!(
+            escaped(OsStr::new("plain/x.csv"), true),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

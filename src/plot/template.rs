@@ -13,8 +13,9 @@ use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, Error, UndefinedBehavior};
 use serde::{Serialize, Serializer};
 
+use super::error::PlotError;
 use super::figure::Figure;
-use crate::table::{self, Table, Values};
+use crate::table::{self, Table, Text, Times, Values};
 
 /// The built-in templates: (name, text). `base` is the frame the others extend.
 const BUILTIN: &[(&str, &str)] = &[
@@ -125,15 +126,16 @@ fn builtins() -> &'static Result<Environment<'static>, String> {
 }
 
 /// Renders the built-in template `name` (`line`, `scatter`, `bar`, `hist`).
-pub(crate) fn render_builtin(name: &str, figure: &Figure) -> Result<String, String> {
-    let bug = |e: String| format!("{e} (bug in runner, please report it)");
-    let env = builtins().as_ref().map_err(|e| bug(e.clone()))?;
+pub(crate) fn render_builtin(name: &str, figure: &Figure) -> Result<String, PlotError> {
+    let env = builtins()
+        .as_ref()
+        .map_err(|e| PlotError::Internal(e.clone()))?;
     let template = env
         .get_template(&format!("{name}.svg.j2"))
-        .map_err(|e| bug(format!("{e:#}")))?;
+        .map_err(|e| PlotError::Internal(format!("{e:#}")))?;
     template
         .render(Value::from(Serde(figure)))
-        .map_err(|e| bug(format!("template `{name}`: {e:#}")))
+        .map_err(|e| PlotError::Internal(format!("template `{name}`: {e:#}")))
 }
 
 /// Numbers for a template: NaN (missing) becomes none.
@@ -145,11 +147,34 @@ impl Serialize for NumberList<'_> {
     }
 }
 
+/// Text cells for a template: missing ones become none.
+struct TextList<'a>(&'a Text);
+
+impl Serialize for TextList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter())
+    }
+}
+
+/// Instants for a template, as ISO text in the column's style; missing
+/// ones become none.
+struct TimeList<'a>(&'a Times);
+
+impl Serialize for TimeList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let times = self.0;
+        serializer.collect_seq(
+            (0..times.micros.len()).map(|i| times.get(i).map(|m| times.style.format(m))),
+        )
+    }
+}
+
 #[derive(Serialize)]
 #[serde(untagged)]
 enum ColumnValues<'a> {
     Numbers(NumberList<'a>),
-    Text(&'a [Option<String>]),
+    Text(TextList<'a>),
+    Time(TimeList<'a>),
 }
 
 #[derive(Serialize)]
@@ -191,16 +216,13 @@ fn columns_context(table: &Table) -> Vec<ColumnContext<'_>> {
     table
         .columns
         .iter()
-        .map(|c| match &c.values {
-            Values::Numbers(v) => ColumnContext {
-                name: &c.name,
-                kind: "number",
-                values: ColumnValues::Numbers(NumberList(v)),
-            },
-            Values::Text(v) => ColumnContext {
-                name: &c.name,
-                kind: "text",
-                values: ColumnValues::Text(v),
+        .map(|c| ColumnContext {
+            name: &c.name,
+            kind: c.values.kind(),
+            values: match &c.values {
+                Values::Numbers(v) => ColumnValues::Numbers(NumberList(v)),
+                Values::Text(v) => ColumnValues::Text(TextList(v)),
+                Values::Time(v) => ColumnValues::Time(TimeList(v)),
             },
         })
         .collect()
@@ -213,17 +235,22 @@ pub(crate) fn render_user(
     shown: &str,
     figure: &Figure,
     tables: &[Arc<Table>],
-) -> Result<String, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the plot template `{shown}`: {e}"))?;
+) -> Result<String, PlotError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PlotError::ReadTemplate {
+        shown: shown.to_owned(),
+        source,
+    })?;
+    let failed = |e: Error| PlotError::Template {
+        shown: shown.to_owned(),
+        detail: format!("{e:#}"),
+    };
     let mut env = environment();
     env.set_fuel(Some(USER_FUEL));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| shown.to_owned());
-    env.add_template_owned(name.clone(), text)
-        .map_err(|e| format!("plot template `{shown}`: {e:#}"))?;
+    env.add_template_owned(name.clone(), text).map_err(failed)?;
     let context = UserContext {
         figure,
         tables: tables.iter().map(|t| table_context(t)).collect(),
@@ -232,12 +259,10 @@ pub(crate) fn render_user(
             .map(|t| columns_context(t))
             .unwrap_or_default(),
     };
-    let template = env
-        .get_template(&name)
-        .map_err(|e| format!("plot template `{shown}`: {e:#}"))?;
+    let template = env.get_template(&name).map_err(failed)?;
     template
         .render(Value::from(Serde(&context)))
-        .map_err(|e| format!("plot template `{shown}`: {e:#}"))
+        .map_err(failed)
 }
 
 #[cfg(test)]

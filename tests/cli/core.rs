@@ -480,17 +480,27 @@ glob = ["data/*.csv"]
 [[steps]]
 name = "s"
 each = "logs"
-shell = "basename {{ out }} > name; echo ok > {{ out }}"
+shell = "if [ -e go ]; then echo ok > {{ out }}; else echo half > {{ out }}; touch started; exec sleep 300; fi"
 out = "{{ key }}.txt"
 "#,
     );
-    t.run(["pipeline.toml"]).expect_code(0);
-    let temp = t.read("name").trim().to_owned();
-    std::fs::remove_file(t.path("build/a.txt")).unwrap();
-    // As if a run had been killed in the middle of writing.
-    t.write(format!("build/{temp}"), "half");
+    // Killed in the middle of writing: its temporary file is half written,
+    // its command still runs.
+    let mut first = t
+        .command(["pipeline.toml"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while !t.exists("started") {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(files_under(&t.path("build")).len(), 1);
+    t.write("go", "");
     t.run(["pipeline.toml"]).expect_code(0);
     assert_eq!(files_under(&t.path("build")), vec!["a.txt"]);
+    assert_eq!(t.read("build/a.txt"), "ok\n");
 }
 
 #[test]
@@ -861,10 +871,11 @@ fi
     let run = t.run(["pipeline.toml"]);
     run.expect_code(1);
     assert!(run.stderr.contains("| last words"), "{}", run.stderr);
-    // The quiet task wrote no log at all.
+    // The quiet task wrote no log at all (the run's folder holds the
+    // marker that says runner made it).
     assert_eq!(
         files_under(&t.path(".runner/pipeline/logs")),
-        vec!["1/s/loud.err"]
+        vec!["1/.runner-run", "1/s/loud.err"]
     );
     let log_dir = t.path(".runner/pipeline/logs/1/s");
     let log = std::fs::read_to_string(log_dir.join("loud.err")).unwrap();

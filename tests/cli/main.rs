@@ -10,3 +10,7 @@ mod load_errors;
 mod plot;
 mod schema;
 mod state;
+mod tables;
+mod trust;
+mod trust_plots;
+mod trust_tables;

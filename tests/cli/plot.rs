@@ -10,7 +10,12 @@ use crate::support::*;
 fn example() -> Test {
     let t = Test::new();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for dir in ["pipelines", "pipelines/data", "pipelines/templates"] {
+    for dir in [
+        "pipelines",
+        "pipelines/data",
+        "pipelines/templates",
+        "pipelines/weather",
+    ] {
         for entry in std::fs::read_dir(repo.join(dir)).unwrap().flatten() {
             if entry.path().is_file() {
                 let rel = Path::new(dir).join(entry.file_name());
@@ -120,6 +125,65 @@ fn example_pipeline_is_complete_valid_and_the_same_for_any_jobs() {
     }
 }
 
+/// The example with a date column (pipelines/weather.toml): it loads, runs,
+/// plots against time, and a second run has nothing to do.
+#[test]
+fn weather_example_plots_against_time() {
+    let t = example();
+    t.run(["check", "pipelines/weather.toml"]).expect_code(0);
+    t.run(["pipelines/weather.toml"]).expect_code(0);
+    let files = files_under(&t.path("build/weather"));
+    assert_eq!(
+        files,
+        [
+            "daily/harbour.png",
+            "daily/harbour.svg",
+            "daily/summit.png",
+            "daily/summit.svg",
+            "rain/harbour.svg",
+            "rain/summit.svg",
+            "stats/harbour.json",
+            "stats/summit.json",
+            "temps.svg",
+        ]
+    );
+    for f in files.iter().filter(|f| f.ends_with(".svg")) {
+        assert_rsvg_accepts(&t.path("build/weather").join(f));
+    }
+    let daily = t.read("build/weather/daily/summit.svg");
+    for label in [
+        ">2021<",
+        ">Jul<",
+        ">2022<",
+        ">2023<",
+        ">temp<",
+        ">pressure<",
+        ">humidity<",
+    ] {
+        assert!(daily.contains(label), "no `{label}` in\n{daily}");
+    }
+    let png = std::fs::read(t.path("build/weather/daily/summit.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let rain = t.read("build/weather/rain/summit.svg");
+    assert!(
+        rain.contains("left out: 10 missing, 70 invalid for their `types`"),
+        "{rain}"
+    );
+    let stats: serde_json::Value =
+        serde_json::from_str(&t.read("build/weather/stats/summit.json")).unwrap();
+    assert_eq!(stats["columns"][0]["type"], "time");
+    assert_eq!(stats["columns"][0]["min"], "2021-01-01");
+    let again = t.run(["pipelines/weather.toml"]);
+    again.expect_code(0);
+    assert!(
+        again
+            .stderr
+            .contains("0 ok, 0 failed, 0 skipped, 7 up to date"),
+        "{}",
+        again.stderr
+    );
+}
+
 const STATS_AND_PLOT: &str = r#"
 [pipeline]
 out = "build"
@@ -147,6 +211,7 @@ fn a_bad_table_fails_its_own_tasks_and_writes_nothing() {
     t.write("data/good.csv", "t,v\n0,1\n1,2\n")
         .write("data/ragged.csv", "t,v\n0,1\n1,2,3\n")
         .write("data/word.csv", "t,v\n0,1\n1,2\n2,oops\n")
+        .write("data/quote.csv", "t,v\n1,\"abc\n2,3\n")
         .write("data/empty.csv", "")
         .write("data/header.csv", "t,v\n")
         .pipeline(STATS_AND_PLOT);
@@ -155,7 +220,9 @@ fn a_bad_table_fails_its_own_tasks_and_writes_nothing() {
     let all = format!("{}{}", run.stdout, run.stderr);
     for expected in [
         "data/ragged.csv:3: this row has 3 fields, but the header has 2",
-        "data/word.csv:4: column `v` holds numbers (from line 2 on), but this row has `oops`",
+        // A mixed column is text (issue 11): nothing to draw, but counted.
+        "nothing to plot: data/word.csv has no numeric column matching `y`",
+        "data/quote.csv:2: a quote (\") opened on this line is never closed",
         "data/empty.csv: the file is empty: no header row",
         "data/header.csv: the file has a header but no data rows",
         "nothing to plot: data/header.csv has a header but no data rows",
@@ -163,7 +230,11 @@ fn a_bad_table_fails_its_own_tasks_and_writes_nothing() {
         assert!(all.contains(expected), "missing `{expected}` in\n{all}");
     }
     let files = files_under(&t.path("build"));
-    assert_eq!(files, ["plots/good.svg", "stats/good.json"], "{files:?}");
+    assert_eq!(
+        files,
+        ["plots/good.svg", "stats/good.json", "stats/word.json"],
+        "{files:?}"
+    );
     assert_rsvg_accepts(&t.path("build/plots/good.svg"));
 }
 
@@ -344,4 +415,157 @@ out = "{{ key }}.svg"
             run.stderr
         );
     }
+}
+
+/// Issue 11: a date column on the x axis. Ticks fall on calendar
+/// boundaries with concise labels; a user template gets each tick as ISO
+/// text and as its label, and the offset the labels leave out.
+#[test]
+fn a_time_column_on_the_x_axis() {
+    let t = Test::new();
+    let mut data = String::from("date,level,site\n");
+    for day in 0..200 {
+        let date = 20_000 + day; // days since 1970-01-01: 2024-10-04 on
+        let (y, m, d) = civil(date);
+        data.push_str(&format!(
+            "{y}-{m:02}-{d:02},{},north\n",
+            (day % 17) as f64 * 0.5
+        ));
+    }
+    t.write("data/levels.csv", &data)
+        .write(
+            "ticks.txt.j2",
+            "{% for t in x_axis.ticks %}{{ t.iso }} {{ t.label }}\n{% endfor %}offset={{ x_axis.offset.text if x_axis.offset else '' }} time={{ x_axis.time }} min={{ x_axis.min_iso }}\n",
+        )
+        .pipeline(
+            r#"
+[pipeline]
+out = "build"
+
+[inputs.data]
+glob = ["data/*.csv"]
+
+[[plots]]
+name = "line"
+each = "data"
+x = "date"
+out = ["line/{{ key }}.svg", "line/{{ key }}.png"]
+
+[[plots]]
+name = "scatter"
+each = "data"
+template = "scatter"
+x = "date"
+y = "level"
+out = "scatter/{{ key }}.svg"
+
+[[plots]]
+name = "ticks"
+each = "data"
+template = "ticks.txt.j2"
+x = "date"
+out = "ticks/{{ key }}.txt"
+"#,
+        );
+    t.run(["pipeline.toml"]).expect_code(0);
+    let svg = t.read("build/line/levels.svg");
+    for label in [">Nov<", ">Dec<", ">2025<", ">Feb<", ">Mar<", ">Apr<"] {
+        assert!(svg.contains(label), "no tick `{label}` in\n{svg}");
+    }
+    assert_rsvg_accepts(&t.path("build/line/levels.svg"));
+    assert_rsvg_accepts(&t.path("build/scatter/levels.svg"));
+    let ticks = t.read("build/ticks/levels.txt");
+    assert!(
+        ticks.starts_with("2024-11-01 Nov\n2024-12-01 Dec\n2025-01-01 2025\n"),
+        "{ticks}"
+    );
+    assert!(
+        ticks.ends_with("offset= time=True min=2024-10-04"),
+        "{ticks}"
+    );
+}
+
+/// Days since 1970-01-01 to (year, month, day): Howard Hinnant's
+/// `civil_from_days`, independent of the code under test.
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Issue 11: series with different units, one panel each under a shared
+/// x axis, each with its own y label; on one axis, the y label lists them.
+#[test]
+fn panels_and_a_y_label_that_lists_the_series() {
+    let t = Test::new();
+    let mut data = String::from("t,pressure,humidity\n");
+    for i in 0..50 {
+        data.push_str(&format!("{i},{},{}\n", 1010 + i % 5, 40 + i % 9));
+    }
+    t.write("data/w.csv", &data).pipeline(
+        r#"
+[pipeline]
+out = "build"
+
+[inputs.data]
+glob = ["data/*.csv"]
+
+[[plots]]
+name = "panels"
+each = "data"
+x = "t"
+layout = "panels"
+out = "panels/{{ key }}.svg"
+
+[[plots]]
+name = "shared"
+each = "data"
+x = "t"
+out = "shared/{{ key }}.svg"
+"#,
+    );
+    t.run(["pipeline.toml"]).expect_code(0);
+    let panels = t.read("build/panels/w.svg");
+    let rotated = |svg: &str| {
+        svg.lines()
+            .filter(|l| l.contains("rotate(-90"))
+            .map(|l| l[l.find('>').unwrap() + 1..l.rfind('<').unwrap()].to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rotated(&panels), ["pressure", "humidity"], "{panels}");
+    let frames = panels
+        .lines()
+        .filter(|l| l.starts_with("<path d=\"M") && l.contains('H'))
+        .count();
+    assert_eq!(frames, 2, "two axis frames: {panels}");
+    assert_rsvg_accepts(&t.path("build/panels/w.svg"));
+    let shared = t.read("build/shared/w.svg");
+    assert_eq!(rotated(&shared), ["pressure, humidity"], "{shared}");
+
+    t.pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = ["data/*.csv"]
+[[plots]]
+name = "p"
+each = "data"
+layout = "panel"
+out = "p/{{ key }}.svg"
+"#,
+    );
+    let run = t.run(["check", "pipeline.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("unknown plot layout `panel`") && run.stderr.contains("panels"),
+        "{}",
+        run.stderr
+    );
 }
