@@ -8,6 +8,8 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod call;
+
 use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
@@ -31,6 +33,7 @@ pub(crate) fn parse(source: Source) -> Result<Pipeline, LoadError> {
         diagnostics: Vec::new(),
         broken: HashSet::new(),
         vars: toml::Table::new(),
+        python: None,
     };
     let pipeline = checker.pipeline(&source);
     let mut diagnostics = checker.diagnostics;
@@ -60,6 +63,8 @@ struct Checker<'t> {
     broken: HashSet<String>,
     /// `[vars]`, for checking `vars.NAME` in templates.
     vars: toml::Table,
+    /// `[pipeline] python`, for `python` steps.
+    python: Option<Spanned<String>>,
 }
 
 /// A step or plot before references are resolved.
@@ -220,6 +225,7 @@ impl<'t> Checker<'t> {
         }
 
         self.vars = vars.clone();
+        self.python = raw_pipeline.python.clone();
         let file_dir = match source.path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
             _ => PathBuf::from("."),
@@ -818,7 +824,7 @@ impl<'t> Checker<'t> {
                 && *flag.get_ref()
             {
                 stdout_to_out = true;
-                if s.use_.is_some() {
+                if s.use_.is_some() || s.python.is_some() || s.worker.is_some() {
                     self.error(
                         flag.span(),
                         "`stdout = true` needs a `run` or `shell` command",
@@ -833,10 +839,23 @@ impl<'t> Checker<'t> {
                     );
                 }
             }
-            if let (Some(with), None) = (&s.with, &s.use_) {
+            if let Some(with) = &s.with
+                && s.use_.is_none()
+                && s.python.is_none()
+                && s.worker.is_none()
+            {
                 self.error(
                     with.span(),
-                    "`with` gives options to a built-in step (`use`)",
+                    "`with` gives options to a built-in step (`use`) or arguments to a call (`python`, `worker`)",
+                );
+            }
+            if let Some(max) = &s.max_tasks_per_worker
+                && s.python.is_none()
+                && s.worker.is_none()
+            {
+                self.error(
+                    max.span(),
+                    "`max_tasks_per_worker` is for `python` and `worker` steps",
                 );
             }
             timeout = s.timeout.as_ref().and_then(|t| self.duration(t));
@@ -903,6 +922,8 @@ impl<'t> Checker<'t> {
             s.run.as_ref().map(|r| ("run", r.span())),
             s.shell.as_ref().map(|r| ("shell", r.span())),
             s.use_.as_ref().map(|r| ("use", r.span())),
+            s.python.as_ref().map(|r| ("python", r.span())),
+            s.worker.as_ref().map(|r| ("worker", r.span())),
         ]
         .into_iter()
         .flatten()
@@ -911,10 +932,10 @@ impl<'t> Checker<'t> {
             [] => {
                 self.error(
                     s.name.span(),
-                    format!("step `{name}` has none of `run`, `shell`, `use`"),
+                    format!("step `{name}` has none of `run`, `shell`, `use`, `python`, `worker`"),
                 )
                 .hint = Some(
-                    "add `run = [\"prog\", \"{{ input }}\"]`, `shell = \"...\"` or `use = \"csv.stats\"`"
+                    "add `run = [\"prog\", \"{{ input }}\"]`, `shell = \"...\"`, `use = \"csv.stats\"` or `python = \"scripts/x.py:function\"`"
                         .to_owned(),
                 );
                 return None;
@@ -925,9 +946,15 @@ impl<'t> Checker<'t> {
                     second.1.clone(),
                     format!("step `{name}` has both `{}` and `{}`", first.0, second.0),
                 )
-                .hint = Some("a step does exactly one of `run`, `shell`, `use`".to_owned());
+                .hint = Some(
+                    "a step does exactly one of `run`, `shell`, `use`, `python`, `worker`"
+                        .to_owned(),
+                );
                 return None;
             }
+        }
+        if s.python.is_some() || s.worker.is_some() {
+            return self.call_action(s, fanout, templates);
         }
         if let Some(run) = &s.run {
             if run.get_ref().is_empty() {

@@ -5,6 +5,7 @@ pub(crate) mod process;
 pub(crate) mod progress;
 pub(crate) mod scheduler;
 pub(crate) mod task;
+pub(crate) mod worker;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ use crate::table::SharedTables;
 use progress::{Bars, Lines, Progress, Silent};
 use scheduler::{Executor, Schedule};
 use task::{LocalTasks, Outcome, TaskResult};
+use worker::WorkerPool;
 
 /// How the user asked for the run.
 #[derive(Debug, Clone, Default)]
@@ -134,6 +136,7 @@ impl Executor for LocalTasks<'_> {
 
     fn stop(&self) {
         self.children.stop_all();
+        self.workers.stop();
     }
 }
 
@@ -182,11 +185,22 @@ pub(crate) fn execute(
         jobs,
         fail_fast: options.fail_fast,
     };
+    // Per step, its tasks that will run: a kind of worker whose steps have
+    // none left stops its workers at once.
+    let mut to_run = vec![0; pipeline.steps.len()];
+    for task in &plan.tasks {
+        if wanted[task.id] && !up_to_date[task.id] {
+            to_run[task.step] += 1;
+        }
+    }
+    let workers = WorkerPool::new(pipeline, &to_run);
     let executor = LocalTasks {
         pipeline,
         log_dir,
         children: Default::default(),
+        workers: &workers,
         freshness: task::Freshness {
+            latest: &freshness.snapshot.latest,
             verdicts: freshness.verdicts,
             step_deps: pipeline
                 .steps
@@ -212,8 +226,11 @@ pub(crate) fn execute(
             pipeline,
             writer: freshness.writer,
         },
+        workers: &workers,
     };
     let results = scheduler::run(&schedule, &executor, &mut progress, stop);
+    // No task runs any more: no worker stays behind (issue 9).
+    workers.shutdown();
     progress.display.finish();
     RunResult {
         results,
@@ -225,6 +242,7 @@ pub(crate) fn execute(
 struct Tee<'a> {
     display: Box<dyn Progress + Send + 'a>,
     recorder: Recorder<'a>,
+    workers: &'a WorkerPool,
 }
 
 impl Progress for Tee<'_> {
@@ -235,6 +253,9 @@ impl Progress for Tee<'_> {
     fn task_finished(&mut self, task: &Task, result: &TaskResult) {
         self.display.task_finished(task, result);
         self.recorder.task_finished(task, result);
+        if !matches!(result.outcome, Outcome::UpToDate) {
+            self.workers.settled(task.step);
+        }
     }
 
     fn tick(&mut self) {
@@ -272,6 +293,7 @@ impl Recorder<'_> {
             action: r.fingerprint.action.to_hex().to_string(),
             inputs: r.inputs.clone(),
             outputs: r.outputs.clone(),
+            found_deps: r.found_deps.clone(),
         });
         let row = TaskRow {
             step: self.pipeline.steps[task.step].name.clone(),

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 
 /// How long a process group gets between SIGTERM and SIGKILL.
-const KILL_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const KILL_GRACE: Duration = Duration::from_secs(2);
 
 /// What to run and where its output goes.
 pub(crate) struct Spawn<'a> {
@@ -136,7 +136,8 @@ pub(crate) enum Exit {
 }
 
 impl Exit {
-    fn from_status(status: ExitStatus) -> Exit {
+    /// How a reaped child ended.
+    pub(crate) fn from_status(status: ExitStatus) -> Exit {
         match (status.code(), status.signal()) {
             (Some(code), _) => Exit::Code(code),
             (None, Some(sig)) => Exit::Signal(sig),
@@ -346,7 +347,8 @@ fn wait(
     }
 }
 
-fn poll(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
+/// `poll(2)`, retried when a signal interrupts it; the number of ready fds.
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
     let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
     loop {
         // SAFETY: `fds` is a valid slice of pollfd for the duration of the call.
@@ -390,7 +392,8 @@ fn terminate(child: &mut std::process::Child, pgid: i32, pidfd: Option<&PidFd>) 
     Ok(())
 }
 
-fn kill_group(pgid: i32, signal: i32) {
+/// Sends `signal` to the process group `pgid` (gone already is fine).
+pub(crate) fn kill_group(pgid: i32, signal: i32) {
     // SAFETY: killpg has no memory-safety preconditions; an error (the group
     // is already gone) is fine to ignore.
     unsafe {
@@ -399,16 +402,23 @@ fn kill_group(pgid: i32, signal: i32) {
 }
 
 /// A Linux pidfd: readable once the process has exited.
-struct PidFd(i32);
+pub(crate) struct PidFd(i32);
 
 impl PidFd {
-    fn open(pid: u32) -> Option<PidFd> {
+    /// A pidfd of a child not reaped yet (`None` on kernels without it).
+    pub(crate) fn open(pid: u32) -> Option<PidFd> {
         // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
         (fd >= 0).then_some(PidFd(fd as i32))
     }
 
-    fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
+    /// The raw fd, for `poll`.
+    pub(crate) fn fd(&self) -> i32 {
+        self.0
+    }
+
+    /// Whether the process exits within `timeout`.
+    pub(crate) fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
         let mut fds = [libc::pollfd {
             fd: self.0,
             events: libc::POLLIN,

@@ -78,6 +78,9 @@ pub(crate) enum Command {
         /// Rendered y label.
         y_label: Option<String>,
     },
+    /// A call to a worker; the function is on the step, the rendered `with`
+    /// values here (in the file's order).
+    Call(Arc<[(String, serde_json::Value)]>),
 }
 
 impl Plan {
@@ -321,6 +324,10 @@ impl<'p> Builder<'p> {
             Action::Shell(script) if self.reads_path(script) => {
                 Some(not_utf8_message(file, "in a `shell` command"))
             }
+            Action::Call(_) => Some(format!(
+                "the file name `{}` is not valid UTF-8 and the step passes it to a worker, whose requests are JSON (UTF-8 only); rename the file",
+                display_path(file)
+            )),
             _ => None,
         });
 
@@ -481,7 +488,11 @@ fn normal_form(path: &Path) -> std::borrow::Cow<'_, Path> {
 
 /// Where `program` would be run from: a path (relative to root) if it has a
 /// `/`, else the first executable file of that name on `path_var`.
-fn find_program(program: &str, root: &Path, path_var: &std::ffi::OsStr) -> Option<PathBuf> {
+pub(crate) fn find_program(
+    program: &str,
+    root: &Path,
+    path_var: &std::ffi::OsStr,
+) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let executable = |p: &Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

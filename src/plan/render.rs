@@ -9,7 +9,7 @@ use std::sync::Arc;
 use minijinja::value::{Enumerator, Object, Value};
 
 use super::{Command, TemplateFailure, arg_path, arg_text, display_os, display_path, temp_path};
-use crate::config::{Action, Fanout, Pipeline, Tmpl, ValueMap};
+use crate::config::{Action, Fanout, Pipeline, Tmpl, ValueMap, WithValue};
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
 
@@ -159,6 +159,20 @@ impl<'p> Renderer<'p> {
             }
             Action::Shell(script) => Command::Shell(self.render(script, &ctx)?),
             Action::Builtin { .. } => Command::Builtin,
+            Action::Call(spec) => Command::Call(
+                spec.with
+                    .iter()
+                    .map(|(key, value)| {
+                        let value = match value {
+                            WithValue::Template(t) => {
+                                serde_json::Value::String(self.render(t, &ctx)?)
+                            }
+                            WithValue::Literal(v) => v.clone(),
+                        };
+                        Ok((key.clone(), value))
+                    })
+                    .collect::<Result<_, TemplateFailure>>()?,
+            ),
             Action::Plot(spec) => {
                 let text = |t: &Option<Tmpl>| match t {
                     Some(t) => self.render(t, &ctx).map(Some),
