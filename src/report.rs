@@ -5,9 +5,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::config::{Action, Pipeline, WorkerProgram};
+use crate::config::{Fanout, Pipeline, WorkerProgram};
 use crate::exec::task::{Outcome, TaskResult};
-use crate::plan::{Command, Plan, Task, display_os, display_path};
+use crate::plan::{CallCommand, Command, Plan, Task, display_os, display_path};
 
 /// Counts of one step, or of the whole run.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -183,46 +183,6 @@ impl RunReport<'_> {
     }
 }
 
-/// A call step's task as a call: `python scripts/a.py:f(input="data/a.csv",
-/// out="build/a.png", dpi=120)`, with the final output paths; the names of
-/// the task shown are those a command would use most (every other name is
-/// passed too, and a function receives those it declares).
-pub(crate) fn call_line(
-    pipeline: &Pipeline,
-    task: &Task,
-    with: &[(String, serde_json::Value)],
-) -> String {
-    let step = &pipeline.steps[task.step];
-    let callee = match &step.action {
-        Action::Call(spec) => match &spec.worker {
-            WorkerProgram::Python {
-                module, function, ..
-            } => format!("python {}:{function}", display_path(module)),
-            WorkerProgram::Argv(argv) => format!("worker {}", argv.join(" ")),
-        },
-        _ => "call".to_owned(),
-    };
-    let text = |p: &std::path::Path| serde_json::Value::from(display_path(p)).to_string();
-    let list = |paths: &[std::path::PathBuf]| {
-        let items: Vec<String> = paths.iter().map(|p| text(p)).collect();
-        format!("[{}]", items.join(", "))
-    };
-    let mut args = Vec::new();
-    match (step.fanout, task.inputs.as_ref()) {
-        (crate::config::Fanout::Each, [input, ..]) => args.push(format!("input={}", text(input))),
-        (_, inputs) => args.push(format!("inputs={}", list(inputs))),
-    }
-    match task.outputs.as_ref() {
-        [] => {}
-        [one] => args.push(format!("out={}", text(one))),
-        outs => args.push(format!("outs={}", list(outs))),
-    }
-    for (key, value) in with {
-        args.push(format!("{key}={value}"));
-    }
-    format!("{callee}({})", args.join(", "))
-}
-
 /// A duration as `1.23s`.
 pub(crate) fn seconds(d: Duration) -> String {
     let s = d.as_secs_f64();
@@ -233,6 +193,47 @@ pub(crate) fn seconds(d: Duration) -> String {
     } else {
         format!("{s:.0}s")
     }
+}
+
+/// A call step's task as a call: `python scripts/a.py:f(input="data/a.csv",
+/// out="build/a.png", dpi=120)`, with the final output paths. The task's
+/// names shown are those a command uses most; every other name is passed
+/// too, and a function receives those it declares.
+pub(crate) fn call_line(pipeline: &Pipeline, task: &Task, call: &CallCommand) -> String {
+    let step = &pipeline.steps[task.step];
+    let callee = match &call.spec.worker {
+        WorkerProgram::Python {
+            module, function, ..
+        } => format!("python {}:{function}", display_path(module)),
+        WorkerProgram::Argv(argv) => format!("worker {}", argv.join(" ")),
+    };
+    let text = |p: &std::path::Path| serde_json::Value::from(display_path(p)).to_string();
+    let list = |paths: &[std::path::PathBuf]| {
+        let items: Vec<String> = paths.iter().map(|p| text(p)).collect();
+        format!("[{}]", items.join(", "))
+    };
+    let mut args = Vec::new();
+    match (step.fanout, task.inputs.as_ref()) {
+        (Fanout::Each, [input, ..]) => args.push(format!("input={}", text(input))),
+        (_, inputs) => args.push(format!("inputs={}", list(inputs))),
+    }
+    match task.outputs.as_ref() {
+        [] => {}
+        [one] => args.push(format!("out={}", text(one))),
+        outs => args.push(format!("outs={}", list(outs))),
+    }
+    for (key, value) in &call.with {
+        args.push(format!("{key}={value}"));
+    }
+    format!("{callee}({})", args.join(", "))
+}
+
+/// What a task done inside runner reads and writes, in place of a command
+/// line: `(plot: data/a.csv -> out/a.svg)`.
+fn inside_runner(what: &str, task: &Task) -> String {
+    let inputs: Vec<String> = task.inputs.iter().map(|p| display_path(p)).collect();
+    let outputs: Vec<String> = task.outputs.iter().map(|p| display_path(p)).collect();
+    format!("({what}: {} -> {})", inputs.join(" "), outputs.join(" "))
 }
 
 /// The task's command as one line to paste into a shell: `cd ROOT &&`, the
@@ -264,16 +265,11 @@ pub(crate) fn command_line(pipeline: &Pipeline, task: &Task) -> String {
                 let _ = write!(line, " sh -c {}", quote(shown));
             }
         }
-        Command::Call(with) => return call_line(pipeline, task, with),
-        Command::Builtin | Command::Plot { .. } => {
-            let what = match &step.action {
-                Action::Builtin { name, .. } => format!("built-in `{name}`"),
-                _ => "plot".to_owned(),
-            };
-            let inputs: Vec<String> = task.inputs.iter().map(|p| display_path(p)).collect();
-            let outputs: Vec<String> = task.outputs.iter().map(|p| display_path(p)).collect();
-            line = format!("({what}: {} -> {})", inputs.join(" "), outputs.join(" "));
+        Command::Builtin(builtin) => {
+            line = inside_runner(&format!("built-in `{}`", builtin.name), task);
         }
+        Command::Plot(_) => line = inside_runner("plot", task),
+        Command::Call(call) => return call_line(pipeline, task, call),
     }
     if step.stdout_to_out
         && let Some(out) = task.outputs.first()

@@ -1,21 +1,30 @@
 //! The pipeline file: the only place that reads TOML. `load` turns a file into
 //! a validated [`Pipeline`] or the full list of diagnostics found in it.
 
+mod call;
+mod input_set;
 mod literal;
+mod namespace;
+mod plot;
 mod raw;
+mod sections;
+mod settings;
+mod step;
+mod template_check;
 mod validate;
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::diag::Diagnostic;
+use crate::plot::Kind as PlotKind;
 use crate::template::Templates;
 
 pub(crate) use literal::ValueMap;
 pub(crate) use raw::{MAX_JOBS, json_schema};
-pub(crate) use validate::{normalize as normalize_path, parse};
+pub(crate) use validate::parse;
 
 /// The newest pipeline file format this binary understands.
 pub(crate) const FORMAT_VERSION: i64 = 1;
@@ -167,14 +176,9 @@ pub(crate) enum Action {
     Run(Vec<Tmpl>),
     /// One string for `sh -c`, values shell-quoted.
     Shell(Tmpl),
-    /// A built-in step.
-    Builtin {
-        /// `csv.stats`, ...
-        name: String,
-        /// `with = {...}`
-        options: Arc<toml::Table>,
-    },
-    /// A plot from a template.
+    /// A built-in step, shared by its tasks' commands.
+    Builtin(Arc<BuiltinStep>),
+    /// A plot from a template, shared by its tasks' commands.
     Plot(Arc<PlotSpec>),
     /// A function called in a long-lived worker process (`python`, `worker`).
     Call(Arc<CallSpec>),
@@ -232,6 +236,15 @@ pub(crate) enum WithValue {
     Literal(serde_json::Value),
 }
 
+/// `use = "NAME"` with its `with = {...}` options (checked at load time).
+#[derive(Debug, Clone)]
+pub(crate) struct BuiltinStep {
+    /// `csv.stats`, ...
+    pub(crate) name: String,
+    /// `with = {...}`
+    pub(crate) options: toml::Table,
+}
+
 /// Everything a `[[plots]]` entry says about the picture (templated texts are
 /// rendered per task).
 #[derive(Debug, Clone)]
@@ -271,8 +284,8 @@ pub(crate) struct PlotSpec {
 /// A plot template: built in, or the user's file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PlotTemplate {
-    /// `line`, `scatter`, `bar`, `hist`.
-    Builtin(String),
+    /// `line`, `scatter`, `bar`, `hist`: what the built-in template draws.
+    Builtin(PlotKind),
     /// A minijinja file, relative to root.
     File(PathBuf),
 }
@@ -306,6 +319,25 @@ pub(crate) struct Step {
     pub(crate) env: Arc<Vec<(String, String)>>,
     /// Pool slots one task takes.
     pub(crate) threads: usize,
+}
+
+/// Lexically normalizes a path: drops `.`, folds `a/..`; keeps leading `..`.
+pub(crate) fn normalize_path(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !out.has_root() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// Reads and validates a pipeline file.
@@ -348,5 +380,19 @@ pub(crate) fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Pipeline, LoadEr
                 ],
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_paths() {
+        let normalize = normalize_path;
+        assert_eq!(normalize(Path::new("a/./b/../c")), PathBuf::from("a/c"));
+        assert_eq!(normalize(Path::new("../x")), PathBuf::from("../x"));
+        assert_eq!(normalize(Path::new("a/../../x")), PathBuf::from("../x"));
+        assert_eq!(normalize(Path::new("/a/../../x")), PathBuf::from("/x"));
     }
 }

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use crate::config::{Action, Fanout, Pipeline, Step};
 use crate::exec::process::{self, Children, Exit, Log, Sink, Spawn};
 use crate::exec::worker::{self, Call, CallOutcome, FoundDeps, WorkerPool};
-use crate::plan::{Command, Task, display_path, exec_command, temp_path};
+use crate::plan::{CallCommand, Command, Task, display_path, exec_command, temp_path};
 use crate::state::Verdict;
 use crate::state::db::Last;
 use crate::state::fingerprint::{self, Files, Fingerprint, NewHash};
@@ -262,14 +262,14 @@ impl LocalTasks<'_> {
     }
 
     /// The fingerprint, deps and stored list of a task whose worker reported
-    /// the files under root its code came from. A file not hashed before
-    /// the run is hashed now, and taken as changed if it was modified after
-    /// the worker started (it may have loaded either version).
+    /// the files its code came from. A file not hashed before the run is
+    /// hashed now, and taken as changed if it was modified after the worker
+    /// started (it may have loaded either version).
     fn with_found_deps(
         &self,
         task: &Task,
         before: Box<Fingerprint>,
-        before_deps: &[std::path::PathBuf],
+        before_deps: &[PathBuf],
         found: &FoundDeps,
     ) -> (Box<Fingerprint>, Vec<PathBuf>, Option<String>) {
         let step_deps = &self.freshness.step_deps[task.step];
@@ -286,18 +286,56 @@ impl LocalTasks<'_> {
             return (before, deps, stored);
         }
         let files = &self.freshness.files;
+        let root = &self.pipeline.root;
         let after = fingerprint::with_deps(task, &before, before_deps, &deps, |path| {
-            let unchanged_since = |_: &[u8; 32]| {
-                fs::metadata(self.pipeline.root.join(path))
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|modified| modified <= found.since)
-            };
-            match files.hash(path) {
-                Ok((hash, _)) if unchanged_since(&hash) => hash,
+            let hash = files.hash(path);
+            let unchanged = fs::metadata(root.join(path))
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| modified <= found.since);
+            match hash {
+                Ok((hash, _)) if unchanged => hash,
                 _ => fingerprint::CHANGED_DURING_RUN,
             }
         });
         (Box::new(after), deps, stored)
+    }
+
+    /// A call to the step's worker; the files its code came from.
+    fn call(
+        &self,
+        task: &Task,
+        step: &Step,
+        call: &CallCommand,
+        logs: &mut Logs,
+    ) -> Result<FoundDeps, Failure> {
+        let outs: Vec<PathBuf> = task.outputs.iter().map(|o| temp_path(o)).collect();
+        let request = Call {
+            step: task.step,
+            step_name: &step.name,
+            function: call.spec.worker.function(),
+            args: worker::task_args(
+                self.workers.shared(),
+                task,
+                step.fanout == Fanout::Each,
+                &outs,
+                &call.with,
+            ),
+            timeout: step.timeout,
+            max_tasks: call.spec.max_tasks,
+        };
+        match self
+            .workers
+            .call(request, &mut logs.stdout, &mut logs.stderr)
+        {
+            CallOutcome::Done(deps) => Ok(deps),
+            CallOutcome::Failed(f) => Err(Failure {
+                reason: f.reason,
+                exit_code: f.exit_code,
+                stderr_tail: Vec::new(),
+                interrupted: f.interrupted,
+                step_wide: f.step_wide,
+            }),
+        }
     }
 
     fn attempt(
@@ -325,80 +363,40 @@ impl LocalTasks<'_> {
             .collect();
 
         let mut found = None;
-        match (command, &step.action) {
-            (Command::Argv(argv), _) => self.spawn(task, step, logs, argv.clone())?,
-            (Command::Call(with), Action::Call(spec)) => {
-                let outs: Vec<PathBuf> = task.outputs.iter().map(|o| temp_path(o)).collect();
-                let call = Call {
-                    step: task.step,
-                    step_name: &step.name,
-                    function: spec.worker.function(),
-                    args: worker::task_args(
-                        self.workers.shared(),
-                        task,
-                        step.fanout == Fanout::Each,
-                        &outs,
-                        with,
-                    ),
-                    timeout: step.timeout,
-                    max_tasks: spec.max_tasks,
-                };
-                match self.workers.call(call, &mut logs.stdout, &mut logs.stderr) {
-                    CallOutcome::Done(deps) => found = Some(deps),
-                    CallOutcome::Failed(f) => {
-                        return Err(Failure {
-                            reason: f.reason,
-                            exit_code: f.exit_code,
-                            stderr_tail: Vec::new(),
-                            interrupted: f.interrupted,
-                            step_wide: f.step_wide,
-                        });
-                    }
-                }
-            }
-            (Command::Shell(script), _) => {
+        match command {
+            Command::Argv(argv) => self.spawn(task, step, logs, argv.clone())?,
+            Command::Call(call) => found = Some(self.call(task, step, call, logs)?),
+            Command::Shell(script) => {
                 let argv = vec!["sh".into(), "-c".into(), script.into()];
                 self.spawn(task, step, logs, argv)?;
             }
-            (Command::Builtin, Action::Builtin { name, options }) => {
+            Command::Builtin(builtin) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
                 let call = crate::steps::BuiltinCall {
                     inputs: &inputs,
                     outputs: &temps,
-                    options,
+                    options: &builtin.options,
                     tables: &self.tables,
                 };
-                crate::steps::run(name, &call)
+                crate::steps::run(&builtin.name, &call)
                     .map_err(|message| plain_failure(relative_to(root, &message)))?;
             }
-            (
-                Command::Plot {
-                    title,
-                    x_label,
-                    y_label,
-                },
-                Action::Plot(spec),
-            ) => {
+            Command::Plot(plot) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
                 let texts = crate::plot::Texts {
-                    title: title.as_deref(),
-                    x_label: x_label.as_deref(),
-                    y_label: y_label.as_deref(),
+                    title: plot.title.as_deref(),
+                    x_label: plot.x_label.as_deref(),
+                    y_label: plot.y_label.as_deref(),
                 };
-                crate::plot::render(spec, &texts, root, &self.tables, &inputs, &temps)
+                crate::plot::render(&plot.spec, &texts, root, &self.tables, &inputs, &temps)
                     .map_err(|message| plain_failure(relative_to(root, &message)))?;
-            }
-            _ => {
-                return Err(plain_failure(
-                    "the task's command does not match its step (bug in runner, please report it)",
-                ));
             }
         }
 
         // Every declared output must exist; then each is renamed into place.
         for (out, temp) in task.outputs.iter().zip(&temps) {
             if fs::symlink_metadata(temp).is_err() {
-                let call = matches!(step.action, Action::Call(_));
+                let call = matches!(command, Command::Call(_));
                 let hint = match (root.join(out).exists(), call) {
                     (true, false) => {
                         " (it wrote the final path directly; write to `{{ out }}`, a temporary name that runner renames when the task succeeds)"

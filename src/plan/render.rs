@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Object, Value};
 
-use super::{Command, TemplateFailure, arg_path, arg_text, display_os, display_path, temp_path};
+use super::{
+    CallCommand, Command, PlotCommand, TemplateFailure, arg_path, arg_text, display_os,
+    display_path, temp_path,
+};
 use crate::config::{Action, Fanout, Pipeline, Tmpl, ValueMap, WithValue};
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
@@ -158,9 +161,23 @@ impl<'p> Renderer<'p> {
                 Command::Argv(self.argv(argv, &ctx, parts, outs, shown)?)
             }
             Action::Shell(script) => Command::Shell(self.render(script, &ctx)?),
-            Action::Builtin { .. } => Command::Builtin,
-            Action::Call(spec) => Command::Call(
-                spec.with
+            Action::Builtin(builtin) => Command::Builtin(builtin.clone()),
+            Action::Plot(spec) => {
+                let text = |t: &Option<Tmpl>| match t {
+                    Some(t) => self.render(t, &ctx).map(Some),
+                    None => Ok(None),
+                };
+                Command::Plot(PlotCommand {
+                    spec: spec.clone(),
+                    title: text(&spec.title)?,
+                    x_label: text(&spec.x_label)?,
+                    y_label: text(&spec.y_label)?,
+                })
+            }
+            Action::Call(spec) => Command::Call(CallCommand {
+                spec: spec.clone(),
+                with: spec
+                    .with
                     .iter()
                     .map(|(key, value)| {
                         let value = match value {
@@ -172,18 +189,7 @@ impl<'p> Renderer<'p> {
                         Ok((key.clone(), value))
                     })
                     .collect::<Result<_, TemplateFailure>>()?,
-            ),
-            Action::Plot(spec) => {
-                let text = |t: &Option<Tmpl>| match t {
-                    Some(t) => self.render(t, &ctx).map(Some),
-                    None => Ok(None),
-                };
-                Command::Plot {
-                    title: text(&spec.title)?,
-                    x_label: text(&spec.x_label)?,
-                    y_label: text(&spec.y_label)?,
-                }
-            }
+            }),
         })
     }
 

@@ -12,6 +12,8 @@ mod series;
 mod template;
 mod ticks;
 
+pub(crate) use figure::Kind;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -29,7 +31,7 @@ pub(crate) fn code_fingerprint(template: &PlotTemplate) -> blake3::Hash {
     static BUILTIN: std::sync::OnceLock<std::sync::Mutex<Vec<(String, blake3::Hash)>>> =
         std::sync::OnceLock::new();
     let name = match template {
-        PlotTemplate::Builtin(name) => name.as_str(),
+        PlotTemplate::Builtin(kind) => kind.name(),
         PlotTemplate::File(_) => "",
     };
     let cache = BUILTIN.get_or_init(Default::default);
@@ -56,8 +58,8 @@ pub(crate) struct Texts<'a> {
 /// The tables a plot task reads, given its inputs (absolute paths).
 pub(crate) fn table_reads(spec: &PlotSpec, inputs: &[PathBuf]) -> Vec<TableRead> {
     // Text is only drawn as bar categories, or by the user's template.
-    let keep_text = match &spec.template {
-        PlotTemplate::Builtin(name) => name == "bar",
+    let keep_text = match spec.template {
+        PlotTemplate::Builtin(kind) => kind == Kind::Bar,
         PlotTemplate::File(_) => true,
     };
     inputs
@@ -109,12 +111,10 @@ fn draw(
         .into_iter()
         .map(|read| shared.read(&read.path, read.format, read.keep_text))
         .collect::<Result<_, _>>()?;
-    let kind = match &spec.template {
-        PlotTemplate::Builtin(name) => figure::Kind::from_name(name).ok_or_else(|| {
-            format!("unknown built-in plot template `{name}` (bug in runner, please report it)")
-        })?,
+    let kind = match spec.template {
+        PlotTemplate::Builtin(kind) => kind,
         // User templates get the figure of a line plot, plus the raw tables.
-        PlotTemplate::File(_) => figure::Kind::Line,
+        PlotTemplate::File(_) => Kind::Line,
     };
     let user = matches!(spec.template, PlotTemplate::File(_));
     let figure = figure::build(&figure::Request {
@@ -126,7 +126,7 @@ fn draw(
         detail: user,
     })?;
     let text = match &spec.template {
-        PlotTemplate::Builtin(name) => template::render_builtin(name, &figure)?,
+        PlotTemplate::Builtin(kind) => template::render_builtin(kind.name(), &figure)?,
         PlotTemplate::File(path) => {
             template::render_user(&root.join(path), &path.to_string_lossy(), &figure, &tables)?
         }
@@ -159,7 +159,7 @@ mod tests {
     /// A plot spec with the defaults of the pipeline file.
     fn spec(template: &str, x: Option<&str>, y: &[&str]) -> PlotSpec {
         PlotSpec {
-            template: PlotTemplate::Builtin(template.to_owned()),
+            template: PlotTemplate::Builtin(Kind::from_name(template).expect("a built-in")),
             x: x.map(str::to_owned),
             y: y.iter().map(|s| (*s).to_owned()).collect(),
             max_series: 10,

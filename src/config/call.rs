@@ -5,9 +5,9 @@ use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use super::Checker;
-use crate::config::raw::RawStep;
-use crate::config::{Action, CallSpec, Fanout, WithValue, WorkerProgram};
+use super::raw::RawStep;
+use super::validate::Checker;
+use super::{Action, CallSpec, Fanout, WithValue, WorkerProgram};
 use crate::template::{Templates, Use};
 
 /// The names a call gets from its task; a `with` key may not hide one.
