@@ -205,7 +205,7 @@ pub(crate) fn call_line(pipeline: &Pipeline, task: &Task, call: &CallCommand) ->
         WorkerProgram::Python {
             module, function, ..
         } => format!("python {}:{function}", display_path(module)),
-        WorkerProgram::Argv(argv) => format!("worker {}", argv.join(" ")),
+        WorkerProgram::Argv { argv, .. } => format!("worker {}", argv.join(" ")),
     };
     let text = |p: &std::path::Path| serde_json::Value::from(display_path(p)).to_string();
     let list = |paths: &[std::path::PathBuf]| {

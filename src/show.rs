@@ -66,7 +66,7 @@ pub(crate) fn plan_summary(pipeline: &Pipeline, plan: &Plan, jobs: usize) -> Str
                 crate::config::WorkerProgram::Python {
                     module, function, ..
                 } => format!("python {}:{function}", display_path(module)),
-                crate::config::WorkerProgram::Argv(argv) => {
+                crate::config::WorkerProgram::Argv { argv, .. } => {
                     format!("worker {}", argv.first().map_or("", String::as_str))
                 }
             },

@@ -149,7 +149,10 @@ impl Checker<'_> {
                 ok = false;
             }
         }
-        ok.then(|| WorkerProgram::Argv(argv.into_iter().map(|(a, _)| a).collect()))
+        ok.then(|| WorkerProgram::Argv {
+            argv: argv.into_iter().map(|(a, _)| a).collect(),
+            span,
+        })
     }
 
     /// `with = {...}` of a call: strings are templates, other values go as

@@ -213,7 +213,12 @@ pub(crate) enum WorkerProgram {
         span: Range<usize>,
     },
     /// Any program that speaks the protocol (`worker = [...]`).
-    Argv(Vec<String>),
+    Argv {
+        /// Program and arguments, as written.
+        argv: Vec<String>,
+        /// Where `worker = [...]` is written.
+        span: Range<usize>,
+    },
 }
 
 impl WorkerProgram {
@@ -221,7 +226,7 @@ impl WorkerProgram {
     pub(crate) fn function(&self) -> Option<&str> {
         match self {
             WorkerProgram::Python { function, .. } => Some(function),
-            WorkerProgram::Argv(_) => None,
+            WorkerProgram::Argv { .. } => None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! (step, key, inputs, outputs, rendered command) and the edges between them.
 //! Pure: nothing runs, so `check` and `--dry-run` show exactly what would.
 
+mod call_check;
 mod inputs;
 mod render;
 
@@ -17,6 +18,7 @@ use crate::config::{Action, BuiltinStep, CallSpec, Fanout, Pipeline, PlotSpec, T
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
 
+pub(crate) use call_check::call_checks;
 pub(crate) use inputs::{InputFile, batches, display_os, display_path};
 pub(crate) use render::exec_command;
 use render::{Renderer, TaskParts};

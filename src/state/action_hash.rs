@@ -189,7 +189,7 @@ fn call_fields(f: &mut Fields, call: &CallCommand) {
             f.str(function);
             f.u64(u64::from(crate::exec::worker::SHIM_VERSION));
         }
-        WorkerProgram::Argv(argv) => {
+        WorkerProgram::Argv { argv, span: _ } => {
             f.str("worker");
             f.count(argv.len());
             for arg in argv {

@@ -139,7 +139,7 @@ pub(crate) fn step_deps(pipeline: &Pipeline, step: &Step) -> Vec<PathBuf> {
             WorkerProgram::Python { module, .. } => {
                 vec![module.to_string_lossy().into_owned()]
             }
-            WorkerProgram::Argv(argv) => argv.clone(),
+            WorkerProgram::Argv { argv, .. } => argv.clone(),
         },
         Action::Plot(spec) => match &spec.template {
             PlotTemplate::File(path) => vec![path.to_string_lossy().into_owned()],

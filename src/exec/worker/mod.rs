@@ -218,19 +218,33 @@ impl WorkerPool {
             ));
         };
         let deadline = call.timeout.map(|t| (Instant::now() + t, t));
-        let mut worker = match self.checkout(kind, call.step, out, err, deadline) {
-            Ok(worker) => worker,
-            Err(failure) => return CallOutcome::Failed(failure),
+        let mut tries = 0;
+        let (mut worker, id) = loop {
+            let mut worker = match self.checkout(kind, call.step, out, err, deadline) {
+                Ok(worker) => worker,
+                Err(failure) => return CallOutcome::Failed(failure),
+            };
+            let id = worker.next_id;
+            worker.next_id += 1;
+            let line = protocol::request(id, call.step_name, call.function, call.args.clone());
+            tries += 1;
+            match worker.send(&line) {
+                Ok(()) => break (worker, id),
+                // An idle worker that died since its last task (the OOM
+                // killer, say) did not get this task: a fresh one does.
+                Err(_) if tries < 3 => {
+                    let _ = worker.terminate(out, err);
+                }
+                Err(e) => {
+                    let _ = worker.terminate(out, err);
+                    return CallOutcome::Failed(CallFailure::task(format!(
+                        "cannot send the task to the worker: {e}"
+                    )));
+                }
+            }
         };
-        let id = worker.next_id;
-        worker.next_id += 1;
-        let line = protocol::request(id, call.step_name, call.function, call.args);
         let stop = || self.stopping();
-        let event = match worker.send(&line) {
-            Ok(()) => worker.next_line(out, err, deadline, &stop),
-            // It died since its last task: the next line tells how.
-            Err(_) => worker.next_line(out, err, deadline, &stop),
-        };
+        let event = worker.next_line(out, err, deadline, &stop);
         let event = match event {
             Ok(event) => event,
             Err(e) => {
@@ -549,7 +563,7 @@ fn worker_command(pipeline: &Pipeline, step: &Step) -> Option<WorkerCommand> {
                 module.clone().into_os_string(),
             ]
         }
-        WorkerProgram::Argv(argv) => {
+        WorkerProgram::Argv { argv, .. } => {
             let mut out = vec![program(&argv[0])];
             out.extend(argv[1..].iter().map(OsString::from));
             out

@@ -243,7 +243,7 @@ impl Worker {
                 }
             }
             if self.pidfd.is_none() && !gone {
-                gone = self.child.try_wait()?.is_some();
+                gone = self.gone_unreaped();
             }
             if gone && !self.pending.contains(&b'\n') {
                 return self.ended(out, err).map(Event::Died);
@@ -312,8 +312,9 @@ impl Worker {
     /// It is gone (or closed its reply pipe): what is left of its output,
     /// then how it ended.
     fn ended(&mut self, out: &mut Log, err: &mut Log) -> io::Result<Exit> {
-        if !self.exited() {
-            // Alive without a reply pipe: of no more use.
+        if !self.reaped {
+            // Alive without a reply pipe it is of no more use; dead, what it
+            // started goes with it. (Not reaped yet: its id is still its own.)
             kill_group(self.pid(), libc::SIGKILL);
         }
         // Processes it left behind may hold its pipes: read for a moment.
@@ -323,23 +324,45 @@ impl Worker {
 
     /// SIGTERM to its group, SIGKILL after the grace period; reaps it.
     pub(crate) fn terminate(&mut self, out: &mut Log, err: &mut Log) -> io::Result<Exit> {
+        if self.reaped {
+            return self.reap();
+        }
+        // Not reaped until the group is signalled for the last time, so
+        // that its id cannot have been given to another process meanwhile.
         let pgid = self.pid();
-        if !self.reaped {
-            kill_group(pgid, libc::SIGTERM);
-            let end = Instant::now() + KILL_GRACE;
-            while !self.exited() && Instant::now() < end {
-                match &self.pidfd {
-                    Some(fd) => {
-                        fd.wait_readable(end.saturating_duration_since(Instant::now()))?;
-                    }
-                    None => std::thread::sleep(Duration::from_millis(20)),
+        kill_group(pgid, libc::SIGTERM);
+        let end = Instant::now() + KILL_GRACE;
+        while !self.gone_unreaped() && Instant::now() < end {
+            match &self.pidfd {
+                Some(fd) => {
+                    fd.wait_readable(end.saturating_duration_since(Instant::now()))?;
                 }
+                None => std::thread::sleep(Duration::from_millis(20)),
             }
         }
         // What is left of the group (children that ignored SIGTERM) too.
         kill_group(pgid, libc::SIGKILL);
         self.drain(out, err, Duration::ZERO)?;
         self.reap()
+    }
+
+    /// Whether it has exited, leaving it to be reaped.
+    fn gone_unreaped(&self) -> bool {
+        if let Some(fd) = &self.pidfd {
+            return fd.wait_readable(Duration::ZERO).unwrap_or(false);
+        }
+        // SAFETY: waitid with WNOWAIT only reads the child's state into
+        // `info`, a zeroed siginfo_t we own.
+        unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(
+                libc::P_PID,
+                self.child.id(),
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            ) == 0
+                && info.si_pid() != 0
+        }
     }
 
     /// Asks it to exit (closes its request pipe); it is reaped later.
@@ -366,6 +389,7 @@ impl Worker {
     }
 
     fn reap(&mut self) -> io::Result<Exit> {
+        // `Child::wait` returns the status it already collected, if any.
         let status = self.child.wait()?;
         self.reaped = true;
         Ok(Exit::from_status(status))
