@@ -8,5 +8,6 @@ mod core;
 mod errors;
 mod load_errors;
 mod plot;
+mod python;
 mod schema;
 mod state;
