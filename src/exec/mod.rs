@@ -194,7 +194,7 @@ pub(crate) fn execute(
             to_run[task.step] += 1;
         }
     }
-    let workers = WorkerPool::new(pipeline, &to_run);
+    let workers = WorkerPool::new(pipeline, &to_run, log_dir.join("workers"));
     let executor = LocalTasks {
         pipeline,
         log_dir,

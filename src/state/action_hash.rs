@@ -345,6 +345,13 @@ use = "csv.stats"
 with = { layout = "wide", format = "csv" }
 out = "stats/{{ key }}.csv"
 
+[[steps]]
+name = "call"
+each = "data"
+python = "scripts/f.py:plot"
+with = { dpi = 120, title = "{{ stem }}", sizes = [1, 2.5], flags = { grid = true } }
+out = "calls/{{ key }}.png"
+
 [[plots]]
 name = "plot"
 each = "data"
@@ -368,6 +375,8 @@ out = "plots/{{ key }}.txt"
         std::fs::create_dir_all(root.join("templates")).unwrap();
         std::fs::write(root.join("data/x.csv"), "t,v1\n1,2\n3,4\n").unwrap();
         std::fs::write(root.join("templates/plot.txt.j2"), "{{ title }}\n").unwrap();
+        std::fs::create_dir_all(root.join("scripts")).unwrap();
+        std::fs::write(root.join("scripts/f.py"), "def plot(input, out): pass\n").unwrap();
         std::fs::write(root.join("pipeline.toml"), PIPELINE).unwrap();
         let pipeline = crate::config::load(&root.join("pipeline.toml")).unwrap();
         let plan = crate::plan::build(&pipeline).unwrap();
@@ -419,6 +428,11 @@ out = "plots/{{ key }}.txt"
                 "d040a79694fea5fddd961ac0abef33f958c38fab167c018273041cac80ed28e3",
             ),
             (
+                "call",
+                "0debaa1001954432f77daa8814e6f94f7da146d8b12c2618ed77d30e82a196e0",
+                "b7e52fd733117966eb31441cc1de0033cd79b5b9d2297f29ce5032a7c55fd55e",
+            ),
+            (
                 "plot",
                 "14decc1595e674d8593d0ee002c0aa477120d3a7f49857b0d338c3046618611e",
                 "58b4bf24c639c4df5af9b438e08efab853bd6b768ee2ffe17de133dbfb4e446e",
@@ -435,7 +449,8 @@ out = "plots/{{ key }}.txt"
     #[test]
     fn every_plot_setting_changes_the_action() {
         let (_dir, pipeline, plan) = planned();
-        let task = plan.tasks.iter().find(|t| t.step == 3).unwrap();
+        let plot_step = pipeline.step_index("plot").unwrap();
+        let task = plan.tasks.iter().find(|t| t.step == plot_step).unwrap();
         let step = &pipeline.steps[task.step];
         let Command::Plot(plot) = &task.command else {
             panic!("not a plot: {:?}", task.command);
@@ -471,6 +486,66 @@ out = "plots/{{ key }}.txt"
             assert!(!seen.contains(&hash), "a plot setting is not hashed");
             seen.push(hash);
         }
+    }
+
+    #[test]
+    fn every_call_setting_changes_the_action_but_with_order_does_not() {
+        let (_dir, pipeline, plan) = planned();
+        let call_step = pipeline.step_index("call").unwrap();
+        let task = plan.tasks.iter().find(|t| t.step == call_step).unwrap();
+        let step = &pipeline.steps[task.step];
+        let Command::Call(call) = &task.command else {
+            panic!("not a call: {:?}", task.command);
+        };
+        let hash = |change: &dyn Fn(&mut CallCommand)| {
+            let mut changed = call.clone();
+            change(&mut changed);
+            let mut task = task.clone();
+            task.command = Command::Call(changed);
+            action_hash(step, &task)
+        };
+        let base = hash(&|_| {});
+        assert_eq!(base, hash(&|c| c.with.reverse()), "the order of `with`");
+        let python = |c: &mut CallCommand, edit: &dyn Fn(&mut String, &mut String, &mut String)| {
+            if let WorkerProgram::Python {
+                interpreter,
+                module,
+                function,
+                ..
+            } = &mut Arc::make_mut(&mut c.spec).worker
+            {
+                let mut m = module.to_string_lossy().into_owned();
+                edit(interpreter, &mut m, function);
+                *module = m.into();
+            }
+        };
+        let changes: Vec<Box<dyn Fn(&mut CallCommand)>> = vec![
+            Box::new(|c| c.with[0].1 = serde_json::json!(121)),
+            Box::new(|c| c.with[1].1 = serde_json::json!("other")),
+            Box::new(|c| c.with[2].1 = serde_json::json!([1, 2.0])),
+            Box::new(|c| c.with[0].0 = "dots".into()),
+            Box::new(|c| c.with.pop().map(|_| ()).unwrap_or(())),
+            Box::new(move |c| python(c, &|i, _, _| i.push('3'))),
+            Box::new(move |c| python(c, &|_, m, _| m.insert(0, 'x'))),
+            Box::new(move |c| python(c, &|_, _, f| f.push('2'))),
+            Box::new(|c| {
+                Arc::make_mut(&mut c.spec).worker = WorkerProgram::Argv {
+                    argv: vec!["perl".into(), "w.pl".into()],
+                    span: 0..0,
+                }
+            }),
+        ];
+        let mut seen = vec![base];
+        for change in &changes {
+            let h = hash(change.as_ref());
+            assert!(!seen.contains(&h), "a call setting is not hashed");
+            seen.push(h);
+        }
+        // Recycling workers does not change what a task makes.
+        assert_eq!(
+            base,
+            hash(&|c| Arc::make_mut(&mut c.spec).max_tasks = Some(3))
+        );
     }
 
     #[test]

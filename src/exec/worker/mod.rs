@@ -51,6 +51,9 @@ pub(crate) struct WorkerPool {
     started: Condvar,
     stopping: AtomicBool,
     spawner: Spawner,
+    /// Where output a worker writes between two tasks goes
+    /// (`PID.out`, `PID.err`; only if there is any).
+    log_dir: PathBuf,
 }
 
 struct PoolState {
@@ -157,7 +160,7 @@ pub(crate) struct Call<'a> {
 
 impl WorkerPool {
     /// The pool of a run; `pending[step]` = its tasks that will run.
-    pub(crate) fn new(pipeline: &Pipeline, pending: &[usize]) -> WorkerPool {
+    pub(crate) fn new(pipeline: &Pipeline, pending: &[usize], log_dir: PathBuf) -> WorkerPool {
         let mut commands: Vec<WorkerCommand> = Vec::new();
         let mut kinds: Vec<Kind> = Vec::new();
         let mut step_kind = Vec::with_capacity(pipeline.steps.len());
@@ -193,6 +196,7 @@ impl WorkerPool {
             started: Condvar::new(),
             stopping: AtomicBool::new(false),
             spawner: Spawner::default(),
+            log_dir,
         }
     }
 
@@ -224,6 +228,13 @@ impl WorkerPool {
                 Ok(worker) => worker,
                 Err(failure) => return CallOutcome::Failed(failure),
             };
+            // What it wrote since its last task (a thread it left running)
+            // is no part of this one's output.
+            if let Err(e) = worker.drain_between(&self.log_dir) {
+                return CallOutcome::Failed(CallFailure::task(format!(
+                    "cannot write the worker's log: {e}"
+                )));
+            }
             let id = worker.next_id;
             worker.next_id += 1;
             let line = protocol::request(id, call.step_name, call.function, call.args.clone());

@@ -51,6 +51,8 @@ pub(crate) struct Worker {
     pub(crate) deps: Vec<PathBuf>,
     /// The id of its next request.
     pub(crate) next_id: u64,
+    /// Its output between tasks (stdout, stderr), once there was a task.
+    between: Option<[Log; 2]>,
 }
 
 /// What came from a worker while waiting for its next message.
@@ -142,6 +144,7 @@ fn start(command: &WorkerCommand) -> io::Result<Worker> {
         tasks: 0,
         deps: Vec::new(),
         next_id: 1,
+        between: None,
     })
 }
 
@@ -279,6 +282,21 @@ impl Worker {
         Ok(any)
     }
 
+    /// Copies what it wrote since its last task into its own logs under
+    /// `log_dir` (files made only if it wrote anything).
+    pub(crate) fn drain_between(&mut self, log_dir: &std::path::Path) -> io::Result<()> {
+        let pid = self.pid();
+        let [mut out, mut err] = self.between.take().unwrap_or_else(|| {
+            [
+                Log::new(log_dir.join(format!("{pid}.out"))),
+                Log::new(log_dir.join(format!("{pid}.err"))),
+            ]
+        });
+        let result = self.drain(&mut out, &mut err, Duration::ZERO);
+        self.between = Some([out, err]);
+        result
+    }
+
     /// Copies what the output pipes hold now (and, for up to `linger`, what
     /// still comes) into the logs.
     fn drain(&mut self, out: &mut Log, err: &mut Log, linger: Duration) -> io::Result<()> {
@@ -402,6 +420,11 @@ impl Drop for Worker {
             self.requests = None;
             kill_group(self.pid(), libc::SIGKILL);
             let _ = self.child.wait();
+        }
+        if let Some(logs) = self.between.take() {
+            for log in logs {
+                let _ = log.finish();
+            }
         }
     }
 }
