@@ -519,7 +519,8 @@ out = "plots/{{ key }}.txt"
                 *module = m.into();
             }
         };
-        let changes: Vec<Box<dyn Fn(&mut CallCommand)>> = vec![
+        type Change = Box<dyn Fn(&mut CallCommand)>;
+        let changes: Vec<Change> = vec![
             Box::new(|c| c.with[0].1 = serde_json::json!(121)),
             Box::new(|c| c.with[1].1 = serde_json::json!("other")),
             Box::new(|c| c.with[2].1 = serde_json::json!([1, 2.0])),
