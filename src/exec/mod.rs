@@ -136,6 +136,8 @@ impl Executor for LocalTasks<'_> {
     }
 
     fn stop(&self) {
+        // Built-ins and plots run in this process: they see the flag.
+        self.cancel.cancel();
         self.children.stop_all();
         self.workers.stop();
     }
@@ -200,6 +202,7 @@ pub(crate) fn execute(
         log_dir,
         children: Default::default(),
         workers: &workers,
+        cancel: Default::default(),
         freshness: task::Freshness {
             latest: &freshness.snapshot.latest,
             verdicts: freshness.verdicts,

@@ -188,18 +188,22 @@ fn defined_names(text: &str) -> Names {
         } else if let Some(rest) = trimmed.strip_prefix("from ")
             && let Some((_, imported)) = rest.split_once(" import ")
         {
-            let mut imported = imported.trim().to_owned();
+            let without_comment = |line: &str| line.split('#').next().unwrap_or("").to_owned();
+            let mut imported = without_comment(imported).trim().to_owned();
             if imported.starts_with('(') {
                 while !imported.contains(')') {
                     match lines.next() {
-                        Some(more) => imported.push_str(more),
+                        Some(more) => {
+                            imported.push(' ');
+                            imported.push_str(&without_comment(more));
+                        }
                         None => break,
                     }
                 }
             }
             let imported = imported.trim_matches(|c| c == '(' || c == ')');
             for item in imported.split(',') {
-                let item = item.split('#').next().unwrap_or("").trim();
+                let item = item.trim();
                 if item == "*" {
                     names.star = true;
                 }

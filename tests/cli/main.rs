@@ -11,3 +11,5 @@ mod plot;
 mod python;
 mod schema;
 mod state;
+mod tables;
+mod trust_tables;

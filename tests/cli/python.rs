@@ -103,15 +103,11 @@ def troubled(input, out, key):
     if key == "f03":
         ctypes.string_at(0)
 
-def hang(input, out, key):
-    with open("hanging-" + key, "w") as f:
-        f.write("%d\n" % os.getpid())
-    time.sleep(1000)
-
 def slow(input, out, key):
     os.makedirs("started", exist_ok=True)
-    with open("started/" + key, "w") as f:
+    with open("started/." + key, "w") as f:
         f.write("%d\n" % os.getpid())
+    os.rename("started/." + key, "started/" + key)  # whole when seen
     while not os.path.exists("release"):
         time.sleep(0.02)
     with open(out, "w") as f:
@@ -438,10 +434,14 @@ fn busy_run(t: &Test) -> (std::process::Child, Vec<i32>) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for("two busy workers", || {
-        files_under(&t.path("started")).len() >= 2
-    });
-    let pids: Vec<i32> = files_under(&t.path("started"))
+    let started = || -> Vec<String> {
+        files_under(&t.path("started"))
+            .into_iter()
+            .filter(|f| !f.starts_with('.'))
+            .collect()
+    };
+    wait_for("two busy workers", || started().len() >= 2);
+    let pids: Vec<i32> = started()
         .iter()
         .map(|f| t.read(format!("started/{f}")).trim().parse().unwrap())
         .collect();

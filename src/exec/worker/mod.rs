@@ -28,6 +28,11 @@ pub(crate) use protocol::{SHIM, Shared, task_args};
 /// function does.
 pub(crate) const SHIM_VERSION: u32 = 1;
 
+/// The shortest time a worker may take to start (import its module) when
+/// its step has a `timeout`: a task's timeout is for its own work, and
+/// imports are slow on a busy machine.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Environment variables that size the thread pools of numeric libraries;
 /// set to the step's `threads` unless the pipeline sets them, so that two
 /// numpy workers do not each start a thread per core.
@@ -152,7 +157,7 @@ pub(crate) struct Call<'a> {
     pub(crate) function: Option<&'a str>,
     /// Its keyword arguments.
     pub(crate) args: serde_json::Map<String, serde_json::Value>,
-    /// The step's timeout (the worker's start included).
+    /// The step's timeout, for the call (a worker's start has its own).
     pub(crate) timeout: Option<Duration>,
     /// Recycle the worker after this many tasks.
     pub(crate) max_tasks: Option<u32>,
@@ -221,10 +226,15 @@ impl WorkerPool {
                 "bug in runner, please report it: a call for a step without a worker",
             ));
         };
-        let deadline = call.timeout.map(|t| (Instant::now() + t, t));
+        // A worker's start (its imports) is not the task's work: it may take
+        // the step's timeout or START_TIMEOUT, whichever is longer.
+        let start_deadline = call.timeout.map(|t| {
+            let t = t.max(START_TIMEOUT);
+            (Instant::now() + t, t)
+        });
         let mut tries = 0;
         let (mut worker, id) = loop {
-            let mut worker = match self.checkout(kind, call.step, out, err, deadline) {
+            let mut worker = match self.checkout(kind, call.step, out, err, start_deadline) {
                 Ok(worker) => worker,
                 Err(failure) => return CallOutcome::Failed(failure),
             };
@@ -255,6 +265,7 @@ impl WorkerPool {
             }
         };
         let stop = || self.stopping();
+        let deadline = call.timeout.map(|t| (Instant::now() + t, t));
         let event = worker.next_line(out, err, deadline, &stop);
         let event = match event {
             Ok(event) => event,
