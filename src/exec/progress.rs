@@ -48,6 +48,15 @@ pub(crate) fn timestamp() -> String {
 /// Per-task output blocks for `--verbose`, printed whole so that two tasks'
 /// output never interleave.
 fn verbose_block(pipeline: &Pipeline, task: &Task, result: &TaskResult) -> Option<String> {
+    // A step whose worker could not start: only the task that tried has
+    // something to show.
+    if let Outcome::Failed(f) = &result.outcome
+        && f.step_wide
+        && result.stdout_log.is_none()
+        && result.stderr_log.is_none()
+    {
+        return None;
+    }
     if matches!(
         result.outcome,
         Outcome::SkippedUpstream | Outcome::NotRun | Outcome::UpToDate

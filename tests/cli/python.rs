@@ -327,6 +327,16 @@ out = "c/{{ key }}.csv"
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&rows.stdout).trim(), "5");
+    // `-v` shows the output of the one task that tried, once.
+    let verbose = t.run(["pipeline.toml", "-v"]);
+    verbose.expect_code(1);
+    assert_eq!(
+        verbose.stderr.matches("── broken ").count(),
+        1,
+        "{}",
+        verbose.stderr
+    );
+    assert_eq!(t.read("starts.log"), "start\nstart\n");
 }
 
 #[test]

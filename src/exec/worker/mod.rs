@@ -365,7 +365,15 @@ impl WorkerPool {
                 state.kinds[kind].status = Status::Starting;
             }
             drop(state);
+            // Should starting panic (a bug), the threads waiting for the
+            // first start must not wait forever.
+            let guard = StartGuard {
+                pool: self,
+                kind,
+                armed: first,
+            };
             let result = self.start(kind, out, err, deadline);
+            std::mem::forget(guard);
             state = self.lock();
             let status = &mut state.kinds[kind].status;
             match result {
@@ -527,6 +535,26 @@ impl WorkerPool {
 impl Drop for WorkerPool {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Puts a kind whose first start was cut short by a panic back to
+/// `Untried`, waking the threads that wait for it.
+struct StartGuard<'a> {
+    pool: &'a WorkerPool,
+    kind: usize,
+    armed: bool,
+}
+
+impl Drop for StartGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut state = self.pool.lock();
+            if matches!(state.kinds[self.kind].status, Status::Starting) {
+                state.kinds[self.kind].status = Status::Untried;
+            }
+            self.pool.started.notify_all();
+        }
     }
 }
 
