@@ -112,7 +112,7 @@ impl RunReport<'_> {
                 let n = step_wide[task.step].len();
                 let _ = writeln!(
                     out,
-                    "FAILED: {} ({n} task{}: the step's worker could not start)",
+                    "FAILED: {} ({n} task{}: every task of the step fails this way)",
                     step.name,
                     if n == 1 { "" } else { "s" }
                 );

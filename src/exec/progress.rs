@@ -108,7 +108,7 @@ impl StepWide {
         }
         self.shown.push(task.step);
         Some(format!(
-            "FAILED {step} (the step's worker could not start; every task of it fails): {}",
+            "FAILED {step} (every task of the step fails this way): {}",
             f.reason
         ))
     }

@@ -302,7 +302,7 @@ out = "c/{{ key }}.csv"
         "one line, one block, the total: {e}"
     );
     assert!(
-        e.contains("FAILED: broken (5 tasks: the step's worker could not start)"),
+        e.contains("FAILED: broken (5 tasks: every task of the step fails this way)"),
         "{e}"
     );
     assert!(
@@ -395,7 +395,7 @@ out = "f/{{ key }}.txt"
     ] {
         assert!(
             e.contains(&format!(
-                "FAILED: {step} (3 tasks: the step's worker could not start)"
+                "FAILED: {step} (3 tasks: every task of the step fails this way)"
             )),
             "{step}: {e}"
         );
