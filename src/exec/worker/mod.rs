@@ -8,17 +8,18 @@
 //! one task at a time, so at most `jobs` workers of a kind are ever busy;
 //! see DESIGN.md for how many are alive.
 
+mod command;
 mod process;
 mod protocol;
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::{Action, Pipeline, Step, WorkerProgram};
+use crate::config::Pipeline;
 use crate::exec::process::{Exit, KILL_GRACE, Log, signal_name};
+use command::worker_command;
 use process::{Event, Spawner, Worker, WorkerCommand};
 use protocol::{Hello, Reply};
 pub(crate) use protocol::{SHIM, Shared, task_args};
@@ -32,16 +33,6 @@ pub(crate) const SHIM_VERSION: u32 = 1;
 /// its step has a `timeout`: a task's timeout is for its own work, and
 /// imports are slow on a busy machine.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Environment variables that size the thread pools of numeric libraries;
-/// set to the step's `threads` unless the pipeline sets them, so that two
-/// numpy workers do not each start a thread per core.
-const THREAD_VARIABLES: &[&str] = &[
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-];
 
 /// The worker processes of one run.
 pub(crate) struct WorkerPool {
@@ -572,56 +563,4 @@ fn died(exit: Exit, when: &str) -> CallFailure {
         )),
         Exit::TimedOut(_) | Exit::Interrupted => CallFailure::interrupted(),
     }
-}
-
-/// How the workers of a call step are started (`None` for other steps).
-fn worker_command(pipeline: &Pipeline, step: &Step) -> Option<WorkerCommand> {
-    let Action::Call(spec) = &step.action else {
-        return None;
-    };
-    let root = &pipeline.root;
-    // A program given as a path is relative to root, as for `run`.
-    let program = |p: &str| -> OsString {
-        if p.contains('/') {
-            root.join(p).into_os_string()
-        } else {
-            OsString::from(p)
-        }
-    };
-    let mut env: Vec<(String, String)> = step.env.as_ref().clone();
-    let set = |env: &mut Vec<(String, String)>, key: &str, value: String| {
-        if !env.iter().any(|(k, _)| k == key) {
-            env.push((key.to_owned(), value));
-        }
-    };
-    for key in THREAD_VARIABLES {
-        set(&mut env, key, step.threads.to_string());
-    }
-    let argv = match &spec.worker {
-        WorkerProgram::Python {
-            interpreter,
-            module,
-            ..
-        } => {
-            // User modules are compiled again by each worker rather than
-            // leaving `__pycache__` folders under root.
-            set(&mut env, "PYTHONDONTWRITEBYTECODE", "1".to_owned());
-            vec![
-                program(interpreter),
-                OsString::from("-c"),
-                OsString::from(SHIM),
-                module.clone().into_os_string(),
-            ]
-        }
-        WorkerProgram::Argv { argv, .. } => {
-            let mut out = vec![program(&argv[0])];
-            out.extend(argv[1..].iter().map(OsString::from));
-            out
-        }
-    };
-    Some(WorkerCommand {
-        argv,
-        cwd: root.clone(),
-        env,
-    })
 }
