@@ -179,7 +179,10 @@ impl Checker<'_> {
                 "`max_tasks_per_worker` is for `python` and `worker` steps",
             );
         }
-        settings.timeout = s.timeout.as_ref().and_then(|t| self.duration(t));
+        settings.timeout = s
+            .timeout
+            .as_ref()
+            .and_then(|t| self.time_limit(t, "timeout", "no time limit"));
         if let Some(r) = &s.retries {
             match u32::try_from(*r.get_ref()) {
                 Ok(n) => settings.retries = n,

@@ -492,6 +492,52 @@ fn kill_9_of_runner_leaves_no_worker_behind() {
 }
 
 #[test]
+fn kill_9_of_runner_also_stops_what_a_function_started() {
+    let t = Test::new();
+    inputs(&t, 1);
+    t.write(
+        "scripts/spawn.py",
+        "import os, subprocess, time\n\
+         def f(input, out):\n\
+         \x20   child = subprocess.Popen(['sleep', '1000'])\n\
+         \x20   open('.child', 'w').write('%d %d' % (os.getpid(), child.pid))\n\
+         \x20   os.rename('.child', 'child')\n\
+         \x20   time.sleep(1000)\n",
+    );
+    t.pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.csv]
+glob = "data/*.csv"
+[[steps]]
+name = "spawn"
+each = "csv"
+python = "scripts/spawn.py:f"
+out = "{{ key }}.txt"
+"#,
+    );
+    let mut child = t
+        .command(["pipeline.toml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the function's child", || t.exists("child"));
+    let pids: Vec<i32> = t
+        .read("child")
+        .split(' ')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert!(pids.iter().all(|&p| running(p)));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for pid in pids {
+        wait_for(&format!("process {pid} to end"), || !running(pid));
+    }
+}
+
+#[test]
 fn fail_fast_leaves_no_worker_behind() {
     let t = Test::new();
     inputs(&t, 6);

@@ -41,7 +41,7 @@ pub(super) fn worker_command(pipeline: &Pipeline, step: &Step) -> Option<WorkerC
     for key in THREAD_VARIABLES {
         set(&mut env, key, step.threads.to_string());
     }
-    let argv = match &spec.worker {
+    let (argv, death_signal) = match &spec.worker {
         WorkerProgram::Python {
             interpreter,
             module,
@@ -50,22 +50,25 @@ pub(super) fn worker_command(pipeline: &Pipeline, step: &Step) -> Option<WorkerC
             // User modules are compiled again by each worker rather than
             // leaving `__pycache__` folders under root.
             set(&mut env, "PYTHONDONTWRITEBYTECODE", "1".to_owned());
-            vec![
+            let argv = vec![
                 program(interpreter),
                 OsString::from("-c"),
                 OsString::from(SHIM),
                 module.clone().into_os_string(),
-            ]
+            ];
+            // The shim kills its process group on SIGTERM.
+            (argv, libc::SIGTERM)
         }
         WorkerProgram::Argv { argv, .. } => {
             let mut out = vec![program(&argv[0])];
             out.extend(argv[1..].iter().map(OsString::from));
-            out
+            (out, libc::SIGKILL)
         }
     };
     Some(WorkerCommand {
         argv,
         cwd: root.clone(),
         env,
+        death_signal,
     })
 }

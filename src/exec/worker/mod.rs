@@ -14,11 +14,13 @@ mod protocol;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Pipeline;
+use crate::exec::group::Isolation;
 use crate::exec::process::{Exit, KILL_GRACE, Log, signal_name};
+use crate::state::{Registration, Writer};
 use command::worker_command;
 use process::{Event, Spawner, Worker, WorkerCommand};
 use protocol::{Hello, Reply};
@@ -35,7 +37,7 @@ pub(crate) const SHIM_VERSION: u32 = 1;
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The worker processes of one run.
-pub(crate) struct WorkerPool {
+pub(crate) struct WorkerPool<'a> {
     /// Per step: which kind of worker serves it (`None`: not a call step).
     step_kind: Vec<Option<usize>>,
     /// Per kind: how its workers are started.
@@ -50,6 +52,10 @@ pub(crate) struct WorkerPool {
     /// Where output a worker writes between two tasks goes
     /// (`PID.out`, `PID.err`; only if there is any).
     log_dir: PathBuf,
+    /// Where workers register their processes while they live.
+    registry: &'a Writer,
+    /// How the run keeps processes together (shared with commands).
+    isolation: &'a OnceLock<Isolation>,
 }
 
 struct PoolState {
@@ -154,9 +160,15 @@ pub(crate) struct Call<'a> {
     pub(crate) max_tasks: Option<u32>,
 }
 
-impl WorkerPool {
+impl<'a> WorkerPool<'a> {
     /// The pool of a run; `pending[step]` = its tasks that will run.
-    pub(crate) fn new(pipeline: &Pipeline, pending: &[usize], log_dir: PathBuf) -> WorkerPool {
+    pub(crate) fn new(
+        pipeline: &Pipeline,
+        pending: &[usize],
+        log_dir: PathBuf,
+        registry: &'a Writer,
+        isolation: &'a OnceLock<Isolation>,
+    ) -> WorkerPool<'a> {
         let mut commands: Vec<WorkerCommand> = Vec::new();
         let mut kinds: Vec<Kind> = Vec::new();
         let mut step_kind = Vec::with_capacity(pipeline.steps.len());
@@ -193,6 +205,8 @@ impl WorkerPool {
             stopping: AtomicBool::new(false),
             spawner: Spawner::default(),
             log_dir,
+            registry,
+            isolation,
         }
     }
 
@@ -225,13 +239,15 @@ impl WorkerPool {
         });
         let mut tries = 0;
         let (mut worker, id) = loop {
-            let mut worker = match self.checkout(kind, call.step, out, err, start_deadline) {
-                Ok(worker) => worker,
-                Err(failure) => return CallOutcome::Failed(failure),
-            };
+            let mut worker =
+                match self.checkout(kind, call.step, call.step_name, out, err, start_deadline) {
+                    Ok(worker) => worker,
+                    Err(failure) => return CallOutcome::Failed(failure),
+                };
             // What it wrote since its last task (a thread it left running)
             // is no part of this one's output.
             if let Err(e) = worker.drain_between(&self.log_dir) {
+                self.give_back(kind, worker, call.max_tasks);
                 return CallOutcome::Failed(CallFailure::task(format!(
                     "cannot write the worker's log: {e}"
                 )));
@@ -246,9 +262,11 @@ impl WorkerPool {
                 // killer, say) did not get this task: a fresh one does.
                 Err(_) if tries < 3 => {
                     let _ = worker.terminate(out, err);
+                    self.end(worker);
                 }
                 Err(e) => {
                     let _ = worker.terminate(out, err);
+                    self.end(worker);
                     return CallOutcome::Failed(CallFailure::task(format!(
                         "cannot send the task to the worker: {e}"
                     )));
@@ -262,6 +280,7 @@ impl WorkerPool {
             Ok(event) => event,
             Err(e) => {
                 let _ = worker.terminate(out, err);
+                self.end(worker);
                 return CallOutcome::Failed(CallFailure::task(format!(
                     "cannot talk to the worker: {e}"
                 )));
@@ -271,6 +290,7 @@ impl WorkerPool {
             Event::Line(line) => match protocol::parse::<Reply>(&line) {
                 Ok(reply) if reply.id != id => {
                     let _ = worker.terminate(out, err);
+                    self.end(worker);
                     CallOutcome::Failed(CallFailure::task(format!(
                         "the worker broke the protocol: it answered request {} to request {id}",
                         reply.id
@@ -307,15 +327,47 @@ impl WorkerPool {
                 }
                 Err(message) => {
                     let _ = worker.terminate(out, err);
+                    self.end(worker);
                     CallOutcome::Failed(CallFailure::task(message))
                 }
             },
-            Event::Died(exit) => CallOutcome::Failed(died(exit, "while running this task")),
-            Event::TimedOut(t) => CallOutcome::Failed(CallFailure::task(format!(
-                "timed out after {} (its worker's process group was killed; a fresh worker takes the next task)",
-                humantime::format_duration(t)
-            ))),
-            Event::Interrupted => CallOutcome::Failed(CallFailure::interrupted()),
+            Event::Died(exit) => {
+                self.end(worker);
+                CallOutcome::Failed(died(exit, "while running this task"))
+            }
+            Event::TimedOut(t) => {
+                self.end(worker);
+                CallOutcome::Failed(CallFailure::task(format!(
+                    "timed out after {} (its worker's processes were killed; a fresh worker takes the next task)",
+                    humantime::format_duration(t)
+                )))
+            }
+            Event::Interrupted => {
+                self.end(worker);
+                CallOutcome::Failed(CallFailure::interrupted())
+            }
+        }
+    }
+
+    /// A worker that is done with (asked to exit or dead): waited for
+    /// (killed after the grace period), and its registration released.
+    fn end(&self, mut worker: Worker) {
+        worker.finish(KILL_GRACE);
+        if let Some(slot) = worker.slot.take() {
+            self.registry.release(slot);
+        }
+    }
+
+    /// Ends the workers that were asked to exit and have.
+    fn reap_leaving(&self, state: &mut PoolState) {
+        let mut i = 0;
+        while i < state.leaving.len() {
+            if state.leaving[i].exited() {
+                let worker = state.leaving.swap_remove(i);
+                self.end(worker);
+            } else {
+                i += 1;
+            }
         }
     }
 
@@ -325,13 +377,14 @@ impl WorkerPool {
         &self,
         kind: usize,
         step: usize,
+        step_name: &str,
         out: &mut Log,
         err: &mut Log,
         deadline: Option<(Instant, Duration)>,
     ) -> Result<Worker, CallFailure> {
         let mut state = self.lock();
         loop {
-            state.leaving.retain_mut(|w| !w.exited());
+            self.reap_leaving(&mut state);
             if self.stopping() {
                 return Err(CallFailure::interrupted());
             }
@@ -350,6 +403,7 @@ impl WorkerPool {
                 if !worker.exited() {
                     return Ok(worker);
                 }
+                self.end(worker);
             }
             let first = matches!(state.kinds[kind].status, Status::Untried);
             if first {
@@ -363,7 +417,7 @@ impl WorkerPool {
                 kind,
                 armed: first,
             };
-            let result = self.start(kind, out, err, deadline);
+            let result = self.start(kind, step_name, out, err, deadline);
             std::mem::forget(guard);
             state = self.lock();
             let status = &mut state.kinds[kind].status;
@@ -388,11 +442,14 @@ impl WorkerPool {
         }
     }
 
-    /// Starts a worker and waits for its hello; on failure, whether the
-    /// kind is broken (an interrupt is not the worker's fault).
+    /// Starts a worker (in a cgroup of its own where the run uses them,
+    /// registered in the state while it lives) and waits for its hello; on
+    /// failure, whether the kind is broken (an interrupt is not the
+    /// worker's fault).
     fn start(
         &self,
         kind: usize,
+        step_name: &str,
         out: &mut Log,
         err: &mut Log,
         deadline: Option<(Instant, Duration)>,
@@ -403,7 +460,8 @@ impl WorkerPool {
             .first()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut worker = self.spawner.start(command.clone()).map_err(|e| {
+        let cgroup = self.isolation.get_or_init(Isolation::detect).cgroup();
+        let mut worker = self.spawner.start(command.clone(), cgroup).map_err(|e| {
             let reason = if e.kind() == std::io::ErrorKind::NotFound {
                 format!(
                     "cannot start the worker: `{program}` is not found (is it on the task's PATH?)"
@@ -413,6 +471,31 @@ impl WorkerPool {
             };
             (CallFailure::step(reason), true)
         })?;
+        let slot = self.registry.register(Registration {
+            owner: format!("worker {} of step {step_name}", worker.pid()),
+            temps: Vec::new(),
+            cgroup: None,
+        });
+        self.registry.spawned(slot, worker.record());
+        worker.slot = Some(slot);
+        match self.hello(&mut worker, out, err, deadline) {
+            Ok(()) => Ok(worker),
+            Err(failure) => {
+                self.end(worker);
+                Err(failure)
+            }
+        }
+    }
+
+    /// Waits for a new worker's first line: ready (with the files its code
+    /// came from), or why not.
+    fn hello(
+        &self,
+        worker: &mut Worker,
+        out: &mut Log,
+        err: &mut Log,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<(), (CallFailure, bool)> {
         let stop = || self.stopping();
         let event = worker.next_line(out, err, deadline, &stop).map_err(|e| {
             (
@@ -424,10 +507,9 @@ impl WorkerPool {
             Event::Line(line) => match protocol::parse::<Hello>(&line) {
                 Ok(hello) if hello.ready => {
                     worker.deps = hello.deps.into_iter().map(PathBuf::from).collect();
-                    Ok(worker)
+                    Ok(())
                 }
                 Ok(hello) => {
-                    worker.finish(KILL_GRACE);
                     let reason = hello
                         .error
                         .unwrap_or_else(|| "the worker said it cannot start".to_owned());
@@ -447,7 +529,7 @@ impl WorkerPool {
             )),
             Event::TimedOut(t) => Err((
                 CallFailure::step(format!(
-                    "timed out after {} while the worker was starting (its process group was killed)",
+                    "timed out after {} while the worker was starting (its processes were killed)",
                     humantime::format_duration(t)
                 )),
                 true,
@@ -516,14 +598,14 @@ impl WorkerPool {
         for worker in &mut workers {
             worker.close();
         }
-        for worker in &mut workers {
-            worker.finish(KILL_GRACE);
+        for worker in workers {
+            self.end(worker);
         }
         self.spawner.close();
     }
 }
 
-impl Drop for WorkerPool {
+impl Drop for WorkerPool<'_> {
     fn drop(&mut self) {
         self.shutdown();
     }
@@ -532,7 +614,7 @@ impl Drop for WorkerPool {
 /// Puts a kind whose first start was cut short by a panic back to
 /// `Untried`, waking the threads that wait for it.
 struct StartGuard<'a> {
-    pool: &'a WorkerPool,
+    pool: &'a WorkerPool<'a>,
     kind: usize,
     armed: bool,
 }

@@ -16,7 +16,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::protocol::{PROTOCOL, REPLY_FD, REQUEST_FD};
-use crate::exec::process::{Exit, KILL_GRACE, Log, PidFd, kill_group, poll};
+use crate::exec::cgroup::Cgroup;
+use crate::exec::group::{Group, kill_group};
+use crate::exec::process::{Exit, KILL_GRACE, Log, PidFd, poll};
+use crate::state::GroupRecord;
 
 /// What a worker process is started as.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,11 +30,18 @@ pub(crate) struct WorkerCommand {
     pub(crate) cwd: PathBuf,
     /// Added to the inherited environment.
     pub(crate) env: Vec<(String, String)>,
+    /// The signal it gets when runner dies: SIGKILL, or SIGTERM for a
+    /// worker that stops its whole process group on SIGTERM (the shim).
+    pub(crate) death_signal: i32,
 }
 
 /// A running worker process, owned by one thread at a time.
 pub(crate) struct Worker {
     child: Child,
+    /// Its cgroup, where the run uses them (what it starts stays in it).
+    cgroup: Option<Cgroup>,
+    /// Its registration in the state, while it lives.
+    pub(crate) slot: Option<u64>,
     pidfd: Option<PidFd>,
     /// Its request pipe; closing it asks the worker to exit.
     requests: Option<File>,
@@ -79,9 +89,10 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Starts a worker. Called on the spawner thread only: the parent-death
-/// signal fires when the thread that forked the worker ends.
-fn start(command: &WorkerCommand) -> io::Result<Worker> {
+/// Starts a worker, in `cgroup` if one is given (and can be joined).
+/// Called on the spawner thread only: the parent-death signal fires when
+/// the thread that forked the worker ends.
+fn start(command: &WorkerCommand, cgroup: Option<Cgroup>) -> io::Result<Worker> {
     let (program, args) = command
         .argv
         .split_first()
@@ -102,6 +113,7 @@ fn start(command: &WorkerCommand) -> io::Result<Worker> {
         cmd.env(key, value);
     }
     let (from, to) = (request_read.as_raw_fd(), reply_write.as_raw_fd());
+    let death_signal = command.death_signal;
     // SAFETY: getpid has no preconditions.
     let parent = unsafe { libc::getpid() };
     // SAFETY: the closure runs in the child between fork and exec and calls
@@ -120,14 +132,36 @@ fn start(command: &WorkerCommand) -> io::Result<Worker> {
             }
             // Killed with runner, even by `kill -9` (issue 9), and not
             // started at all if runner is already gone.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 || libc::getppid() != parent
-            {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, death_signal) != 0 || libc::getppid() != parent {
                 return Err(io::Error::other("runner is gone"));
             }
             Ok(())
         });
     }
-    let mut child = cmd.spawn()?;
+    let joiner = cgroup.as_ref().and_then(|c| c.joiner().ok());
+    let cgroup = match joiner {
+        Some(_) => cgroup,
+        None => {
+            if let Some(c) = cgroup {
+                c.remove();
+            }
+            None
+        }
+    };
+    if let Some(joiner) = &joiner {
+        joiner.apply(&mut cmd);
+    }
+    let spawned = cmd.spawn();
+    drop(joiner);
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            if let Some(c) = cgroup {
+                c.remove();
+            }
+            return Err(e);
+        }
+    };
     drop(request_read);
     drop(reply_write);
     let pidfd = PidFd::open(child.id());
@@ -139,6 +173,8 @@ fn start(command: &WorkerCommand) -> io::Result<Worker> {
         stdout: child.stdout.take(),
         stderr: child.stderr.take(),
         child,
+        cgroup,
+        slot: None,
         reaped: false,
         started: SystemTime::now(),
         tasks: 0,
@@ -152,6 +188,45 @@ impl Worker {
     /// Its process id, which is also its process group id.
     pub(crate) fn pid(&self) -> i32 {
         self.child.id() as i32
+    }
+
+    /// What the state remembers of its processes while it lives, so that a
+    /// run after a crash stops what it left.
+    pub(crate) fn record(&self) -> GroupRecord {
+        Group {
+            pgid: self.pid(),
+            cgroup: self.cgroup.clone(),
+        }
+        .record()
+    }
+
+    /// Sends `signal` to its process group and its cgroup. Only while it is
+    /// not reaped: its id is its own until then.
+    fn signal(&self, signal: i32) {
+        kill_group(self.pid(), signal);
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.signal(signal);
+        }
+    }
+
+    /// Kills every process of its group and cgroup for good.
+    fn kill_all(&self) {
+        if !self.reaped {
+            kill_group(self.pid(), libc::SIGKILL);
+        }
+        if let Some(cgroup) = &self.cgroup
+            && !cgroup.is_empty()
+        {
+            cgroup.kill_all();
+        }
+    }
+
+    /// It has been reaped: what it left in its cgroup goes, and the cgroup.
+    fn reaped_now(&mut self) {
+        self.reaped = true;
+        if let Some(cgroup) = self.cgroup.take() {
+            cgroup.remove();
+        }
     }
 
     /// Sends one request line. A worker that died meanwhile gives an error
@@ -173,7 +248,7 @@ impl Worker {
         }
         match self.child.try_wait() {
             Ok(Some(_)) | Err(_) => {
-                self.reaped = true;
+                self.reaped_now();
                 true
             }
             Ok(None) => false,
@@ -330,11 +405,9 @@ impl Worker {
     /// It is gone (or closed its reply pipe): what is left of its output,
     /// then how it ended.
     fn ended(&mut self, out: &mut Log, err: &mut Log) -> io::Result<Exit> {
-        if !self.reaped {
-            // Alive without a reply pipe it is of no more use; dead, what it
-            // started goes with it. (Not reaped yet: its id is still its own.)
-            kill_group(self.pid(), libc::SIGKILL);
-        }
+        // Alive without a reply pipe it is of no more use; dead, what it
+        // started goes with it. (Not reaped yet: its id is still its own.)
+        self.kill_all();
         // Processes it left behind may hold its pipes: read for a moment.
         self.drain(out, err, Duration::from_millis(200))?;
         self.reap()
@@ -347,8 +420,7 @@ impl Worker {
         }
         // Not reaped until the group is signalled for the last time, so
         // that its id cannot have been given to another process meanwhile.
-        let pgid = self.pid();
-        kill_group(pgid, libc::SIGTERM);
+        self.signal(libc::SIGTERM);
         let end = Instant::now() + KILL_GRACE;
         while !self.gone_unreaped() && Instant::now() < end {
             match &self.pidfd {
@@ -359,7 +431,7 @@ impl Worker {
             }
         }
         // What is left of the group (children that ignored SIGTERM) too.
-        kill_group(pgid, libc::SIGKILL);
+        self.kill_all();
         self.drain(out, err, Duration::ZERO)?;
         self.reap()
     }
@@ -401,7 +473,7 @@ impl Worker {
             }
         }
         if !self.reaped {
-            kill_group(self.pid(), libc::SIGKILL);
+            self.kill_all();
             let _ = self.reap();
         }
     }
@@ -409,7 +481,7 @@ impl Worker {
     fn reap(&mut self) -> io::Result<Exit> {
         // `Child::wait` returns the status it already collected, if any.
         let status = self.child.wait()?;
-        self.reaped = true;
+        self.reaped_now();
         Ok(Exit::from_status(status))
     }
 }
@@ -418,8 +490,9 @@ impl Drop for Worker {
     fn drop(&mut self) {
         if !self.reaped {
             self.requests = None;
-            kill_group(self.pid(), libc::SIGKILL);
+            self.kill_all();
             let _ = self.child.wait();
+            self.reaped_now();
         }
         if let Some(logs) = self.between.take() {
             for log in logs {
@@ -452,25 +525,36 @@ pub(crate) struct Spawner {
     thread: Mutex<Option<SpawnerThread>>,
 }
 
+/// A worker to start, in that cgroup, and where to send it.
+type SpawnJob = (
+    WorkerCommand,
+    Option<Cgroup>,
+    mpsc::Sender<io::Result<Worker>>,
+);
+
 struct SpawnerThread {
-    jobs: mpsc::Sender<(WorkerCommand, mpsc::Sender<io::Result<Worker>>)>,
+    jobs: mpsc::Sender<SpawnJob>,
     handle: JoinHandle<()>,
 }
 
 impl Spawner {
-    /// Starts a worker (on the spawner thread, started on first use).
-    pub(crate) fn start(&self, command: WorkerCommand) -> io::Result<Worker> {
+    /// Starts a worker in `cgroup` (on the spawner thread, started on
+    /// first use).
+    pub(crate) fn start(
+        &self,
+        command: WorkerCommand,
+        cgroup: Option<Cgroup>,
+    ) -> io::Result<Worker> {
         let (reply, result) = mpsc::channel();
         {
             let mut thread = self.thread.lock().unwrap_or_else(|e| e.into_inner());
             if thread.is_none() {
-                let (jobs, queue) =
-                    mpsc::channel::<(WorkerCommand, mpsc::Sender<io::Result<Worker>>)>();
+                let (jobs, queue) = mpsc::channel::<SpawnJob>();
                 let handle = std::thread::Builder::new()
                     .name("runner-spawner".into())
                     .spawn(move || {
-                        for (command, reply) in queue {
-                            let _ = reply.send(start(&command));
+                        for (command, cgroup, reply) in queue {
+                            let _ = reply.send(start(&command, cgroup));
                         }
                     })?;
                 *thread = Some(SpawnerThread { jobs, handle });
@@ -478,7 +562,7 @@ impl Spawner {
             let thread = thread.as_ref().expect("just started");
             thread
                 .jobs
-                .send((command, reply))
+                .send((command, cgroup, reply))
                 .map_err(|_| io::Error::other("the worker spawner thread is gone"))?;
         }
         result

@@ -8,6 +8,17 @@ import sys
 
 def _main():
     import json
+    import signal
+
+    # runner's death (the parent-death signal) and runner's stop both send
+    # SIGTERM: what the functions started goes too, at once (issue 9).
+    def on_term(signum, frame):
+        try:
+            os.killpg(0, signal.SIGKILL)
+        finally:
+            os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
 
     request_fd = int(os.environ.get("RUNNER_REQUEST_FD", "3"))
     reply_fd = int(os.environ.get("RUNNER_REPLY_FD", "4"))
