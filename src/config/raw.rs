@@ -246,7 +246,7 @@ pub(crate) struct RawPlot {
     pub(crate) bins: Option<Spanned<i64>>,
     /// A file with nothing to plot is skipped with a note instead of failing.
     pub(crate) skip_empty: Option<bool>,
-    /// How to read the input tables: "csv", "tsv" or "jsonl" (default: by extension).
+    /// How to read the input tables: "csv", "tsv", "jsonl" or "parquet" (default: by extension).
     #[schemars(with = "String")]
     pub(crate) format: Option<Spanned<String>>,
     /// The cells that mean "missing" (default: empty, NA, N/A, n/a, NaN in any case; see docs/builtins.md).
