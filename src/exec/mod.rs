@@ -212,7 +212,7 @@ pub(crate) fn execute(
             step_deps: pipeline
                 .steps
                 .iter()
-                .map(|s| fingerprint::step_deps(pipeline, s))
+                .map(|s| fingerprint::StepDeps::new(pipeline, s))
                 .collect(),
             files: Files::new(&pipeline.root, &freshness.snapshot.files),
             record: freshness.record,

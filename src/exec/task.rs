@@ -125,8 +125,8 @@ pub(crate) struct LocalTasks<'a> {
 pub(crate) struct Freshness<'a> {
     /// Per task: the verdict (with a fingerprint when one was taken).
     pub(crate) verdicts: &'a [Option<Verdict>],
-    /// Per step: files every task of it depends on.
-    pub(crate) step_deps: Vec<Vec<PathBuf>>,
+    /// Per step: what its tasks depend on beyond their inputs.
+    pub(crate) step_deps: Vec<fingerprint::StepDeps>,
     /// Content hashes known from earlier runs.
     pub(crate) files: Files<'a>,
     /// Fingerprint and record tasks (off with `--no-state`).
@@ -234,7 +234,6 @@ impl LocalTasks<'_> {
                     .map(|outputs| Record {
                         inputs: fingerprint::to_hash_lines(&fingerprint::input_pairs(
                             task,
-                            &self.freshness.step_deps[task.step],
                             &fingerprint,
                         )),
                         fingerprint,

@@ -360,7 +360,7 @@ out = "plots/{{ key }}.txt"
             .iter()
             .map(|task| {
                 let step = &pipeline.steps[task.step];
-                let deps = fingerprint::step_deps(&pipeline, step);
+                let deps = fingerprint::StepDeps::new(&pipeline, step);
                 let fp = fingerprint::fingerprint(&pipeline, task, &deps, &files).unwrap();
                 (
                     step.name.clone(),

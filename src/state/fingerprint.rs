@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::config::{Action, Pipeline, PlotTemplate, Step};
+use crate::config::Pipeline;
 use crate::plan::{Task, display_path, escaped};
 use crate::state::action_hash::action_hash;
+pub(crate) use crate::state::command_deps::StepDeps;
 use crate::state::db::{CachedHash, Last, TaskStatus};
 
 /// A file hash cache entry older than this (relative to its mtime) is
@@ -126,70 +127,6 @@ impl Stamp {
     }
 }
 
-/// Files a step's tasks all depend on beyond their inputs: `deps`, files
-/// named by the command itself (`scripts/clean.py`), a plot's template file.
-pub(crate) fn step_deps(pipeline: &Pipeline, step: &Step) -> Vec<PathBuf> {
-    let root = &pipeline.root;
-    let mut files: Vec<PathBuf> = Vec::new();
-    for pattern in &step.deps {
-        let full = root.join(pattern);
-        if let Ok(paths) = glob::glob(&full.to_string_lossy()) {
-            for path in paths.flatten() {
-                if path.is_file()
-                    && let Ok(rel) = path.strip_prefix(root)
-                {
-                    files.push(rel.to_owned());
-                }
-            }
-        }
-    }
-    // Words of the command that are not templated and name a file under root:
-    // every `run` element; in `shell`, words that look like paths (a `/` or
-    // an extension) and are not redirection targets (those are written).
-    let words: Vec<String> = match &step.action {
-        Action::Run(argv) => argv.iter().map(|a| a.text.clone()).collect(),
-        Action::Shell(script) => {
-            let mut words = Vec::new();
-            let mut after_redirect = false;
-            for word in script.text.split_whitespace() {
-                let redirect = word.contains('>') || word.contains('<');
-                if !redirect && !after_redirect && (word.contains('/') || word.contains('.')) {
-                    words.push(
-                        word.trim_matches(|c| c == ';' || c == '&' || c == '|')
-                            .to_owned(),
-                    );
-                }
-                after_redirect = word.ends_with('>') || word.ends_with('<');
-            }
-            words
-        }
-        Action::Builtin { .. } => Vec::new(),
-        Action::Plot(spec) => match &spec.template {
-            PlotTemplate::File(path) => vec![path.to_string_lossy().into_owned()],
-            PlotTemplate::Builtin(_) => Vec::new(),
-        },
-    };
-    for word in words {
-        if word.contains("{{") || word.contains("{%") || word.starts_with('-') || word.is_empty() {
-            continue;
-        }
-        let path = Path::new(&word);
-        if path.is_absolute()
-            || path
-                .components()
-                .any(|c| c == std::path::Component::ParentDir)
-        {
-            continue;
-        }
-        if root.join(path).is_file() {
-            files.push(path.to_owned());
-        }
-    }
-    files.sort();
-    files.dedup();
-    files
-}
-
 /// What a task's result depends on, hashed.
 #[derive(Debug, Clone)]
 pub(crate) struct Fingerprint {
@@ -197,6 +134,9 @@ pub(crate) struct Fingerprint {
     pub(crate) fingerprint: blake3::Hash,
     /// BLAKE3 over the action alone.
     pub(crate) action: blake3::Hash,
+    /// Files it depends on beyond its inputs (`deps`, a plot's template,
+    /// files its command names), as found when it was taken.
+    pub(crate) deps: Vec<PathBuf>,
     /// The content hash of every input, then of every dep.
     pub(crate) input_hashes: Vec<[u8; 32]>,
     /// Files that had to be hashed, for the cache.
@@ -207,15 +147,16 @@ pub(crate) struct Fingerprint {
 pub(crate) fn fingerprint(
     pipeline: &Pipeline,
     task: &Task,
-    deps: &[PathBuf],
+    step_deps: &StepDeps,
     files: &Files<'_>,
 ) -> Result<Fingerprint, Reason> {
+    let deps = step_deps.of_task(task);
     let action = action_hash(&pipeline.steps[task.step], task);
     let mut h = blake3::Hasher::new();
     h.update(action.as_bytes());
     let mut input_hashes = Vec::with_capacity(task.inputs.len() + deps.len());
     let mut new_hashes = Vec::new();
-    for (i, path) in task.inputs.iter().chain(deps).enumerate() {
+    for (i, path) in task.inputs.iter().chain(&deps).enumerate() {
         if i == task.inputs.len() {
             h.update(b"\0deps");
         }
@@ -232,6 +173,7 @@ pub(crate) fn fingerprint(
     Ok(Fingerprint {
         fingerprint: h.finalize(),
         action,
+        deps,
         input_hashes,
         new_hashes,
     })
@@ -239,14 +181,10 @@ pub(crate) fn fingerprint(
 
 /// `(path, hex hash)` of every input and dep of a fingerprint, for the state
 /// and for explaining which one changed.
-pub(crate) fn input_pairs(
-    task: &Task,
-    deps: &[PathBuf],
-    fp: &Fingerprint,
-) -> Vec<(String, String)> {
+pub(crate) fn input_pairs(task: &Task, fp: &Fingerprint) -> Vec<(String, String)> {
     task.inputs
         .iter()
-        .chain(deps)
+        .chain(&fp.deps)
         .zip(&fp.input_hashes)
         .map(|(path, hash)| {
             (
@@ -311,7 +249,6 @@ impl fmt::Display for Reason {
 /// `Ok(())` means up to date. New file hashes found are appended.
 pub(crate) fn compare(
     task: &Task,
-    deps: &[PathBuf],
     fp: &Fingerprint,
     latest: Option<&Last>,
     files: &Files<'_>,
@@ -337,7 +274,7 @@ pub(crate) fn compare(
         };
         let before: Vec<(&str, &str)> = hash_lines(inputs).collect();
         let before_map: HashMap<&str, &str> = before.iter().copied().collect();
-        let now_pairs = input_pairs(task, deps, fp);
+        let now_pairs = input_pairs(task, fp);
         for (path, hash) in &now_pairs {
             if let Some(old) = before_map.get(path.as_str())
                 && *old != hash

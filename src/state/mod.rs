@@ -3,12 +3,14 @@
 //! logs, and the answer to "is this task up to date?".
 
 mod action_hash;
+mod command_deps;
 mod damage;
 pub(crate) mod db;
 pub(crate) mod fingerprint;
 pub(crate) mod groups;
 pub(crate) mod lock;
 pub(crate) mod logs;
+mod shell_words;
 mod writer;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -106,7 +108,7 @@ pub(crate) fn assess(
     let mut new_hashes = Vec::new();
     for (step_index, ids) in plan.step_tasks.iter().enumerate() {
         let step = &pipeline.steps[step_index];
-        let deps = fingerprint::step_deps(pipeline, step);
+        let deps = fingerprint::StepDeps::new(pipeline, step);
         let decided: Vec<(TaskId, Verdict, Vec<fingerprint::NewHash>)> = ids
             .par_iter()
             .filter(|&&id| wanted[id])
@@ -136,7 +138,7 @@ pub(crate) fn assess(
                     Ok(mut fp) => {
                         let mut hashes = std::mem::take(&mut fp.new_hashes);
                         let latest = snapshot.latest.get(&db::task_id(&step.name, &task.key));
-                        match fingerprint::compare(task, &deps, &fp, latest, &files, &mut hashes) {
+                        match fingerprint::compare(task, &fp, latest, &files, &mut hashes) {
                             Ok(()) => (id, Verdict::UpToDate, hashes),
                             Err(reason) => (id, Verdict::Run(reason, Some(Box::new(fp))), hashes),
                         }

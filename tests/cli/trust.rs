@@ -875,3 +875,97 @@ out = "{{ key }}.txt"
     );
     assert!(!run.stderr.contains("cannot run"), "{}", run.stderr);
 }
+
+#[test]
+fn item_01_files_named_by_the_rendered_command_are_dependencies() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n")
+        .write("scripts/s.sh", "echo one\n")
+        .write("lookup.txt", "first\n")
+        .write("tool", "echo v1\n")
+        .pipeline(
+            r#"
+[pipeline]
+out = "build"
+[vars]
+script = "scripts/s.sh"
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "templated"
+each = "data"
+run = ["sh", "{{ vars.script }}"]
+stdout = true
+out = "templated/{{ key }}.txt"
+[[steps]]
+name = "quoted"
+each = "data"
+shell = "sh 'scripts/s.sh' > {{ out }}"
+out = "quoted/{{ key }}.txt"
+[[steps]]
+name = "subshell"
+each = "data"
+shell = "(sh scripts/s.sh) > {{ out }}"
+out = "subshell/{{ key }}.txt"
+[[steps]]
+name = "redirected"
+each = "data"
+shell = "cat < lookup.txt > {{ out }}"
+out = "redirected/{{ key }}.txt"
+[[steps]]
+name = "plain"
+each = "data"
+shell = "sh tool >> ran.log; cp {{ input }} {{ out }}"
+out = "plain/{{ key }}.txt"
+"#,
+        );
+    t.run(["pipeline.toml"]).expect_code(0);
+    // `--explain` names what the scan found.
+    let dry = t.run(["pipeline.toml", "-n", "--explain", "--force"]);
+    assert!(
+        dry.stdout
+            .contains("# redirected a: reads lookup.txt (named by its command)"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("# quoted a: reads scripts/s.sh"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("# plain a: reads tool"),
+        "{}",
+        dry.stdout
+    );
+    assert!(!dry.stdout.contains("reads ran.log"), "{}", dry.stdout);
+    t.write("scripts/s.sh", "echo two\n")
+        .write("lookup.txt", "second\n");
+    let run = t.run(["pipeline.toml", "-n", "--explain"]);
+    for step in ["templated", "quoted", "subshell"] {
+        assert!(
+            run.stdout
+                .contains(&format!("# {step} a: input changed: scripts/s.sh")),
+            "{step}\n{}",
+            run.stdout
+        );
+    }
+    assert!(
+        run.stdout
+            .contains("# redirected a: input changed: lookup.txt"),
+        "{}",
+        run.stdout
+    );
+    t.run(["pipeline.toml"]).expect_code(0);
+    for step in ["templated", "quoted", "subshell"] {
+        assert_eq!(t.read(format!("build/{step}/a.txt")), "two\n", "{step}");
+    }
+    assert_eq!(t.read("build/redirected/a.txt"), "second\n");
+    // A file the command appends to (`>> ran.log`) is written, not read:
+    // running again finds everything up to date.
+    let run = t.run(["pipeline.toml"]);
+    assert!(run.stderr.contains("5 up to date"), "{}", run.stderr);
+    t.write("tool", "echo v2\n");
+    let run = t.run(["pipeline.toml"]);
+    assert!(run.stderr.contains("4 up to date"), "{}", run.stderr);
+}
