@@ -222,6 +222,7 @@ fn worker(
                     exit_code: None,
                     stderr_tail: Vec::new(),
                     interrupted: false,
+                    step_wide: false,
                 }))
             });
 
@@ -314,6 +315,7 @@ mod tests {
                     exit_code: Some(1),
                     stderr_tail: vec![],
                     interrupted: false,
+                    step_wide: false,
                 })
             } else {
                 Outcome::Succeeded
@@ -507,6 +509,7 @@ mod tests {
                     exit_code: Some(1),
                     stderr_tail: vec![],
                     interrupted: false,
+                    step_wide: false,
                 })
             } else {
                 Outcome::Succeeded

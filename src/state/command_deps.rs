@@ -16,7 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::shell_words::{self, Role};
-use crate::config::{Action, Pipeline, PlotTemplate, Step, normalize_path};
+use crate::config::{Action, Pipeline, PlotTemplate, Step, WorkerProgram, normalize_path};
 use crate::plan::{Command, Task};
 
 /// What every task of a step depends on, and what its command's fixed
@@ -56,8 +56,6 @@ impl StepDeps {
         {
             declared.push(normalize_path(path));
         }
-        declared.sort();
-        declared.dedup();
         let mut deps = StepDeps {
             declared,
             fixed: FxHashMap::default(),
@@ -71,13 +69,28 @@ impl StepDeps {
                 .map(|w| w.text)
                 .collect(),
             Action::Builtin(_) | Action::Plot(_) => Vec::new(),
+            // The worker's own files: the module, or what its argv names
+            // (what it imports, it reports itself, issue 9).
+            Action::Call(spec) => match &spec.worker {
+                WorkerProgram::Python { module, .. } => {
+                    vec![module.to_string_lossy().into_owned()]
+                }
+                WorkerProgram::Argv { argv, .. } => argv.clone(),
+            },
         };
+        let is_call = matches!(step.action, Action::Call(_));
         for word in fixed_words {
             if !word.contains(['{', '}']) {
                 let named = deps.named(OsStr::new(&word));
+                // A worker's files are fixed for the step: declared.
+                if is_call && let Some(path) = &named {
+                    deps.declared.push(path.clone());
+                }
                 deps.fixed.insert(word.into_bytes(), named);
             }
         }
+        deps.declared.sort();
+        deps.declared.dedup();
         deps
     }
 
@@ -113,7 +126,7 @@ impl StepDeps {
                         .map(|w| OsStr::new(w.text.as_str())),
                 );
             }
-            Command::Builtin(_) | Command::Plot(_) => {}
+            Command::Builtin(_) | Command::Plot(_) | Command::Call(_) => {}
         }
         if words.is_empty() {
             return Vec::new();

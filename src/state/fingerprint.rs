@@ -3,6 +3,7 @@
 //! two-level check (size, mtime, ctime and inode first, content only when those changed),
 //! and why a task must run when it does.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
@@ -127,6 +128,33 @@ impl Stamp {
     }
 }
 
+/// The deps of one task: its step's, then the files its worker reported
+/// loading when the task last succeeded (sorted; those of the step left out).
+pub(crate) fn task_deps<'d>(
+    step_deps: &'d [PathBuf],
+    found: Option<&[PathBuf]>,
+) -> Cow<'d, [PathBuf]> {
+    let mut extra: Vec<PathBuf> = found
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| !step_deps.contains(p))
+        .cloned()
+        .collect();
+    if extra.is_empty() {
+        return Cow::Borrowed(step_deps);
+    }
+    extra.sort();
+    extra.dedup();
+    let mut all = step_deps.to_vec();
+    all.extend(extra);
+    Cow::Owned(all)
+}
+
+/// The hash recorded for a file that changed while a worker had it loaded
+/// (it may have run either version): no file has it, so the next run runs
+/// the task again.
+pub(crate) const CHANGED_DURING_RUN: [u8; 32] = [0; 32];
+
 /// What a task's result depends on, hashed.
 #[derive(Debug, Clone)]
 pub(crate) struct Fingerprint {
@@ -134,57 +162,110 @@ pub(crate) struct Fingerprint {
     pub(crate) fingerprint: blake3::Hash,
     /// BLAKE3 over the action alone.
     pub(crate) action: blake3::Hash,
-    /// Files it depends on beyond its inputs (`deps`, a plot's template,
-    /// files its command names), as found when it was taken.
-    pub(crate) deps: Vec<PathBuf>,
+    /// The deps of its step and those its command names, as found when it
+    /// was taken (before those its worker reports are added).
+    pub(crate) base_deps: Vec<PathBuf>,
     /// The content hash of every input, then of every dep.
     pub(crate) input_hashes: Vec<[u8; 32]>,
     /// Files that had to be hashed, for the cache.
     pub(crate) new_hashes: Vec<NewHash>,
 }
 
-/// Fingerprints a task as its inputs are now.
+/// Fingerprints a task as its inputs are now, over `deps` (`base_deps`, the
+/// task's own, then those its worker reported).
 pub(crate) fn fingerprint(
     pipeline: &Pipeline,
     task: &Task,
-    step_deps: &StepDeps,
+    base_deps: &[PathBuf],
+    deps: &[PathBuf],
     files: &Files<'_>,
 ) -> Result<Fingerprint, Reason> {
-    let deps = step_deps.of_task(task);
     let action = action_hash(&pipeline.steps[task.step], task);
-    let mut h = blake3::Hasher::new();
-    h.update(action.as_bytes());
     let mut input_hashes = Vec::with_capacity(task.inputs.len() + deps.len());
     let mut new_hashes = Vec::new();
-    for (i, path) in task.inputs.iter().chain(&deps).enumerate() {
-        if i == task.inputs.len() {
-            h.update(b"\0deps");
-        }
+    for path in task.inputs.iter().chain(deps) {
         let (hash, new) = files
             .hash(path)
             .map_err(|_| Reason::InputMissing(display_path(path)))?;
         new_hashes.extend(new);
-        let bytes = path.as_os_str().as_encoded_bytes();
-        h.update(&(bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-        h.update(&hash);
         input_hashes.push(hash);
     }
     Ok(Fingerprint {
-        fingerprint: h.finalize(),
+        fingerprint: combine(&action, task, deps, &input_hashes),
         action,
-        deps,
+        base_deps: base_deps.to_vec(),
         input_hashes,
         new_hashes,
     })
 }
 
+/// The fingerprint over an action and the hashes of the task's inputs,
+/// then of `deps` (in that order in `hashes`).
+fn combine(
+    action: &blake3::Hash,
+    task: &Task,
+    deps: &[PathBuf],
+    hashes: &[[u8; 32]],
+) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(action.as_bytes());
+    for (i, (path, hash)) in task.inputs.iter().chain(deps).zip(hashes).enumerate() {
+        if i == task.inputs.len() {
+            h.update(b"\0deps");
+        }
+        let bytes = path.as_os_str().as_encoded_bytes();
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+        h.update(hash);
+    }
+    h.finalize()
+}
+
+/// The fingerprint of a task after its worker reported which files its code
+/// came from: the same action and input hashes as `before` (taken before it
+/// ran, with `before_deps`), over `deps`; a dep that `before` did not hash
+/// is hashed by `hash_new`.
+pub(crate) fn with_deps(
+    task: &Task,
+    before: &Fingerprint,
+    before_deps: &[PathBuf],
+    deps: &[PathBuf],
+    mut hash_new: impl FnMut(&Path) -> [u8; 32],
+) -> Fingerprint {
+    let inputs = task.inputs.len().min(before.input_hashes.len());
+    let known: HashMap<&Path, [u8; 32]> = before_deps
+        .iter()
+        .map(PathBuf::as_path)
+        .zip(before.input_hashes[inputs..].iter().copied())
+        .collect();
+    let mut input_hashes = before.input_hashes[..inputs].to_vec();
+    for dep in deps {
+        input_hashes.push(
+            known
+                .get(dep.as_path())
+                .copied()
+                .unwrap_or_else(|| hash_new(dep)),
+        );
+    }
+    Fingerprint {
+        fingerprint: combine(&before.action, task, deps, &input_hashes),
+        action: before.action,
+        base_deps: before.base_deps.clone(),
+        input_hashes,
+        new_hashes: Vec::new(),
+    }
+}
+
 /// `(path, hex hash)` of every input and dep of a fingerprint, for the state
 /// and for explaining which one changed.
-pub(crate) fn input_pairs(task: &Task, fp: &Fingerprint) -> Vec<(String, String)> {
+pub(crate) fn input_pairs(
+    task: &Task,
+    deps: &[PathBuf],
+    fp: &Fingerprint,
+) -> Vec<(String, String)> {
     task.inputs
         .iter()
-        .chain(&fp.deps)
+        .chain(deps)
         .zip(&fp.input_hashes)
         .map(|(path, hash)| {
             (
@@ -249,6 +330,7 @@ impl fmt::Display for Reason {
 /// `Ok(())` means up to date. New file hashes found are appended.
 pub(crate) fn compare(
     task: &Task,
+    deps: &[PathBuf],
     fp: &Fingerprint,
     latest: Option<&Last>,
     files: &Files<'_>,
@@ -274,7 +356,7 @@ pub(crate) fn compare(
         };
         let before: Vec<(&str, &str)> = hash_lines(inputs).collect();
         let before_map: HashMap<&str, &str> = before.iter().copied().collect();
-        let now_pairs = input_pairs(task, fp);
+        let now_pairs = input_pairs(task, deps, fp);
         for (path, hash) in &now_pairs {
             if let Some(old) = before_map.get(path.as_str())
                 && *old != hash
