@@ -2,6 +2,7 @@
 //! progress display; the scheduler and the local task runner do the work.
 
 pub(crate) mod cgroup;
+pub(crate) mod folders;
 pub(crate) mod group;
 pub(crate) mod log;
 pub(crate) mod process;
@@ -229,6 +230,7 @@ pub(crate) fn execute(
         children: Default::default(),
         workers: &workers,
         cancel: Default::default(),
+        folders: folders::OutputFolders::new(pipeline),
         freshness: task::Freshness {
             latest: &freshness.snapshot.latest,
             verdicts: freshness.verdicts,

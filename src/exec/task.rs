@@ -130,6 +130,8 @@ pub(crate) struct LocalTasks<'a> {
     pub(crate) tables: SharedTables,
     /// Raised by `stop`: built-in steps and plots check it.
     pub(crate) cancel: crate::cancel::Cancel,
+    /// Where outputs may land, as links resolve.
+    pub(crate) folders: crate::exec::folders::OutputFolders,
 }
 
 /// What a worker needs to fingerprint a task.
@@ -386,6 +388,7 @@ impl LocalTasks<'_> {
                 fs::create_dir_all(parent).map_err(|e| {
                     io_failure(format!("cannot create folder `{}`", parent.display()), e)
                 })?;
+                self.folders.check(parent).map_err(plain_failure)?;
             }
         }
         let command = exec_command(self.pipeline, task, attempt.temps).map_err(plain_failure)?;
