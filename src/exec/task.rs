@@ -476,6 +476,14 @@ impl LocalTasks<'_> {
                     display_path(out)
                 )));
             }
+            // A FIFO, a folder or a device is no output: hashing it could
+            // wait forever (a FIFO) or mean nothing.
+            if !fs::metadata(temp).is_ok_and(|m| m.is_file()) {
+                return Err(plain_failure(format!(
+                    "the output `{}` is not a regular file (a folder, a FIFO, a device or a broken link)",
+                    display_path(out)
+                )));
+            }
         }
         for (out, temp) in task.outputs.iter().zip(&temps) {
             fs::rename(temp, root.join(out)).map_err(|e| {

@@ -56,6 +56,13 @@ impl<'a> Files<'a> {
     pub(crate) fn hash(&self, rel: &Path) -> io::Result<([u8; 32], Option<NewHash>)> {
         let abs = self.root.join(rel);
         let meta = std::fs::metadata(&abs)?;
+        // A FIFO or a device would be read forever.
+        if !meta.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
         let stamp = Stamp::of(&meta);
         let key = rel.as_os_str().as_encoded_bytes();
         if let Some(c) = self.cache.get(key).filter(|c| stamp.matches(c)) {

@@ -31,6 +31,7 @@ pub(crate) fn words(script: &str) -> Vec<Word> {
     Lexer {
         chars: script.chars().collect(),
         at: 0,
+        inner: Vec::new(),
     }
     .run()
 }
@@ -51,6 +52,8 @@ enum Next {
 struct Lexer {
     chars: Vec<char>,
     at: usize,
+    /// Words of commands substituted inside double quotes (`"$(cat f)"`).
+    inner: Vec<Word>,
 }
 
 impl Lexer {
@@ -110,6 +113,7 @@ impl Lexer {
                 }
             }
         }
+        out.append(&mut self.inner);
         out
     }
 
@@ -195,7 +199,19 @@ impl Lexer {
                                 }
                                 self.at += 1;
                             }
-                            '$' | '`' => {
+                            '$' if self.peek(0) == Some('(') => {
+                                // `"$(cmd)"`: cmd's words are words too.
+                                known = false;
+                                self.at += 1;
+                                let inner = self.until_close(')');
+                                self.inner.extend(words(&inner));
+                            }
+                            '`' => {
+                                known = false;
+                                let inner = self.until_close('`');
+                                self.inner.extend(words(&inner));
+                            }
+                            '$' => {
                                 known = false;
                                 text.push(c);
                             }
@@ -216,6 +232,32 @@ impl Lexer {
         }
         let known = known && !text.is_empty();
         (text, known)
+    }
+
+    /// The text up to the `close` that ends a substitution (`)` counting
+    /// nested parentheses, or a backquote), skipping quoted parts; the
+    /// position moves past it.
+    fn until_close(&mut self, close: char) -> String {
+        let start = self.at;
+        let mut depth = 1;
+        let mut quote: Option<char> = None;
+        while let Some(c) = self.peek(0) {
+            self.at += 1;
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') if close == ')' => quote = Some(c),
+                (None, '(') if close == ')' => depth += 1,
+                (None, c) if c == close => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return self.chars[start..self.at - 1].iter().collect();
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.chars[start..self.at].iter().collect()
     }
 
     /// Skips a here-document's body, up to the line that is its delimiter.
@@ -274,6 +316,10 @@ mod tests {
             ["cmd", "cat", "list.txt", "x"]
         );
         assert_eq!(shown("sort <> rw.txt"), ["sort", "<rw.txt"]);
+        assert_eq!(
+            shown("sh -c \"$(cat s.sh)\" \"`cat t.sh`\" \"$(f \"(x)\" < in)\""),
+            ["sh", "-c", "cat", "s.sh", "cat", "t.sh", "f", "(x)", "<in"]
+        );
     }
 
     #[test]

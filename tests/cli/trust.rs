@@ -969,3 +969,39 @@ out = "plain/{{ key }}.txt"
     let run = t.run(["pipeline.toml"]);
     assert!(run.stderr.contains("4 up to date"), "{}", run.stderr);
 }
+
+/// Found by bench/attack: a command that made its output a FIFO hung runner
+/// (hashing it waited for a writer forever).
+#[test]
+fn found_an_output_that_is_a_fifo_fails_its_task() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n").pipeline(&COPY.replace(
+        "run = [\"cp\", \"{{ input }}\", \"{{ out }}\"]",
+        "run = [\"mkfifo\", \"{{ out }}\"]",
+    ));
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("is not a regular file"),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.exists("build/a.txt"));
+}
+
+/// Found by bench/attack: a link among the inputs that leads into `out`
+/// (`data/link -> ../build`) made outputs inputs, and each run made outputs
+/// of outputs.
+#[test]
+fn found_a_link_among_the_inputs_into_out_is_not_walked() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n")
+        .pipeline(&COPY.replace("glob = \"data/*.txt\"", "glob = \"data/**/*.txt\""));
+    std::fs::create_dir_all(t.path("build")).unwrap();
+    std::os::unix::fs::symlink("../build", t.path("data/link")).unwrap();
+    std::os::unix::fs::symlink("../build/a.txt", t.path("data/file.txt")).unwrap();
+    for _ in 0..3 {
+        t.run(["pipeline.toml"]).expect_code(0);
+    }
+    assert_eq!(files_under(&t.path("build")), ["a.txt"]);
+}
