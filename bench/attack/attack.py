@@ -201,6 +201,48 @@ def kill_9_then_changed_input_process_groups(c):
 
 
 @attack("stale")
+def state_deleted_after_a_kill_9(c):
+    # Run ids start again at 1 in a new state: the killed run's task (run 1
+    # of the old state) must not share a temporary name with the new run 1.
+    c.write("data/a.txt", "old\n").write("scripts/late.sh", LATE).pipeline(
+        COPY.replace('run = ["cp", "{{ input }}", "{{ out }}"]', 'run = ["sh", "scripts/late.sh", "{{ input }}", "{{ out }}"]')
+    )
+    p = c.spawn("pipeline.toml", env={"RUNNER_CGROUP": "off"})
+    wait_for(lambda: c.exists("started-old"), "the task to start")
+    p.kill()
+    p.wait()
+    shutil.rmtree(c.path(".runner"))
+    c.write("data/a.txt", "new\n")
+    # The old task still runs (its record went with the state); the new
+    # run's task waits until it wrote.
+    expect_code(c.run("pipeline.toml", env={"RUNNER_CGROUP": "off"}), 0)
+    wait_for(lambda: c.exists("wrote-old") or not alive(c.read("pid-old")), "the old task")
+    time.sleep(0.2)
+    expect(c.read("build/a.txt") == "new\n", f"stale output: {c.read('build/a.txt')!r}")
+
+
+@attack("stale")
+def sigint_twice_leaves_tasks_then_a_new_run(c):
+    # A second SIGINT exits at once, leaving tasks running.
+    c.write("data/a.txt", "old\n").write("scripts/late.sh", LATE).pipeline(
+        COPY.replace('run = ["cp", "{{ input }}", "{{ out }}"]', 'run = ["sh", "scripts/late.sh", "{{ input }}", "{{ out }}"]')
+    )
+    p = c.spawn("pipeline.toml", env={"RUNNER_CGROUP": "off"})
+    wait_for(lambda: c.exists("started-old"), "the task to start")
+    wait_for(
+        lambda: c.sql("SELECT count(*) FROM processes WHERE pgid IS NOT NULL")[0][0] == 1,
+        "the task's registration",
+    )
+    p.send_signal(signal.SIGINT)
+    p.send_signal(signal.SIGINT)
+    p.wait()
+    c.write("data/a.txt", "new\n")
+    expect_code(c.run("pipeline.toml", env={"RUNNER_CGROUP": "off"}), 0)
+    expect(c.read("build/a.txt") == "new\n", f"stale output: {c.read('build/a.txt')!r}")
+    expect(not alive(c.read("pid-old")), "the task of the interrupted run still runs")
+
+
+@attack("stale")
 def kill_9_in_the_registration_window(c):
     # Kill runner as soon as its task started, before the registration can
     # be committed: with cgroups the dead run's cgroup is still found.
@@ -616,10 +658,12 @@ def planted_links_at_the_next_temp_names(c):
         )
     )
     expect_code(c.run("pipeline.toml"), 0)
-    first = c.read("names").strip()  # .a.tmp-HASH-1-1.txt
+    first = c.read("names").strip()  # .a.tmp-HASH-1.RAND-1.txt
     prefix = first.rsplit("-", 2)[0]
     for run_id in range(2, 6):
         for attempt in (1, 2):
+            for rand in ["0000", "ffff"]:
+                os.symlink(c.path("victim.txt"), c.path(f"build/{prefix}-{run_id}.{rand}-{attempt}.txt"))
             os.symlink(c.path("victim.txt"), c.path(f"build/{prefix}-{run_id}-{attempt}.txt"))
     for _ in range(3):
         expect_code(c.run("pipeline.toml", "--force"), 0)

@@ -166,7 +166,8 @@ pub(crate) struct Traces {
     /// This run's log folder (absolute).
     pub(crate) log_dir: PathBuf,
     /// Names this run among all runs of the pipeline, in temporary output
-    /// names (`12`: run 12; `n4321`: a `--no-state` run of pid 4321).
+    /// names (`12.a3f0`: run 12, and random characters, as ids start again
+    /// when the state is deleted; `n4321`: a `--no-state` run of pid 4321).
     pub(crate) run_tag: String,
 }
 

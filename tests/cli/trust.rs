@@ -1005,3 +1005,37 @@ fn found_a_link_among_the_inputs_into_out_is_not_walked() {
     }
     assert_eq!(files_under(&t.path("build")), ["a.txt"]);
 }
+
+/// Found by bench/attack: run ids start again at 1 when the state folder is
+/// deleted, so a command left running by a killed run 1 of the old state
+/// wrote the same temporary file as the new run 1 (and, without cgroups,
+/// nothing recorded it any more to stop it).
+#[test]
+fn found_a_new_state_never_shares_temporary_names_with_a_killed_run() {
+    let t = Test::new();
+    t.write("data/a.txt", "old\n")
+        .write("scripts/late.sh", LATE_WRITER)
+        .pipeline(&COPY.replace(
+            "run = [\"cp\", \"{{ input }}\", \"{{ out }}\"]",
+            "run = [\"sh\", \"scripts/late.sh\", \"{{ input }}\", \"{{ out }}\"]",
+        ));
+    let mut first = t
+        .command(["pipeline.toml"])
+        .env("RUNNER_CGROUP", "off")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(|| t.exists("started-old"));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    std::fs::remove_dir_all(t.path(".runner")).unwrap();
+    t.write("data/a.txt", "new\n");
+    t.command(["pipeline.toml"])
+        .env("RUNNER_CGROUP", "off")
+        .output_run()
+        .expect_code(0);
+    // The old task wrote (into a temporary file of its own) or was stopped.
+    wait_until(|| t.exists("wrote-old") || !alive(&t.read("pid-old")));
+    assert_eq!(t.read("build/a.txt"), "new\n");
+}
