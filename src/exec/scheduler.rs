@@ -237,6 +237,7 @@ fn worker(
                     exit_code: None,
                     stderr_tail: Vec::new(),
                     interrupted: false,
+                    step_wide: false,
                 }))
             });
 
@@ -329,6 +330,7 @@ mod tests {
                     exit_code: Some(1),
                     stderr_tail: vec![],
                     interrupted: false,
+                    step_wide: false,
                 })
             } else {
                 Outcome::Succeeded
@@ -522,6 +524,7 @@ mod tests {
                     exit_code: Some(1),
                     stderr_tail: vec![],
                     interrupted: false,
+                    step_wide: false,
                 })
             } else {
                 Outcome::Succeeded

@@ -8,6 +8,7 @@ mod core;
 mod errors;
 mod load_errors;
 mod plot;
+mod python;
 mod schema;
 mod state;
 mod tables;
