@@ -695,6 +695,7 @@ mod tests {
                         exit_code: None,
                         stderr_tail: vec![],
                         interrupted: false,
+                        step_wide: false,
                     }),
                 },
                 "s1" => {
