@@ -1,20 +1,20 @@
 //! What each subcommand does: load the file, plan, check what is up to
 //! date, run or show, report, and turn the outcome into an exit code.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::cli::{Cli, Cmd, HistoryArgs, JobsArg, RunArgs};
 use crate::config::{self, Pipeline};
-use crate::diag::{self, did_you_mean};
+use crate::diag::did_you_mean;
 use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_TASKS_FAILED, Error};
 use crate::exec::{self, RunOptions};
 use crate::plan::{self, Plan};
 use crate::report::RunReport;
 use crate::show;
-use crate::state::{self, Force, OpenState, db};
+use crate::state::{self, Force, OpenState, StateError, db};
 
 /// Runs a parsed command line; returns the exit code.
 pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
@@ -27,12 +27,11 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
             // goes on without them, `check` is strict.
             let problems = plan::call_checks(&pipeline);
             if !problems.is_empty() {
-                return Err(Error::Load(diag::render(
-                    &problems,
-                    &pipeline.source.path,
-                    &pipeline.source.text,
-                    color(),
-                )));
+                return Err(config::LoadError {
+                    source: pipeline.source.clone(),
+                    diagnostics: problems,
+                }
+                .into());
             }
             let jobs = exec::pool_size(&pipeline, &RunOptions::default());
             print_stdout(&show::plan_summary(&pipeline, &plan, jobs))?;
@@ -51,31 +50,14 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
     }
 }
 
-fn color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-}
-
-/// Loads and validates a pipeline file, rendering every diagnostic on failure.
+/// Loads and validates a pipeline file.
 fn load(path: &Path) -> Result<Pipeline, Error> {
-    config::load(path).map_err(|err| {
-        Error::Load(diag::render(
-            &err.diagnostics,
-            &err.source.path,
-            &err.source.text,
-            color(),
-        ))
-    })
+    Ok(config::load(path)?)
 }
 
+/// Plans a pipeline; a problem found planning is one of the file.
 fn make_plan(pipeline: &Pipeline) -> Result<Plan, Error> {
-    plan::build(pipeline).map_err(|diagnostics| {
-        Error::Load(diag::render(
-            &diagnostics,
-            &pipeline.source.path,
-            &pipeline.source.text,
-            color(),
-        ))
-    })
+    Ok(plan::build(pipeline)?)
 }
 
 fn print_stdout(text: &str) -> Result<(), Error> {
@@ -84,12 +66,16 @@ fn print_stdout(text: &str) -> Result<(), Error> {
         Ok(()) => Ok(()),
         // `runner check p.toml | head` closes the pipe early; that is fine.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::io("cannot write to standard output", e)),
+        Err(e) => Err(Error::Stdout(e)),
     }
 }
 
 /// Resolves step names given on the command line.
-fn step_names(pipeline: &Pipeline, names: &[String], flag: &str) -> Result<Vec<usize>, Error> {
+fn step_names(
+    pipeline: &Pipeline,
+    names: &[String],
+    flag: &'static str,
+) -> Result<Vec<usize>, Error> {
     names
         .iter()
         .map(|name| {
@@ -97,10 +83,12 @@ fn step_names(pipeline: &Pipeline, names: &[String], flag: &str) -> Result<Vec<u
                 let known: Vec<&str> = pipeline.steps.iter().map(|s| s.name.as_str()).collect();
                 let hint = did_you_mean(name, known.iter().copied())
                     .unwrap_or_else(|| format!("steps: {}", known.join(", ")));
-                Error::Usage(format!(
-                    "error: `{flag} {name}`: no step `{name}` in `{}`; {hint}",
-                    pipeline.source.path.display()
-                ))
+                Error::UnknownStep {
+                    flag,
+                    name: name.clone(),
+                    file: pipeline.source.path.clone(),
+                    hint,
+                }
             })
         })
         .collect()
@@ -201,7 +189,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     if args.no_state {
         return run_without_state(&pipeline, &plan, &options);
     }
-    let snapshot = snapshot.map_err(|_| Error::Internal("the state reader panicked".into()))?;
+    let snapshot = snapshot.map_err(|_| Error::internal("the state reader panicked"))?;
     let (state, snapshot) = if args.dry_run {
         (None, snapshot)
     } else {
@@ -244,7 +232,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         &stop,
     );
     phase("execute", &mut clock);
-    let write_error = writer.error();
+    // A write that failed stopped the run; this says why (after the report).
     let joined = state.join(writer);
 
     let report = RunReport {
@@ -263,16 +251,6 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         None if totals.failed > 0 => EXIT_TASKS_FAILED,
         None => EXIT_OK,
     };
-    if let Some(message) = write_error {
-        let _ = joined;
-        return Err(Error::io(
-            format!(
-                "cannot record results in `{}`; the run was stopped",
-                state.db_path().display()
-            ),
-            std::io::Error::other(message),
-        ));
-    }
     joined?;
     let counts = db::RunCounts {
         ok: totals.ok,
@@ -442,19 +420,21 @@ fn history(args: &HistoryArgs) -> Result<i32, Error> {
         }
         return Ok(EXIT_OK);
     }
-    let conn = db::open_read_only(&db_path).map_err(|e| {
-        Error::io(
-            format!("cannot read the state database `{}`", db_path.display()),
-            std::io::Error::other(e.to_string()),
-        )
+    let read_error = |source| StateError::Database {
+        what: "cannot read the history in",
+        path: db_path.clone(),
+        source,
+    };
+    let conn = db::open_read_only(&db_path).map_err(|source| StateError::Database {
+        what: "cannot read the state database",
+        path: db_path.clone(),
+        source,
     })?;
     let text = if args.failed {
-        let failed = db::last_run_failures(&conn)
-            .map_err(|e| Error::io("cannot read history", std::io::Error::other(e.to_string())))?;
+        let failed = db::last_run_failures(&conn).map_err(read_error)?;
         show::failed_tasks(failed, args.json)
     } else {
-        let runs = db::recent_runs(&conn, args.limit)
-            .map_err(|e| Error::io("cannot read history", std::io::Error::other(e.to_string())))?;
+        let runs = db::recent_runs(&conn, args.limit).map_err(read_error)?;
         show::runs(&runs, args.json)
     };
     print_stdout(&text)?;

@@ -6,6 +6,7 @@ mod action_hash;
 mod command_deps;
 mod damage;
 pub(crate) mod db;
+mod error;
 pub(crate) mod fingerprint;
 pub(crate) mod groups;
 pub(crate) mod lock;
@@ -20,9 +21,10 @@ use rayon::prelude::*;
 use rusqlite::Connection;
 
 use crate::config::Pipeline;
-use crate::error::Error;
+use crate::error::Internal;
 use crate::plan::{Plan, TaskId, display_path};
 use db::{CachedHash, Last};
+pub(crate) use error::StateError;
 use fingerprint::{Files, Fingerprint, Reason};
 pub(crate) use groups::{GroupRecord, Leftover, Registration};
 use writer::RunRecord;
@@ -196,13 +198,12 @@ pub(crate) struct OpenState {
 impl OpenState {
     /// Locks the state folder (waiting if `wait`) and opens or creates the
     /// database (setting a damaged one aside).
-    pub(crate) fn open(pipeline: &Pipeline, wait: bool) -> Result<OpenState, Error> {
+    pub(crate) fn open(pipeline: &Pipeline, wait: bool) -> Result<OpenState, StateError> {
         let dir = pipeline.abs(&pipeline.state_dir);
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            Error::io(
-                format!("cannot create the state folder `{}`", dir.display()),
-                e,
-            )
+        std::fs::create_dir_all(&dir).map_err(|source| StateError::File {
+            what: "cannot create the state folder",
+            path: dir.clone(),
+            source,
         })?;
         ignore_in_git(pipeline);
         let lock = lock::acquire(&dir, wait, |holder| {
@@ -213,9 +214,9 @@ impl OpenState {
             Ok(conn) => conn,
             Err(err) if damage::is_corrupt(&err) => {
                 damage::set_aside(&db_path, &err);
-                db::open(&db_path).map_err(|e| db_error(&db_path, e))?
+                db::open(&db_path).map_err(|e| StateError::database(&db_path, e))?
             }
-            Err(err) => return Err(db_error(&db_path, err)),
+            Err(err) => return Err(StateError::database(&db_path, err)),
         };
         Ok(OpenState {
             dir,
@@ -227,10 +228,10 @@ impl OpenState {
         })
     }
 
-    fn conn(&self) -> Result<&Connection, Error> {
+    fn conn(&self) -> Result<&Connection, StateError> {
         self.conn
             .as_ref()
-            .ok_or_else(|| Error::Internal("state connection in use".into()))
+            .ok_or_else(|| Internal::new("state connection in use").into())
     }
 
     /// `use_db` on the database; when it finds the database damaged, the
@@ -238,25 +239,25 @@ impl OpenState {
     fn with_db<T>(
         &mut self,
         use_db: impl Fn(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, Error> {
+    ) -> Result<T, StateError> {
         let db_path = self.db_path();
         match use_db(self.conn()?) {
             Ok(value) => Ok(value),
             Err(err) if damage::is_corrupt(&err) => {
                 drop(self.conn.take());
                 damage::set_aside(&db_path, &err);
-                let fresh = db::open(&db_path).map_err(|e| db_error(&db_path, e))?;
-                let value = use_db(&fresh).map_err(|e| db_error(&db_path, e));
+                let fresh = db::open(&db_path).map_err(|e| StateError::database(&db_path, e))?;
+                let value = use_db(&fresh).map_err(|e| StateError::database(&db_path, e));
                 self.conn = Some(fresh);
                 value
             }
-            Err(err) => Err(db_error(&db_path, err)),
+            Err(err) => Err(StateError::database(&db_path, err)),
         }
     }
 
     /// Starts the run record (once the plan is known to be good), its log
     /// folder, and prunes old logs.
-    pub(crate) fn begin(&mut self, pipeline: &Pipeline, argv: &str) -> Result<(), Error> {
+    pub(crate) fn begin(&mut self, pipeline: &Pipeline, argv: &str) -> Result<(), StateError> {
         let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let hash = blake3::hash(pipeline.source.text.as_bytes())
             .to_hex()
@@ -269,15 +270,12 @@ impl OpenState {
             argv: argv.to_owned(),
         });
         let logs_dir = self.dir.join("logs");
-        self.log_dir = logs::make_run_folder(&logs_dir, self.run_id).map_err(|e| {
-            Error::io(
-                format!(
-                    "cannot create the log folder of run {} in `{}`",
-                    self.run_id,
-                    logs_dir.display()
-                ),
-                e,
-            )
+        self.log_dir = logs::make_run_folder(&logs_dir, self.run_id).map_err(|source| {
+            StateError::LogFolder {
+                run: self.run_id,
+                path: logs_dir.clone(),
+                source,
+            }
         })?;
         logs::prune(&logs_dir, &self.log_dir, pipeline.keep_logs);
         Ok(())
@@ -286,7 +284,7 @@ impl OpenState {
     /// `snapshot` if no run wrote since it was read (it was read without
     /// the lock, at the same time as the plan), else a fresh one (empty if
     /// the database had to be set aside).
-    pub(crate) fn refresh(&mut self, snapshot: Snapshot) -> Result<Snapshot, Error> {
+    pub(crate) fn refresh(&mut self, snapshot: Snapshot) -> Result<Snapshot, StateError> {
         let read = snapshot.generation.clone();
         self.with_db(|conn| {
             if db::generation(conn)? == read {
@@ -299,29 +297,27 @@ impl OpenState {
     }
 
     /// Hands the connection to a writer thread for the run.
-    pub(crate) fn writer(&mut self) -> Result<Writer, Error> {
+    pub(crate) fn writer(&mut self) -> Result<Writer, StateError> {
         let conn = self
             .conn
             .take()
-            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
+            .ok_or_else(|| Internal::new("state connection in use"))?;
         let record = self
             .record
             .take()
-            .ok_or_else(|| Error::Internal("writer before begin".into()))?;
+            .ok_or_else(|| Internal::new("writer before begin"))?;
         Writer::start(conn, self.run_id, record)
     }
 
     /// Takes the connection back from a finished writer (and the run's id:
     /// new if the writer had to replace a damaged database).
-    pub(crate) fn join(&mut self, writer: Writer) -> Result<(), Error> {
+    pub(crate) fn join(&mut self, writer: Writer) -> Result<(), StateError> {
         let (conn, run_id, result) = writer.finish()?;
         self.conn = Some(conn);
         self.run_id = run_id;
-        result.map_err(|message| {
-            Error::io(
-                format!("cannot record results in `{}`", self.db_path().display()),
-                std::io::Error::other(message),
-            )
+        result.map_err(|source| StateError::Record {
+            path: self.db_path(),
+            source,
         })
     }
 
@@ -332,7 +328,7 @@ impl OpenState {
         exit_code: i32,
         counts: db::RunCounts,
         isolation: Option<&str>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), StateError> {
         let ended = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let run_id = self.run_id;
         self.with_db(|conn| db::end_run(conn, run_id, &ended, exit_code, counts, isolation))
@@ -341,12 +337,12 @@ impl OpenState {
     /// What runs that are gone registered and did not release: their
     /// processes may still run, their temporary files may still be there.
     /// (This run holds the lock: every record is of a run that is gone.)
-    pub(crate) fn leftovers(&mut self) -> Result<Vec<Leftover>, Error> {
+    pub(crate) fn leftovers(&mut self) -> Result<Vec<Leftover>, StateError> {
         self.with_db(groups::leftovers)
     }
 
     /// Forgets leftovers once they are stopped.
-    pub(crate) fn forget(&mut self, leftovers: &[Leftover]) -> Result<(), Error> {
+    pub(crate) fn forget(&mut self, leftovers: &[Leftover]) -> Result<(), StateError> {
         self.with_db(|conn| groups::forget(conn, leftovers))
     }
 
@@ -354,13 +350,6 @@ impl OpenState {
     pub(crate) fn db_path(&self) -> PathBuf {
         self.dir.join(DB_FILE)
     }
-}
-
-fn db_error(path: &Path, err: rusqlite::Error) -> Error {
-    Error::io(
-        format!("cannot use the state database `{}`", path.display()),
-        std::io::Error::other(err.to_string()),
-    )
 }
 
 /// `.runner/` holds a `.gitignore` of `*`, so state is never committed.
