@@ -2,6 +2,7 @@
 //! progress display; the scheduler and the local task runner do the work.
 
 pub(crate) mod cgroup;
+mod error;
 pub(crate) mod folders;
 pub(crate) mod group;
 pub(crate) mod log;

@@ -6,6 +6,7 @@ use std::cmp::Reverse;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
+use crate::error::Internal;
 use crate::exec::progress::Progress;
 use crate::exec::ready::{Rank, ReadyQueue};
 use crate::exec::task::{Failure, Outcome, TaskResult};
@@ -232,8 +233,7 @@ fn worker(
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.run(task)))
             .unwrap_or_else(|_| {
                 TaskResult::not_run(Outcome::Failed(Failure {
-                    reason: "bug in runner, please report it: running this task panicked"
-                        .to_owned(),
+                    reason: Internal::new("running this task panicked").to_string(),
                     exit_code: None,
                     stderr_tail: Vec::new(),
                     interrupted: false,

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant, SystemTime};
 use rustc_hash::FxHashMap;
 
 use crate::config::{Action, Fanout, Pipeline, Step};
+use crate::error::chain;
+use crate::exec::error::TaskError;
 use crate::exec::group::{Group, Isolation};
-use crate::exec::process::{self, Children, Exit, Log, Ran, RunError, StdoutTo, Spawn};
+use crate::exec::process::{self, Children, Exit, Log, Ran, RunError, Spawn, StdoutTo};
 use crate::exec::worker::{self, Call, CallOutcome, FoundDeps, WorkerPool};
 use crate::plan::{CallCommand, Command, Task, display_path, exec_command, temp_path};
 use crate::state::Verdict;
@@ -191,12 +193,18 @@ impl LocalTasks<'_> {
         let fingerprint = match &self.fingerprints.verdicts[task.id] {
             _ if !self.fingerprints.record => None,
             Some(Verdict::Run(_, Some(fp))) => Some(fp.clone()),
-            _ => fingerprint::fingerprint(self.pipeline, task, &base, &deps, &self.fingerprints.files)
-                .ok()
-                .map(|mut fp| {
-                    new_hashes.append(&mut fp.new_hashes);
-                    Box::new(fp)
-                }),
+            _ => fingerprint::fingerprint(
+                self.pipeline,
+                task,
+                &base,
+                &deps,
+                &self.fingerprints.files,
+            )
+            .ok()
+            .map(|mut fp| {
+                new_hashes.append(&mut fp.new_hashes);
+                Box::new(fp)
+            }),
         };
         let root = &self.pipeline.root;
         let (out_path, err_path) = log_paths(&self.log_dir, &step.name, &task.key);
@@ -383,15 +391,19 @@ impl LocalTasks<'_> {
         let task = attempt.task;
         let root = &self.pipeline.root;
         for out in task.outputs.iter() {
-            let out_abs = root.join(out);
-            if let Some(parent) = out_abs.parent() {
-                fs::create_dir_all(parent).map_err(|e| {
-                    io_failure(format!("cannot create folder `{}`", parent.display()), e)
+            if let Some(parent) = out.parent() {
+                fs::create_dir_all(root.join(parent)).map_err(|source| {
+                    TaskError::CreateFolder {
+                        path: parent.to_owned(),
+                        source,
+                    }
                 })?;
-                self.folders.check(parent).map_err(plain_failure)?;
+                self.folders
+                    .check(&root.join(parent))
+                    .map_err(TaskError::OutputFolder)?;
             }
         }
-        let command = exec_command(self.pipeline, task, attempt.temps).map_err(plain_failure)?;
+        let command = exec_command(self.pipeline, task, attempt.temps).map_err(TaskError::from)?;
         let temps: Vec<PathBuf> = attempt.temps.iter().map(|t| root.join(t)).collect();
         // Nothing may stand where this attempt writes (a planted link would
         // be followed by a built-in): the name is removed, never followed.
@@ -429,7 +441,7 @@ impl LocalTasks<'_> {
                 {
                     return Err(interrupted());
                 }
-                result.map_err(|e| plain_failure(relative_to(root, &crate::error::chain(&e))))?;
+                result.map_err(|e| TaskError::Builtin(relative_to(root, &chain(&e))))?;
             }
             Command::Plot(plot) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
@@ -453,44 +465,30 @@ impl LocalTasks<'_> {
                 {
                     return Err(interrupted());
                 }
-                result.map_err(|e| plain_failure(relative_to(root, &crate::error::chain(&e))))?;
+                result.map_err(|e| TaskError::Builtin(relative_to(root, &chain(&e))))?;
             }
         }
 
         // Every declared output must exist; then each is renamed into place.
         for (out, temp) in task.outputs.iter().zip(&temps) {
             if fs::symlink_metadata(temp).is_err() {
-                let call = matches!(command, Command::Call(_));
-                let hint = match (root.join(out).exists(), call) {
-                    (true, false) => {
-                        " (it wrote the final path directly; write to `{{ out }}`, a temporary name that runner renames when the task succeeds)"
-                    }
-                    (true, true) => {
-                        " (it wrote the final path directly; write to the `out` argument, a temporary name that runner renames when the task succeeds)"
-                    }
-                    (false, _) => "",
-                };
-                let what = if call { "the call" } else { "the command" };
-                return Err(plain_failure(format!(
-                    "{what} succeeded but did not write `{}`{hint}",
-                    display_path(out)
-                )));
+                return Err(TaskError::NotWritten {
+                    path: out.clone(),
+                    wrote_final: root.join(out).exists(),
+                    call: matches!(command, Command::Call(_)),
+                }
+                .into());
             }
             // A FIFO, a folder or a device is no output: hashing it could
             // wait forever (a FIFO) or mean nothing.
             if !fs::metadata(temp).is_ok_and(|m| m.is_file()) {
-                return Err(plain_failure(format!(
-                    "the output `{}` is not a regular file (a folder, a FIFO, a device or a broken link)",
-                    display_path(out)
-                )));
+                return Err(TaskError::NotAFile { path: out.clone() }.into());
             }
         }
         for (out, temp) in task.outputs.iter().zip(&temps) {
-            fs::rename(temp, root.join(out)).map_err(|e| {
-                io_failure(
-                    format!("cannot move the output into `{}`", display_path(out)),
-                    e,
-                )
+            fs::rename(temp, root.join(out)).map_err(|source| TaskError::Rename {
+                path: out.clone(),
+                source,
             })?;
         }
         Ok(found)
@@ -507,13 +505,16 @@ impl LocalTasks<'_> {
         let step = attempt.step;
         let root = &self.pipeline.root;
         let stdout = if step.stdout_to_out {
-            let temp = root.join(&attempt.temps[0]);
+            let temp = &attempt.temps[0];
             // A new file, never one that is there (nor a link).
             let file = fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
-                .open(&temp)
-                .map_err(|e| io_failure(format!("cannot create `{}`", temp.display()), e))?;
+                .open(root.join(temp))
+                .map_err(|source| TaskError::CreateStdout {
+                    path: temp.clone(),
+                    source,
+                })?;
             StdoutTo::File(file)
         } else {
             StdoutTo::Log(&mut logs.stdout)
@@ -537,51 +538,41 @@ impl LocalTasks<'_> {
         };
         let ran = match process::run(spawn, &self.children) {
             Ok(ran) => ran,
-            Err(RunError::Spawn(err)) => {
-                let reason = if err.kind() == io::ErrorKind::NotFound {
-                    format!(
-                        "cannot run `{}`: program not found (is it on the task's PATH?)",
-                        program()
-                    )
-                } else {
-                    format!("cannot run `{}`: {err}", program())
-                };
-                return Err(plain_failure(reason));
+            Err(RunError::Spawn(source)) if source.kind() == io::ErrorKind::NotFound => {
+                return Err(TaskError::ProgramNotFound { program: program() }.into());
+            }
+            Err(RunError::Spawn(source)) => {
+                return Err(TaskError::Spawn {
+                    program: program(),
+                    source,
+                }
+                .into());
             }
             // The command ran: say what failed around it (issue 10, item 16).
-            Err(RunError::Log(path, err)) => {
-                return Err(plain_failure(format!(
-                    "`{}` ran, but its output could not be written to its log `{}`: {err}",
-                    program(),
-                    path.display()
-                )));
+            Err(RunError::Log(log, source)) => {
+                return Err(TaskError::Log {
+                    program: program(),
+                    log,
+                    source,
+                }
+                .into());
             }
-            Err(RunError::Wait(err)) => {
-                return Err(plain_failure(format!(
-                    "`{}` started, but waiting for it failed: {err}",
-                    program()
-                )));
+            Err(RunError::Wait(source)) => {
+                return Err(TaskError::Wait {
+                    program: program(),
+                    source,
+                }
+                .into());
             }
         };
-        match ran.exit {
-            Exit::Code(0) => Ok(ran),
-            Exit::Code(code) => Err(Failure {
-                reason: format!("exit code {code}"),
-                exit_code: Some(code),
-                stderr_tail: Vec::new(),
-                interrupted: false,
-                step_wide: false,
-            }),
-            Exit::Signal(sig) => Err(plain_failure(format!(
-                "killed by signal {sig} ({})",
-                process::signal_name(sig)
-            ))),
-            Exit::TimedOut(t) => Err(plain_failure(format!(
-                "timed out after {} (every process it started was killed)",
-                humantime::format_duration(t)
-            ))),
-            Exit::Interrupted => Err(interrupted()),
-        }
+        let failed = match ran.exit {
+            Exit::Code(0) => return Ok(ran),
+            Exit::Code(code) => TaskError::ExitCode(code),
+            Exit::Signal(sig) => TaskError::Signal(sig),
+            Exit::TimedOut(t) => TaskError::TimedOut(t),
+            Exit::Interrupted => TaskError::Interrupted,
+        };
+        Err(failed.into())
     }
 }
 
@@ -595,8 +586,9 @@ struct Attempt<'a> {
     slot: u64,
 }
 
-/// A built-in's message with the absolute paths it was given shown
-/// relative to root, as every other path runner prints.
+/// A built-in's or plot's message with the absolute paths it was given
+/// shown relative to root, as every other path runner prints. (A bridge:
+/// their errors take the paths as given; see `TaskError::Builtin`.)
 fn relative_to(root: &Path, message: &str) -> String {
     let prefix = format!("{}/", root.display());
     message.replace(&prefix, "")
@@ -604,27 +596,7 @@ fn relative_to(root: &Path, message: &str) -> String {
 
 /// A task stopped because the run was interrupted.
 fn interrupted() -> Failure {
-    Failure {
-        reason: "interrupted".to_owned(),
-        exit_code: None,
-        stderr_tail: Vec::new(),
-        interrupted: true,
-        step_wide: false,
-    }
-}
-
-fn plain_failure(reason: impl Into<String>) -> Failure {
-    Failure {
-        reason: reason.into(),
-        exit_code: None,
-        stderr_tail: Vec::new(),
-        interrupted: false,
-        step_wide: false,
-    }
-}
-
-fn io_failure(what: String, err: io::Error) -> Failure {
-    plain_failure(format!("{what}: {err}"))
+    TaskError::Interrupted.into()
 }
 
 /// A task's two captured streams.

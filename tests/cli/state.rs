@@ -665,3 +665,47 @@ fn no_state_runs_everything_and_records_nothing() {
     assert!(!t.exists(".runner"));
     assert_eq!(t.read("build/total.txt"), "2\n1\n3\n");
 }
+
+/// A database error keeps what SQLite said as its cause (issue 13): a state
+/// written by a newer runner is refused, saying so, with exit code 4, and
+/// the SQLite error under it (flattened into a string, it had no source).
+#[test]
+fn a_newer_state_is_refused_with_its_cause() {
+    let t = chain();
+    t.run(["pipeline.toml"]).expect_code(0);
+    t.state_db()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(4);
+    assert!(
+        run.stderr
+            .contains("error: cannot use the state database `")
+            && run.stderr.contains(
+                "\n  caused by: the state was written by a newer runner (schema 99, this one knows"
+            )
+            && run
+                .stderr
+                .contains("\n  caused by: Error code 20: datatype mismatch"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Messages name a task's files relative to root, as they were made (issue
+/// 13): an output folder that cannot be made because a file is in the way.
+#[test]
+fn a_folder_that_cannot_be_made_is_named_relative_to_root() {
+    let t = chain();
+    t.write("build/clean", "a file where a folder goes\n");
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("cannot create folder `build/clean`: File exists"),
+        "{}",
+        run.stderr
+    );
+    let absolute = t.root().join("build").display().to_string();
+    assert!(!run.stderr.contains(&absolute), "{}", run.stderr);
+}
