@@ -144,8 +144,46 @@ fn phase(label: &str, since: &mut std::time::Instant) {
     *since = std::time::Instant::now();
 }
 
+/// The flags of a run that change what runs or how, one string each as it
+/// could be typed again (`--force=clean`, `--only=plot`, `--jobs=4`), for the
+/// run's record (`history`, the report).
+fn run_flags(args: &RunArgs) -> Vec<String> {
+    let mut flags = Vec::new();
+    match args.jobs {
+        Some(Jobs::Count(n)) => flags.push(format!("--jobs={n}")),
+        Some(Jobs::Auto) => flags.push("--jobs=auto".to_owned()),
+        None => {}
+    }
+    for step in &args.force {
+        flags.push(if step.is_empty() {
+            "--force".to_owned()
+        } else {
+            format!("--force={step}")
+        });
+    }
+    for step in &args.only {
+        flags.push(format!("--only={step}"));
+    }
+    for (on, flag) in [
+        (args.fail_fast, "--fail-fast"),
+        (args.wait, "--wait"),
+        (args.quiet, "--quiet"),
+        (args.verbose, "--verbose"),
+    ] {
+        if on {
+            flags.push(flag.to_owned());
+        }
+    }
+    flags
+}
+
 fn run(args: &RunArgs) -> Result<i32, Error> {
     let mut clock = std::time::Instant::now();
+    // What git says about the pipeline file is asked for at once, in the
+    // background: it is recorded when the run ends, and nothing waits on it.
+    let pipeline_file = args.pipeline.clone();
+    let git = (!args.dry_run && !args.no_state)
+        .then(|| std::thread::spawn(move || state::git::state_of(&pipeline_file)));
     let pipeline = load(&args.pipeline)?;
     phase("load", &mut clock);
     let only = step_names(&pipeline, &args.only, "--only")?;
@@ -207,7 +245,8 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
 
     let signals = Signals::install();
     let argv: Vec<String> = std::env::args().collect();
-    state.begin(&pipeline, &argv.join(" "))?;
+    let jobs = exec::pool_size(&pipeline, &options);
+    state.begin(&pipeline, &argv.join(" "), run_flags(args), jobs)?;
     let writer = state.writer()?;
     writer.hashes(hashes);
     let write_failed = writer.failed_flag();
@@ -263,7 +302,8 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         skipped: totals.skipped,
         up_to_date: totals.up_to_date,
     };
-    state.end(code, counts)?;
+    let git = git.and_then(|handle| handle.join().ok()).flatten();
+    state.end(code, counts, git.as_ref())?;
     if totals.failed > 0 && !pipeline.on_failure.is_empty() {
         on_failure(&pipeline, &state, counts);
     }

@@ -288,6 +288,7 @@ impl Recorder<'_> {
             attempts: result.attempts,
             stderr_tail: tail,
             log_path: result.stderr_log.as_ref().map(|p| p.display().to_string()),
+            slot: result.slot,
             latest,
         };
         self.writer.task(row, result.new_hashes.clone());

@@ -75,6 +75,8 @@ pub(crate) struct TaskResult {
     pub(crate) stderr_log: Option<PathBuf>,
     /// Full stdout log, when there was any.
     pub(crate) stdout_log: Option<PathBuf>,
+    /// The pool slot it ran in (the lowest of those it took).
+    pub(crate) slot: Option<usize>,
 }
 
 impl TaskResult {
@@ -89,6 +91,7 @@ impl TaskResult {
             attempts: 0,
             stderr_log: None,
             stdout_log: None,
+            slot: None,
         }
     }
 }
@@ -226,6 +229,7 @@ impl LocalTasks<'_> {
             attempts,
             stderr_log,
             stdout_log,
+            slot: None,
         }
     }
 

@@ -7,10 +7,11 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// The schema this binary writes; `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Every migration, in order; index i upgrades from version i to i + 1.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE runs (
     id            INTEGER PRIMARY KEY,
     started_at    TEXT NOT NULL,
@@ -58,7 +59,19 @@ CREATE TABLE files (
     mtime_ns INTEGER NOT NULL,
     hash     BLOB NOT NULL
 ) WITHOUT ROWID;
-"#];
+"#,
+    // 2 (issue 14): what the run report shows and the progress bars estimate
+    // from: the run's flags (a JSON list), its pool size, the pipeline file's
+    // git commit and whether its working tree was dirty, and the pool slot
+    // each task ran in (the lanes of the timeline).
+    r#"
+ALTER TABLE runs ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE runs ADD COLUMN jobs INTEGER;
+ALTER TABLE runs ADD COLUMN git_commit TEXT;
+ALTER TABLE runs ADD COLUMN git_dirty INTEGER;
+ALTER TABLE tasks ADD COLUMN slot INTEGER;
+"#,
+];
 
 /// Opens (creating and upgrading) the database at `path`.
 pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -241,16 +254,33 @@ pub(crate) fn generation(conn: &Connection) -> rusqlite::Result<(Option<i64>, Op
     .map(Option::unwrap_or_default)
 }
 
+/// How a run was started, as its `runs` row records it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunStart {
+    /// When (RFC 3339).
+    pub(crate) started_at: String,
+    /// BLAKE3 of the pipeline file, hex.
+    pub(crate) pipeline_hash: String,
+    /// The command line, joined by spaces.
+    pub(crate) argv: String,
+    /// The flags that change what runs or how (`--force=clean`, `--jobs=4`).
+    pub(crate) flags: Vec<String>,
+    /// Pool size.
+    pub(crate) jobs: usize,
+}
+
 /// Starts a run; returns its id.
-pub(crate) fn begin_run(
-    conn: &Connection,
-    started_at: &str,
-    pipeline_hash: &str,
-    argv: &str,
-) -> rusqlite::Result<i64> {
+pub(crate) fn begin_run(conn: &Connection, start: &RunStart) -> rusqlite::Result<i64> {
     conn.execute(
-        "INSERT INTO runs (started_at, pid, pipeline_hash, argv) VALUES (?1, ?2, ?3, ?4)",
-        params![started_at, std::process::id(), pipeline_hash, argv],
+        "INSERT INTO runs (started_at, pid, pipeline_hash, argv, flags, jobs) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            start.started_at,
+            std::process::id(),
+            start.pipeline_hash,
+            start.argv,
+            serde_json::to_string(&start.flags).unwrap_or_else(|_| "[]".to_owned()),
+            start.jobs as i64
+        ],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -268,6 +298,15 @@ pub(crate) struct RunCounts {
     pub(crate) up_to_date: usize,
 }
 
+/// The pipeline file's place in git when the run started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GitState {
+    /// The commit checked out (hex).
+    pub(crate) commit: String,
+    /// Whether tracked files had changes not committed.
+    pub(crate) dirty: bool,
+}
+
 /// Ends a run.
 pub(crate) fn end_run(
     conn: &Connection,
@@ -275,9 +314,11 @@ pub(crate) fn end_run(
     ended_at: &str,
     exit_code: i32,
     counts: RunCounts,
+    git: Option<&GitState>,
 ) -> rusqlite::Result<()> {
     conn.execute(
-        "UPDATE runs SET ended_at = ?2, exit_code = ?3, ok = ?4, failed = ?5, skipped = ?6, up_to_date = ?7 WHERE id = ?1",
+        "UPDATE runs SET ended_at = ?2, exit_code = ?3, ok = ?4, failed = ?5, skipped = ?6, up_to_date = ?7, \
+         git_commit = ?8, git_dirty = ?9 WHERE id = ?1",
         params![
             run_id,
             ended_at,
@@ -285,7 +326,9 @@ pub(crate) fn end_run(
             counts.ok as i64,
             counts.failed as i64,
             counts.skipped as i64,
-            counts.up_to_date as i64
+            counts.up_to_date as i64,
+            git.map(|g| g.commit.as_str()),
+            git.map(|g| g.dirty)
         ],
     )?;
     Ok(())
@@ -318,6 +361,8 @@ pub(crate) struct TaskRow {
     pub(crate) stderr_tail: Option<String>,
     /// The full log.
     pub(crate) log_path: Option<String>,
+    /// The pool slot it ran in (the lowest, when it took several).
+    pub(crate) slot: Option<usize>,
     /// For a task that ran: what `latest` should remember.
     pub(crate) latest: Option<Latest>,
 }
@@ -333,8 +378,8 @@ pub(crate) fn write_batch(
     {
         let mut insert_task = tx.prepare_cached(
             "INSERT OR REPLACE INTO tasks (run_id, step, key, status, exit_code, reason, fingerprint, inputs, outputs, \
-             started_at, duration_ms, attempts, stderr_tail, log_path) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             started_at, duration_ms, attempts, stderr_tail, log_path, slot) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         let mut upsert_latest = tx.prepare_cached(
             "INSERT OR REPLACE INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id) \
@@ -359,6 +404,7 @@ pub(crate) fn write_batch(
                 row.attempts,
                 row.stderr_tail,
                 row.log_path,
+                row.slot.map(|s| s as i64),
             ])?;
             match &row.latest {
                 Some(l) => {
@@ -413,26 +459,65 @@ pub(crate) struct RunRow {
     pub(crate) skipped: i64,
     /// Up-to-date tasks.
     pub(crate) up_to_date: i64,
+    /// The flags it was started with (`--force`, `--only=plot`, `--jobs=4`).
+    pub(crate) flags: Vec<String>,
+    /// Pool size (unknown for runs recorded before schema 2).
+    pub(crate) jobs: Option<i64>,
+    /// The pipeline file's git commit, when it is in a git repository.
+    pub(crate) git_commit: Option<String>,
+    /// Whether the working tree had uncommitted changes to tracked files.
+    pub(crate) git_dirty: Option<bool>,
+}
+
+/// The columns of `runs` that `RunRow` reads, in its order.
+const RUN_COLUMNS: &str = "id, started_at, ended_at, exit_code, ok, failed, skipped, up_to_date, \
+                           flags, jobs, git_commit, git_dirty";
+
+fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    let flags: String = r.get(8)?;
+    Ok(RunRow {
+        id: r.get(0)?,
+        started_at: r.get(1)?,
+        ended_at: r.get(2)?,
+        exit_code: r.get(3)?,
+        ok: r.get(4)?,
+        failed: r.get(5)?,
+        skipped: r.get(6)?,
+        up_to_date: r.get(7)?,
+        flags: serde_json::from_str(&flags).unwrap_or_default(),
+        jobs: r.get(9)?,
+        git_commit: r.get(10)?,
+        git_dirty: r.get(11)?,
+    })
 }
 
 /// The most recent runs, newest first.
 pub(crate) fn recent_runs(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<RunRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, started_at, ended_at, exit_code, ok, failed, skipped, up_to_date FROM runs ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok(RunRow {
-            id: r.get(0)?,
-            started_at: r.get(1)?,
-            ended_at: r.get(2)?,
-            exit_code: r.get(3)?,
-            ok: r.get(4)?,
-            failed: r.get(5)?,
-            skipped: r.get(6)?,
-            up_to_date: r.get(7)?,
-        })
-    })?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit as i64], run_row)?;
     rows.collect()
+}
+
+/// One run, or the newest when `id` is `None`.
+pub(crate) fn run(conn: &Connection, id: Option<i64>) -> rusqlite::Result<Option<RunRow>> {
+    match id {
+        Some(id) => conn
+            .query_row(
+                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
+                [id],
+                run_row,
+            )
+            .optional(),
+        None => conn
+            .query_row(
+                &format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT 1"),
+                [],
+                run_row,
+            )
+            .optional(),
+    }
 }
 
 /// A failed task, as `history --failed` shows it.
@@ -486,4 +571,35 @@ pub(crate) fn last_run_failures(
         })
     })?;
     Ok(Some((run_id, rows.collect::<rusqlite::Result<_>>()?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schema_1_database_is_upgraded_keeping_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO runs (started_at, pid, pipeline_hash, argv) VALUES ('2026-01-01T00:00:00Z', 1, 'h', 'runner p.toml')",
+                [],
+            )
+            .unwrap();
+        }
+        let conn = open(&path).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let run = run(&conn, None).unwrap().unwrap();
+        assert_eq!(run.id, 1);
+        assert!(run.flags.is_empty());
+        assert_eq!(run.jobs, None);
+        assert_eq!(run.git_commit, None);
+    }
 }

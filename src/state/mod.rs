@@ -4,6 +4,7 @@
 
 pub(crate) mod db;
 pub(crate) mod fingerprint;
+pub(crate) mod git;
 pub(crate) mod lock;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -231,18 +232,30 @@ impl State {
     }
 
     /// Starts the run record (once the plan is known to be good), its log
-    /// folder, and prunes old logs.
-    pub(crate) fn begin(&mut self, pipeline: &Pipeline, argv: &str) -> Result<(), Error> {
+    /// folder, and prunes old logs. `flags` are the flags that change what
+    /// runs or how, `jobs` the pool size.
+    pub(crate) fn begin(
+        &mut self,
+        pipeline: &Pipeline,
+        argv: &str,
+        flags: Vec<String>,
+        jobs: usize,
+    ) -> Result<(), Error> {
         let conn = self
             .conn
             .as_ref()
             .ok_or_else(|| Error::Internal("state connection in use".into()))?;
-        let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        let hash = blake3::hash(pipeline.source.text.as_bytes())
-            .to_hex()
-            .to_string();
-        self.run_id = db::begin_run(conn, &started, &hash, argv)
-            .map_err(|e| db_error(&self.dir.join(DB_FILE), e))?;
+        let start = db::RunStart {
+            started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            pipeline_hash: blake3::hash(pipeline.source.text.as_bytes())
+                .to_hex()
+                .to_string(),
+            argv: argv.to_owned(),
+            flags,
+            jobs,
+        };
+        self.run_id =
+            db::begin_run(conn, &start).map_err(|e| db_error(&self.dir.join(DB_FILE), e))?;
         self.log_dir = self.dir.join("logs").join(self.run_id.to_string());
         std::fs::create_dir_all(&self.log_dir).map_err(|e| {
             Error::io(
@@ -357,15 +370,28 @@ impl State {
         })
     }
 
-    /// Closes the run record.
-    pub(crate) fn end(&self, exit_code: i32, counts: db::RunCounts) -> Result<(), Error> {
+    /// Closes the run record, with what git said about the pipeline file
+    /// when the run started.
+    pub(crate) fn end(
+        &self,
+        exit_code: i32,
+        counts: db::RunCounts,
+        git: Option<&db::GitState>,
+    ) -> Result<(), Error> {
         let conn = self
             .conn
             .as_ref()
             .ok_or_else(|| Error::Internal("state connection in use".into()))?;
         let ended = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        db::end_run(conn, self.run_id, &ended, exit_code, counts)
+        db::end_run(conn, self.run_id, &ended, exit_code, counts, git)
             .map_err(|e| db_error(&self.dir.join(DB_FILE), e))
+    }
+
+    /// The open database, between runs of the writer thread.
+    pub(crate) fn connection(&self) -> Result<&Connection, Error> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| Error::Internal("state connection in use".into()))
     }
 
     /// The database path.
