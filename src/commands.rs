@@ -243,6 +243,16 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         return Ok(EXIT_OK);
     };
 
+    // Steps with tasks to run get an estimate of their task time from
+    // earlier runs, for the progress' time left.
+    let mut needed = vec![false; pipeline.steps.len()];
+    for task in &plan.tasks {
+        if matches!(verdicts[task.id], Some(state::Verdict::Run(..))) {
+            needed[task.step] = true;
+        }
+    }
+    let earlier_times = state.earlier_task_times(&pipeline, &needed);
+
     let signals = Signals::install();
     let argv: Vec<String> = std::env::args().collect();
     let jobs = exec::pool_size(&pipeline, &options);
@@ -261,6 +271,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
             snapshot: &snapshot,
             writer: &writer,
             record: true,
+            earlier_times: &earlier_times,
         },
         state.log_dir.clone(),
         &stop,
@@ -342,6 +353,7 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
             snapshot: &snapshot,
             writer: &writer,
             record: false,
+            earlier_times: &[],
         },
         log_dir.clone(),
         &stop,

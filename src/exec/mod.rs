@@ -1,6 +1,7 @@
 //! Execution of a plan: which tasks to run, on how many slots, with which
 //! progress display; the scheduler and the local task runner do the work.
 
+pub(crate) mod eta;
 pub(crate) mod process;
 pub(crate) mod progress;
 pub(crate) mod scheduler;
@@ -147,6 +148,9 @@ pub(crate) struct Freshness<'a> {
     pub(crate) writer: &'a Writer,
     /// Whether to fingerprint and record tasks at all.
     pub(crate) record: bool,
+    /// Per step: the median task time of earlier runs, for the estimate of
+    /// the time left.
+    pub(crate) earlier_times: &'a [Option<Duration>],
 }
 
 /// Runs the wanted tasks that are not up to date on this machine, with logs
@@ -199,12 +203,25 @@ pub(crate) fn execute(
         tables: shared_tables(pipeline, plan, wanted, &up_to_date),
     };
     let total = wanted.iter().filter(|&&w| w).count();
+    let to_run: Vec<bool> = wanted
+        .iter()
+        .zip(&up_to_date)
+        .map(|(&w, &u)| w && !u)
+        .collect();
+    let eta = eta::Estimator::new(pipeline, plan, &to_run, freshness.earlier_times, jobs);
     let display: Box<dyn Progress + Send> = if options.quiet {
         Box::new(Silent)
     } else if std::io::stderr().is_terminal() {
-        Box::new(Bars::new(pipeline, plan, wanted, jobs, options.verbose))
+        Box::new(Bars::new(
+            pipeline,
+            plan,
+            wanted,
+            jobs,
+            options.verbose,
+            eta,
+        ))
     } else {
-        Box::new(Lines::new(pipeline, total, jobs, options.verbose))
+        Box::new(Lines::new(pipeline, total, jobs, options.verbose, eta))
     };
     let mut progress = Tee {
         display,

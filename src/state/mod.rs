@@ -6,6 +6,7 @@ pub(crate) mod db;
 pub(crate) mod fingerprint;
 pub(crate) mod git;
 pub(crate) mod lock;
+pub(crate) mod recorded;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
@@ -385,6 +386,26 @@ impl State {
         let ended = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         db::end_run(conn, self.run_id, &ended, exit_code, counts, git)
             .map_err(|e| db_error(&self.dir.join(DB_FILE), e))
+    }
+
+    /// Per step: the median time of its tasks in earlier runs, for the
+    /// steps `needed` marks (the others: `None`). An unreadable history
+    /// gives no estimate, never an error.
+    pub(crate) fn earlier_task_times(
+        &self,
+        pipeline: &Pipeline,
+        needed: &[bool],
+    ) -> Vec<Option<std::time::Duration>> {
+        let steps: Vec<Option<&str>> = pipeline
+            .steps
+            .iter()
+            .zip(needed)
+            .map(|(s, &n)| n.then_some(s.name.as_str()))
+            .collect();
+        self.conn
+            .as_ref()
+            .and_then(|conn| recorded::median_task_times(conn, &steps).ok())
+            .unwrap_or_else(|| vec![None; steps.len()])
     }
 
     /// The open database, between runs of the writer thread.

@@ -68,3 +68,128 @@ fn history_shows_each_runs_flags_and_json_has_them() {
     assert_eq!(runs[1]["jobs"], 2);
     assert_eq!(runs[2]["flags"], serde_json::json!([]));
 }
+
+/// Four tasks of 0.3 s, then one quick one over them all.
+const NAPS: &str = r#"
+[pipeline]
+out = "build"
+jobs = 2
+[inputs.logs]
+glob = ["data/*.csv"]
+[[steps]]
+name = "nap"
+each = "logs"
+shell = "sleep 0.3; cp {{ input }} {{ out }}"
+out = "nap/{{ key }}.csv"
+[[steps]]
+name = "sum"
+all = "nap"
+shell = "cat {{ inputs }} > {{ out }}"
+out = "sum.csv"
+"#;
+
+fn naps() -> Test {
+    let t = Test::new();
+    for name in ["a", "b", "c", "d"] {
+        t.write(format!("data/{name}.csv"), "1\n");
+    }
+    t.pipeline(NAPS);
+    t
+}
+
+/// The median task time of `step` in the state, in milliseconds.
+fn median_ms(t: &Test, step: &str) -> f64 {
+    let out = std::process::Command::new("sqlite3")
+        .arg(t.path(".runner/pipeline/state.db"))
+        .arg(format!(
+            "SELECT duration_ms FROM tasks WHERE step = '{step}' AND status = 'ok'"
+        ))
+        .output()
+        .expect("the sqlite3 CLI (Debian: sqlite3)");
+    let mut ms: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    let mid = ms.len() / 2;
+    if ms.len() % 2 == 1 {
+        ms[mid]
+    } else {
+        (ms[mid - 1] + ms[mid]) / 2.0
+    }
+}
+
+/// What earlier runs predict for a forced run of `NAPS`: 4 naps and a sum,
+/// spread over the 2 slots, in seconds.
+fn predicted(t: &Test) -> f64 {
+    (4.0 * median_ms(t, "nap") + median_ms(t, "sum")) / 2.0 / 1000.0
+}
+
+#[test]
+fn the_first_progress_line_estimates_the_time_from_earlier_runs() {
+    let t = naps();
+    let first = t.run(["pipeline.toml"]);
+    first.expect_code(0);
+    let line = first.stderr.lines().next().unwrap();
+    assert!(
+        line.ends_with("5 tasks on 2 jobs"),
+        "no history, no estimate: {line}"
+    );
+
+    let again = t.run(["pipeline.toml", "--force"]);
+    again.expect_code(0);
+    let line = again.stderr.lines().next().unwrap();
+    let estimate = line
+        .split_once("(about ")
+        .and_then(|(_, rest)| rest.strip_suffix("s by earlier runs)"))
+        .unwrap_or_else(|| panic!("an estimate: {line}"));
+    let estimate: f64 = estimate.parse().unwrap();
+    let expected = predicted(&t);
+    assert!(
+        (estimate - expected).abs() < 0.011,
+        "estimated {estimate} s, earlier runs say {expected} s: {line}"
+    );
+    assert!(estimate >= 0.6, "4 naps of 0.3 s on 2 slots: {line}");
+}
+
+#[test]
+fn on_a_terminal_the_bars_estimate_from_earlier_runs_from_the_start() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("`script` is missing: apt-get install bsdutils");
+    }
+    let t = naps();
+    let on_a_terminal = |args: &str| {
+        let command = format!("{} pipeline.toml {args}", env!("CARGO_BIN_EXE_runner"));
+        let out = std::process::Command::new("script")
+            .args(["-qfec", &command, "/dev/null"])
+            .current_dir(t.root())
+            .env("TERM", "xterm")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stdout).replace('\r', "\n")
+    };
+    // The total bar's `eta` on its first frame.
+    let first_eta = |screen: &str| -> String {
+        let line = screen
+            .lines()
+            .find(|l| l.contains("total (2j)"))
+            .unwrap_or_else(|| panic!("a total bar: {screen}"))
+            .to_owned();
+        let after = line.split_once(" eta ").expect("an eta").1;
+        after.split_whitespace().next().unwrap().to_owned()
+    };
+    on_a_terminal("");
+    let screen = on_a_terminal("--force");
+    let eta = first_eta(&screen);
+    let seconds: f64 = eta.strip_suffix('s').unwrap().parse().unwrap();
+    let expected = predicted(&t);
+    assert!(
+        seconds >= 1.0 && (seconds - expected).abs() <= 1.0,
+        "first frame says eta {eta}, earlier runs {expected} s:\n{screen}"
+    );
+}
