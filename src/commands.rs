@@ -6,13 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::cli::{Cli, Cmd, HistoryArgs, Jobs, RunArgs};
+use crate::cli::{Cli, Cmd, HistoryArgs, Jobs, ReportArgs, RunArgs};
 use crate::config::{self, Pipeline};
 use crate::diag::{self, did_you_mean};
 use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_TASKS_FAILED, Error};
 use crate::exec::{self, RunOptions};
 use crate::plan::{self, Plan};
-use crate::report::RunReport;
+use crate::report::{self, RunReport, Tally};
 use crate::show;
 use crate::state::{self, Force, State, db};
 
@@ -33,6 +33,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
             Ok(EXIT_OK)
         }
         Cmd::History(args) => history(&args),
+        Cmd::Report(args) => report(&args),
         Cmd::Schema => {
             print_stdout(&config::json_schema())?;
             Ok(EXIT_OK)
@@ -307,14 +308,22 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         ));
     }
     joined?;
-    let counts = db::RunCounts {
-        ok: totals.ok,
-        failed: totals.failed,
-        skipped: totals.skipped,
-        up_to_date: totals.up_to_date,
-    };
-    let git = git.and_then(|handle| handle.join().ok()).flatten();
-    state.end(code, counts, git.as_ref())?;
+    let counts = run_counts(totals);
+    let steps = pipeline
+        .steps
+        .iter()
+        .zip(report.per_step())
+        .filter(|(_, (tally, _))| *tally != Tally::default())
+        .map(|(step, (tally, _))| (step.name.clone(), run_counts(tally)))
+        .collect();
+    state.end(db::RunEnd {
+        exit_code: code,
+        wall_ms: result.wall.as_millis() as i64,
+        counts,
+        steps,
+        git: git.and_then(|handle| handle.join().ok()).flatten(),
+        ..db::RunEnd::default()
+    })?;
     if totals.failed > 0 && !pipeline.on_failure.is_empty() {
         on_failure(&pipeline, &state, counts);
     }
@@ -324,6 +333,16 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     std::mem::forget(plan);
     std::mem::forget(snapshot);
     Ok(code)
+}
+
+/// A run's counts as the state records them.
+fn run_counts(tally: Tally) -> db::RunCounts {
+    db::RunCounts {
+        ok: tally.ok,
+        failed: tally.failed,
+        skipped: tally.skipped,
+        up_to_date: tally.up_to_date,
+    }
 }
 
 /// `--no-state`: every wanted task runs, nothing is read or recorded.
@@ -434,4 +453,82 @@ fn history(args: &HistoryArgs) -> Result<i32, Error> {
     };
     print_stdout(&text)?;
     Ok(EXIT_OK)
+}
+
+/// Where the report of `pipeline` goes when the command line does not say:
+/// `[report] out` (relative to the output folder), else `report.html` there.
+fn report_path(pipeline: &Pipeline) -> std::path::PathBuf {
+    pipeline.abs(&pipeline.out_dir).join("report.html")
+}
+
+/// `runner report`: the page of a recorded run, from the state alone.
+fn report(args: &ReportArgs) -> Result<i32, Error> {
+    let pipeline = load(&args.pipeline)?;
+    let db_path = pipeline.abs(&pipeline.state_dir).join(state::DB_FILE);
+    if !db_path.exists() {
+        return Err(Error::Usage(format!(
+            "error: no run of `{}` is recorded yet; run it first",
+            pipeline.name
+        )));
+    }
+    let plan = make_plan(&pipeline)?;
+    let conn = db::open_read_only(&db_path).map_err(|e| {
+        Error::io(
+            format!("cannot read the state database `{}`", db_path.display()),
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+    let out = match &args.out {
+        Some(path) => std::path::absolute(path)
+            .map_err(|e| Error::io(format!("cannot use `{}`", path.display()), e))?,
+        None => report_path(&pipeline),
+    };
+    let written = report::write_page(&pipeline, &plan, &conn, args.run, &out, &db_path)?;
+    print_stdout(&format!(
+        "wrote the report of run {} ({} plot{}) to {}\n",
+        written.run_id,
+        written.plots,
+        if written.plots == 1 { "" } else { "s" },
+        written.path.display()
+    ))?;
+    if args.open {
+        open_in_browser(&written.path);
+    }
+    Ok(EXIT_OK)
+}
+
+/// Opens a file with the desktop's opener, when there is one; says so when
+/// there is none (a server has no browser).
+fn open_in_browser(path: &Path) {
+    let openers: &[&str] = if cfg!(target_os = "macos") {
+        &["open"]
+    } else {
+        &["xdg-open", "gio", "open"]
+    };
+    for opener in openers {
+        let mut command = std::process::Command::new(opener);
+        if *opener == "gio" {
+            command.arg("open");
+        }
+        let spawned = command
+            .arg(path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match spawned {
+            // Not waited for: a terminal browser it may start would hold
+            // the command until it quits.
+            Ok(_) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                eprintln!("warning: cannot run `{opener}`: {e}");
+                return;
+            }
+        }
+    }
+    eprintln!(
+        "note: no opener found (xdg-open, gio, open); open {} in a browser",
+        path.display()
+    );
 }

@@ -60,16 +60,27 @@ CREATE TABLE files (
     hash     BLOB NOT NULL
 ) WITHOUT ROWID;
 "#,
-    // 2 (issue 14): what the run report shows and the progress bars estimate
-    // from: the run's flags (a JSON list), its pool size, the pipeline file's
-    // git commit and whether its working tree was dirty, and the pool slot
-    // each task ran in (the lanes of the timeline).
+    // 2 (issue 14): what the run report shows: the run's flags (a JSON
+    // list), its pool size, its wall time, the pipeline file's git commit
+    // and whether its working tree was dirty, the pool slot each task ran
+    // in (the lanes of the timeline), and per step the counts of the run
+    // (up-to-date tasks have no row in `tasks`).
     r#"
 ALTER TABLE runs ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE runs ADD COLUMN jobs INTEGER;
+ALTER TABLE runs ADD COLUMN wall_ms INTEGER;
 ALTER TABLE runs ADD COLUMN git_commit TEXT;
 ALTER TABLE runs ADD COLUMN git_dirty INTEGER;
 ALTER TABLE tasks ADD COLUMN slot INTEGER;
+CREATE TABLE run_steps (
+    run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step       TEXT NOT NULL,
+    ok         INTEGER NOT NULL,
+    failed     INTEGER NOT NULL,
+    skipped    INTEGER NOT NULL,
+    up_to_date INTEGER NOT NULL,
+    PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
 "#,
 ];
 
@@ -307,31 +318,60 @@ pub(crate) struct GitState {
     pub(crate) dirty: bool,
 }
 
+/// How a run ended, as its `runs` row (and `run_steps`) record it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunEnd {
+    /// When (RFC 3339).
+    pub(crate) ended_at: String,
+    /// The exit code.
+    pub(crate) exit_code: i32,
+    /// Wall time of the run, in milliseconds.
+    pub(crate) wall_ms: i64,
+    /// Counts of the whole run.
+    pub(crate) counts: RunCounts,
+    /// Per step with tasks in the run: its name and counts.
+    pub(crate) steps: Vec<(String, RunCounts)>,
+    /// The pipeline file's place in git when the run started.
+    pub(crate) git: Option<GitState>,
+}
+
 /// Ends a run.
-pub(crate) fn end_run(
-    conn: &Connection,
-    run_id: i64,
-    ended_at: &str,
-    exit_code: i32,
-    counts: RunCounts,
-    git: Option<&GitState>,
-) -> rusqlite::Result<()> {
-    conn.execute(
+pub(crate) fn end_run(conn: &mut Connection, run_id: i64, end: &RunEnd) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    let counts = end.counts;
+    tx.execute(
         "UPDATE runs SET ended_at = ?2, exit_code = ?3, ok = ?4, failed = ?5, skipped = ?6, up_to_date = ?7, \
-         git_commit = ?8, git_dirty = ?9 WHERE id = ?1",
+         wall_ms = ?8, git_commit = ?9, git_dirty = ?10 WHERE id = ?1",
         params![
             run_id,
-            ended_at,
-            exit_code,
+            end.ended_at,
+            end.exit_code,
             counts.ok as i64,
             counts.failed as i64,
             counts.skipped as i64,
             counts.up_to_date as i64,
-            git.map(|g| g.commit.as_str()),
-            git.map(|g| g.dirty)
+            end.wall_ms,
+            end.git.as_ref().map(|g| g.commit.as_str()),
+            end.git.as_ref().map(|g| g.dirty)
         ],
     )?;
-    Ok(())
+    {
+        let mut insert = tx.prepare(
+            "INSERT OR REPLACE INTO run_steps (run_id, step, ok, failed, skipped, up_to_date) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for (step, c) in &end.steps {
+            insert.execute(params![
+                run_id,
+                step,
+                c.ok as i64,
+                c.failed as i64,
+                c.skipped as i64,
+                c.up_to_date as i64
+            ])?;
+        }
+    }
+    tx.commit()
 }
 
 /// One finished task, as written to `tasks` (and `latest`).
@@ -463,6 +503,9 @@ pub(crate) struct RunRow {
     pub(crate) flags: Vec<String>,
     /// Pool size (unknown for runs recorded before schema 2).
     pub(crate) jobs: Option<i64>,
+    /// Wall time in milliseconds (unknown for runs that did not end, or
+    /// recorded before schema 2).
+    pub(crate) wall_ms: Option<i64>,
     /// The pipeline file's git commit, when it is in a git repository.
     pub(crate) git_commit: Option<String>,
     /// Whether the working tree had uncommitted changes to tracked files.
@@ -471,7 +514,7 @@ pub(crate) struct RunRow {
 
 /// The columns of `runs` that `RunRow` reads, in its order.
 const RUN_COLUMNS: &str = "id, started_at, ended_at, exit_code, ok, failed, skipped, up_to_date, \
-                           flags, jobs, git_commit, git_dirty";
+                           flags, jobs, wall_ms, git_commit, git_dirty";
 
 fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     let flags: String = r.get(8)?;
@@ -486,17 +529,27 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         up_to_date: r.get(7)?,
         flags: serde_json::from_str(&flags).unwrap_or_default(),
         jobs: r.get(9)?,
-        git_commit: r.get(10)?,
-        git_dirty: r.get(11)?,
+        wall_ms: r.get(10)?,
+        git_commit: r.get(11)?,
+        git_dirty: r.get(12)?,
     })
 }
 
 /// The most recent runs, newest first.
 pub(crate) fn recent_runs(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<RunRow>> {
+    runs_up_to(conn, i64::MAX, limit)
+}
+
+/// The runs up to `last` (included), newest first.
+pub(crate) fn runs_up_to(
+    conn: &Connection,
+    last: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<RunRow>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1"
+        "SELECT {RUN_COLUMNS} FROM runs WHERE id <= ?1 ORDER BY id DESC LIMIT ?2"
     ))?;
-    let rows = stmt.query_map([limit as i64], run_row)?;
+    let rows = stmt.query_map(params![last, limit as i64], run_row)?;
     rows.collect()
 }
 

@@ -371,21 +371,16 @@ impl State {
         })
     }
 
-    /// Closes the run record, with what git said about the pipeline file
-    /// when the run started.
-    pub(crate) fn end(
-        &self,
-        exit_code: i32,
-        counts: db::RunCounts,
-        git: Option<&db::GitState>,
-    ) -> Result<(), Error> {
+    /// Closes the run record: how it ended, its counts (per step too), and
+    /// what git said about the pipeline file when it started.
+    pub(crate) fn end(&mut self, mut end: db::RunEnd) -> Result<(), Error> {
+        let db_path = self.dir.join(DB_FILE);
         let conn = self
             .conn
-            .as_ref()
+            .as_mut()
             .ok_or_else(|| Error::Internal("state connection in use".into()))?;
-        let ended = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        db::end_run(conn, self.run_id, &ended, exit_code, counts, git)
-            .map_err(|e| db_error(&self.dir.join(DB_FILE), e))
+        end.ended_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        db::end_run(conn, self.run_id, &end).map_err(|e| db_error(&db_path, e))
     }
 
     /// Per step: the median time of its tasks in earlier runs, for the

@@ -47,3 +47,103 @@ pub(crate) fn median_task_times(
     }
     Ok(medians)
 }
+
+/// A task of a recorded run, as the report reads it.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskRecord {
+    /// Step name.
+    pub(crate) step: String,
+    /// Task key.
+    pub(crate) key: String,
+    /// `ok`, `failed`, `interrupted`, `skipped`, `not_run`.
+    pub(crate) status: String,
+    /// Exit code of the command, if it exited.
+    pub(crate) exit_code: Option<i32>,
+    /// What happened, for a failure.
+    pub(crate) reason: Option<String>,
+    /// When it started (RFC 3339, milliseconds).
+    pub(crate) started_at: Option<String>,
+    /// Milliseconds, all attempts.
+    pub(crate) duration_ms: Option<i64>,
+    /// Attempts made.
+    pub(crate) attempts: Option<i64>,
+    /// The last lines of its stderr.
+    pub(crate) stderr_tail: Option<String>,
+    /// Its full stderr log.
+    pub(crate) log_path: Option<String>,
+    /// The pool slot it ran in (none before schema 2).
+    pub(crate) slot: Option<i64>,
+}
+
+/// Every task row of run `run_id`, in the order they were recorded.
+pub(crate) fn run_tasks(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<TaskRecord>> {
+    let mut stmt = conn.prepare(
+        "SELECT step, key, status, exit_code, reason, started_at, duration_ms, attempts, \
+         stderr_tail, log_path, slot FROM tasks WHERE run_id = ?1",
+    )?;
+    let rows = stmt.query_map([run_id], |r| {
+        Ok(TaskRecord {
+            step: r.get(0)?,
+            key: r.get(1)?,
+            status: r.get(2)?,
+            exit_code: r.get(3)?,
+            reason: r.get(4)?,
+            started_at: r.get(5)?,
+            duration_ms: r.get(6)?,
+            attempts: r.get(7)?,
+            stderr_tail: r.get(8)?,
+            log_path: r.get(9)?,
+            slot: r.get(10)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Per step of run `run_id`: its counts as the run ended (nothing for a
+/// run that did not end).
+pub(crate) fn run_steps(
+    conn: &Connection,
+    run_id: i64,
+) -> rusqlite::Result<Vec<(String, super::db::RunCounts)>> {
+    let mut stmt = conn
+        .prepare("SELECT step, ok, failed, skipped, up_to_date FROM run_steps WHERE run_id = ?1")?;
+    let rows = stmt.query_map([run_id], |r| {
+        Ok((
+            r.get(0)?,
+            super::db::RunCounts {
+                ok: r.get::<_, i64>(1)? as usize,
+                failed: r.get::<_, i64>(2)? as usize,
+                skipped: r.get::<_, i64>(3)? as usize,
+                up_to_date: r.get::<_, i64>(4)? as usize,
+            },
+        ))
+    })?;
+    rows.collect()
+}
+
+/// The last result of a task: its status, and the run that left it.
+#[derive(Debug, Clone)]
+pub(crate) struct LastResult {
+    /// `ok`, `failed` or `interrupted`.
+    pub(crate) status: String,
+    /// The run in which the task last ran.
+    pub(crate) run_id: i64,
+}
+
+/// The last result of every task of step `step`, by key.
+pub(crate) fn last_results(
+    conn: &Connection,
+    step: &str,
+) -> rusqlite::Result<rustc_hash::FxHashMap<String, LastResult>> {
+    let mut stmt = conn.prepare_cached("SELECT key, status, run_id FROM latest WHERE step = ?1")?;
+    let rows = stmt.query_map([step], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            LastResult {
+                status: r.get(1)?,
+                run_id: r.get(2)?,
+            },
+        ))
+    })?;
+    rows.collect()
+}

@@ -1,0 +1,229 @@
+//! Per step of a recorded run: its counts, the total and the spread of its
+//! task times (p50, p95, max) and its slowest tasks.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::state::db::RunCounts;
+use crate::state::recorded::TaskRecord;
+
+/// Slowest tasks listed per step.
+const SLOWEST: usize = 5;
+
+/// One slow task.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SlowTask {
+    /// Its key.
+    pub(crate) key: String,
+    /// How long it took.
+    pub(crate) time: String,
+    /// How it ended.
+    pub(crate) status: String,
+}
+
+/// One row of the steps table.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct StepStats {
+    /// Step name.
+    pub(crate) name: String,
+    /// `step` or `plot`.
+    pub(crate) kind: &'static str,
+    /// Tasks in the run (up to date ones included).
+    pub(crate) tasks: usize,
+    /// Succeeded.
+    pub(crate) ok: usize,
+    /// Failed (or interrupted).
+    pub(crate) failed: usize,
+    /// Not run.
+    pub(crate) skipped: usize,
+    /// Up to date.
+    pub(crate) up_to_date: usize,
+    /// Summed time of its tasks.
+    pub(crate) total: String,
+    /// Median task time ("" when none ran).
+    pub(crate) p50: String,
+    /// 95th percentile of task times.
+    pub(crate) p95: String,
+    /// Longest task.
+    pub(crate) max: String,
+    /// The slowest tasks, slowest first.
+    pub(crate) slowest: Vec<SlowTask>,
+}
+
+/// The rows of the steps table, in `steps` order (name and whether it is a
+/// plot), for the steps with tasks in the run. `counts` are the run's
+/// recorded per-step counts; a run that did not end has none, and its counts
+/// come from its task rows.
+pub(crate) fn per_step(
+    steps: &[(&str, bool)],
+    counts: &[(String, RunCounts)],
+    tasks: &[TaskRecord],
+) -> Vec<StepStats> {
+    steps
+        .iter()
+        .filter_map(|&(name, is_plot)| {
+            let rows: Vec<&TaskRecord> = tasks.iter().filter(|t| t.step == name).collect();
+            let c = counts
+                .iter()
+                .find(|(s, _)| s == name)
+                .map(|(_, c)| *c)
+                .unwrap_or_else(|| counts_of(&rows));
+            let tasks = c.ok + c.failed + c.skipped + c.up_to_date;
+            if tasks == 0 {
+                return None;
+            }
+            let mut ran: Vec<(&TaskRecord, Duration)> = rows
+                .iter()
+                .filter(|t| matches!(t.status.as_str(), "ok" | "failed" | "interrupted"))
+                .map(|t| (*t, millis(t.duration_ms)))
+                .collect();
+            ran.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.key.cmp(&b.0.key)));
+            let mut times: Vec<Duration> = ran.iter().map(|(_, d)| *d).collect();
+            times.sort_unstable();
+            let shown = |d: Option<Duration>| d.map(duration).unwrap_or_default();
+            Some(StepStats {
+                name: name.to_owned(),
+                kind: if is_plot { "plot" } else { "step" },
+                tasks,
+                ok: c.ok,
+                failed: c.failed,
+                skipped: c.skipped,
+                up_to_date: c.up_to_date,
+                total: if times.is_empty() {
+                    String::new()
+                } else {
+                    duration(times.iter().sum())
+                },
+                p50: shown(percentile(&times, 50)),
+                p95: shown(percentile(&times, 95)),
+                max: shown(times.last().copied()),
+                slowest: ran
+                    .iter()
+                    .take(SLOWEST)
+                    .map(|(t, d)| SlowTask {
+                        key: t.key.clone(),
+                        time: duration(*d),
+                        status: t.status.clone(),
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// Counts from task rows alone (a run that did not end).
+fn counts_of(rows: &[&TaskRecord]) -> RunCounts {
+    let mut c = RunCounts::default();
+    for t in rows {
+        match t.status.as_str() {
+            "ok" => c.ok += 1,
+            "failed" | "interrupted" => c.failed += 1,
+            _ => c.skipped += 1,
+        }
+    }
+    c
+}
+
+/// A recorded duration.
+pub(crate) fn millis(ms: Option<i64>) -> Duration {
+    Duration::from_millis(ms.unwrap_or(0).max(0) as u64)
+}
+
+/// The `p`th percentile of sorted times (nearest rank).
+fn percentile(sorted: &[Duration], p: usize) -> Option<Duration> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (sorted.len() * p).div_ceil(100).max(1);
+    Some(sorted[rank - 1])
+}
+
+/// A duration for people: `4ms`, `420ms`, `1.42s`, `12.3s`, `4m05s`, `2h07m`.
+pub(crate) fn duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 1.0 {
+        format!("{}ms", d.as_millis())
+    } else if s < 60.0 {
+        crate::report::seconds(d)
+    } else if s < 3600.0 {
+        let s = s.round() as u64;
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        let m = (s / 60.0).round() as u64;
+        format!("{}h{:02}m", m / 60, m % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(step: &str, key: &str, status: &str, ms: i64) -> TaskRecord {
+        TaskRecord {
+            step: step.into(),
+            key: key.into(),
+            status: status.into(),
+            exit_code: None,
+            reason: None,
+            started_at: None,
+            duration_ms: Some(ms),
+            attempts: Some(1),
+            stderr_tail: None,
+            log_path: None,
+            slot: None,
+        }
+    }
+
+    #[test]
+    fn percentiles_and_slowest() {
+        let tasks: Vec<TaskRecord> = (1..=20)
+            .map(|i| {
+                task(
+                    "a",
+                    &format!("k{i}"),
+                    if i == 7 { "failed" } else { "ok" },
+                    i * 100,
+                )
+            })
+            .chain([task("a", "s", "skipped", 0)])
+            .collect();
+        let counts = vec![(
+            "a".to_owned(),
+            RunCounts {
+                ok: 19,
+                failed: 1,
+                skipped: 1,
+                up_to_date: 4,
+            },
+        )];
+        let stats = per_step(&[("a", false), ("b", true)], &counts, &tasks);
+        assert_eq!(stats.len(), 1, "a step without tasks has no row");
+        let a = &stats[0];
+        assert_eq!(a.tasks, 25);
+        assert_eq!(
+            (a.p50.as_str(), a.p95.as_str(), a.max.as_str()),
+            ("1.00s", "1.90s", "2.00s")
+        );
+        assert_eq!(a.total, "21.0s");
+        let slowest: Vec<&str> = a.slowest.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(slowest, ["k20", "k19", "k18", "k17", "k16"]);
+    }
+
+    #[test]
+    fn counts_from_rows_when_the_run_did_not_end() {
+        let tasks = vec![task("a", "x", "ok", 1), task("a", "y", "interrupted", 1)];
+        let stats = per_step(&[("a", false)], &[], &tasks);
+        assert_eq!((stats[0].ok, stats[0].failed), (1, 1));
+    }
+
+    #[test]
+    fn durations_read_well() {
+        let s = Duration::from_secs_f64;
+        assert_eq!(duration(s(0.4234)), "423ms");
+        assert_eq!(duration(s(0.004)), "4ms");
+        assert_eq!(duration(s(1.4234)), "1.42s");
+        assert_eq!(duration(s(245.0)), "4m05s");
+        assert_eq!(duration(s(7620.0)), "2h07m");
+    }
+}
