@@ -150,18 +150,14 @@ fn mask_word(word: &str, key: &str) -> String {
     }
     let start = word.find(core).unwrap_or(0);
     let (before, after) = (&word[..start], &word[start + core.len()..]);
-    let masked = if core.contains('/') {
-        "<path>".to_owned()
-    } else {
-        // `x.csv:3` is a file name and a line number.
-        let parts: Vec<String> = core.split(':').map(|part| mask_part(part, key)).collect();
-        parts.join(":")
-    };
+    // `data/x.csv:3` is a path and a line number.
+    let parts: Vec<String> = core.split(':').map(|part| mask_part(part, key)).collect();
+    let masked = parts.join(":");
     format!("{before}{masked}{after}")
 }
 
 fn mask_part(part: &str, key: &str) -> String {
-    if is_file_name(part) {
+    if part.contains('/') || is_file_name(part) {
         "<path>".to_owned()
     } else if !key.is_empty() && part == key {
         "<key>".to_owned()
@@ -233,6 +229,7 @@ mod tests {
     masks! {
         numbers: "row 12: value 3.14 out of range", "" => "row N: value N out of range";
         paths: "cannot open data/2024/x.csv: No such file", "" => "cannot open <path>: No such file";
+        path_and_line: "data/2024/x.csv:12: bad", "" => "<path>:N: bad";
         file_names: "x.csv:3: bad header", "" => "<path>:N: bad header";
         quoted_path: "FileNotFoundError: '/tmp/a b'", "" => "FileNotFoundError: '<path> b'";
         own_key: "sample s17 is empty", "s17" => "sample <key> is empty";

@@ -4,10 +4,12 @@
 
 mod support;
 
+mod browser;
 mod core;
 mod errors;
 mod history;
 mod load_errors;
 mod plot;
+mod report;
 mod schema;
 mod state;

@@ -4,6 +4,21 @@
   var filter = document.getElementById("filter");
   var shown = document.getElementById("shown");
 
+  // Pictures get their `src` only near the screen, and lose it far from
+  // it: Chromium builds every SVG <img> of a page, `loading="lazy"` or not,
+  // at a cost that grows with their number (2,000 took minutes).
+  var near = new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) {
+      var img = entry.target;
+      if (entry.isIntersecting) {
+        if (!img.hasAttribute("src")) { img.setAttribute("src", img.getAttribute("data-src")); }
+      } else if (img.hasAttribute("src")) {
+        img.removeAttribute("src");
+      }
+    });
+  }, { rootMargin: "1200px 0px" });
+  figures.forEach(function (figure) { near.observe(figure.querySelector("img")); });
+
   // The filter: every word typed must appear in the figure's step and key.
   function applyFilter() {
     var words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
@@ -36,7 +51,7 @@
     var figure = figures[index];
     if (!figure) { return; }
     current = index;
-    var src = figure.querySelector("img").getAttribute("src");
+    var src = figure.querySelector("img").getAttribute("data-src");
     big.src = src;
     big.alt = figure.querySelector("img").alt;
     open.href = src;
@@ -51,7 +66,7 @@
   var plots = document.getElementById("plots");
   plots.addEventListener("click", function (event) {
     var figure = event.target.closest("figure");
-    if (figure) { show(figures.indexOf(figure)); }
+    if (figure && !event.target.closest("a")) { show(figures.indexOf(figure)); }
   });
   viewer.addEventListener("keydown", function (event) {
     if (event.key === "ArrowRight") { step(1); event.preventDefault(); }
