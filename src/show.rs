@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::config::{Action, Batching, Pipeline, StepKind, Upstream};
-use crate::plan::{Command, Plan, display_path};
+use crate::plan::{Plan, display_path};
 use crate::report::command_line;
 use crate::state::Verdict;
 use crate::state::db::{FailedRow, RunRow};
@@ -60,7 +60,7 @@ pub(crate) fn plan_summary(pipeline: &Pipeline, plan: &Plan, jobs: usize) -> Str
         let action = match &step.action {
             Action::Run(argv) => format!("run {}", argv.first().map_or("", |a| a.text.as_str())),
             Action::Shell(_) => "shell".to_owned(),
-            Action::Builtin { name, .. } => format!("use {name}"),
+            Action::Builtin(builtin) => format!("use {}", builtin.name),
             Action::Plot(_) => "plot".to_owned(),
         };
         let n = plan.step_tasks[i].len();
@@ -168,13 +168,10 @@ pub(crate) fn dry_run(
         let line = line
             .strip_prefix(&format!("cd {root} && "))
             .unwrap_or(&line);
-        match task.command {
-            Command::Builtin | Command::Plot { .. } => {
-                let _ = writeln!(out, "# {} {}: {line}", step.name, task.key);
-            }
-            _ => {
-                let _ = writeln!(out, "{line}");
-            }
+        if task.command.is_process() {
+            let _ = writeln!(out, "{line}");
+        } else {
+            let _ = writeln!(out, "# {} {}: {line}", step.name, task.key);
         }
     }
     if up_to_date > 0 {
@@ -256,7 +253,7 @@ pub(crate) fn failed_tasks(failed: Option<(i64, Vec<FailedRow>)>, json: bool) ->
             "\nFAILED: {} {} ({})",
             row.step,
             row.key,
-            row.reason.as_deref().unwrap_or(&row.status)
+            row.reason.as_deref().unwrap_or(row.status.as_str())
         );
         if let Some(log) = &row.log_path {
             let _ = writeln!(out, "  log: {log}");

@@ -1,21 +1,29 @@
 //! The pipeline file: the only place that reads TOML. `load` turns a file into
 //! a validated [`Pipeline`] or the full list of diagnostics found in it.
 
+mod input_set;
 mod literal;
+mod namespace;
+mod plot;
 mod raw;
+mod sections;
+mod settings;
+mod step;
+mod template_check;
 mod validate;
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::diag::Diagnostic;
+use crate::plot::Kind as PlotKind;
 use crate::template::Templates;
 
 pub(crate) use literal::ValueMap;
 pub(crate) use raw::{MAX_JOBS, json_schema};
-pub(crate) use validate::{normalize as normalize_path, parse};
+pub(crate) use validate::parse;
 
 /// The newest pipeline file format this binary understands.
 pub(crate) const FORMAT_VERSION: i64 = 1;
@@ -167,15 +175,19 @@ pub(crate) enum Action {
     Run(Vec<Tmpl>),
     /// One string for `sh -c`, values shell-quoted.
     Shell(Tmpl),
-    /// A built-in step.
-    Builtin {
-        /// `csv.stats`, ...
-        name: String,
-        /// `with = {...}`
-        options: Arc<toml::Table>,
-    },
-    /// A plot from a template.
+    /// A built-in step, shared by its tasks' commands.
+    Builtin(Arc<BuiltinStep>),
+    /// A plot from a template, shared by its tasks' commands.
     Plot(Arc<PlotSpec>),
+}
+
+/// `use = "NAME"` with its `with = {...}` options (checked at load time).
+#[derive(Debug, Clone)]
+pub(crate) struct BuiltinStep {
+    /// `csv.stats`, ...
+    pub(crate) name: String,
+    /// `with = {...}`
+    pub(crate) options: toml::Table,
 }
 
 /// Everything a `[[plots]]` entry says about the picture (templated texts are
@@ -210,15 +222,15 @@ pub(crate) struct PlotSpec {
     pub(crate) bins: usize,
     /// Nothing to plot = skipped, not failed.
     pub(crate) skip_empty: bool,
-    /// How to read the tables; `None` = by extension.
-    pub(crate) format: Option<crate::table::Format>,
+    /// How to read the tables (`format`, and later `na`, `types`...).
+    pub(crate) table: Arc<crate::table::ReadOptions>,
 }
 
 /// A plot template: built in, or the user's file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PlotTemplate {
-    /// `line`, `scatter`, `bar`, `hist`.
-    Builtin(String),
+    /// `line`, `scatter`, `bar`, `hist`: what the built-in template draws.
+    Builtin(PlotKind),
     /// A minijinja file, relative to root.
     File(PathBuf),
 }
@@ -252,6 +264,25 @@ pub(crate) struct Step {
     pub(crate) env: Arc<Vec<(String, String)>>,
     /// Pool slots one task takes.
     pub(crate) threads: usize,
+}
+
+/// Lexically normalizes a path: drops `.`, folds `a/..`; keeps leading `..`.
+pub(crate) fn normalize_path(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !out.has_root() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// Reads and validates a pipeline file.
@@ -294,5 +325,19 @@ pub(crate) fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Pipeline, LoadEr
                 ],
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_paths() {
+        let normalize = normalize_path;
+        assert_eq!(normalize(Path::new("a/./b/../c")), PathBuf::from("a/c"));
+        assert_eq!(normalize(Path::new("../x")), PathBuf::from("../x"));
+        assert_eq!(normalize(Path::new("a/../../x")), PathBuf::from("../x"));
+        assert_eq!(normalize(Path::new("/a/../../x")), PathBuf::from("/x"));
     }
 }

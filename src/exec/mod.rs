@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Action, Pipeline, Upstream};
 use crate::plan::{Plan, Task, TaskId};
-use crate::state::db::{Latest, TaskRow};
+use crate::state::db::{Latest, TaskRow, TaskStatus};
 use crate::state::fingerprint::{self, Files};
 use crate::state::{Snapshot, Verdict, Writer, paths_json};
 use crate::table::SharedTables;
@@ -89,11 +89,12 @@ fn shared_tables(
         .flat_map(|t| {
             let inputs = || t.inputs.iter().map(|i| root.join(i)).collect::<Vec<_>>();
             match &pipeline.steps[t.step].action {
-                Action::Builtin { name, options } => {
-                    crate::steps::table_reads(name, options, &inputs())
+                Action::Builtin(builtin) => {
+                    crate::steps::table_reads(&builtin.name, &builtin.options, &inputs())
                 }
                 Action::Plot(spec) => crate::plot::table_reads(spec, &inputs()),
-                _ => Vec::new(),
+                // A process reads its files itself.
+                Action::Run(_) | Action::Shell(_) => Vec::new(),
             }
         });
     SharedTables::new(root, reads)
@@ -134,6 +135,8 @@ impl Executor for LocalTasks<'_> {
     }
 
     fn stop(&self) {
+        // Built-ins and plots run in this process: they see the flag.
+        self.cancel.cancel();
         self.children.stop_all();
     }
 }
@@ -190,6 +193,7 @@ pub(crate) fn execute(
         pipeline,
         log_dir,
         children: Default::default(),
+        cancel: Default::default(),
         freshness: task::Freshness {
             verdicts: freshness.verdicts,
             step_deps: pipeline
@@ -269,22 +273,21 @@ impl Recorder<'_> {
     fn task_finished(&mut self, task: &Task, result: &TaskResult) {
         let (status, exit_code, reason, tail) = match &result.outcome {
             Outcome::UpToDate => return,
-            Outcome::Succeeded => ("ok", None, None, None),
+            Outcome::Succeeded => (TaskStatus::Ok, None, None, None),
             Outcome::Failed(f) => (
                 if f.interrupted {
-                    "interrupted"
+                    TaskStatus::Interrupted
                 } else {
-                    "failed"
+                    TaskStatus::Failed
                 },
                 f.exit_code,
                 Some(f.reason.clone()),
                 Some(f.stderr_tail.join("\n")),
             ),
-            Outcome::SkippedUpstream => ("skipped", None, None, None),
-            Outcome::NotRun => ("not_run", None, None, None),
+            Outcome::SkippedUpstream => (TaskStatus::Skipped, None, None, None),
+            Outcome::NotRun => (TaskStatus::NotRun, None, None, None),
         };
         let latest = result.record.as_ref().map(|r| Latest {
-            status: "ok".to_owned(),
             fingerprint: r.fingerprint.fingerprint.to_hex().to_string(),
             action: r.fingerprint.action.to_hex().to_string(),
             inputs: r.inputs.clone(),

@@ -348,7 +348,7 @@ mod tests {
             outputs: vec![PathBuf::from(key)].into(),
             batch: None,
             upstream,
-            command: Command::Builtin,
+            command: Command::Argv(Vec::new()),
             invalid: None,
         }
     }

@@ -7,7 +7,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::{Action, Pipeline, Step};
+use crate::config::{Pipeline, Step};
 use crate::exec::process::{self, Children, Exit, Log, Sink, Spawn};
 use crate::plan::{Command, Task, display_path, exec_command, temp_path};
 use crate::state::Verdict;
@@ -108,6 +108,8 @@ pub(crate) struct LocalTasks<'a> {
     pub(crate) freshness: Freshness<'a>,
     /// Tables that more than one task of the run reads.
     pub(crate) tables: SharedTables,
+    /// Raised by `stop`: built-in steps and plots check it.
+    pub(crate) cancel: crate::cancel::Cancel,
 }
 
 /// What a worker needs to fingerprint a task.
@@ -257,44 +259,50 @@ impl LocalTasks<'_> {
             .map(|o| root.join(temp_path(o)))
             .collect();
 
-        match (command, &step.action) {
-            (Command::Argv(argv), _) => self.spawn(task, step, logs, argv.clone())?,
-            (Command::Shell(script), _) => {
+        match command {
+            Command::Argv(argv) => self.spawn(task, step, logs, argv.clone())?,
+            Command::Shell(script) => {
                 let argv = vec!["sh".into(), "-c".into(), script.into()];
                 self.spawn(task, step, logs, argv)?;
             }
-            (Command::Builtin, Action::Builtin { name, options }) => {
+            Command::Builtin(builtin) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
                 let call = crate::steps::BuiltinCall {
                     inputs: &inputs,
                     outputs: &temps,
-                    options,
+                    options: &builtin.options,
                     tables: &self.tables,
+                    cancel: &self.cancel,
                 };
-                crate::steps::run(name, &call)
-                    .map_err(|message| plain_failure(relative_to(root, &message)))?;
+                let result = crate::steps::run(&builtin.name, &call);
+                // Stopped by a signal: interrupted, never `ok` (issue 10,
+                // item 9), even when it managed to finish.
+                if self.cancel.is_cancelled() || result.as_ref().is_err_and(|e| e.is_interrupted())
+                {
+                    return Err(interrupted());
+                }
+                result.map_err(|e| plain_failure(relative_to(root, &crate::error::chain(&e))))?;
             }
-            (
-                Command::Plot {
-                    title,
-                    x_label,
-                    y_label,
-                },
-                Action::Plot(spec),
-            ) => {
+            Command::Plot(plot) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
                 let texts = crate::plot::Texts {
-                    title: title.as_deref(),
-                    x_label: x_label.as_deref(),
-                    y_label: y_label.as_deref(),
+                    title: plot.title.as_deref(),
+                    x_label: plot.x_label.as_deref(),
+                    y_label: plot.y_label.as_deref(),
                 };
-                crate::plot::render(spec, &texts, root, &self.tables, &inputs, &temps)
-                    .map_err(|message| plain_failure(relative_to(root, &message)))?;
-            }
-            _ => {
-                return Err(plain_failure(
-                    "the task's command does not match its step (bug in runner, please report it)",
-                ));
+                let result = crate::plot::render(
+                    &plot.spec,
+                    &texts,
+                    root,
+                    &self.tables,
+                    &inputs,
+                    &temps,
+                    &self.cancel,
+                );
+                if self.cancel.is_cancelled() {
+                    return Err(interrupted());
+                }
+                result.map_err(|message| plain_failure(relative_to(root, &message)))?;
             }
         }
 
@@ -364,12 +372,7 @@ impl LocalTasks<'_> {
                 "timed out after {} (its process group was killed)",
                 humantime::format_duration(t)
             ))),
-            Ok(Exit::Interrupted) => Err(Failure {
-                reason: "interrupted".to_owned(),
-                exit_code: None,
-                stderr_tail: Vec::new(),
-                interrupted: true,
-            }),
+            Ok(Exit::Interrupted) => Err(interrupted()),
             Err(err) => {
                 let program = argv
                     .first()
@@ -391,6 +394,16 @@ impl LocalTasks<'_> {
 fn relative_to(root: &Path, message: &str) -> String {
     let prefix = format!("{}/", root.display());
     message.replace(&prefix, "")
+}
+
+/// A task stopped because the run was interrupted.
+fn interrupted() -> Failure {
+    Failure {
+        reason: "interrupted".to_owned(),
+        exit_code: None,
+        stderr_tail: Vec::new(),
+        interrupted: true,
+    }
 }
 
 fn plain_failure(reason: impl Into<String>) -> Failure {

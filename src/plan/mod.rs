@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use rayon::prelude::*;
 
-use crate::config::{Action, Fanout, Pipeline, Tmpl, Upstream};
+use crate::config::{Action, BuiltinStep, Fanout, Pipeline, PlotSpec, Tmpl, Upstream};
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
 
@@ -59,25 +59,46 @@ pub(crate) struct Task {
     pub(crate) invalid: Option<String>,
 }
 
-/// The rendered action of a task, with its final output paths (as shown,
-/// and fingerprinted); `exec_command` gives the one that is run.
+/// The rendered action of a task, one variant per kind of action, each with
+/// everything its kind needs to run and to be fingerprinted (so a command
+/// cannot disagree with its step): argv and shell scripts with their final
+/// output paths (as shown, and fingerprinted); `exec_command` gives the one
+/// that is run. A new kind of action is a new variant here and in
+/// `config::Action`: the compiler then lists every place that handles one.
 #[derive(Debug, Clone)]
 pub(crate) enum Command {
     /// An argv.
     Argv(Vec<OsString>),
     /// A script for `sh -c`.
     Shell(String),
-    /// A built-in step; its name and options are on the step.
-    Builtin,
-    /// A plot; the spec is on the step, the rendered texts here.
-    Plot {
-        /// Rendered title.
-        title: Option<String>,
-        /// Rendered x label.
-        x_label: Option<String>,
-        /// Rendered y label.
-        y_label: Option<String>,
-    },
+    /// A built-in step, with its options (shared by the step's tasks).
+    Builtin(Arc<BuiltinStep>),
+    /// A plot: its spec (shared by the step's tasks) and its rendered texts.
+    Plot(PlotCommand),
+}
+
+/// What a plot task draws.
+#[derive(Debug, Clone)]
+pub(crate) struct PlotCommand {
+    /// The `[[plots]]` entry.
+    pub(crate) spec: Arc<PlotSpec>,
+    /// Rendered title.
+    pub(crate) title: Option<String>,
+    /// Rendered x label.
+    pub(crate) x_label: Option<String>,
+    /// Rendered y label.
+    pub(crate) y_label: Option<String>,
+}
+
+impl Command {
+    /// Whether it starts a process (argv or shell), as opposed to work done
+    /// inside runner.
+    pub(crate) fn is_process(&self) -> bool {
+        match self {
+            Command::Argv(_) | Command::Shell(_) => true,
+            Command::Builtin(_) | Command::Plot(_) => false,
+        }
+    }
 }
 
 impl Plan {
@@ -310,18 +331,18 @@ impl<'p> Builder<'p> {
         // argument; anywhere inside a string, its task fails on its own.
         let non_utf8 = unit.inputs.iter().find(|i| i.to_str().is_none());
         let invalid = non_utf8.and_then(|file| match &step.action {
-            Action::Run(argv)
-                if argv.iter().any(|a| {
+            Action::Run(argv) => argv
+                .iter()
+                .any(|a| {
                     whole_variable(&a.text).is_none_or(|v| !PATH_NAMES.contains(&v))
                         && self.reads_path(a)
-                }) =>
-            {
-                Some(not_utf8_message(file, "inside a `run` argument"))
-            }
-            Action::Shell(script) if self.reads_path(script) => {
-                Some(not_utf8_message(file, "in a `shell` command"))
-            }
-            _ => None,
+                })
+                .then(|| not_utf8_message(file, "inside a `run` argument")),
+            Action::Shell(script) => self
+                .reads_path(script)
+                .then(|| not_utf8_message(file, "in a `shell` command")),
+            // They open their inputs by path, bytes and all.
+            Action::Builtin(_) | Action::Plot(_) => None,
         });
 
         Ok(Task {
@@ -351,10 +372,12 @@ impl<'p> Builder<'p> {
     fn check_programs(&mut self) {
         let p = self.pipeline;
         for step in &p.steps {
-            let Action::Run(argv) = &step.action else {
-                continue;
+            let program = match &step.action {
+                Action::Run(argv) => &argv[0],
+                // A shell looks its programs up as it runs; built-ins and
+                // plots run inside runner.
+                Action::Shell(_) | Action::Builtin(_) | Action::Plot(_) => continue,
             };
-            let program = &argv[0];
             if program.text.contains("{{") || program.text.contains("{%") {
                 continue;
             }

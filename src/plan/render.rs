@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Object, Value};
 
-use super::{Command, TemplateFailure, arg_path, arg_text, display_os, display_path, temp_path};
+use super::{
+    Command, PlotCommand, TemplateFailure, arg_path, arg_text, display_os, display_path, temp_path,
+};
 use crate::config::{Action, Fanout, Pipeline, Tmpl, ValueMap};
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
@@ -158,17 +160,18 @@ impl<'p> Renderer<'p> {
                 Command::Argv(self.argv(argv, &ctx, parts, outs, shown)?)
             }
             Action::Shell(script) => Command::Shell(self.render(script, &ctx)?),
-            Action::Builtin { .. } => Command::Builtin,
+            Action::Builtin(builtin) => Command::Builtin(builtin.clone()),
             Action::Plot(spec) => {
                 let text = |t: &Option<Tmpl>| match t {
                     Some(t) => self.render(t, &ctx).map(Some),
                     None => Ok(None),
                 };
-                Command::Plot {
+                Command::Plot(PlotCommand {
+                    spec: spec.clone(),
                     title: text(&spec.title)?,
                     x_label: text(&spec.x_label)?,
                     y_label: text(&spec.y_label)?,
-                }
+                })
             }
         })
     }

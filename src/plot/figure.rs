@@ -9,6 +9,12 @@ use std::sync::Arc;
 
 use super::Texts;
 use super::decimate::{self, Point};
+use super::layout::frame::{
+    CATEGORY_LABEL, LABEL_GAP, LAST_LABEL_CLEARANCE, LEGEND_GAP, LEGEND_MAX_SHARE,
+    LEGEND_MIN_WIDTH, LEGEND_TOP, MIN_AREA, MIN_NOTE_WIDTH, NOTE_GAP, ROTATE_ABOVE,
+    ROTATED_LABEL_OFFSET, ROTATED_LABEL_STEP, SWATCH_GAP, TICK_LABEL_GAP, TICK_LABEL_OFFSET,
+    TITLE_GAP, TOP_WITHOUT_TITLE, X_LABEL_GAP, X_TICK_LABEL_SPACE, X_TICK_SPACING, Y_TICK_SPACING,
+};
 use super::layout::{
     self, LABEL_FONT, LEGEND_FONT, LEGEND_ROW, NOTE_FONT, PAD, SWATCH, TICK_FONT, TICK_LEN,
     TITLE_FONT, push_coord, px, text_width,
@@ -33,18 +39,16 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order the docs list the built-in templates.
+    pub(crate) const ALL: [Kind; 4] = [Kind::Line, Kind::Scatter, Kind::Bar, Kind::Hist];
+
     /// The kind a built-in template draws.
     pub(crate) fn from_name(name: &str) -> Option<Kind> {
-        match name {
-            "line" => Some(Kind::Line),
-            "scatter" => Some(Kind::Scatter),
-            "bar" => Some(Kind::Bar),
-            "hist" => Some(Kind::Hist),
-            _ => None,
-        }
+        Kind::ALL.into_iter().find(|k| k.name() == name)
     }
 
-    fn name(self) -> &'static str {
+    /// The built-in template's name (`template = "line"`).
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Line => "line",
             Kind::Scatter => "scatter",
@@ -474,43 +478,40 @@ fn marks(ticks: &[Tick], scale: &Scale) -> Vec<TickMark> {
         .collect()
 }
 
-/// Longest category label drawn.
-const CATEGORY_LABEL: f64 = 140.0;
-
 fn frame(f: FrameSpec) -> Frame {
     let (w, h) = (f.width, f.height);
     let top = PAD
         + if f.labels.title.is_some() {
-            TITLE_FONT + 10.0
+            TITLE_FONT + TITLE_GAP
         } else {
-            4.0
+            TOP_WITHOUT_TITLE
         };
     let note_h = if f.note.is_some() {
-        NOTE_FONT + 8.0
+        NOTE_FONT + NOTE_GAP
     } else {
         0.0
     };
     let x_label_h = if f.labels.x_label.is_some() {
-        LABEL_FONT + 8.0
+        LABEL_FONT + LABEL_GAP
     } else {
         0.0
     };
 
     // y ticks first: their labels decide the left margin.
-    let bottom_guess = TICK_LEN + 4.0 + TICK_FONT + x_label_h + note_h + PAD;
-    let area_h_guess = (h - top - bottom_guess).max(10.0);
-    let y_count = ((area_h_guess / 45.0).round() as usize).max(2);
+    let bottom_guess = TICK_LEN + TICK_LABEL_GAP + TICK_FONT + x_label_h + note_h + PAD;
+    let area_h_guess = (h - top - bottom_guess).max(MIN_AREA);
+    let y_count = ((area_h_guess / Y_TICK_SPACING).round() as usize).max(2);
     let y_ticks = axis_ticks(f.y_domain, f.y_log, y_count);
     let left =
         PAD + if f.labels.y_label.is_some() {
-            LABEL_FONT + 8.0
+            LABEL_FONT + LABEL_GAP
         } else {
             0.0
         } + tick_labels_width(&y_ticks)
-            + 4.0
+            + TICK_LABEL_GAP
             + TICK_LEN;
 
-    let max_legend = (w * 0.3).max(40.0);
+    let max_legend = (w * LEGEND_MAX_SHARE).max(LEGEND_MIN_WIDTH);
     let legend_names: Vec<String> = f
         .legend
         .iter()
@@ -524,7 +525,7 @@ fn frame(f: FrameSpec) -> Frame {
         + if legend_names.is_empty() {
             0.0
         } else {
-            12.0 + SWATCH + 6.0 + legend_w
+            LEGEND_GAP + SWATCH + SWATCH_GAP + legend_w
         };
 
     let mut rotate = false;
@@ -532,14 +533,14 @@ fn frame(f: FrameSpec) -> Frame {
     let mut x_tick_h = TICK_FONT;
     let (right, x_ticks, x_scale_domain, x_log, categories) = match &f.x {
         XAxis::Numbers { domain, log } => {
-            let area_w = (w - left - right_base).max(10.0);
-            let mut count = ((area_w / 90.0).round() as usize).max(2);
+            let area_w = (w - left - right_base).max(MIN_AREA);
+            let mut count = ((area_w / X_TICK_SPACING).round() as usize).max(2);
             let mut ticks = axis_ticks(*domain, *log, count);
             // Fewer ticks until their labels fit side by side.
             for _ in 0..8 {
                 let need: f64 = ticks
                     .iter()
-                    .map(|t| text_width(&t.label, TICK_FONT) + 12.0)
+                    .map(|t| text_width(&t.label, TICK_FONT) + X_TICK_LABEL_SPACE)
                     .sum();
                 if need <= area_w || count <= 2 {
                     break;
@@ -550,10 +551,16 @@ fn frame(f: FrameSpec) -> Frame {
             let half_last = ticks
                 .last()
                 .map_or(0.0, |t| text_width(&t.label, TICK_FONT) / 2.0);
-            (right_base.max(half_last + 4.0), ticks, *domain, *log, None)
+            (
+                right_base.max(half_last + LAST_LABEL_CLEARANCE),
+                ticks,
+                *domain,
+                *log,
+                None,
+            )
         }
         XAxis::Categories(names) => {
-            let area_w = (w - left - right_base).max(10.0);
+            let area_w = (w - left - right_base).max(MIN_AREA);
             let n = names.len().max(1);
             band = area_w / n as f64;
             let labels: Vec<String> = names
@@ -564,13 +571,13 @@ fn frame(f: FrameSpec) -> Frame {
                 .iter()
                 .map(|l| text_width(l, TICK_FONT))
                 .fold(0.0, f64::max);
-            rotate = widest > band * 0.9;
+            rotate = widest > band * ROTATE_ABOVE;
             if rotate {
                 x_tick_h = (widest + TICK_FONT) * std::f64::consts::FRAC_1_SQRT_2;
             }
             // Every k-th label when even turned labels would overlap.
             let every = if rotate {
-                ((TICK_FONT * 1.3) / band).ceil().max(1.0) as usize
+                ((TICK_FONT * ROTATED_LABEL_STEP) / band).ceil().max(1.0) as usize
             } else {
                 1
             };
@@ -586,17 +593,17 @@ fn frame(f: FrameSpec) -> Frame {
         }
     };
 
-    let bottom = TICK_LEN + 4.0 + x_tick_h + x_label_h + note_h + PAD;
+    let bottom = TICK_LEN + TICK_LABEL_GAP + x_tick_h + x_label_h + note_h + PAD;
     let mut area_left = left;
     let mut area_right = w - right;
-    if area_right - area_left < 10.0 {
-        area_left = (w / 2.0 - 5.0).min(left);
-        area_right = area_left + 10.0;
+    if area_right - area_left < MIN_AREA {
+        area_left = (w / 2.0 - MIN_AREA / 2.0).min(left);
+        area_right = area_left + MIN_AREA;
     }
     let area_top = top;
     let mut area_bottom = h - bottom;
-    if area_bottom - area_top < 10.0 {
-        area_bottom = area_top + 10.0;
+    if area_bottom - area_top < MIN_AREA {
+        area_bottom = area_top + MIN_AREA;
     }
     let area = Area {
         left: px(area_left),
@@ -631,7 +638,13 @@ fn frame(f: FrameSpec) -> Frame {
         categories: categories.is_some(),
         line: px(area_bottom),
         tick_end: px(area_bottom + TICK_LEN),
-        label_at: px(area_bottom + TICK_LEN + if rotate { 4.0 } else { 3.0 }),
+        label_at: px(area_bottom
+            + TICK_LEN
+            + if rotate {
+                ROTATED_LABEL_OFFSET
+            } else {
+                TICK_LABEL_OFFSET
+            }),
     };
     let y_axis = Axis {
         log: f.y_log,
@@ -642,7 +655,7 @@ fn frame(f: FrameSpec) -> Frame {
         categories: false,
         line: px(area_left),
         tick_end: px(area_left - TICK_LEN),
-        label_at: px(area_left - TICK_LEN - 3.0),
+        label_at: px(area_left - TICK_LEN - TICK_LABEL_OFFSET),
     };
     let centre = px((area_left + area_right) / 2.0);
     let title = f.labels.title.map(|text| Text {
@@ -650,7 +663,7 @@ fn frame(f: FrameSpec) -> Frame {
         x: centre,
         y: px(PAD + TITLE_FONT),
     });
-    let x_label_y = area_bottom + TICK_LEN + 4.0 + x_tick_h + 6.0 + LABEL_FONT;
+    let x_label_y = area_bottom + TICK_LEN + TICK_LABEL_GAP + x_tick_h + X_LABEL_GAP + LABEL_FONT;
     let x_label = f.labels.x_label.map(|text| Text {
         text,
         x: centre,
@@ -662,7 +675,7 @@ fn frame(f: FrameSpec) -> Frame {
         y: px((area_top + area_bottom) / 2.0),
     });
     let note = f.note.map(|text| Text {
-        text: layout::ellipsize(&text, NOTE_FONT, (w - 2.0 * PAD).max(20.0)),
+        text: layout::ellipsize(&text, NOTE_FONT, (w - 2.0 * PAD).max(MIN_NOTE_WIDTH)),
         x: PAD,
         y: px(h - PAD),
     });
@@ -672,8 +685,8 @@ fn frame(f: FrameSpec) -> Frame {
         .map(|(i, name)| {
             (
                 name,
-                px(area_right + 12.0),
-                px(area_top + 8.0 + LEGEND_ROW * i as f64),
+                px(area_right + LEGEND_GAP),
+                px(area_top + LEGEND_TOP + LEGEND_ROW * i as f64),
             )
         })
         .collect();
@@ -965,7 +978,7 @@ fn category(x: XValues<'_>, i: usize) -> String {
         XValues::Row => i.to_string(),
         XValues::Numbers(v) if v[i].is_nan() => String::new(),
         XValues::Numbers(v) => format_number(v[i]),
-        XValues::Text(v) => v[i].clone().unwrap_or_default(),
+        XValues::Text(v) => v.get(i).unwrap_or_default().to_owned(),
     }
 }
 

@@ -24,6 +24,57 @@ pub(crate) const LEGEND_ROW: f64 = 18.0;
 /// Width of a legend swatch.
 pub(crate) const SWATCH: f64 = 22.0;
 
+/// The numbers of a figure's frame (figure.rs `frame`): gaps between its
+/// parts, how densely ticks are placed, and the smallest sizes, in pixels
+/// unless said otherwise. Changing one changes every picture (and the golden
+/// SVGs).
+pub(crate) mod frame {
+    /// Below the title, down to the plot area.
+    pub(crate) const TITLE_GAP: f64 = 10.0;
+    /// Above the plot area when there is no title.
+    pub(crate) const TOP_WITHOUT_TITLE: f64 = 4.0;
+    /// Added to the note's font size for its line.
+    pub(crate) const NOTE_GAP: f64 = 8.0;
+    /// Added to an axis label's font size for its line (x) or column (y).
+    pub(crate) const LABEL_GAP: f64 = 8.0;
+    /// Between a tick mark and its label.
+    pub(crate) const TICK_LABEL_GAP: f64 = 4.0;
+    /// Where a tick label is anchored beyond the tick mark.
+    pub(crate) const TICK_LABEL_OFFSET: f64 = 3.0;
+    /// The same for turned category labels.
+    pub(crate) const ROTATED_LABEL_OFFSET: f64 = 4.0;
+    /// Between the x tick labels and the x axis label.
+    pub(crate) const X_LABEL_GAP: f64 = 6.0;
+    /// Height of the plot area per y tick (a first guess of their count).
+    pub(crate) const Y_TICK_SPACING: f64 = 45.0;
+    /// Width of the plot area per x tick (a first guess of their count).
+    pub(crate) const X_TICK_SPACING: f64 = 90.0;
+    /// Free space beside each x tick label: fewer ticks until they fit.
+    pub(crate) const X_TICK_LABEL_SPACE: f64 = 12.0;
+    /// Right of the half of the last x tick label that sticks out.
+    pub(crate) const LAST_LABEL_CLEARANCE: f64 = 4.0;
+    /// Longest category label drawn.
+    pub(crate) const CATEGORY_LABEL: f64 = 140.0;
+    /// Category labels wider than this share of a band are turned 45 degrees.
+    pub(crate) const ROTATE_ABOVE: f64 = 0.9;
+    /// Turned labels need this many font sizes of band each (else every k-th).
+    pub(crate) const ROTATED_LABEL_STEP: f64 = 1.3;
+    /// Share of the width a legend entry may take before it is cut.
+    pub(crate) const LEGEND_MAX_SHARE: f64 = 0.3;
+    /// ... but never less than this.
+    pub(crate) const LEGEND_MIN_WIDTH: f64 = 40.0;
+    /// Between the plot area and the legend.
+    pub(crate) const LEGEND_GAP: f64 = 12.0;
+    /// Between a legend swatch and its text.
+    pub(crate) const SWATCH_GAP: f64 = 6.0;
+    /// Below the top of the plot area, the first legend entry.
+    pub(crate) const LEGEND_TOP: f64 = 8.0;
+    /// The plot area is never smaller than this, either way.
+    pub(crate) const MIN_AREA: f64 = 10.0;
+    /// The note is never cut narrower than this.
+    pub(crate) const MIN_NOTE_WIDTH: f64 = 20.0;
+}
+
 /// Okabe & Ito's colour-blind-safe palette, yellow last (weak on white).
 pub(crate) const PALETTE: [&str; 8] = [
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442",

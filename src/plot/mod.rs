@@ -12,11 +12,14 @@ mod series;
 mod template;
 mod ticks;
 
+pub(crate) use figure::Kind;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::cancel::Cancel;
 use crate::config::{PlotSpec, PlotTemplate};
-use crate::table::{self, SharedTables, Table, TableRead};
+use crate::table::{self, Columns, SharedTables, Table, TableRead};
 
 /// Bumped whenever the output of the same plot and data changes.
 const VERSION: u32 = 1;
@@ -29,7 +32,7 @@ pub(crate) fn code_fingerprint(template: &PlotTemplate) -> blake3::Hash {
     static BUILTIN: std::sync::OnceLock<std::sync::Mutex<Vec<(String, blake3::Hash)>>> =
         std::sync::OnceLock::new();
     let name = match template {
-        PlotTemplate::Builtin(name) => name.as_str(),
+        PlotTemplate::Builtin(kind) => kind.name(),
         PlotTemplate::File(_) => "",
     };
     let cache = BUILTIN.get_or_init(Default::default);
@@ -53,18 +56,24 @@ pub(crate) struct Texts<'a> {
     pub(crate) y_label: Option<&'a str>,
 }
 
-/// The tables a plot task reads, given its inputs (absolute paths).
+/// The tables a plot task reads, given its inputs (absolute paths): a
+/// built-in template reads only the columns it may draw (`x` and `y`,
+/// globs included); a user's template sees every column.
 pub(crate) fn table_reads(spec: &PlotSpec, inputs: &[PathBuf]) -> Vec<TableRead> {
     // Text is only drawn as bar categories, or by the user's template.
-    let keep_text = match &spec.template {
-        PlotTemplate::Builtin(name) => name == "bar",
-        PlotTemplate::File(_) => true,
+    let (keep_text, columns) = match &spec.template {
+        PlotTemplate::Builtin(kind) => {
+            let names = spec.x.iter().chain(&spec.y).cloned().collect();
+            (*kind == Kind::Bar, Columns::Only(names))
+        }
+        PlotTemplate::File(_) => (true, Columns::All),
     };
     inputs
         .iter()
         .map(|path| TableRead {
             path: path.clone(),
-            format: spec.format,
+            options: spec.table.clone(),
+            columns: columns.clone(),
             keep_text,
         })
         .collect()
@@ -72,7 +81,9 @@ pub(crate) fn table_reads(spec: &PlotSpec, inputs: &[PathBuf]) -> Vec<TableRead>
 
 /// Draws one plot task: `inputs` (absolute) into `outputs` (absolute,
 /// temporary paths keeping the final extension). Either every output is
-/// written or, on failure, none.
+/// written or, on failure, none. `cancel` is raised when the run must stop
+/// (the tables' reading checks it; the caller records the task as
+/// interrupted).
 pub(crate) fn render(
     spec: &PlotSpec,
     texts: &Texts<'_>,
@@ -80,8 +91,9 @@ pub(crate) fn render(
     shared: &SharedTables,
     inputs: &[PathBuf],
     outputs: &[PathBuf],
+    cancel: &Cancel,
 ) -> Result<(), String> {
-    let rendered = draw(spec, texts, root, shared, inputs, outputs, true)?;
+    let rendered = draw(spec, texts, root, shared, inputs, outputs, true, cancel)?;
     for (out, bytes) in outputs.iter().zip(rendered) {
         std::fs::write(out, bytes)
             .map_err(|e| format!("cannot write `{}`: {e}", table::display(out)))?;
@@ -90,6 +102,7 @@ pub(crate) fn render(
 }
 
 /// Everything `render` writes, in memory, one entry per output.
+#[allow(clippy::too_many_arguments)]
 fn draw(
     spec: &PlotSpec,
     texts: &Texts<'_>,
@@ -98,6 +111,7 @@ fn draw(
     inputs: &[PathBuf],
     outputs: &[PathBuf],
     decimate: bool,
+    cancel: &Cancel,
 ) -> Result<Vec<Vec<u8>>, String> {
     if inputs.is_empty() {
         return Err("a plot needs at least one input table".to_owned());
@@ -107,14 +121,12 @@ fn draw(
     // same on every machine.
     let tables: Vec<Arc<Table>> = table_reads(spec, inputs)
         .into_iter()
-        .map(|read| shared.read(&read.path, read.format, read.keep_text))
+        .map(|read| shared.read(&read, cancel))
         .collect::<Result<_, _>>()?;
-    let kind = match &spec.template {
-        PlotTemplate::Builtin(name) => figure::Kind::from_name(name).ok_or_else(|| {
-            format!("unknown built-in plot template `{name}` (bug in runner, please report it)")
-        })?,
+    let kind = match spec.template {
+        PlotTemplate::Builtin(kind) => kind,
         // User templates get the figure of a line plot, plus the raw tables.
-        PlotTemplate::File(_) => figure::Kind::Line,
+        PlotTemplate::File(_) => Kind::Line,
     };
     let user = matches!(spec.template, PlotTemplate::File(_));
     let figure = figure::build(&figure::Request {
@@ -126,7 +138,7 @@ fn draw(
         detail: user,
     })?;
     let text = match &spec.template {
-        PlotTemplate::Builtin(name) => template::render_builtin(name, &figure)?,
+        PlotTemplate::Builtin(kind) => template::render_builtin(kind.name(), &figure)?,
         PlotTemplate::File(path) => {
             template::render_user(&root.join(path), &path.to_string_lossy(), &figure, &tables)?
         }
@@ -159,7 +171,7 @@ mod tests {
     /// A plot spec with the defaults of the pipeline file.
     fn spec(template: &str, x: Option<&str>, y: &[&str]) -> PlotSpec {
         PlotSpec {
-            template: PlotTemplate::Builtin(template.to_owned()),
+            template: PlotTemplate::Builtin(Kind::from_name(template).expect("a built-in")),
             x: x.map(str::to_owned),
             y: y.iter().map(|s| (*s).to_owned()).collect(),
             max_series: 10,
@@ -173,7 +185,7 @@ mod tests {
             y_zero: false,
             bins: 30,
             skip_empty: false,
-            format: None,
+            table: Arc::new(table::ReadOptions::new()),
         }
     }
 
@@ -199,6 +211,7 @@ mod tests {
             inputs,
             &out,
             decimate,
+            &Cancel::never(),
         )?;
         Ok(String::from_utf8(bytes.remove(0)).unwrap())
     }
@@ -428,6 +441,7 @@ mod tests {
             &[input],
             &[PathBuf::from("x.html")],
             true,
+            &Cancel::never(),
         )
         .unwrap_err();
         assert!(

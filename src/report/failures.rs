@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::state::db::TaskStatus;
 use crate::state::recorded::TaskRecord;
 
 /// Keys listed per group; the others are counted.
@@ -42,12 +43,12 @@ pub(crate) struct FailureGroup {
 pub(crate) fn group(tasks: &[TaskRecord], step_order: &[&str]) -> Vec<FailureGroup> {
     let mut failed: Vec<&TaskRecord> = tasks
         .iter()
-        .filter(|t| matches!(t.status.as_str(), "failed" | "interrupted"))
+        .filter(|t| matches!(t.status, TaskStatus::Failed | TaskStatus::Interrupted))
         .collect();
     failed.sort_by(|a, b| (&a.step, &a.key).cmp(&(&b.step, &b.key)));
     let mut groups: Vec<(FailureGroup, Vec<&str>)> = Vec::new();
     for task in failed {
-        let interrupted = task.status == "interrupted";
+        let interrupted = task.status == TaskStatus::Interrupted;
         let signature = if interrupted {
             "interrupted".to_owned()
         } else {
@@ -71,7 +72,10 @@ pub(crate) fn group(tasks: &[TaskRecord], step_order: &[&str]) -> Vec<FailureGro
                         keys: Vec::new(),
                         more: 0,
                         example_key: task.key.clone(),
-                        example_reason: task.reason.clone().unwrap_or_else(|| task.status.clone()),
+                        example_reason: task
+                            .reason
+                            .clone()
+                            .unwrap_or_else(|| task.status.as_str().to_owned()),
                         example_lines: tail
                             .lines()
                             .take(EXAMPLE_LINES)
@@ -241,15 +245,14 @@ mod tests {
     }
 
     fn task(step: &str, key: &str, status: &str, tail: &str) -> TaskRecord {
+        let status = TaskStatus::parse(status).unwrap();
         TaskRecord {
             step: step.into(),
             key: key.into(),
-            status: status.into(),
-            exit_code: Some(1),
+            status,
             reason: Some("exit code 1".into()),
             started_at: None,
             duration_ms: Some(5),
-            attempts: Some(1),
             stderr_tail: (!tail.is_empty()).then(|| tail.into()),
             log_path: Some(format!("logs/1/{step}/{key}.err")),
             slot: Some(0),

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::config::{Action, Pipeline, StepKind};
 use crate::plan::Plan;
+use crate::state::db::TaskStatus;
 use crate::state::recorded::LastResult;
 
 /// Extensions a browser shows as a picture.
@@ -40,8 +41,8 @@ pub(crate) struct Section {
 
 /// What the gallery needs to know about a plot task.
 pub(crate) struct PlotState<'a> {
-    /// Per plot step name: the status of its tasks in this run, by key.
-    pub(crate) this_run: &'a HashMap<(String, String), String>,
+    /// Per (plot step name, key): the status of its task in this run.
+    pub(crate) this_run: &'a HashMap<(String, String), TaskStatus>,
     /// Per plot step name: the last result of its tasks, by key.
     pub(crate) last: &'a HashMap<String, HashMap<String, LastResult>>,
     /// The run the report is of.
@@ -73,11 +74,13 @@ pub(crate) fn build(
         for &id in &plan.step_tasks[index] {
             let task = &plan.tasks[id];
             let here = state.this_run.get(&(step.name.clone(), task.key.clone()));
-            let earlier = match here.map(String::as_str) {
-                Some("ok") => None,
+            let earlier = match here {
+                Some(TaskStatus::Ok) => None,
                 Some(_) => continue,
                 None => match last.and_then(|l| l.get(&task.key)) {
-                    Some(l) if l.status == "ok" => Some(l.run_id).filter(|&r| r != state.run_id),
+                    Some(l) if l.status == TaskStatus::Ok => {
+                        Some(l.run_id).filter(|&r| r != state.run_id)
+                    }
                     _ => continue,
                 },
             };

@@ -136,7 +136,7 @@ pub(crate) fn render(
         last.insert(step.name.clone(), recorded::last_results(conn, &step.name)?);
     }
     for t in tasks.iter().filter(|t| last.contains_key(&t.step)) {
-        this_run.insert((t.step.clone(), t.key.clone()), t.status.clone());
+        this_run.insert((t.step.clone(), t.key.clone()), t.status);
     }
     let gallery = gallery::build(
         pipeline,

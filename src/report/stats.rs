@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::state::db::RunCounts;
+use crate::state::db::{RunCounts, TaskStatus};
 use crate::state::recorded::TaskRecord;
 
 /// Slowest tasks listed per step.
@@ -19,7 +19,7 @@ pub(crate) struct SlowTask {
     /// How long it took.
     pub(crate) time: String,
     /// How it ended.
-    pub(crate) status: String,
+    pub(crate) status: TaskStatus,
 }
 
 /// One row of the steps table.
@@ -75,7 +75,12 @@ pub(crate) fn per_step(
             }
             let mut ran: Vec<(&TaskRecord, Duration)> = rows
                 .iter()
-                .filter(|t| matches!(t.status.as_str(), "ok" | "failed" | "interrupted"))
+                .filter(|t| {
+                    matches!(
+                        t.status,
+                        TaskStatus::Ok | TaskStatus::Failed | TaskStatus::Interrupted
+                    )
+                })
                 .map(|t| (*t, millis(t.duration_ms)))
                 .collect();
             ran.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.key.cmp(&b.0.key)));
@@ -104,7 +109,7 @@ pub(crate) fn per_step(
                     .map(|(t, d)| SlowTask {
                         key: t.key.clone(),
                         time: duration(*d),
-                        status: t.status.clone(),
+                        status: t.status,
                     })
                     .collect(),
             })
@@ -116,10 +121,10 @@ pub(crate) fn per_step(
 fn counts_of(rows: &[&TaskRecord]) -> RunCounts {
     let mut c = RunCounts::default();
     for t in rows {
-        match t.status.as_str() {
-            "ok" => c.ok += 1,
-            "failed" | "interrupted" => c.failed += 1,
-            _ => c.skipped += 1,
+        match t.status {
+            TaskStatus::Ok => c.ok += 1,
+            TaskStatus::Failed | TaskStatus::Interrupted => c.failed += 1,
+            TaskStatus::Skipped | TaskStatus::NotRun => c.skipped += 1,
         }
     }
     c
@@ -160,15 +165,14 @@ mod tests {
     use super::*;
 
     fn task(step: &str, key: &str, status: &str, ms: i64) -> TaskRecord {
+        let status = TaskStatus::parse(status).unwrap();
         TaskRecord {
             step: step.into(),
             key: key.into(),
-            status: status.into(),
-            exit_code: None,
+            status,
             reason: None,
             started_at: None,
             duration_ms: Some(ms),
-            attempts: Some(1),
             stderr_tail: None,
             log_path: None,
             slot: None,

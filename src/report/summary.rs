@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::config::{Action, Pipeline};
+use crate::config::Pipeline;
 use crate::exec::task::{Outcome, TaskResult};
 use crate::plan::{Command, Plan, Task, display_os, display_path};
 
@@ -163,6 +163,14 @@ pub(crate) fn seconds(d: Duration) -> String {
     }
 }
 
+/// What a task done inside runner reads and writes, in place of a command
+/// line: `(plot: data/a.csv -> out/a.svg)`.
+fn inside_runner(what: &str, task: &Task) -> String {
+    let inputs: Vec<String> = task.inputs.iter().map(|p| display_path(p)).collect();
+    let outputs: Vec<String> = task.outputs.iter().map(|p| display_path(p)).collect();
+    format!("({what}: {} -> {})", inputs.join(" "), outputs.join(" "))
+}
+
 /// The task's command as one line to paste into a shell: `cd ROOT &&`, the
 /// step's declared environment, then the quoted argv (or `sh -c '...'`).
 pub(crate) fn command_line(pipeline: &Pipeline, task: &Task) -> String {
@@ -192,15 +200,10 @@ pub(crate) fn command_line(pipeline: &Pipeline, task: &Task) -> String {
                 let _ = write!(line, " sh -c {}", quote(shown));
             }
         }
-        Command::Builtin | Command::Plot { .. } => {
-            let what = match &step.action {
-                Action::Builtin { name, .. } => format!("built-in `{name}`"),
-                _ => "plot".to_owned(),
-            };
-            let inputs: Vec<String> = task.inputs.iter().map(|p| display_path(p)).collect();
-            let outputs: Vec<String> = task.outputs.iter().map(|p| display_path(p)).collect();
-            line = format!("({what}: {} -> {})", inputs.join(" "), outputs.join(" "));
+        Command::Builtin(builtin) => {
+            line = inside_runner(&format!("built-in `{}`", builtin.name), task);
         }
+        Command::Plot(_) => line = inside_runner("plot", task),
     }
     if step.stdout_to_out
         && let Some(out) = task.outputs.first()

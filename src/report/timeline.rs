@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::report::stats::{duration, millis};
+use crate::state::db::TaskStatus;
 use crate::state::recorded::TaskRecord;
 
 /// Colours of the steps (Paul Tol's bright and muted schemes without red,
@@ -99,7 +100,12 @@ struct Placed<'a> {
 pub(crate) fn build(tasks: &[TaskRecord], steps: &[&str], jobs: Option<usize>) -> Option<Timeline> {
     let mut placed: Vec<Placed<'_>> = tasks
         .iter()
-        .filter(|t| matches!(t.status.as_str(), "ok" | "failed" | "interrupted"))
+        .filter(|t| {
+            matches!(
+                t.status,
+                TaskStatus::Ok | TaskStatus::Failed | TaskStatus::Interrupted
+            )
+        })
         .filter_map(|t| {
             let start = humantime::parse_rfc3339(t.started_at.as_deref()?).ok()?;
             let start = start.duration_since(SystemTime::UNIX_EPOCH).ok()?;
@@ -145,9 +151,9 @@ pub(crate) fn build(tasks: &[TaskRecord], steps: &[&str], jobs: Option<usize>) -
         let x = GUTTER + (p.start - t0) * scale;
         let w = p.secs * scale;
         let y = AXIS + p.lane as f64 * lane_h + (lane_h - bar_h) / 2.0;
-        let class = match p.task.status.as_str() {
-            "failed" => "fail",
-            "interrupted" => "stop",
+        let class = match p.task.status {
+            TaskStatus::Failed => "fail",
+            TaskStatus::Interrupted => "stop",
             _ => "",
         };
         // Merge into the lane's open bar: same step, both ok, both thin,
@@ -291,12 +297,10 @@ mod tests {
         TaskRecord {
             step: step.into(),
             key: key.into(),
-            status: status.into(),
-            exit_code: None,
+            status: TaskStatus::parse(status).unwrap(),
             reason: Some("exit code 2".into()),
             started_at: Some(humantime::format_rfc3339_millis(at).to_string()),
             duration_ms: Some(ms),
-            attempts: Some(1),
             stderr_tail: None,
             log_path: None,
             slot,

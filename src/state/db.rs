@@ -135,14 +135,77 @@ pub(crate) fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// What happened to a task in a run, as the state writes it (`tasks.status`,
+/// `latest.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TaskStatus {
+    /// It ran and wrote every output.
+    Ok,
+    /// It ran and failed.
+    Failed,
+    /// It was stopped by an interrupt (not its own fault).
+    Interrupted,
+    /// Not run: a task it needs failed.
+    Skipped,
+    /// Not run: the run stopped early.
+    NotRun,
+}
+
+impl TaskStatus {
+    /// Every status.
+    const ALL: [TaskStatus; 5] = [
+        TaskStatus::Ok,
+        TaskStatus::Failed,
+        TaskStatus::Interrupted,
+        TaskStatus::Skipped,
+        TaskStatus::NotRun,
+    ];
+
+    /// How the state writes it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Ok => "ok",
+            TaskStatus::Failed => "failed",
+            TaskStatus::Interrupted => "interrupted",
+            TaskStatus::Skipped => "skipped",
+            TaskStatus::NotRun => "not_run",
+        }
+    }
+
+    /// The status written as `text`, if this binary knows it.
+    pub(crate) fn parse(text: &str) -> Option<TaskStatus> {
+        TaskStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl rusqlite::ToSql for TaskStatus {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for TaskStatus {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        TaskStatus::parse(text).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown task status `{text}`").into())
+        })
+    }
+}
+
+impl serde::Serialize for TaskStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// What the last execution of a task left, as read back for the
 /// up-to-date check (compact: one of these per task is loaded every run).
 #[derive(Debug, Clone)]
 pub(crate) struct Last {
-    /// The last execution succeeded.
-    pub(crate) ok: bool,
-    /// The last execution was interrupted (else: failed, when not ok).
-    pub(crate) interrupted: bool,
+    /// How it ended; a status this binary does not know (a newer runner's)
+    /// reads as `Failed`, so the task runs again.
+    pub(crate) status: TaskStatus,
     /// Hash over action, inputs and deps.
     pub(crate) fingerprint: blake3::Hash,
     /// Hash of the action alone.
@@ -164,11 +227,10 @@ pub(crate) fn task_id(step: &str, key: &str) -> u128 {
     u128::from_le_bytes(bytes.as_bytes()[..16].try_into().expect("16 bytes"))
 }
 
-/// What a successful execution of a task leaves, as written.
+/// What a successful execution of a task leaves, as written (its status is
+/// `ok`; a later failure only marks it).
 #[derive(Debug, Clone)]
 pub(crate) struct Latest {
-    /// `ok`, `failed`, `interrupted`.
-    pub(crate) status: String,
     /// Hash over action, inputs and deps.
     pub(crate) fingerprint: String,
     /// Hash of the action alone.
@@ -218,8 +280,7 @@ pub(crate) fn load_latest(
         out.insert(
             id,
             Last {
-                ok: status == "ok",
-                interrupted: status == "interrupted",
+                status: TaskStatus::parse(status).unwrap_or(TaskStatus::Failed),
                 fingerprint,
                 action,
                 outputs: row.get(5)?,
@@ -381,8 +442,8 @@ pub(crate) struct TaskRow {
     pub(crate) step: String,
     /// Task key.
     pub(crate) key: String,
-    /// `ok`, `failed`, `interrupted`, `skipped`, `not_run`.
-    pub(crate) status: &'static str,
+    /// How it ended.
+    pub(crate) status: TaskStatus,
     /// Exit code of the command, if it exited.
     pub(crate) exit_code: Option<i32>,
     /// Failure reason.
@@ -451,7 +512,7 @@ pub(crate) fn write_batch(
                     upsert_latest.execute(params![
                         row.step,
                         row.key,
-                        l.status,
+                        TaskStatus::Ok,
                         l.fingerprint,
                         l.action,
                         l.inputs,
@@ -459,7 +520,7 @@ pub(crate) fn write_batch(
                         run_id
                     ])?;
                 }
-                None if matches!(row.status, "failed" | "interrupted") => {
+                None if matches!(row.status, TaskStatus::Failed | TaskStatus::Interrupted) => {
                     mark_latest.execute(params![row.step, row.key, row.status, run_id])?;
                 }
                 None => {}
@@ -582,8 +643,8 @@ pub(crate) struct FailedRow {
     pub(crate) step: String,
     /// Task key.
     pub(crate) key: String,
-    /// `failed` or `interrupted`.
-    pub(crate) status: String,
+    /// `Failed` or `Interrupted`.
+    pub(crate) status: TaskStatus,
     /// Exit code.
     pub(crate) exit_code: Option<i32>,
     /// What happened.
@@ -609,9 +670,10 @@ pub(crate) fn last_run_failures(
     };
     let mut stmt = conn.prepare(
         "SELECT step, key, status, exit_code, reason, stderr_tail, log_path FROM tasks \
-         WHERE run_id = ?1 AND status IN ('failed', 'interrupted') ORDER BY step, key",
+         WHERE run_id = ?1 AND status IN (?2, ?3) ORDER BY step, key",
     )?;
-    let rows = stmt.query_map([run_id], |r| {
+    let failed = (run_id, TaskStatus::Failed, TaskStatus::Interrupted);
+    let rows = stmt.query_map(params![failed.0, failed.1, failed.2], |r| {
         Ok(FailedRow {
             run_id,
             step: r.get(0)?,
@@ -654,5 +716,13 @@ mod tests {
         assert!(run.flags.is_empty());
         assert_eq!(run.jobs, None);
         assert_eq!(run.git_commit, None);
+    }
+
+    #[test]
+    fn task_statuses_read_back_as_written() {
+        for status in TaskStatus::ALL {
+            assert_eq!(TaskStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(TaskStatus::parse("up_to_date"), None);
     }
 }

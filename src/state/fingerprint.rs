@@ -14,11 +14,9 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{Action, Pipeline, PlotTemplate, Step};
-use crate::plan::{Command, Task, display_path};
-use crate::state::db::{CachedHash, Last};
-
-/// Bumped when what goes into a fingerprint changes.
-const SCHEME: &str = "runner-fingerprint-v1";
+use crate::plan::{Task, display_path};
+use crate::state::action_hash::action_hash;
+use crate::state::db::{CachedHash, Last, TaskStatus};
 
 /// A file hash cache entry older than this (relative to its mtime) is
 /// trusted; a file modified within it is hashed again next time (a write in
@@ -172,75 +170,6 @@ pub(crate) struct Fingerprint {
     pub(crate) new_hashes: Vec<NewHash>,
 }
 
-/// The hash of a task's action: the rendered command (with final paths),
-/// declared env, built-in name, version and options, plot spec and template.
-pub(crate) fn action_hash(pipeline: &Pipeline, task: &Task) -> blake3::Hash {
-    let step = &pipeline.steps[task.step];
-    let mut h = blake3::Hasher::new();
-    let mut field = |bytes: &[u8]| {
-        h.update(&(bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
-    field(SCHEME.as_bytes());
-    match (&task.command, &step.action) {
-        (Command::Argv(shown), _) => {
-            field(b"argv");
-            for arg in shown {
-                field(arg.as_encoded_bytes());
-            }
-        }
-        (Command::Shell(shown), _) => {
-            field(b"shell");
-            field(shown.as_bytes());
-        }
-        (Command::Builtin, Action::Builtin { name, options }) => {
-            field(b"builtin");
-            field(name.as_bytes());
-            field(&crate::steps::version(name).to_le_bytes());
-            field(
-                toml::to_string(options.as_ref())
-                    .unwrap_or_default()
-                    .as_bytes(),
-            );
-        }
-        (
-            Command::Plot {
-                title,
-                x_label,
-                y_label,
-            },
-            Action::Plot(spec),
-        ) => {
-            field(b"plot");
-            field(crate::plot::code_fingerprint(&spec.template).as_bytes());
-            // Spans say where the spec was written, not what it says.
-            let mut spec = spec.as_ref().clone();
-            for t in [&mut spec.title, &mut spec.x_label, &mut spec.y_label]
-                .into_iter()
-                .flatten()
-            {
-                t.span = 0..0;
-            }
-            field(format!("{spec:?}").as_bytes());
-            for text in [title, x_label, y_label] {
-                field(text.as_deref().unwrap_or("\u{0}").as_bytes());
-            }
-        }
-        _ => field(b"mismatch"),
-    }
-    field(b"env");
-    for (k, v) in step.env.iter() {
-        field(k.as_bytes());
-        field(v.as_bytes());
-    }
-    field(if step.stdout_to_out { b"stdout" } else { b"-" });
-    field(b"outputs");
-    for out in task.outputs.iter() {
-        field(out.as_os_str().as_encoded_bytes());
-    }
-    h.finalize()
-}
-
 /// Fingerprints a task as its inputs are now.
 pub(crate) fn fingerprint(
     pipeline: &Pipeline,
@@ -248,7 +177,7 @@ pub(crate) fn fingerprint(
     deps: &[PathBuf],
     files: &Files<'_>,
 ) -> Result<Fingerprint, Reason> {
-    let action = action_hash(pipeline, task);
+    let action = action_hash(&pipeline.steps[task.step], task);
     let mut h = blake3::Hasher::new();
     h.update(action.as_bytes());
     let mut input_hashes = Vec::with_capacity(task.inputs.len() + deps.len());
@@ -358,11 +287,12 @@ pub(crate) fn compare(
     let Some(latest) = latest else {
         return Err(Reason::New);
     };
-    if latest.interrupted {
-        return Err(Reason::InterruptedLastTime);
-    }
-    if !latest.ok {
-        return Err(Reason::FailedLastTime);
+    match latest.status {
+        TaskStatus::Ok => {}
+        TaskStatus::Interrupted => return Err(Reason::InterruptedLastTime),
+        TaskStatus::Failed | TaskStatus::Skipped | TaskStatus::NotRun => {
+            return Err(Reason::FailedLastTime);
+        }
     }
     if latest.action != fp.action {
         return Err(Reason::ActionChanged);

@@ -2,6 +2,7 @@
 //! SQLite database (runs, task results, last successes, file hashes), task
 //! logs, and the answer to "is this task up to date?".
 
+mod action_hash;
 pub(crate) mod db;
 pub(crate) mod fingerprint;
 pub(crate) mod git;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, params};
 
+use super::db::TaskStatus;
+
 /// Runs looked at for a step's task times, newest first.
 const TIMED_RUNS: i64 = 10;
 /// Task times taken per step, at most.
@@ -55,18 +57,14 @@ pub(crate) struct TaskRecord {
     pub(crate) step: String,
     /// Task key.
     pub(crate) key: String,
-    /// `ok`, `failed`, `interrupted`, `skipped`, `not_run`.
-    pub(crate) status: String,
-    /// Exit code of the command, if it exited.
-    pub(crate) exit_code: Option<i32>,
+    /// How it ended.
+    pub(crate) status: TaskStatus,
     /// What happened, for a failure.
     pub(crate) reason: Option<String>,
     /// When it started (RFC 3339, milliseconds).
     pub(crate) started_at: Option<String>,
     /// Milliseconds, all attempts.
     pub(crate) duration_ms: Option<i64>,
-    /// Attempts made.
-    pub(crate) attempts: Option<i64>,
     /// The last lines of its stderr.
     pub(crate) stderr_tail: Option<String>,
     /// Its full stderr log.
@@ -78,22 +76,20 @@ pub(crate) struct TaskRecord {
 /// Every task row of run `run_id`, in the order they were recorded.
 pub(crate) fn run_tasks(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<TaskRecord>> {
     let mut stmt = conn.prepare(
-        "SELECT step, key, status, exit_code, reason, started_at, duration_ms, attempts, \
-         stderr_tail, log_path, slot FROM tasks WHERE run_id = ?1",
+        "SELECT step, key, status, reason, started_at, duration_ms, stderr_tail, log_path, slot \
+         FROM tasks WHERE run_id = ?1",
     )?;
     let rows = stmt.query_map([run_id], |r| {
         Ok(TaskRecord {
             step: r.get(0)?,
             key: r.get(1)?,
             status: r.get(2)?,
-            exit_code: r.get(3)?,
-            reason: r.get(4)?,
-            started_at: r.get(5)?,
-            duration_ms: r.get(6)?,
-            attempts: r.get(7)?,
-            stderr_tail: r.get(8)?,
-            log_path: r.get(9)?,
-            slot: r.get(10)?,
+            reason: r.get(3)?,
+            started_at: r.get(4)?,
+            duration_ms: r.get(5)?,
+            stderr_tail: r.get(6)?,
+            log_path: r.get(7)?,
+            slot: r.get(8)?,
         })
     })?;
     rows.collect()
@@ -124,8 +120,8 @@ pub(crate) fn run_steps(
 /// The last result of a task: its status, and the run that left it.
 #[derive(Debug, Clone)]
 pub(crate) struct LastResult {
-    /// `ok`, `failed` or `interrupted`.
-    pub(crate) status: String,
+    /// `Ok`, `Failed` or `Interrupted`.
+    pub(crate) status: TaskStatus,
     /// The run in which the task last ran.
     pub(crate) run_id: i64,
 }

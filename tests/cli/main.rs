@@ -13,3 +13,5 @@ mod plot;
 mod report;
 mod schema;
 mod state;
+mod tables;
+mod trust_tables;

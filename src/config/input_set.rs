@@ -1,0 +1,50 @@
+//! `[inputs.NAME]`: a named set of files (globs, excludes, batching,
+//! `allow_empty`, `min_age`), checked.
+
+use super::raw::RawInput;
+use super::validate::Checker;
+use super::{Batching, InputSet};
+
+impl Checker<'_> {
+    /// Checks one input set; `None` when anything is wrong (reported).
+    pub(super) fn input_set(&mut self, name: &str, raw: RawInput) -> Option<InputSet> {
+        let before = self.diagnostics.len();
+        let globs = self.patterns(&raw.glob, "glob");
+        if globs.is_empty() {
+            self.error(
+                raw.glob.span(),
+                format!("input set `{name}` has no glob pattern"),
+            );
+        }
+        let exclude: Vec<String> = match &raw.exclude {
+            Some(ex) => self
+                .patterns(ex, "glob")
+                .into_iter()
+                .map(|(p, _)| p)
+                .collect(),
+            None => Vec::new(),
+        };
+        let batching = match (&raw.batches, &raw.batch_size) {
+            (Some(_), Some(size)) => {
+                self.error(
+                    size.span(),
+                    format!("input set `{name}` has both `batches` and `batch_size`"),
+                )
+                .hint = Some("keep one: `batches` fixes the count, `batch_size` the size".into());
+                None
+            }
+            (Some(n), None) => self.positive(n, "batches").map(Batching::Count),
+            (None, Some(k)) => self.positive(k, "batch_size").map(Batching::Size),
+            (None, None) => None,
+        };
+        let min_age = raw.min_age.as_ref().and_then(|d| self.duration(d));
+        (self.diagnostics.len() == before).then(|| InputSet {
+            name: name.to_owned(),
+            globs,
+            exclude,
+            batching,
+            allow_empty: raw.allow_empty.unwrap_or(false),
+            min_age,
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! `[pipeline]`: the settings of the whole pipeline (name, root, out, jobs,
+//! env, state folder, `on_failure`, `keep_logs`, `format_version`), checked
+//! and given their defaults.
+
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+
+use super::raw::{Jobs, RawPipeline};
+use super::validate::Checker;
+use super::{FORMAT_VERSION, Source, normalize_path};
+use crate::diag::Diagnostic;
+
+/// `[pipeline]`, validated.
+pub(super) struct Settings {
+    /// `name`, or the file's stem.
+    pub(super) name: String,
+    /// The canonical root; `None` when it cannot be opened (reported).
+    pub(super) root: Option<PathBuf>,
+    /// `out`, normalized (default `out`).
+    pub(super) out_dir: PathBuf,
+    /// `jobs`; `None` = auto.
+    pub(super) jobs: Option<usize>,
+    /// `env`, sorted by name.
+    pub(super) env: Vec<(String, String)>,
+    /// `state` (default `.runner/NAME`).
+    pub(super) state_dir: PathBuf,
+    /// `on_failure`.
+    pub(super) on_failure: Vec<String>,
+    /// `keep_logs` (at least 1).
+    pub(super) keep_logs: u32,
+}
+
+impl Checker<'_> {
+    /// Checks `[pipeline]` and fills in the defaults.
+    pub(super) fn settings(&mut self, source: &Source, raw: &RawPipeline) -> Settings {
+        let file_dir = match source.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let name = match &raw.name {
+            Some(name) => {
+                self.check_name(name, "pipeline");
+                name.get_ref().clone()
+            }
+            None => source.path.file_stem().map_or_else(
+                || "pipeline".to_owned(),
+                |s| s.to_string_lossy().into_owned(),
+            ),
+        };
+        if let Some(version) = &raw.format_version
+            && *version.get_ref() > FORMAT_VERSION
+        {
+            self.error(
+                version.span(),
+                format!(
+                    "this file has format_version {}, but this runner knows format {} at most",
+                    version.get_ref(),
+                    FORMAT_VERSION
+                ),
+            )
+            .hint = Some("upgrade runner to read it".to_owned());
+        }
+        let root = self.root(&file_dir, raw.root.as_ref());
+        let out_dir = match &raw.out {
+            Some(out) => self.out_dir(out),
+            None => PathBuf::from("out"),
+        };
+        let jobs = match raw.jobs.as_ref().map(|j| *j.get_ref()) {
+            None | Some(Jobs::Auto) => None,
+            Some(Jobs::Count(n)) => Some(n as usize),
+        };
+        let state_dir = match &raw.state {
+            Some(state) => normalize_path(Path::new(state.get_ref())),
+            None => Path::new(".runner").join(&name),
+        };
+        let on_failure = match &raw.on_failure {
+            Some(argv) if argv.get_ref().is_empty() => {
+                self.error(argv.span(), "`on_failure` needs a command");
+                Vec::new()
+            }
+            Some(argv) => argv.get_ref().iter().map(|a| a.get_ref().clone()).collect(),
+            None => Vec::new(),
+        };
+        Settings {
+            name,
+            root,
+            out_dir,
+            jobs,
+            env: raw.env.clone().unwrap_or_default().into_iter().collect(),
+            state_dir,
+            on_failure,
+            keep_logs: raw.keep_logs.unwrap_or(10).max(1),
+        }
+    }
+
+    /// `out`: a folder inside root, never root itself.
+    fn out_dir(&mut self, out: &Spanned<String>) -> PathBuf {
+        let p = normalize_path(Path::new(out.get_ref()));
+        if p.as_os_str().is_empty() || p == Path::new(".") {
+            self.error(out.span(), "`out` cannot be the root folder itself")
+                .hint = Some("use a folder such as `build`".to_owned());
+        }
+        if p.starts_with("..") {
+            self.error(out.span(), "`out` must stay inside `root`");
+        }
+        p
+    }
+
+    /// `root`, relative to the pipeline file's folder: an existing folder,
+    /// made absolute.
+    fn root(&mut self, file_dir: &Path, root: Option<&Spanned<String>>) -> Option<PathBuf> {
+        let (joined, span) = match root {
+            Some(r) => (file_dir.join(r.get_ref()), Some(r.span())),
+            None => (file_dir.to_owned(), None),
+        };
+        match std::fs::canonicalize(&joined) {
+            Ok(p) if p.is_dir() => Some(p),
+            Ok(p) => {
+                let message = format!("root `{}` is not a folder", p.display());
+                match span {
+                    Some(span) => {
+                        self.error(span, message);
+                    }
+                    None => self.diagnostics.push(Diagnostic::whole_file(message)),
+                }
+                None
+            }
+            Err(err) => {
+                let message = format!("root `{}` cannot be opened: {err}", joined.display());
+                match span {
+                    Some(span) => {
+                        self.error(span, message).hint = Some(
+                            "`root` is relative to the folder of the pipeline file".to_owned(),
+                        );
+                    }
+                    None => self.diagnostics.push(Diagnostic::whole_file(message)),
+                }
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,477 @@
+//! The hash of a task's action: explicit, versioned fields (never a `Debug`
+//! dump), so that renaming or adding a field in the code changes no user's
+//! fingerprints, and changing what a fingerprint covers is a deliberate act
+//! that bumps [`SCHEME_VERSION`]. Tests at the end pin known values.
+
+use crate::config::{BuiltinStep, PlotSpec, PlotTemplate, Step};
+use crate::plan::{Command, PlotCommand, Task};
+use crate::table::{Format, ReadOptions};
+
+/// The version of the fingerprint scheme: what goes into a task's
+/// fingerprint and how it is encoded. The one place to bump when either
+/// changes (then update the pinned values in the tests below and add a line
+/// to CHANGELOG.md): every task of every user runs once after the upgrade.
+///
+/// A new option that changes a task's output must be hashed; to keep the
+/// fingerprints of tasks that do not use it, hash it only when it is set (or
+/// differs from its default), and no bump is needed.
+pub(crate) const SCHEME_VERSION: u32 = 2;
+
+/// A BLAKE3 hasher fed with self-delimiting fields: every byte string is
+/// length-prefixed and every list count-prefixed, so that no two different
+/// actions give the same stream.
+struct Fields(blake3::Hasher);
+
+impl Fields {
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.0.update(&(bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+    }
+
+    fn str(&mut self, text: &str) {
+        self.bytes(text.as_bytes());
+    }
+
+    fn u64(&mut self, n: u64) {
+        self.0.update(&n.to_le_bytes());
+    }
+
+    fn count(&mut self, n: usize) {
+        self.u64(n as u64);
+    }
+
+    fn bool(&mut self, b: bool) {
+        self.0.update(&[u8::from(b)]);
+    }
+
+    fn opt_str(&mut self, text: Option<&str>) {
+        match text {
+            None => self.bool(false),
+            Some(text) => {
+                self.bool(true);
+                self.str(text);
+            }
+        }
+    }
+}
+
+/// The hash of a task's action: the rendered command (with final paths),
+/// declared env, built-in name, version and options, plot settings, texts
+/// and template, whether stdout is the output, and the output paths.
+pub(crate) fn action_hash(step: &Step, task: &Task) -> blake3::Hash {
+    // Every field of a step, so that a new one cannot be forgotten here.
+    let Step {
+        name: _,       // a renamed step is new anyway (state is per name)
+        kind: _,       // in the command's variant
+        fanout: _,     // in the inputs
+        upstream: _,   // in the inputs
+        action: _,     // rendered into `task.command`
+        outs: _,       // rendered into `task.outputs`
+        outs_span: _,  // where, not what
+        stdout_to_out, // hashed
+        deps: _,       // their content is part of the fingerprint
+        timeout: _,    // does not change a successful result
+        retries: _,    // the same
+        env,           // hashed
+        threads: _,    // the same
+    } = step;
+    let mut f = Fields(blake3::Hasher::new());
+    f.str("runner-fingerprint");
+    f.u64(u64::from(SCHEME_VERSION));
+    match &task.command {
+        Command::Argv(argv) => {
+            f.str("argv");
+            f.count(argv.len());
+            for arg in argv {
+                f.bytes(arg.as_encoded_bytes());
+            }
+        }
+        Command::Shell(script) => {
+            f.str("shell");
+            f.str(script);
+        }
+        Command::Builtin(builtin) => builtin_fields(&mut f, builtin),
+        Command::Plot(plot) => plot_fields(&mut f, plot),
+    }
+    f.str("env");
+    f.count(env.len());
+    for (key, value) in env.iter() {
+        f.str(key);
+        f.str(value);
+    }
+    f.bool(*stdout_to_out);
+    f.str("outputs");
+    f.count(task.outputs.len());
+    for out in task.outputs.iter() {
+        f.bytes(out.as_os_str().as_encoded_bytes());
+    }
+    f.0.finalize()
+}
+
+/// `use` and `with`: the name, the built-in's own version (bumped when its
+/// output changes) and the options, keys sorted.
+fn builtin_fields(f: &mut Fields, builtin: &BuiltinStep) {
+    let BuiltinStep { name, options } = builtin;
+    f.str("builtin");
+    f.str(name);
+    f.u64(u64::from(crate::steps::version(name)));
+    toml_fields(f, &toml::Value::Table(options.clone()));
+}
+
+/// A TOML value, typed, tables with their keys sorted (the order of keys in
+/// `with = {...}` means nothing).
+fn toml_fields(f: &mut Fields, value: &toml::Value) {
+    match value {
+        toml::Value::String(s) => {
+            f.str("s");
+            f.str(s);
+        }
+        toml::Value::Integer(i) => {
+            f.str("i");
+            f.0.update(&i.to_le_bytes());
+        }
+        toml::Value::Float(x) => {
+            f.str("f");
+            f.u64(x.to_bits());
+        }
+        toml::Value::Boolean(b) => {
+            f.str("b");
+            f.bool(*b);
+        }
+        toml::Value::Datetime(d) => {
+            f.str("d");
+            f.str(&d.to_string());
+        }
+        toml::Value::Array(items) => {
+            f.str("a");
+            f.count(items.len());
+            for item in items {
+                toml_fields(f, item);
+            }
+        }
+        toml::Value::Table(table) => {
+            f.str("t");
+            f.count(table.len());
+            let mut keys: Vec<&String> = table.keys().collect();
+            keys.sort();
+            for key in keys {
+                f.str(key);
+                toml_fields(f, &table[key.as_str()]);
+            }
+        }
+    }
+}
+
+/// A plot task: the plot code's version and built-in template
+/// (`plot::code_fingerprint`), every setting of the spec, and the texts as
+/// rendered for this task. (A user's template file is a dep of its step.)
+fn plot_fields(f: &mut Fields, plot: &PlotCommand) {
+    let PlotCommand {
+        spec,
+        title,
+        x_label,
+        y_label,
+    } = plot;
+    // Every field of the spec, so that a new one cannot be forgotten here.
+    let PlotSpec {
+        template,
+        x,
+        y,
+        max_series,
+        title: _,   // rendered: `title` above
+        x_label: _, // the same
+        y_label: _, // the same
+        width,
+        height,
+        x_log,
+        y_log,
+        y_zero,
+        bins,
+        skip_empty,
+        table,
+    } = spec.as_ref();
+    f.str("plot");
+    f.bytes(crate::plot::code_fingerprint(template).as_bytes());
+    match template {
+        PlotTemplate::Builtin(kind) => {
+            f.str("builtin");
+            f.str(kind.name());
+        }
+        PlotTemplate::File(path) => {
+            f.str("file");
+            f.bytes(path.as_os_str().as_encoded_bytes());
+        }
+    }
+    f.opt_str(x.as_deref());
+    f.count(y.len());
+    for column in y {
+        f.str(column);
+    }
+    f.count(*max_series);
+    f.u64(u64::from(*width));
+    f.u64(u64::from(*height));
+    f.bool(*x_log);
+    f.bool(*y_log);
+    f.bool(*y_zero);
+    f.count(*bins);
+    f.bool(*skip_empty);
+    read_options_fields(f, table);
+    for text in [title, x_label, y_label] {
+        f.opt_str(text.as_deref());
+    }
+}
+
+/// How a plot reads its tables: `format` as always, then each other option
+/// only when it is set (so plots that set none keep their fingerprints).
+fn read_options_fields(f: &mut Fields, options: &ReadOptions) {
+    let ReadOptions {
+        format,
+        na,
+        types,
+        delimiter,
+        decimal,
+        encoding,
+        time_format,
+    } = options;
+    f.opt_str(format.map(|format| match format {
+        Format::Csv => "csv",
+        Format::Tsv => "tsv",
+        Format::JsonLines => "jsonl",
+    }));
+    if let Some(na) = na {
+        f.str("na");
+        f.count(na.len());
+        for cell in na {
+            f.str(cell);
+        }
+    }
+    if !types.is_empty() {
+        f.str("types");
+        f.count(types.len());
+        for (column, kind) in types {
+            f.str(column);
+            f.str(kind.name());
+        }
+    }
+    if let Some(delimiter) = delimiter {
+        f.str("delimiter");
+        f.bytes(&[*delimiter]);
+    }
+    if *decimal != b'.' {
+        f.str("decimal");
+        f.bytes(&[*decimal]);
+    }
+    if *encoding != crate::table::Encoding::Utf8 {
+        f.str("encoding");
+        f.str(encoding.name());
+    }
+    let crate::table::TimeFormats { all, columns } = time_format;
+    if all.is_some() || !columns.is_empty() {
+        f.str("time_format");
+        f.opt_str(all.as_ref().map(|t| t.name()).as_deref());
+        f.count(columns.len());
+        for (column, format) in columns {
+            f.str(column);
+            f.str(&format.name());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use rustc_hash::FxHashMap;
+
+    use super::*;
+    use crate::state::fingerprint::{self, Files};
+
+    /// A pipeline with one step of each kind, over one data file.
+    const PIPELINE: &str = r#"
+[pipeline]
+out = "build"
+env = { LC_ALL = "C" }
+
+[inputs.data]
+glob = "data/*.csv"
+
+[[steps]]
+name = "rows"
+each = "data"
+run = ["wc", "-l", "{{ input }}"]
+stdout = true
+out = "rows/{{ key }}.txt"
+
+[[steps]]
+name = "sorted"
+each = "data"
+shell = "sort -r {{ input }} > {{ out }}"
+env = { TMPDIR = "/tmp" }
+out = "sorted/{{ key }}.csv"
+
+[[steps]]
+name = "stats"
+each = "data"
+use = "csv.stats"
+with = { layout = "wide", format = "csv" }
+out = "stats/{{ key }}.csv"
+
+[[plots]]
+name = "plot"
+each = "data"
+template = "templates/plot.txt.j2"
+x = "t"
+y = ["v*"]
+title = "{{ stem }} over time"
+width = 640
+out = "plots/{{ key }}.txt"
+"#;
+
+    /// The pipeline above, loaded and planned in a temporary folder.
+    fn planned() -> (
+        tempfile::TempDir,
+        crate::config::Pipeline,
+        crate::plan::Plan,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        std::fs::create_dir_all(root.join("templates")).unwrap();
+        std::fs::write(root.join("data/x.csv"), "t,v1\n1,2\n3,4\n").unwrap();
+        std::fs::write(root.join("templates/plot.txt.j2"), "{{ title }}\n").unwrap();
+        std::fs::write(root.join("pipeline.toml"), PIPELINE).unwrap();
+        let pipeline = crate::config::load(&root.join("pipeline.toml")).unwrap();
+        let plan = crate::plan::build(&pipeline).unwrap();
+        (dir, pipeline, plan)
+    }
+
+    /// Per step: (action hash, fingerprint) of its one task, as hex.
+    fn fingerprints() -> Vec<(String, String, String)> {
+        let (_dir, pipeline, plan) = planned();
+        let cache = FxHashMap::default();
+        let files = Files::new(&pipeline.root, &cache);
+        plan.tasks
+            .iter()
+            .map(|task| {
+                let step = &pipeline.steps[task.step];
+                let deps = fingerprint::step_deps(&pipeline, step);
+                let fp = fingerprint::fingerprint(&pipeline, task, &deps, &files).unwrap();
+                (
+                    step.name.clone(),
+                    fp.action.to_hex().to_string(),
+                    fp.fingerprint.to_hex().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Known fingerprints of representative tasks. If this fails, a change
+    /// altered what goes into fingerprints: every user's tasks would all run
+    /// again after upgrading. If that is deliberate, bump `SCHEME_VERSION`,
+    /// update these values and say so in CHANGELOG.md. (A deliberate change
+    /// of a plot's or built-in's output, `plot::VERSION` or a built-in's
+    /// version, changes them too.)
+    #[test]
+    fn fingerprints_are_pinned() {
+        let expected = [
+            (
+                "rows",
+                "311c95e07606908c2b4109e590f5942b2217183cbbfdd9579cdb4cc2ed6b2cca",
+                "bc96bf4f663601b09694d07b2876990056689c2bf78b59adf655ed8c2bb42d72",
+            ),
+            (
+                "sorted",
+                "92066b45a318e812ebeed2a3f5df9a551504a1054f22ca14c97137420291cbeb",
+                "5d2b608d9091d7072555b6245f9b19a4748269570214106f49af1d7c2cbb4182",
+            ),
+            (
+                // csv.stats v2 (issue 11: whole-column types, time columns).
+                "stats",
+                "732177225c886607e0ba6e00a1b344eee0e1245b33135d0c910e0c3dc6b27ec6",
+                "5020fb90a35690d03366a39769d39e319bfa49c2720ec8f50f91ee1122b5d48b",
+            ),
+            (
+                "plot",
+                "14decc1595e674d8593d0ee002c0aa477120d3a7f49857b0d338c3046618611e",
+                "58b4bf24c639c4df5af9b438e08efab853bd6b768ee2ffe17de133dbfb4e446e",
+            ),
+        ];
+        let got = fingerprints();
+        let got: Vec<(&str, &str, &str)> = got
+            .iter()
+            .map(|(s, a, f)| (s.as_str(), a.as_str(), f.as_str()))
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn every_plot_setting_changes_the_action() {
+        let (_dir, pipeline, plan) = planned();
+        let task = plan.tasks.iter().find(|t| t.step == 3).unwrap();
+        let step = &pipeline.steps[task.step];
+        let Command::Plot(plot) = &task.command else {
+            panic!("not a plot: {:?}", task.command);
+        };
+        let base = action_hash(step, task);
+        let changes: Vec<fn(&mut PlotCommand)> = vec![
+            |p| {
+                Arc::make_mut(&mut p.spec).template =
+                    PlotTemplate::Builtin(crate::plot::Kind::Line);
+            },
+            |p| Arc::make_mut(&mut p.spec).x = None,
+            |p| Arc::make_mut(&mut p.spec).y.push("w".into()),
+            |p| Arc::make_mut(&mut p.spec).max_series += 1,
+            |p| Arc::make_mut(&mut p.spec).width += 1,
+            |p| Arc::make_mut(&mut p.spec).height += 1,
+            |p| Arc::make_mut(&mut p.spec).x_log ^= true,
+            |p| Arc::make_mut(&mut p.spec).y_log ^= true,
+            |p| Arc::make_mut(&mut p.spec).y_zero ^= true,
+            |p| Arc::make_mut(&mut p.spec).bins += 1,
+            |p| Arc::make_mut(&mut p.spec).skip_empty ^= true,
+            |p| Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table).format = Some(Format::Tsv),
+            |p| Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table).na = Some(vec![]),
+            |p| {
+                Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table)
+                    .types
+                    .push(("t".into(), crate::table::ColumnType::Time));
+            },
+            |p| Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table).delimiter = Some(b';'),
+            |p| Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table).decimal = b',',
+            |p| {
+                Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table).encoding =
+                    crate::table::Encoding::Windows1252;
+            },
+            |p| {
+                Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table)
+                    .time_format
+                    .all = Some(crate::table::TimeFormat::UnixSeconds);
+            },
+            |p| p.title = None,
+            |p| p.x_label = Some(String::new()),
+            |p| p.y_label = Some("y".into()),
+        ];
+        let mut seen = vec![base];
+        for change in changes {
+            let mut changed = plot.clone();
+            change(&mut changed);
+            let mut task = task.clone();
+            task.command = Command::Plot(changed);
+            let hash = action_hash(step, &task);
+            assert!(!seen.contains(&hash), "a plot setting is not hashed");
+            seen.push(hash);
+        }
+    }
+
+    #[test]
+    fn option_order_means_nothing_but_values_do() {
+        let hash = |text: &str| {
+            let mut f = Fields(blake3::Hasher::new());
+            toml_fields(&mut f, &toml::Value::Table(text.parse().unwrap()));
+            f.0.finalize()
+        };
+        assert_eq!(hash("a = 1\nb = 'x'"), hash("b = 'x'\na = 1"));
+        assert_ne!(hash("a = 1"), hash("a = '1'"));
+        assert_ne!(hash("a = [1, 2]"), hash("a = [2, 1]"));
+        assert_ne!(hash("a = { b = 1 }"), hash("a = { c = 1 }"));
+    }
+}
