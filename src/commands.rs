@@ -324,6 +324,26 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         git: git.and_then(|handle| handle.join().ok()).flatten(),
         ..db::RunEnd::default()
     })?;
+    // `[report]`: the page of this run, from what the state recorded (the
+    // same path as `runner report`), also after failures and interrupts. A
+    // page that cannot be written is a warning: the run's verdict stands.
+    if pipeline.report.is_some() {
+        let written = state.connection().and_then(|conn| {
+            report::write_page(
+                &pipeline,
+                &plan,
+                conn,
+                Some(state.run_id),
+                &report_path(&pipeline),
+                &state.db_path(),
+            )
+        });
+        match written {
+            Ok(w) if !options.quiet => eprintln!("report: {}", w.path.display()),
+            Ok(_) => {}
+            Err(e) => eprintln!("warning: the report was not written: {e}"),
+        }
+    }
     if totals.failed > 0 && !pipeline.on_failure.is_empty() {
         on_failure(&pipeline, &state, counts);
     }
@@ -458,7 +478,10 @@ fn history(args: &HistoryArgs) -> Result<i32, Error> {
 /// Where the report of `pipeline` goes when the command line does not say:
 /// `[report] out` (relative to the output folder), else `report.html` there.
 fn report_path(pipeline: &Pipeline) -> std::path::PathBuf {
-    pipeline.abs(&pipeline.out_dir).join("report.html")
+    match &pipeline.report {
+        Some(report) => pipeline.abs(&report.path),
+        None => pipeline.abs(&pipeline.out_dir).join("report.html"),
+    }
 }
 
 /// `runner report`: the page of a recorded run, from the state alone.

@@ -6,6 +6,7 @@ mod literal;
 mod namespace;
 mod plot;
 mod raw;
+mod report;
 mod sections;
 mod settings;
 mod step;
@@ -23,6 +24,7 @@ use crate::template::Templates;
 
 pub(crate) use literal::ValueMap;
 pub(crate) use raw::{MAX_JOBS, json_schema};
+pub(crate) use report::Report;
 pub(crate) use validate::parse;
 
 /// The newest pipeline file format this binary understands.
@@ -69,6 +71,8 @@ pub(crate) struct Pipeline {
     pub(crate) on_failure: Vec<String>,
     /// How many runs' logs to keep.
     pub(crate) keep_logs: u32,
+    /// `[report]`: the HTML page written at the end of every run.
+    pub(crate) report: Option<Report>,
     /// `[vars]`, as a template value.
     pub(crate) vars: minijinja::Value,
     /// Named input sets.

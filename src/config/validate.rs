@@ -76,6 +76,10 @@ impl Checker<'_> {
         let document = self.document()?;
         self.vars = document.vars.clone();
         let settings = self.settings(source, &document.pipeline);
+        let report = document
+            .report
+            .as_ref()
+            .and_then(|(raw, span)| self.report(raw, span.clone(), &settings.out_dir));
 
         let mut namespace = Namespace::default();
         let mut input_sets = Vec::new();
@@ -116,6 +120,7 @@ impl Checker<'_> {
             state_dir: settings.state_dir,
             on_failure: settings.on_failure,
             keep_logs: settings.keep_logs,
+            report,
             vars: minijinja::Value::from(minijinja::value::Serde(&document.vars)),
             inputs: input_sets,
             steps,

@@ -38,6 +38,8 @@ y = ["v"]
 width = 320
 height = 180
 out = "png/{{ key }}.png"
+[report]
+out = "report.html"
 "#;
 
 const CHECK_SH: &str = r#"n=$(grep -n bad "$1" | head -1 | cut -d: -f1)
@@ -95,7 +97,18 @@ fn text_of<'a>(dom: &'a str, id: &str) -> &'a str {
 #[test]
 fn a_run_with_failures_in_two_groups() {
     let t = checked();
-    t.run(["pipeline.toml"]).expect_code(1);
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    // `[report]` writes the page at the end of the run, failures or not.
+    let html = t.path("build/report.html");
+    assert!(
+        run.stderr
+            .contains(&format!("report: {}\n", html.display())),
+        "{}",
+        run.stderr
+    );
+    let at_the_end = std::fs::read_to_string(&html).unwrap();
+    // `runner report` rebuilds the same page from the state.
     let report = t.run(["report", "pipeline.toml"]);
     report.expect_code(0);
     assert!(
@@ -105,7 +118,7 @@ fn a_run_with_failures_in_two_groups() {
         "{}",
         report.stdout
     );
-    let html = t.path("build/report.html");
+    assert_eq!(std::fs::read_to_string(&html).unwrap(), at_the_end);
     let page = browser::load(&html);
     assert_offline_and_quiet(&page);
     let dom = &page.dom;
@@ -291,6 +304,7 @@ name = "work"
 each = "data"
 shell = "if [ {{ key }} = a ]; then cp {{ input }} {{ out }}; else touch started-{{ key }}; sleep 300; fi"
 out = "work/{{ key }}.csv"
+[report]
 "#,
     );
     let child = t
@@ -313,8 +327,9 @@ out = "work/{{ key }}.csv"
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("report: "), "written at the end: {stderr}");
 
-    t.run(["report", "pipeline.toml"]).expect_code(0);
     let page = browser::load(&t.path("build/report.html"));
     assert_offline_and_quiet(&page);
     let dom = &page.dom;
