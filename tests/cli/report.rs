@@ -402,3 +402,69 @@ out = "plots/{{ key }}.svg"
     // Nothing of the run's own: the no-op run after it keeps the page.
     assert!(Path::new(&html).exists());
 }
+
+#[test]
+fn the_header_has_the_git_commit_and_whether_the_tree_was_dirty() {
+    let t = checked();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(t.root())
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    // Not in a repository: said so.
+    t.run(["pipeline.toml", "-q"]).expect_code(1);
+    assert!(
+        t.read("build/report.html")
+            .contains("not in a git repository")
+    );
+
+    git(&["init", "-q"]);
+    git(&["add", "pipeline.toml", "scripts", "data"]);
+    git(&["commit", "-q", "-m", "first"]);
+    let commit = git(&["rev-parse", "HEAD"]);
+    t.run(["pipeline.toml", "-q"]).expect_code(1);
+    let html = t.read("build/report.html");
+    assert!(
+        html.contains(&format!(
+            "<code title=\"{commit}\">{}</code>",
+            &commit[..10]
+        )),
+        "{html}"
+    );
+    assert!(html.contains("<span class=\"muted\">clean</span>"));
+
+    t.write("scripts/check.sh", format!("{CHECK_SH}\n# edited\n"));
+    t.run(["pipeline.toml", "-q"]).expect_code(1);
+    let html = t.read("build/report.html");
+    assert!(html.contains("with uncommitted changes"), "{html}");
+    let json = t.run(["history", "pipeline.toml", "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(runs[0]["git_commit"], commit.as_str());
+    assert_eq!(runs[0]["git_dirty"], true);
+    assert_eq!(runs[1]["git_dirty"], false);
+    assert_eq!(runs[2]["git_commit"], serde_json::Value::Null);
+}
+
+#[test]
+fn quiet_runs_and_runs_without_state() {
+    let t = checked();
+    let quiet = t.run(["pipeline.toml", "-q"]);
+    quiet.expect_code(1);
+    assert!(!quiet.stderr.contains("report:"), "{}", quiet.stderr);
+    assert!(t.exists("build/report.html"), "written all the same");
+    std::fs::remove_file(t.path("build/report.html")).unwrap();
+    t.run(["pipeline.toml", "--no-state"]).expect_code(1);
+    assert!(!t.exists("build/report.html"), "nothing recorded, no page");
+}
