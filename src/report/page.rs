@@ -18,8 +18,8 @@ use crate::report::gallery::{self, PlotState, Section};
 use crate::report::stats::{self, StepStats};
 use crate::report::timeline::{self, Timeline};
 use crate::report::trend::{self, Trend};
-use crate::state::db::{self, RunRow};
-use crate::state::recorded;
+use crate::state::db::{self, RunRow, TaskStatus};
+use crate::state::recorded::{self, TaskRecord};
 
 /// Runs shown in the history chart.
 const TREND_RUNS: usize = 20;
@@ -162,7 +162,7 @@ pub(crate) fn render(
         .collect();
     let history = db::runs_up_to(conn, run.id, TREND_RUNS)?;
     let page = Page {
-        header: header(pipeline, &run, file),
+        header: header(pipeline, &run, &tasks, file),
         steps: stats::per_step(&kinds, &step_counts, &tasks),
         timeline: timeline::build(&tasks, &step_names, run.jobs.map(|j| j.max(1) as usize)),
         failed_tasks: failures
@@ -188,8 +188,20 @@ pub(crate) fn render(
     })
 }
 
-/// The header of `run`.
-fn header(pipeline: &Pipeline, run: &RunRow, file: String) -> Header {
+/// The header of `run`. A run that did not end has no counts in its row:
+/// they come from its task rows (up-to-date tasks are not among them).
+fn header(pipeline: &Pipeline, run: &RunRow, tasks: &[TaskRecord], file: String) -> Header {
+    let (mut ok, mut failed, mut skipped) = (run.ok, run.failed, run.skipped);
+    if run.ended_at.is_none() {
+        (ok, failed, skipped) = (0, 0, 0);
+        for t in tasks {
+            match t.status {
+                TaskStatus::Ok => ok += 1,
+                TaskStatus::Failed | TaskStatus::Interrupted => failed += 1,
+                TaskStatus::Skipped | TaskStatus::NotRun => skipped += 1,
+            }
+        }
+    }
     let (status, status_text) = match run.exit_code {
         None => (
             "unfinished",
@@ -223,9 +235,9 @@ fn header(pipeline: &Pipeline, run: &RunRow, file: String) -> Header {
         started: run.started_at.replacen('T', " ", 1).replace('Z', " UTC"),
         duration,
         exit_code: run.exit_code,
-        ok: run.ok,
-        failed: run.failed,
-        skipped: run.skipped,
+        ok,
+        failed,
+        skipped,
         up_to_date: run.up_to_date,
         flags: run.flags.clone(),
         jobs: run.jobs,

@@ -468,3 +468,59 @@ fn quiet_runs_and_runs_without_state() {
     t.run(["pipeline.toml", "--no-state"]).expect_code(1);
     assert!(!t.exists("build/report.html"), "nothing recorded, no page");
 }
+
+#[test]
+fn a_killed_run_is_reported_as_not_ended() {
+    let t = Test::new();
+    for k in ["a", "b", "c"] {
+        t.write(format!("data/{k}.csv"), "t,v\n0,1\n");
+    }
+    t.pipeline(
+        r#"
+[pipeline]
+out = "build"
+jobs = 1
+[inputs.data]
+glob = ["data/*.csv"]
+[[steps]]
+name = "work"
+each = "data"
+shell = "if [ {{ key }} = a ]; then cp {{ input }} {{ out }}; else echo $$ > started-{{ key }}; exec sleep 300; fi"
+out = "work/{{ key }}.csv"
+"#,
+    );
+    let mut child = t
+        .command(["pipeline.toml"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !t.exists("started-b") || t.read("started-b").trim().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "task b did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Give the state writer its 5 ms to commit task a, then kill -9.
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The task's own process group (its shell's pid) outlives runner; end it.
+    let group = format!("-{}", t.read("started-b").trim());
+    let _ = std::process::Command::new("kill")
+        .args(["-9", "--", &group])
+        .status();
+    t.run(["report", "pipeline.toml"]).expect_code(0);
+    let html = t.read("build/report.html");
+    assert!(html.contains("data-status=\"unfinished\""), "{html}");
+    assert!(html.contains("id=\"unfinished\""), "the banner");
+    assert!(
+        html.contains("<title>work a\n"),
+        "task a is on the timeline"
+    );
+    assert!(
+        html.contains("id=\"count-ok\">1<"),
+        "counted from its tasks"
+    );
+}
