@@ -14,4 +14,6 @@ mod report;
 mod schema;
 mod state;
 mod tables;
+mod trust;
+mod trust_plots;
 mod trust_tables;
