@@ -256,6 +256,7 @@ mod tests {
             stderr_tail: (!tail.is_empty()).then(|| tail.into()),
             log_path: Some(format!("logs/1/{step}/{key}.err")),
             slot: Some(0),
+            peak_memory: None,
         }
     }
 

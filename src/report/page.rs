@@ -60,6 +60,8 @@ struct Failures {
 struct Page<'a> {
     header: Header,
     steps: Vec<StepStats>,
+    /// Whether any task's peak memory is known (the column shows then).
+    memory: bool,
     timeline: Option<Timeline>,
     failures: Vec<Failures>,
     failed_tasks: usize,
@@ -164,6 +166,7 @@ pub(crate) fn render(
     let page = Page {
         header: header(pipeline, &run, &tasks, file),
         steps: stats::per_step(&kinds, &step_counts, &tasks),
+        memory: tasks.iter().any(|t| t.peak_memory.is_some()),
         timeline: timeline::build(&tasks, &step_names, run.jobs.map(|j| j.max(1) as usize)),
         failed_tasks: failures
             .iter()

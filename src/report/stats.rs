@@ -47,6 +47,10 @@ pub(crate) struct StepStats {
     pub(crate) p95: String,
     /// Longest task.
     pub(crate) max: String,
+    /// The most memory one of its tasks used ("" when unknown).
+    pub(crate) memory: String,
+    /// Which task that was.
+    pub(crate) memory_key: String,
     /// The slowest tasks, slowest first.
     pub(crate) slowest: Vec<SlowTask>,
 }
@@ -87,6 +91,10 @@ pub(crate) fn per_step(
             let mut times: Vec<Duration> = ran.iter().map(|(_, d)| *d).collect();
             times.sort_unstable();
             let shown = |d: Option<Duration>| d.map(duration).unwrap_or_default();
+            let hungriest = rows
+                .iter()
+                .filter_map(|t| Some((t.peak_memory?, &t.key)))
+                .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(a.1)));
             Some(StepStats {
                 name: name.to_owned(),
                 kind: if is_plot { "plot" } else { "step" },
@@ -103,6 +111,8 @@ pub(crate) fn per_step(
                 p50: shown(percentile(&times, 50)),
                 p95: shown(percentile(&times, 95)),
                 max: shown(times.last().copied()),
+                memory: hungriest.map(|(m, _)| bytes(m)).unwrap_or_default(),
+                memory_key: hungriest.map(|(_, k)| k.clone()).unwrap_or_default(),
                 slowest: ran
                     .iter()
                     .take(SLOWEST)
@@ -144,6 +154,23 @@ fn percentile(sorted: &[Duration], p: usize) -> Option<Duration> {
     Some(sorted[rank - 1])
 }
 
+/// A size in bytes for people: `812 KB`, `1.4 MB`, `12 GB` (powers of 1024).
+pub(crate) fn bytes(n: i64) -> String {
+    let n = n.max(0) as f64;
+    let units = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = n;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < units.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 || value >= 100.0 {
+        format!("{value:.0} {}", units[unit])
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
 /// A duration for people: `4ms`, `420ms`, `1.42s`, `12.3s`, `4m05s`, `2h07m`.
 pub(crate) fn duration(d: Duration) -> String {
     let s = d.as_secs_f64();
@@ -176,6 +203,7 @@ mod tests {
             stderr_tail: None,
             log_path: None,
             slot: None,
+            peak_memory: Some(ms * 1024),
         }
     }
 
@@ -210,6 +238,10 @@ mod tests {
             ("1.00s", "1.90s", "2.00s")
         );
         assert_eq!(a.total, "21.0s");
+        assert_eq!(
+            (a.memory.as_str(), a.memory_key.as_str()),
+            ("2.0 MB", "k20")
+        );
         let slowest: Vec<&str> = a.slowest.iter().map(|s| s.key.as_str()).collect();
         assert_eq!(slowest, ["k20", "k19", "k18", "k17", "k16"]);
     }
@@ -229,5 +261,8 @@ mod tests {
         assert_eq!(duration(s(1.4234)), "1.42s");
         assert_eq!(duration(s(245.0)), "4m05s");
         assert_eq!(duration(s(7620.0)), "2h07m");
+        assert_eq!(bytes(900), "900 B");
+        assert_eq!(bytes(1536), "1.5 KB");
+        assert_eq!(bytes(300 << 20), "300 MB");
     }
 }

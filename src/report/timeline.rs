@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::report::stats::{duration, millis};
+use crate::report::stats::{bytes, duration, millis};
 use crate::state::db::TaskStatus;
 use crate::state::recorded::TaskRecord;
 
@@ -184,10 +184,14 @@ pub(crate) fn build(tasks: &[TaskRecord], steps: &[&str], jobs: Option<usize>) -
             fill: PALETTE[p.step % PALETTE.len()],
             class,
             title: format!(
-                "{} {}\n{} · {status}",
+                "{} {}\n{} · {status}{}",
                 p.task.step,
                 p.task.key,
-                duration(Duration::from_secs_f64(p.secs))
+                duration(Duration::from_secs_f64(p.secs)),
+                p.task
+                    .peak_memory
+                    .map(|m| format!(" · {} peak memory", bytes(m)))
+                    .unwrap_or_default()
             ),
         });
         open[p.lane] = (class.is_empty() && w < 2.0).then_some((bars.len() - 1, p.step, 1));
@@ -304,6 +308,7 @@ mod tests {
             stderr_tail: None,
             log_path: None,
             slot,
+            peak_memory: None,
         }
     }
 

@@ -69,15 +69,17 @@ pub(crate) struct TaskRecord {
     pub(crate) stderr_tail: Option<String>,
     /// Its full stderr log.
     pub(crate) log_path: Option<String>,
-    /// The pool slot it ran in (none before schema 2).
+    /// The pool slot it ran in (none before schema 4).
     pub(crate) slot: Option<i64>,
+    /// The most memory its commands used, in bytes (none when unknown).
+    pub(crate) peak_memory: Option<i64>,
 }
 
 /// Every task row of run `run_id`, in the order they were recorded.
 pub(crate) fn run_tasks(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<TaskRecord>> {
     let mut stmt = conn.prepare(
-        "SELECT step, key, status, reason, started_at, duration_ms, stderr_tail, log_path, slot \
-         FROM tasks WHERE run_id = ?1",
+        "SELECT step, key, status, reason, started_at, duration_ms, stderr_tail, log_path, slot, \
+         peak_memory FROM tasks WHERE run_id = ?1",
     )?;
     let rows = stmt.query_map([run_id], |r| {
         Ok(TaskRecord {
@@ -90,6 +92,7 @@ pub(crate) fn run_tasks(conn: &Connection, run_id: i64) -> rusqlite::Result<Vec<
             stderr_tail: r.get(6)?,
             log_path: r.get(7)?,
             slot: r.get(8)?,
+            peak_memory: r.get(9)?,
         })
     })?;
     rows.collect()

@@ -209,6 +209,16 @@ fn the_report_of_an_earlier_run_and_errors() {
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.contains("id=\"run-id\">1<"), "run 1");
     assert!(html.contains("data-status=\"failed\""));
+    // The peak memory of each command: per step (its largest), per task on
+    // the timeline.
+    assert!(html.contains("<th class=\"r\">peak memory</th>"), "{html}");
+    let check_row = &html[html.find("<tr data-step=\"check\">").unwrap()..];
+    let check_row = &check_row[..check_row.find("</tr>").unwrap()];
+    assert!(
+        check_row.contains(" KB</td>") || check_row.contains(" MB</td>"),
+        "{check_row}"
+    );
+    assert!(html.contains(" peak memory</title>"), "{html}");
     // Run 1 drew the good files only; the pictures are referenced relative
     // to the page's own folder, and each resolves.
     let srcs: Vec<String> = html
