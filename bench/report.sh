@@ -25,7 +25,7 @@ PY
 # A plot template that draws a tiny picture: the report is measured, not
 # the plots.
 cat > tiny.svg.j2 <<'SVG'
-<svg xmlns="http://www.w3.org/2000/svg" width="160" height="90"><rect width="160" height="90" fill="#dde"/><text x="8" y="50">{{ title }}</text></svg>
+<svg xmlns="http://www.w3.org/2000/svg" width="160" height="90"><rect width="160" height="90" fill="#dde"/><text x="8" y="50">{{ title.text }}</text></svg>
 SVG
 write_pipeline() {
   cat > pipeline.toml <<TOML

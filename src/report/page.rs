@@ -67,6 +67,8 @@ struct Page<'a> {
     failed_tasks: usize,
     gallery: Vec<Section>,
     plots: usize,
+    /// Whether the pipeline has `[[plots]]` at all.
+    plot_steps: bool,
     trend: Trend,
     state_db: String,
     colors: BTreeMap<&'a str, &'static str>,
@@ -175,6 +177,7 @@ pub(crate) fn render(
             .sum(),
         failures,
         plots: gallery.iter().map(|s| s.items.len()).sum(),
+        plot_steps: pipeline.steps.iter().any(|s| s.kind == StepKind::Plot),
         gallery,
         trend: trend::build(&history, run.id),
         state_db: state_db.display().to_string(),

@@ -367,7 +367,7 @@ fn two_thousand_plots_make_a_light_page() {
     // the report, not the plots.
     t.write(
         "tiny.svg.j2",
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"160\" height=\"90\"><rect width=\"160\" height=\"90\" fill=\"#dde\"/><text x=\"8\" y=\"50\">{{ title }}</text></svg>\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"160\" height=\"90\"><rect width=\"160\" height=\"90\" fill=\"#dde\"/><text x=\"8\" y=\"50\">{{ title.text }}</text></svg>\n",
     )
     .pipeline(
         r#"

@@ -17,7 +17,12 @@
       }
     });
   }, { rootMargin: "1200px 0px" });
-  figures.forEach(function (figure) { near.observe(figure.querySelector("img")); });
+  figures.forEach(function (figure, index) {
+    var img = figure.querySelector("img");
+    // The first screenful at once, so the page's first paint has them.
+    if (index < 24) { img.setAttribute("src", img.getAttribute("data-src")); }
+    near.observe(img);
+  });
 
   // The filter: every word typed must appear in the figure's step and key.
   function applyFilter() {
