@@ -7,7 +7,8 @@ use crate::config::{Action, Batching, Pipeline, StepKind, Upstream};
 use crate::plan::{Plan, display_path};
 use crate::report::command_line;
 use crate::state::Verdict;
-use crate::state::db::{FailedRow, RunRow};
+use crate::state::db::FailedRow;
+use crate::state::recorded::RunRow;
 
 /// `runner check`: what the file declares and how many tasks each step makes.
 pub(crate) fn plan_summary(pipeline: &Pipeline, plan: &Plan, jobs: usize) -> String {

@@ -5,6 +5,7 @@
 
 mod failures;
 mod gallery;
+mod open;
 mod page;
 mod stats;
 mod summary;
@@ -19,6 +20,7 @@ use crate::config::Pipeline;
 use crate::error::Error;
 use crate::plan::Plan;
 
+pub(crate) use open::open_in_browser;
 pub(crate) use summary::{RunReport, Tally, command_line, seconds};
 
 /// A report written.

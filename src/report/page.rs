@@ -18,8 +18,8 @@ use crate::report::gallery::{self, PlotState, Section};
 use crate::report::stats::{self, StepStats};
 use crate::report::timeline::{self, Timeline};
 use crate::report::trend::{self, Trend};
-use crate::state::db::{self, RunRow, TaskStatus};
-use crate::state::recorded::{self, TaskRecord};
+use crate::state::db::TaskStatus;
+use crate::state::recorded::{self, RunRow, TaskRecord};
 
 /// Runs shown in the history chart.
 const TREND_RUNS: usize = 20;
@@ -112,7 +112,7 @@ pub(crate) fn render(
     report_dir: &Path,
     state_db: &Path,
 ) -> Result<Rendered, PageError> {
-    let run = db::run(conn, run_id)?.ok_or(PageError::NoRun(run_id))?;
+    let run = recorded::run(conn, run_id)?.ok_or(PageError::NoRun(run_id))?;
     let tasks = recorded::run_tasks(conn, run.id)?;
     let step_counts = recorded::run_steps(conn, run.id)?;
     // The pipeline's steps, then those of the run that the file no longer
@@ -164,7 +164,7 @@ pub(crate) fn render(
             group,
         })
         .collect();
-    let history = db::runs_up_to(conn, run.id, TREND_RUNS)?;
+    let history = recorded::runs_up_to(conn, run.id, TREND_RUNS)?;
     let page = Page {
         header: header(pipeline, &run, &tasks, file),
         steps: stats::per_step(&kinds, &step_counts, &tasks),

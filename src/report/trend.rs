@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::report::stats::duration;
-use crate::state::db::RunRow;
+use crate::state::recorded::RunRow;
 
 /// Width of the chart, in SVG units.
 const WIDTH: f64 = 640.0;

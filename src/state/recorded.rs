@@ -1,12 +1,105 @@
-//! Reads of what earlier runs recorded, for the progress estimate and the
-//! run report: task times per step, the tasks of one run, the last result
-//! of each task of some steps.
+//! Reads of what earlier runs recorded, for `history`, the progress
+//! estimate and the run report: runs, task times per step, the tasks of one
+//! run, the last result of each task of some steps.
 
 use std::time::Duration;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::db::TaskStatus;
+
+/// A run, as `history` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct RunRow {
+    /// Run id.
+    pub(crate) id: i64,
+    /// Start (RFC 3339).
+    pub(crate) started_at: String,
+    /// End, unless it was killed.
+    pub(crate) ended_at: Option<String>,
+    /// Exit code, unless it was killed.
+    pub(crate) exit_code: Option<i32>,
+    /// Succeeded tasks.
+    pub(crate) ok: i64,
+    /// Failed tasks.
+    pub(crate) failed: i64,
+    /// Skipped tasks.
+    pub(crate) skipped: i64,
+    /// Up-to-date tasks.
+    pub(crate) up_to_date: i64,
+    /// The flags it was started with (`--force`, `--only=plot`, `--jobs=4`).
+    pub(crate) flags: Vec<String>,
+    /// Pool size (unknown for runs recorded before schema 2).
+    pub(crate) jobs: Option<i64>,
+    /// Wall time in milliseconds (unknown for runs that did not end, or
+    /// recorded before schema 2).
+    pub(crate) wall_ms: Option<i64>,
+    /// The pipeline file's git commit, when it is in a git repository.
+    pub(crate) git_commit: Option<String>,
+    /// Whether the working tree had uncommitted changes to tracked files.
+    pub(crate) git_dirty: Option<bool>,
+}
+
+/// The columns of `runs` that `RunRow` reads, in its order.
+const RUN_COLUMNS: &str = "id, started_at, ended_at, exit_code, ok, failed, skipped, up_to_date, \
+                           flags, jobs, wall_ms, git_commit, git_dirty";
+
+fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    let flags: String = r.get(8)?;
+    Ok(RunRow {
+        id: r.get(0)?,
+        started_at: r.get(1)?,
+        ended_at: r.get(2)?,
+        exit_code: r.get(3)?,
+        ok: r.get(4)?,
+        failed: r.get(5)?,
+        skipped: r.get(6)?,
+        up_to_date: r.get(7)?,
+        flags: serde_json::from_str(&flags).unwrap_or_default(),
+        jobs: r.get(9)?,
+        wall_ms: r.get(10)?,
+        git_commit: r.get(11)?,
+        git_dirty: r.get(12)?,
+    })
+}
+
+/// The most recent runs, newest first.
+pub(crate) fn recent_runs(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<RunRow>> {
+    runs_up_to(conn, i64::MAX, limit)
+}
+
+/// The runs up to `last` (included), newest first.
+pub(crate) fn runs_up_to(
+    conn: &Connection,
+    last: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<RunRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE id <= ?1 ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![last, limit as i64], run_row)?;
+    rows.collect()
+}
+
+/// One run, or the newest when `id` is `None`.
+pub(crate) fn run(conn: &Connection, id: Option<i64>) -> rusqlite::Result<Option<RunRow>> {
+    match id {
+        Some(id) => conn
+            .query_row(
+                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
+                [id],
+                run_row,
+            )
+            .optional(),
+        None => conn
+            .query_row(
+                &format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT 1"),
+                [],
+                run_row,
+            )
+            .optional(),
+    }
+}
 
 /// Runs looked at for a step's task times, newest first.
 const TIMED_RUNS: i64 = 10;
