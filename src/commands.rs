@@ -231,8 +231,8 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let (state, snapshot) = if args.dry_run {
         (None, snapshot)
     } else {
-        let state = State::open(&pipeline, args.wait)?;
-        stop_leftovers(&state, options.quiet)?;
+        let mut state = State::open(&pipeline, args.wait)?;
+        stop_leftovers(&mut state, options.quiet)?;
         let snapshot = state.refresh(snapshot)?;
         (Some(state), snapshot)
     };
@@ -381,11 +381,8 @@ fn run_counts(tally: Tally) -> db::RunCounts {
 
 /// Stops what runs that died left running (their commands' processes) and
 /// removes their temporary outputs, before anything runs (issue 10, item 2).
-fn stop_leftovers(state: &State, quiet: bool) -> Result<(), Error> {
+fn stop_leftovers(state: &mut State, quiet: bool) -> Result<(), Error> {
     let leftovers = state.leftovers()?;
-    if leftovers.is_empty() {
-        return Ok(());
-    }
     let notes = exec::group::reap_leftovers(&leftovers);
     state.forget(&leftovers)?;
     if !quiet {

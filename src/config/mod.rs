@@ -4,6 +4,7 @@
 mod input_set;
 mod literal;
 mod namespace;
+mod places;
 mod plot;
 mod raw;
 mod report;
@@ -22,6 +23,7 @@ use crate::diag::Diagnostic;
 use crate::plot::Kind as PlotKind;
 use crate::template::Templates;
 
+pub(crate) use input_set::glob_base;
 pub(crate) use literal::ValueMap;
 pub(crate) use raw::{MAX_JOBS, json_schema};
 pub(crate) use report::Report;

@@ -2,7 +2,8 @@
 //! every problem (so one run of `runner check` shows all of them), the order
 //! of the checks, and the small checks every section shares. Each concern
 //! has its own file: sections.rs (TOML and serde), settings.rs
-//! (`[pipeline]`), input_set.rs, namespace.rs (names, references, cycles),
+//! (`[pipeline]`), places.rs (`out` and `state`), input_set.rs,
+//! namespace.rs (names, references, cycles),
 //! step.rs, plot.rs, template_check.rs.
 
 use std::collections::HashSet;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::namespace::Namespace;
+use super::places::Place;
 use super::raw::StringOrList;
 use super::{LoadError, Pipeline, Source};
 use crate::diag::Diagnostic;
@@ -99,6 +101,19 @@ impl Checker<'_> {
             } else {
                 self.broken.insert(name.into_inner());
             }
+        }
+        if let Some(root) = &settings.root {
+            let out = Place {
+                key: "out",
+                path: &settings.out_dir,
+                span: settings.out_span.clone(),
+            };
+            let state = Place {
+                key: "state",
+                path: &settings.state_dir,
+                span: settings.state_span.clone(),
+            };
+            self.places(root, &out, &state, &input_sets);
         }
         let entries = document.entries;
         self.declare_entries(&mut namespace, &entries);

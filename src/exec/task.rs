@@ -278,6 +278,11 @@ impl LocalTasks<'_> {
         }
         let command = exec_command(self.pipeline, task, attempt.temps).map_err(plain_failure)?;
         let temps: Vec<PathBuf> = attempt.temps.iter().map(|t| root.join(t)).collect();
+        // Nothing may stand where this attempt writes (a planted link would
+        // be followed by a built-in): the name is removed, never followed.
+        for temp in &temps {
+            let _ = fs::remove_file(temp);
+        }
 
         let mut spawn = |argv: Vec<std::ffi::OsString>| -> Result<(), Failure> {
             let ran = self.spawn(attempt, logs, argv);

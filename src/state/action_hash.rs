@@ -398,8 +398,8 @@ out = "plots/{{ key }}.txt"
             ),
             (
                 "plot",
-                "14decc1595e674d8593d0ee002c0aa477120d3a7f49857b0d338c3046618611e",
-                "58b4bf24c639c4df5af9b438e08efab853bd6b768ee2ffe17de133dbfb4e446e",
+                "8b84ca759427892888dadb1d7d9c488a7afc6fa379904767dd53db37230cd2c2",
+                "463d7f4178ae1de6c3db56ffb68e7a4b9b4d6dff67332e267ba8e3c70aad4393",
             ),
         ];
         let got = fingerprints();

@@ -433,8 +433,8 @@ pub(crate) struct RunEnd {
 }
 
 /// Ends a run.
-pub(crate) fn end_run(conn: &mut Connection, run_id: i64, end: &RunEnd) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
+pub(crate) fn end_run(conn: &Connection, run_id: i64, end: &RunEnd) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
     let counts = end.counts;
     tx.execute(
         "UPDATE runs SET ended_at = ?2, exit_code = ?3, ok = ?4, failed = ?5, skipped = ?6, up_to_date = ?7, \
