@@ -23,6 +23,17 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
         Cmd::Check { pipeline } => {
             let pipeline = load(&pipeline)?;
             let plan = make_plan(&pipeline)?;
+            // What would make a call step fail as a whole (issue 9); a run
+            // goes on without them, `check` is strict.
+            let problems = plan::call_checks(&pipeline);
+            if !problems.is_empty() {
+                return Err(Error::Load(diag::render(
+                    &problems,
+                    &pipeline.source.path,
+                    &pipeline.source.text,
+                    color(),
+                )));
+            }
             let jobs = exec::pool_size(&pipeline, &RunOptions::default());
             print_stdout(&show::plan_summary(&pipeline, &plan, jobs))?;
             Ok(EXIT_OK)

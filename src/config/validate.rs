@@ -27,6 +27,7 @@ pub(crate) fn parse(source: Source) -> Result<Pipeline, LoadError> {
         diagnostics: Vec::new(),
         broken: HashSet::new(),
         vars: toml::Table::new(),
+        python: None,
         stand_in: None,
         checked: HashSet::new(),
     };
@@ -61,6 +62,8 @@ pub(super) struct Checker<'t> {
     pub(super) broken: HashSet<String>,
     /// `[vars]`, for checking `vars.NAME` in templates.
     pub(super) vars: toml::Table,
+    /// `[pipeline] python`, for `python` steps.
+    pub(super) python: Option<Spanned<String>>,
     /// A task context with stand-ins for every name and the file's `[vars]`,
     /// made at the first template check.
     pub(super) stand_in: Option<minijinja::Value>,
@@ -85,6 +88,7 @@ impl Checker<'_> {
     fn pipeline(&mut self, source: &Source) -> Option<Pipeline> {
         let document = self.document()?;
         self.vars = document.vars.clone();
+        self.python = document.pipeline.python.clone();
         let settings = self.settings(source, &document.pipeline);
         let report = document
             .report

@@ -231,6 +231,7 @@ fn worker(
                         exit_code: None,
                         stderr_tail: Vec::new(),
                         interrupted: false,
+                        step_wide: false,
                     }))
                 });
         result.slot = taken.first().copied();
@@ -327,6 +328,7 @@ mod tests {
                     exit_code: Some(1),
                     stderr_tail: vec![],
                     interrupted: false,
+                    step_wide: false,
                 })
             } else {
                 Outcome::Succeeded
@@ -520,6 +522,7 @@ mod tests {
                     exit_code: Some(1),
                     stderr_tail: vec![],
                     interrupted: false,
+                    step_wide: false,
                 })
             } else {
                 Outcome::Succeeded

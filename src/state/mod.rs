@@ -133,11 +133,14 @@ pub(crate) fn assess(
                 if task.invalid.is_some() {
                     return (id, Verdict::Run(Reason::New, None), Vec::new());
                 }
+                let latest = snapshot.latest.get(&db::task_id(&step.name, &task.key));
+                // With the files its worker loaded last time (issue 9).
+                let deps =
+                    fingerprint::task_deps(&deps, latest.and_then(|l| l.found_deps.as_deref()));
                 match fingerprint::fingerprint(pipeline, task, &deps, &files) {
                     Err(reason) => (id, Verdict::Run(reason, None), Vec::new()),
                     Ok(mut fp) => {
                         let mut hashes = std::mem::take(&mut fp.new_hashes);
-                        let latest = snapshot.latest.get(&db::task_id(&step.name, &task.key));
                         match fingerprint::compare(task, &deps, &fp, latest, &files, &mut hashes) {
                             Ok(()) => (id, Verdict::UpToDate, hashes),
                             Err(reason) => (id, Verdict::Run(reason, Some(Box::new(fp))), hashes),

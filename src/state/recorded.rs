@@ -29,10 +29,10 @@ pub(crate) struct RunRow {
     pub(crate) up_to_date: i64,
     /// The flags it was started with (`--force`, `--only=plot`, `--jobs=4`).
     pub(crate) flags: Vec<String>,
-    /// Pool size (unknown for runs recorded before schema 2).
+    /// Pool size (unknown for runs recorded before schema 5).
     pub(crate) jobs: Option<i64>,
     /// Wall time in milliseconds (unknown for runs that did not end, or
-    /// recorded before schema 2).
+    /// recorded before schema 5).
     pub(crate) wall_ms: Option<i64>,
     /// The pipeline file's git commit, when it is in a git repository.
     pub(crate) git_commit: Option<String>,
@@ -162,7 +162,7 @@ pub(crate) struct TaskRecord {
     pub(crate) stderr_tail: Option<String>,
     /// Its full stderr log.
     pub(crate) log_path: Option<String>,
-    /// The pool slot it ran in (none before schema 4).
+    /// The pool slot it ran in (none before schema 5).
     pub(crate) slot: Option<i64>,
     /// The most memory its commands used, in bytes (none when unknown).
     pub(crate) peak_memory: Option<i64>,

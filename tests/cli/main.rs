@@ -10,6 +10,7 @@ mod errors;
 mod history;
 mod load_errors;
 mod plot;
+mod python;
 mod report;
 mod schema;
 mod state;
