@@ -43,6 +43,18 @@ pub(crate) fn expand(
         .filter_map(|p| Pattern::new(p).ok())
         .collect();
     let skip: Vec<PathBuf> = skip.iter().map(|s| root.join(s)).collect();
+    // Where those really are: a link among the inputs that leads into
+    // them (`data/link -> ../build`) must not make outputs inputs (each
+    // run would make outputs of outputs, issue 10).
+    let skip_real: Vec<PathBuf> = skip
+        .iter()
+        .filter_map(|s| std::fs::canonicalize(s).ok())
+        .collect();
+    let leads_into_skip = |entry: &walkdir::DirEntry| {
+        entry.path_is_symlink()
+            && std::fs::canonicalize(entry.path())
+                .is_ok_and(|real| skip_real.iter().any(|s| real.starts_with(s)))
+    };
     // (path, key, index of the glob that found it); a path found by two
     // globs keeps the first.
     let mut found: Vec<(PathBuf, String, usize)> = Vec::new();
@@ -64,9 +76,11 @@ pub(crate) fn expand(
         let entries = walker.into_iter().filter_entry(|entry| {
             if entry.file_type().is_dir() {
                 let hidden = entry.file_name().as_encoded_bytes().starts_with(b".");
-                (!hidden || hidden_ok) && !skip.iter().any(|s| entry.path() == s)
+                (!hidden || hidden_ok)
+                    && !skip.iter().any(|s| entry.path() == s)
+                    && !leads_into_skip(entry)
             } else {
-                true
+                !leads_into_skip(entry)
             }
         });
         for entry in entries {

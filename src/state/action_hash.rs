@@ -322,11 +322,7 @@ fn read_options_fields(f: &mut Fields, options: &ReadOptions) {
         encoding,
         time_format,
     } = options;
-    f.opt_str(format.map(|format| match format {
-        Format::Csv => "csv",
-        Format::Tsv => "tsv",
-        Format::JsonLines => "jsonl",
-    }));
+    f.opt_str(format.map(Format::name));
     if let Some(na) = na {
         f.str("na");
         f.count(na.len());
@@ -452,8 +448,8 @@ out = "plots/{{ key }}.txt"
             .iter()
             .map(|task| {
                 let step = &pipeline.steps[task.step];
-                let deps = fingerprint::step_deps(&pipeline, step);
-                let fp = fingerprint::fingerprint(&pipeline, task, &deps, &files).unwrap();
+                let deps = fingerprint::StepDeps::new(&pipeline, step).of_task(task);
+                let fp = fingerprint::fingerprint(&pipeline, task, &deps, &deps, &files).unwrap();
                 (
                     step.name.clone(),
                     fp.action.to_hex().to_string(),
