@@ -167,7 +167,7 @@ def main():
     if len(glob.glob(os.path.join(corpus, "*.csv"))) != FILES:
         fresh(corpus)
         subprocess.run([sys.executable, os.path.join(REPO, "bench", "plot", "gen.py"),
-                        corpus, str(FILES), str(ROWS)], check=True)
+                        "classic", corpus, str(FILES), str(ROWS)], check=True)
     subset = os.path.join(WORK, "subset")
     fresh(subset)
     for path in sorted(glob.glob(os.path.join(corpus, "*.csv")))[:SUBSET]:
