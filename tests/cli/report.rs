@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::browser::{self, Loaded};
+use crate::browser::{self, Driven, Loaded};
 use crate::support::*;
 
 /// Six files: two good, three with a bad row (one failure group, at
@@ -191,6 +191,78 @@ fn a_run_with_failures_in_two_groups() {
     let runs: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(runs[0]["ok"], 4, "the four failed checks: {}", json.stdout);
     assert_eq!(runs[0]["up_to_date"], 2, "{}", json.stdout);
+}
+
+/// The alt texts of the gallery's figures that the filter shows.
+fn shown_plots(page: &mut Driven) -> serde_json::Value {
+    page.eval(
+        "Array.from(document.querySelectorAll('#plots figure:not([hidden]) img')).map(i => i.alt)",
+    )
+}
+
+#[test]
+fn the_gallery_filters_as_you_type_and_a_click_shows_a_plot_large() {
+    let t = checked();
+    t.run(["pipeline.toml", "-q"]).expect_code(1);
+    let mut page = Driven::open(&t.path("build/report.html"), 1280, 900);
+    assert_eq!(
+        shown_plots(&mut page),
+        serde_json::json!(["plot a", "plot b", "raster a", "raster b"])
+    );
+
+    // Typing in the filter box: every word must match the step or the key.
+    page.click("#filter");
+    page.type_text("raster");
+    page.until("document.getElementById('shown').textContent === '2 of 4'");
+    assert_eq!(
+        shown_plots(&mut page),
+        serde_json::json!(["raster a", "raster b"])
+    );
+    assert_eq!(
+        page.eval("document.querySelector('h3[data-section=plot]').hidden"),
+        true,
+        "a step with nothing shown hides its heading"
+    );
+    page.type_text(" b");
+    page.until("document.getElementById('shown').textContent === '1 of 4'");
+    assert_eq!(shown_plots(&mut page), serde_json::json!(["raster b"]));
+    for _ in 0.."raster b".len() {
+        page.press("Backspace");
+    }
+    page.until("document.getElementById('shown').textContent === '4 of 4'");
+
+    // A click on a picture shows it large; the arrows go through the
+    // gallery; Escape closes; so does a click beside the picture.
+    page.until("document.querySelector('img[alt=\"plot b\"]').naturalWidth > 0");
+    page.click("img[alt=\"plot b\"]");
+    page.until("document.getElementById('viewer').open");
+    assert_eq!(
+        page.eval("document.getElementById('viewer-caption').textContent"),
+        "plot b"
+    );
+    page.until("document.getElementById('viewer-img').naturalWidth > 0");
+    assert_eq!(
+        page.eval("document.getElementById('viewer-img').getAttribute('src')"),
+        "plots/b.svg"
+    );
+    let large = page.eval("document.getElementById('viewer-img').getBoundingClientRect().width");
+    assert!(large.as_f64().unwrap() > 600.0, "shown large: {large}");
+    page.press("ArrowRight");
+    page.until("document.getElementById('viewer-caption').textContent === 'raster a'");
+    page.until("document.getElementById('viewer-img').naturalWidth > 0");
+    let png = page.screenshot(&t.path("viewer.png"));
+    assert_eq!(browser::png_size(&png), (1280, 900));
+    page.press("ArrowLeft");
+    page.until("document.getElementById('viewer-caption').textContent === 'plot b'");
+    page.press("Escape");
+    page.until("!document.getElementById('viewer').open");
+    page.click("img[alt=\"raster b\"]");
+    page.until("document.getElementById('viewer').open");
+    page.click_at(4.0, 450.0);
+    page.until("!document.getElementById('viewer').open");
+
+    assert!(page.console.is_empty(), "console: {:?}", page.console);
+    assert!(page.requests.is_empty(), "requests: {:?}", page.requests);
 }
 
 #[test]
@@ -409,6 +481,38 @@ out = "plots/{{ key }}.svg"
     assert!(page.ready_ms.is_some(), "the page's script ran to its end");
     let png = browser::screenshot(&html, &t.path("shot.png"), 1280, 1400);
     assert_eq!(browser::png_size(&png), (1280, 1400));
+
+    // Pictures have a `src` only near the screen, so that 2,000 stay light:
+    // the top's at first, the bottom's after scrolling there; the filter
+    // finds one among them all.
+    let mut driven = Driven::open(&html, 1280, 900);
+    let loaded = "document.querySelectorAll('#plots img[src]').length";
+    let first = "document.querySelector('#plots img')";
+    let last = "Array.from(document.querySelectorAll('#plots img')).pop()";
+    let at_top = driven.eval(loaded).as_u64().unwrap();
+    assert!(
+        (24..500).contains(&at_top),
+        "{at_top} pictures with a src at the top"
+    );
+    driven.eval("window.scrollTo(0, document.body.scrollHeight)");
+    driven.until(&format!(
+        "{last}.hasAttribute('src') && !{first}.hasAttribute('src')"
+    ));
+    let at_bottom = driven.eval(loaded).as_u64().unwrap();
+    assert!(
+        at_bottom < 500,
+        "{at_bottom} pictures with a src at the bottom"
+    );
+    driven.click("#filter");
+    driven.type_text("f1234");
+    driven.until("document.getElementById('shown').textContent === '1 of 2,000'");
+    driven.until("document.querySelector('img[alt=\"tiny f1234\"]').naturalWidth > 0");
+    assert!(driven.console.is_empty(), "console: {:?}", driven.console);
+    assert!(
+        driven.requests.is_empty(),
+        "requests: {:?}",
+        driven.requests
+    );
     // Nothing of the run's own: the no-op run after it keeps the page.
     assert!(Path::new(&html).exists());
 }
@@ -465,6 +569,59 @@ fn the_header_has_the_git_commit_and_whether_the_tree_was_dirty() {
     assert_eq!(runs[0]["git_dirty"], true);
     assert_eq!(runs[1]["git_dirty"], false);
     assert_eq!(runs[2]["git_commit"], serde_json::Value::Null);
+}
+
+#[test]
+fn the_header_shows_the_runs_flags_and_the_history_its_last_20_runs() {
+    let t = Test::new();
+    t.write("data/a.csv", "t,v\n0,1\n").pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = ["data/*.csv"]
+[[steps]]
+name = "copy"
+each = "data"
+run = ["cp", "{{ input }}", "{{ out }}"]
+out = "copy/{{ key }}.csv"
+[report]
+"#,
+    );
+    for _ in 0..20 {
+        t.run(["pipeline.toml", "-q"]).expect_code(0);
+    }
+    t.run(["pipeline.toml", "--force", "--only", "copy", "-j", "1"])
+        .expect_code(0);
+    let html = t.read("build/report.html");
+    assert!(
+        html.contains(
+            "id=\"flags\"><code>--jobs=1</code> <code>--force</code> <code>--only=copy</code> </dd>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("<dt>jobs</dt><dd>1</dd>"), "{html}");
+    // One bar per run, the oldest first, run 1 no longer among them.
+    let labels: Vec<&str> = html
+        .split("class=\"runid\"")
+        .skip(1)
+        .map(|s| &s[s.find('>').unwrap() + 1..s.find('<').unwrap()])
+        .collect();
+    let expected: Vec<String> = (2..=21).map(|i| i.to_string()).collect();
+    assert_eq!(labels, expected);
+    assert_eq!(html.matches("<rect class=\"ok current\"").count(), 1);
+    assert!(html.contains("<title>run 21: "), "{html}");
+    assert!(html.contains(", 1 ok, 0 failed, 0 up to date, exit 0</title>"));
+    assert!(html.contains(", 0 ok, 0 failed, 1 up to date, exit 0</title>"));
+    // The report of an earlier run shows the runs up to it, and its flags.
+    t.run(["report", "pipeline.toml", "--run", "3"])
+        .expect_code(0);
+    let html = t.read("build/report.html");
+    assert_eq!(html.matches("class=\"runid\"").count(), 3);
+    assert!(
+        html.contains("id=\"flags\"><code>--quiet</code> </dd>"),
+        "{html}"
+    );
 }
 
 #[test]
