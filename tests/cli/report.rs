@@ -263,6 +263,28 @@ fn the_gallery_filters_as_you_type_and_a_click_shows_a_plot_large() {
 
     assert!(page.console.is_empty(), "console: {:?}", page.console);
     assert!(page.requests.is_empty(), "requests: {:?}", page.requests);
+    drop(page);
+
+    // Copied elsewhere together with the output folder (and the original
+    // gone), the page still shows every picture.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(t.path("build"))
+        .arg(elsewhere.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    std::fs::remove_dir_all(t.path("build")).unwrap();
+    let mut moved = Driven::open(&elsewhere.path().join("build/report.html"), 1280, 900);
+    let images = "Array.from(document.querySelectorAll('#plots img'))";
+    moved.until(&format!(
+        "{images}.every(i => i.hasAttribute('src') && i.complete)"
+    ));
+    assert_eq!(
+        moved.eval(&format!("{images}.filter(i => i.naturalWidth > 0).length")),
+        4
+    );
 }
 
 #[test]
@@ -402,11 +424,8 @@ out = "work/{{ key }}.csv"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    // SAFETY: a plain signal to the child, which is not yet reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -674,10 +693,9 @@ out = "work/{{ key }}.csv"
     child.kill().unwrap();
     child.wait().unwrap();
     // The task's own process group (its shell's pid) outlives runner; end it.
-    let group = format!("-{}", t.read("started-b").trim());
-    let _ = std::process::Command::new("kill")
-        .args(["-9", "--", &group])
-        .status();
+    let group: i32 = t.read("started-b").trim().parse().unwrap();
+    // SAFETY: a plain signal to the task's process group.
+    unsafe { libc::kill(-group, libc::SIGKILL) };
     t.run(["report", "pipeline.toml"]).expect_code(0);
     let html = t.read("build/report.html");
     assert!(html.contains("data-status=\"unfinished\""), "{html}");
