@@ -169,6 +169,10 @@ fn a_run_with_failures_in_two_groups() {
         "{bars} bars for 6 checks and 4 plots"
     );
     assert_eq!(dom.matches("class=\"fail\"><title>").count(), 4);
+    // Hover text: the task, its time, how it ended.
+    let c_bar = &dom[dom.find("<title>check c\n").expect("the bar of c")..];
+    let c_bar = &c_bar[..c_bar.find("</title>").unwrap()];
+    assert!(c_bar.contains("s · failed: exit code 3"), "{c_bar}");
 
     let png = browser::screenshot(&html, &t.path("shot.png"), 1280, 2000);
     assert_eq!(browser::png_size(&png), (1280, 2000));
