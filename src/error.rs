@@ -6,6 +6,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::config::LoadError;
+use crate::report::ReportError;
 use crate::state::StateError;
 
 /// Exit code: every task succeeded or was up to date.
@@ -74,6 +75,9 @@ pub(crate) enum Error {
     /// The state folder could not be used (or another run holds it).
     #[error(transparent)]
     State(#[from] StateError),
+    /// The page of a run could not be written.
+    #[error(transparent)]
+    Report(#[from] ReportError),
     /// Standard output could not be written.
     #[error("cannot write to standard output")]
     Stdout(#[source] io::Error),
@@ -98,8 +102,11 @@ impl Error {
     pub(crate) fn code(&self) -> i32 {
         match self {
             Error::Load(_) | Error::UnknownStep { .. } => EXIT_USAGE,
+            Error::Report(err) if err.is_usage() => EXIT_USAGE,
             Error::State(StateError::Locked { .. }) => EXIT_LOCKED,
-            Error::State(_) | Error::Stdout(_) | Error::Internal(_) => EXIT_INTERNAL,
+            Error::State(_) | Error::Report(_) | Error::Stdout(_) | Error::Internal(_) => {
+                EXIT_INTERNAL
+            }
         }
     }
 

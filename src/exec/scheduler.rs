@@ -67,6 +67,9 @@ struct Board<'a, 'p> {
     /// in the queue but did not fit (ready.rs: at most `jobs` times).
     passed_over: Vec<u32>,
     free: usize,
+    /// Per pool slot: taken by a running task. A task takes the lowest free
+    /// slots; the first is its lane in the report's timeline.
+    busy: Vec<bool>,
     running: usize,
     /// Workers waiting for a ready task that fits.
     idle: usize,
@@ -101,6 +104,7 @@ pub(crate) fn run<'a>(
         ready: ReadyQueue::default(),
         passed_over: vec![0; n],
         free: jobs,
+        busy: vec![false; jobs],
         running: 0,
         idle: 0,
         stopped: false,
@@ -224,26 +228,35 @@ fn worker(
         }
         let (id, need) = (choice.id, choice.need);
         guard.free -= need;
+        let taken: Vec<usize> = (0..jobs).filter(|&s| !guard.busy[s]).take(need).collect();
+        for &s in &taken {
+            guard.busy[s] = true;
+        }
         guard.running += 1;
         let task = &plan.tasks[id];
         guard.progress.task_started(task);
         drop(guard);
 
         // A panic is a bug, but it must not hang the run: it fails the task.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.run(task)))
-            .unwrap_or_else(|_| {
-                TaskResult::not_run(Outcome::Failed(Failure {
-                    reason: Internal::new("running this task panicked").to_string(),
-                    exit_code: None,
-                    stderr_tail: Vec::new(),
-                    interrupted: false,
-                    step_wide: false,
-                }))
-            });
+        let mut result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.run(task)))
+                .unwrap_or_else(|_| {
+                    TaskResult::not_run(Outcome::Failed(Failure {
+                        reason: Internal::new("running this task panicked").to_string(),
+                        exit_code: None,
+                        stderr_tail: Vec::new(),
+                        interrupted: false,
+                        step_wide: false,
+                    }))
+                });
+        result.slot = taken.first().copied();
 
         guard = board.lock().unwrap_or_else(|e| e.into_inner());
         guard.running -= 1;
         guard.free += need;
+        for &s in &taken {
+            guard.busy[s] = false;
+        }
         guard.progress.task_finished(task, &result);
         match &result.outcome {
             Outcome::Succeeded | Outcome::UpToDate => {
