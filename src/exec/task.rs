@@ -396,14 +396,16 @@ impl LocalTasks<'_> {
         let root = &self.pipeline.root;
         for out in task.outputs.iter() {
             if let Some(parent) = out.parent() {
-                fs::create_dir_all(root.join(parent)).map_err(|source| {
-                    TaskError::CreateFolder {
-                        path: parent.to_owned(),
-                        source,
-                    }
+                let parent_abs = root.join(parent);
+                self.folders
+                    .check_before_create(&parent_abs)
+                    .map_err(TaskError::OutputFolder)?;
+                fs::create_dir_all(&parent_abs).map_err(|source| TaskError::CreateFolder {
+                    path: parent.to_owned(),
+                    source,
                 })?;
                 self.folders
-                    .check(&root.join(parent))
+                    .check(&parent_abs)
                     .map_err(TaskError::OutputFolder)?;
             }
         }
