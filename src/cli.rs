@@ -38,6 +38,8 @@ pub(crate) enum Cmd {
     },
     /// Show recent runs, or the failed tasks of the last run.
     History(HistoryArgs),
+    /// Write the HTML report of a recorded run (the last one by default).
+    Report(ReportArgs),
     /// Print the JSON Schema of the pipeline file format (for editors).
     Schema,
 }
@@ -56,6 +58,24 @@ pub(crate) struct HistoryArgs {
     /// How many runs to show.
     #[arg(short = 'n', long, default_value_t = 20)]
     pub(crate) limit: usize,
+}
+
+/// `runner report`
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The pipeline file.
+    pub(crate) pipeline: PathBuf,
+    /// The run to report on (an id from `runner history`; default: the last).
+    #[arg(long, value_name = "ID")]
+    pub(crate) run: Option<i64>,
+    /// Where to write the page (default: `[report] out`, else `report.html`
+    /// in the output folder).
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Open the page with the desktop's opener (xdg-open, open) when there
+    /// is one.
+    #[arg(long)]
+    pub(crate) open: bool,
 }
 
 /// `runner run`
@@ -119,7 +139,9 @@ fn parse_jobs(s: &str) -> Result<Jobs, String> {
     }
 }
 
-const SUBCOMMANDS: &[&str] = &["run", "check", "graph", "history", "schema", "help"];
+const SUBCOMMANDS: &[&str] = &[
+    "run", "check", "graph", "history", "report", "schema", "help",
+];
 
 /// Makes `runner FILE [flags]` and `runner [flags] FILE` mean `runner run ...`.
 pub(crate) fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {

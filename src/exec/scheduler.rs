@@ -53,6 +53,9 @@ struct Board<'a, 'p> {
     waiting: Vec<usize>,
     ready: BinaryHeap<(usize, Reverse<usize>, Reverse<TaskId>)>,
     free: usize,
+    /// Per pool slot: taken by a running task. A task takes the lowest free
+    /// slots; the first is its lane in the report's timeline.
+    busy: Vec<bool>,
     running: usize,
     /// Workers waiting for a ready task that fits.
     idle: usize,
@@ -86,6 +89,7 @@ pub(crate) fn run<'a>(
         waiting: plan.tasks.iter().map(|t| t.upstream.len()).collect(),
         ready: BinaryHeap::new(),
         free: jobs,
+        busy: vec![false; jobs],
         running: 0,
         idle: 0,
         stopped: false,
@@ -208,27 +212,36 @@ fn worker(
         guard.ready.pop();
         let need = schedule.slots[id].clamp(1, jobs);
         guard.free -= need;
+        let taken: Vec<usize> = (0..jobs).filter(|&s| !guard.busy[s]).take(need).collect();
+        for &s in &taken {
+            guard.busy[s] = true;
+        }
         guard.running += 1;
         let task = &plan.tasks[id];
         guard.progress.task_started(task);
         drop(guard);
 
         // A panic is a bug, but it must not hang the run: it fails the task.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.run(task)))
-            .unwrap_or_else(|_| {
-                TaskResult::not_run(Outcome::Failed(Failure {
-                    reason: "bug in runner, please report it: running this task panicked"
-                        .to_owned(),
-                    exit_code: None,
-                    stderr_tail: Vec::new(),
-                    interrupted: false,
-                    step_wide: false,
-                }))
-            });
+        let mut result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.run(task)))
+                .unwrap_or_else(|_| {
+                    TaskResult::not_run(Outcome::Failed(Failure {
+                        reason: "bug in runner, please report it: running this task panicked"
+                            .to_owned(),
+                        exit_code: None,
+                        stderr_tail: Vec::new(),
+                        interrupted: false,
+                        step_wide: false,
+                    }))
+                });
+        result.slot = taken.first().copied();
 
         guard = board.lock().unwrap_or_else(|e| e.into_inner());
         guard.running -= 1;
         guard.free += need;
+        for &s in &taken {
+            guard.busy[s] = false;
+        }
         guard.progress.task_finished(task, &result);
         match &result.outcome {
             Outcome::Succeeded | Outcome::UpToDate => {

@@ -4,11 +4,14 @@
 
 mod support;
 
+mod browser;
 mod core;
 mod errors;
+mod history;
 mod load_errors;
 mod plot;
 mod python;
+mod report;
 mod schema;
 mod state;
 mod tables;
