@@ -319,7 +319,7 @@ mod tests {
                 )
             })
             .collect();
-        like_skia("zigzag", &[zigzag.clone()], 1.5, black, size);
+        like_skia("zigzag", std::slice::from_ref(&zigzag), 1.5, black, size);
         like_skia("thick zigzag", &[zigzag], 5.0, half, size);
         let dots: Vec<_> = (0..40)
             .map(|i| vec![(5.0 + i as f32 * 4.7, 60.0 + (i as f32).sin() * 40.0); 2])
