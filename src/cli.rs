@@ -40,6 +40,15 @@ pub(crate) enum Cmd {
     History(HistoryArgs),
     /// Print the JSON Schema of the pipeline file format (for editors).
     Schema,
+    /// Run one element of a SLURM array (started by SLURM, not by hand).
+    #[command(hide = true)]
+    Worker {
+        /// The array's folder in the state.
+        array_dir: PathBuf,
+        /// The element (default: `$SLURM_ARRAY_TASK_ID`).
+        #[arg(long)]
+        element: Option<usize>,
+    },
 }
 
 /// `runner history`
@@ -95,6 +104,19 @@ pub(crate) struct RunArgs {
     /// Run only this step and what it needs (repeatable).
     #[arg(long, value_name = "STEP")]
     pub(crate) only: Vec<String>,
+    /// Where tasks run: `local` (this machine) or `slurm` (job arrays);
+    /// overrides `[executor] kind`.
+    #[arg(long, value_name = "KIND", value_enum)]
+    pub(crate) executor: Option<ExecutorArg>,
+}
+
+/// `--executor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ExecutorArg {
+    /// This machine's pool; every step.
+    Local,
+    /// SLURM job arrays.
+    Slurm,
 }
 
 /// `-j N` or `-j auto`.
@@ -119,7 +141,9 @@ fn parse_jobs(s: &str) -> Result<Jobs, String> {
     }
 }
 
-const SUBCOMMANDS: &[&str] = &["run", "check", "graph", "history", "schema", "help"];
+const SUBCOMMANDS: &[&str] = &[
+    "run", "check", "graph", "history", "schema", "worker", "help",
+];
 
 /// Makes `runner FILE [flags]` and `runner [flags] FILE` mean `runner run ...`.
 pub(crate) fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {

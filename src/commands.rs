@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::cli::{Cli, Cmd, HistoryArgs, Jobs, RunArgs};
-use crate::config::{self, Pipeline};
+use crate::cli::{Cli, Cmd, ExecutorArg, HistoryArgs, Jobs, RunArgs};
+use crate::config::{self, ExecutorKind, Pipeline};
 use crate::diag::{self, did_you_mean};
 use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_TASKS_FAILED, Error};
 use crate::exec::{self, RunOptions};
@@ -37,6 +37,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
             print_stdout(&config::json_schema())?;
             Ok(EXIT_OK)
         }
+        Cmd::Worker { array_dir, element } => exec::slurm::worker::run(&array_dir, element),
     }
 }
 
@@ -185,7 +186,19 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         (plan, snapshot.join())
     });
     let plan = plan?;
+    let on_slurm = match args.executor {
+        Some(ExecutorArg::Local) => false,
+        Some(ExecutorArg::Slurm) => true,
+        None => pipeline.executor.kind == ExecutorKind::Slurm,
+    };
     if args.no_state {
+        if on_slurm {
+            return Err(Error::Usage(
+                "error: `--no-state` cannot run on SLURM: the elements' task lists and results live in the state folder\n  \
+                 hint: drop `--no-state`, or add `--executor local`"
+                    .to_owned(),
+            ));
+        }
         return run_without_state(&pipeline, &plan, &options);
     }
     let snapshot = snapshot.map_err(|_| Error::Internal("the state reader panicked".into()))?;
@@ -204,6 +217,13 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         print_stdout(&show::dry_run(&pipeline, &plan, &verdicts, args.explain))?;
         return Ok(EXIT_OK);
     };
+    // Nothing is submitted unless SLURM is there and takes the options.
+    let earlier_arrays = if on_slurm {
+        exec::slurm::preflight(&pipeline, &plan, &wanted, &verdicts)?;
+        state.unfinished_arrays()?
+    } else {
+        Vec::new()
+    };
 
     let signals = Signals::install();
     let argv: Vec<String> = std::env::args().collect();
@@ -212,6 +232,18 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     writer.hashes(hashes);
     let write_failed = writer.failed_flag();
     let stop = || signals.exit_code().is_some() || write_failed.load(Ordering::SeqCst);
+    let place = if on_slurm {
+        exec::Place::Slurm(exec::slurm::Cluster {
+            settings: &pipeline.executor,
+            state_dir: state.dir.clone(),
+            run_id: state.run_id,
+            earlier: earlier_arrays,
+            writer: &writer,
+            keep: pipeline.keep_logs,
+        })
+    } else {
+        exec::Place::Local
+    };
     let result = exec::execute(
         &pipeline,
         &plan,
@@ -224,6 +256,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
             record: true,
         },
         state.log_dir.clone(),
+        place,
         &stop,
     );
     phase("execute", &mut clock);
@@ -304,6 +337,7 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
             record: false,
         },
         log_dir.clone(),
+        exec::Place::Local,
         &stop,
     );
     let report = RunReport {

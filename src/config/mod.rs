@@ -1,6 +1,7 @@
 //! The pipeline file: the only place that reads TOML. `load` turns a file into
 //! a validated [`Pipeline`] or the full list of diagnostics found in it.
 
+mod executor;
 mod input_set;
 mod literal;
 mod namespace;
@@ -77,6 +78,55 @@ pub(crate) struct Pipeline {
     pub(crate) steps: Vec<Step>,
     /// Every template of the file, compiled once.
     pub(crate) templates: Arc<Templates>,
+    /// `[executor]`: where tasks run.
+    pub(crate) executor: ExecutorSettings,
+}
+
+/// Where tasks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum ExecutorKind {
+    /// This machine's pool.
+    #[default]
+    Local,
+    /// SLURM job arrays, with runner as the coordinator.
+    Slurm,
+}
+
+/// `[executor]`, validated: the kind and the `sbatch` options of array jobs
+/// (used only when the run goes to SLURM).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ExecutorSettings {
+    /// `kind` (`--executor` overrides it).
+    pub(crate) kind: ExecutorKind,
+    /// `--partition`.
+    pub(crate) partition: Option<String>,
+    /// `--time` of one element, in SLURM's format.
+    pub(crate) time: Option<String>,
+    /// `--mem` of one element, in SLURM's format.
+    pub(crate) mem: Option<String>,
+    /// `--cpus-per-task`: the slots of one element.
+    pub(crate) cpus_per_task: Option<usize>,
+    /// `--account`.
+    pub(crate) account: Option<String>,
+    /// `--qos`.
+    pub(crate) qos: Option<String>,
+    /// More `sbatch` options, as written.
+    pub(crate) extra: Vec<String>,
+    /// Elements of one array running at once (`%N`).
+    pub(crate) max_array: Option<usize>,
+    /// Tasks packed into one element.
+    pub(crate) tasks_per_element: usize,
+}
+
+/// What a step says about where its tasks run (with the SLURM executor).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Placement {
+    /// `executor = "local"`: on the coordinator's machine.
+    pub(crate) local: bool,
+    /// `time`, over `[executor] time`, in SLURM's format.
+    pub(crate) time: Option<String>,
+    /// `mem`, over `[executor] mem`, in SLURM's format.
+    pub(crate) mem: Option<String>,
 }
 
 impl Pipeline {
@@ -264,6 +314,8 @@ pub(crate) struct Step {
     pub(crate) env: Arc<Vec<(String, String)>>,
     /// Pool slots one task takes.
     pub(crate) threads: usize,
+    /// Where its tasks run with the SLURM executor.
+    pub(crate) placement: Placement,
 }
 
 /// Lexically normalizes a path: drops `.`, folds `a/..`; keeps leading `..`.

@@ -32,6 +32,65 @@ pub(crate) struct RawFile {
     pub(crate) steps: Option<Vec<RawStep>>,
     /// Plots, rendered from templates; tasks in the same graph as steps.
     pub(crate) plots: Option<Vec<RawPlot>>,
+    /// Where tasks run: this machine (default) or a SLURM cluster.
+    pub(crate) executor: Option<RawExecutor>,
+}
+
+/// `[executor]`: where tasks run, and the `sbatch` options of SLURM array
+/// jobs.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExecutor {
+    /// "local" (default: this machine's pool) or "slurm" (job arrays); `--executor` overrides it.
+    #[schemars(with = "ExecutorKindName")]
+    pub(crate) kind: Option<Spanned<String>>,
+    /// `sbatch --partition`.
+    #[schemars(with = "String")]
+    pub(crate) partition: Option<Spanned<String>>,
+    /// Time limit of one array element (all of its tasks): "90m", "2h", or SLURM's "1-12:00:00".
+    #[schemars(with = "String")]
+    pub(crate) time: Option<Spanned<String>>,
+    /// Memory of one array element, as SLURM writes it: "4G", "500M".
+    #[schemars(with = "String")]
+    pub(crate) mem: Option<Spanned<String>>,
+    /// CPUs of one array element; its tasks run on that many slots.
+    #[schemars(with = "u32", range(min = 1))]
+    pub(crate) cpus_per_task: Option<Spanned<i64>>,
+    /// `sbatch --account`.
+    #[schemars(with = "String")]
+    pub(crate) account: Option<Spanned<String>>,
+    /// `sbatch --qos`.
+    #[schemars(with = "String")]
+    pub(crate) qos: Option<Spanned<String>>,
+    /// More `sbatch` options, each one word: ["--constraint=avx2"].
+    #[schemars(with = "Vec<String>")]
+    pub(crate) extra: Option<Spanned<StrList>>,
+    /// Array elements running at once (sbatch's `%N`).
+    #[schemars(with = "u32", range(min = 1))]
+    pub(crate) max_array: Option<Spanned<i64>>,
+    /// Tasks packed into one array element (default 1).
+    #[schemars(with = "u32", range(min = 1))]
+    pub(crate) tasks_per_element: Option<Spanned<i64>>,
+}
+
+/// `kind` of `[executor]` (for the schema).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ExecutorKindName {
+    /// This machine's pool.
+    Local,
+    /// SLURM job arrays.
+    Slurm,
+}
+
+/// A step's `executor` (for the schema): only opting out of SLURM.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StepExecutorName {
+    /// On the machine running runner (the login node), even when the pipeline runs on SLURM.
+    Local,
 }
 
 /// `[pipeline]`
@@ -190,6 +249,15 @@ pub(crate) struct RawStep {
     /// Pool slots one task of this step takes (default 1).
     #[schemars(with = "u32", range(min = 1))]
     pub(crate) threads: Option<Spanned<i64>>,
+    /// With the SLURM executor: this step's element time limit, over `[executor] time`.
+    #[schemars(with = "String")]
+    pub(crate) time: Option<Spanned<String>>,
+    /// With the SLURM executor: this step's element memory, over `[executor] mem`.
+    #[schemars(with = "String")]
+    pub(crate) mem: Option<Spanned<String>>,
+    /// "local": run this step's tasks on the machine running runner, even with the SLURM executor.
+    #[schemars(with = "StepExecutorName")]
+    pub(crate) executor: Option<Spanned<String>>,
 }
 
 /// `[[plots]]`
@@ -273,6 +341,15 @@ pub(crate) struct RawPlot {
     /// Extra files whose content is part of the fingerprint.
     #[schemars(with = "StringOrList")]
     pub(crate) deps: Option<Spanned<StringOrList>>,
+    /// With the SLURM executor: this step's element time limit, over `[executor] time`.
+    #[schemars(with = "String")]
+    pub(crate) time: Option<Spanned<String>>,
+    /// With the SLURM executor: this step's element memory, over `[executor] mem`.
+    #[schemars(with = "String")]
+    pub(crate) mem: Option<Spanned<String>>,
+    /// "local": run this step's tasks on the machine running runner, even with the SLURM executor.
+    #[schemars(with = "StepExecutorName")]
+    pub(crate) executor: Option<Spanned<String>>,
 }
 
 /// A forced column type (for the schema).
@@ -533,6 +610,7 @@ mod tests {
         check::<RawInput>("RawInput", "glob = 'x'");
         check::<RawStep>("RawStep", "name = 'x'");
         check::<RawPlot>("RawPlot", "name = 'x'");
+        check::<RawExecutor>("RawExecutor", "");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::namespace::{RawEntry, RawKind};
-use super::raw::{RawFile, RawInput, RawPipeline, RawPlot, RawStep, field_names};
+use super::raw::{RawExecutor, RawFile, RawInput, RawPipeline, RawPlot, RawStep, field_names};
 use super::validate::Checker;
 use crate::diag::{did_you_mean, did_you_mean_name};
 
@@ -25,6 +25,8 @@ pub(super) struct Document {
     pub(super) inputs: Vec<(Spanned<String>, RawInput)>,
     /// `[[steps]]` and `[[plots]]`, in file order.
     pub(super) entries: Vec<RawEntry>,
+    /// `[executor]` (defaults when absent or broken).
+    pub(super) executor: RawExecutor,
 }
 
 impl Checker<'_> {
@@ -47,6 +49,7 @@ impl Checker<'_> {
             vars: toml::Table::new(),
             inputs: Vec::new(),
             entries: Vec::new(),
+            executor: RawExecutor::default(),
         };
         let top_fields = field_names::<RawFile>();
         for (key, value) in doc.iter() {
@@ -59,6 +62,11 @@ impl Checker<'_> {
                 "vars" => {
                     if let Some(v) = self.section::<toml::Table>(value, "`[vars]`") {
                         document.vars = v;
+                    }
+                }
+                "executor" => {
+                    if let Some(e) = self.section::<RawExecutor>(value, "`[executor]`") {
+                        document.executor = e;
                     }
                 }
                 "inputs" => self.input_sections(value, &mut document.inputs),

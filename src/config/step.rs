@@ -1,6 +1,7 @@
 //! `[[steps]]` (and what plots share with them: `out`, `deps`): the action
 //! (exactly one of `run`, `shell`, `use`), its templates, and the task
-//! settings (`stdout`, `timeout`, `retries`, `threads`, `env`).
+//! settings (`stdout`, `timeout`, `retries`, `threads`, `env`); where it
+//! runs (`time`, `mem`, `executor`) is checked in executor.rs.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -71,6 +72,14 @@ impl Checker<'_> {
             RawKind::Step(s) => (s.out.as_ref(), s.deps.as_ref(), s.env.clone()),
             RawKind::Plot(p) => (p.out.as_ref(), p.deps.as_ref(), None),
         };
+        let placement = match &entry.raw {
+            RawKind::Step(s) => {
+                self.placement(s.time.as_ref(), s.mem.as_ref(), s.executor.as_ref())
+            }
+            RawKind::Plot(p) => {
+                self.placement(p.time.as_ref(), p.mem.as_ref(), p.executor.as_ref())
+            }
+        };
 
         let mut outs = Vec::new();
         let outs_span = out.map_or(entry.span.clone(), toml::Spanned::span);
@@ -134,6 +143,7 @@ impl Checker<'_> {
             retries: settings.retries,
             env: Arc::new(merged_env.into_iter().collect()),
             threads: settings.threads,
+            placement,
         })
     }
 

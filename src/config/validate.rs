@@ -3,7 +3,7 @@
 //! of the checks, and the small checks every section shares. Each concern
 //! has its own file: sections.rs (TOML and serde), settings.rs
 //! (`[pipeline]`), input_set.rs, namespace.rs (names, references, cycles),
-//! step.rs, plot.rs, template_check.rs.
+//! step.rs, plot.rs, template_check.rs, executor.rs (`[executor]`).
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -76,6 +76,7 @@ impl Checker<'_> {
         let document = self.document()?;
         self.vars = document.vars.clone();
         let settings = self.settings(source, &document.pipeline);
+        let executor = self.executor_settings(&document.executor);
 
         let mut namespace = Namespace::default();
         let mut input_sets = Vec::new();
@@ -120,6 +121,7 @@ impl Checker<'_> {
             inputs: input_sets,
             steps,
             templates: Arc::new(templates),
+            executor,
         })
     }
 

@@ -4,7 +4,9 @@
 pub(crate) mod process;
 pub(crate) mod progress;
 pub(crate) mod scheduler;
+pub(crate) mod slurm;
 pub(crate) mod task;
+pub(crate) mod waves;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -74,7 +76,7 @@ pub(crate) fn wanted_tasks(plan: &Plan, only: &[usize]) -> Vec<bool> {
 
 /// The tables that the tasks about to run read whole, for sharing those that
 /// several of them read.
-fn shared_tables(
+pub(crate) fn shared_tables(
     pipeline: &Pipeline,
     plan: &Plan,
     wanted: &[bool],
@@ -128,6 +130,32 @@ fn step_depths(pipeline: &Pipeline) -> Vec<usize> {
     depth
 }
 
+/// How to schedule the wanted tasks that are not up to date on `jobs` slots.
+pub(crate) fn schedule<'a>(
+    pipeline: &Pipeline,
+    plan: &'a Plan,
+    wanted: &'a [bool],
+    up_to_date: &'a [bool],
+    jobs: usize,
+    fail_fast: bool,
+) -> Schedule<'a> {
+    let depths = step_depths(pipeline);
+    Schedule {
+        plan,
+        wanted,
+        up_to_date,
+        slots: plan
+            .tasks
+            .iter()
+            .map(|t| pipeline.steps[t.step].threads)
+            .collect(),
+        priority: plan.tasks.iter().map(|t| depths[t.step]).collect(),
+        order: input_groups(plan.tasks.len(), &plan.step_tasks, jobs),
+        jobs,
+        fail_fast,
+    }
+}
+
 impl Executor for LocalTasks<'_> {
     fn run(&self, task: &Task) -> TaskResult {
         LocalTasks::run(self, task)
@@ -152,8 +180,17 @@ pub(crate) struct Freshness<'a> {
     pub(crate) record: bool,
 }
 
-/// Runs the wanted tasks that are not up to date on this machine, with logs
-/// under `log_dir`; `stop` is polled to end the run early.
+/// Where a run's tasks go.
+pub(crate) enum Place<'a> {
+    /// This machine's pool.
+    Local,
+    /// SLURM job arrays (steps with `executor = "local"` stay here).
+    Slurm(slurm::Cluster<'a>),
+}
+
+/// Runs the wanted tasks that are not up to date, here or on SLURM, with
+/// logs under `log_dir`; `stop` is polled to end the run early.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn execute(
     pipeline: &Pipeline,
     plan: &Plan,
@@ -161,29 +198,23 @@ pub(crate) fn execute(
     wanted: &[bool],
     freshness: Freshness<'_>,
     log_dir: PathBuf,
+    place: Place<'_>,
     stop: &dyn Fn() -> bool,
 ) -> RunResult {
     let started = Instant::now();
     let jobs = pool_size(pipeline, options);
-    let depths = step_depths(pipeline);
     let up_to_date: Vec<bool> = freshness
         .verdicts
         .iter()
         .map(|v| matches!(v, Some(Verdict::UpToDate)))
         .collect();
-    let schedule = Schedule {
-        plan,
-        wanted,
-        up_to_date: &up_to_date,
-        slots: plan
-            .tasks
-            .iter()
-            .map(|t| pipeline.steps[t.step].threads)
+    let schedule = schedule(pipeline, plan, wanted, &up_to_date, jobs, options.fail_fast);
+    // On SLURM, only the local steps' tables are read in this process.
+    let here: Vec<bool> = match &place {
+        Place::Local => wanted.to_vec(),
+        Place::Slurm(_) => (0..plan.tasks.len())
+            .map(|id| wanted[id] && !slurm::on_cluster(pipeline, plan, id))
             .collect(),
-        priority: plan.tasks.iter().map(|t| depths[t.step]).collect(),
-        order: input_groups(plan.tasks.len(), &plan.step_tasks, jobs),
-        jobs,
-        fail_fast: options.fail_fast,
     };
     let executor = LocalTasks {
         pipeline,
@@ -200,7 +231,7 @@ pub(crate) fn execute(
             files: Files::new(&pipeline.root, &freshness.snapshot.files),
             record: freshness.record,
         },
-        tables: shared_tables(pipeline, plan, wanted, &up_to_date),
+        tables: shared_tables(pipeline, plan, &here, &up_to_date),
     };
     let total = wanted.iter().filter(|&&w| w).count();
     let display: Box<dyn Progress + Send> = if options.quiet {
@@ -217,7 +248,25 @@ pub(crate) fn execute(
             writer: freshness.writer,
         },
     };
-    let results = scheduler::run(&schedule, &executor, &mut progress, stop);
+    let results = match place {
+        Place::Local => scheduler::run(&schedule, &executor, &mut progress, stop),
+        Place::Slurm(cluster) => std::thread::scope(|scope| {
+            let local_steps = pipeline.steps.iter().any(|s| s.placement.local);
+            let lane =
+                slurm::LocalLane::start(scope, if local_steps { jobs } else { 0 }, &executor, plan);
+            let mut slurm = slurm::SlurmExecutor::new(
+                pipeline,
+                plan,
+                freshness.verdicts,
+                cluster,
+                &executor,
+                lane,
+            );
+            let results = waves::run(&schedule, &mut slurm, &mut progress, stop);
+            slurm.finish();
+            results
+        }),
+    };
     progress.display.finish();
     RunResult {
         results,

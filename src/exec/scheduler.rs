@@ -47,23 +47,121 @@ impl Schedule<'_> {
     }
 }
 
+/// The bookkeeping every way of running a schedule shares (the local pool
+/// here, the waves of `waves.rs`): per task its result, how many of the
+/// tasks it reads are not done yet, and the queue of ready tasks.
+pub(crate) struct Ledger<'a, 'p> {
+    /// Per task, its result once it has one.
+    pub(crate) results: Vec<Option<TaskResult>>,
+    waiting: Vec<usize>,
+    /// Ready tasks, the one to run first on top.
+    pub(crate) ready: BinaryHeap<(usize, Reverse<usize>, Reverse<TaskId>)>,
+    /// Where every start and end goes.
+    pub(crate) progress: &'p mut (dyn Progress + Send + 'a),
+}
+
+impl<'a, 'p> Ledger<'a, 'p> {
+    /// Up-to-date tasks done (their dependents a step closer to ready), and
+    /// every wanted task with nothing to wait for in the ready queue.
+    pub(crate) fn new(
+        schedule: &Schedule<'_>,
+        downstream: &[Vec<TaskId>],
+        progress: &'p mut (dyn Progress + Send + 'a),
+    ) -> Self {
+        let plan = schedule.plan;
+        let mut ledger = Ledger {
+            results: vec![None; plan.tasks.len()],
+            waiting: plan.tasks.iter().map(|t| t.upstream.len()).collect(),
+            ready: BinaryHeap::new(),
+            progress,
+        };
+        for task in &plan.tasks {
+            if schedule.wanted[task.id] && schedule.up_to_date[task.id] {
+                let result = TaskResult::not_run(Outcome::UpToDate);
+                ledger.progress.task_finished(task, &result);
+                ledger.results[task.id] = Some(result);
+                for &d in &downstream[task.id] {
+                    ledger.waiting[d] -= 1;
+                }
+            }
+        }
+        for task in &plan.tasks {
+            if schedule.wanted[task.id]
+                && ledger.results[task.id].is_none()
+                && ledger.waiting[task.id] == 0
+            {
+                ledger.ready.push(schedule.rank(task.id));
+            }
+        }
+        ledger
+    }
+
+    /// Records the end of task `id`: its dependents come closer to ready,
+    /// or, when it failed, are skipped. Returns whether the run should stop
+    /// starting tasks (an interrupt, or `--fail-fast`).
+    pub(crate) fn settle(
+        &mut self,
+        schedule: &Schedule<'_>,
+        downstream: &[Vec<TaskId>],
+        id: TaskId,
+        result: TaskResult,
+    ) -> bool {
+        let plan = schedule.plan;
+        self.progress.task_finished(&plan.tasks[id], &result);
+        let mut stop = false;
+        match &result.outcome {
+            Outcome::Succeeded | Outcome::UpToDate => {
+                for &d in &downstream[id] {
+                    self.waiting[d] -= 1;
+                    if self.waiting[d] == 0 && schedule.wanted[d] && self.results[d].is_none() {
+                        self.ready.push(schedule.rank(d));
+                    }
+                }
+            }
+            Outcome::Failed(failure) => {
+                stop = failure.interrupted || schedule.fail_fast;
+                skip_downstream(
+                    id,
+                    downstream,
+                    schedule.wanted,
+                    &mut self.results,
+                    plan,
+                    self.progress,
+                );
+            }
+            Outcome::SkippedUpstream | Outcome::NotRun => {}
+        }
+        self.results[id] = Some(result);
+        stop
+    }
+
+    /// Every result, with the wanted tasks that never ran as not run.
+    pub(crate) fn finish(mut self, schedule: &Schedule<'_>) -> Vec<Option<TaskResult>> {
+        for task in &schedule.plan.tasks {
+            if schedule.wanted[task.id] && self.results[task.id].is_none() {
+                let result = TaskResult::not_run(Outcome::NotRun);
+                self.progress.task_finished(task, &result);
+                self.results[task.id] = Some(result);
+            }
+        }
+        self.results
+    }
+}
+
 /// What the workers share, behind one mutex.
 struct Board<'a, 'p> {
-    results: Vec<Option<TaskResult>>,
-    waiting: Vec<usize>,
-    ready: BinaryHeap<(usize, Reverse<usize>, Reverse<TaskId>)>,
+    ledger: Ledger<'a, 'p>,
     free: usize,
     running: usize,
     /// Workers waiting for a ready task that fits.
     idle: usize,
     stopped: bool,
-    progress: &'p mut (dyn Progress + Send + 'a),
 }
 
 impl Board<'_, '_> {
     /// Nothing left to start and nothing running: the workers can go.
     fn finished(&self) -> bool {
-        self.running == 0 && (self.stopped || self.ready.is_empty())
+        self.running == 0 && (self.stopped || self.ledger.ready.is_empty())
     }
 }
 
@@ -77,38 +175,15 @@ pub(crate) fn run<'a>(
     progress: &mut (dyn Progress + Send + 'a),
     stop: &dyn Fn() -> bool,
 ) -> Vec<Option<TaskResult>> {
-    let plan = schedule.plan;
-    let n = plan.tasks.len();
-    let downstream = plan.downstream();
+    let downstream = schedule.plan.downstream();
     let jobs = schedule.jobs.max(1);
-    let mut board = Board {
-        results: vec![None; n],
-        waiting: plan.tasks.iter().map(|t| t.upstream.len()).collect(),
-        ready: BinaryHeap::new(),
+    let board = Board {
+        ledger: Ledger::new(schedule, &downstream, progress),
         free: jobs,
         running: 0,
         idle: 0,
         stopped: false,
-        progress,
     };
-    for task in &plan.tasks {
-        if schedule.wanted[task.id] && schedule.up_to_date[task.id] {
-            let result = TaskResult::not_run(Outcome::UpToDate);
-            board.progress.task_finished(task, &result);
-            board.results[task.id] = Some(result);
-            for &d in &downstream[task.id] {
-                board.waiting[d] -= 1;
-            }
-        }
-    }
-    for task in &plan.tasks {
-        if schedule.wanted[task.id]
-            && board.results[task.id].is_none()
-            && board.waiting[task.id] == 0
-        {
-            board.ready.push(schedule.rank(task.id));
-        }
-    }
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("runner-worker-{i}"))
@@ -146,7 +221,7 @@ pub(crate) fn run<'a>(
                 .unwrap_or_else(|e| e.into_inner());
             guard = g;
             if timeout.timed_out() {
-                guard.progress.tick();
+                guard.ledger.progress.tick();
             }
             if !interrupted && stop() {
                 interrupted = true;
@@ -159,15 +234,8 @@ pub(crate) fn run<'a>(
         }
     });
 
-    let mut board = board.into_inner().unwrap_or_else(|e| e.into_inner());
-    for task in &plan.tasks {
-        if schedule.wanted[task.id] && board.results[task.id].is_none() {
-            let result = TaskResult::not_run(Outcome::NotRun);
-            board.progress.task_finished(task, &result);
-            board.results[task.id] = Some(result);
-        }
-    }
-    board.results
+    let board = board.into_inner().unwrap_or_else(|e| e.into_inner());
+    board.ledger.finish(schedule)
 }
 
 /// One pool thread: take the next ready task that fits, run it, record it,
@@ -188,7 +256,7 @@ fn worker(
             signals.finished.notify_all();
             return;
         }
-        let next = match guard.ready.peek() {
+        let next = match guard.ledger.ready.peek() {
             Some(&(_, _, Reverse(id)))
                 if !guard.stopped && schedule.slots[id].clamp(1, jobs) <= guard.free =>
             {
@@ -205,12 +273,12 @@ fn worker(
             guard.idle -= 1;
             continue;
         };
-        guard.ready.pop();
+        guard.ledger.ready.pop();
         let need = schedule.slots[id].clamp(1, jobs);
         guard.free -= need;
         guard.running += 1;
         let task = &plan.tasks[id];
-        guard.progress.task_started(task);
+        guard.ledger.progress.task_started(task);
         drop(guard);
 
         // A panic is a bug, but it must not hang the run: it fails the task.
@@ -228,33 +296,9 @@ fn worker(
         guard = board.lock().unwrap_or_else(|e| e.into_inner());
         guard.running -= 1;
         guard.free += need;
-        guard.progress.task_finished(task, &result);
-        match &result.outcome {
-            Outcome::Succeeded | Outcome::UpToDate => {
-                for &d in &downstream[id] {
-                    guard.waiting[d] -= 1;
-                    if guard.waiting[d] == 0 && schedule.wanted[d] && guard.results[d].is_none() {
-                        guard.ready.push(schedule.rank(d));
-                    }
-                }
-            }
-            Outcome::Failed(failure) => {
-                if failure.interrupted || schedule.fail_fast {
-                    guard.stopped = true;
-                }
-                let board = &mut *guard;
-                skip_downstream(
-                    id,
-                    downstream,
-                    schedule.wanted,
-                    &mut board.results,
-                    plan,
-                    board.progress,
-                );
-            }
-            Outcome::SkippedUpstream | Outcome::NotRun => {}
+        if guard.ledger.settle(schedule, downstream, id, result) {
+            guard.stopped = true;
         }
-        guard.results[id] = Some(result);
         if guard.idle > 0 {
             signals.changed.notify_all();
         }

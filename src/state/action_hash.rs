@@ -74,6 +74,7 @@ pub(crate) fn action_hash(step: &Step, task: &Task) -> blake3::Hash {
         retries: _,    // the same
         env,           // hashed
         threads: _,    // the same
+        placement: _,  // where it runs (local or SLURM) does not change a result
     } = step;
     let mut f = Fields(blake3::Hasher::new());
     f.str("runner-fingerprint");

@@ -7,10 +7,11 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// The schema this binary writes; `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Every migration, in order; index i upgrades from version i to i + 1.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE runs (
     id            INTEGER PRIMARY KEY,
     started_at    TEXT NOT NULL,
@@ -58,7 +59,22 @@ CREATE TABLE files (
     mtime_ns INTEGER NOT NULL,
     hash     BLOB NOT NULL
 ) WITHOUT ROWID;
-"#];
+"#,
+    // 2: the SLURM arrays a run submitted, so that a coordinator killed and
+    // started again finds the results its elements wrote (and those still
+    // running); `finished` once nothing of it will write any more.
+    r#"
+CREATE TABLE slurm_arrays (
+    dir          TEXT PRIMARY KEY,
+    job_id       TEXT NOT NULL,
+    run_id       INTEGER NOT NULL,
+    elements     INTEGER NOT NULL,
+    tasks        INTEGER NOT NULL,
+    submitted_at TEXT NOT NULL,
+    finished     INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+"#,
+];
 
 /// Opens (creating and upgrading) the database at `path`.
 pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -453,6 +469,76 @@ pub(crate) fn write_batch(
         }
     }
     tx.commit()
+}
+
+/// A SLURM array a run submitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ArrayRow {
+    /// Its folder in the state (absolute).
+    pub(crate) dir: String,
+    /// SLURM's job id.
+    pub(crate) job_id: String,
+    /// The run that submitted it.
+    pub(crate) run_id: i64,
+    /// Its elements.
+    pub(crate) elements: usize,
+    /// Its tasks.
+    pub(crate) tasks: usize,
+    /// When (RFC 3339).
+    pub(crate) submitted_at: String,
+}
+
+/// Records submitted arrays and marks those that are over, in one transaction.
+pub(crate) fn write_arrays(
+    conn: &mut Connection,
+    submitted: &[ArrayRow],
+    finished: &[String],
+) -> rusqlite::Result<()> {
+    if submitted.is_empty() && finished.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR REPLACE INTO slurm_arrays (dir, job_id, run_id, elements, tasks, submitted_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for a in submitted {
+            insert.execute(params![
+                a.dir,
+                a.job_id,
+                a.run_id,
+                a.elements as i64,
+                a.tasks as i64,
+                a.submitted_at
+            ])?;
+        }
+        let mut finish =
+            tx.prepare_cached("UPDATE slurm_arrays SET finished = 1 WHERE dir = ?1")?;
+        for dir in finished {
+            finish.execute([dir])?;
+        }
+    }
+    tx.commit()
+}
+
+/// Arrays not known to be over, oldest first.
+pub(crate) fn unfinished_arrays(conn: &Connection) -> rusqlite::Result<Vec<ArrayRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT dir, job_id, run_id, elements, tasks, submitted_at FROM slurm_arrays \
+         WHERE finished = 0 ORDER BY run_id, submitted_at, dir",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ArrayRow {
+            dir: r.get(0)?,
+            job_id: r.get(1)?,
+            run_id: r.get(2)?,
+            elements: r.get::<_, i64>(3)? as usize,
+            tasks: r.get::<_, i64>(4)? as usize,
+            submitted_at: r.get(5)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// A run, as `history` shows it.

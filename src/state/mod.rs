@@ -183,6 +183,8 @@ pub(crate) struct State {
 enum Write {
     Task(Box<TaskRow>, Vec<fingerprint::NewHash>),
     Hashes(Vec<fingerprint::NewHash>),
+    Array(db::ArrayRow),
+    ArraysFinished(Vec<String>),
 }
 
 /// The thread that commits task results as they finish.
@@ -307,6 +309,8 @@ impl State {
                     last_commit = Some(std::time::Instant::now());
                     let mut rows = Vec::new();
                     let mut hashes = Vec::new();
+                    let mut arrays = Vec::new();
+                    let mut finished = Vec::new();
                     for message in std::iter::once(first).chain(rx.try_iter()) {
                         match message {
                             Write::Task(row, h) => {
@@ -314,10 +318,13 @@ impl State {
                                 hashes.extend(h);
                             }
                             Write::Hashes(h) => hashes.extend(h),
+                            Write::Array(a) => arrays.push(a),
+                            Write::ArraysFinished(dirs) => finished.extend(dirs),
                         }
                     }
                     if result.is_ok()
                         && let Err(e) = db::write_batch(&mut conn, run_id, &rows, &hashes)
+                            .and_then(|()| db::write_arrays(&mut conn, &arrays, &finished))
                     {
                         let message = e.to_string();
                         *error2.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
@@ -369,6 +376,15 @@ impl State {
             .map_err(|e| db_error(&self.dir.join(DB_FILE), e))
     }
 
+    /// The SLURM arrays of earlier runs not known to be over.
+    pub(crate) fn unfinished_arrays(&self) -> Result<Vec<db::ArrayRow>, Error> {
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
+        db::unfinished_arrays(conn).map_err(|e| db_error(&self.dir.join(DB_FILE), e))
+    }
+
     /// The database path.
     pub(crate) fn db_path(&self) -> PathBuf {
         self.dir.join(DB_FILE)
@@ -399,6 +415,22 @@ impl Writer {
             && let Some(tx) = &self.tx
         {
             let _ = tx.send(Write::Hashes(hashes));
+        }
+    }
+
+    /// Queues a SLURM array just submitted.
+    pub(crate) fn array(&self, row: db::ArrayRow) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Write::Array(row));
+        }
+    }
+
+    /// Queues marking arrays (by folder) as over.
+    pub(crate) fn arrays_finished(&self, dirs: Vec<String>) {
+        if !dirs.is_empty()
+            && let Some(tx) = &self.tx
+        {
+            let _ = tx.send(Write::ArraysFinished(dirs));
         }
     }
 

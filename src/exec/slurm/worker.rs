@@ -1,0 +1,226 @@
+//! `runner worker ARRAY_DIR`: what one array element runs. It reads the
+//! array's manifest and its own list of tasks (never globbing or planning),
+//! parses the pipeline file's text the coordinator saved, runs the tasks on
+//! the element's CPUs (`SLURM_CPUS_PER_TASK`) with the same local task runner
+//! and scheduler as a local run, and writes one result file per task as it
+//! ends, then `done`. It never opens the state database.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use rustc_hash::FxHashMap;
+
+use crate::config::Pipeline;
+use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, Error};
+use crate::exec::progress::{Progress, timestamp};
+use crate::exec::scheduler;
+use crate::exec::task::{self, LocalTasks, Outcome, TaskResult};
+use crate::exec::{schedule, shared_tables};
+use crate::plan::{Plan, Task};
+use crate::state::Verdict;
+use crate::state::fingerprint::{Files, Reason};
+
+use super::element::{
+    ArrayDir, ArrayManifest, FORMAT, ResultFile, TaskSpec, read_json, write_json,
+};
+
+/// Runs element `element` (else `$SLURM_ARRAY_TASK_ID`) of the array in
+/// `array_dir`; returns the exit code.
+pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error> {
+    let element = match element {
+        Some(e) => e,
+        None => std::env::var("SLURM_ARRAY_TASK_ID")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| {
+                Error::Usage(
+                    "error: `runner worker` runs one element of a SLURM array: give `--element N` or set SLURM_ARRAY_TASK_ID"
+                        .to_owned(),
+                )
+            })?,
+    };
+    let dir = ArrayDir(array_dir.to_owned());
+    let read_error = |what: &str, e: std::io::Error| Error::io(format!("cannot read {what}"), e);
+    let manifest: ArrayManifest =
+        read_json(&dir.manifest()).map_err(|e| read_error("the array's manifest", e))?;
+    if manifest.format != FORMAT {
+        return Err(Error::Usage(format!(
+            "error: the array in `{}` was written in format {} and this runner reads format {FORMAT}; \
+             was the runner binary replaced while the array waited?",
+            dir.0.display(),
+            manifest.format
+        )));
+    }
+    let specs: Vec<TaskSpec> =
+        read_json(&dir.tasks(element)).map_err(|e| read_error("the element's task list", e))?;
+    let pipeline = crate::config::from_bytes(
+        Path::new(&manifest.pipeline_path.0),
+        manifest.pipeline_text.clone().into_bytes(),
+    )
+    .map_err(|err| {
+        Error::Load(crate::diag::render(
+            &err.diagnostics,
+            &err.source.path,
+            &err.source.text,
+            false,
+        ))
+    })?;
+    let tasks = specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| spec.to_task(i, &pipeline))
+        .collect::<Result<Vec<Task>, String>>()
+        .map_err(|m| Error::Usage(format!("error: {m}")))?;
+    let plan = element_plan(&pipeline, tasks);
+    let verdicts: Vec<Option<Verdict>> = specs
+        .iter()
+        .map(|s| {
+            let fp = s.fingerprint.as_ref().and_then(|f| f.to_fingerprint());
+            Some(Verdict::Run(Reason::New, fp.map(Box::new)))
+        })
+        .collect();
+    let step_deps = pipeline
+        .steps
+        .iter()
+        .map(|s| {
+            manifest
+                .deps
+                .get(&s.name)
+                .map(|d| d.iter().map(|p| p.0.clone().into()).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let jobs = std::env::var("SLURM_CPUS_PER_TASK")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let wanted = vec![true; plan.tasks.len()];
+    let none_done = vec![false; plan.tasks.len()];
+    let cache = FxHashMap::default();
+    let local = LocalTasks {
+        pipeline: &pipeline,
+        log_dir: manifest.log_dir.0.clone().into(),
+        children: Default::default(),
+        cancel: Default::default(),
+        freshness: task::Freshness {
+            verdicts: &verdicts,
+            step_deps,
+            files: Files::new(&pipeline.root, &cache),
+            record: true,
+        },
+        tables: shared_tables(&pipeline, &plan, &wanted, &none_done),
+    };
+    let schedule = schedule(&pipeline, &plan, &wanted, &none_done, jobs, false);
+
+    // SLURM sends SIGTERM at the time limit and on `scancel`: the tasks'
+    // processes are stopped, and no result is written for them.
+    let signal = Arc::new(AtomicUsize::new(0));
+    for (sig, code) in [
+        (signal_hook::consts::SIGTERM, EXIT_SIGTERM),
+        (signal_hook::consts::SIGINT, EXIT_SIGINT),
+    ] {
+        let _ = signal_hook::flag::register_usize(sig, signal.clone(), code as usize);
+    }
+    let stop = || signal.load(Ordering::SeqCst) != 0;
+    let started = Instant::now();
+    eprintln!(
+        "{} runner worker: element {element} of `{}`: {} task{} on {jobs} CPU{}",
+        timestamp(),
+        dir.0.display(),
+        specs.len(),
+        if specs.len() == 1 { "" } else { "s" },
+        if jobs == 1 { "" } else { "s" }
+    );
+    let mut results = ResultFiles {
+        pipeline: &pipeline,
+        dir: &dir,
+        element,
+        specs: &specs,
+        ok: 0,
+        failed: 0,
+    };
+    scheduler::run(&schedule, &local, &mut results, &stop);
+    let code = match signal.load(Ordering::SeqCst) {
+        0 => EXIT_OK,
+        code => code as i32,
+    };
+    eprintln!(
+        "{} runner worker: element {element}: {} ok, {} failed in {:.1}s{}",
+        timestamp(),
+        results.ok,
+        results.failed,
+        started.elapsed().as_secs_f64(),
+        if code == EXIT_OK {
+            ""
+        } else {
+            " (stopped by a signal)"
+        }
+    );
+    if code == EXIT_OK {
+        std::fs::write(dir.done(element), b"")
+            .map_err(|e| Error::io("cannot write the element's `done` file", e))?;
+    }
+    Ok(code)
+}
+
+/// The element's tasks as a plan without edges (they were all ready when
+/// the wave went out).
+fn element_plan(pipeline: &Pipeline, tasks: Vec<Task>) -> Plan {
+    let mut step_tasks = vec![Vec::new(); pipeline.steps.len()];
+    for task in &tasks {
+        step_tasks[task.step].push(task.id);
+    }
+    Plan {
+        tasks,
+        step_tasks,
+        input_files: Vec::new(),
+    }
+}
+
+/// Writes each task's result file as it ends, and a line to the element's log.
+struct ResultFiles<'a> {
+    pipeline: &'a Pipeline,
+    dir: &'a ArrayDir,
+    element: usize,
+    specs: &'a [TaskSpec],
+    ok: usize,
+    failed: usize,
+}
+
+impl Progress for ResultFiles<'_> {
+    fn task_started(&mut self, _: &Task) {}
+
+    fn task_finished(&mut self, task: &Task, result: &TaskResult) {
+        let spec = &self.specs[task.id];
+        let status = match &result.outcome {
+            Outcome::Succeeded => {
+                self.ok += 1;
+                "ok".to_owned()
+            }
+            Outcome::Failed(f) if !f.interrupted => {
+                self.failed += 1;
+                format!("FAILED ({})", f.reason)
+            }
+            _ => return,
+        };
+        eprintln!(
+            "{} {status}: {} {} ({:.2}s)",
+            timestamp(),
+            self.pipeline.steps[task.step].name,
+            task.key,
+            result.duration.as_secs_f64()
+        );
+        if let Some(file) = ResultFile::of(spec, result)
+            && let Err(e) = write_json(&self.dir.result(self.element, task.id), &file)
+        {
+            // The coordinator fails the task with the element's log.
+            eprintln!(
+                "runner worker: cannot write the result of {} {}: {e}",
+                spec.step, spec.key
+            );
+        }
+    }
+}
