@@ -6,6 +6,7 @@ mod support;
 
 mod core;
 mod errors;
+mod executor;
 mod load_errors;
 mod plot;
 mod schema;

@@ -6,7 +6,6 @@
 //! ends, then `done`. It never opens the state database.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -15,7 +14,7 @@ use rustc_hash::FxHashMap;
 use crate::config::Pipeline;
 use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, Error};
 use crate::exec::progress::{Progress, timestamp};
-use crate::exec::scheduler;
+use crate::exec::scheduler::{self, Executor};
 use crate::exec::task::{self, LocalTasks, Outcome, TaskResult};
 use crate::exec::{schedule, shared_tables};
 use crate::plan::{Plan, Task};
@@ -115,16 +114,17 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
     };
     let schedule = schedule(&pipeline, &plan, &wanted, &none_done, jobs, false);
 
-    // SLURM sends SIGTERM at the time limit and on `scancel`: the tasks'
-    // processes are stopped, and no result is written for them.
-    let signal = Arc::new(AtomicUsize::new(0));
-    for (sig, code) in [
-        (signal_hook::consts::SIGTERM, EXIT_SIGTERM),
-        (signal_hook::consts::SIGINT, EXIT_SIGINT),
-    ] {
-        let _ = signal_hook::flag::register_usize(sig, signal.clone(), code as usize);
-    }
-    let stop = || signal.load(Ordering::SeqCst) != 0;
+    // SLURM sends SIGTERM at the time limit and on `scancel`, to every
+    // process of the element: a thread stops the tasks at once (no task
+    // starts after it), and the failures that follow are not written (the
+    // coordinator reports the element's end instead).
+    let signal = AtomicUsize::new(0);
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])
+    .map_err(|e| Error::io("cannot watch for signals", e))?;
+    let signals_handle = signals.handle();
     let started = Instant::now();
     eprintln!(
         "{} runner worker: element {element} of `{}`: {} task{} on {jobs} CPU{}",
@@ -139,10 +139,26 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
         dir: &dir,
         element,
         specs: &specs,
+        signal: &signal,
         ok: 0,
         failed: 0,
     };
-    scheduler::run(&schedule, &local, &mut results, &stop);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            if let Some(sig) = signals.forever().next() {
+                let code = if sig == signal_hook::consts::SIGINT {
+                    EXIT_SIGINT
+                } else {
+                    EXIT_SIGTERM
+                };
+                signal.store(code as usize, Ordering::SeqCst);
+                Executor::stop(&local);
+            }
+        });
+        let stop = || signal.load(Ordering::SeqCst) != 0;
+        scheduler::run(&schedule, &local, &mut results, &stop);
+        signals_handle.close();
+    });
     let code = match signal.load(Ordering::SeqCst) {
         0 => EXIT_OK,
         code => code as i32,
@@ -186,6 +202,11 @@ struct ResultFiles<'a> {
     dir: &'a ArrayDir,
     element: usize,
     specs: &'a [TaskSpec],
+    /// Set by SIGTERM / SIGINT: a task that fails after it was most likely
+    /// failed by the signal (SLURM signals every process of the element),
+    /// so no result is written for it; the coordinator reports the
+    /// element's end instead. A success is still a success.
+    signal: &'a AtomicUsize,
     ok: usize,
     failed: usize,
 }
@@ -195,12 +216,13 @@ impl Progress for ResultFiles<'_> {
 
     fn task_finished(&mut self, task: &Task, result: &TaskResult) {
         let spec = &self.specs[task.id];
+        let signalled = self.signal.load(Ordering::SeqCst) != 0;
         let status = match &result.outcome {
             Outcome::Succeeded => {
                 self.ok += 1;
                 "ok".to_owned()
             }
-            Outcome::Failed(f) if !f.interrupted => {
+            Outcome::Failed(f) if !f.interrupted && !signalled => {
                 self.failed += 1;
                 format!("FAILED ({})", f.reason)
             }
