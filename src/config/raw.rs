@@ -120,6 +120,9 @@ pub(crate) struct RawPipeline {
     /// A command (argv) run after a run with failures.
     #[schemars(with = "Vec<String>")]
     pub(crate) on_failure: Option<Spanned<StrList>>,
+    /// How long `on_failure` may run before it is killed (default "60s").
+    #[schemars(with = "String")]
+    pub(crate) on_failure_timeout: Option<Spanned<String>>,
     /// How many runs' task logs to keep (default 10).
     pub(crate) keep_logs: Option<u32>,
 }
@@ -175,6 +178,18 @@ impl<'de> Deserialize<'de> for Jobs {
         }
         deserializer.deserialize_any(JobsVisitor)
     }
+}
+
+/// The names `layout` of a plot takes.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum PlotLayoutName {
+    /// Every series on one y axis, with a legend.
+    #[serde(rename = "shared")]
+    Shared,
+    /// One panel per series, stacked, sharing the x axis.
+    #[serde(rename = "panels")]
+    Panels,
 }
 
 /// `[inputs.NAME]`
@@ -314,6 +329,9 @@ pub(crate) struct RawPlot {
     pub(crate) bins: Option<Spanned<i64>>,
     /// A file with nothing to plot is skipped with a note instead of failing.
     pub(crate) skip_empty: Option<bool>,
+    /// "shared" (default: every series on one y axis, with a legend) or "panels" (one panel per series, stacked, sharing the x axis, each with its own y label).
+    #[schemars(with = "PlotLayoutName")]
+    pub(crate) layout: Option<Spanned<String>>,
     /// How to read the input tables: "csv", "tsv" or "jsonl" (default: by extension).
     #[schemars(with = "String")]
     pub(crate) format: Option<Spanned<String>>,

@@ -1,6 +1,9 @@
 //! Execution of a plan: which tasks to run, on how many slots, with which
 //! progress display; the scheduler and the local task runner do the work.
 
+pub(crate) mod cgroup;
+pub(crate) mod group;
+pub(crate) mod log;
 pub(crate) mod process;
 pub(crate) mod progress;
 pub(crate) mod scheduler;
@@ -43,6 +46,8 @@ pub(crate) struct RunResult {
     pub(crate) results: Vec<Option<TaskResult>>,
     /// Wall time.
     pub(crate) wall: Duration,
+    /// How commands' processes were kept together (`None`: no command ran).
+    pub(crate) isolation: Option<&'static str>,
 }
 
 /// The pool size: `-j`, else the file's `jobs`, else the cores this process may use.
@@ -188,8 +193,17 @@ pub(crate) enum Place<'a> {
     Slurm(slurm::Cluster<'a>),
 }
 
+/// Where this run's tasks leave their traces.
+pub(crate) struct Traces {
+    /// This run's log folder (absolute).
+    pub(crate) log_dir: PathBuf,
+    /// Names this run among all runs of the pipeline, in temporary output
+    /// names (`12`: run 12; `n4321`: a `--no-state` run of pid 4321).
+    pub(crate) run_tag: String,
+}
+
 /// Runs the wanted tasks that are not up to date, here or on SLURM, with
-/// logs under `log_dir`; `stop` is polled to end the run early.
+/// logs under `traces.log_dir`; `stop` is polled to end the run early.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn execute(
     pipeline: &Pipeline,
@@ -197,7 +211,7 @@ pub(crate) fn execute(
     options: &RunOptions,
     wanted: &[bool],
     freshness: Freshness<'_>,
-    log_dir: PathBuf,
+    traces: Traces,
     place: Place<'_>,
     stop: &dyn Fn() -> bool,
 ) -> RunResult {
@@ -218,7 +232,10 @@ pub(crate) fn execute(
     };
     let executor = LocalTasks {
         pipeline,
-        log_dir,
+        log_dir: traces.log_dir,
+        run_tag: traces.run_tag,
+        isolation: Default::default(),
+        registry: freshness.writer,
         children: Default::default(),
         cancel: Default::default(),
         freshness: task::Freshness {
@@ -234,12 +251,16 @@ pub(crate) fn execute(
         tables: shared_tables(pipeline, plan, &here, &up_to_date),
     };
     let total = wanted.iter().filter(|&&w| w).count();
+    let shown = match place {
+        Place::Local => progress::Place::Jobs(jobs),
+        Place::Slurm(_) => progress::Place::Slurm,
+    };
     let display: Box<dyn Progress + Send> = if options.quiet {
         Box::new(Silent)
     } else if std::io::stderr().is_terminal() {
-        Box::new(Bars::new(pipeline, plan, wanted, jobs, options.verbose))
+        Box::new(Bars::new(pipeline, plan, wanted, &shown, options.verbose))
     } else {
-        Box::new(Lines::new(pipeline, total, jobs, options.verbose))
+        Box::new(Lines::new(pipeline, total, &shown, options.verbose))
     };
     let mut progress = Tee {
         display,
@@ -271,6 +292,7 @@ pub(crate) fn execute(
     RunResult {
         results,
         wall: started.elapsed(),
+        isolation: executor.isolation.get().map(group::Isolation::name),
     }
 }
 
@@ -340,6 +362,7 @@ impl Recorder<'_> {
             attempts: result.attempts,
             stderr_tail: tail,
             log_path: result.stderr_log.as_ref().map(|p| p.display().to_string()),
+            peak_memory: result.peak_memory,
             latest,
         };
         self.writer.task(row, result.new_hashes.clone());

@@ -23,6 +23,34 @@ pub(crate) trait Progress {
     fn finish(&mut self) {}
 }
 
+/// Where the tasks run, as the start line and the total bar say it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Place {
+    /// A pool of this many slots here.
+    Jobs(usize),
+    /// SLURM job arrays.
+    Slurm,
+}
+
+impl Place {
+    /// `2 jobs`, `SLURM`.
+    fn long(&self) -> String {
+        match self {
+            Place::Jobs(1) => "1 job".to_owned(),
+            Place::Jobs(n) => format!("{n} jobs"),
+            Place::Slurm => "SLURM".to_owned(),
+        }
+    }
+
+    /// `2j`, `slurm`.
+    fn short(&self) -> String {
+        match self {
+            Place::Jobs(n) => format!("{n}j"),
+            Place::Slurm => "slurm".to_owned(),
+        }
+    }
+}
+
 /// Prints nothing (`--quiet`, tests).
 pub(crate) struct Silent;
 
@@ -97,15 +125,15 @@ impl<'a> Lines<'a> {
     pub(crate) fn new(
         pipeline: &'a Pipeline,
         total: usize,
-        jobs: usize,
+        place: &Place,
         verbose: bool,
     ) -> Lines<'a> {
         eprintln!(
-            "{} runner: {}: {total} task{} on {jobs} job{}",
+            "{} runner: {}: {total} task{} on {}",
             timestamp(),
             pipeline.name,
             if total == 1 { "" } else { "s" },
-            if jobs == 1 { "" } else { "s" },
+            place.long(),
         );
         Lines {
             pipeline,
@@ -185,7 +213,7 @@ impl<'a> Bars<'a> {
         pipeline: &'a Pipeline,
         plan: &Plan,
         wanted: &[bool],
-        jobs: usize,
+        place: &Place,
         verbose: bool,
     ) -> Bars<'a> {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
@@ -217,7 +245,7 @@ impl<'a> Bars<'a> {
         }
         let total = multi.add(ProgressBar::new(all as u64));
         total.set_style(style);
-        total.set_prefix(format!("total ({jobs}j)"));
+        total.set_prefix(format!("total ({})", place.short()));
         total.enable_steady_tick(Duration::from_millis(200));
         Bars {
             pipeline,

@@ -17,14 +17,18 @@ use crate::plan::TaskId;
 /// progress, checks for an interrupt, submits what became ready).
 const TICK: Duration = Duration::from_millis(200);
 
-/// When the ready tasks are worth a wave.
+/// When the ready tasks are worth a wave. With nothing in flight they go
+/// at once; else at most one wave per `min_gap`, when `full` tasks are
+/// ready or the oldest has waited `linger` (so that the tasks a running wave
+/// frees one by one go out together, not one `sbatch` each).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Packing {
-    /// This many ready tasks go at once (a full array element).
+    /// This many ready tasks make a wave worth it (a full array element).
     pub(crate) full: usize,
-    /// Fewer go once the oldest of them has waited this long, so that the
-    /// tasks made ready one by one by a running wave go out together.
+    /// Fewer go once the oldest of them has waited this long.
     pub(crate) linger: Duration,
+    /// The shortest time between two waves while tasks are in flight.
+    pub(crate) min_gap: Duration,
 }
 
 /// Starts tasks in waves and reports each task's end when it comes.
@@ -58,13 +62,13 @@ pub(crate) fn run<'a>(
     let mut stopped = false;
     let mut interrupted = false;
     let mut ready_since: Option<Instant> = None;
+    let mut last_wave: Option<Instant> = None;
     loop {
         if !stopped && !ledger.ready.is_empty() {
             let since = *ready_since.get_or_insert_with(Instant::now);
-            if in_flight == 0
-                || ledger.ready.len() >= packing.full
-                || since.elapsed() >= packing.linger
-            {
+            let gap = last_wave.is_none_or(|t| t.elapsed() >= packing.min_gap);
+            let worth = ledger.ready.len() >= packing.full || since.elapsed() >= packing.linger;
+            if in_flight == 0 || (gap && worth) {
                 let mut wave = Vec::with_capacity(ledger.ready.len());
                 while let Some((_, _, std::cmp::Reverse(id))) = ledger.ready.pop() {
                     ledger.progress.task_started(&schedule.plan.tasks[id]);
@@ -72,6 +76,7 @@ pub(crate) fn run<'a>(
                 }
                 in_flight += wave.len();
                 ready_since = None;
+                last_wave = Some(Instant::now());
                 executor.submit(&wave);
             }
         }
@@ -153,6 +158,7 @@ mod tests {
             Packing {
                 full: self.full,
                 linger: Duration::ZERO,
+                min_gap: Duration::ZERO,
             }
         }
         fn submit(&mut self, wave: &[TaskId]) {

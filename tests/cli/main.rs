@@ -12,4 +12,6 @@ mod plot;
 mod schema;
 mod state;
 mod tables;
+mod trust;
+mod trust_plots;
 mod trust_tables;

@@ -231,6 +231,16 @@ impl Array {
         }
     }
 
+    /// Counts the elements `squeue` did not list as forgotten by SLURM
+    /// (for an earlier run's array: they ended long ago).
+    pub(crate) fn forget_unlisted(&mut self, states: &HashMap<(String, usize), ElementState>) {
+        for (e, element) in self.elements.iter_mut().enumerate() {
+            if !states.contains_key(&(self.job_id.clone(), e)) {
+                element.missing = element.missing.max(MISSING_POLLS);
+            }
+        }
+    }
+
     /// Elements that have ended and are to be closed now: every task it
     /// ran has its result, or the grace for late files has passed. Marks
     /// them over.

@@ -86,6 +86,9 @@ pub(crate) struct ArrayManifest {
     pub(crate) deps: BTreeMap<String, Vec<OsText>>,
     /// How many elements the array has.
     pub(crate) elements: usize,
+    /// Names the array among all runs (`12a3`: run 12, array 3), in the
+    /// temporary names of its outputs.
+    pub(crate) tag: String,
 }
 
 /// A task's fingerprint as hex.
@@ -294,8 +297,12 @@ pub(crate) struct HashSpec {
     pub(crate) path: OsText,
     /// Bytes.
     pub(crate) size: u64,
-    /// Nanoseconds since the epoch.
+    /// Modification time, nanoseconds since the epoch.
     pub(crate) mtime_ns: i64,
+    /// Inode change time, nanoseconds since the epoch.
+    pub(crate) ctime_ns: i64,
+    /// Inode number.
+    pub(crate) inode: u64,
     /// BLAKE3, hex.
     pub(crate) hash: String,
 }
@@ -321,6 +328,9 @@ pub(crate) struct ResultFile {
     pub(crate) duration_ms: u64,
     /// Attempts made.
     pub(crate) attempts: u32,
+    /// The most memory its command's processes used at once, in bytes,
+    /// when the element could measure it.
+    pub(crate) peak_memory: Option<u64>,
     /// Full stdout log.
     pub(crate) stdout_log: Option<OsText>,
     /// Full stderr log.
@@ -358,6 +368,7 @@ impl ResultFile {
                 .map(|d| d.as_millis() as u64),
             duration_ms: result.duration.as_millis() as u64,
             attempts: result.attempts,
+            peak_memory: result.peak_memory,
             stdout_log: result
                 .stdout_log
                 .as_ref()
@@ -378,6 +389,8 @@ impl ResultFile {
                     path: OsText(OsString::from_vec(path.clone())),
                     size: c.size,
                     mtime_ns: c.mtime_ns,
+                    ctime_ns: c.ctime_ns,
+                    inode: c.inode,
                     hash: blake3::Hash::from(c.hash).to_hex().to_string(),
                 })
                 .collect(),
@@ -411,6 +424,7 @@ impl ResultFile {
             new_hashes: self.new_hashes.iter().filter_map(new_hash).collect(),
             duration: Duration::from_millis(self.duration_ms),
             attempts: self.attempts,
+            peak_memory: self.peak_memory,
             stderr_log: self.stderr_log.as_ref().map(OsText::path),
             stdout_log: self.stdout_log.as_ref().map(OsText::path),
         }
@@ -424,6 +438,8 @@ fn new_hash(h: &HashSpec) -> Option<NewHash> {
         CachedHash {
             size: h.size,
             mtime_ns: h.mtime_ns,
+            ctime_ns: h.ctime_ns,
+            inode: h.inode,
             hash: *hash.as_bytes(),
         },
     ))

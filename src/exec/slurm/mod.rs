@@ -39,7 +39,10 @@ const SCAN_EVERY: Duration = Duration::from_millis(100);
 const POLL_EVERY: Duration = Duration::from_secs(2);
 /// How long the ready tasks a running wave frees one by one wait for more
 /// before they go as a (partial) wave of their own.
-const LINGER: Duration = Duration::from_secs(1);
+const LINGER: Duration = Duration::from_secs(2);
+/// The shortest time between two `sbatch` calls while arrays run (SLURM
+/// sites frown on more than about one per second).
+const MIN_GAP: Duration = Duration::from_secs(1);
 /// How long an interrupt waits for SLURM to end the cancelled elements.
 const CANCEL_WAIT: Duration = Duration::from_secs(60);
 
@@ -190,7 +193,9 @@ impl<'a> SlurmExecutor<'a> {
             return;
         }
         let ids: Vec<&str> = earlier.iter().map(|a| a.job_id.as_str()).collect();
-        let states = watch::states(&ids).unwrap_or_default();
+        // Unknown (squeue failed): every element counts as running, until
+        // the polls say otherwise.
+        let states = watch::states(&ids).ok();
         let by_key: HashMap<(&str, &str), TaskId> = self
             .plan
             .tasks
@@ -204,7 +209,11 @@ impl<'a> SlurmExecutor<'a> {
             .collect();
         let mut to_cancel = Vec::new();
         for array in &mut earlier {
-            array.update(&states);
+            if let Some(states) = &states {
+                array.update(states);
+                // Not listed at all: it ended long ago.
+                array.forget_unlisted(states);
+            }
             array.scan();
             // Still running: adopted only if every task it has not finished
             // is one this run runs, the same way.
@@ -231,10 +240,12 @@ impl<'a> SlurmExecutor<'a> {
                 eprintln!("warning: cannot cancel the arrays of an earlier run ({message})");
             }
             wait_until_ended(&ids);
-            let states = watch::states(&ids).unwrap_or_default();
-            for array in earlier.iter_mut().filter(|a| to_cancel.contains(&a.job_id)) {
-                array.update(&states);
-                array.scan();
+            if let Ok(states) = watch::states(&ids) {
+                for array in earlier.iter_mut().filter(|a| to_cancel.contains(&a.job_id)) {
+                    array.update(&states);
+                    array.forget_unlisted(&states);
+                    array.scan();
+                }
             }
         }
         // The newest array's slot wins when two runs had the same task.
@@ -362,6 +373,7 @@ impl<'a> SlurmExecutor<'a> {
             log_dir: OsText(self.local.log_dir.clone().into_os_string()),
             deps,
             elements: lists.len(),
+            tag: format!("{}a{number}", self.cluster.run_id),
         };
         let options = submit::options(settings, class);
         let name = format!("runner-{}", self.pipeline.name);
@@ -455,7 +467,18 @@ impl<'a> SlurmExecutor<'a> {
         for a in 0..self.arrays.len() {
             let closed = self.arrays[a].close_ended();
             for e in closed {
-                self.fail_open(a, e, None);
+                if self.arrays[a].ours {
+                    self.fail_open(a, e, None);
+                } else {
+                    // An earlier run's element ended without running this
+                    // task: this run submits it.
+                    for slot in &mut self.arrays[a].elements[e].slots {
+                        if let (Some(id), false) = (slot.task, slot.delivered) {
+                            slot.delivered = true;
+                            self.again.push(id);
+                        }
+                    }
+                }
             }
             let array = &mut self.arrays[a];
             if array.ours && array.over() && !array.recorded {
@@ -544,6 +567,7 @@ impl WaveExecutor for SlurmExecutor<'_> {
         Packing {
             full: self.cluster.settings.tasks_per_element.max(1),
             linger: LINGER,
+            min_gap: MIN_GAP,
         }
     }
 

@@ -13,13 +13,14 @@ use rustc_hash::FxHashMap;
 
 use crate::config::Pipeline;
 use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, Error};
+use crate::exec::group::Isolation;
 use crate::exec::progress::{Progress, timestamp};
 use crate::exec::scheduler::{self, Executor};
 use crate::exec::task::{self, LocalTasks, Outcome, TaskResult};
 use crate::exec::{schedule, shared_tables};
 use crate::plan::{Plan, Task};
-use crate::state::Verdict;
 use crate::state::fingerprint::{Files, Reason};
+use crate::state::{Verdict, Writer};
 
 use super::element::{
     ArrayDir, ArrayManifest, FORMAT, ResultFile, TaskSpec, read_json, write_json,
@@ -99,9 +100,17 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
     let wanted = vec![true; plan.tasks.len()];
     let none_done = vec![false; plan.tasks.len()];
     let cache = FxHashMap::default();
+    // No state here: nothing registers the tasks' processes (SLURM keeps
+    // track of an element's processes and ends them with it), and they are
+    // kept together by process groups, inside whatever SLURM gives the
+    // element. Temporary outputs are named after the array and the element.
+    let registry = Writer::disabled();
     let local = LocalTasks {
         pipeline: &pipeline,
         log_dir: manifest.log_dir.0.clone().into(),
+        run_tag: format!("{}e{element}", manifest.tag),
+        isolation: std::sync::OnceLock::from(Isolation::ProcessGroups),
+        registry: &registry,
         children: Default::default(),
         cancel: Default::default(),
         freshness: task::Freshness {
