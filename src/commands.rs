@@ -23,6 +23,17 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
         Cmd::Check { pipeline } => {
             let pipeline = load(&pipeline)?;
             let plan = make_plan(&pipeline)?;
+            // What would make a call step fail as a whole (issue 9); a run
+            // goes on without them, `check` is strict.
+            let problems = plan::call_checks(&pipeline);
+            if !problems.is_empty() {
+                return Err(Error::Load(diag::render(
+                    &problems,
+                    &pipeline.source.path,
+                    &pipeline.source.text,
+                    color(),
+                )));
+            }
             let jobs = exec::pool_size(&pipeline, &RunOptions::default());
             print_stdout(&show::plan_summary(&pipeline, &plan, jobs))?;
             Ok(EXIT_OK)
@@ -205,8 +216,8 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let (state, snapshot) = if args.dry_run {
         (None, snapshot)
     } else {
-        let state = State::open(&pipeline, args.wait)?;
-        stop_leftovers(&state, options.quiet)?;
+        let mut state = State::open(&pipeline, args.wait)?;
+        stop_leftovers(&mut state, options.quiet)?;
         let snapshot = state.refresh(snapshot)?;
         (Some(state), snapshot)
     };
@@ -258,7 +269,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         },
         exec::Traces {
             log_dir: state.log_dir.clone(),
-            run_tag: state.run_id.to_string(),
+            run_tag: run_tag(state.run_id),
         },
         place,
         &stop,
@@ -321,13 +332,24 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     Ok(code)
 }
 
+/// This run's part of temporary output names: its id, and a few random
+/// characters, since ids start again at 1 when the state is deleted, and a
+/// command left running by a killed run of the old state must never share
+/// a temporary name with a new run's (issue 10, item 2).
+fn run_tag(run_id: i64) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(&std::process::id().to_le_bytes());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    h.update(&now.as_nanos().to_le_bytes());
+    format!("{run_id}.{}", &h.finalize().to_hex()[..4])
+}
+
 /// Stops what runs that died left running (their commands' processes) and
 /// removes their temporary outputs, before anything runs (issue 10, item 2).
-fn stop_leftovers(state: &State, quiet: bool) -> Result<(), Error> {
+fn stop_leftovers(state: &mut State, quiet: bool) -> Result<(), Error> {
     let leftovers = state.leftovers()?;
-    if leftovers.is_empty() {
-        return Ok(());
-    }
     let notes = exec::group::reap_leftovers(&leftovers);
     state.forget(&leftovers)?;
     if !quiet {

@@ -8,6 +8,7 @@ use crate::plan::{Plan, display_path};
 use crate::report::command_line;
 use crate::state::Verdict;
 use crate::state::db::{FailedRow, RunRow};
+use crate::state::fingerprint::StepDeps;
 
 /// `runner check`: what the file declares and how many tasks each step makes.
 pub(crate) fn plan_summary(pipeline: &Pipeline, plan: &Plan, jobs: usize) -> String {
@@ -62,6 +63,14 @@ pub(crate) fn plan_summary(pipeline: &Pipeline, plan: &Plan, jobs: usize) -> Str
             Action::Shell(_) => "shell".to_owned(),
             Action::Builtin(builtin) => format!("use {}", builtin.name),
             Action::Plot(_) => "plot".to_owned(),
+            Action::Call(spec) => match &spec.worker {
+                crate::config::WorkerProgram::Python {
+                    module, function, ..
+                } => format!("python {}:{function}", display_path(module)),
+                crate::config::WorkerProgram::Argv { argv, .. } => {
+                    format!("worker {}", argv.first().map_or("", String::as_str))
+                }
+            },
         };
         let n = plan.step_tasks[i].len();
         let kind = if step.kind == StepKind::Plot {
@@ -151,6 +160,17 @@ pub(crate) fn dry_run(
         .unwrap_or_default();
     let _ = writeln!(out, "cd {root}");
     let mut up_to_date = 0;
+    // With `--explain`: the files each command names, which are part of
+    // its fingerprint (issue 10, item 1).
+    let deps: Vec<StepDeps> = if explain {
+        pipeline
+            .steps
+            .iter()
+            .map(|s| StepDeps::new(pipeline, s))
+            .collect()
+    } else {
+        Vec::new()
+    };
     for task in &plan.tasks {
         let reason = match &verdicts[task.id] {
             None => continue,
@@ -163,6 +183,17 @@ pub(crate) fn dry_run(
         let step = &pipeline.steps[task.step];
         if explain {
             let _ = writeln!(out, "# {} {}: {reason}", step.name, task.key);
+            let named = deps[task.step].named_by_command(task);
+            if !named.is_empty() {
+                let named: Vec<String> = named.iter().map(|p| display_path(p)).collect();
+                let _ = writeln!(
+                    out,
+                    "# {} {}: reads {} (named by its command)",
+                    step.name,
+                    task.key,
+                    named.join(", ")
+                );
+            }
         }
         let line = command_line(pipeline, task);
         let line = line

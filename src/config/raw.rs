@@ -125,6 +125,10 @@ pub(crate) struct RawPipeline {
     pub(crate) on_failure_timeout: Option<Spanned<String>>,
     /// How many runs' task logs to keep (default 10).
     pub(crate) keep_logs: Option<u32>,
+    /// The Python interpreter of `python` steps (default `python3` from the
+    /// task's PATH); a path with a `/` is relative to root.
+    #[schemars(with = "String")]
+    pub(crate) python: Option<Spanned<String>>,
 }
 
 /// The largest pool runner starts (one thread per slot).
@@ -241,9 +245,22 @@ pub(crate) struct RawStep {
     #[serde(rename = "use")]
     #[schemars(rename = "use", with = "String")]
     pub(crate) use_: Option<Spanned<String>>,
-    /// Options of the built-in step.
+    /// A Python function called in a long-lived worker: "FILE.py:FUNCTION",
+    /// the file relative to root.
+    #[schemars(with = "String")]
+    pub(crate) python: Option<Spanned<String>>,
+    /// A long-lived worker process (argv) that speaks runner's line-JSON
+    /// protocol (docs/workers.md); one request per task.
+    #[schemars(with = "Vec<String>")]
+    pub(crate) worker: Option<Spanned<StrList>>,
+    /// Options of the built-in step, or extra keyword arguments of a
+    /// `python` / `worker` call (string values are templates).
     #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub(crate) with: Option<Spanned<toml::Table>>,
+    /// Recycle a `python` / `worker` process after this many tasks (for
+    /// leaky libraries; default: never).
+    #[schemars(with = "u32", range(min = 1))]
+    pub(crate) max_tasks_per_worker: Option<Spanned<i64>>,
     /// Output path(s), templated, relative to the pipeline's `out`.
     #[schemars(with = "StringOrList")]
     pub(crate) out: Option<Spanned<StringOrList>>,
@@ -332,7 +349,7 @@ pub(crate) struct RawPlot {
     /// "shared" (default: every series on one y axis, with a legend) or "panels" (one panel per series, stacked, sharing the x axis, each with its own y label).
     #[schemars(with = "PlotLayoutName")]
     pub(crate) layout: Option<Spanned<String>>,
-    /// How to read the input tables: "csv", "tsv" or "jsonl" (default: by extension).
+    /// How to read the input tables: "csv", "tsv", "jsonl" or "parquet" (default: by extension).
     #[schemars(with = "String")]
     pub(crate) format: Option<Spanned<String>>,
     /// The cells that mean "missing" (default: empty, NA, N/A, n/a, NaN in any case; see docs/builtins.md).

@@ -2,6 +2,7 @@
 //! progress display; the scheduler and the local task runner do the work.
 
 pub(crate) mod cgroup;
+pub(crate) mod folders;
 pub(crate) mod group;
 pub(crate) mod log;
 pub(crate) mod process;
@@ -10,6 +11,7 @@ pub(crate) mod scheduler;
 pub(crate) mod slurm;
 pub(crate) mod task;
 pub(crate) mod waves;
+pub(crate) mod worker;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -24,6 +26,7 @@ use crate::table::SharedTables;
 use progress::{Bars, Lines, Progress, Silent};
 use scheduler::{Executor, Schedule};
 use task::{LocalTasks, Outcome, TaskResult};
+use worker::WorkerPool;
 
 /// How the user asked for the run.
 #[derive(Debug, Clone, Default)]
@@ -100,7 +103,7 @@ pub(crate) fn shared_tables(
                 }
                 Action::Plot(spec) => crate::plot::table_reads(spec, &inputs()),
                 // A process reads its files itself.
-                Action::Run(_) | Action::Shell(_) => Vec::new(),
+                Action::Run(_) | Action::Shell(_) | Action::Call(_) => Vec::new(),
             }
         });
     SharedTables::new(root, reads)
@@ -170,6 +173,7 @@ impl Executor for LocalTasks<'_> {
         // Built-ins and plots run in this process: they see the flag.
         self.cancel.cancel();
         self.children.stop_all();
+        self.workers.stop();
     }
 }
 
@@ -198,7 +202,8 @@ pub(crate) struct Traces {
     /// This run's log folder (absolute).
     pub(crate) log_dir: PathBuf,
     /// Names this run among all runs of the pipeline, in temporary output
-    /// names (`12`: run 12; `n4321`: a `--no-state` run of pid 4321).
+    /// names (`12.a3f0`: run 12, and random characters, as ids start again
+    /// when the state is deleted; `n4321`: a `--no-state` run of pid 4321).
     pub(crate) run_tag: String,
 }
 
@@ -230,20 +235,41 @@ pub(crate) fn execute(
             .map(|id| wanted[id] && !slurm::on_cluster(pipeline, plan, id))
             .collect(),
     };
+    // Per step, its tasks that will run: a kind of worker whose steps have
+    // none left stops its workers at once.
+    let mut to_run = vec![0; pipeline.steps.len()];
+    for task in &plan.tasks {
+        if wanted[task.id] && !up_to_date[task.id] {
+            to_run[task.step] += 1;
+        }
+    }
+    // How commands' and workers' processes are kept together; found at the
+    // first of them (a run with nothing to do makes no cgroup).
+    let isolation = std::sync::OnceLock::new();
+    let workers = WorkerPool::new(
+        pipeline,
+        &to_run,
+        traces.log_dir.join("workers"),
+        freshness.writer,
+        &isolation,
+    );
     let executor = LocalTasks {
         pipeline,
         log_dir: traces.log_dir,
         run_tag: traces.run_tag,
-        isolation: Default::default(),
+        isolation: &isolation,
         registry: freshness.writer,
         children: Default::default(),
+        workers: &workers,
         cancel: Default::default(),
+        folders: folders::OutputFolders::new(pipeline),
         freshness: task::Freshness {
+            latest: &freshness.snapshot.latest,
             verdicts: freshness.verdicts,
             step_deps: pipeline
                 .steps
                 .iter()
-                .map(|s| fingerprint::step_deps(pipeline, s))
+                .map(|s| fingerprint::StepDeps::new(pipeline, s))
                 .collect(),
             files: Files::new(&pipeline.root, &freshness.snapshot.files),
             record: freshness.record,
@@ -268,6 +294,7 @@ pub(crate) fn execute(
             pipeline,
             writer: freshness.writer,
         },
+        workers: &workers,
     };
     let results = match place {
         Place::Local => scheduler::run(&schedule, &executor, &mut progress, stop),
@@ -288,6 +315,8 @@ pub(crate) fn execute(
             results
         }),
     };
+    // No task runs any more: no worker stays behind (issue 9).
+    workers.shutdown();
     progress.display.finish();
     RunResult {
         results,
@@ -300,6 +329,7 @@ pub(crate) fn execute(
 struct Tee<'a> {
     display: Box<dyn Progress + Send + 'a>,
     recorder: Recorder<'a>,
+    workers: &'a WorkerPool<'a>,
 }
 
 impl Progress for Tee<'_> {
@@ -310,6 +340,9 @@ impl Progress for Tee<'_> {
     fn task_finished(&mut self, task: &Task, result: &TaskResult) {
         self.display.task_finished(task, result);
         self.recorder.task_finished(task, result);
+        if !matches!(result.outcome, Outcome::UpToDate) {
+            self.workers.settled(task.step);
+        }
     }
 
     fn tick(&mut self) {
@@ -346,6 +379,7 @@ impl Recorder<'_> {
             action: r.fingerprint.action.to_hex().to_string(),
             inputs: r.inputs.clone(),
             outputs: r.outputs.clone(),
+            found_deps: r.found_deps.clone(),
         });
         let row = TaskRow {
             step: self.pipeline.steps[task.step].name.clone(),

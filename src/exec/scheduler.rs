@@ -290,6 +290,7 @@ fn worker(
                     exit_code: None,
                     stderr_tail: Vec::new(),
                     interrupted: false,
+                    step_wide: false,
                 }))
             });
 
@@ -358,6 +359,7 @@ mod tests {
                     exit_code: Some(1),
                     stderr_tail: vec![],
                     interrupted: false,
+                    step_wide: false,
                 })
             } else {
                 Outcome::Succeeded
@@ -551,6 +553,7 @@ mod tests {
                     exit_code: Some(1),
                     stderr_tail: vec![],
                     interrupted: false,
+                    step_wide: false,
                 })
             } else {
                 Outcome::Succeeded

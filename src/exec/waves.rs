@@ -142,6 +142,7 @@ mod tests {
                     exit_code: Some(1),
                     stderr_tail: vec![],
                     interrupted: false,
+                    step_wide: false,
                 })
             } else {
                 Outcome::Succeeded

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use glob::{MatchOptions, Pattern};
 
-use crate::config::{Batching, InputSet};
+use crate::config::{Batching, InputSet, glob_base};
 use crate::diag::Diagnostic;
 
 /// A file of an input set.
@@ -43,6 +43,18 @@ pub(crate) fn expand(
         .filter_map(|p| Pattern::new(p).ok())
         .collect();
     let skip: Vec<PathBuf> = skip.iter().map(|s| root.join(s)).collect();
+    // Where those really are: a link among the inputs that leads into
+    // them (`data/link -> ../build`) must not make outputs inputs (each
+    // run would make outputs of outputs, issue 10).
+    let skip_real: Vec<PathBuf> = skip
+        .iter()
+        .filter_map(|s| std::fs::canonicalize(s).ok())
+        .collect();
+    let leads_into_skip = |entry: &walkdir::DirEntry| {
+        entry.path_is_symlink()
+            && std::fs::canonicalize(entry.path())
+                .is_ok_and(|real| skip_real.iter().any(|s| real.starts_with(s)))
+    };
     // (path, key, index of the glob that found it); a path found by two
     // globs keeps the first.
     let mut found: Vec<(PathBuf, String, usize)> = Vec::new();
@@ -52,7 +64,7 @@ pub(crate) fn expand(
         let Ok(pattern) = Pattern::new(pattern_text) else {
             continue;
         };
-        let (base, depth) = literal_base(pattern_text);
+        let (base, depth) = glob_base(pattern_text);
         let mut matched = 0usize;
         let mut too_young = 0usize;
         let walk_root = root.join(&base);
@@ -64,9 +76,11 @@ pub(crate) fn expand(
         let entries = walker.into_iter().filter_entry(|entry| {
             if entry.file_type().is_dir() {
                 let hidden = entry.file_name().as_encoded_bytes().starts_with(b".");
-                (!hidden || hidden_ok) && !skip.iter().any(|s| entry.path() == s)
+                (!hidden || hidden_ok)
+                    && !skip.iter().any(|s| entry.path() == s)
+                    && !leads_into_skip(entry)
             } else {
-                true
+                !leads_into_skip(entry)
             }
         });
         for entry in entries {
@@ -159,35 +173,6 @@ pub(crate) fn expand(
         .collect())
 }
 
-/// The folder part of a glob before its first wildcard, and how many levels
-/// below it the pattern reaches (`None` for `**`).
-fn literal_base(pattern: &str) -> (PathBuf, Option<usize>) {
-    let mut base = PathBuf::new();
-    let mut components: Vec<&str> = pattern.split('/').collect();
-    let file_part = components.pop().unwrap_or("");
-    let mut rest = Vec::new();
-    let mut literal = true;
-    for (i, c) in components.iter().enumerate() {
-        if literal && !c.contains(['*', '?', '[']) {
-            if i == 0 && c.is_empty() {
-                base.push("/");
-            } else {
-                base.push(c);
-            }
-        } else {
-            literal = false;
-            rest.push(*c);
-        }
-    }
-    rest.push(file_part);
-    let depth = if rest.iter().any(|c| c.contains("**")) {
-        None
-    } else {
-        Some(rest.len())
-    };
-    (base, depth)
-}
-
 /// The key of a file: its path relative to the glob's base, without extension.
 fn key_of(rel: &Path, base: &Path) -> String {
     let under = rel.strip_prefix(base).unwrap_or(rel);
@@ -276,18 +261,6 @@ pub(crate) fn batches(count: usize, batching: Batching) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bases_and_depths() {
-        assert_eq!(literal_base("data/**/*.csv"), (PathBuf::from("data"), None));
-        assert_eq!(literal_base("data/*.csv"), (PathBuf::from("data"), Some(1)));
-        assert_eq!(literal_base("*.csv"), (PathBuf::new(), Some(1)));
-        assert_eq!(
-            literal_base("data/*/x/*.csv"),
-            (PathBuf::from("data"), Some(3))
-        );
-        assert_eq!(literal_base("/abs/*.csv"), (PathBuf::from("/abs"), Some(1)));
-    }
 
     #[test]
     fn keys() {

@@ -2,12 +2,13 @@
 //! reads and writes of runs, task results, last successes and file hashes.
 
 use rustc_hash::FxHashMap as HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// The schema this binary writes; `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 /// Every migration, in order; index i upgrades from version i to i + 1.
 const MIGRATIONS: &[&str] = &[
@@ -87,7 +88,12 @@ CREATE TABLE processes (
 ALTER TABLE runs ADD COLUMN isolation TEXT;
 ALTER TABLE tasks ADD COLUMN peak_memory INTEGER;
 "#,
-    // 4: the SLURM arrays a run submitted, so that a coordinator killed and
+    // 4 (issue 9): the files under root that a task's worker loaded
+    // its code from, one path per line; part of its fingerprint next time.
+    r#"
+ALTER TABLE latest ADD COLUMN deps TEXT;
+"#,
+    // 5: the SLURM arrays a run submitted, so that a coordinator killed and
     // started again finds the results its elements wrote (and those still
     // running); `finished` once nothing of it will write any more.
     r#"
@@ -233,6 +239,8 @@ pub(crate) struct Last {
     pub(crate) inputs: Option<String>,
     /// `HASH  PATH` lines of the outputs.
     pub(crate) outputs: String,
+    /// Files under root its worker loaded code from (a call step).
+    pub(crate) found_deps: Option<Arc<[PathBuf]>>,
 }
 
 /// The key of a task in the snapshot: a 128-bit hash of (step, key), so that
@@ -258,6 +266,8 @@ pub(crate) struct Latest {
     pub(crate) inputs: String,
     /// One `HASH  PATH` line per output.
     pub(crate) outputs: String,
+    /// Files under root its worker loaded code from, one per line.
+    pub(crate) found_deps: Option<String>,
 }
 
 /// A file's size, modification and inode change times and inode number,
@@ -283,10 +293,12 @@ pub(crate) fn load_latest(
     with_inputs: bool,
 ) -> rusqlite::Result<HashMap<u128, Last>> {
     let sql = if with_inputs {
-        "SELECT step, key, status, fingerprint, action, outputs, inputs FROM latest"
+        "SELECT step, key, status, fingerprint, action, outputs, deps, inputs FROM latest"
     } else {
-        "SELECT step, key, status, fingerprint, action, outputs FROM latest"
+        "SELECT step, key, status, fingerprint, action, outputs, deps FROM latest"
     };
+    // The tasks of a step share one list (its workers load the same code).
+    let mut lists: HashMap<String, Arc<[PathBuf]>> = HashMap::default();
     let count: i64 = conn.query_row("SELECT count(*) FROM latest", [], |r| r.get(0))?;
     let mut stmt = conn.prepare(sql)?;
     let mut rows = stmt.query([])?;
@@ -308,7 +320,13 @@ pub(crate) fn load_latest(
                 fingerprint,
                 action,
                 outputs: row.get(5)?,
-                inputs: if with_inputs { Some(row.get(6)?) } else { None },
+                found_deps: row.get_ref(6)?.as_str_or_null()?.map(|text| {
+                    lists
+                        .entry(text.to_owned())
+                        .or_insert_with(|| text.lines().map(PathBuf::from).collect())
+                        .clone()
+                }),
+                inputs: if with_inputs { Some(row.get(7)?) } else { None },
             },
         );
     }
@@ -455,8 +473,8 @@ pub(crate) fn write_batch(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         let mut upsert_latest = tx.prepare_cached(
-            "INSERT OR REPLACE INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT OR REPLACE INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id, deps) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         let mut mark_latest = tx.prepare_cached(
             "UPDATE latest SET status = ?3, run_id = ?4 WHERE step = ?1 AND key = ?2",
@@ -489,7 +507,8 @@ pub(crate) fn write_batch(
                         l.action,
                         l.inputs,
                         l.outputs,
-                        run_id
+                        run_id,
+                        l.found_deps
                     ])?;
                 }
                 None if matches!(row.status, TaskStatus::Failed | TaskStatus::Interrupted) => {

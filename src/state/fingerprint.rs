@@ -3,6 +3,7 @@
 //! two-level check (size, mtime, ctime and inode first, content only when those changed),
 //! and why a task must run when it does.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
@@ -13,9 +14,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::config::{Action, Pipeline, PlotTemplate, Step};
+use crate::config::Pipeline;
 use crate::plan::{Task, display_path, escaped};
 use crate::state::action_hash::action_hash;
+pub(crate) use crate::state::command_deps::StepDeps;
 use crate::state::db::{CachedHash, Last, TaskStatus};
 
 /// A file hash cache entry older than this (relative to its mtime) is
@@ -54,6 +56,13 @@ impl<'a> Files<'a> {
     pub(crate) fn hash(&self, rel: &Path) -> io::Result<([u8; 32], Option<NewHash>)> {
         let abs = self.root.join(rel);
         let meta = std::fs::metadata(&abs)?;
+        // A FIFO or a device would be read forever.
+        if !meta.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
         let stamp = Stamp::of(&meta);
         let key = rel.as_os_str().as_encoded_bytes();
         if let Some(c) = self.cache.get(key).filter(|c| stamp.matches(c)) {
@@ -126,69 +135,32 @@ impl Stamp {
     }
 }
 
-/// Files a step's tasks all depend on beyond their inputs: `deps`, files
-/// named by the command itself (`scripts/clean.py`), a plot's template file.
-pub(crate) fn step_deps(pipeline: &Pipeline, step: &Step) -> Vec<PathBuf> {
-    let root = &pipeline.root;
-    let mut files: Vec<PathBuf> = Vec::new();
-    for pattern in &step.deps {
-        let full = root.join(pattern);
-        if let Ok(paths) = glob::glob(&full.to_string_lossy()) {
-            for path in paths.flatten() {
-                if path.is_file()
-                    && let Ok(rel) = path.strip_prefix(root)
-                {
-                    files.push(rel.to_owned());
-                }
-            }
-        }
+/// The deps of one task: its step's, then the files its worker reported
+/// loading when the task last succeeded (sorted; those of the step left out).
+pub(crate) fn task_deps<'d>(
+    step_deps: &'d [PathBuf],
+    found: Option<&[PathBuf]>,
+) -> Cow<'d, [PathBuf]> {
+    let mut extra: Vec<PathBuf> = found
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| !step_deps.contains(p))
+        .cloned()
+        .collect();
+    if extra.is_empty() {
+        return Cow::Borrowed(step_deps);
     }
-    // Words of the command that are not templated and name a file under root:
-    // every `run` element; in `shell`, words that look like paths (a `/` or
-    // an extension) and are not redirection targets (those are written).
-    let words: Vec<String> = match &step.action {
-        Action::Run(argv) => argv.iter().map(|a| a.text.clone()).collect(),
-        Action::Shell(script) => {
-            let mut words = Vec::new();
-            let mut after_redirect = false;
-            for word in script.text.split_whitespace() {
-                let redirect = word.contains('>') || word.contains('<');
-                if !redirect && !after_redirect && (word.contains('/') || word.contains('.')) {
-                    words.push(
-                        word.trim_matches(|c| c == ';' || c == '&' || c == '|')
-                            .to_owned(),
-                    );
-                }
-                after_redirect = word.ends_with('>') || word.ends_with('<');
-            }
-            words
-        }
-        Action::Builtin { .. } => Vec::new(),
-        Action::Plot(spec) => match &spec.template {
-            PlotTemplate::File(path) => vec![path.to_string_lossy().into_owned()],
-            PlotTemplate::Builtin(_) => Vec::new(),
-        },
-    };
-    for word in words {
-        if word.contains("{{") || word.contains("{%") || word.starts_with('-') || word.is_empty() {
-            continue;
-        }
-        let path = Path::new(&word);
-        if path.is_absolute()
-            || path
-                .components()
-                .any(|c| c == std::path::Component::ParentDir)
-        {
-            continue;
-        }
-        if root.join(path).is_file() {
-            files.push(path.to_owned());
-        }
-    }
-    files.sort();
-    files.dedup();
-    files
+    extra.sort();
+    extra.dedup();
+    let mut all = step_deps.to_vec();
+    all.extend(extra);
+    Cow::Owned(all)
 }
+
+/// The hash recorded for a file that changed while a worker had it loaded
+/// (it may have run either version): no file has it, so the next run runs
+/// the task again.
+pub(crate) const CHANGED_DURING_RUN: [u8; 32] = [0; 32];
 
 /// What a task's result depends on, hashed.
 #[derive(Debug, Clone)]
@@ -197,44 +169,98 @@ pub(crate) struct Fingerprint {
     pub(crate) fingerprint: blake3::Hash,
     /// BLAKE3 over the action alone.
     pub(crate) action: blake3::Hash,
+    /// The deps of its step and those its command names, as found when it
+    /// was taken (before those its worker reports are added).
+    pub(crate) base_deps: Vec<PathBuf>,
     /// The content hash of every input, then of every dep.
     pub(crate) input_hashes: Vec<[u8; 32]>,
     /// Files that had to be hashed, for the cache.
     pub(crate) new_hashes: Vec<NewHash>,
 }
 
-/// Fingerprints a task as its inputs are now.
+/// Fingerprints a task as its inputs are now, over `deps` (`base_deps`, the
+/// task's own, then those its worker reported).
 pub(crate) fn fingerprint(
     pipeline: &Pipeline,
     task: &Task,
+    base_deps: &[PathBuf],
     deps: &[PathBuf],
     files: &Files<'_>,
 ) -> Result<Fingerprint, Reason> {
     let action = action_hash(&pipeline.steps[task.step], task);
-    let mut h = blake3::Hasher::new();
-    h.update(action.as_bytes());
     let mut input_hashes = Vec::with_capacity(task.inputs.len() + deps.len());
     let mut new_hashes = Vec::new();
-    for (i, path) in task.inputs.iter().chain(deps).enumerate() {
-        if i == task.inputs.len() {
-            h.update(b"\0deps");
-        }
+    for path in task.inputs.iter().chain(deps) {
         let (hash, new) = files
             .hash(path)
             .map_err(|_| Reason::InputMissing(display_path(path)))?;
         new_hashes.extend(new);
-        let bytes = path.as_os_str().as_encoded_bytes();
-        h.update(&(bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-        h.update(&hash);
         input_hashes.push(hash);
     }
     Ok(Fingerprint {
-        fingerprint: h.finalize(),
+        fingerprint: combine(&action, task, deps, &input_hashes),
         action,
+        base_deps: base_deps.to_vec(),
         input_hashes,
         new_hashes,
     })
+}
+
+/// The fingerprint over an action and the hashes of the task's inputs,
+/// then of `deps` (in that order in `hashes`).
+fn combine(
+    action: &blake3::Hash,
+    task: &Task,
+    deps: &[PathBuf],
+    hashes: &[[u8; 32]],
+) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(action.as_bytes());
+    for (i, (path, hash)) in task.inputs.iter().chain(deps).zip(hashes).enumerate() {
+        if i == task.inputs.len() {
+            h.update(b"\0deps");
+        }
+        let bytes = path.as_os_str().as_encoded_bytes();
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+        h.update(hash);
+    }
+    h.finalize()
+}
+
+/// The fingerprint of a task after its worker reported which files its code
+/// came from: the same action and input hashes as `before` (taken before it
+/// ran, with `before_deps`), over `deps`; a dep that `before` did not hash
+/// is hashed by `hash_new`.
+pub(crate) fn with_deps(
+    task: &Task,
+    before: &Fingerprint,
+    before_deps: &[PathBuf],
+    deps: &[PathBuf],
+    mut hash_new: impl FnMut(&Path) -> [u8; 32],
+) -> Fingerprint {
+    let inputs = task.inputs.len().min(before.input_hashes.len());
+    let known: HashMap<&Path, [u8; 32]> = before_deps
+        .iter()
+        .map(PathBuf::as_path)
+        .zip(before.input_hashes[inputs..].iter().copied())
+        .collect();
+    let mut input_hashes = before.input_hashes[..inputs].to_vec();
+    for dep in deps {
+        input_hashes.push(
+            known
+                .get(dep.as_path())
+                .copied()
+                .unwrap_or_else(|| hash_new(dep)),
+        );
+    }
+    Fingerprint {
+        fingerprint: combine(&before.action, task, deps, &input_hashes),
+        action: before.action,
+        base_deps: before.base_deps.clone(),
+        input_hashes,
+        new_hashes: Vec::new(),
+    }
 }
 
 /// `(path, hex hash)` of every input and dep of a fingerprint, for the state

@@ -9,6 +9,7 @@ mod errors;
 mod executor;
 mod load_errors;
 mod plot;
+mod python;
 mod schema;
 mod state;
 mod tables;

@@ -48,7 +48,12 @@ fn example_pipelines_give_the_same_outputs_as_a_local_run() {
     cluster();
     let local = examples();
     let slurm = examples();
-    for file in ["pipelines/plot.toml", "pipelines/tools.toml"] {
+    for file in [
+        "pipelines/plot.toml",
+        "pipelines/tools.toml",
+        "pipelines/python.toml",
+        "pipelines/weather.toml",
+    ] {
         on_slurm(&slurm, file);
         local.run([file]).expect_code(0);
         let run = slurm.run([file]);
@@ -93,6 +98,24 @@ fn example_pipelines_give_the_same_outputs_as_a_local_run() {
             "SELECT status FROM latest WHERE step = 'summary'"
         ),
         "ok"
+    );
+    // The python example's calls ran in elements, and recorded the module
+    // its functions import, as a local run does.
+    assert_ne!(
+        sql(&slurm, "python", "SELECT count(*) FROM slurm_arrays"),
+        "0"
+    );
+    assert_eq!(
+        sql(
+            &slurm,
+            "python",
+            "SELECT DISTINCT deps FROM latest ORDER BY 1"
+        ),
+        sql(
+            &local,
+            "python",
+            "SELECT DISTINCT deps FROM latest ORDER BY 1"
+        )
     );
 }
 

@@ -12,6 +12,7 @@ mod support;
 mod examples;
 mod failures;
 mod interrupts;
+mod python;
 
 use std::process::Command;
 use std::sync::OnceLock;

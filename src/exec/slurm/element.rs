@@ -1,11 +1,11 @@
 //! What the coordinator and the array elements exchange through the state
 //! folder, as JSON: an array's manifest (the pipeline file's text, the log
-//! folder, each step's deps), an element's list of tasks (plain data: step,
-//! key, paths, rendered command, fingerprint when known) and one result
+//! folder), an element's list of tasks (plain data: step, key, paths,
+//! rendered command, fingerprint when known, the files its worker loaded
+//! last time) and one result
 //! file per task. Paths and arguments keep their bytes: a name that is not
 //! UTF-8 is written as `{"bytes": [...]}`.
 
-use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -15,13 +15,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Action, Pipeline};
 use crate::exec::task::{Failure, Outcome, Record, TaskResult};
-use crate::plan::{Command, PlotCommand, Task, TaskId};
+use crate::plan::{CallCommand, Command, PlotCommand, Task, TaskId};
 use crate::state::db::CachedHash;
 use crate::state::fingerprint::{Fingerprint, NewHash};
 
 /// The version of these files; a worker refuses another one (a coordinator
 /// and its workers are the same binary, unless it was replaced meanwhile).
-pub(crate) const FORMAT: u32 = 1;
+pub(crate) const FORMAT: u32 = 2;
 
 /// A path or argument with its bytes: text when it is UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +61,7 @@ impl OsText {
         OsText(s.to_owned())
     }
 
-    fn path(&self) -> PathBuf {
+    pub(crate) fn path(&self) -> PathBuf {
         PathBuf::from(&self.0)
     }
 }
@@ -82,8 +82,6 @@ pub(crate) struct ArrayManifest {
     pub(crate) pipeline_text: String,
     /// The run's log folder (absolute): task logs go where a local run puts them.
     pub(crate) log_dir: OsText,
-    /// Per step name, the files its tasks depend on besides their inputs.
-    pub(crate) deps: BTreeMap<String, Vec<OsText>>,
     /// How many elements the array has.
     pub(crate) elements: usize,
     /// Names the array among all runs (`12a3`: run 12, array 3), in the
@@ -98,6 +96,8 @@ pub(crate) struct FingerprintSpec {
     pub(crate) fingerprint: String,
     /// Over the action alone.
     pub(crate) action: String,
+    /// The deps of its step and those its command names, when it was taken.
+    pub(crate) base_deps: Vec<OsText>,
     /// Every input's, then every dep's content hash.
     pub(crate) input_hashes: Vec<String>,
 }
@@ -108,6 +108,7 @@ impl FingerprintSpec {
         FingerprintSpec {
             fingerprint: fp.fingerprint.to_hex().to_string(),
             action: fp.action.to_hex().to_string(),
+            base_deps: paths(&fp.base_deps),
             input_hashes: fp
                 .input_hashes
                 .iter()
@@ -122,6 +123,7 @@ impl FingerprintSpec {
         Some(Fingerprint {
             fingerprint: hash(&self.fingerprint)?,
             action: hash(&self.action)?,
+            base_deps: self.base_deps.iter().map(OsText::path).collect(),
             input_hashes: self
                 .input_hashes
                 .iter()
@@ -152,6 +154,11 @@ pub(crate) enum CommandSpec {
         /// Y label.
         y_label: Option<String>,
     },
+    /// The step's call, with the `with` values rendered for this task.
+    Call {
+        /// Keyword arguments, in the file's order.
+        with: Vec<(String, serde_json::Value)>,
+    },
 }
 
 /// One task of an element's list (`E/tasks.json`), keyed by (step, key).
@@ -174,11 +181,21 @@ pub(crate) struct TaskSpec {
     /// Its fingerprint when the coordinator could take it (else the
     /// element takes it before running the task).
     pub(crate) fingerprint: Option<FingerprintSpec>,
+    /// A call step's task: the files under root its worker loaded its code
+    /// from last time (part of its deps, as in a local run).
+    #[serde(default)]
+    pub(crate) found_deps: Option<Vec<OsText>>,
 }
 
 impl TaskSpec {
-    /// The serialized form of a planned task.
-    pub(crate) fn of(pipeline: &Pipeline, task: &Task, fp: Option<&Fingerprint>) -> TaskSpec {
+    /// The serialized form of a planned task, with its fingerprint when
+    /// taken and (a call step's) the files its worker loaded last time.
+    pub(crate) fn of(
+        pipeline: &Pipeline,
+        task: &Task,
+        fp: Option<&Fingerprint>,
+        found_deps: Option<&[PathBuf]>,
+    ) -> TaskSpec {
         let command = match &task.command {
             Command::Argv(argv) => CommandSpec::Argv(argv.iter().map(|a| OsText::of(a)).collect()),
             Command::Shell(script) => CommandSpec::Shell(script.clone()),
@@ -187,6 +204,9 @@ impl TaskSpec {
                 title: plot.title.clone(),
                 x_label: plot.x_label.clone(),
                 y_label: plot.y_label.clone(),
+            },
+            Command::Call(call) => CommandSpec::Call {
+                with: call.with.clone(),
             },
         };
         TaskSpec {
@@ -198,6 +218,7 @@ impl TaskSpec {
             command,
             invalid: task.invalid.clone(),
             fingerprint: fp.map(FingerprintSpec::of),
+            found_deps: found_deps.map(paths),
         }
     }
 
@@ -237,6 +258,10 @@ impl TaskSpec {
                 title: title.clone(),
                 x_label: x_label.clone(),
                 y_label: y_label.clone(),
+            }),
+            (CommandSpec::Call { with }, Action::Call(spec)) => Command::Call(CallCommand {
+                spec: spec.clone(),
+                with: with.clone(),
             }),
             _ => {
                 return Err(format!(
@@ -288,6 +313,9 @@ pub(crate) struct RecordSpec {
     pub(crate) inputs: String,
     /// `HASH  PATH` lines of outputs.
     pub(crate) outputs: String,
+    /// Files under root its worker loaded code from, one per line.
+    #[serde(default)]
+    pub(crate) found_deps: Option<String>,
 }
 
 /// A file hashed on the way, for the coordinator's cache.
@@ -322,6 +350,9 @@ pub(crate) struct ResultFile {
     pub(crate) exit_code: Option<i32>,
     /// The last lines of its output.
     pub(crate) stderr_tail: Vec<String>,
+    /// Every task of its step fails this way (its worker could not start).
+    #[serde(default)]
+    pub(crate) step_wide: bool,
     /// Start, milliseconds since the epoch.
     pub(crate) started_at_ms: Option<u64>,
     /// All attempts.
@@ -345,13 +376,14 @@ impl ResultFile {
     /// The result of a task that ended in an element; `None` for an
     /// interrupted task (the coordinator reports the element's end instead).
     pub(crate) fn of(spec: &TaskSpec, result: &TaskResult) -> Option<ResultFile> {
-        let (status, reason, exit_code, tail) = match &result.outcome {
-            Outcome::Succeeded => (ResultStatus::Ok, None, None, Vec::new()),
+        let (status, reason, exit_code, tail, step_wide) = match &result.outcome {
+            Outcome::Succeeded => (ResultStatus::Ok, None, None, Vec::new(), false),
             Outcome::Failed(f) if !f.interrupted => (
                 ResultStatus::Failed,
                 Some(f.reason.clone()),
                 f.exit_code,
                 f.stderr_tail.clone(),
+                f.step_wide,
             ),
             _ => return None,
         };
@@ -362,6 +394,7 @@ impl ResultFile {
             reason,
             exit_code,
             stderr_tail: tail,
+            step_wide,
             started_at_ms: result
                 .started_at
                 .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -381,6 +414,7 @@ impl ResultFile {
                 fingerprint: FingerprintSpec::of(&r.fingerprint),
                 inputs: r.inputs.clone(),
                 outputs: r.outputs.clone(),
+                found_deps: r.found_deps.clone(),
             }),
             new_hashes: result
                 .new_hashes
@@ -406,6 +440,7 @@ impl ResultFile {
                 exit_code: self.exit_code,
                 stderr_tail: self.stderr_tail.clone(),
                 interrupted: false,
+                step_wide: self.step_wide,
             }),
         };
         let record = self.record.as_ref().and_then(|r| {
@@ -413,6 +448,7 @@ impl ResultFile {
                 fingerprint: Box::new(r.fingerprint.to_fingerprint()?),
                 inputs: r.inputs.clone(),
                 outputs: r.outputs.clone(),
+                found_deps: r.found_deps.clone(),
             })
         });
         TaskResult {
@@ -526,6 +562,7 @@ mod tests {
         let fp = Fingerprint {
             fingerprint: blake3::hash(b"a"),
             action: blake3::hash(b"b"),
+            base_deps: vec![PathBuf::from("scripts/tool.sh")],
             input_hashes: vec![*blake3::hash(b"c").as_bytes()],
             new_hashes: Vec::new(),
         };
@@ -533,6 +570,7 @@ mod tests {
         assert_eq!(back.fingerprint, fp.fingerprint);
         assert_eq!(back.action, fp.action);
         assert_eq!(back.input_hashes, fp.input_hashes);
+        assert_eq!(back.base_deps, fp.base_deps);
         let mut broken = FingerprintSpec::of(&fp);
         broken.action = "zz".into();
         assert!(broken.to_fingerprint().is_none());

@@ -49,6 +49,7 @@ impl LocalLane {
                                 exit_code: None,
                                 stderr_tail: Vec::new(),
                                 interrupted: false,
+                                step_wide: false,
                             }))
                         });
                         if result_tx.send((id, result)).is_err() {

@@ -26,7 +26,7 @@ use crate::error::Error;
 use crate::exec::task::{Failure, LocalTasks, Outcome, TaskResult};
 use crate::exec::waves::{Packing, WaveExecutor};
 use crate::plan::{Plan, TaskId};
-use crate::state::db::{ArrayRow, Last, TaskStatus};
+use crate::state::db::{ArrayRow, Last, TaskStatus, task_id};
 use crate::state::{Verdict, Writer, fingerprint};
 use arrays::Array;
 use element::{ArrayDir, ArrayManifest, OsText, ResultFile, ResultStatus, TaskSpec};
@@ -125,8 +125,8 @@ pub(crate) struct SlurmExecutor<'a> {
     cluster: Cluster<'a>,
     local: &'a LocalTasks<'a>,
     lane: LocalLane,
-    /// `state/slurm/RUN`.
-    run_dir: PathBuf,
+    /// `state/slurm/RUN`, made (with runner's marker) at the first array.
+    run_dir: Option<PathBuf>,
     /// The pipeline file, absolute.
     pipeline_path: PathBuf,
     /// This binary, which the elements run.
@@ -155,10 +155,6 @@ impl<'a> SlurmExecutor<'a> {
         local: &'a LocalTasks<'a>,
         lane: LocalLane,
     ) -> SlurmExecutor<'a> {
-        let run_dir = cluster
-            .state_dir
-            .join("slurm")
-            .join(cluster.run_id.to_string());
         let pipeline_path = std::fs::canonicalize(&pipeline.source.path)
             .unwrap_or_else(|_| pipeline.source.path.clone());
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("runner"));
@@ -169,7 +165,7 @@ impl<'a> SlurmExecutor<'a> {
             cluster,
             local,
             lane,
-            run_dir,
+            run_dir: None,
             pipeline_path,
             exe,
             arrays: Vec::new(),
@@ -226,7 +222,7 @@ impl<'a> SlurmExecutor<'a> {
                         .get(&(slot.spec.step.as_str(), slot.spec.key.as_str()))
                         .is_some_and(|&id| {
                             matches!(self.verdicts[id], Some(Verdict::Run(..)))
-                                && TaskSpec::of(self.pipeline, &self.plan.tasks[id], None)
+                                && TaskSpec::of(self.pipeline, &self.plan.tasks[id], None, None)
                                     .same_work(&slot.spec)
                         })
                 });
@@ -264,7 +260,7 @@ impl<'a> SlurmExecutor<'a> {
     /// Takes over a slot of an earlier run's array for task `id`; false
     /// when the task must be submitted anew.
     fn claim(&mut self, id: TaskId, (a, e, r): SlotRef) -> bool {
-        let spec = TaskSpec::of(self.pipeline, &self.plan.tasks[id], None);
+        let spec = TaskSpec::of(self.pipeline, &self.plan.tasks[id], None, None);
         let element_alive = self.arrays[a].alive(e);
         let slot = &mut self.arrays[a].elements[e].slots[r];
         if !spec.same_work(&slot.spec) {
@@ -298,18 +294,25 @@ impl<'a> SlurmExecutor<'a> {
         }
         let then = record.fingerprint.to_fingerprint()?;
         let task = &self.plan.tasks[id];
-        let deps = &self.local.freshness.step_deps[task.step];
         let files = &self.local.freshness.files;
-        let mut now = fingerprint::fingerprint(self.pipeline, task, deps, files).ok()?;
-        let mut hashes = std::mem::take(&mut now.new_hashes);
         let last = Last {
             status: TaskStatus::Ok,
             fingerprint: then.fingerprint,
             action: then.action,
             inputs: None,
             outputs: record.outputs.clone(),
+            found_deps: record
+                .found_deps
+                .as_ref()
+                .map(|lines| lines.lines().map(PathBuf::from).collect()),
         };
-        fingerprint::compare(task, deps, &now, Some(&last), files, &mut hashes).ok()?;
+        // Its deps as a local run's check takes them: its step's, those its
+        // command names, and the files its worker loaded then.
+        let base = self.local.freshness.step_deps[task.step].of_task(task);
+        let deps = fingerprint::task_deps(&base, last.found_deps.as_deref());
+        let mut now = fingerprint::fingerprint(self.pipeline, task, &base, &deps, files).ok()?;
+        let mut hashes = std::mem::take(&mut now.new_hashes);
+        fingerprint::compare(task, &deps, &now, Some(&last), files, &mut hashes).ok()?;
         let mut accepted = result.to_result();
         accepted.new_hashes.extend(hashes);
         Some(accepted)
@@ -331,22 +334,52 @@ impl<'a> SlurmExecutor<'a> {
         }
     }
 
+    /// This run's folder of arrays, made at the first call.
+    fn run_dir(&mut self) -> Result<PathBuf, String> {
+        if let Some(dir) = &self.run_dir {
+            return Ok(dir.clone());
+        }
+        let slurm = self.cluster.state_dir.join("slurm");
+        let dir = crate::state::logs::make_run_folder(&slurm, self.cluster.run_id)
+            .map_err(|e| format!("cannot make a folder under `{}`: {e}", slurm.display()))?;
+        self.run_dir = Some(dir.clone());
+        Ok(dir)
+    }
+
     /// One array of tasks of one class.
     fn submit_array(&mut self, class: &Class, ids: &[TaskId]) {
         let settings = self.cluster.settings;
         let number = self.arrays.iter().filter(|a| a.ours).count();
-        let dir = ArrayDir(self.run_dir.join(number.to_string()));
+        let run_dir = match self.run_dir() {
+            Ok(dir) => dir,
+            Err(reason) => {
+                for &id in ids {
+                    self.done
+                        .push((id, failed(reason.clone(), None, Vec::new())));
+                }
+                return;
+            }
+        };
+        let dir = ArrayDir(run_dir.join(number.to_string()));
         let elements: Vec<Vec<(TaskId, TaskSpec)>> = ids
             .chunks(settings.tasks_per_element.max(1))
             .map(|chunk| {
                 chunk
                     .iter()
                     .map(|&id| {
+                        let task = &self.plan.tasks[id];
                         let fp = match &self.verdicts[id] {
                             Some(Verdict::Run(_, fp)) => fp.as_deref(),
                             _ => None,
                         };
-                        (id, TaskSpec::of(self.pipeline, &self.plan.tasks[id], fp))
+                        let step = &self.pipeline.steps[task.step];
+                        let found = self
+                            .local
+                            .freshness
+                            .latest
+                            .get(&task_id(&step.name, &task.key))
+                            .and_then(|l| l.found_deps.as_deref());
+                        (id, TaskSpec::of(self.pipeline, task, fp, found))
                     })
                     .collect()
             })
@@ -355,25 +388,13 @@ impl<'a> SlurmExecutor<'a> {
             .iter()
             .map(|tasks| tasks.iter().map(|(_, spec)| spec.clone()).collect())
             .collect();
-        let mut deps = BTreeMap::new();
-        for &id in ids {
-            let step = self.plan.tasks[id].step;
-            deps.entry(self.pipeline.steps[step].name.clone())
-                .or_insert_with(|| {
-                    self.local.freshness.step_deps[step]
-                        .iter()
-                        .map(|p| OsText(p.clone().into_os_string()))
-                        .collect()
-                });
-        }
         let manifest = ArrayManifest {
             format: element::FORMAT,
             pipeline_path: OsText(self.pipeline_path.clone().into_os_string()),
             pipeline_text: self.pipeline.source.text.clone(),
             log_dir: OsText(self.local.log_dir.clone().into_os_string()),
-            deps,
             elements: lists.len(),
-            tag: format!("{}a{number}", self.cluster.run_id),
+            tag: format!("{}a{number}", self.local.run_tag),
         };
         let options = submit::options(settings, class);
         let name = format!("runner-{}", self.pipeline.name);
@@ -512,6 +533,7 @@ impl<'a> SlurmExecutor<'a> {
                     exit_code: None,
                     stderr_tail: Vec::new(),
                     interrupted: true,
+                    step_wide: false,
                 }))
             },
             Some(false) => TaskResult::not_run(Outcome::NotRun),
@@ -553,12 +575,14 @@ impl<'a> SlurmExecutor<'a> {
             .filter(|a| !a.over() && (0..a.elements.len()).any(|e| a.alive(e)))
             .filter_map(|a| a.dir.0.parent().map(PathBuf::from))
             .collect();
-        prune(
-            &self.cluster.state_dir.join("slurm"),
-            self.cluster.run_id,
-            self.cluster.keep,
-            &keep_dirs,
-        );
+        if let Some(current) = &self.run_dir {
+            crate::state::logs::prune_sparing(
+                &self.cluster.state_dir.join("slurm"),
+                current,
+                self.cluster.keep,
+                &keep_dirs,
+            );
+        }
     }
 }
 
@@ -677,27 +701,7 @@ fn failed(reason: String, log: Option<PathBuf>, tail: Vec<String>) -> TaskResult
             exit_code: None,
             stderr_tail: tail,
             interrupted: false,
+            step_wide: false,
         }))
-    }
-}
-
-/// Keeps the array folders of the newest `keep` runs (this one included)
-/// and of runs with arrays that may still run.
-fn prune(slurm_dir: &std::path::Path, current: i64, keep: u32, keep_dirs: &[PathBuf]) {
-    let Ok(entries) = std::fs::read_dir(slurm_dir) else {
-        return;
-    };
-    let mut ids: Vec<i64> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
-        .filter(|&id| id != current)
-        .collect();
-    ids.sort_unstable();
-    let remove = ids.len().saturating_sub((keep as usize).saturating_sub(1));
-    for id in &ids[..remove] {
-        let dir = slurm_dir.join(id.to_string());
-        if !keep_dirs.contains(&dir) {
-            let _ = std::fs::remove_dir_all(dir);
-        }
     }
 }

@@ -5,7 +5,8 @@
 //! and scheduler as a local run, and writes one result file per task as it
 //! ends, then `done`. It never opens the state database.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -13,13 +14,16 @@ use rustc_hash::FxHashMap;
 
 use crate::config::Pipeline;
 use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, Error};
+use crate::exec::folders::OutputFolders;
 use crate::exec::group::Isolation;
 use crate::exec::progress::{Progress, timestamp};
 use crate::exec::scheduler::{self, Executor};
 use crate::exec::task::{self, LocalTasks, Outcome, TaskResult};
+use crate::exec::worker::WorkerPool;
 use crate::exec::{schedule, shared_tables};
 use crate::plan::{Plan, Task};
-use crate::state::fingerprint::{Files, Reason};
+use crate::state::db::{Last, TaskStatus, task_id};
+use crate::state::fingerprint::{Files, Reason, StepDeps};
 use crate::state::{Verdict, Writer};
 
 use super::element::{
@@ -81,17 +85,16 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
             Some(Verdict::Run(Reason::New, fp.map(Box::new)))
         })
         .collect();
+    // What a task depends on beyond its inputs, found as a local run finds
+    // it (the step's `deps`, the files its command names).
     let step_deps = pipeline
         .steps
         .iter()
-        .map(|s| {
-            manifest
-                .deps
-                .get(&s.name)
-                .map(|d| d.iter().map(|p| p.0.clone().into()).collect())
-                .unwrap_or_default()
-        })
+        .map(|s| StepDeps::new(&pipeline, s))
         .collect();
+    // A call step's files its worker loaded last time, which the task
+    // runner reads from the last results (nothing else of them is read).
+    let latest = last_found_deps(&specs);
     let jobs = std::env::var("SLURM_CPUS_PER_TASK")
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
@@ -105,15 +108,34 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
     // kept together by process groups, inside whatever SLURM gives the
     // element. Temporary outputs are named after the array and the element.
     let registry = Writer::disabled();
+    let isolation = std::sync::OnceLock::from(Isolation::ProcessGroups);
+    let log_dir: PathBuf = manifest.log_dir.0.clone().into();
+    let run_tag = format!("{}e{element}", manifest.tag);
+    // `python` / `worker` steps: at most one worker per CPU of the element,
+    // their logs apart from other elements'.
+    let mut to_run = vec![0; pipeline.steps.len()];
+    for task in &plan.tasks {
+        to_run[task.step] += 1;
+    }
+    let workers = WorkerPool::new(
+        &pipeline,
+        &to_run,
+        log_dir.join("workers").join(&run_tag),
+        &registry,
+        &isolation,
+    );
     let local = LocalTasks {
         pipeline: &pipeline,
-        log_dir: manifest.log_dir.0.clone().into(),
-        run_tag: format!("{}e{element}", manifest.tag),
-        isolation: std::sync::OnceLock::from(Isolation::ProcessGroups),
+        log_dir,
+        run_tag,
+        isolation: &isolation,
         registry: &registry,
         children: Default::default(),
+        workers: &workers,
         cancel: Default::default(),
+        folders: OutputFolders::new(&pipeline),
         freshness: task::Freshness {
+            latest: &latest,
             verdicts: &verdicts,
             step_deps,
             files: Files::new(&pipeline.root, &cache),
@@ -149,6 +171,7 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
         element,
         specs: &specs,
         signal: &signal,
+        workers: &workers,
         ok: 0,
         failed: 0,
     };
@@ -166,6 +189,7 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
         });
         let stop = || signal.load(Ordering::SeqCst) != 0;
         scheduler::run(&schedule, &local, &mut results, &stop);
+        workers.shutdown();
         signals_handle.close();
     });
     let code = match signal.load(Ordering::SeqCst) {
@@ -189,6 +213,28 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
             .map_err(|e| Error::io("cannot write the element's `done` file", e))?;
     }
     Ok(code)
+}
+
+/// Per call task of the list, the files its worker loaded last time, as
+/// the task runner looks them up among the last results (by step and key).
+fn last_found_deps(specs: &[TaskSpec]) -> FxHashMap<u128, Last> {
+    specs
+        .iter()
+        .filter_map(|spec| {
+            let found: Arc<[PathBuf]> =
+                spec.found_deps.as_ref()?.iter().map(|p| p.path()).collect();
+            let unused = blake3::Hash::from_bytes([0; 32]);
+            let last = Last {
+                status: TaskStatus::Ok,
+                fingerprint: unused,
+                action: unused,
+                inputs: None,
+                outputs: String::new(),
+                found_deps: Some(found),
+            };
+            Some((task_id(&spec.step, &spec.key), last))
+        })
+        .collect()
 }
 
 /// The element's tasks as a plan without edges (they were all ready when
@@ -216,6 +262,8 @@ struct ResultFiles<'a> {
     /// so no result is written for it; the coordinator reports the
     /// element's end instead. A success is still a success.
     signal: &'a AtomicUsize,
+    /// The element's `python` / `worker` processes.
+    workers: &'a WorkerPool<'a>,
     ok: usize,
     failed: usize,
 }
@@ -224,6 +272,7 @@ impl Progress for ResultFiles<'_> {
     fn task_started(&mut self, _: &Task) {}
 
     fn task_finished(&mut self, task: &Task, result: &TaskResult) {
+        self.workers.settled(task.step);
         let spec = &self.specs[task.id];
         let signalled = self.signal.load(Ordering::SeqCst) != 0;
         let status = match &result.outcome {
