@@ -38,6 +38,8 @@ pub(crate) enum Cmd {
     },
     /// Show recent runs, or the failed tasks of the last run.
     History(HistoryArgs),
+    /// Write the HTML report of a recorded run (the last one by default).
+    Report(ReportArgs),
     /// Print the JSON Schema of the pipeline file format (for editors).
     Schema,
     /// Run one element of a SLURM array (started by SLURM, not by hand).
@@ -65,6 +67,24 @@ pub(crate) struct HistoryArgs {
     /// How many runs to show.
     #[arg(short = 'n', long, default_value_t = 20)]
     pub(crate) limit: usize,
+}
+
+/// `runner report`
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The pipeline file.
+    pub(crate) pipeline: PathBuf,
+    /// The run to report on (an id from `runner history`; default: the last).
+    #[arg(long, value_name = "ID")]
+    pub(crate) run: Option<i64>,
+    /// Where to write the page (default: `[report] out`, else `report.html`
+    /// in the output folder).
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Open the page with the desktop's opener (xdg-open, open) when there
+    /// is one.
+    #[arg(long)]
+    pub(crate) open: bool,
 }
 
 /// `runner run`
@@ -142,7 +162,7 @@ fn parse_jobs(s: &str) -> Result<Jobs, String> {
 }
 
 const SUBCOMMANDS: &[&str] = &[
-    "run", "check", "graph", "history", "schema", "worker", "help",
+    "run", "check", "graph", "history", "report", "schema", "worker", "help",
 ];
 
 /// Makes `runner FILE [flags]` and `runner [flags] FILE` mean `runner run ...`.

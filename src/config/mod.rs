@@ -9,6 +9,7 @@ mod namespace;
 mod places;
 mod plot;
 mod raw;
+mod report;
 mod sections;
 mod settings;
 mod step;
@@ -27,6 +28,7 @@ use crate::template::Templates;
 pub(crate) use input_set::glob_base;
 pub(crate) use literal::ValueMap;
 pub(crate) use raw::{MAX_JOBS, json_schema};
+pub(crate) use report::Report;
 pub(crate) use validate::parse;
 
 /// The newest pipeline file format this binary understands.
@@ -75,6 +77,8 @@ pub(crate) struct Pipeline {
     pub(crate) on_failure_timeout: Duration,
     /// How many runs' logs to keep.
     pub(crate) keep_logs: u32,
+    /// `[report]`: the HTML page written at the end of every run.
+    pub(crate) report: Option<Report>,
     /// `[vars]`, as a template value.
     pub(crate) vars: minijinja::Value,
     /// Named input sets.

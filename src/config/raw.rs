@@ -34,6 +34,8 @@ pub(crate) struct RawFile {
     pub(crate) plots: Option<Vec<RawPlot>>,
     /// Where tasks run: this machine (default) or a SLURM cluster.
     pub(crate) executor: Option<RawExecutor>,
+    /// The HTML report of each run.
+    pub(crate) report: Option<RawReport>,
 }
 
 /// `[executor]`: where tasks run, and the `sbatch` options of SLURM array
@@ -91,6 +93,15 @@ pub(crate) enum ExecutorKindName {
 pub(crate) enum StepExecutorName {
     /// On the machine running runner (the login node), even when the pipeline runs on SLURM.
     Local,
+}
+
+/// `[report]`: one self-contained HTML page written at the end of every run.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawReport {
+    /// Where the page goes, relative to `[pipeline] out` (default "report.html").
+    #[schemars(with = "String")]
+    pub(crate) out: Option<Spanned<String>>,
 }
 
 /// `[pipeline]`

@@ -10,7 +10,9 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::namespace::{RawEntry, RawKind};
-use super::raw::{RawExecutor, RawFile, RawInput, RawPipeline, RawPlot, RawStep, field_names};
+use super::raw::{
+    RawExecutor, RawFile, RawInput, RawPipeline, RawPlot, RawReport, RawStep, field_names,
+};
 use super::validate::Checker;
 use crate::diag::{did_you_mean, did_you_mean_name};
 
@@ -27,6 +29,8 @@ pub(super) struct Document {
     pub(super) entries: Vec<RawEntry>,
     /// `[executor]` (defaults when absent or broken).
     pub(super) executor: RawExecutor,
+    /// `[report]`, with the span of its table.
+    pub(super) report: Option<(RawReport, Range<usize>)>,
 }
 
 impl Checker<'_> {
@@ -50,6 +54,7 @@ impl Checker<'_> {
             inputs: Vec::new(),
             entries: Vec::new(),
             executor: RawExecutor::default(),
+            report: None,
         };
         let top_fields = field_names::<RawFile>();
         for (key, value) in doc.iter() {
@@ -70,6 +75,11 @@ impl Checker<'_> {
                     }
                 }
                 "inputs" => self.input_sections(value, &mut document.inputs),
+                "report" => {
+                    if let Some(r) = self.section::<RawReport>(value, "`[report]`") {
+                        document.report = Some((r, key.span()));
+                    }
+                }
                 "steps" => self.entry_sections(value, true, &mut document.entries),
                 "plots" => self.entry_sections(value, false, &mut document.entries),
                 other => {

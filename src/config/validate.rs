@@ -91,6 +91,10 @@ impl Checker<'_> {
         self.python = document.pipeline.python.clone();
         let settings = self.settings(source, &document.pipeline);
         let executor = self.executor_settings(&document.executor);
+        let report = document
+            .report
+            .as_ref()
+            .and_then(|(raw, span)| self.report(raw, span.clone(), &settings.out_dir));
 
         let mut namespace = Namespace::default();
         let mut input_sets = Vec::new();
@@ -145,6 +149,7 @@ impl Checker<'_> {
             on_failure: settings.on_failure,
             on_failure_timeout: settings.on_failure_timeout,
             keep_logs: settings.keep_logs,
+            report,
             vars: minijinja::Value::from(minijinja::value::Serde(&document.vars)),
             inputs: input_sets,
             steps,

@@ -2,6 +2,7 @@
 //! progress display; the scheduler and the local task runner do the work.
 
 pub(crate) mod cgroup;
+pub(crate) mod eta;
 pub(crate) mod folders;
 pub(crate) mod group;
 pub(crate) mod log;
@@ -187,6 +188,9 @@ pub(crate) struct Freshness<'a> {
     pub(crate) writer: &'a Writer,
     /// Whether to fingerprint and record tasks at all.
     pub(crate) record: bool,
+    /// Per step: the median task time of earlier runs, for the estimate of
+    /// the time left.
+    pub(crate) earlier_times: &'a [Option<Duration>],
 }
 
 /// Where a run's tasks go.
@@ -277,16 +281,36 @@ pub(crate) fn execute(
         tables: shared_tables(pipeline, plan, &here, &up_to_date),
     };
     let total = wanted.iter().filter(|&&w| w).count();
-    let shown = match place {
-        Place::Local => progress::Place::Jobs(jobs),
-        Place::Slurm(_) => progress::Place::Slurm,
+    let to_run: Vec<bool> = wanted
+        .iter()
+        .zip(&up_to_date)
+        .map(|(&w, &u)| w && !u)
+        .collect();
+    // How many tasks run at once: the pool here; on SLURM, `max_array`
+    // elements of `cpus_per_task` slots (all of them, without a limit).
+    let (shown, parallel) = match &place {
+        Place::Local => (progress::Place::Jobs(jobs), jobs),
+        Place::Slurm(cluster) => (
+            progress::Place::Slurm,
+            cluster.settings.max_array.map_or(total.max(1), |m| {
+                m * cluster.settings.cpus_per_task.unwrap_or(1).max(1)
+            }),
+        ),
     };
+    let eta = eta::Estimator::new(pipeline, plan, &to_run, freshness.earlier_times, parallel);
     let display: Box<dyn Progress + Send> = if options.quiet {
         Box::new(Silent)
     } else if std::io::stderr().is_terminal() {
-        Box::new(Bars::new(pipeline, plan, wanted, &shown, options.verbose))
+        Box::new(Bars::new(
+            pipeline,
+            plan,
+            wanted,
+            &shown,
+            options.verbose,
+            eta,
+        ))
     } else {
-        Box::new(Lines::new(pipeline, total, &shown, options.verbose))
+        Box::new(Lines::new(pipeline, total, &shown, options.verbose, eta))
     };
     let mut progress = Tee {
         display,
@@ -397,6 +421,7 @@ impl Recorder<'_> {
             stderr_tail: tail,
             log_path: result.stderr_log.as_ref().map(|p| p.display().to_string()),
             peak_memory: result.peak_memory,
+            slot: result.slot,
             latest,
         };
         self.writer.task(row, result.new_hashes.clone());

@@ -152,6 +152,9 @@ impl<'a, 'p> Ledger<'a, 'p> {
 struct Board<'a, 'p> {
     ledger: Ledger<'a, 'p>,
     free: usize,
+    /// Per pool slot: taken by a running task. A task takes the lowest free
+    /// slots; the first is its lane in the report's timeline.
+    busy: Vec<bool>,
     running: usize,
     /// Workers waiting for a ready task that fits.
     idle: usize,
@@ -180,6 +183,7 @@ pub(crate) fn run<'a>(
     let board = Board {
         ledger: Ledger::new(schedule, &downstream, progress),
         free: jobs,
+        busy: vec![false; jobs],
         running: 0,
         idle: 0,
         stopped: false,
@@ -276,27 +280,36 @@ fn worker(
         guard.ledger.ready.pop();
         let need = schedule.slots[id].clamp(1, jobs);
         guard.free -= need;
+        let taken: Vec<usize> = (0..jobs).filter(|&s| !guard.busy[s]).take(need).collect();
+        for &s in &taken {
+            guard.busy[s] = true;
+        }
         guard.running += 1;
         let task = &plan.tasks[id];
         guard.ledger.progress.task_started(task);
         drop(guard);
 
         // A panic is a bug, but it must not hang the run: it fails the task.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.run(task)))
-            .unwrap_or_else(|_| {
-                TaskResult::not_run(Outcome::Failed(Failure {
-                    reason: "bug in runner, please report it: running this task panicked"
-                        .to_owned(),
-                    exit_code: None,
-                    stderr_tail: Vec::new(),
-                    interrupted: false,
-                    step_wide: false,
-                }))
-            });
+        let mut result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.run(task)))
+                .unwrap_or_else(|_| {
+                    TaskResult::not_run(Outcome::Failed(Failure {
+                        reason: "bug in runner, please report it: running this task panicked"
+                            .to_owned(),
+                        exit_code: None,
+                        stderr_tail: Vec::new(),
+                        interrupted: false,
+                        step_wide: false,
+                    }))
+                });
+        result.slot = taken.first().copied();
 
         guard = board.lock().unwrap_or_else(|e| e.into_inner());
         guard.running -= 1;
         guard.free += need;
+        for &s in &taken {
+            guard.busy[s] = false;
+        }
         if guard.ledger.settle(schedule, downstream, id, result) {
             guard.stopped = true;
         }

@@ -88,6 +88,8 @@ pub(crate) struct TaskResult {
     pub(crate) stdout_log: Option<PathBuf>,
     /// The most memory its commands used, in bytes (largest attempt).
     pub(crate) peak_memory: Option<u64>,
+    /// The pool slot it ran in (the lowest of those it took).
+    pub(crate) slot: Option<usize>,
 }
 
 impl TaskResult {
@@ -103,6 +105,7 @@ impl TaskResult {
             stderr_log: None,
             stdout_log: None,
             peak_memory: None,
+            slot: None,
         }
     }
 }
@@ -295,6 +298,7 @@ impl LocalTasks<'_> {
             stderr_log,
             stdout_log,
             peak_memory,
+            slot: None,
         }
     }
 

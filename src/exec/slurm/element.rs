@@ -461,6 +461,8 @@ impl ResultFile {
             duration: Duration::from_millis(self.duration_ms),
             attempts: self.attempts,
             peak_memory: self.peak_memory,
+            // No pool slot: the report's timeline has no lane for it.
+            slot: None,
             stderr_log: self.stderr_log.as_ref().map(OsText::path),
             stdout_log: self.stdout_log.as_ref().map(OsText::path),
         }
