@@ -450,7 +450,14 @@ fn stop_leftovers(
     let leftovers = state.leftovers()?;
     let notes = exec::group::reap_leftovers(&leftovers);
     if !leftovers.is_empty() || state.last_run_unfinished()? {
-        let outputs = plan.tasks.iter().flat_map(|t| t.outputs.iter());
+        // Not those of tasks an earlier run's SLURM arrays hold: their
+        // elements may still be writing them (a later run adopts them).
+        let held = exec::slurm::held_outputs(&state.unfinished_arrays()?);
+        let outputs = plan
+            .tasks
+            .iter()
+            .flat_map(|t| t.outputs.iter())
+            .filter(|o| !held.contains(o.as_path()));
         exec::group::remove_unregistered_temps(&pipeline.root, outputs.map(|o| o.as_path()));
     }
     state.forget(&leftovers)?;

@@ -114,6 +114,18 @@ pub(crate) fn preflight(
     Ok(())
 }
 
+/// The outputs of every task in the lists of these arrays (an earlier
+/// run's, not known to be over): their elements may still write them.
+pub(crate) fn held_outputs(rows: &[ArrayRow]) -> std::collections::HashSet<PathBuf> {
+    rows.iter()
+        .filter_map(Array::earlier)
+        .flat_map(|array| array.elements)
+        .flat_map(|element| element.slots)
+        .flat_map(|slot| slot.spec.outputs)
+        .map(|o| o.path())
+        .collect()
+}
+
 /// A task slot in an array: (array, element, slot).
 type SlotRef = (usize, usize, usize);
 
