@@ -28,7 +28,7 @@ impl Tally {
             Outcome::Succeeded => self.ok += 1,
             Outcome::Failed(_) => self.failed += 1,
             Outcome::UpToDate => self.up_to_date += 1,
-            Outcome::SkippedUpstream | Outcome::NotRun => self.skipped += 1,
+            Outcome::SkippedUpstream(_) | Outcome::NotRun => self.skipped += 1,
         }
     }
 }
@@ -72,15 +72,42 @@ impl RunReport<'_> {
             .collect()
     }
 
+    /// `step/key` of some tasks, at most 5 of them and how many more.
+    fn names(&self, tasks: &[&Task]) -> String {
+        const SHOWN: usize = 5;
+        let mut names: Vec<String> = tasks
+            .iter()
+            .take(SHOWN)
+            .map(|t| crate::exec::task_name(self.pipeline, t))
+            .collect();
+        if tasks.len() > SHOWN {
+            names.push(format!("and {} more", tasks.len() - SHOWN));
+        }
+        names.join(", ")
+    }
+
     /// The summary text (several lines, ends with a newline).
     pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         let mut failures: Vec<(&Task, &TaskResult)> = Vec::new();
+        // Per failed task, the tasks skipped because of it.
+        let mut skipped_by: std::collections::HashMap<usize, Vec<&Task>> = Default::default();
+        let mut partial: Vec<String> = Vec::new();
         for task in &self.plan.tasks {
-            if let Some(r) = &self.results[task.id]
-                && matches!(r.outcome, Outcome::Failed(_))
-            {
-                failures.push((task, r));
+            let Some(r) = &self.results[task.id] else {
+                continue;
+            };
+            match &r.outcome {
+                Outcome::Failed(_) => failures.push((task, r)),
+                Outcome::SkippedUpstream(cause) => skipped_by.entry(*cause).or_default().push(task),
+                _ => {}
+            }
+            if let Some(n) = &r.narrowed {
+                partial.push(format!(
+                    "{}: {}",
+                    crate::exec::task_name(self.pipeline, task),
+                    crate::exec::partial_note(self.pipeline, self.plan, &n.failed)
+                ));
             }
         }
         for (task, result) in &failures {
@@ -105,6 +132,15 @@ impl RunReport<'_> {
                     let _ = writeln!(out, "    | {line}");
                 }
             }
+            if let Some(skipped) = skipped_by.get(&task.id) {
+                let _ = writeln!(out, "  skipped: {}", self.names(skipped));
+            }
+            out.push('\n');
+        }
+        for line in &partial {
+            let _ = writeln!(out, "{line}");
+        }
+        if !partial.is_empty() {
             out.push('\n');
         }
 

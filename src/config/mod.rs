@@ -264,6 +264,10 @@ pub(crate) struct Step {
     pub(crate) env: Arc<Vec<(String, String)>>,
     /// Pool slots one task takes.
     pub(crate) threads: usize,
+    /// `partial = true`: the task runs over the upstream outputs that exist,
+    /// and its templates see `failed` (the keys of upstream tasks that did
+    /// not succeed). Only on `all` over a step.
+    pub(crate) partial: bool,
 }
 
 /// Lexically normalizes a path: drops `.`, folds `a/..`; keeps leading `..`.

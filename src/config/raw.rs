@@ -190,6 +190,10 @@ pub(crate) struct RawStep {
     /// Pool slots one task of this step takes (default 1).
     #[schemars(with = "u32", range(min = 1))]
     pub(crate) threads: Option<Spanned<i64>>,
+    /// For `all` over a step: run over the outputs of the upstream tasks
+    /// that succeeded, with `failed` naming the keys of those that did not.
+    #[schemars(with = "bool")]
+    pub(crate) partial: Option<Spanned<bool>>,
 }
 
 /// `[[plots]]`
@@ -255,6 +259,10 @@ pub(crate) struct RawPlot {
     /// Extra files whose content is part of the fingerprint.
     #[schemars(with = "StringOrList")]
     pub(crate) deps: Option<Spanned<StringOrList>>,
+    /// For `all` over a step: draw the outputs of the upstream tasks that
+    /// succeeded, with `failed` naming the keys of those that did not.
+    #[schemars(with = "bool")]
+    pub(crate) partial: Option<Spanned<bool>>,
 }
 
 /// One string or a list of strings.

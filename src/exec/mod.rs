@@ -129,8 +129,8 @@ fn step_depths(pipeline: &Pipeline) -> Vec<usize> {
 }
 
 impl Executor for LocalTasks<'_> {
-    fn run(&self, task: &Task) -> TaskResult {
-        LocalTasks::run(self, task)
+    fn run(&self, task: &Task, failed: &[TaskId]) -> TaskResult {
+        LocalTasks::run(self, task, failed)
     }
 
     fn stop(&self) {
@@ -182,9 +182,15 @@ pub(crate) fn execute(
         order: input_groups(plan.tasks.len(), &plan.step_tasks, jobs),
         jobs,
         fail_fast: options.fail_fast,
+        partial: plan
+            .tasks
+            .iter()
+            .map(|t| pipeline.steps[t.step].partial)
+            .collect(),
     };
     let executor = LocalTasks {
         pipeline,
+        plan,
         log_dir,
         children: Default::default(),
         freshness: task::Freshness {
@@ -195,6 +201,7 @@ pub(crate) fn execute(
                 .map(|s| fingerprint::step_deps(pipeline, s))
                 .collect(),
             files: Files::new(&pipeline.root, &freshness.snapshot.files),
+            latest: &freshness.snapshot.latest,
             record: freshness.record,
         },
         tables: shared_tables(pipeline, plan, wanted, &up_to_date),
@@ -205,12 +212,13 @@ pub(crate) fn execute(
     } else if std::io::stderr().is_terminal() {
         Box::new(Bars::new(pipeline, plan, wanted, jobs, options.verbose))
     } else {
-        Box::new(Lines::new(pipeline, total, jobs, options.verbose))
+        Box::new(Lines::new(pipeline, plan, total, jobs, options.verbose))
     };
     let mut progress = Tee {
         display,
         recorder: Recorder {
             pipeline,
+            plan,
             writer: freshness.writer,
         },
     };
@@ -246,6 +254,7 @@ impl Progress for Tee<'_> {
 /// Commits each finished task to the state as it comes.
 struct Recorder<'a> {
     pipeline: &'a Pipeline,
+    plan: &'a Plan,
     writer: &'a Writer,
 }
 
@@ -264,8 +273,24 @@ impl Recorder<'_> {
                 Some(f.reason.clone()),
                 Some(f.stderr_tail.join("\n")),
             ),
-            Outcome::SkippedUpstream => (TaskStatus::Skipped, None, None, None),
+            Outcome::SkippedUpstream(cause) => (
+                TaskStatus::Skipped,
+                None,
+                Some(skip_reason(self.pipeline, self.plan, *cause)),
+                None,
+            ),
             Outcome::NotRun => (TaskStatus::NotRun, None, None, None),
+        };
+        // A partial task that ran without some upstream tasks says so.
+        let reason = reason.or_else(|| {
+            result
+                .narrowed
+                .as_ref()
+                .map(|n| partial_note(self.pipeline, self.plan, &n.failed))
+        });
+        let inputs = match &result.narrowed {
+            Some(n) => &n.inputs,
+            None => &task.inputs,
         };
         let latest = result.record.as_ref().map(|r| Latest {
             fingerprint: r.fingerprint.fingerprint.to_hex().to_string(),
@@ -279,7 +304,8 @@ impl Recorder<'_> {
             status,
             exit_code,
             reason,
-            inputs_json: paths_json(&task.inputs),
+            inputs_json: paths_json(inputs),
+            fingerprint: result.fingerprint.map(|h| h.to_hex().to_string()),
             outputs_json: paths_json(&task.outputs),
             started_at: result
                 .started_at
@@ -292,6 +318,26 @@ impl Recorder<'_> {
         };
         self.writer.task(row, result.new_hashes.clone());
     }
+}
+
+/// `step/key`: how a task is named in messages and the state's `reason`.
+pub(crate) fn task_name(pipeline: &Pipeline, task: &Task) -> String {
+    format!("{}/{}", pipeline.steps[task.step].name, task.key)
+}
+
+/// Why a task was skipped: `stats/sub1/st1_05 failed` (the first failure
+/// upstream of it).
+pub(crate) fn skip_reason(pipeline: &Pipeline, plan: &Plan, cause: TaskId) -> String {
+    format!("{} failed", task_name(pipeline, &plan.tasks[cause]))
+}
+
+/// What a partial task ran without: `without stats/x, stats/y (failed)`.
+pub(crate) fn partial_note(pipeline: &Pipeline, plan: &Plan, failed: &[TaskId]) -> String {
+    let names: Vec<String> = failed
+        .iter()
+        .map(|&id| task_name(pipeline, &plan.tasks[id]))
+        .collect();
+    format!("partial: without {} (failed)", names.join(", "))
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ pub(crate) fn timestamp() -> String {
 fn verbose_block(pipeline: &Pipeline, task: &Task, result: &TaskResult) -> Option<String> {
     if matches!(
         result.outcome,
-        Outcome::SkippedUpstream | Outcome::NotRun | Outcome::UpToDate
+        Outcome::SkippedUpstream(_) | Outcome::NotRun | Outcome::UpToDate
     ) {
         return None;
     }
@@ -85,6 +85,7 @@ fn verbose_block(pipeline: &Pipeline, task: &Task, result: &TaskResult) -> Optio
 /// seconds.
 pub(crate) struct Lines<'a> {
     pipeline: &'a Pipeline,
+    plan: &'a Plan,
     counts: Counts,
     verbose: bool,
     last_line: Instant,
@@ -96,6 +97,7 @@ impl<'a> Lines<'a> {
     /// Prints the start line.
     pub(crate) fn new(
         pipeline: &'a Pipeline,
+        plan: &'a Plan,
         total: usize,
         jobs: usize,
         verbose: bool,
@@ -109,6 +111,7 @@ impl<'a> Lines<'a> {
         );
         Lines {
             pipeline,
+            plan,
             counts: Counts {
                 total,
                 ..Counts::default()
@@ -153,7 +156,17 @@ impl Progress for Lines<'_> {
                     f.reason
                 );
             }
-            Outcome::SkippedUpstream | Outcome::NotRun => self.counts.skipped += 1,
+            Outcome::SkippedUpstream(cause) => {
+                self.counts.skipped += 1;
+                eprintln!(
+                    "{} SKIPPED {} {}: {}",
+                    timestamp(),
+                    self.pipeline.steps[task.step].name,
+                    task.key,
+                    crate::exec::skip_reason(self.pipeline, self.plan, *cause)
+                );
+            }
+            Outcome::NotRun => self.counts.skipped += 1,
             _ => {}
         }
         if self.verbose
@@ -261,7 +274,10 @@ impl Progress for Bars<'_> {
 
     fn task_finished(&mut self, task: &Task, result: &TaskResult) {
         let failed = matches!(result.outcome, Outcome::Failed(_));
-        let skipped = matches!(result.outcome, Outcome::SkippedUpstream | Outcome::NotRun);
+        let skipped = matches!(
+            result.outcome,
+            Outcome::SkippedUpstream(_) | Outcome::NotRun
+        );
         for (bar, counts) in self.steps[task.step]
             .iter_mut()
             .chain(std::iter::once(&mut self.total))

@@ -9,10 +9,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Pipeline, Step};
 use crate::exec::process::{self, Children, Exit, Log, Sink, Spawn};
-use crate::plan::{Command, Task, display_path, exec_command, temp_path};
+use crate::plan::{Command, Plan, Task, TaskId, display_path, exec_command, narrowed, temp_path};
 use crate::state::Verdict;
-use crate::state::fingerprint::{self, Files, Fingerprint, NewHash};
+use crate::state::db::{self, Last};
+use crate::state::fingerprint::{self, Files, Fingerprint, NewHash, Reason};
 use crate::table::SharedTables;
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 /// Lines of stderr kept for the summary.
 pub(crate) const TAIL_LINES: usize = 20;
@@ -26,8 +29,9 @@ pub(crate) enum Outcome {
     Failed(Failure),
     /// Its fingerprint matched the last successful run.
     UpToDate,
-    /// Not run because a task it needs failed.
-    SkippedUpstream,
+    /// Not run because a task it needs failed: the failed task (the first
+    /// cause, when a chain of tasks is skipped).
+    SkippedUpstream(TaskId),
     /// Not run because the run stopped early (`--fail-fast`, interrupt).
     NotRun,
 }
@@ -75,6 +79,20 @@ pub(crate) struct TaskResult {
     pub(crate) stderr_log: Option<PathBuf>,
     /// Full stdout log, when there was any.
     pub(crate) stdout_log: Option<PathBuf>,
+    /// The fingerprint it ran with (also when it failed: a failure with the
+    /// same fingerprint and error as last time is not news).
+    pub(crate) fingerprint: Option<blake3::Hash>,
+    /// A partial task that ran without some upstream tasks: what it ran over.
+    pub(crate) narrowed: Option<Narrowed>,
+}
+
+/// What a partial task ran over when some upstream tasks failed.
+#[derive(Debug, Clone)]
+pub(crate) struct Narrowed {
+    /// The outputs of the upstream tasks that succeeded.
+    pub(crate) inputs: Arc<[PathBuf]>,
+    /// The upstream tasks that did not (`failed` in templates: their keys).
+    pub(crate) failed: Vec<TaskId>,
 }
 
 impl TaskResult {
@@ -89,6 +107,8 @@ impl TaskResult {
             attempts: 0,
             stderr_log: None,
             stdout_log: None,
+            fingerprint: None,
+            narrowed: None,
         }
     }
 }
@@ -97,6 +117,8 @@ impl TaskResult {
 pub(crate) struct LocalTasks<'a> {
     /// The pipeline the tasks come from.
     pub(crate) pipeline: &'a Pipeline,
+    /// Its plan (a partial task reads its upstream tasks' outputs and keys).
+    pub(crate) plan: &'a Plan,
     /// Where this run's logs go (absolute).
     pub(crate) log_dir: PathBuf,
     /// Running process groups.
@@ -115,13 +137,94 @@ pub(crate) struct Freshness<'a> {
     pub(crate) step_deps: Vec<Vec<PathBuf>>,
     /// Content hashes known from earlier runs.
     pub(crate) files: Files<'a>,
+    /// The last result of every task (a partial task is checked again once
+    /// its upstream tasks are done).
+    pub(crate) latest: &'a FxHashMap<u128, Last>,
     /// Fingerprint and record tasks (off with `--no-state`).
     pub(crate) record: bool,
 }
 
 impl LocalTasks<'_> {
-    /// Runs a task with its retries; never panics on bad input.
-    pub(crate) fn run(&self, task: &Task) -> TaskResult {
+    /// Runs a task; a partial one over the outputs of its upstream tasks
+    /// that succeeded (`failed`: the others), after checking again whether
+    /// it is up to date now that they are done.
+    pub(crate) fn run(&self, task: &Task, failed: &[TaskId]) -> TaskResult {
+        if task.failed.is_none() {
+            return self.run_task(task, None);
+        }
+        let mut failed = failed.to_vec();
+        failed.sort_unstable();
+        let inputs: Arc<[PathBuf]> = task
+            .upstream
+            .iter()
+            .filter(|u| failed.binary_search(u).is_err())
+            .flat_map(|&u| self.plan.tasks[u].outputs.iter().cloned())
+            .collect();
+        let mut keys: Vec<String> = failed
+            .iter()
+            .map(|&u| self.plan.tasks[u].key.clone())
+            .collect();
+        keys.sort();
+        let narrowed_task = match narrowed(self.pipeline, task, inputs.clone(), keys.into()) {
+            Ok(t) => t,
+            Err(message) => {
+                return TaskResult {
+                    outcome: Outcome::Failed(plain_failure(message)),
+                    ..TaskResult::not_run(Outcome::NotRun)
+                };
+            }
+        };
+        let narrowing = (!failed.is_empty()).then_some(Narrowed { inputs, failed });
+        // Its upstream tasks ran, so it was not checked before the run; it
+        // runs only if its inputs or the failed set changed.
+        let precomputed = match &self.freshness.verdicts[task.id] {
+            Some(Verdict::Run(Reason::UpstreamRuns(_), _)) if self.freshness.record => {
+                match self.still_up_to_date(&narrowed_task) {
+                    Ok(result) => return result,
+                    Err(fp) => fp,
+                }
+            }
+            // Taken before the run, when nothing upstream was to run (so
+            // nothing failed): still right.
+            Some(Verdict::Run(_, Some(fp))) if narrowing.is_none() => Some(fp.clone()),
+            _ => None,
+        };
+        let mut result = self.run_task(&narrowed_task, Some(precomputed));
+        result.narrowed = narrowing;
+        result
+    }
+
+    /// For a partial task whose upstream tasks ran: an up-to-date result if
+    /// its fingerprint (with the set of failed upstream tasks) and outputs
+    /// are those of its last success; else its fingerprint, for the run.
+    fn still_up_to_date(&self, task: &Task) -> Result<TaskResult, Option<Box<Fingerprint>>> {
+        let step = &self.pipeline.steps[task.step];
+        let deps = &self.freshness.step_deps[task.step];
+        let Ok(mut fp) = fingerprint::fingerprint(self.pipeline, task, deps, &self.freshness.files)
+        else {
+            return Err(None);
+        };
+        let mut hashes = std::mem::take(&mut fp.new_hashes);
+        let latest = self
+            .freshness
+            .latest
+            .get(&db::task_id(&step.name, &task.key));
+        match fingerprint::compare(task, deps, &fp, latest, &self.freshness.files, &mut hashes) {
+            Ok(()) => Ok(TaskResult {
+                new_hashes: hashes,
+                ..TaskResult::not_run(Outcome::UpToDate)
+            }),
+            Err(_) => {
+                fp.new_hashes = hashes;
+                Err(Some(Box::new(fp)))
+            }
+        }
+    }
+
+    /// Runs a task with its retries; never panics on bad input. With
+    /// `precomputed`, the fingerprint given (or to take now, if `None`)
+    /// instead of the one the check before the run took.
+    fn run_task(&self, task: &Task, precomputed: Option<Option<Box<Fingerprint>>>) -> TaskResult {
         let started = Instant::now();
         let started_at = SystemTime::now();
         let step = &self.pipeline.steps[task.step];
@@ -139,9 +242,13 @@ impl LocalTasks<'_> {
         // The fingerprint is of the inputs as the task reads them: taken
         // before it runs (now, if the check before the run could not).
         let mut new_hashes = Vec::new();
-        let fingerprint = match &self.freshness.verdicts[task.id] {
+        let fingerprint = match (&self.freshness.verdicts[task.id], precomputed) {
             _ if !self.freshness.record => None,
-            Some(Verdict::Run(_, Some(fp))) => Some(fp.clone()),
+            (_, Some(Some(mut fp))) => {
+                new_hashes.append(&mut fp.new_hashes);
+                Some(fp)
+            }
+            (Some(Verdict::Run(_, Some(fp))), None) => Some(fp.clone()),
             _ => fingerprint::fingerprint(
                 self.pipeline,
                 task,
@@ -201,6 +308,7 @@ impl LocalTasks<'_> {
             }
             other => other,
         };
+        let fingerprint_hash = fingerprint.as_ref().map(|fp| fp.fingerprint);
         let record = match (&outcome, fingerprint) {
             (Outcome::Succeeded, Some(fingerprint)) => {
                 fingerprint::output_hashes(task, &self.freshness.files, &mut new_hashes)
@@ -226,6 +334,8 @@ impl LocalTasks<'_> {
             attempts,
             stderr_log,
             stdout_log,
+            fingerprint: fingerprint_hash,
+            narrowed: None,
         }
     }
 

@@ -18,8 +18,8 @@ use crate::diag::Diagnostic;
 use crate::template::whole_variable;
 
 pub(crate) use inputs::{InputFile, batches, display_os, display_path};
-pub(crate) use render::exec_command;
 use render::{Renderer, TaskParts};
+pub(crate) use render::{exec_command, narrowed};
 
 /// Index of a task in `Plan::tasks`.
 pub(crate) type TaskId = usize;
@@ -57,6 +57,9 @@ pub(crate) struct Task {
     /// Set when the task cannot run at all (a file name it cannot carry); it
     /// then fails with this message without running.
     pub(crate) invalid: Option<String>,
+    /// For a task of a partial step: the keys of the upstream tasks that
+    /// failed (empty in the plan; filled in when it runs). `None` otherwise.
+    pub(crate) failed: Option<Arc<[String]>>,
 }
 
 /// The rendered action of a task, one variant per kind of action, each with
@@ -318,11 +321,13 @@ impl<'p> Builder<'p> {
     /// Renders one task; on a template error, reports it once per template.
     fn task(&self, step_index: usize, unit: Unit) -> Result<Task, TemplateFailure> {
         let step = &self.pipeline.steps[step_index];
+        let failed: Option<Arc<[String]>> = step.partial.then(|| Arc::from([]));
         let parts = TaskParts {
             step: step_index,
             key: &unit.key,
             inputs: &unit.inputs,
             batch: unit.batch,
+            failed: failed.as_ref(),
         };
         let outputs: Arc<[PathBuf]> = self.renderer.outputs(&parts)?.into();
         let command = self.renderer.command(&parts, &outputs, None)?;
@@ -355,6 +360,7 @@ impl<'p> Builder<'p> {
             upstream: unit.upstream,
             command,
             invalid,
+            failed,
         })
     }
 

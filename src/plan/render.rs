@@ -26,10 +26,13 @@ struct TaskContext {
     batch: Option<(usize, usize)>,
     /// `None` while the outputs themselves are rendered.
     outs: Option<Arc<[PathBuf]>>,
+    /// For a partial task: the keys of the upstream tasks that failed.
+    failed: Option<Arc<[String]>>,
 }
 
 const EACH_NAMES: &[&str] = &[
     "vars", "pipeline", "key", "inputs", "input", "stem", "name", "ext", "dir", "out", "outs",
+    "failed",
 ];
 
 impl Object for TaskContext {
@@ -69,6 +72,12 @@ impl Object for TaskContext {
                 _ => return None,
             },
             "outs" => paths(self.outs.as_deref()?),
+            "failed" => self
+                .failed
+                .as_deref()?
+                .iter()
+                .map(|k| Value::from(k.as_str()))
+                .collect(),
             _ => return None,
         })
     }
@@ -94,6 +103,8 @@ pub(crate) struct TaskParts<'a> {
     pub(crate) inputs: &'a Arc<[PathBuf]>,
     /// Its batch (index, count), for `batch` steps.
     pub(crate) batch: Option<(usize, usize)>,
+    /// For a partial task: the keys of the upstream tasks that failed.
+    pub(crate) failed: Option<&'a Arc<[String]>>,
 }
 
 impl<'p> Renderer<'p> {
@@ -124,6 +135,7 @@ impl<'p> Renderer<'p> {
             each: step.fanout == Fanout::Each,
             batch: parts.batch,
             outs,
+            failed: parts.failed.cloned(),
         })
     }
 
@@ -196,6 +208,15 @@ impl<'p> Renderer<'p> {
                     out.push(arg_path(&parts.inputs[0]));
                 }
                 Some("outs") => out.extend(outs.iter().map(|p| arg_path(p))),
+                Some("failed") if parts.failed.is_some() => {
+                    out.extend(
+                        parts
+                            .failed
+                            .iter()
+                            .flat_map(|f| f.iter())
+                            .map(OsString::from),
+                    );
+                }
                 Some("out") if outs.len() == 1 => out.push(arg_path(&outs[0])),
                 _ => match shown {
                     // Same position in `shown`: only whole `inputs`/`outs`
@@ -241,6 +262,33 @@ impl<'p> Renderer<'p> {
     }
 }
 
+/// A partial task as it runs: over the outputs of the upstream tasks that
+/// succeeded (`inputs`), with `failed` the keys of the others; its command
+/// rendered again for them.
+pub(crate) fn narrowed(
+    pipeline: &Pipeline,
+    task: &super::Task,
+    inputs: Arc<[PathBuf]>,
+    failed: Arc<[String]>,
+) -> Result<super::Task, String> {
+    let parts = TaskParts {
+        step: task.step,
+        key: &task.key,
+        inputs: &inputs,
+        batch: task.batch,
+        failed: Some(&failed),
+    };
+    let command = Renderer::new(pipeline)
+        .command(&parts, &task.outputs, None)
+        .map_err(|f| f.diagnostic.message)?;
+    Ok(super::Task {
+        inputs,
+        failed: Some(failed),
+        command,
+        ..task.clone()
+    })
+}
+
 /// What a task executes: its command with the temporary output paths that
 /// runner renames into place when it succeeds. Rendered when the task runs,
 /// so tasks that are up to date never pay for it.
@@ -254,6 +302,7 @@ pub(crate) fn exec_command(pipeline: &Pipeline, task: &super::Task) -> Result<Co
         key: &task.key,
         inputs: &task.inputs,
         batch: task.batch,
+        failed: task.failed.as_ref(),
     };
     Renderer::new(pipeline)
         .command(&parts, &temps, Some(&task.command))

@@ -74,6 +74,7 @@ pub(crate) fn action_hash(step: &Step, task: &Task) -> blake3::Hash {
         retries: _,    // the same
         env,           // hashed
         threads: _,    // the same
+        partial: _,    // `task.failed` below
     } = step;
     let mut f = Fields(blake3::Hasher::new());
     f.str("runner-fingerprint");
@@ -104,6 +105,15 @@ pub(crate) fn action_hash(step: &Step, task: &Task) -> blake3::Hash {
     f.count(task.outputs.len());
     for out in task.outputs.iter() {
         f.bytes(out.as_os_str().as_encoded_bytes());
+    }
+    // Only for partial steps, so that other tasks' fingerprints stay: the
+    // set of upstream tasks that failed (a fixed file re-runs the summary).
+    if let Some(failed) = &task.failed {
+        f.str("failed");
+        f.count(failed.len());
+        for key in failed.iter() {
+            f.str(key);
+        }
     }
     f.0.finalize()
 }
@@ -264,6 +274,13 @@ use = "csv.stats"
 with = { layout = "wide", format = "csv" }
 out = "stats/{{ key }}.csv"
 
+[[steps]]
+name = "summary"
+all = "sorted"
+partial = true
+shell = "cat {{ inputs }} > {{ out }}"
+out = "summary.txt"
+
 [[plots]]
 name = "plot"
 each = "data"
@@ -287,6 +304,8 @@ out = "plots/{{ key }}.txt"
         std::fs::create_dir_all(root.join("templates")).unwrap();
         std::fs::write(root.join("data/x.csv"), "t,v1\n1,2\n3,4\n").unwrap();
         std::fs::write(root.join("templates/plot.txt.j2"), "{{ title }}\n").unwrap();
+        std::fs::create_dir_all(root.join("build/sorted")).unwrap();
+        std::fs::write(root.join("build/sorted/x.csv"), "3,4\n1,2\nt,v1\n").unwrap();
         std::fs::write(root.join("pipeline.toml"), PIPELINE).unwrap();
         let pipeline = crate::config::load(&root.join("pipeline.toml")).unwrap();
         let plan = crate::plan::build(&pipeline).unwrap();
@@ -338,6 +357,13 @@ out = "plots/{{ key }}.txt"
                 "d040a79694fea5fddd961ac0abef33f958c38fab167c018273041cac80ed28e3",
             ),
             (
+                // A partial step (its empty failed set is hashed; the four
+                // other values did not change when it came).
+                "summary",
+                "46be87ec45f3e7007344144befb8ae3b310e73e216b8c02b0b34bb50774e6ccd",
+                "d5e4e093e57eaf9a9a72be59d0fbc74b243f76f85fe2f8230f9abb3d87897677",
+            ),
+            (
                 "plot",
                 "14decc1595e674d8593d0ee002c0aa477120d3a7f49857b0d338c3046618611e",
                 "58b4bf24c639c4df5af9b438e08efab853bd6b768ee2ffe17de133dbfb4e446e",
@@ -354,7 +380,11 @@ out = "plots/{{ key }}.txt"
     #[test]
     fn every_plot_setting_changes_the_action() {
         let (_dir, pipeline, plan) = planned();
-        let task = plan.tasks.iter().find(|t| t.step == 3).unwrap();
+        let task = plan
+            .tasks
+            .iter()
+            .find(|t| matches!(t.command, Command::Plot(_)))
+            .unwrap();
         let step = &pipeline.steps[task.step];
         let Command::Plot(plot) = &task.command else {
             panic!("not a plot: {:?}", task.command);
@@ -390,6 +420,28 @@ out = "plots/{{ key }}.txt"
             assert!(!seen.contains(&hash), "a plot setting is not hashed");
             seen.push(hash);
         }
+    }
+
+    /// A partial task's fingerprint covers the keys of its failed upstream
+    /// tasks; a task of any other step hashes no such field.
+    #[test]
+    fn the_failed_set_of_a_partial_task_is_hashed() {
+        let (_dir, pipeline, plan) = planned();
+        let task = plan.tasks.iter().find(|t| t.failed.is_some()).unwrap();
+        let step = &pipeline.steps[task.step];
+        let none = action_hash(step, task);
+        let mut one = task.clone();
+        one.failed = Some(Arc::from(["x".to_owned()]));
+        let mut other = task.clone();
+        other.failed = Some(Arc::from(["y".to_owned()]));
+        let (one, other) = (action_hash(step, &one), action_hash(step, &other));
+        assert_ne!(none, one);
+        assert_ne!(one, other);
+        assert_eq!(
+            plan.tasks.iter().filter(|t| t.failed.is_some()).count(),
+            1,
+            "only the partial step's task carries a failed set"
+        );
     }
 
     #[test]

@@ -369,6 +369,8 @@ pub(crate) struct TaskRow {
     pub(crate) inputs_json: String,
     /// Output paths, as a JSON list.
     pub(crate) outputs_json: String,
+    /// The fingerprint it ran with (hex), when one was taken.
+    pub(crate) fingerprint: Option<String>,
     /// When it started (RFC 3339).
     pub(crate) started_at: Option<String>,
     /// Milliseconds, all attempts.
@@ -412,7 +414,7 @@ pub(crate) fn write_batch(
                 row.status,
                 row.exit_code,
                 row.reason,
-                row.latest.as_ref().map(|l| l.fingerprint.as_str()),
+                row.fingerprint.as_deref(),
                 row.inputs_json,
                 row.outputs_json,
                 row.started_at,

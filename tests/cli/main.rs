@@ -6,6 +6,7 @@ mod support;
 
 mod core;
 mod errors;
+mod everyday;
 mod load_errors;
 mod plot;
 mod schema;

@@ -1,0 +1,298 @@
+//! Everyday use (issue 12): partial reductions, quiet cron, clean, targets,
+//! `--set`, input lists, `--explain` of failures, terminal details.
+
+use std::path::Path;
+
+use crate::support::*;
+
+/// Three good CSV files and a bad one (`bad.csv`); `check` fails on the bad.
+fn folder(t: &Test) {
+    for (name, text) in [
+        ("a", "t,v\n1,1\n2,5\n"),
+        ("b", "t,v\n1,2\n2,6\n"),
+        ("c", "t,v\n1,3\n2,7\n"),
+        ("bad", "t,v\nx,oops\n"),
+    ] {
+        t.write(format!("data/{name}.csv"), text);
+    }
+}
+
+const CHECK: &str = r#"
+[pipeline]
+out = "build"
+
+[inputs.logs]
+glob = "data/*.csv"
+
+[[steps]]
+name = "check"
+each = "logs"
+shell = "grep -q '^1,' {{ input }} && cp {{ input }} {{ out }}"
+out = "check/{{ key }}.csv"
+"#;
+
+/// The `tasks` rows of the last run: `step key status reason`.
+fn last_run_rows(t: &Test) -> Vec<String> {
+    let out = std::process::Command::new("sqlite3")
+        .arg(t.path(".runner/pipeline/state.db"))
+        .arg(
+            "SELECT step || ' ' || key || ' ' || status || ' ' || coalesce(reason, '-') \
+             FROM tasks WHERE run_id = (SELECT max(id) FROM runs) ORDER BY step, key",
+        )
+        .output()
+        .expect("sqlite3");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The ok, failed, skipped and up-to-date counts of a step in the summary.
+fn step_row<'a>(stderr: &'a str, step: &str) -> Vec<&'a str> {
+    stderr
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(step))
+        .map(|l| l.split_whitespace().skip(1).take(4).collect())
+        .unwrap_or_default()
+}
+
+fn sqlite3_available() -> bool {
+    std::process::Command::new("sqlite3")
+        .arg("-version")
+        .output()
+        .is_ok()
+}
+
+// ---- 1. partial reductions -------------------------------------------------
+
+#[test]
+fn partial_runs_over_the_outputs_that_exist_and_names_the_failed() {
+    let t = Test::new();
+    folder(&t);
+    t.pipeline(&format!(
+        "{CHECK}{}",
+        r#"
+[[steps]]
+name = "summary"
+all = "check"
+partial = true
+shell = "cat {{ inputs }} > {{ out }}; echo missing: {{ failed }} >> {{ out }}"
+out = "summary.txt"
+
+[[steps]]
+name = "args"
+all = "check"
+partial = true
+run = ["echo", "{{ failed }}", "--", "{{ inputs }}"]
+stdout = true
+out = "args.txt"
+
+[[steps]]
+name = "concat"
+all = "check"
+partial = true
+use = "table.concat"
+out = "concat.csv"
+"#
+    ));
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    let summary = t.read("build/summary.txt");
+    assert!(summary.ends_with("missing: bad\n"), "{summary}");
+    assert_eq!(summary.matches("t,v").count(), 3, "{summary}");
+    // In `run`, a whole `{{ failed }}` element is one argument per key.
+    assert_eq!(
+        t.read("build/args.txt"),
+        "bad -- build/check/a.csv build/check/b.csv build/check/c.csv\n"
+    );
+    let concat = t.read("build/concat.csv");
+    assert_eq!(concat.lines().count(), 7, "{concat}");
+    assert!(!concat.contains("oops"));
+    assert!(
+        run.stderr
+            .contains("summary/all: partial: without check/bad (failed)"),
+        "{}",
+        run.stderr
+    );
+    if sqlite3_available() {
+        let rows = last_run_rows(&t);
+        assert!(
+            rows.contains(&"summary all ok partial: without check/bad (failed)".to_owned()),
+            "{rows:?}"
+        );
+    }
+
+    // Nothing changed: the failing task runs again, the summaries do not.
+    let again = t.run(["pipeline.toml"]);
+    again.expect_code(1);
+    for step in ["summary", "args", "concat"] {
+        assert_eq!(
+            step_row(&again.stderr, step),
+            ["0", "0", "0", "1"],
+            "{}",
+            again.stderr
+        );
+    }
+
+    // The bad file is fixed: the failed set changes, the summaries run again.
+    t.write("data/bad.csv", "t,v\n1,9\n");
+    t.run(["pipeline.toml"]).expect_code(0);
+    let summary = t.read("build/summary.txt");
+    assert!(summary.ends_with("missing:\n"), "{summary}");
+    assert_eq!(summary.matches("t,v").count(), 4, "{summary}");
+    assert_eq!(t.read("build/concat.csv").lines().count(), 8);
+}
+
+#[test]
+fn a_partial_task_with_every_upstream_failed_is_skipped() {
+    let t = Test::new();
+    t.write("data/x.csv", "t,v\nx,1\n");
+    t.pipeline(&format!(
+        "{CHECK}{}",
+        r#"
+[[steps]]
+name = "summary"
+all = "check"
+partial = true
+shell = "cat {{ inputs }} > {{ out }}"
+out = "summary.txt"
+"#
+    ));
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    assert!(!t.exists("build/summary.txt"));
+    assert!(
+        run.stderr.contains("SKIPPED summary all: check/x failed"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_plot_can_be_partial_and_its_title_reads_failed() {
+    let t = Test::new();
+    folder(&t);
+    t.pipeline(&format!(
+        "{CHECK}{}",
+        r#"
+[[plots]]
+name = "overview"
+all = "check"
+partial = true
+x = "t"
+y = ["v"]
+title = "{{ inputs | length }} files, left out: {{ failed | join(', ') }}"
+out = "overview.svg"
+"#
+    ));
+    t.run(["pipeline.toml"]).expect_code(1);
+    let svg = t.read("build/overview.svg");
+    assert!(svg.contains("3 files, left out: bad"), "{svg}");
+}
+
+#[test]
+fn without_partial_a_skipped_task_says_which_failure_it_waited_for() {
+    let t = Test::new();
+    folder(&t);
+    t.pipeline(&format!(
+        "{CHECK}{}",
+        r#"
+[[steps]]
+name = "copy"
+each = "check"
+run = ["cp", "{{ input }}", "{{ out }}"]
+out = "copy/{{ key }}.csv"
+
+[[steps]]
+name = "summary"
+all = "copy"
+shell = "cat {{ inputs }} > {{ out }}"
+out = "summary.txt"
+"#
+    ));
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    // Plain lines name the first failure upstream, through the chain.
+    assert!(
+        run.stderr.contains("SKIPPED copy bad: check/bad failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("SKIPPED summary all: check/bad failed"),
+        "{}",
+        run.stderr
+    );
+    // The failure block lists what it held up.
+    assert!(
+        run.stderr.contains("  skipped: copy/bad, summary/all"),
+        "{}",
+        run.stderr
+    );
+    if sqlite3_available() {
+        let rows = last_run_rows(&t);
+        assert!(
+            rows.contains(&"summary all skipped check/bad failed".to_owned()),
+            "{rows:?}"
+        );
+        assert!(
+            rows.contains(&"copy bad skipped check/bad failed".to_owned()),
+            "{rows:?}"
+        );
+    }
+}
+
+#[test]
+fn partial_where_nothing_can_fail_and_failed_without_partial_are_load_errors() {
+    let t = Test::new();
+    folder(&t);
+    t.pipeline(&format!(
+        "{CHECK}{}",
+        r#"
+[[steps]]
+name = "each"
+each = "check"
+partial = true
+run = ["true"]
+
+[[steps]]
+name = "files"
+all = "logs"
+partial = true
+run = ["true"]
+
+[[steps]]
+name = "strict"
+all = "check"
+shell = "echo {{ failed }}"
+"#
+    ));
+    let run = t.run(["check", "pipeline.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("`partial` has no use on step `each` (`each`)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("`partial` has no use on step `files` (`all`)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("`failed` is only known to partial steps, and step `strict` is not one"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("add `partial = true`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[allow(dead_code)]
+fn unused(_: &Path) {}
