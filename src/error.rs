@@ -18,6 +18,19 @@ pub(crate) const EXIT_SIGINT: i32 = 130;
 /// Exit code: interrupted by SIGTERM.
 pub(crate) const EXIT_SIGTERM: i32 = 143;
 
+/// An error and its causes on one line, joined by `: ` (a task's failure
+/// message: `data/a.csv: cannot open: No such file or directory`).
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Why runner stopped without a task verdict.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {

@@ -2,6 +2,7 @@
 //! batches, per-file / per-batch / whole-set steps and plots) run on a sized
 //! pool with live progress. Data flows config -> plan -> exec -> report.
 
+mod cancel;
 mod cli;
 mod commands;
 mod config;

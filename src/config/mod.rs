@@ -222,8 +222,8 @@ pub(crate) struct PlotSpec {
     pub(crate) bins: usize,
     /// Nothing to plot = skipped, not failed.
     pub(crate) skip_empty: bool,
-    /// How to read the tables; `None` = by extension.
-    pub(crate) format: Option<crate::table::Format>,
+    /// How to read the tables (`format`, and later `na`, `types`...).
+    pub(crate) table: Arc<crate::table::ReadOptions>,
 }
 
 /// A plot template: built in, or the user's file.

@@ -24,9 +24,9 @@ pub(super) struct RawEntry {
 /// Which section a [`RawEntry`] comes from, with its fields.
 pub(super) enum RawKind {
     /// `[[steps]]`
-    Step(RawStep),
+    Step(Box<RawStep>),
     /// `[[plots]]`
-    Plot(RawPlot),
+    Plot(Box<RawPlot>),
 }
 
 impl RawEntry {

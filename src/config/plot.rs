@@ -120,6 +120,26 @@ impl Checker<'_> {
             }
             format
         });
+        // How to read the tables: the same options, checked the same way,
+        // as a built-in step's `with`.
+        let mut table = crate::table::ReadOptions {
+            format,
+            ..crate::table::ReadOptions::new()
+        };
+        for (key, value) in [
+            ("na", &p.na),
+            ("types", &p.types),
+            ("delimiter", &p.delimiter),
+            ("decimal", &p.decimal),
+            ("encoding", &p.encoding),
+            ("time_format", &p.time_format),
+        ] {
+            if let Some(value) = value
+                && let Err(message) = table.set(key, value.get_ref())
+            {
+                self.error(value.span(), message);
+            }
+        }
         // Options that mean nothing for the chosen template are mistakes.
         if let PlotTemplate::Builtin(kind) = template {
             if kind == PlotKind::Hist
@@ -161,7 +181,7 @@ impl Checker<'_> {
             y_zero: p.y_zero.unwrap_or(false),
             bins,
             skip_empty: p.skip_empty.unwrap_or(false),
-            format,
+            table: std::sync::Arc::new(table),
         })
     }
 }

@@ -253,6 +253,24 @@ pub(crate) struct RawPlot {
     /// How to read the input tables: "csv", "tsv" or "jsonl" (default: by extension).
     #[schemars(with = "String")]
     pub(crate) format: Option<Spanned<String>>,
+    /// The cells that mean "missing" (default: empty, NA, N/A, n/a, NaN in any case; see docs/builtins.md).
+    #[schemars(with = "Vec<String>")]
+    pub(crate) na: Option<Spanned<toml::Value>>,
+    /// Forced column types: { column = "number" | "text" | "time" }.
+    #[schemars(with = "BTreeMap<String, ColumnTypeName>")]
+    pub(crate) types: Option<Spanned<toml::Value>>,
+    /// The field delimiter of CSV files (default "," or tab for .tsv), e.g. ";".
+    #[schemars(with = "String")]
+    pub(crate) delimiter: Option<Spanned<toml::Value>>,
+    /// The decimal mark of numbers: "." (default) or ",".
+    #[schemars(with = "String")]
+    pub(crate) decimal: Option<Spanned<toml::Value>>,
+    /// The text encoding: "utf-8" (default), "latin1" or "windows-1252".
+    #[schemars(with = "String")]
+    pub(crate) encoding: Option<Spanned<toml::Value>>,
+    /// How `time` columns are written: a strftime pattern ("%d/%m/%Y"), "unix_s", "unix_ms", or a table of them by column.
+    #[schemars(with = "StringOrMap")]
+    pub(crate) time_format: Option<Spanned<toml::Value>>,
     /// Output path, templated, relative to the pipeline's `out` (.svg, .png or the template's format).
     #[schemars(with = "StringOrList")]
     pub(crate) out: Option<Spanned<StringOrList>>,
@@ -263,6 +281,30 @@ pub(crate) struct RawPlot {
     /// succeeded, with `failed` naming the keys of those that did not.
     #[schemars(with = "bool")]
     pub(crate) partial: Option<Spanned<bool>>,
+}
+
+/// A forced column type (for the schema).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ColumnTypeName {
+    /// Numbers; other cells are counted as invalid.
+    Number,
+    /// Text.
+    Text,
+    /// Dates and times.
+    Time,
+}
+
+/// One string, or a table of strings by column (for the schema).
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)]
+pub(crate) enum StringOrMap {
+    /// For every column.
+    One(String),
+    /// By column.
+    Many(BTreeMap<String, String>),
 }
 
 /// One string or a list of strings.

@@ -122,9 +122,11 @@ impl Checker<'_> {
             let declared = declared_name(item);
             let what = entry_label(is_step, declared, index);
             let raw = if is_step {
-                self.section::<RawStep>(item, &what).map(RawKind::Step)
+                self.section::<RawStep>(item, &what)
+                    .map(|s| RawKind::Step(Box::new(s)))
             } else {
-                self.section::<RawPlot>(item, &what).map(RawKind::Plot)
+                self.section::<RawPlot>(item, &what)
+                    .map(|p| RawKind::Plot(Box::new(p)))
             };
             match raw {
                 Some(raw) => entries.push(RawEntry {

@@ -353,9 +353,15 @@ impl Checker<'_> {
             .as_ref()
             .map(|w| w.get_ref().clone())
             .unwrap_or_default();
-        if let Err(message) = crate::steps::check_options(builtin_name, &options) {
+        if let Err(err) = crate::steps::check_options(builtin_name, &options) {
             let span = s.with.as_ref().map_or(builtin.span(), toml::Spanned::span);
-            self.error(span, message);
+            // Point at the key that is wrong, inside `with`.
+            let span = err
+                .key
+                .as_deref()
+                .and_then(|key| key_span(self.text, &span, key))
+                .unwrap_or(span);
+            self.error(span, err.message);
             return None;
         }
         Some(Action::Builtin(Arc::new(BuiltinStep {
@@ -363,6 +369,32 @@ impl Checker<'_> {
             options,
         })))
     }
+}
+
+/// Where `key = ...` is written inside `within` (a table's span): the span
+/// of the key and its value up to the end of the line, `None` when it
+/// cannot be found (the diagnostic then points at the whole table).
+fn key_span(text: &str, within: &Range<usize>, key: &str) -> Option<Range<usize>> {
+    let area = text.get(within.clone())?;
+    let mut from = 0;
+    while let Some(found) = area[from..].find(key) {
+        let start = from + found;
+        let end = start + key.len();
+        let before = area[..start].chars().next_back();
+        let quoted = matches!(before, Some('"' | '\''));
+        let at_word_start = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-'));
+        let rest = area[end..].trim_start_matches(['"', '\'']).trim_start();
+        if (at_word_start || quoted) && rest.starts_with('=') {
+            let key_start = if quoted { start - 1 } else { start };
+            let line_end = area[end..]
+                .find(['\n', ',', '}'])
+                .map_or(area.len(), |i| end + i);
+            let value_end = area[..line_end].trim_end().len();
+            return Some(within.start + key_start..within.start + value_end);
+        }
+        from = end;
+    }
+    None
 }
 
 /// What a step (not a plot) says about running its tasks.

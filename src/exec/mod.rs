@@ -134,6 +134,8 @@ impl Executor for LocalTasks<'_> {
     }
 
     fn stop(&self) {
+        // Built-ins and plots run in this process: they see the flag.
+        self.cancel.cancel();
         self.children.stop_all();
     }
 }
@@ -193,6 +195,7 @@ pub(crate) fn execute(
         plan,
         log_dir,
         children: Default::default(),
+        cancel: Default::default(),
         freshness: task::Freshness {
             verdicts: freshness.verdicts,
             step_deps: pipeline

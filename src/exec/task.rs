@@ -127,6 +127,8 @@ pub(crate) struct LocalTasks<'a> {
     pub(crate) freshness: Freshness<'a>,
     /// Tables that more than one task of the run reads.
     pub(crate) tables: SharedTables,
+    /// Raised by `stop`: built-in steps and plots check it.
+    pub(crate) cancel: crate::cancel::Cancel,
 }
 
 /// What a worker needs to fingerprint a task.
@@ -376,9 +378,16 @@ impl LocalTasks<'_> {
                     outputs: &temps,
                     options: &builtin.options,
                     tables: &self.tables,
+                    cancel: &self.cancel,
                 };
-                crate::steps::run(&builtin.name, &call)
-                    .map_err(|message| plain_failure(relative_to(root, &message)))?;
+                let result = crate::steps::run(&builtin.name, &call);
+                // Stopped by a signal: interrupted, never `ok` (issue 10,
+                // item 9), even when it managed to finish.
+                if self.cancel.is_cancelled() || result.as_ref().is_err_and(|e| e.is_interrupted())
+                {
+                    return Err(interrupted());
+                }
+                result.map_err(|e| plain_failure(relative_to(root, &crate::error::chain(&e))))?;
             }
             Command::Plot(plot) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
@@ -387,8 +396,19 @@ impl LocalTasks<'_> {
                     x_label: plot.x_label.as_deref(),
                     y_label: plot.y_label.as_deref(),
                 };
-                crate::plot::render(&plot.spec, &texts, root, &self.tables, &inputs, &temps)
-                    .map_err(|message| plain_failure(relative_to(root, &message)))?;
+                let result = crate::plot::render(
+                    &plot.spec,
+                    &texts,
+                    root,
+                    &self.tables,
+                    &inputs,
+                    &temps,
+                    &self.cancel,
+                );
+                if self.cancel.is_cancelled() {
+                    return Err(interrupted());
+                }
+                result.map_err(|message| plain_failure(relative_to(root, &message)))?;
             }
         }
 
@@ -458,12 +478,7 @@ impl LocalTasks<'_> {
                 "timed out after {} (its process group was killed)",
                 humantime::format_duration(t)
             ))),
-            Ok(Exit::Interrupted) => Err(Failure {
-                reason: "interrupted".to_owned(),
-                exit_code: None,
-                stderr_tail: Vec::new(),
-                interrupted: true,
-            }),
+            Ok(Exit::Interrupted) => Err(interrupted()),
             Err(err) => {
                 let program = argv
                     .first()
@@ -485,6 +500,16 @@ impl LocalTasks<'_> {
 fn relative_to(root: &Path, message: &str) -> String {
     let prefix = format!("{}/", root.display());
     message.replace(&prefix, "")
+}
+
+/// A task stopped because the run was interrupted.
+fn interrupted() -> Failure {
+    Failure {
+        reason: "interrupted".to_owned(),
+        exit_code: None,
+        stderr_tail: Vec::new(),
+        interrupted: true,
+    }
 }
 
 fn plain_failure(reason: impl Into<String>) -> Failure {

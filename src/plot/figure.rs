@@ -978,7 +978,7 @@ fn category(x: XValues<'_>, i: usize) -> String {
         XValues::Row => i.to_string(),
         XValues::Numbers(v) if v[i].is_nan() => String::new(),
         XValues::Numbers(v) => format_number(v[i]),
-        XValues::Text(v) => v[i].clone().unwrap_or_default(),
+        XValues::Text(v) => v.get(i).unwrap_or_default().to_owned(),
     }
 }
 

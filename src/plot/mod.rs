@@ -17,8 +17,9 @@ pub(crate) use figure::Kind;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::cancel::Cancel;
 use crate::config::{PlotSpec, PlotTemplate};
-use crate::table::{self, SharedTables, Table, TableRead};
+use crate::table::{self, Columns, SharedTables, Table, TableRead};
 
 /// Bumped whenever the output of the same plot and data changes.
 const VERSION: u32 = 1;
@@ -55,18 +56,24 @@ pub(crate) struct Texts<'a> {
     pub(crate) y_label: Option<&'a str>,
 }
 
-/// The tables a plot task reads, given its inputs (absolute paths).
+/// The tables a plot task reads, given its inputs (absolute paths): a
+/// built-in template reads only the columns it may draw (`x` and `y`,
+/// globs included); a user's template sees every column.
 pub(crate) fn table_reads(spec: &PlotSpec, inputs: &[PathBuf]) -> Vec<TableRead> {
     // Text is only drawn as bar categories, or by the user's template.
-    let keep_text = match spec.template {
-        PlotTemplate::Builtin(kind) => kind == Kind::Bar,
-        PlotTemplate::File(_) => true,
+    let (keep_text, columns) = match &spec.template {
+        PlotTemplate::Builtin(kind) => {
+            let names = spec.x.iter().chain(&spec.y).cloned().collect();
+            (*kind == Kind::Bar, Columns::Only(names))
+        }
+        PlotTemplate::File(_) => (true, Columns::All),
     };
     inputs
         .iter()
         .map(|path| TableRead {
             path: path.clone(),
-            format: spec.format,
+            options: spec.table.clone(),
+            columns: columns.clone(),
             keep_text,
         })
         .collect()
@@ -74,7 +81,9 @@ pub(crate) fn table_reads(spec: &PlotSpec, inputs: &[PathBuf]) -> Vec<TableRead>
 
 /// Draws one plot task: `inputs` (absolute) into `outputs` (absolute,
 /// temporary paths keeping the final extension). Either every output is
-/// written or, on failure, none.
+/// written or, on failure, none. `cancel` is raised when the run must stop
+/// (the tables' reading checks it; the caller records the task as
+/// interrupted).
 pub(crate) fn render(
     spec: &PlotSpec,
     texts: &Texts<'_>,
@@ -82,8 +91,9 @@ pub(crate) fn render(
     shared: &SharedTables,
     inputs: &[PathBuf],
     outputs: &[PathBuf],
+    cancel: &Cancel,
 ) -> Result<(), String> {
-    let rendered = draw(spec, texts, root, shared, inputs, outputs, true)?;
+    let rendered = draw(spec, texts, root, shared, inputs, outputs, true, cancel)?;
     for (out, bytes) in outputs.iter().zip(rendered) {
         std::fs::write(out, bytes)
             .map_err(|e| format!("cannot write `{}`: {e}", table::display(out)))?;
@@ -92,6 +102,7 @@ pub(crate) fn render(
 }
 
 /// Everything `render` writes, in memory, one entry per output.
+#[allow(clippy::too_many_arguments)]
 fn draw(
     spec: &PlotSpec,
     texts: &Texts<'_>,
@@ -100,6 +111,7 @@ fn draw(
     inputs: &[PathBuf],
     outputs: &[PathBuf],
     decimate: bool,
+    cancel: &Cancel,
 ) -> Result<Vec<Vec<u8>>, String> {
     if inputs.is_empty() {
         return Err("a plot needs at least one input table".to_owned());
@@ -109,7 +121,7 @@ fn draw(
     // same on every machine.
     let tables: Vec<Arc<Table>> = table_reads(spec, inputs)
         .into_iter()
-        .map(|read| shared.read(&read.path, read.format, read.keep_text))
+        .map(|read| shared.read(&read, cancel))
         .collect::<Result<_, _>>()?;
     let kind = match spec.template {
         PlotTemplate::Builtin(kind) => kind,
@@ -173,7 +185,7 @@ mod tests {
             y_zero: false,
             bins: 30,
             skip_empty: false,
-            format: None,
+            table: Arc::new(table::ReadOptions::new()),
         }
     }
 
@@ -199,6 +211,7 @@ mod tests {
             inputs,
             &out,
             decimate,
+            &Cancel::never(),
         )?;
         Ok(String::from_utf8(bytes.remove(0)).unwrap())
     }
@@ -428,6 +441,7 @@ mod tests {
             &[input],
             &[PathBuf::from("x.html")],
             true,
+            &Cancel::never(),
         )
         .unwrap_err();
         assert!(

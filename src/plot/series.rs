@@ -4,7 +4,7 @@
 //! at `max_series`.
 
 use crate::config::PlotSpec;
-use crate::table::{self, Column, Table, Values};
+use crate::table::{self, Column, Table, Text, Values};
 use std::sync::Arc;
 
 /// The x values of a series.
@@ -15,7 +15,7 @@ pub(crate) enum XValues<'a> {
     /// A numeric column.
     Numbers(&'a [f64]),
     /// A text column (categories of a bar chart).
-    Text(&'a [Option<String>]),
+    Text(&'a Text),
 }
 
 /// One column to draw.
@@ -122,6 +122,14 @@ pub(crate) fn select<'a>(
                     values: Values::Text(v),
                     ..
                 }) if text_x => XValues::Text(v),
+                Some(Column {
+                    values: Values::Time(_),
+                    ..
+                }) => {
+                    return Err(format!(
+                        "{file}: column `{name}` for `x` holds times, which this plot cannot draw on its x axis yet"
+                    ));
+                }
                 Some(_) => {
                     return Err(format!(
                         "{file}: column `{name}` for `x` holds text, not numbers"
@@ -154,11 +162,16 @@ pub(crate) fn select<'a>(
                         ));
                     }
                     Some(Column {
-                        values: Values::Text(_),
+                        values: values @ (Values::Text(_) | Values::Time(_)),
                         ..
                     }) => {
                         return Err(format!(
-                            "{file}: column `{pattern}` holds text, not numbers, so it cannot be drawn on the y axis"
+                            "{file}: column `{pattern}` holds {}, not numbers, so it cannot be drawn on the y axis",
+                            if matches!(values, Values::Time(_)) {
+                                "times"
+                            } else {
+                                "text"
+                            }
                         ));
                     }
                     Some(column) => {

@@ -14,7 +14,7 @@ use minijinja::{AutoEscape, Environment, Error, UndefinedBehavior};
 use serde::{Serialize, Serializer};
 
 use super::figure::Figure;
-use crate::table::{self, Table, Values};
+use crate::table::{self, Table, Text, Times, Values};
 
 /// The built-in templates: (name, text). `base` is the frame the others extend.
 const BUILTIN: &[(&str, &str)] = &[
@@ -145,11 +145,34 @@ impl Serialize for NumberList<'_> {
     }
 }
 
+/// Text cells for a template: missing ones become none.
+struct TextList<'a>(&'a Text);
+
+impl Serialize for TextList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter())
+    }
+}
+
+/// Instants for a template, as ISO text in the column's style; missing
+/// ones become none.
+struct TimeList<'a>(&'a Times);
+
+impl Serialize for TimeList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let times = self.0;
+        serializer.collect_seq(
+            (0..times.micros.len()).map(|i| times.get(i).map(|m| times.style.format(m))),
+        )
+    }
+}
+
 #[derive(Serialize)]
 #[serde(untagged)]
 enum ColumnValues<'a> {
     Numbers(NumberList<'a>),
-    Text(&'a [Option<String>]),
+    Text(TextList<'a>),
+    Time(TimeList<'a>),
 }
 
 #[derive(Serialize)]
@@ -191,16 +214,13 @@ fn columns_context(table: &Table) -> Vec<ColumnContext<'_>> {
     table
         .columns
         .iter()
-        .map(|c| match &c.values {
-            Values::Numbers(v) => ColumnContext {
-                name: &c.name,
-                kind: "number",
-                values: ColumnValues::Numbers(NumberList(v)),
-            },
-            Values::Text(v) => ColumnContext {
-                name: &c.name,
-                kind: "text",
-                values: ColumnValues::Text(v),
+        .map(|c| ColumnContext {
+            name: &c.name,
+            kind: c.values.kind(),
+            values: match &c.values {
+                Values::Numbers(v) => ColumnValues::Numbers(NumberList(v)),
+                Values::Text(v) => ColumnValues::Text(TextList(v)),
+                Values::Time(v) => ColumnValues::Time(TimeList(v)),
             },
         })
         .collect()

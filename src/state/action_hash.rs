@@ -5,7 +5,7 @@
 
 use crate::config::{BuiltinStep, PlotSpec, PlotTemplate, Step};
 use crate::plan::{Command, PlotCommand, Task};
-use crate::table::Format;
+use crate::table::{Format, ReadOptions};
 
 /// The version of the fingerprint scheme: what goes into a task's
 /// fingerprint and how it is encoded. The one place to bump when either
@@ -198,7 +198,7 @@ fn plot_fields(f: &mut Fields, plot: &PlotCommand) {
         y_zero,
         bins,
         skip_empty,
-        format,
+        table,
     } = spec.as_ref();
     f.str("plot");
     f.bytes(crate::plot::code_fingerprint(template).as_bytes());
@@ -225,13 +225,65 @@ fn plot_fields(f: &mut Fields, plot: &PlotCommand) {
     f.bool(*y_zero);
     f.count(*bins);
     f.bool(*skip_empty);
+    read_options_fields(f, table);
+    for text in [title, x_label, y_label] {
+        f.opt_str(text.as_deref());
+    }
+}
+
+/// How a plot reads its tables: `format` as always, then each other option
+/// only when it is set (so plots that set none keep their fingerprints).
+fn read_options_fields(f: &mut Fields, options: &ReadOptions) {
+    let ReadOptions {
+        format,
+        na,
+        types,
+        delimiter,
+        decimal,
+        encoding,
+        time_format,
+    } = options;
     f.opt_str(format.map(|format| match format {
         Format::Csv => "csv",
         Format::Tsv => "tsv",
         Format::JsonLines => "jsonl",
     }));
-    for text in [title, x_label, y_label] {
-        f.opt_str(text.as_deref());
+    if let Some(na) = na {
+        f.str("na");
+        f.count(na.len());
+        for cell in na {
+            f.str(cell);
+        }
+    }
+    if !types.is_empty() {
+        f.str("types");
+        f.count(types.len());
+        for (column, kind) in types {
+            f.str(column);
+            f.str(kind.name());
+        }
+    }
+    if let Some(delimiter) = delimiter {
+        f.str("delimiter");
+        f.bytes(&[*delimiter]);
+    }
+    if *decimal != b'.' {
+        f.str("decimal");
+        f.bytes(&[*decimal]);
+    }
+    if *encoding != crate::table::Encoding::Utf8 {
+        f.str("encoding");
+        f.str(encoding.name());
+    }
+    let crate::table::TimeFormats { all, columns } = time_format;
+    if all.is_some() || !columns.is_empty() {
+        f.str("time_format");
+        f.opt_str(all.as_ref().map(|t| t.name()).as_deref());
+        f.count(columns.len());
+        for (column, format) in columns {
+            f.str(column);
+            f.str(&format.name());
+        }
     }
 }
 
@@ -352,9 +404,10 @@ out = "plots/{{ key }}.txt"
                 "5d2b608d9091d7072555b6245f9b19a4748269570214106f49af1d7c2cbb4182",
             ),
             (
+                // csv.stats v2 (issue 11: whole-column types, time columns).
                 "stats",
-                "d879309129f66efbe046b80c6f8770afe5720b9ba52e0f147e1112dcae17a054",
-                "d040a79694fea5fddd961ac0abef33f958c38fab167c018273041cac80ed28e3",
+                "732177225c886607e0ba6e00a1b344eee0e1245b33135d0c910e0c3dc6b27ec6",
+                "5020fb90a35690d03366a39769d39e319bfa49c2720ec8f50f91ee1122b5d48b",
             ),
             (
                 // A partial step (its empty failed set is hashed; the four
@@ -405,7 +458,24 @@ out = "plots/{{ key }}.txt"
             |p| Arc::make_mut(&mut p.spec).y_zero ^= true,
             |p| Arc::make_mut(&mut p.spec).bins += 1,
             |p| Arc::make_mut(&mut p.spec).skip_empty ^= true,
-            |p| Arc::make_mut(&mut p.spec).format = Some(Format::Tsv),
+            |p| Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table).format = Some(Format::Tsv),
+            |p| Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table).na = Some(vec![]),
+            |p| {
+                Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table)
+                    .types
+                    .push(("t".into(), crate::table::ColumnType::Time));
+            },
+            |p| Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table).delimiter = Some(b';'),
+            |p| Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table).decimal = b',',
+            |p| {
+                Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table).encoding =
+                    crate::table::Encoding::Windows1252;
+            },
+            |p| {
+                Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table)
+                    .time_format
+                    .all = Some(crate::table::TimeFormat::UnixSeconds);
+            },
             |p| p.title = None,
             |p| p.x_label = Some(String::new()),
             |p| p.y_label = Some("y".into()),

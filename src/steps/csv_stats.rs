@@ -1,20 +1,24 @@
 //! `csv.stats`: per-column statistics of one table (count, missing, min, max,
-//! mean, std of numbers; count and distinct values of text), written as JSON,
-//! CSV, TSV or JSON lines according to each output's extension.
+//! mean, std of numbers; count, distinct values and number cells of text;
+//! first, last and span of times), written as JSON, CSV, TSV or JSON lines
+//! according to each output's extension.
 
-use rustc_hash::FxHashSet as HashSet;
 use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::{BuiltinCall, check_keys, output_kind, write_file};
-use crate::table::{self, Table, TableRead, Values, format_number};
+use super::{
+    BuiltinCall, OptionError, StepError, check_keys, output_kind, read_options, write_file,
+};
+use crate::cancel::Cancel;
+use crate::table::{self, Column, Table, TableRead, Text, Times, Values, format_number};
 
 /// Bumped whenever the output of the same input changes.
-pub(super) const VERSION: u32 = 1;
+/// 2: whole-column types, time columns, `numeric`, `invalid`, `span`.
+pub(super) const VERSION: u32 = 2;
 
-const OPTIONS: &[&str] = &["format", "layout"];
+const OPTIONS: &[&str] = &["layout"];
 
 /// How a table output (CSV, TSV, JSON lines) lays out the statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,61 +29,90 @@ enum Layout {
     Wide,
 }
 
-fn layout(options: &toml::Table) -> Result<Layout, String> {
+fn layout(options: &toml::Table) -> Result<Layout, OptionError> {
     match options.get("layout") {
         None => Ok(Layout::Long),
         Some(toml::Value::String(s)) if s == "long" => Ok(Layout::Long),
         Some(toml::Value::String(s)) if s == "wide" => Ok(Layout::Wide),
-        Some(other) => Err(format!(
-            "`layout` of `csv.stats` must be \"long\" (a row per column) or \"wide\" (one row), found {other}"
+        Some(other) => Err(OptionError::new(
+            "layout",
+            format!(
+                "`layout` of `csv.stats` must be \"long\" (a row per column) or \"wide\" (one row), found {other}"
+            ),
         )),
     }
 }
 
 /// Each task reads its one table whole, text included.
 pub(super) fn table_reads(options: &toml::Table, inputs: &[std::path::PathBuf]) -> Vec<TableRead> {
-    let format = table::format_option(options.get("format")).ok().flatten();
+    let Ok(options) = read_options(options) else {
+        return Vec::new();
+    };
     inputs
         .iter()
-        .map(|path| TableRead {
-            path: path.clone(),
-            format,
-            keep_text: true,
-        })
+        .map(|path| TableRead::whole(path, &options))
         .collect()
 }
 
 /// Checks `with = {...}`.
-pub(super) fn check(options: &toml::Table) -> Result<(), String> {
+pub(super) fn check(options: &toml::Table) -> Result<(), OptionError> {
     check_keys("csv.stats", options, OPTIONS)?;
-    table::format_option(options.get("format"))?;
+    read_options(options)?;
     layout(options)?;
     Ok(())
 }
 
-/// Statistics of one column.
+/// A statistic's value: a number, or ISO text for times.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+enum Value {
+    Number(f64),
+    Text(String),
+}
+
+impl Value {
+    fn text(&self) -> String {
+        match self {
+            Value::Number(n) => format_number(*n),
+            Value::Text(s) => s.clone(),
+        }
+    }
+}
+
+/// Statistics of one column; `None` fields are not statistics of its type.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 struct ColumnStats {
     name: String,
     #[serde(rename = "type")]
     kind: &'static str,
     /// Values present (numbers: finite ones).
     count: usize,
-    /// Empty, NA, NaN, null cells.
+    /// Missing cells (the `na` list).
     missing: usize,
+    /// Numbers: infinities.
     #[serde(skip_serializing_if = "Option::is_none")]
     non_finite: Option<usize>,
-    // Outer `None`: not a statistic of this type (text); inner: no value.
+    /// Numbers and times: cells not of the type `types` forces.
     #[serde(skip_serializing_if = "Option::is_none")]
-    min: Option<Option<f64>>,
+    invalid: Option<usize>,
+    // Outer `None`: not a statistic of this type; inner: no value.
     #[serde(skip_serializing_if = "Option::is_none")]
-    max: Option<Option<f64>>,
+    min: Option<Option<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max: Option<Option<Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     mean: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     std: Option<Option<f64>>,
+    /// Times: max - min, as `1096d 4h`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    span: Option<Option<String>>,
+    /// Text: distinct values.
     #[serde(skip_serializing_if = "Option::is_none")]
     distinct: Option<usize>,
+    /// Text: cells that are numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    numeric: Option<usize>,
 }
 
 /// Statistics of a table.
@@ -87,85 +120,116 @@ struct ColumnStats {
 struct Stats {
     rows: usize,
     columns: Vec<ColumnStats>,
+    /// What the reader noticed (a `types` entry for no column...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
 }
 
-fn number_stats(name: &str, values: &[f64]) -> ColumnStats {
+/// Rows between two checks of the cancellation flag.
+const CHUNK: usize = 64 * 1024;
+
+fn number_stats(
+    column: &Column,
+    values: &[f64],
+    cancel: &Cancel,
+) -> Result<ColumnStats, StepError> {
     let mut count = 0usize;
     let mut missing = 0usize;
     let mut non_finite = 0usize;
     let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
     // Welford: no overflow of a running sum, one pass.
     let (mut mean, mut m2) = (0.0f64, 0.0f64);
-    for &v in values {
-        if v.is_nan() {
-            missing += 1;
-        } else if v.is_infinite() {
-            non_finite += 1;
-        } else {
-            count += 1;
-            min = min.min(v);
-            max = max.max(v);
-            let delta = v - mean;
-            mean += delta / count as f64;
-            m2 += delta * (v - mean);
+    for chunk in values.chunks(CHUNK) {
+        cancel.check()?;
+        for &v in chunk {
+            if v.is_nan() {
+                missing += 1;
+            } else if v.is_infinite() {
+                non_finite += 1;
+            } else {
+                count += 1;
+                min = min.min(v);
+                max = max.max(v);
+                let delta = v - mean;
+                mean += delta / count as f64;
+                m2 += delta * (v - mean);
+            }
         }
     }
     let finite = |v: f64| v.is_finite().then_some(v);
-    ColumnStats {
-        name: name.to_owned(),
+    Ok(ColumnStats {
+        name: column.name.clone(),
         kind: "number",
         count,
-        missing,
+        // Invalid cells are stored as missing, but counted apart.
+        missing: missing.saturating_sub(column.invalid),
         non_finite: Some(non_finite),
-        min: Some((count > 0).then_some(min)),
-        max: Some((count > 0).then_some(max)),
+        invalid: Some(column.invalid),
+        min: Some((count > 0).then_some(Value::Number(min))),
+        max: Some((count > 0).then_some(Value::Number(max))),
         mean: Some((count > 0).then_some(mean).and_then(finite)),
         std: Some(
             (count > 1)
                 .then(|| (m2 / (count - 1) as f64).sqrt())
                 .and_then(finite),
         ),
-        distinct: None,
-    }
+        ..ColumnStats::default()
+    })
 }
 
-fn text_stats(name: &str, values: &[Option<String>]) -> ColumnStats {
-    let mut distinct: HashSet<&str> = HashSet::default();
-    let mut missing = 0;
-    for v in values {
-        match v {
-            Some(s) => {
-                distinct.insert(s);
+fn time_stats(column: &Column, times: &Times, cancel: &Cancel) -> Result<ColumnStats, StepError> {
+    let mut range: Option<(i64, i64)> = None;
+    let mut count = 0;
+    for chunk in times.micros.chunks(CHUNK) {
+        cancel.check()?;
+        for &t in chunk {
+            if t != table::MISSING_TIME {
+                count += 1;
+                range = Some(range.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
             }
-            None => missing += 1,
         }
     }
+    Ok(ColumnStats {
+        name: column.name.clone(),
+        kind: "time",
+        count,
+        missing: (times.micros.len() - count).saturating_sub(column.invalid),
+        invalid: Some(column.invalid),
+        min: Some(range.map(|(lo, _)| Value::Text(times.style.format(lo)))),
+        max: Some(range.map(|(_, hi)| Value::Text(times.style.format(hi)))),
+        span: Some(range.map(|(lo, hi)| table::format_span(hi.saturating_sub(lo)))),
+        ..ColumnStats::default()
+    })
+}
+
+fn text_stats(column: &Column, text: &Text) -> ColumnStats {
+    let count = text.present();
     ColumnStats {
-        name: name.to_owned(),
+        name: column.name.clone(),
         kind: "text",
-        count: values.len() - missing,
-        missing,
-        non_finite: None,
-        min: None,
-        max: None,
-        mean: None,
-        std: None,
-        distinct: Some(distinct.len()),
+        count,
+        missing: text.len() - count,
+        distinct: Some(text.dictionary().len()),
+        numeric: Some(text.numeric()),
+        ..ColumnStats::default()
     }
 }
 
-fn stats(table: &Table) -> Stats {
-    Stats {
+fn stats(table: &Table, cancel: &Cancel) -> Result<Stats, StepError> {
+    let columns = table
+        .columns
+        .iter()
+        .map(|c| match &c.values {
+            Values::Numbers(v) => number_stats(c, v, cancel),
+            Values::Time(t) => time_stats(c, t, cancel),
+            Values::Text(t) => Ok(text_stats(c, t)),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Stats {
         rows: table.rows,
-        columns: table
-            .columns
-            .iter()
-            .map(|c| match &c.values {
-                Values::Numbers(v) => number_stats(&c.name, v),
-                Values::Text(v) => text_stats(&c.name, v),
-            })
-            .collect(),
-    }
+        columns,
+        notes: table.notes.clone(),
+    })
 }
 
 const LONG_HEADER: &[&str] = &[
@@ -179,7 +243,17 @@ const LONG_HEADER: &[&str] = &[
     "mean",
     "std",
     "distinct",
+    "numeric",
+    "invalid",
+    "span",
 ];
+
+fn opt_value(v: &Option<Option<Value>>) -> String {
+    v.as_ref()
+        .and_then(|v| v.as_ref())
+        .map(Value::text)
+        .unwrap_or_default()
+}
 
 fn opt_num(v: Option<Option<f64>>) -> String {
     v.flatten().map(format_number).unwrap_or_default()
@@ -187,6 +261,10 @@ fn opt_num(v: Option<Option<f64>>) -> String {
 
 fn opt_count(v: Option<usize>) -> String {
     v.map(|n| n.to_string()).unwrap_or_default()
+}
+
+fn opt_text(v: &Option<Option<String>>) -> String {
+    v.clone().flatten().unwrap_or_default()
 }
 
 /// The statistics as rows of strings: a header, then the rows.
@@ -204,11 +282,14 @@ fn rows(stats: &Stats, layout: Layout) -> (Vec<String>, Vec<Vec<String>>) {
                         c.count.to_string(),
                         c.missing.to_string(),
                         opt_count(c.non_finite),
-                        opt_num(c.min),
-                        opt_num(c.max),
+                        opt_value(&c.min),
+                        opt_value(&c.max),
                         opt_num(c.mean),
                         opt_num(c.std),
                         opt_count(c.distinct),
+                        opt_count(c.numeric),
+                        opt_count(c.invalid),
+                        opt_text(&c.span),
                     ]
                 })
                 .collect();
@@ -224,14 +305,25 @@ fn rows(stats: &Stats, layout: Layout) -> (Vec<String>, Vec<Vec<String>>) {
                 };
                 push("count", c.count.to_string());
                 push("missing", c.missing.to_string());
-                if c.kind == "number" {
-                    push("non_finite", opt_count(c.non_finite));
-                    push("min", opt_num(c.min));
-                    push("max", opt_num(c.max));
-                    push("mean", opt_num(c.mean));
-                    push("std", opt_num(c.std));
-                } else {
-                    push("distinct", opt_count(c.distinct));
+                match c.kind {
+                    "number" => {
+                        push("non_finite", opt_count(c.non_finite));
+                        push("invalid", opt_count(c.invalid));
+                        push("min", opt_value(&c.min));
+                        push("max", opt_value(&c.max));
+                        push("mean", opt_num(c.mean));
+                        push("std", opt_num(c.std));
+                    }
+                    "time" => {
+                        push("invalid", opt_count(c.invalid));
+                        push("min", opt_value(&c.min));
+                        push("max", opt_value(&c.max));
+                        push("span", opt_text(&c.span));
+                    }
+                    _ => {
+                        push("distinct", opt_count(c.distinct));
+                        push("numeric", opt_count(c.numeric));
+                    }
                 }
             }
             (header, vec![row])
@@ -254,11 +346,13 @@ fn json_line(header: &[String], row: &[String]) -> String {
     serde_json::Value::Object(map).to_string()
 }
 
-fn render(stats: &Stats, out: &Path, layout: Layout) -> Result<Vec<u8>, String> {
+fn render(stats: &Stats, out: &Path, layout: Layout) -> Result<Vec<u8>, StepError> {
     let kind = output_kind("csv.stats", out, &["json", "csv", "tsv", "jsonl"])?;
+    let internal = |e: &dyn std::fmt::Display| {
+        StepError::Internal(format!("cannot write the statistics: {e}"))
+    };
     if kind == "json" {
-        let mut text = serde_json::to_string_pretty(stats)
-            .map_err(|e| format!("cannot write JSON: {e} (bug in runner, please report it)"))?;
+        let mut text = serde_json::to_string_pretty(stats).map_err(|e| internal(&e))?;
         text.push('\n');
         return Ok(text.into_bytes());
     }
@@ -266,7 +360,7 @@ fn render(stats: &Stats, out: &Path, layout: Layout) -> Result<Vec<u8>, String> 
     let mut bytes = Vec::new();
     if kind == "jsonl" {
         for row in &rows {
-            writeln!(bytes, "{}", json_line(&header, row)).map_err(|e| e.to_string())?;
+            writeln!(bytes, "{}", json_line(&header, row)).map_err(|e| internal(&e))?;
         }
         return Ok(bytes);
     }
@@ -274,36 +368,41 @@ fn render(stats: &Stats, out: &Path, layout: Layout) -> Result<Vec<u8>, String> 
     let mut writer = csv::WriterBuilder::new()
         .delimiter(delimiter)
         .from_writer(&mut bytes);
-    writer.write_record(&header).map_err(|e| e.to_string())?;
+    writer.write_record(&header).map_err(|e| internal(&e))?;
     for row in &rows {
-        writer.write_record(row).map_err(|e| e.to_string())?;
+        writer.write_record(row).map_err(|e| internal(&e))?;
     }
-    writer.flush().map_err(|e| e.to_string())?;
+    writer.flush().map_err(|e| internal(&e))?;
     drop(writer);
     Ok(bytes)
 }
 
 /// Runs `csv.stats` on one input.
-pub(super) fn run(call: &BuiltinCall<'_>) -> Result<(), String> {
+pub(super) fn run(call: &BuiltinCall<'_>) -> Result<(), StepError> {
     let [input] = call.inputs else {
-        return Err(format!(
+        return Err(StepError::Usage(format!(
             "`csv.stats` reads one table per task, and this task has {} inputs; use `each = ...`",
             call.inputs.len()
-        ));
+        )));
     };
     if call.outputs.is_empty() {
-        return Err("`csv.stats` needs an `out` to write to".to_owned());
-    }
-    let format = table::format_option(call.options.get("format"))?;
-    let layout = layout(call.options)?;
-    let table = call.tables.read(input, format, true)?;
-    if table.rows == 0 {
-        return Err(format!(
-            "{}: the file has a header but no data rows, so there is nothing to count",
-            table::display(input)
+        return Err(StepError::Usage(
+            "`csv.stats` needs an `out` to write to".to_owned(),
         ));
     }
-    let stats = stats(&table);
+    let invalid = |e: OptionError| StepError::Usage(e.message);
+    let options = read_options(call.options).map_err(invalid)?;
+    let layout = layout(call.options).map_err(invalid)?;
+    let table = call
+        .tables
+        .read(&TableRead::whole(input, &options), call.cancel)?;
+    if table.rows == 0 {
+        return Err(StepError::Nothing {
+            path: input.clone(),
+            what: "the file has a header but no data rows, so there is nothing to count",
+        });
+    }
+    let stats = stats(&table, call.cancel)?;
     // Render everything first: a failure writes nothing.
     let rendered: Vec<Vec<u8>> = call
         .outputs
@@ -330,32 +429,52 @@ mod tests {
             outputs,
             options,
             tables: &table::SharedTables::new(std::path::Path::new("/"), []),
+            cancel: &Cancel::never(),
         })
+        .map_err(|e| crate::error::chain(&e))
+    }
+
+    fn column(name: &str, values: Values) -> Column {
+        Column {
+            name: name.into(),
+            values,
+            invalid: 0,
+        }
+    }
+
+    fn numbers(values: &[f64]) -> ColumnStats {
+        let c = column("v", Values::Numbers(values.to_vec()));
+        let Values::Numbers(v) = &c.values else {
+            unreachable!()
+        };
+        number_stats(&c, v, &Cancel::never()).unwrap()
     }
 
     #[test]
     fn numbers_and_text() {
-        let s = number_stats("v", &[1.0, f64::NAN, 3.0, f64::INFINITY, 2.0]);
+        let s = numbers(&[1.0, f64::NAN, 3.0, f64::INFINITY, 2.0]);
         assert_eq!(s.count, 3);
         assert_eq!(s.missing, 1);
         assert_eq!(s.non_finite, Some(1));
         assert_eq!(
             (s.min, s.max, s.mean),
-            (Some(Some(1.0)), Some(Some(3.0)), Some(Some(2.0)))
+            (
+                Some(Some(Value::Number(1.0))),
+                Some(Some(Value::Number(3.0))),
+                Some(Some(2.0))
+            )
         );
         assert_eq!(s.std, Some(Some(1.0)));
-        let s = number_stats("v", &[f64::NAN, f64::NAN]);
+        let s = numbers(&[f64::NAN, f64::NAN]);
         assert_eq!(
             (s.count, s.missing, s.min, s.mean, s.std),
             (0, 2, Some(None), Some(None), Some(None))
         );
-        let s = number_stats("v", &[5.0]);
+        let s = numbers(&[5.0]);
         assert_eq!((s.mean, s.std), (Some(Some(5.0)), Some(None)));
-        let s = text_stats(
-            "s",
-            &[Some("a".into()), None, Some("b".into()), Some("a".into())],
-        );
-        assert_eq!((s.count, s.missing, s.distinct), (3, 1, Some(2)));
+        let text = Text::from_cells([Some("a"), None, Some("b"), Some("a"), Some("3")]);
+        let s = text_stats(&column("s", Values::Text(text.clone())), &text);
+        assert_eq!((s.count, s.missing, s.distinct), (4, 1, Some(3)));
     }
 
     #[test]
@@ -382,6 +501,7 @@ mod tests {
       "count": 3,
       "missing": 0,
       "non_finite": 0,
+      "invalid": 0,
       "min": 0.0,
       "max": 2.0,
       "mean": 1.0,
@@ -393,6 +513,7 @@ mod tests {
       "count": 2,
       "missing": 1,
       "non_finite": 0,
+      "invalid": 0,
       "min": 1.0,
       "max": 3.0,
       "mean": 2.0,
@@ -403,7 +524,8 @@ mod tests {
       "type": "text",
       "count": 3,
       "missing": 0,
-      "distinct": 2
+      "distinct": 2,
+      "numeric": 0
     }
   ]
 }
@@ -411,10 +533,10 @@ mod tests {
         );
         assert_eq!(
             std::fs::read_to_string(&outs[1]).unwrap(),
-            "column,type,count,missing,non_finite,min,max,mean,std,distinct\n\
-             t,number,3,0,0,0,2,1,1,\n\
-             v,number,2,1,0,1,3,2,1.4142135623730951,\n\
-             s,text,3,0,,,,,,2\n"
+            "column,type,count,missing,non_finite,min,max,mean,std,distinct,numeric,invalid,span\n\
+             t,number,3,0,0,0,2,1,1,,,0,\n\
+             v,number,2,1,0,1,3,2,1.4142135623730951,,,0,\n\
+             s,text,3,0,,,,,,2,0,,\n"
         );
         options.insert("layout".into(), "wide".into());
         call_with(&[input], &outs[2..], &options).unwrap();
@@ -422,11 +544,11 @@ mod tests {
         let mut lines = wide.lines();
         assert_eq!(
             lines.next().unwrap(),
-            "rows\tt.count\tt.missing\tt.non_finite\tt.min\tt.max\tt.mean\tt.std\tv.count\tv.missing\tv.non_finite\tv.min\tv.max\tv.mean\tv.std\ts.count\ts.missing\ts.distinct"
+            "rows\tt.count\tt.missing\tt.non_finite\tt.invalid\tt.min\tt.max\tt.mean\tt.std\tv.count\tv.missing\tv.non_finite\tv.invalid\tv.min\tv.max\tv.mean\tv.std\ts.count\ts.missing\ts.distinct\ts.numeric"
         );
         assert_eq!(
             lines.next().unwrap(),
-            "3\t3\t0\t0\t0\t2\t1\t1\t2\t1\t0\t1\t3\t2\t1.4142135623730951\t3\t0\t2"
+            "3\t3\t0\t0\t0\t0\t2\t1\t1\t2\t1\t0\t0\t1\t3\t2\t1.4142135623730951\t3\t0\t2\t0"
         );
     }
 
@@ -442,7 +564,11 @@ mod tests {
             ),
             ("r.csv", "a,b\n1,2\n3\n", "r.csv:3: this row has 1 field"),
             ("e.csv", "", "e.csv: the file is empty"),
-            ("n.csv", "a\n1\nx\n", "n.csv:3: column `a` holds numbers"),
+            (
+                "q.csv",
+                "t,v\n1,\"abc\n2,3\n",
+                "q.csv:2: a quote (\") opened on this line is never closed",
+            ),
         ] {
             let input = dir.path().join(name);
             std::fs::write(&input, text).unwrap();
@@ -463,7 +589,10 @@ mod tests {
         let t = |s: &str| -> toml::Table { toml::from_str(s).unwrap() };
         assert!(check(&t("format = 'tsv'\nlayout = 'wide'")).is_ok());
         let err = check(&t("layot = 'wide'")).unwrap_err();
-        assert!(err.contains("did you mean `layout`?"), "{err}");
+        assert!(err.message.contains("did you mean `layout`?"), "{err:?}");
+        assert_eq!(err.key.as_deref(), Some("layot"));
+        let err = check(&t("decimal = ';'")).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("decimal"));
         assert!(check(&t("layout = 'tall'")).is_err());
         assert!(check(&t("format = 'xls'")).is_err());
     }

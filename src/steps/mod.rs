@@ -3,11 +3,16 @@
 //! One built-in per file; this file is the registry and shared helpers.
 
 mod csv_stats;
+mod error;
 mod table_concat;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::table::TableRead;
+pub(crate) use error::StepError;
+
+use crate::cancel::Cancel;
+use crate::table::{ReadOptions, TableRead};
 
 /// What a built-in step is given: absolute paths.
 pub(crate) struct BuiltinCall<'a> {
@@ -19,14 +24,17 @@ pub(crate) struct BuiltinCall<'a> {
     pub(crate) options: &'a toml::Table,
     /// Tables other tasks of the run read too.
     pub(crate) tables: &'a crate::table::SharedTables,
+    /// Raised when the run must stop: built-ins check it between rows and
+    /// chunks and stop with `StepError::Interrupted` (issue 10, item 9).
+    pub(crate) cancel: &'a Cancel,
 }
 
 /// One built-in step.
 struct Builtin {
     name: &'static str,
     version: u32,
-    check: fn(&toml::Table) -> Result<(), String>,
-    run: fn(&BuiltinCall<'_>) -> Result<(), String>,
+    check: fn(&toml::Table) -> Result<(), OptionError>,
+    run: fn(&BuiltinCall<'_>) -> Result<(), StepError>,
     /// The tables a task reads whole (shared with other tasks that read them).
     table_reads: fn(&toml::Table, &[PathBuf]) -> Vec<TableRead>,
 }
@@ -74,36 +82,81 @@ pub(crate) fn table_reads(name: &str, options: &toml::Table, inputs: &[PathBuf])
     find(name).map_or_else(Vec::new, |b| (b.table_reads)(options, inputs))
 }
 
+/// A wrong `with = {...}` option: which key (when one is to blame) and what
+/// is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OptionError {
+    /// The key, so the diagnostic can point at it.
+    pub(crate) key: Option<String>,
+    /// What is wrong, with a hint.
+    pub(crate) message: String,
+}
+
+impl OptionError {
+    fn new(key: &str, message: impl Into<String>) -> OptionError {
+        OptionError {
+            key: Some(key.to_owned()),
+            message: message.into(),
+        }
+    }
+}
+
 /// Checks `with = {...}` for a built-in at load time.
-pub(crate) fn check_options(name: &str, options: &toml::Table) -> Result<(), String> {
+pub(crate) fn check_options(name: &str, options: &toml::Table) -> Result<(), OptionError> {
     match find(name) {
         Some(b) => (b.check)(options),
-        None => Err(format!("unknown built-in step `{name}`")),
+        None => Err(OptionError {
+            key: None,
+            message: format!("unknown built-in step `{name}`"),
+        }),
     }
 }
 
-/// Runs a built-in step; the error is the task's failure message.
-pub(crate) fn run(name: &str, call: &BuiltinCall<'_>) -> Result<(), String> {
+/// Runs a built-in step; the error (with its causes) is the task's failure
+/// message.
+pub(crate) fn run(name: &str, call: &BuiltinCall<'_>) -> Result<(), StepError> {
     match find(name) {
         Some(b) => (b.run)(call),
-        None => Err(format!("unknown built-in step `{name}`")),
+        None => Err(StepError::Internal(format!(
+            "unknown built-in step `{name}`"
+        ))),
     }
 }
 
-/// Rejects option keys a built-in does not know, with a suggestion.
-fn check_keys(step: &str, options: &toml::Table, known: &[&str]) -> Result<(), String> {
+/// Rejects option keys a built-in does not know (its own `known` and the
+/// table options every built-in takes), with a suggestion.
+fn check_keys(step: &str, options: &toml::Table, known: &[&str]) -> Result<(), OptionError> {
+    let all: Vec<&str> = known
+        .iter()
+        .chain(crate::table::OPTION_KEYS)
+        .copied()
+        .collect();
     for key in options.keys() {
-        if !known.contains(&key.as_str()) {
-            let hint = crate::diag::did_you_mean(key, known.iter().copied())
-                .unwrap_or_else(|| format!("its options: {}", known.join(", ")));
-            return Err(format!("`{step}` has no option `{key}`; {hint}"));
+        if !all.contains(&key.as_str()) {
+            let hint = crate::diag::did_you_mean(key, all.iter().copied())
+                .unwrap_or_else(|| format!("its options: {}", all.join(", ")));
+            return Err(OptionError::new(
+                key,
+                format!("`{step}` has no option `{key}`; {hint}"),
+            ));
         }
     }
     Ok(())
 }
 
+/// The table options of `with = {...}` (checked at load time).
+fn read_options(options: &toml::Table) -> Result<Arc<ReadOptions>, OptionError> {
+    ReadOptions::from_toml(options)
+        .map(Arc::new)
+        .map_err(|(key, message)| OptionError::new(&key, message))
+}
+
 /// The output's extension (lowercase) if it is one of `allowed`.
-fn output_kind(step: &str, out: &Path, allowed: &[&'static str]) -> Result<&'static str, String> {
+fn output_kind(
+    step: &str,
+    out: &Path,
+    allowed: &[&'static str],
+) -> Result<&'static str, StepError> {
     let ext = out
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
@@ -121,14 +174,18 @@ fn output_kind(step: &str, out: &Path, allowed: &[&'static str]) -> Result<&'sta
         } else {
             format!("`.{ext}`")
         };
-        format!("`{step}` writes {names}, and {found} is none of them")
+        StepError::Usage(format!(
+            "`{step}` writes {names}, and {found} is none of them"
+        ))
     })
 }
 
 /// Writes a whole output file.
-fn write_file(out: &Path, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(out, bytes)
-        .map_err(|e| format!("cannot write `{}`: {e}", crate::table::display(out)))
+fn write_file(out: &Path, bytes: &[u8]) -> Result<(), StepError> {
+    std::fs::write(out, bytes).map_err(|source| StepError::Write {
+        path: out.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -147,16 +204,19 @@ mod tests {
     #[test]
     fn output_kinds() {
         assert_eq!(
-            output_kind("s", Path::new("a/.x.tmp-1.CSV"), &["json", "csv"]),
-            Ok("csv")
+            output_kind("s", Path::new("a/.x.tmp-1.CSV"), &["json", "csv"]).unwrap(),
+            "csv"
         );
         assert_eq!(
-            output_kind("s", Path::new("x.txt"), &["json", "csv", "tsv"]).unwrap_err(),
+            output_kind("s", Path::new("x.txt"), &["json", "csv", "tsv"])
+                .unwrap_err()
+                .to_string(),
             "`s` writes .json, .csv or .tsv, and `.txt` is none of them"
         );
         assert!(
             output_kind("s", Path::new("x"), &["csv"])
                 .unwrap_err()
+                .to_string()
                 .contains("without an extension")
         );
     }

@@ -7,29 +7,33 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::{BuiltinCall, check_keys, output_kind};
-use crate::table::{self, Cell, Format, Sink, format_number, is_missing};
+use super::{BuiltinCall, OptionError, StepError, check_keys, output_kind, read_options};
+use crate::cancel::Cancel;
+use crate::table::{self, Cell, ReadOptions, Sink, format_number};
 
 /// Bumped whenever the output of the same inputs changes.
 pub(super) const VERSION: u32 = 1;
 
-const OPTIONS: &[&str] = &["format", "source"];
+const OPTIONS: &[&str] = &["source"];
 
-fn source_name(options: &toml::Table) -> Result<String, String> {
+fn source_name(options: &toml::Table) -> Result<String, OptionError> {
     match options.get("source") {
         None => Ok("source".to_owned()),
         Some(toml::Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
-        Some(other) => Err(format!(
-            "`source` of `table.concat` names the column that holds each file's stem, \
-             and must be a non-empty string, found {other}"
+        Some(other) => Err(OptionError::new(
+            "source",
+            format!(
+                "`source` of `table.concat` names the column that holds each file's stem, \
+                 and must be a non-empty string, found {other}"
+            ),
         )),
     }
 }
 
 /// Checks `with = {...}`.
-pub(super) fn check(options: &toml::Table) -> Result<(), String> {
+pub(super) fn check(options: &toml::Table) -> Result<(), OptionError> {
     check_keys("table.concat", options, OPTIONS)?;
-    table::format_option(options.get("format"))?;
+    read_options(options)?;
     source_name(options)?;
     Ok(())
 }
@@ -44,41 +48,43 @@ enum Output {
 struct Rows<'a> {
     output: &'a mut Output,
     columns: &'a [String],
-    /// Per input column, its output column.
-    map: Vec<usize>,
+    options: &'a ReadOptions,
+    /// Per input column, its output column (`None`: a column the first
+    /// reading did not see, left out).
+    map: Vec<Option<usize>>,
     /// The stem, unless the input has its own source column.
     source: Option<String>,
 }
 
 impl Sink for Rows<'_> {
-    fn column(&mut self, name: String) -> Result<(), String> {
-        let at = self.columns.iter().position(|c| *c == name).ok_or_else(|| {
-            format!("column `{name}` was not found on the first reading (bug in runner, please report it)")
-        })?;
-        if at == 0 {
+    fn column(&mut self, name: String) {
+        let at = self.columns.iter().position(|c| *c == name);
+        if at == Some(0) {
             self.source = None;
         }
         self.map.push(at);
-        Ok(())
     }
 
-    fn row(&mut self, _line: u64, cells: &mut dyn Iterator<Item = Cell<'_>>) -> Result<(), String> {
+    fn row(
+        &mut self,
+        _line: u64,
+        cells: &mut dyn Iterator<Item = Cell<'_>>,
+    ) -> std::io::Result<()> {
         let mut out: Vec<Cell<'_>> = vec![Cell::Missing; self.columns.len()];
         if let Some(stem) = &self.source {
             out[0] = Cell::Text(Cow::Borrowed(stem.as_str()));
         }
         for (i, cell) in cells.enumerate() {
-            if let Some(&j) = self.map.get(i) {
+            if let Some(&Some(j)) = self.map.get(i) {
                 out[j] = cell;
             }
         }
-        let result = match self.output {
+        match self.output {
             Output::Delimited(w) => w
                 .write_record(out.iter().map(csv_bytes))
-                .map_err(|e| e.to_string()),
-            Output::JsonLines(w) => write_json(w, self.columns, &out).map_err(|e| e.to_string()),
-        };
-        result.map_err(|e| format!("cannot write the output: {e}"))
+                .map_err(std::io::Error::other),
+            Output::JsonLines(w) => write_json(w, self.columns, &out, self.options),
+        }
     }
 }
 
@@ -93,7 +99,12 @@ fn csv_bytes<'c>(cell: &'c Cell<'_>) -> Cow<'c, [u8]> {
 }
 
 /// One JSON object: numbers stay numbers (as written), missing cells are null.
-fn write_json(w: &mut impl Write, columns: &[String], cells: &[Cell<'_>]) -> std::io::Result<()> {
+fn write_json(
+    w: &mut impl Write,
+    columns: &[String],
+    cells: &[Cell<'_>],
+    options: &ReadOptions,
+) -> std::io::Result<()> {
     let mut line = String::from("{");
     for (i, (name, cell)) in columns.iter().zip(cells).enumerate() {
         if i > 0 {
@@ -106,7 +117,7 @@ fn write_json(w: &mut impl Write, columns: &[String], cells: &[Cell<'_>]) -> std
             Cell::Bytes(b) => {
                 let trimmed = b.trim_ascii();
                 let text = String::from_utf8_lossy(trimmed);
-                if is_missing(trimmed) {
+                if options.is_missing(trimmed) {
                     line.push_str("null");
                 } else if text.parse::<serde_json::Number>().is_ok() {
                     line.push_str(&text);
@@ -127,23 +138,33 @@ fn write_json(w: &mut impl Write, columns: &[String], cells: &[Cell<'_>]) -> std
     w.write_all(line.as_bytes())
 }
 
-fn concat(inputs: &[PathBuf], out: &Path, options: &toml::Table) -> Result<(), String> {
-    let format = table::format_option(options.get("format"))?;
-    let source = source_name(options)?;
+fn concat(
+    inputs: &[PathBuf],
+    out: &Path,
+    options: &toml::Table,
+    cancel: &Cancel,
+) -> Result<(), StepError> {
+    let invalid = |e: OptionError| StepError::Usage(e.message);
+    let read = read_options(options).map_err(invalid)?;
+    let source = source_name(options).map_err(invalid)?;
     let kind = output_kind("table.concat", out, &["csv", "tsv", "jsonl"])?;
+    let write_error = |source| StepError::Write {
+        path: out.to_owned(),
+        source,
+    };
 
     // First reading: the union of the columns.
     let mut columns = vec![source.clone()];
     for input in inputs {
-        for name in table::columns(input, Format::for_path(input, format))? {
+        cancel.check()?;
+        for name in table::columns(input, &read, cancel)? {
             if !columns.contains(&name) {
                 columns.push(name);
             }
         }
     }
 
-    let file =
-        File::create(out).map_err(|e| format!("cannot create `{}`: {e}", table::display(out)))?;
+    let file = File::create(out).map_err(write_error)?;
     let buffered = BufWriter::with_capacity(256 * 1024, file);
     let mut output = match kind {
         "jsonl" => Output::JsonLines(buffered),
@@ -151,35 +172,39 @@ fn concat(inputs: &[PathBuf], out: &Path, options: &toml::Table) -> Result<(), S
             let mut w = csv::WriterBuilder::new()
                 .delimiter(if kind == "tsv" { b'\t' } else { b',' })
                 .from_writer(buffered);
-            w.write_record(&columns).map_err(|e| e.to_string())?;
+            w.write_record(&columns)
+                .map_err(|e| write_error(std::io::Error::other(e)))?;
             Output::Delimited(Box::new(w))
         }
     };
     for input in inputs {
+        cancel.check()?;
         let mut rows = Rows {
             output: &mut output,
             columns: &columns,
+            options: &read,
             map: Vec::new(),
             source: Some(table::stem(input)),
         };
-        table::scan(input, Format::for_path(input, format), &mut rows)?;
+        table::scan(input, &read, &mut rows, cancel)?;
     }
     let flushed = match output {
         Output::Delimited(mut w) => w.flush(),
         Output::JsonLines(mut w) => w.flush(),
     };
-    flushed.map_err(|e| format!("cannot write `{}`: {e}", table::display(out)))
+    flushed.map_err(write_error)
 }
 
-/// Runs `table.concat` over every input of the task.
-pub(super) fn run(call: &BuiltinCall<'_>) -> Result<(), String> {
+/// Runs `table.concat` over every input of the task (checking the
+/// cancellation flag between inputs and every few thousand rows).
+pub(super) fn run(call: &BuiltinCall<'_>) -> Result<(), StepError> {
     let [out] = call.outputs else {
-        return Err(format!(
+        return Err(StepError::Usage(format!(
             "`table.concat` writes one table, and this task has {} outputs",
             call.outputs.len()
-        ));
+        )));
     };
-    let result = concat(call.inputs, out, call.options);
+    let result = concat(call.inputs, out, call.options, call.cancel);
     if result.is_err() {
         let _ = std::fs::remove_file(out);
     }
@@ -197,7 +222,9 @@ mod tests {
             outputs: &[out.to_owned()],
             options: &options,
             tables: &crate::table::SharedTables::new(Path::new("/"), []),
+            cancel: &Cancel::never(),
         })
+        .map_err(|e| crate::error::chain(&e))
     }
 
     #[test]
@@ -272,7 +299,9 @@ mod tests {
         assert!(
             check(&t("sorce = 'x'"))
                 .unwrap_err()
+                .message
                 .contains("did you mean `source`?")
         );
+        assert!(check(&t("delimiter = ';'\nencoding = 'latin1'")).is_ok());
     }
 }

@@ -6,23 +6,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::{Format, Table, TableError, Values, read_with};
+use super::{Columns, ReadOptions, Table, TableError, TableRead};
+use crate::cancel::Cancel;
 
 /// At most this many bytes of parsed tables wait for their later readers;
 /// beyond it, a table is not kept and its later readers parse it again.
 const MAX_WAITING_BYTES: usize = 512 << 20;
-
-/// One read of a table that a task will make: the file (absolute), its
-/// format option, and whether it needs the cells of text columns.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct TableRead {
-    /// The file, as the task is given it.
-    pub(crate) path: PathBuf,
-    /// `format = ...`, if any.
-    pub(crate) format: Option<Format>,
-    /// Whether the reader needs the text of text cells.
-    pub(crate) keep_text: bool,
-}
 
 type Parsed = Result<Arc<Table>, TableError>;
 
@@ -32,6 +21,8 @@ struct Entry {
     readers_left: usize,
     /// Whether any reader needs text cells.
     keep_text: bool,
+    /// The columns any reader needs.
+    columns: Columns,
     /// Filled by the first reader; the others wait for it.
     parsed: Arc<OnceLock<Parsed>>,
     /// Its size once parsed and kept (counted in `waiting_bytes`).
@@ -45,9 +36,12 @@ pub(crate) struct SharedTables {
     max_waiting_bytes: usize,
 }
 
+/// A file read with some options.
+type Key = (PathBuf, Arc<ReadOptions>);
+
 #[derive(Default)]
 struct State {
-    entries: HashMap<(PathBuf, Option<Format>), Entry>,
+    entries: HashMap<Key, Entry>,
     waiting_bytes: usize,
 }
 
@@ -68,15 +62,17 @@ impl SharedTables {
         for read in reads {
             let entry = state
                 .entries
-                .entry((read.path, read.format))
+                .entry((read.path, read.options))
                 .or_insert_with(|| Entry {
                     readers_left: 0,
                     keep_text: false,
+                    columns: read.columns.clone(),
                     parsed: Arc::default(),
                     bytes: 0,
                 });
             entry.readers_left += 1;
             entry.keep_text |= read.keep_text;
+            entry.columns = entry.columns.union(&read.columns);
         }
         state.entries.retain(|_, e| e.readers_left > 1);
         SharedTables {
@@ -86,22 +82,25 @@ impl SharedTables {
         }
     }
 
-    /// The table at `path` (absolute): parsed now, or by another reader of
-    /// the same file (waiting for it if it is being parsed).
-    pub(crate) fn read(
-        &self,
-        path: &Path,
-        format: Option<Format>,
-        keep_text: bool,
-    ) -> Result<Arc<Table>, TableError> {
-        let key = (path.to_owned(), format);
+    /// The table `read` asks for: parsed now, or by another reader of the
+    /// same file (waiting for it if it is being parsed). A reader that is
+    /// shared a table gets every column and text that any of its readers
+    /// asked for. `cancel` stops the parse (every waiting reader then gets
+    /// the interruption).
+    pub(crate) fn read(&self, read: &TableRead, cancel: &Cancel) -> Result<Arc<Table>, TableError> {
+        let key = (read.path.clone(), read.options.clone());
         let shared = {
             let mut state = self.lock();
             match state.entries.get_mut(&key) {
                 None => None,
                 Some(entry) => {
                     entry.readers_left -= 1;
-                    let shared = (entry.parsed.clone(), entry.keep_text);
+                    let shared = TableRead {
+                        keep_text: entry.keep_text,
+                        columns: entry.columns.clone(),
+                        ..read.clone()
+                    };
+                    let shared = (entry.parsed.clone(), shared);
                     if entry.readers_left == 0 {
                         let bytes = entry.bytes;
                         state.entries.remove(&key);
@@ -111,30 +110,25 @@ impl SharedTables {
                 }
             }
         };
-        let Some((cell, keep)) = shared else {
-            return self.parse(path, format, keep_text);
+        let Some((cell, shared)) = shared else {
+            return self.parse(read, cancel);
         };
         let mut parsed_here = false;
         let result = cell
             .get_or_init(|| {
                 parsed_here = true;
-                self.parse(path, format, keep)
+                self.parse(&shared, cancel)
             })
             .clone();
         if parsed_here && let Ok(table) = &result {
-            self.keep_or_drop(&key, &cell, approx_bytes(table));
+            self.keep_or_drop(&key, &cell, table.heap_bytes());
         }
         result
     }
 
     /// After the first reader parsed a table: count it as waiting for the
     /// others, or forget it when too much is waiting already.
-    fn keep_or_drop(
-        &self,
-        key: &(PathBuf, Option<Format>),
-        cell: &Arc<OnceLock<Parsed>>,
-        bytes: usize,
-    ) {
+    fn keep_or_drop(&self, key: &Key, cell: &Arc<OnceLock<Parsed>>, bytes: usize) {
         let mut state = self.lock();
         let over = state.waiting_bytes + bytes > self.max_waiting_bytes;
         let Some(entry) = state.entries.get_mut(key) else {
@@ -152,8 +146,8 @@ impl SharedTables {
         }
     }
 
-    fn parse(&self, path: &Path, format: Option<Format>, keep_text: bool) -> Parsed {
-        let mut table = read_with(path, format, keep_text)?;
+    fn parse(&self, read: &TableRead, cancel: &Cancel) -> Parsed {
+        let mut table = super::read(read, cancel)?;
         if let Ok(rel) = table.path.strip_prefix(&self.root) {
             table.path = rel.to_owned();
         }
@@ -165,35 +159,23 @@ impl SharedTables {
     }
 }
 
-/// About how much memory a table holds.
-fn approx_bytes(table: &Table) -> usize {
-    table
-        .columns
-        .iter()
-        .map(|c| match &c.values {
-            Values::Numbers(v) => v.len() * size_of::<f64>(),
-            Values::Text(v) => {
-                v.len() * size_of::<Option<String>>()
-                    + v.iter().flatten().map(String::capacity).sum::<usize>()
-            }
-        })
-        .sum::<usize>()
-        + 64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn reads(path: &Path, n: usize, keep_text: bool) -> Vec<TableRead> {
-        vec![
-            TableRead {
-                path: path.to_owned(),
-                format: None,
-                keep_text,
-            };
-            n
-        ]
+        vec![request(path, keep_text); n]
+    }
+
+    fn request(path: &Path, keep_text: bool) -> TableRead {
+        TableRead {
+            keep_text,
+            ..TableRead::whole(path, &Arc::new(ReadOptions::new()))
+        }
+    }
+
+    fn get(shared: &SharedTables, path: &Path, keep_text: bool) -> Result<Arc<Table>, TableError> {
+        shared.read(&request(path, keep_text), &Cancel::never())
     }
 
     fn csv(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -213,15 +195,15 @@ mod tests {
                 .into_iter()
                 .chain(reads(&path, 1, true)),
         );
-        let first = shared.read(&path, None, false).unwrap();
+        let first = get(&shared, &path, false).unwrap();
         assert_eq!(first.path, Path::new("a.csv"), "relative to root");
         assert!(
-            matches!(&first.columns[1].values, Values::Text(v) if v[0].as_deref() == Some("x"))
+            matches!(&first.columns[1].values, super::super::Values::Text(v) if v.get(0) == Some("x"))
         );
         let waiting = shared.lock().waiting_bytes;
         assert!(waiting > 0);
-        let second = shared.read(&path, None, false).unwrap();
-        let third = shared.read(&path, None, true).unwrap();
+        let second = get(&shared, &path, false).unwrap();
+        let third = get(&shared, &path, true).unwrap();
         assert!(Arc::ptr_eq(&first, &second) && Arc::ptr_eq(&first, &third));
         // Every reader has it: nothing waits any more.
         let state = shared.lock();
@@ -234,8 +216,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = csv(dir.path(), "a.csv", "t\n1\n");
         let shared = SharedTables::new(dir.path(), reads(&path, 1, true));
-        let a = shared.read(&path, None, true).unwrap();
-        let b = shared.read(&path, None, true).unwrap();
+        let a = get(&shared, &path, true).unwrap();
+        let b = get(&shared, &path, true).unwrap();
         assert!(!Arc::ptr_eq(&a, &b));
         assert!(shared.lock().entries.is_empty());
     }
@@ -245,8 +227,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = csv(dir.path(), "bad.csv", "t,v\n1,2\n3\n");
         let shared = SharedTables::new(dir.path(), reads(&path, 2, true));
-        let a = shared.read(&path, None, true).unwrap_err();
-        let b = shared.read(&path, None, true).unwrap_err();
+        let a = get(&shared, &path, true).unwrap_err();
+        let b = get(&shared, &path, true).unwrap_err();
         assert_eq!(a, b);
         assert_eq!(a.line, Some(3));
     }
@@ -256,10 +238,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = csv(dir.path(), "a.csv", "t\n1\n2\n");
         let shared = SharedTables::with_limit(dir.path(), reads(&path, 3, true), 0);
-        let a = shared.read(&path, None, true).unwrap();
+        let a = get(&shared, &path, true).unwrap();
         assert_eq!(shared.lock().waiting_bytes, 0);
-        let b = shared.read(&path, None, true).unwrap();
-        let c = shared.read(&path, None, true).unwrap();
+        let b = get(&shared, &path, true).unwrap();
+        let c = get(&shared, &path, true).unwrap();
         assert!(!Arc::ptr_eq(&a, &b) && !Arc::ptr_eq(&b, &c));
         assert_eq!(a.columns[0].values, b.columns[0].values);
         assert!(shared.lock().entries.is_empty());
@@ -273,7 +255,7 @@ mod tests {
         let shared = SharedTables::new(dir.path(), reads(&path, 4, true));
         let tables: Vec<Arc<Table>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..4)
-                .map(|_| s.spawn(|| shared.read(&path, None, true).unwrap()))
+                .map(|_| s.spawn(|| get(&shared, &path, true).unwrap()))
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });

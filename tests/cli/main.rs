@@ -11,3 +11,5 @@ mod load_errors;
 mod plot;
 mod schema;
 mod state;
+mod tables;
+mod trust_tables;

@@ -1,0 +1,201 @@
+//! One cell as a reader finds it, and what a cell means: missing (the `na`
+//! list), a number (with `.` or `,` as the decimal mark), text; numbers
+//! written back the short way.
+
+use std::borrow::Cow;
+
+/// One cell as a reader found it.
+#[derive(Debug, Clone)]
+pub(crate) enum Cell<'a> {
+    /// No value: an absent JSON key or `null`.
+    Missing,
+    /// The bytes of a CSV/TSV field, as written.
+    Bytes(&'a [u8]),
+    /// A JSON number.
+    Number(f64),
+    /// A JSON string.
+    Text(Cow<'a, str>),
+    /// A JSON boolean, array or object, as compact JSON text: never a number.
+    Other(String),
+}
+
+impl Cell<'_> {
+    /// The cell as text, as it would be written back to a CSV file.
+    pub(crate) fn text(&self) -> Cow<'_, str> {
+        match self {
+            Cell::Missing => Cow::Borrowed(""),
+            Cell::Bytes(b) => String::from_utf8_lossy(b),
+            Cell::Number(n) => Cow::Owned(format_number(*n)),
+            Cell::Text(s) => Cow::Borrowed(s),
+            Cell::Other(s) => Cow::Borrowed(s),
+        }
+    }
+}
+
+/// Whether a (trimmed) cell is missing by the default list: empty, `NA`,
+/// `N/A`, `n/a`, `NaN` in any case, `null`, `NULL`.
+pub(crate) fn is_missing(cell: &[u8]) -> bool {
+    matches!(cell, b"" | b"NA" | b"N/A" | b"n/a" | b"null" | b"NULL")
+        || cell.eq_ignore_ascii_case(b"nan")
+}
+
+/// Exact powers of ten a double holds.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Plain decimals (`-12.375`) of at most 15 digits, the bulk of any data
+/// file: the digits as an integer divided by an exact power of ten, which is
+/// correctly rounded (Clinger's fast path). `None` for anything else.
+pub(crate) fn parse_plain_decimal(cell: &[u8]) -> Option<f64> {
+    let (negative, digits) = match cell.first()? {
+        b'-' => (true, &cell[1..]),
+        b'+' => (false, &cell[1..]),
+        _ => (false, cell),
+    };
+    let mut mantissa: u64 = 0;
+    let mut count = 0usize;
+    let mut decimals = 0usize;
+    let mut point = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                count += 1;
+                if point {
+                    decimals += 1;
+                }
+            }
+            b'.' if !point => point = true,
+            _ => return None,
+        }
+    }
+    if count == 0 || count > 15 {
+        return None;
+    }
+    let value = mantissa as f64 / POW10[decimals];
+    Some(if negative { -value } else { value })
+}
+
+/// A cell as a number: `Some(NaN)` never happens (NaN is missing).
+pub(crate) fn parse_number(cell: &[u8]) -> Option<f64> {
+    if let Some(value) = parse_plain_decimal(cell) {
+        return Some(value);
+    }
+    let text = std::str::from_utf8(cell).ok()?;
+    let value: f64 = text.parse().ok()?;
+    (!value.is_nan()).then_some(value)
+}
+
+/// Formats a number the short way: integers without a point, others with
+/// the fewest digits that read back the same, exponents when very large or
+/// small. No `-0`.
+pub(crate) fn format_number(value: f64) -> String {
+    if value.is_nan() {
+        return "NaN".to_owned();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    let value = value + 0.0; // -0.0 -> 0.0
+    if value == value.trunc() && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value:?}")
+    }
+}
+
+/// A cell as a number with `decimal` as the decimal mark (`b'.'` or
+/// `b','`): with `,`, a cell with a `.` is not a number (`1.234,5` neither:
+/// there is no thousands separator).
+pub(crate) fn parse_number_with(cell: &[u8], decimal: u8) -> Option<f64> {
+    if decimal == b'.' {
+        return parse_number(cell);
+    }
+    if cell.contains(&b'.') {
+        return None;
+    }
+    let mut buf = [0u8; 64];
+    let text = buf.get_mut(..cell.len())?;
+    text.copy_from_slice(cell);
+    let mut commas = 0;
+    for b in text.iter_mut() {
+        if *b == decimal {
+            *b = b'.';
+            commas += 1;
+        }
+    }
+    if commas > 1 {
+        return None;
+    }
+    parse_number(text)
+}
+
+/// The cell's bytes without leading and trailing ASCII white space.
+pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
+    bytes.trim_ascii()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_decimals_parse_exactly_like_std() {
+        let mut seed: u64 = 88172645463325252;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let digits = (seed % 15 + 1) as usize;
+            let mut text: String = (0..digits)
+                .map(|i| char::from(b'0' + ((seed >> (i * 4)) % 10) as u8))
+                .collect();
+            let point = (seed >> 60) as usize % (digits + 1);
+            if point < digits {
+                text.insert(point, '.');
+            }
+            if seed & 1 == 1 {
+                text.insert(0, '-');
+            }
+            let std: f64 = text.parse().unwrap();
+            assert_eq!(parse_number(text.as_bytes()), Some(std), "{text}");
+        }
+        for text in [
+            "1e5",
+            "0x10",
+            ".5",
+            "5.",
+            "1.2.3",
+            "-",
+            "+3",
+            "1234567890123456",
+        ] {
+            assert_eq!(
+                parse_number(text.as_bytes()),
+                text.parse::<f64>().ok(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_format_short() {
+        assert_eq!(format_number(3.0), "3");
+        assert_eq!(format_number(-0.0), "0");
+        assert_eq!(format_number(0.1), "0.1");
+        assert_eq!(format_number(1e20), "1e20");
+        assert_eq!(format_number(1.5e-7), "1.5e-7");
+        assert_eq!(format_number(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn decimal_commas() {
+        assert_eq!(parse_number_with(b"1,5", b','), Some(1.5));
+        assert_eq!(parse_number_with(b"-2", b','), Some(-2.0));
+        assert_eq!(parse_number_with(b"1.5", b','), None);
+        assert_eq!(parse_number_with(b"1,2,3", b','), None);
+        assert_eq!(parse_number_with(b"1.5", b'.'), Some(1.5));
+    }
+}

@@ -1,0 +1,244 @@
+//! CSV and TSV (any one-byte delimiter): the header row, then every row
+//! into a `Sink`; the text decoded from the file's encoding (a byte-order
+//! mark removed); ragged rows and a quote that is never closed are errors
+//! at their line.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use encoding_rs_io::DecodeReaderBytesBuilder;
+
+use super::error::{TableError, TableErrorKind};
+use super::options::{Encoding, ReadOptions};
+use super::{Cell, Sink, trim};
+use crate::cancel::Cancel;
+
+/// Rows between two checks of the cancellation flag.
+pub(super) const CHECK_EVERY: u64 = 4096;
+
+/// The file's bytes as UTF-8 (or, for UTF-8 files, as they are: invalid
+/// bytes are shown lossily later), without a byte-order mark. Opening the
+/// same file twice gives the same bytes, so byte offsets agree.
+pub(super) fn open(path: &Path, encoding: Encoding) -> Result<impl Read, TableError> {
+    let file = File::open(path)
+        .map_err(|e| TableError::new(path, None, TableErrorKind::Open(Arc::new(e))))?;
+    let mut builder = DecodeReaderBytesBuilder::new();
+    builder.strip_bom(true);
+    match encoding {
+        // A UTF-16 byte-order mark still switches to UTF-16.
+        Encoding::Utf8 => builder.utf8_passthru(true),
+        Encoding::Windows1252 => builder.encoding(Some(encoding_rs::WINDOWS_1252)),
+    };
+    Ok(builder.build(file))
+}
+
+fn read_error(path: &Path, err: io::Error) -> TableError {
+    TableError::new(path, None, TableErrorKind::Read(Arc::new(err)))
+}
+
+fn csv_error(path: &Path, err: csv::Error) -> TableError {
+    let line = err.position().map(|p| p.line());
+    let kind = if err.is_io_error() {
+        match err.into_kind() {
+            csv::ErrorKind::Io(e) => TableErrorKind::Read(Arc::new(e)),
+            other => TableErrorKind::Csv(format!("{other:?}")),
+        }
+    } else {
+        TableErrorKind::Csv(err.to_string())
+    };
+    TableError::new(path, line, kind)
+}
+
+fn reader(source: impl Read, delimiter: u8) -> csv::Reader<impl Read> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(256 * 1024)
+        .from_reader(source)
+}
+
+/// The header's column names (trimmed; an empty one becomes `column_N`).
+pub(super) fn header(
+    path: &Path,
+    options: &ReadOptions,
+    delimiter: u8,
+) -> Result<Vec<String>, TableError> {
+    let mut reader = reader(open(path, options.encoding)?, delimiter);
+    let mut record = csv::ByteRecord::new();
+    if !reader
+        .read_byte_record(&mut record)
+        .map_err(|e| csv_error(path, e))?
+    {
+        return Err(empty(path));
+    }
+    names(path, &record)
+}
+
+fn empty(path: &Path) -> TableError {
+    TableError::new(path, None, TableErrorKind::Empty("no header row"))
+}
+
+fn names(path: &Path, header: &csv::ByteRecord) -> Result<Vec<String>, TableError> {
+    if header.is_empty() || (header.len() == 1 && trim(&header[0]).is_empty()) {
+        return Err(empty(path));
+    }
+    super::header_names(
+        path,
+        header
+            .iter()
+            .map(|h| String::from_utf8_lossy(h).into_owned()),
+    )
+}
+
+/// Reads every row of a delimited file into `sink`.
+pub(super) fn scan(
+    path: &Path,
+    options: &ReadOptions,
+    delimiter: u8,
+    sink: &mut dyn Sink,
+    cancel: &Cancel,
+) -> Result<(), TableError> {
+    let mut reader = reader(open(path, options.encoding)?, delimiter);
+    let mut record = csv::ByteRecord::new();
+    let read = |reader: &mut csv::Reader<_>, record: &mut csv::ByteRecord| {
+        reader
+            .read_byte_record(record)
+            .map_err(|e| csv_error(path, e))
+    };
+    if !read(&mut reader, &mut record)? {
+        return Err(empty(path));
+    }
+    let header = names(path, &record)?;
+    let expected = header.len();
+    for name in header {
+        sink.column(name);
+    }
+    let mut last = record
+        .position()
+        .cloned()
+        .unwrap_or_else(csv::Position::new);
+    let mut rows: u64 = 0;
+    while read(&mut reader, &mut record)? {
+        let position = record
+            .position()
+            .cloned()
+            .unwrap_or_else(csv::Position::new);
+        if record.len() != expected {
+            // A quote that never closes swallows the rest of the file into
+            // one row, whose length is then wrong: say what really is.
+            if let Some(opened) = unclosed_quote(path, options, delimiter, &position)? {
+                return Err(unterminated(path, opened));
+            }
+            return Err(TableError::new(
+                path,
+                Some(position.line()),
+                TableErrorKind::Ragged {
+                    found: record.len() as u64,
+                    expected: expected as u64,
+                },
+            ));
+        }
+        rows += 1;
+        if rows.is_multiple_of(CHECK_EVERY) && cancel.is_cancelled() {
+            return Err(TableError::new(path, None, TableErrorKind::Interrupted));
+        }
+        sink.row(position.line(), &mut record.iter().map(Cell::Bytes))
+            .map_err(|e| output_error(path, position.line(), e))?;
+        last = position;
+    }
+    // Only the last row (or the header) can hold a quote that never closes:
+    // it runs to the end of the file.
+    if let Some(opened) = unclosed_quote(path, options, delimiter, &last)? {
+        return Err(unterminated(path, opened));
+    }
+    Ok(())
+}
+
+pub(super) fn output_error(path: &Path, line: u64, err: io::Error) -> TableError {
+    TableError::new(path, Some(line), TableErrorKind::Output(Arc::new(err)))
+}
+
+fn unterminated(path: &Path, line: u64) -> TableError {
+    TableError::new(path, Some(line), TableErrorKind::UnterminatedQuote)
+}
+
+/// Reads the file again from the record at `from` to its end, as the CSV
+/// parser does (a quote opens a quoted field only at the start of a field;
+/// `""` inside one is a quote), and gives the line where a quoted field
+/// opened that is still open at the end of the file.
+fn unclosed_quote(
+    path: &Path,
+    options: &ReadOptions,
+    delimiter: u8,
+    from: &csv::Position,
+) -> Result<Option<u64>, TableError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut source = open(path, options.encoding)?;
+    io::copy(&mut (&mut source).take(from.byte()), &mut io::sink())
+        .map_err(|e| read_error(path, e))?;
+    let mut state = State::FieldStart;
+    let mut line = from.line();
+    let mut opened = line;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match source.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_error(path, e)),
+        };
+        for &b in &buf[..n] {
+            state = match (state, b) {
+                (State::Quoted, b'"') => State::QuoteInQuoted,
+                (State::Quoted, _) => State::Quoted,
+                (State::QuoteInQuoted, b'"') => State::Quoted,
+                (State::FieldStart, b'"') => {
+                    opened = line;
+                    State::Quoted
+                }
+                (_, b'\n' | b'\r') => State::FieldStart,
+                (_, b) if b == delimiter => State::FieldStart,
+                _ => State::Unquoted,
+            };
+            if b == b'\n' {
+                line += 1;
+            }
+        }
+    }
+    Ok((state == State::Quoted).then_some(opened))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Option<u64> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.csv");
+        std::fs::write(&path, text).unwrap();
+        unclosed_quote(&path, &ReadOptions::new(), b',', &csv::Position::new()).unwrap()
+    }
+
+    #[test]
+    fn quotes_that_close_and_quotes_that_do_not() {
+        assert_eq!(check("a,b\n1,\"x\ny\"\n"), None);
+        assert_eq!(check("a,b\n1,\"say \"\"hi\"\"\"\n"), None);
+        assert_eq!(
+            check("a,b\n1,ab\"c\n"),
+            None,
+            "a quote inside a field is text"
+        );
+        assert_eq!(check("a,b\n1,\"x\"y\n"), None);
+        assert_eq!(check("t,v\n1,\"abc\n2,3\n"), Some(2));
+        assert_eq!(check("t,v\r\n1,2\r\n3,\"a\"\"\r\n"), Some(3));
+    }
+}

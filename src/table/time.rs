@@ -1,0 +1,438 @@
+//! Time columns: instants as i64 microseconds since the Unix epoch (UTC),
+//! read from ISO 8601 cells (found automatically), from a strftime format or
+//! from epoch numbers (`time_format`), and written back as ISO text in the
+//! form the file used (date only or date and time, with its offset).
+
+use jiff::Timestamp;
+use jiff::civil::{Date, DateTime};
+use jiff::fmt::strtime;
+use jiff::fmt::temporal::{Pieces, PiecesOffset};
+use jiff::tz::Offset;
+
+/// The marker of a missing instant in `Times::micros` (as pandas' `NaT`).
+pub(crate) const MISSING_TIME: i64 = i64::MIN;
+
+/// How a time cell is read (`time_format`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum TimeFormat {
+    /// ISO 8601 / RFC 3339: `2024-03-01`, `2024-03-01T12:30`,
+    /// `2024-03-01 12:30:00.25+01:00`, `...Z`.
+    Iso,
+    /// A strftime pattern (`%d/%m/%Y %H:%M`), as jiff reads it.
+    Strftime(String),
+    /// Seconds since the Unix epoch (fractions allowed).
+    UnixSeconds,
+    /// Milliseconds since the Unix epoch.
+    UnixMillis,
+}
+
+impl TimeFormat {
+    /// Reads `time_format = "..."`: `unix_s`, `unix_ms`, `iso`, or a strftime
+    /// pattern (which must contain a `%` directive).
+    pub(crate) fn from_option(text: &str) -> Result<TimeFormat, String> {
+        match text {
+            "unix_s" => Ok(TimeFormat::UnixSeconds),
+            "unix_ms" => Ok(TimeFormat::UnixMillis),
+            "iso" => Ok(TimeFormat::Iso),
+            _ if text.contains('%') => {
+                // A pattern jiff cannot use fails here, not on every cell.
+                strtime::format(text, Timestamp::UNIX_EPOCH)
+                    .map(|_| TimeFormat::Strftime(text.to_owned()))
+                    .map_err(|e| {
+                        format!(
+                            "`time_format` `{text}` is not a strftime pattern jiff can read: {e}"
+                        )
+                    })
+            }
+            _ => Err(format!(
+                "`time_format` must be a strftime pattern such as \"%d/%m/%Y\", \"unix_s\", \"unix_ms\" or \"iso\", found `{text}`"
+            )),
+        }
+    }
+}
+
+impl TimeFormat {
+    /// The format as `time_format` writes it.
+    pub(crate) fn name(&self) -> String {
+        match self {
+            TimeFormat::Iso => "iso".to_owned(),
+            TimeFormat::Strftime(pattern) => pattern.clone(),
+            TimeFormat::UnixSeconds => "unix_s".to_owned(),
+            TimeFormat::UnixMillis => "unix_ms".to_owned(),
+        }
+    }
+}
+
+/// The offset a time column's cells were written with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum TimeOffset {
+    /// No offset (civil time, or a date): stored as if it were UTC and
+    /// written back without an offset.
+    Civil,
+    /// Every cell had this same offset (`Z` when written so): written back
+    /// in it.
+    Fixed {
+        /// Seconds east of UTC.
+        seconds: i32,
+        /// Written as `Z` rather than `+00:00`.
+        zulu: bool,
+    },
+    /// Cells had different offsets: written back in UTC, with `Z`.
+    Mixed,
+}
+
+/// How a time column's instants are written back as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct TimeStyle {
+    /// Every cell was a date without a time of day (`2024-03-01`).
+    pub(crate) date_only: bool,
+    /// The offset they were written with.
+    pub(crate) offset: TimeOffset,
+}
+
+impl TimeStyle {
+    /// Dates, no offset.
+    pub(crate) const DATE: TimeStyle = TimeStyle {
+        date_only: true,
+        offset: TimeOffset::Civil,
+    };
+    /// Civil date-times, no offset.
+    pub(crate) const CIVIL: TimeStyle = TimeStyle {
+        date_only: false,
+        offset: TimeOffset::Civil,
+    };
+    /// Instants in UTC, written with `Z`.
+    pub(crate) const UTC: TimeStyle = TimeStyle {
+        date_only: false,
+        offset: TimeOffset::Fixed {
+            seconds: 0,
+            zulu: true,
+        },
+    };
+
+    /// The style of a column with both `self`'s cells and `cell`'s; `None`
+    /// when one has an offset and the other not (not one kind of time).
+    pub(crate) fn merge(self, cell: TimeStyle) -> Option<TimeStyle> {
+        let offset = match (self.offset, cell.offset) {
+            (TimeOffset::Civil, TimeOffset::Civil) => TimeOffset::Civil,
+            (TimeOffset::Civil, _) | (_, TimeOffset::Civil) => return None,
+            (a, b) if a == b => a,
+            _ => TimeOffset::Mixed,
+        };
+        Some(TimeStyle {
+            date_only: self.date_only && cell.date_only,
+            offset,
+        })
+    }
+
+    /// An instant as ISO 8601 text in this style: `2024-03-01`,
+    /// `2024-03-01T12:30:00`, `2024-03-01T12:30:00.25+01:00`, `...Z`.
+    pub(crate) fn format(&self, micros: i64) -> String {
+        let Ok(ts) = Timestamp::from_microsecond(micros) else {
+            return String::new();
+        };
+        let (offset, suffix) = match self.offset {
+            TimeOffset::Civil => (Offset::UTC, None),
+            TimeOffset::Fixed { zulu: true, .. } | TimeOffset::Mixed => {
+                (Offset::UTC, Some("Z".to_owned()))
+            }
+            TimeOffset::Fixed { seconds, .. } => {
+                let offset = Offset::from_seconds(seconds).unwrap_or(Offset::UTC);
+                (offset, Some(offset_text(seconds)))
+            }
+        };
+        let civil = offset.to_datetime(ts);
+        if self.date_only && civil.time() == jiff::civil::Time::midnight() {
+            return civil.date().to_string();
+        }
+        // Seconds always; a fraction only when there is one.
+        let mut text = civil.strftime("%Y-%m-%dT%H:%M:%S%.f").to_string();
+        if let Some(suffix) = suffix {
+            text.push_str(&suffix);
+        }
+        text
+    }
+}
+
+/// An offset as ISO text: `+01:00`, `-03:30`, `+05:45:30`.
+fn offset_text(seconds: i32) -> String {
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let s = seconds.unsigned_abs();
+    let (h, m, sec) = (s / 3600, s / 60 % 60, s % 60);
+    if sec == 0 {
+        format!("{sign}{h:02}:{m:02}")
+    } else {
+        format!("{sign}{h:02}:{m:02}:{sec:02}")
+    }
+}
+
+/// Whether a cell looks like the start of an ISO date (`dddd-dd-dd`): a
+/// cheap test before the real parse, so text columns cost little.
+fn looks_iso(cell: &[u8]) -> bool {
+    cell.len() >= 10
+        && cell[..4].iter().all(u8::is_ascii_digit)
+        && cell[4] == b'-'
+        && cell[5..7].iter().all(u8::is_ascii_digit)
+        && cell[7] == b'-'
+        && cell[8..10].iter().all(u8::is_ascii_digit)
+}
+
+/// An ISO 8601 cell (trimmed) as microseconds and its style; `None` when it
+/// is not one (including time zone annotations such as `[Europe/Paris]`,
+/// which would need a time zone database).
+pub(crate) fn parse_iso(cell: &[u8]) -> Option<(i64, TimeStyle)> {
+    if !looks_iso(cell) {
+        return None;
+    }
+    let pieces = Pieces::parse(cell).ok()?;
+    if pieces.time_zone_annotation().is_some() {
+        return None;
+    }
+    let date_only = pieces.time().is_none();
+    let civil = pieces.date().to_datetime(pieces.time().unwrap_or_default());
+    let (offset, style) = match pieces.offset() {
+        None => (Offset::UTC, TimeOffset::Civil),
+        Some(PiecesOffset::Zulu) => (
+            Offset::UTC,
+            TimeOffset::Fixed {
+                seconds: 0,
+                zulu: true,
+            },
+        ),
+        Some(numeric) => {
+            let offset = numeric.to_numeric_offset();
+            (
+                offset,
+                TimeOffset::Fixed {
+                    seconds: offset.seconds(),
+                    zulu: false,
+                },
+            )
+        }
+    };
+    let micros = offset.to_timestamp(civil).ok()?.as_microsecond();
+    Some((
+        micros,
+        TimeStyle {
+            date_only: date_only && style == TimeOffset::Civil,
+            offset: style,
+        },
+    ))
+}
+
+/// A cell (trimmed) read with `format`; `None` when it does not fit.
+/// `number` is the cell as a number, if it is one (for the epoch formats).
+pub(crate) fn parse_with(
+    cell: &[u8],
+    format: &TimeFormat,
+    number: Option<f64>,
+) -> Option<(i64, TimeStyle)> {
+    match format {
+        TimeFormat::Iso => parse_iso(cell),
+        TimeFormat::UnixSeconds => epoch(number? * 1e6),
+        TimeFormat::UnixMillis => epoch(number? * 1e3),
+        TimeFormat::Strftime(pattern) => {
+            let text = std::str::from_utf8(cell).ok()?;
+            let parsed = strtime::parse(pattern, text).ok()?;
+            if parsed.offset().is_some() {
+                let ts = parsed.to_timestamp().ok()?;
+                let seconds = parsed.offset()?.seconds();
+                let style = TimeStyle {
+                    date_only: false,
+                    offset: TimeOffset::Fixed {
+                        seconds,
+                        zulu: false,
+                    },
+                };
+                return Some((ts.as_microsecond(), style));
+            }
+            let has_time = parsed.hour().is_some();
+            let civil: DateTime = if has_time {
+                parsed.to_datetime().ok()?
+            } else {
+                let date: Date = parsed.to_date().ok()?;
+                date.to_datetime(jiff::civil::Time::midnight())
+            };
+            let micros = Offset::UTC.to_timestamp(civil).ok()?.as_microsecond();
+            let style = if has_time {
+                TimeStyle::CIVIL
+            } else {
+                TimeStyle::DATE
+            };
+            Some((micros, style))
+        }
+    }
+}
+
+/// Epoch microseconds from a float, when finite and within jiff's range.
+fn epoch(micros: f64) -> Option<(i64, TimeStyle)> {
+    if !micros.is_finite() {
+        return None;
+    }
+    let micros = micros.round();
+    let ts = Timestamp::from_microsecond(micros as i64).ok()?;
+    Some((ts.as_microsecond(), TimeStyle::UTC))
+}
+
+/// A duration in microseconds as friendly text: `1096d 4h 30m`, `2h 5m 3s`,
+/// `0.25s` (days of 24 hours).
+pub(crate) fn format_span(micros: i64) -> String {
+    let negative = micros < 0;
+    let mut rest = micros.unsigned_abs();
+    const SECOND: u64 = 1_000_000;
+    let parts = [
+        ("d", 86_400 * SECOND),
+        ("h", 3_600 * SECOND),
+        ("m", 60 * SECOND),
+    ];
+    let mut out: Vec<String> = Vec::new();
+    for (unit, size) in parts {
+        if rest >= size {
+            out.push(format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    if rest > 0 || out.is_empty() {
+        let seconds = rest as f64 / SECOND as f64;
+        out.push(format!("{}s", crate::table::format_number(seconds)));
+    }
+    let text = out.join(" ");
+    if negative { format!("-{text}") } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iso(text: &str) -> Option<(i64, TimeStyle)> {
+        parse_iso(text.as_bytes())
+    }
+
+    #[test]
+    fn every_iso_form_is_a_time() {
+        let day = 1_709_251_200_000_000; // 2024-03-01T00:00:00Z
+        let half_past = day + (12 * 3600 + 30 * 60) * 1_000_000;
+        let cases = [
+            ("2024-03-01", day, TimeStyle::DATE, "2024-03-01"),
+            (
+                "2024-03-01T12:30",
+                half_past,
+                TimeStyle::CIVIL,
+                "2024-03-01T12:30:00",
+            ),
+            (
+                "2024-03-01T12:30:00",
+                half_past,
+                TimeStyle::CIVIL,
+                "2024-03-01T12:30:00",
+            ),
+            (
+                "2024-03-01 12:30:00",
+                half_past,
+                TimeStyle::CIVIL,
+                "2024-03-01T12:30:00",
+            ),
+            (
+                "2024-03-01 12:30",
+                half_past,
+                TimeStyle::CIVIL,
+                "2024-03-01T12:30:00",
+            ),
+            (
+                "2024-03-01T12:30:00.250",
+                half_past + 250_000,
+                TimeStyle::CIVIL,
+                "2024-03-01T12:30:00.25",
+            ),
+            (
+                "2024-03-01T12:30:00Z",
+                half_past,
+                TimeStyle::UTC,
+                "2024-03-01T12:30:00Z",
+            ),
+            (
+                "2024-03-01T13:30:00+01:00",
+                half_past,
+                TimeStyle {
+                    date_only: false,
+                    offset: TimeOffset::Fixed {
+                        seconds: 3600,
+                        zulu: false,
+                    },
+                },
+                "2024-03-01T13:30:00+01:00",
+            ),
+        ];
+        for (text, micros, style, back) in cases {
+            let (m, s) = iso(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!((m, s), (micros, style), "{text}");
+            assert_eq!(s.format(m), back, "{text}");
+        }
+        for text in [
+            "2024",
+            "2024-03",
+            "2024-13-01",
+            "2024-03-01x",
+            "01/03/2024",
+            "2014Q1",
+            "2024-03-01T12:30:00[Europe/Paris]",
+        ] {
+            assert_eq!(iso(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn styles_merge() {
+        let plus1 = TimeStyle {
+            date_only: false,
+            offset: TimeOffset::Fixed {
+                seconds: 3600,
+                zulu: false,
+            },
+        };
+        assert_eq!(
+            TimeStyle::DATE.merge(TimeStyle::CIVIL),
+            Some(TimeStyle::CIVIL)
+        );
+        assert_eq!(TimeStyle::CIVIL.merge(TimeStyle::UTC), None);
+        assert_eq!(
+            TimeStyle::UTC.merge(plus1).map(|s| s.offset),
+            Some(TimeOffset::Mixed)
+        );
+        assert_eq!(plus1.merge(plus1), Some(plus1));
+        let mixed = TimeStyle::UTC.merge(plus1).unwrap();
+        assert_eq!(mixed.format(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn formats() {
+        let f = |s: &str| TimeFormat::from_option(s).unwrap();
+        let (m, style) = parse_with(b"01/03/2024", &f("%d/%m/%Y"), None).unwrap();
+        assert_eq!(style.format(m), "2024-03-01");
+        let (m, style) = parse_with(b"01/03/2024 07:05", &f("%d/%m/%Y %H:%M"), None).unwrap();
+        assert_eq!(style.format(m), "2024-03-01T07:05:00");
+        assert_eq!(parse_with(b"2024-03-01", &f("%d/%m/%Y"), None), None);
+        let (m, style) = parse_with(b"1.5", &f("unix_s"), Some(1.5)).unwrap();
+        assert_eq!(
+            (m, style.format(m).as_str()),
+            (1_500_000, "1970-01-01T00:00:01.5Z")
+        );
+        let (m, _) = parse_with(b"1500", &f("unix_ms"), Some(1500.0)).unwrap();
+        assert_eq!(m, 1_500_000);
+        assert_eq!(parse_with(b"x", &f("unix_ms"), None), None);
+        assert_eq!(parse_with(b"1e300", &f("unix_s"), Some(1e300)), None);
+        assert!(TimeFormat::from_option("dd/mm/yyyy").is_err());
+        assert!(TimeFormat::from_option("%Y-%").is_err());
+    }
+
+    #[test]
+    fn spans() {
+        assert_eq!(format_span(0), "0s");
+        assert_eq!(format_span(250_000), "0.25s");
+        assert_eq!(format_span(3_661_000_000), "1h 1m 1s");
+        assert_eq!(
+            format_span((1096 * 86_400 + 4 * 3600) * 1_000_000),
+            "1096d 4h"
+        );
+    }
+}

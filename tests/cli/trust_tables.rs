@@ -1,0 +1,175 @@
+//! Regression tests for issue 10's items about tables: a built-in step
+//! stopped by a signal (item 9) and a quote that never closes (item 13).
+
+use std::io::Write as _;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::Test;
+
+/// A CSV big enough that reading it takes a while (a few seconds in a
+/// debug build).
+fn big_csv(rows: usize) -> Vec<u8> {
+    let mut text = Vec::with_capacity(rows * 24);
+    text.extend_from_slice(b"t,v,label\n");
+    for i in 0..rows {
+        writeln!(text, "{i},{}.5,station-{}", i % 1000, i % 7).unwrap();
+    }
+    text
+}
+
+/// Whether process `pid` has `path` open (the built-in is reading it).
+fn has_open(pid: u32, path: &std::path::Path) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten()
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+}
+
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    // Not a limit on the work under test: only how long the test waits for
+    // the run to reach the point where the signal is sent.
+    let start = Instant::now();
+    while !ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Starts `pipeline` on a big input with `--no-state` (so nothing but the
+/// built-in opens the input), sends SIGTERM once the built-in reads it, and
+/// returns the exit code and stderr.
+fn sigterm_while_reading(t: &Test, input: &str) -> (Option<i32>, String) {
+    let child = t
+        .command(["run", "--no-state", "pipeline.toml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let path = t.path(input);
+    wait_for("the built-in to open its input", || {
+        has_open(child.id(), &path)
+    });
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn item_9_sigterm_stops_csv_stats_and_it_is_interrupted_not_ok() {
+    let t = Test::new();
+    t.write("data/big.csv", big_csv(2_000_000)).pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = ["data/*.csv"]
+[[steps]]
+name = "stats"
+each = "data"
+use = "csv.stats"
+out = "stats/{{ key }}.json"
+"#,
+    );
+    let (code, stderr) = sigterm_while_reading(&t, "data/big.csv");
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(stderr.contains("FAILED: stats big"), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!t.exists("build/stats/big.json"));
+}
+
+#[test]
+fn item_9_sigint_stops_table_concat_and_it_is_interrupted_not_ok() {
+    let t = Test::new();
+    t.write("data/a.csv", "t,v\n1,2\n")
+        .write("data/big.csv", big_csv(2_000_000))
+        .pipeline(
+            r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = ["data/*.csv"]
+[[steps]]
+name = "all"
+all = "data"
+use = "table.concat"
+out = "all.csv"
+"#,
+        );
+    let child = t
+        .command(["run", "--no-state", "pipeline.toml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let path = t.path("data/big.csv");
+    // The first reading takes the headers only; wait for the second, which
+    // copies the rows (the output exists by then).
+    wait_for("table.concat to copy rows", || {
+        t.exists("build")
+            && has_open(child.id(), &path)
+            && std::fs::read_dir(t.path("build")).is_ok_and(|d| d.count() > 0)
+    });
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("FAILED: all all"), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!t.exists("build/all.csv"));
+}
+
+#[test]
+fn item_13_unterminated_quote_fails_at_its_line() {
+    let t = Test::new();
+    t.write("data/q.csv", "t,v\n1,\"abc\n2,3\n")
+        .write("data/late.csv", "t,v\n1,2\n3,4\n5,\"x\n6,7\n8,9\n")
+        .write("data/ok.csv", "t,v\n1,\"a\nb\"\n2,\"say \"\"hi\"\"\"\n")
+        .pipeline(
+            r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = ["data/*.csv"]
+[[steps]]
+name = "stats"
+each = "data"
+use = "csv.stats"
+out = "stats/{{ key }}.json"
+[[steps]]
+name = "all"
+all = "data"
+use = "table.concat"
+out = "all.csv"
+"#,
+        );
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    for expected in [
+        "data/q.csv:2: a quote (\") opened on this line is never closed",
+        "data/late.csv:4: a quote (\") opened on this line is never closed",
+    ] {
+        assert!(all.contains(expected), "missing `{expected}` in\n{all}");
+    }
+    // Quoted newlines and doubled quotes that do close are fine.
+    let stats: serde_json::Value = serde_json::from_str(&t.read("build/stats/ok.json")).unwrap();
+    assert_eq!(stats["rows"], 2);
+    assert!(!t.exists("build/stats/q.json"));
+    assert!(!t.exists("build/all.csv"));
+}
