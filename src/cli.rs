@@ -63,6 +63,10 @@ pub(crate) struct HistoryArgs {
 pub(crate) struct RunArgs {
     /// The pipeline file.
     pub(crate) pipeline: PathBuf,
+    /// Build only these outputs (paths, or folders of outputs) and what they
+    /// need, as `make TARGET`.
+    #[arg(value_name = "OUTPUT")]
+    pub(crate) targets: Vec<PathBuf>,
     /// Pool size: a number, or "auto" for the cores this process may use.
     #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
     pub(crate) jobs: Option<Jobs>,
@@ -92,8 +96,9 @@ pub(crate) struct RunArgs {
     /// Print every task's command and output as it finishes.
     #[arg(short, long)]
     pub(crate) verbose: bool,
-    /// Run only this step and what it needs (repeatable).
-    #[arg(long, value_name = "STEP")]
+    /// Run only this step (or its tasks whose keys match, `STEP:KEYGLOB`)
+    /// and what they need (repeatable).
+    #[arg(long, value_name = "STEP[:KEYGLOB]")]
     pub(crate) only: Vec<String>,
 }
 

@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::cli::{Cli, Cmd, HistoryArgs, Jobs, RunArgs};
 use crate::config::{self, Pipeline};
-use crate::diag::{self, did_you_mean};
+use crate::diag;
 use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_TASKS_FAILED, Error};
 use crate::exec::{self, RunOptions};
 use crate::plan::{self, Plan};
 use crate::report::RunReport;
 use crate::show;
 use crate::state::{self, Force, State, db};
+use crate::targets;
 
 /// Runs a parsed command line; returns the exit code.
 pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
@@ -81,17 +82,7 @@ fn print_stdout(text: &str) -> Result<(), Error> {
 fn step_names(pipeline: &Pipeline, names: &[String], flag: &str) -> Result<Vec<usize>, Error> {
     names
         .iter()
-        .map(|name| {
-            pipeline.step_index(name).ok_or_else(|| {
-                let known: Vec<&str> = pipeline.steps.iter().map(|s| s.name.as_str()).collect();
-                let hint = did_you_mean(name, known.iter().copied())
-                    .unwrap_or_else(|| format!("steps: {}", known.join(", ")));
-                Error::Usage(format!(
-                    "error: `{flag} {name}`: no step `{name}` in `{}`; {hint}",
-                    pipeline.source.path.display()
-                ))
-            })
-        })
+        .map(|name| targets::step_index(pipeline, name, &format!("{flag} {name}")))
         .collect()
 }
 
@@ -148,7 +139,6 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let mut clock = std::time::Instant::now();
     let pipeline = load(&args.pipeline)?;
     phase("load", &mut clock);
-    let only = step_names(&pipeline, &args.only, "--only")?;
     let force = if args.force.iter().any(String::is_empty) {
         Force::All
     } else if args.force.is_empty() {
@@ -165,7 +155,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         fail_fast: args.fail_fast,
         quiet: args.quiet,
         verbose: args.verbose,
-        only,
+        targets: None,
     };
     // The plan (globs, templates) and the last results are independent:
     // read them at the same time. The state is read without the lock, so
@@ -185,6 +175,12 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         (plan, snapshot.join())
     });
     let plan = plan?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io("cannot read the working directory", e))?;
+    let options = RunOptions {
+        targets: targets::select(&pipeline, &plan, &args.only, &args.targets, &cwd)?,
+        ..options
+    };
     if args.no_state {
         return run_without_state(&pipeline, &plan, &options);
     }
@@ -196,7 +192,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         let snapshot = state.refresh(snapshot)?;
         (Some(state), snapshot)
     };
-    let wanted = exec::wanted_tasks(&plan, &options.only);
+    let wanted = exec::wanted_tasks(&plan, options.targets.as_deref());
     phase("plan+state", &mut clock);
     let (verdicts, hashes) = state::assess(&pipeline, &plan, &wanted, &snapshot, &force);
     phase("assess", &mut clock);
@@ -278,7 +274,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
 /// `--no-state`: every wanted task runs, nothing is read or recorded.
 fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> Result<i32, Error> {
     let signals = Signals::install();
-    let wanted = exec::wanted_tasks(plan, &options.only);
+    let wanted = exec::wanted_tasks(plan, options.targets.as_deref());
     let verdicts: Vec<Option<state::Verdict>> = wanted
         .iter()
         .map(|&w| {

@@ -16,6 +16,7 @@ mod show;
 mod state;
 mod steps;
 mod table;
+mod targets;
 mod template;
 
 use std::ffi::OsString;

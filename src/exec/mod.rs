@@ -31,8 +31,9 @@ pub(crate) struct RunOptions {
     pub(crate) quiet: bool,
     /// `--verbose`: print every task's command and output.
     pub(crate) verbose: bool,
-    /// `--only STEP`: these steps and what they need.
-    pub(crate) only: Vec<usize>,
+    /// `--only` and output paths: these tasks and what they need; `None` =
+    /// every task.
+    pub(crate) targets: Option<Vec<TaskId>>,
 }
 
 /// A finished run.
@@ -52,17 +53,14 @@ pub(crate) fn pool_size(pipeline: &Pipeline, options: &RunOptions) -> usize {
         .max(1)
 }
 
-/// Which tasks take part: everything, or the `--only` steps and every task
-/// they need (transitively).
-pub(crate) fn wanted_tasks(plan: &Plan, only: &[usize]) -> Vec<bool> {
-    if only.is_empty() {
+/// Which tasks take part: everything, or the tasks asked for (`--only`,
+/// output paths) and every task they need (transitively).
+pub(crate) fn wanted_tasks(plan: &Plan, targets: Option<&[TaskId]>) -> Vec<bool> {
+    let Some(targets) = targets else {
         return vec![true; plan.tasks.len()];
-    }
+    };
     let mut wanted = vec![false; plan.tasks.len()];
-    let mut stack: Vec<usize> = only
-        .iter()
-        .flat_map(|&s| plan.step_tasks[s].iter().copied())
-        .collect();
+    let mut stack: Vec<usize> = targets.to_vec();
     while let Some(id) = stack.pop() {
         if !wanted[id] {
             wanted[id] = true;

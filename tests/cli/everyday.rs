@@ -296,3 +296,116 @@ shell = "echo {{ failed }}"
 
 #[allow(dead_code)]
 fn unused(_: &Path) {}
+
+// ---- 4. targets ------------------------------------------------------------
+
+const TARGETS: &str = r#"
+[pipeline]
+out = "build"
+
+[inputs.logs]
+glob = "data/**/*.csv"
+
+[[steps]]
+name = "copy"
+each = "logs"
+run = ["cp", "{{ input }}", "{{ out }}"]
+out = "copy/{{ key }}.csv"
+
+[[plots]]
+name = "plot"
+each = "copy"
+x = "t"
+out = "plots/{{ key }}.svg"
+
+[[steps]]
+name = "summary"
+all = "copy"
+shell = "cat {{ inputs }} > {{ out }}"
+out = "summary.csv"
+"#;
+
+fn target_folder(t: &Test) {
+    for key in ["sub0/st0_13", "sub0/st0_14", "sub1/st1_05"] {
+        t.write(format!("data/{key}.csv"), "t,v\n1,2\n2,3\n");
+    }
+    t.pipeline(TARGETS);
+}
+
+#[test]
+fn an_output_path_builds_that_task_and_what_it_needs() {
+    let t = Test::new();
+    target_folder(&t);
+    t.run(["pipeline.toml", "build/plots/sub0/st0_14.svg"])
+        .expect_code(0);
+    assert_eq!(
+        files_under(&t.path("build")),
+        ["copy/sub0/st0_14.csv", "plots/sub0/st0_14.svg"]
+    );
+    // From another folder, the path is relative to where it is typed.
+    std::fs::create_dir_all(t.path("elsewhere")).unwrap();
+    t.command(["../pipeline.toml", "../build/summary.csv"])
+        .current_dir(t.path("elsewhere"))
+        .output_run()
+        .expect_code(0);
+    assert!(t.exists("build/summary.csv"));
+    assert!(!t.exists("build/plots/sub1/st1_05.svg"));
+    // A folder of outputs: every task writing under it.
+    t.run(["pipeline.toml", "build/plots/sub1"]).expect_code(0);
+    assert!(t.exists("build/plots/sub1/st1_05.svg"));
+    assert!(!t.exists("build/plots/sub0/st0_13.svg"));
+}
+
+#[test]
+fn only_step_and_key_glob() {
+    let t = Test::new();
+    target_folder(&t);
+    t.run(["pipeline.toml", "--only", "plot:sub0/*"])
+        .expect_code(0);
+    assert_eq!(
+        files_under(&t.path("build")),
+        [
+            "copy/sub0/st0_13.csv",
+            "copy/sub0/st0_14.csv",
+            "plots/sub0/st0_13.svg",
+            "plots/sub0/st0_14.svg"
+        ]
+    );
+    // `--only STEP` still means every task of the step.
+    t.run(["pipeline.toml", "--only", "plot"]).expect_code(0);
+    assert!(t.exists("build/plots/sub1/st1_05.svg"));
+    assert!(!t.exists("build/summary.csv"));
+}
+
+#[test]
+fn targets_that_name_nothing_are_usage_errors() {
+    let t = Test::new();
+    target_folder(&t);
+    let run = t.run(["pipeline.toml", "build/plots/sub0/st0_41.svg"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("no task of `pipeline.toml` writes `build/plots/sub0/st0_41.svg`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("did you mean `build/plots/sub0/st0_14.svg`"),
+        "{}",
+        run.stderr
+    );
+    let run = t.run(["pipeline.toml", "--only", "plot:sub9/*"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("no task of step `plot` has a key matching `sub9/*`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("sub0/st0_13"), "{}", run.stderr);
+    let run = t.run(["pipeline.toml", "--only", "plt:sub0/*"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("did you mean `plot`"), "{}", run.stderr);
+    assert!(!t.exists("build"));
+}
