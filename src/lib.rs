@@ -108,13 +108,16 @@ pub fn fuzz_load(data: &[u8]) {
     let _ = diag::render(&diagnostics, &path, text, true);
 }
 
-/// Whether a glob of the set can reach outside the pipeline's root.
+/// Whether a glob of the set can reach outside the pipeline's root, or the
+/// set reads a list (a file anywhere, or standard input, which would block).
 fn leaves_root(set: &config::InputSet) -> bool {
-    set.globs
-        .iter()
-        .map(|(g, _)| g)
-        .chain(&set.exclude)
-        .any(|g| g.starts_with('/') || g.contains(".."))
+    set.from.is_some()
+        || set
+            .globs
+            .iter()
+            .map(|(g, _)| g)
+            .chain(&set.exclude)
+            .any(|g| g.starts_with('/') || g.contains(".."))
 }
 
 /// The fuzz target's scratch root, made once per process.

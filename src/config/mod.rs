@@ -96,8 +96,11 @@ impl Pipeline {
 pub(crate) struct InputSet {
     /// The set's name.
     pub(crate) name: String,
-    /// Glob patterns relative to root, each with its span.
+    /// Glob patterns relative to root, each with its span (empty with `from`).
     pub(crate) globs: Vec<(String, Range<usize>)>,
+    /// `from = "list.txt"`: the list of files (relative to root; `-` =
+    /// standard input), with its span.
+    pub(crate) from: Option<(String, Range<usize>)>,
     /// Patterns of files to leave out.
     pub(crate) exclude: Vec<String>,
     /// How `batch` steps split the set.

@@ -124,7 +124,11 @@ impl<'de> Deserialize<'de> for Jobs {
 pub(crate) struct RawInput {
     /// Glob patterns relative to root (`data/**/*.csv`).
     #[schemars(with = "StringOrList")]
-    pub(crate) glob: Spanned<StringOrList>,
+    pub(crate) glob: Option<Spanned<StringOrList>>,
+    /// Instead of `glob`: a file listing the inputs, one path per line,
+    /// relative to root ("-" = standard input).
+    #[schemars(with = "String")]
+    pub(crate) from: Option<Spanned<String>>,
     /// Glob patterns of files to leave out.
     #[schemars(with = "StringOrList")]
     pub(crate) exclude: Option<Spanned<StringOrList>>,
@@ -390,11 +394,7 @@ impl<'de> Deserialize<'de> for StrList {
 /// left out). Schemars takes every field with `#[schemars(with = ...)]` as
 /// required, so the schema gets this list instead; a test checks it against
 /// serde.
-const REQUIRED_KEYS: &[(&str, &[&str])] = &[
-    ("RawInput", &["glob"]),
-    ("RawStep", &["name"]),
-    ("RawPlot", &["name"]),
-];
+const REQUIRED_KEYS: &[(&str, &[&str])] = &[("RawStep", &["name"]), ("RawPlot", &["name"])];
 
 /// The JSON Schema of the pipeline file (draft 7, which every editor's
 /// validator reads), generated from the same types the loader uses; printed

@@ -81,7 +81,7 @@ impl Checker<'_> {
         let mut input_sets = Vec::new();
         for (name, raw) in document.inputs {
             self.check_name(&name, "input set");
-            if let Some(set) = self.input_set(name.get_ref(), raw) {
+            if let Some(set) = self.input_set(&name, raw) {
                 namespace.declare_input(&name, input_sets.len());
                 input_sets.push(set);
             } else {

@@ -409,3 +409,158 @@ fn targets_that_name_nothing_are_usage_errors() {
     assert!(run.stderr.contains("did you mean `plot`"), "{}", run.stderr);
     assert!(!t.exists("build"));
 }
+
+// ---- 6. inputs listed by another tool --------------------------------------
+
+const LISTED: &str = r#"
+[pipeline]
+out = "build"
+
+[inputs.logs]
+from = "list.txt"
+batches = 2
+
+[[steps]]
+name = "copy"
+each = "logs"
+run = ["cp", "{{ input }}", "{{ out }}"]
+out = "copy/{{ key }}.csv"
+
+[[steps]]
+name = "pairs"
+batch = "logs"
+shell = "cat {{ inputs }} > {{ out }}"
+out = "pairs/{{ batch.index }}.csv"
+"#;
+
+#[test]
+fn inputs_from_a_list_file_with_keys_as_paths() {
+    let t = Test::new();
+    for f in ["data/a.csv", "data/sub/b.csv", "data/c.csv", "data/d.csv"] {
+        t.write(f, "t,v\n1,2\n");
+    }
+    // Lines as `find` prints them (an absolute path inside root too), one
+    // blank line, one file twice; `d.csv` is not listed.
+    let abs = t.path("data/c.csv");
+    t.write(
+        "list.txt",
+        format!(
+            "data/sub/b.csv\n./data/a.csv\n\n{}\r\ndata/a.csv\n",
+            abs.display()
+        ),
+    );
+    t.pipeline(LISTED);
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(
+        files_under(&t.path("build")),
+        [
+            "copy/data/a.csv",
+            "copy/data/c.csv",
+            "copy/data/sub/b.csv",
+            "pairs/0.csv",
+            "pairs/1.csv"
+        ]
+    );
+    // The list changes: the new file's task runs, the others are up to date.
+    t.write(
+        "list.txt",
+        "data/a.csv\ndata/c.csv\ndata/sub/b.csv\ndata/d.csv\n",
+    );
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert_eq!(
+        step_row(&run.stderr, "copy"),
+        ["1", "0", "0", "3"],
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn inputs_from_standard_input() {
+    let t = Test::new();
+    t.write("data/a.csv", "1\n").write("data/b.csv", "2\n");
+    t.pipeline(&LISTED.replace("from = \"list.txt\"", "from = \"-\""));
+    let mut child = t
+        .command(["pipeline.toml"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"data/b.csv\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        files_under(&t.path("build")),
+        ["copy/data/b.csv", "pairs/0.csv"]
+    );
+}
+
+#[test]
+fn a_missing_listed_file_is_an_error_with_the_lists_line() {
+    let t = Test::new();
+    t.write("data/a.csv", "1\n")
+        .write("data/x.csv", "1\n")
+        .write("data/x.tsv", "1\n");
+    t.write("list.txt", "data/a.csv\ndata/gone.csv\n/elsewhere/z.csv\n");
+    t.pipeline(LISTED);
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains(
+            "files of the list of input set `logs`: `data/gone.csv` (line 2 of `list.txt`) does not exist"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("`/elsewhere/z.csv` (line 3 of `list.txt`) is outside root"),
+        "{}",
+        run.stderr
+    );
+    // It points at `from` in the pipeline file.
+    assert!(run.stderr.contains("pipeline.toml:6:"), "{}", run.stderr);
+    assert!(!t.exists("build"));
+    // The same key rules as globs: two files with one key are an error.
+    t.write("list.txt", "data/x.csv\ndata/x.tsv\n");
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("has two files with the key `data/x`: `data/x.csv` and `data/x.tsv`"),
+        "{}",
+        run.stderr
+    );
+    // A missing list, and `glob` with `from`.
+    std::fs::remove_file(t.path("list.txt")).unwrap();
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("cannot read the list `list.txt` of input set `logs`"),
+        "{}",
+        run.stderr
+    );
+    t.pipeline(&LISTED.replace("from = ", "glob = \"data/*.csv\"\nfrom = "));
+    let run = t.run(["check", "pipeline.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("input set `logs` has both `glob` and `from`"),
+        "{}",
+        run.stderr
+    );
+}
