@@ -189,6 +189,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         (None, snapshot)
     } else {
         let state = State::open(&pipeline, args.wait)?;
+        stop_leftovers(&state, options.quiet)?;
         let snapshot = state.refresh(snapshot)?;
         (Some(state), snapshot)
     };
@@ -219,7 +220,10 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
             writer: &writer,
             record: true,
         },
-        state.log_dir.clone(),
+        exec::Traces {
+            log_dir: state.log_dir.clone(),
+            run_tag: state.run_id.to_string(),
+        },
         &stop,
     );
     phase("execute", &mut clock);
@@ -259,9 +263,18 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         skipped: totals.skipped,
         up_to_date: totals.up_to_date,
     };
-    state.end(code, counts)?;
+    state.end(code, counts, result.isolation)?;
     if totals.failed > 0 && !pipeline.on_failure.is_empty() {
-        on_failure(&pipeline, &state, counts);
+        let run = FinishedRun {
+            id: state.run_id,
+            db: state.db_path(),
+            log_dir: state.log_dir.clone(),
+            counts,
+        };
+        // The hook runs with the lock released: a slow hook must not make
+        // the next run (cron's) find the pipeline locked (issue 10 item 11).
+        drop(state);
+        on_failure(&pipeline, &run);
     }
     phase("end", &mut clock);
     // Freeing a large plan and snapshot one allocation at a time is work
@@ -269,6 +282,23 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     std::mem::forget(plan);
     std::mem::forget(snapshot);
     Ok(code)
+}
+
+/// Stops what runs that died left running (their commands' processes) and
+/// removes their temporary outputs, before anything runs (issue 10, item 2).
+fn stop_leftovers(state: &State, quiet: bool) -> Result<(), Error> {
+    let leftovers = state.leftovers()?;
+    if leftovers.is_empty() {
+        return Ok(());
+    }
+    let notes = exec::group::reap_leftovers(&leftovers);
+    state.forget(&leftovers)?;
+    if !quiet {
+        for note in notes {
+            eprintln!("note: {note}");
+        }
+    }
+    Ok(())
 }
 
 /// `--no-state`: every wanted task runs, nothing is read or recorded.
@@ -299,7 +329,10 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
             writer: &writer,
             record: false,
         },
-        log_dir.clone(),
+        exec::Traces {
+            log_dir: log_dir.clone(),
+            run_tag: format!("n{}", std::process::id()),
+        },
         &stop,
     );
     let report = RunReport {
@@ -322,30 +355,50 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
     })
 }
 
+/// What `on_failure` is told about the run that just ended.
+struct FinishedRun {
+    id: i64,
+    db: std::path::PathBuf,
+    log_dir: std::path::PathBuf,
+    counts: db::RunCounts,
+}
+
 /// Runs `[pipeline] on_failure` with the run's id and counts in its
-/// environment; its own failure is only reported.
-fn on_failure(pipeline: &Pipeline, state: &State, counts: db::RunCounts) {
+/// environment, for at most `on_failure_timeout` (then its process group is
+/// killed); its own failure is only reported.
+fn on_failure(pipeline: &Pipeline, run: &FinishedRun) {
     let (program, args) = pipeline
         .on_failure
         .split_first()
         .expect("checked non-empty");
-    let status = std::process::Command::new(program)
+    let mut command = std::process::Command::new(program);
+    command
         .args(args)
         .current_dir(&pipeline.root)
         .envs(pipeline.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("RUNNER_PIPELINE", &pipeline.name)
-        .env("RUNNER_RUN_ID", state.run_id.to_string())
-        .env("RUNNER_OK", counts.ok.to_string())
-        .env("RUNNER_FAILED", counts.failed.to_string())
-        .env("RUNNER_SKIPPED", counts.skipped.to_string())
-        .env("RUNNER_UP_TO_DATE", counts.up_to_date.to_string())
-        .env("RUNNER_STATE_DB", state.db_path())
-        .env("RUNNER_LOG_DIR", &state.log_dir)
-        .stdin(std::process::Stdio::null())
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => eprintln!("warning: `on_failure` command `{program}` ended with {s}"),
+        .env("RUNNER_RUN_ID", run.id.to_string())
+        .env("RUNNER_OK", run.counts.ok.to_string())
+        .env("RUNNER_FAILED", run.counts.failed.to_string())
+        .env("RUNNER_SKIPPED", run.counts.skipped.to_string())
+        .env("RUNNER_UP_TO_DATE", run.counts.up_to_date.to_string())
+        .env("RUNNER_STATE_DB", &run.db)
+        .env("RUNNER_LOG_DIR", &run.log_dir)
+        .stdin(std::process::Stdio::null());
+    match exec::process::run_limited(&mut command, pipeline.on_failure_timeout) {
+        Ok(exec::process::Exit::Code(0)) => {}
+        Ok(exec::process::Exit::Code(code)) => {
+            eprintln!("warning: `on_failure` command `{program}` ended with exit code {code}")
+        }
+        Ok(exec::process::Exit::Signal(sig)) => eprintln!(
+            "warning: `on_failure` command `{program}` was killed by signal {sig} ({})",
+            exec::process::signal_name(sig)
+        ),
+        Ok(exec::process::Exit::TimedOut(t)) => eprintln!(
+            "warning: `on_failure` command `{program}` timed out after {} and was killed (`on_failure_timeout`)",
+            humantime::format_duration(t)
+        ),
+        Ok(exec::process::Exit::Interrupted) => {}
         Err(e) => eprintln!("warning: cannot run the `on_failure` command `{program}`: {e}"),
     }
 }

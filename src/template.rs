@@ -17,6 +17,13 @@ pub(crate) struct Templates {
     env: Environment<'static>,
     /// Per template id: what is known without rendering it.
     info: HashMap<String, Info>,
+    /// (shell or not, text) -> the id it is compiled under: a text used by
+    /// many steps (`{{ input }}`) is compiled once. A compiled template
+    /// takes some 10 KB, so this is most of a big pipeline's memory
+    /// (issue 10, item 10).
+    compiled: HashMap<(bool, String), String>,
+    /// Ids whose text is compiled under another id.
+    alias: HashMap<String, String>,
 }
 
 /// What a compiled template reads, and its text when it reads nothing.
@@ -34,7 +41,7 @@ impl std::fmt::Debug for Templates {
 }
 
 /// Where a template is used, which decides the names it may read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Use {
     /// An `out` path: everything but `out`/`outs`.
     Out,
@@ -60,7 +67,15 @@ impl Templates {
         Templates {
             env,
             info: HashMap::new(),
+            compiled: HashMap::new(),
+            alias: HashMap::new(),
         }
+    }
+
+    /// The id under which template `id`'s text is compiled (two ids with
+    /// one text and kind share one compiled template).
+    pub(crate) fn compiled_id<'a>(&'a self, id: &'a str) -> &'a str {
+        self.alias.get(id).map_or(id, String::as_str)
     }
 
     /// The id for a shell command template of `step`.
@@ -70,6 +85,28 @@ impl Templates {
 
     /// Compiles `text` under `id`.
     pub(crate) fn add(&mut self, id: &str, text: &str) -> Result<(), Error> {
+        // Text without `{` has no expression, tag or comment: it renders as
+        // itself, and is not compiled.
+        if !text.contains('{') {
+            let info = Info {
+                literal: Some(text.to_owned()),
+                variables: Vec::new(),
+            };
+            self.info.insert(id.to_owned(), info);
+            return Ok(());
+        }
+        let key = (id.ends_with(SHELL_SUFFIX), text.to_owned());
+        if let Some(first) = self.compiled.get(&key) {
+            let info = self.info.get(first).map(|i| Info {
+                literal: None,
+                variables: i.variables.clone(),
+            });
+            self.alias.insert(id.to_owned(), first.clone());
+            if let Some(info) = info {
+                self.info.insert(id.to_owned(), info);
+            }
+            return Ok(());
+        }
         self.env
             .add_template_owned(id.to_owned(), text.to_owned())?;
         let variables = self
@@ -78,15 +115,20 @@ impl Templates {
             .undeclared_variables(false)
             .into_iter()
             .collect();
-        // Text without `{` has no expression, tag or comment: it renders as itself.
-        let literal = (!text.contains('{')).then(|| text.to_owned());
-        self.info.insert(id.to_owned(), Info { literal, variables });
+        self.info.insert(
+            id.to_owned(),
+            Info {
+                literal: None,
+                variables,
+            },
+        );
+        self.compiled.insert(key, id.to_owned());
         Ok(())
     }
 
     /// Names the template reads that a task of this kind does not have.
     pub(crate) fn unknown_names(&self, id: &str, fanout: Fanout, usage: Use) -> Vec<String> {
-        let Ok(template) = self.env.get_template(id) else {
+        let Ok(template) = self.env.get_template(self.compiled_id(id)) else {
             return Vec::new();
         };
         let allowed = allowed_names(fanout, usage);
@@ -103,7 +145,7 @@ impl Templates {
     /// Every dotted name the template reads below `vars`, `batch` and
     /// `pipeline` (`vars.title`), for checking attributes at load time.
     pub(crate) fn attribute_names(&self, id: &str) -> Vec<String> {
-        let Ok(template) = self.env.get_template(id) else {
+        let Ok(template) = self.env.get_template(self.compiled_id(id)) else {
             return Vec::new();
         };
         let mut names: Vec<String> = template
@@ -118,8 +160,9 @@ impl Templates {
     /// Renders the template once with stand-ins for every name a task has,
     /// to find filters and tests that do not exist: minijinja looks them up
     /// only when rendering, and the file should be refused at load time.
-    pub(crate) fn unknown_callable(&self, id: &str, vars: &Value) -> Option<UnknownCallable> {
-        let err = self.render(id, &stand_in_context(vars)).err()?;
+    /// `stand_in` is `stand_in_context(vars)`, made once per file.
+    pub(crate) fn unknown_callable(&self, id: &str, stand_in: &Value) -> Option<UnknownCallable> {
+        let err = self.render(id, stand_in).err()?;
         let (kind, known) = match err.kind() {
             ErrorKind::UnknownFilter => ("filter", FILTER_NAMES),
             ErrorKind::UnknownTest => ("test", TEST_NAMES),
@@ -168,7 +211,7 @@ impl Templates {
         if let Some(literal) = self.info.get(id).and_then(|i| i.literal.as_ref()) {
             return Ok(literal.clone());
         }
-        self.env.get_template(id)?.render(ctx)
+        self.env.get_template(self.compiled_id(id))?.render(ctx)
     }
 }
 
@@ -275,7 +318,7 @@ const TEST_NAMES: &[&str] = &[
 
 /// A task context with a stand-in for every name (`key`, `input`, `batch`,
 /// ...), for rendering a template once at load time.
-fn stand_in_context(vars: &Value) -> Value {
+pub(crate) fn stand_in_context(vars: &Value) -> Value {
     let pipeline: std::collections::BTreeMap<&str, Value> = [
         ("name", Value::from("pipeline")),
         ("root", Value::from("/root")),
@@ -469,15 +512,22 @@ mod tests {
     #[test]
     fn unknown_filters_and_tests_are_found_by_rendering() {
         let t = templates("x", "{{ input | uper }}");
-        let u = t.unknown_callable("x", &Value::from(())).unwrap();
+        let u = t
+            .unknown_callable("x", &stand_in_context(&Value::from(())))
+            .unwrap();
         assert_eq!((u.kind, u.name.as_str()), ("filter", "uper"));
         assert!(u.known.contains(&"upper"), "{:?}", u.known);
         assert_eq!(u.range, Some(11..15));
         let t = templates("y", "{% if key is od %}{% endif %}");
-        let u = t.unknown_callable("y", &Value::from(())).unwrap();
+        let u = t
+            .unknown_callable("y", &stand_in_context(&Value::from(())))
+            .unwrap();
         assert_eq!((u.kind, u.name.as_str()), ("test", "od"));
         let t = templates("z", "{{ inputs | join(' ') | upper }}");
-        assert_eq!(t.unknown_callable("z", &Value::from(())), None);
+        assert_eq!(
+            t.unknown_callable("z", &stand_in_context(&Value::from(()))),
+            None
+        );
     }
 
     #[test]

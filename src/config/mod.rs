@@ -67,6 +67,8 @@ pub(crate) struct Pipeline {
     pub(crate) state_dir: PathBuf,
     /// Command run after a run with failures.
     pub(crate) on_failure: Vec<String>,
+    /// How long `on_failure` may run before it is killed.
+    pub(crate) on_failure_timeout: Duration,
     /// How many runs' logs to keep.
     pub(crate) keep_logs: u32,
     /// `[vars]`, as a template value.
@@ -121,7 +123,7 @@ pub(crate) enum Batching {
 }
 
 /// How many tasks a step makes from what it reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Fanout {
     /// One task per file (input set) or per upstream task (step).
     Each,
@@ -294,19 +296,39 @@ pub(crate) fn normalize_path(path: &Path) -> PathBuf {
 
 /// Reads and validates a pipeline file.
 pub(crate) fn load(path: &Path) -> Result<Pipeline, LoadError> {
-    match std::fs::read(path) {
-        Ok(bytes) => from_bytes(path, bytes),
-        Err(err) => Err(LoadError {
-            source: Source {
-                path: path.to_owned(),
-                text: String::new(),
-            },
-            diagnostics: vec![Diagnostic::whole_file(format!(
-                "cannot read `{}`: {err}",
-                path.display()
-            ))],
-        }),
+    let whole_file = |message: String| LoadError {
+        source: Source {
+            path: path.to_owned(),
+            text: String::new(),
+        },
+        diagnostics: vec![Diagnostic::whole_file(message)],
+    };
+    match read_capped(path) {
+        Ok(Some(bytes)) => from_bytes(path, bytes),
+        Ok(None) => Err(whole_file(format!(
+            "`{}` is larger than {} MB: too large for a pipeline file",
+            path.display(),
+            MAX_FILE_BYTES >> 20
+        ))),
+        Err(err) => Err(whole_file(format!(
+            "cannot read `{}`: {err}",
+            path.display()
+        ))),
     }
+}
+
+/// The largest pipeline file runner reads (`runner check /dev/zero` must
+/// not read until memory runs out, issue 10 item 10).
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// The file's bytes, or `None` when it has more than `MAX_FILE_BYTES`.
+fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes))
 }
 
 /// Validates the contents of the pipeline file at `path`.

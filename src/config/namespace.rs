@@ -249,45 +249,55 @@ impl Checker<'_> {
             Some((_, Named::Entry(j), _)) => Some(j),
             _ => None,
         };
-        // Each entry has at most one upstream entry, so a cycle is found by
-        // walking up from every entry.
-        let mut reported = vec![false; entries.len()];
+        // Each entry has at most one upstream entry: walking up from every
+        // entry, each walk stops at an entry an earlier walk saw, so every
+        // entry is walked over once (linear in the number of steps; a chain
+        // of 8,000 steps took 52 s when each walk went to the top, issue 10
+        // item 10). A walk that comes back to its own path found a cycle.
+        const UNSEEN: usize = usize::MAX;
+        let mut walk_of = vec![UNSEEN; entries.len()];
+        let mut reported = false;
+        let mut path = Vec::new();
         for start in 0..entries.len() {
-            let mut path = vec![start];
-            let mut current = start;
-            while let Some(next) = upstream_of(current) {
-                if let Some(pos) = path.iter().position(|&p| p == next) {
-                    let cycle = &path[pos..];
-                    if cycle.iter().all(|&c| !reported[c]) {
-                        for &c in cycle {
-                            reported[c] = true;
-                        }
-                        self.report_cycle(entries, resolved, cycle);
-                    }
+            if walk_of[start] != UNSEEN {
+                continue;
+            }
+            path.clear();
+            let mut current = Some(start);
+            while let Some(i) = current {
+                if walk_of[i] == start {
+                    let pos = path.iter().position(|&p| p == i).expect("on this walk");
+                    self.report_cycle(entries, resolved, &path[pos..]);
+                    reported = true;
                     break;
                 }
-                path.push(next);
-                current = next;
+                if walk_of[i] != UNSEEN {
+                    break;
+                }
+                walk_of[i] = start;
+                path.push(i);
+                current = upstream_of(i);
             }
         }
-        if reported.iter().any(|&r| r) {
+        if reported {
             return None;
         }
-        // Depth first from each entry in file order: upstream before downstream.
+        // Depth first from each entry in file order: upstream before
+        // downstream; a walk up stops at the first entry already placed
+        // (whose own upstream entries are placed before it).
         let mut order = Vec::with_capacity(entries.len());
         let mut placed = vec![false; entries.len()];
+        let mut chain = Vec::new();
         for start in 0..entries.len() {
-            let mut chain = vec![start];
-            let mut current = start;
-            while let Some(up) = upstream_of(current) {
-                chain.push(up);
-                current = up;
+            chain.clear();
+            let mut current = Some(start);
+            while let Some(i) = current.filter(|&i| !placed[i]) {
+                chain.push(i);
+                current = upstream_of(i);
             }
             for &i in chain.iter().rev() {
-                if !placed[i] {
-                    placed[i] = true;
-                    order.push(i);
-                }
+                placed[i] = true;
+                order.push(i);
             }
         }
         Some(order)

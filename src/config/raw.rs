@@ -61,6 +61,9 @@ pub(crate) struct RawPipeline {
     /// A command (argv) run after a run with failures.
     #[schemars(with = "Vec<String>")]
     pub(crate) on_failure: Option<Spanned<StrList>>,
+    /// How long `on_failure` may run before it is killed (default "60s").
+    #[schemars(with = "String")]
+    pub(crate) on_failure_timeout: Option<Spanned<String>>,
     /// How many runs' task logs to keep (default 10).
     pub(crate) keep_logs: Option<u32>,
 }

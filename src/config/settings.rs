@@ -1,5 +1,6 @@
 //! `[pipeline]`: the settings of the whole pipeline (name, root, out, jobs,
-//! env, state folder, `on_failure`, `keep_logs`, `format_version`), checked
+//! env, state folder, `on_failure` and its timeout, `keep_logs`,
+//! `format_version`), checked
 //! and given their defaults.
 
 use std::path::{Path, PathBuf};
@@ -27,9 +28,14 @@ pub(super) struct Settings {
     pub(super) state_dir: PathBuf,
     /// `on_failure`.
     pub(super) on_failure: Vec<String>,
+    /// `on_failure_timeout` (default 60 s).
+    pub(super) on_failure_timeout: std::time::Duration,
     /// `keep_logs` (at least 1).
     pub(super) keep_logs: u32,
 }
+
+/// How long `on_failure` may run unless the file says otherwise.
+const ON_FAILURE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Checker<'_> {
     /// Checks `[pipeline]` and fills in the defaults.
@@ -82,7 +88,13 @@ impl Checker<'_> {
             Some(argv) => argv.get_ref().iter().map(|a| a.get_ref().clone()).collect(),
             None => Vec::new(),
         };
+        let on_failure_timeout = raw
+            .on_failure_timeout
+            .as_ref()
+            .and_then(|t| self.time_limit(t, "on_failure_timeout", "60 seconds"))
+            .unwrap_or(ON_FAILURE_TIMEOUT);
         Settings {
+            on_failure_timeout,
             name,
             root,
             out_dir,

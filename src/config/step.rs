@@ -237,7 +237,10 @@ impl Checker<'_> {
                 "`with` gives options to a built-in step (`use`)",
             );
         }
-        settings.timeout = s.timeout.as_ref().and_then(|t| self.duration(t));
+        settings.timeout = s
+            .timeout
+            .as_ref()
+            .and_then(|t| self.time_limit(t, "timeout", "no time limit"));
         if let Some(r) = &s.retries {
             match u32::try_from(*r.get_ref()) {
                 Ok(n) => settings.retries = n,

@@ -8,7 +8,7 @@ use super::literal::ValueMap;
 use super::validate::Checker;
 use super::{Fanout, Tmpl};
 use crate::diag::did_you_mean;
-use crate::template::{Templates, Use, allowed_names, known_attributes};
+use crate::template::{Templates, Use, allowed_names, known_attributes, stand_in_context};
 
 impl Checker<'_> {
     /// Compiles one template string and checks the names it reads and the
@@ -22,9 +22,12 @@ impl Checker<'_> {
         fanout: Fanout,
         usage: Use,
     ) -> Option<Tmpl> {
-        let map = ValueMap::new(self.text, &span, &text);
-        let locate = |range: Option<Range<usize>>| match (&map, range) {
-            (Some(map), Some(range)) if range.end <= text.len() => map.range(range),
+        // Where a range of the value is in the file; mapped only when a
+        // problem is reported.
+        let source = self.text;
+        let locate = |range: Option<Range<usize>>| match range {
+            Some(range) if range.end <= text.len() => ValueMap::new(source, &span, &text)
+                .map_or_else(|| span.clone(), |map| map.range(range)),
             _ => span.clone(),
         };
         if let Err(err) = templates.add(&id, &text) {
@@ -38,6 +41,10 @@ impl Checker<'_> {
             )
             .hint = Some("templates are minijinja (Jinja2): `{{ name }}`, `{% if ... %}`".into());
             return None;
+        }
+        let checked = (templates.compiled_id(&id).to_owned(), fanout, usage);
+        if self.checked.contains(&checked) {
+            return Some(Tmpl { id, text, span });
         }
         let before = self.diagnostics.len();
         let allowed = allowed_names(fanout, usage);
@@ -98,8 +105,11 @@ impl Checker<'_> {
         if self.diagnostics.len() > before {
             return None;
         }
-        let vars = minijinja::Value::from(minijinja::value::Serde(&self.vars));
-        if let Some(unknown) = templates.unknown_callable(&id, &vars) {
+        let vars = &self.vars;
+        let stand_in = self.stand_in.get_or_insert_with(|| {
+            stand_in_context(&minijinja::Value::from(minijinja::value::Serde(vars)))
+        });
+        if let Some(unknown) = templates.unknown_callable(&id, stand_in) {
             let at = locate(
                 find_word(&text, &unknown.name)
                     .filter(|r| unknown.range.as_ref().is_none_or(|u| u.start <= r.start))
@@ -114,6 +124,7 @@ impl Checker<'_> {
             .hint = Some(hint);
             return None;
         }
+        self.checked.insert(checked);
         Some(Tmpl { id, text, span })
     }
 }

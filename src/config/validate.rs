@@ -25,6 +25,8 @@ pub(crate) fn parse(source: Source) -> Result<Pipeline, LoadError> {
         diagnostics: Vec::new(),
         broken: HashSet::new(),
         vars: toml::Table::new(),
+        stand_in: None,
+        checked: HashSet::new(),
     };
     let pipeline = checker.pipeline(&source);
     let mut diagnostics = checker.diagnostics;
@@ -57,6 +59,12 @@ pub(super) struct Checker<'t> {
     pub(super) broken: HashSet<String>,
     /// `[vars]`, for checking `vars.NAME` in templates.
     pub(super) vars: toml::Table,
+    /// A task context with stand-ins for every name and the file's `[vars]`,
+    /// made at the first template check.
+    pub(super) stand_in: Option<minijinja::Value>,
+    /// Compiled templates found good, per kind of use: a text that many
+    /// steps share (`{{ input }}`) is checked once (issue 10, item 10).
+    pub(super) checked: HashSet<(String, super::Fanout, crate::template::Use)>,
 }
 
 impl Checker<'_> {
@@ -115,6 +123,7 @@ impl Checker<'_> {
             env: settings.env,
             state_dir: settings.state_dir,
             on_failure: settings.on_failure,
+            on_failure_timeout: settings.on_failure_timeout,
             keep_logs: settings.keep_logs,
             vars: minijinja::Value::from(minijinja::value::Serde(&document.vars)),
             inputs: input_sets,
@@ -172,9 +181,20 @@ impl Checker<'_> {
         }
     }
 
-    /// A duration such as `90s` or `1h 30m`.
+    /// A duration such as `90s` or `1h 30m`, at most a year (a longer one is
+    /// surely a mistake, and would overflow a clock, issue 10 item 7).
     pub(super) fn duration(&mut self, value: &Spanned<String>) -> Option<Duration> {
         match humantime::parse_duration(value.get_ref()) {
+            Ok(d) if d > MAX_DURATION => {
+                self.error(
+                    value.span(),
+                    format!(
+                        "`{}` is longer than a year, the longest duration runner takes",
+                        value.get_ref()
+                    ),
+                );
+                None
+            }
             Ok(d) => Some(d),
             Err(err) => {
                 self.error(
@@ -186,4 +206,24 @@ impl Checker<'_> {
             }
         }
     }
+
+    /// A duration of more than zero (a time limit: `timeout`); `default`
+    /// says what leaving it out means.
+    pub(super) fn time_limit(
+        &mut self,
+        value: &Spanned<String>,
+        key: &str,
+        default: &str,
+    ) -> Option<Duration> {
+        let d = self.duration(value)?;
+        if d.is_zero() {
+            self.error(value.span(), format!("`{key}` must be longer than 0"))
+                .hint = Some(format!("leave it out for {default}"));
+            return None;
+        }
+        Some(d)
+    }
 }
+
+/// The longest duration a pipeline file may give: a year (humantime's `1y`).
+const MAX_DURATION: Duration = Duration::from_secs(31_557_600);

@@ -1,6 +1,9 @@
 //! Execution of a plan: which tasks to run, on how many slots, with which
 //! progress display; the scheduler and the local task runner do the work.
 
+pub(crate) mod cgroup;
+pub(crate) mod group;
+pub(crate) mod log;
 pub(crate) mod process;
 pub(crate) mod progress;
 pub(crate) mod scheduler;
@@ -42,6 +45,8 @@ pub(crate) struct RunResult {
     pub(crate) results: Vec<Option<TaskResult>>,
     /// Wall time.
     pub(crate) wall: Duration,
+    /// How commands' processes were kept together (`None`: no command ran).
+    pub(crate) isolation: Option<&'static str>,
 }
 
 /// The pool size: `-j`, else the file's `jobs`, else the cores this process may use.
@@ -150,15 +155,24 @@ pub(crate) struct Freshness<'a> {
     pub(crate) record: bool,
 }
 
+/// Where this run's tasks leave their traces.
+pub(crate) struct Traces {
+    /// This run's log folder (absolute).
+    pub(crate) log_dir: PathBuf,
+    /// Names this run among all runs of the pipeline, in temporary output
+    /// names (`12`: run 12; `n4321`: a `--no-state` run of pid 4321).
+    pub(crate) run_tag: String,
+}
+
 /// Runs the wanted tasks that are not up to date on this machine, with logs
-/// under `log_dir`; `stop` is polled to end the run early.
+/// under `traces.log_dir`; `stop` is polled to end the run early.
 pub(crate) fn execute(
     pipeline: &Pipeline,
     plan: &Plan,
     options: &RunOptions,
     wanted: &[bool],
     freshness: Freshness<'_>,
-    log_dir: PathBuf,
+    traces: Traces,
     stop: &dyn Fn() -> bool,
 ) -> RunResult {
     let started = Instant::now();
@@ -191,7 +205,10 @@ pub(crate) fn execute(
     let executor = LocalTasks {
         pipeline,
         plan,
-        log_dir,
+        log_dir: traces.log_dir,
+        run_tag: traces.run_tag,
+        isolation: Default::default(),
+        registry: freshness.writer,
         children: Default::default(),
         cancel: Default::default(),
         freshness: task::Freshness {
@@ -228,6 +245,7 @@ pub(crate) fn execute(
     RunResult {
         results,
         wall: started.elapsed(),
+        isolation: executor.isolation.get().map(group::Isolation::name),
     }
 }
 
@@ -315,6 +333,7 @@ impl Recorder<'_> {
             attempts: result.attempts,
             stderr_tail: tail,
             log_path: result.stderr_log.as_ref().map(|p| p.display().to_string()),
+            peak_memory: result.peak_memory,
             latest,
         };
         self.writer.task(row, result.new_hashes.clone());

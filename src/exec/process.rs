@@ -1,19 +1,24 @@
-//! Child processes of tasks: spawned in their own process group with stdin
-//! from /dev/null, waited on with a timeout, and killed group-wide.
+//! Child processes of commands: spawned with stdin from /dev/null in their
+//! own process group (and cgroup, where `exec::group` says so), their output
+//! piped into logs, waited on with a timeout; when a command ends, whatever
+//! it left running is killed, and when it is stopped, everything it started.
 
-use std::collections::HashSet;
 use std::ffi::OsString;
-use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use rustc_hash::FxHashMap;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 
-/// How long a process group gets between SIGTERM and SIGKILL.
+use super::cgroup::Cgroup;
+use super::group::{self, Group, Isolation};
+pub(crate) use super::log::{Log, Sink};
+
+/// How long a command's processes get between SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(2);
 
 /// What to run and where its output goes.
@@ -28,98 +33,12 @@ pub(crate) struct Spawn<'a> {
     pub(crate) stdout: Sink<'a>,
     /// Receives standard error.
     pub(crate) stderr: &'a mut Log,
-    /// Kill the group after this long.
+    /// Kill every process of it after this long.
     pub(crate) timeout: Option<Duration>,
-}
-
-/// Where a stream goes: straight into a file (an output), or through a pipe
-/// into a log that only becomes a file if anything was written.
-pub(crate) enum Sink<'a> {
-    /// The child writes this file itself.
-    File(File),
-    /// Read by runner into a log.
-    Log(&'a mut Log),
-}
-
-/// A task's captured stream: kept in memory while small, written to its
-/// file when large or when the task ends, never created when empty. (Empty
-/// log files for thousands of quiet tasks cost more than the tasks.)
-pub(crate) struct Log {
-    path: PathBuf,
-    pending: Vec<u8>,
-    file: Option<File>,
-    marker: Option<String>,
-}
-
-/// Bytes kept in memory before a log spills to its file.
-const SPILL: usize = 256 * 1024;
-
-impl Log {
-    /// A log that would be written at `path`.
-    pub(crate) fn new(path: PathBuf) -> Log {
-        Log {
-            path,
-            pending: Vec::new(),
-            file: None,
-            marker: None,
-        }
-    }
-
-    /// A line written before the next output, if any comes (`[runner] attempt 2`).
-    pub(crate) fn mark(&mut self, line: String) {
-        if !self.is_empty() {
-            self.marker = Some(line);
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.pending.is_empty() && self.file.is_none()
-    }
-
-    /// Appends output.
-    pub(crate) fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        if data.is_empty() {
-            return Ok(());
-        }
-        if let Some(marker) = self.marker.take() {
-            self.write(format!("\n{marker}\n").as_bytes())?;
-        }
-        if self.file.is_none() && self.pending.len() + data.len() <= SPILL {
-            self.pending.extend_from_slice(data);
-            return Ok(());
-        }
-        let file = match &mut self.file {
-            Some(file) => file,
-            None => self.file.insert(open_log(&self.path)?),
-        };
-        if !self.pending.is_empty() {
-            file.write_all(&self.pending)?;
-            self.pending.clear();
-        }
-        file.write_all(data)
-    }
-
-    /// Writes what is pending; the path, if the log is not empty.
-    pub(crate) fn finish(mut self) -> io::Result<Option<PathBuf>> {
-        if self.is_empty() {
-            return Ok(None);
-        }
-        if !self.pending.is_empty() {
-            let file = match &mut self.file {
-                Some(file) => file,
-                None => self.file.insert(open_log(&self.path)?),
-            };
-            file.write_all(&self.pending)?;
-        }
-        Ok(Some(self.path))
-    }
-}
-
-fn open_log(path: &Path) -> io::Result<File> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    File::create(path)
+    /// How its processes are kept together (its cgroup comes from there).
+    pub(crate) isolation: &'a Isolation,
+    /// Told its group as soon as it runs (to register it in the state).
+    pub(crate) on_start: &'a dyn Fn(&Group),
 }
 
 /// How a child ended.
@@ -129,9 +48,9 @@ pub(crate) enum Exit {
     Code(i32),
     /// A signal killed it.
     Signal(i32),
-    /// It ran past its timeout and its group was killed.
+    /// It ran past its timeout and its processes were killed.
     TimedOut(Duration),
-    /// The run was interrupted and its group was killed.
+    /// The run was interrupted and its processes were killed.
     Interrupted,
 }
 
@@ -145,22 +64,48 @@ impl Exit {
     }
 }
 
-/// The process groups of running tasks, so an interrupt can stop them all.
+/// A command that ran.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ran {
+    /// How it ended.
+    pub(crate) exit: Exit,
+    /// The most memory it used, in bytes: its cgroup's `memory.peak` where
+    /// the memory controller is on, else the largest resident set of it and
+    /// the processes it waited for (getrusage).
+    pub(crate) peak_memory: Option<u64>,
+}
+
+/// What went wrong around a command, as opposed to the command failing.
+#[derive(Debug)]
+pub(crate) enum RunError {
+    /// It could not be started.
+    Spawn(io::Error),
+    /// It ran, but its output could not be written to its log.
+    Log(PathBuf, io::Error),
+    /// Waiting for it failed.
+    Wait(io::Error),
+}
+
+/// The running commands' groups, so an interrupt can stop them all.
 #[derive(Default)]
 pub(crate) struct Children {
-    groups: Mutex<HashSet<i32>>,
+    groups: Mutex<FxHashMap<i32, Option<PathBuf>>>,
     stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Children {
-    /// Sends SIGTERM to every running group and refuses new ones; groups
-    /// still alive after a grace period get SIGKILL (from their waiter).
+    /// Sends SIGTERM to every process of every running command and refuses
+    /// new ones; what is still alive after a grace period gets SIGKILL
+    /// (from its waiter).
     pub(crate) fn stop_all(&self) {
         self.stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
-        for &pgid in groups.iter() {
-            kill_group(pgid, libc::SIGTERM);
+        for (&pgid, cgroup) in groups.iter() {
+            group::kill_group(pgid, libc::SIGTERM);
+            if let Some(dir) = cgroup {
+                Cgroup::at(dir.clone()).signal(libc::SIGTERM);
+            }
         }
     }
 
@@ -170,13 +115,16 @@ impl Children {
 }
 
 /// Runs one command to its end, copying its piped output into the logs.
-pub(crate) fn run(spawn: Spawn<'_>, children: &Children) -> io::Result<Exit> {
-    let (program, args) = spawn
-        .argv
-        .split_first()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+/// Whatever it leaves running when it exits is killed; its cgroup removed.
+pub(crate) fn run(spawn: Spawn<'_>, children: &Children) -> Result<Ran, RunError> {
+    let (program, args) = spawn.argv.split_first().ok_or_else(|| {
+        RunError::Spawn(io::Error::new(io::ErrorKind::InvalidInput, "empty command"))
+    })?;
     if children.stopping() {
-        return Ok(Exit::Interrupted);
+        return Ok(Ran {
+            exit: Exit::Interrupted,
+            peak_memory: None,
+        });
     }
     let mut command = Command::new(program);
     command
@@ -198,30 +146,111 @@ pub(crate) fn run(spawn: Spawn<'_>, children: &Children) -> io::Result<Exit> {
     for (key, value) in spawn.env {
         command.env(key, value);
     }
-    let mut child = command.spawn()?;
-    let pgid = child.id() as i32;
+    let cgroup = spawn.isolation.cgroup();
+    let joiner = match &cgroup {
+        Some(cgroup) => match cgroup.joiner() {
+            Ok(joiner) => Some(joiner),
+            Err(e) => {
+                spawn.isolation.give_back(cgroup.clone());
+                return Err(RunError::Spawn(e));
+            }
+        },
+        None => None,
+    };
+    if let Some(joiner) = &joiner {
+        joiner.apply(&mut command);
+    }
+    let spawned = command.spawn();
+    drop(joiner);
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            if let Some(cgroup) = cgroup {
+                spawn.isolation.give_back(cgroup);
+            }
+            return Err(RunError::Spawn(e));
+        }
+    };
+    let group = Group {
+        pgid: child.id() as i32,
+        cgroup,
+    };
     children
         .groups
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(pgid);
+        .insert(
+            group.pgid,
+            group.cgroup.as_ref().map(|c| c.dir().to_owned()),
+        );
+    (spawn.on_start)(&group);
     let mut streams = Streams {
         out: child.stdout.take().zip(stdout_log.take()),
         err: child.stderr.take().map(|pipe| (pipe, spawn.stderr)),
+        failed: None,
     };
-    let result = wait(&mut child, pgid, spawn.timeout, children, &mut streams);
+    let waited = wait(&group, spawn.timeout, children, &mut streams);
+    // The command has exited (or was stopped) and is not reaped yet, so its
+    // group id is still its own: kill whatever it left running, then reap.
+    group.kill_all();
+    let reaped = group::reap(group.pgid);
     children
         .groups
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .remove(&pgid);
-    result
+        .remove(&group.pgid);
+    let peak_cgroup = group.cgroup.as_ref().and_then(Cgroup::peak_memory);
+    if let Some(cgroup) = group.cgroup {
+        spawn.isolation.give_back(cgroup);
+    }
+    let (status, usage) = reaped.map_err(RunError::Wait)?;
+    let exit = match waited.map_err(RunError::Wait)? {
+        // Killed by our own stop: an interruption, not its failure.
+        None if children.stopping() && status.signal().is_some() => Exit::Interrupted,
+        None => Exit::from_status(status),
+        Some(exit) => exit,
+    };
+    let ran = Ran {
+        exit,
+        peak_memory: peak_cgroup.or_else(|| {
+            // ru_maxrss is in kilobytes on Linux.
+            u64::try_from(usage.ru_maxrss).ok().map(|kb| kb * 1024)
+        }),
+    };
+    match streams.failed {
+        Some((path, err)) => Err(RunError::Log(path, err)),
+        None => Ok(ran),
+    }
+}
+
+/// Runs a command whose output goes where runner's goes (a hook such as
+/// `on_failure`) in its own process group, for at most `timeout`: then its
+/// group gets SIGTERM, and SIGKILL after the grace period. What it leaves
+/// running in its group when it exits is killed too.
+pub(crate) fn run_limited(command: &mut Command, timeout: Duration) -> io::Result<Exit> {
+    let child = command.process_group(0).spawn()?;
+    let group = Group {
+        pgid: child.id() as i32,
+        cgroup: None,
+    };
+    let mut streams = Streams {
+        out: None,
+        err: None,
+        failed: None,
+    };
+    let waited = wait(&group, Some(timeout), &Children::default(), &mut streams);
+    group.kill_all();
+    let (status, _) = group::reap(group.pgid)?;
+    Ok(waited?.unwrap_or_else(|| Exit::from_status(status)))
 }
 
 /// The child's open output pipes and where they go.
 struct Streams<'a> {
     out: Option<(std::process::ChildStdout, &'a mut Log)>,
     err: Option<(std::process::ChildStderr, &'a mut Log)>,
+    /// The first log that could not be written; its output is read and
+    /// dropped from then on, so that the command is not blocked.
+    failed: Option<(PathBuf, io::Error)>,
 }
 
 impl Streams<'_> {
@@ -258,25 +287,32 @@ impl Streams<'_> {
             })
         };
         let mut buf = [0u8; 16 * 1024];
-        if let Some((pipe, log)) = &mut self.out
-            && ready(pipe.as_raw_fd())
-        {
+        let failed = &mut self.failed;
+        let mut copy = |pipe: &mut dyn Read, log: &mut Log| -> io::Result<bool> {
             match pipe.read(&mut buf) {
-                Ok(0) => self.out = None,
-                Ok(n) => log.write(&buf[..n])?,
+                Ok(0) => return Ok(false),
+                Ok(n) if failed.is_none() => {
+                    if let Err(e) = log.write(&buf[..n]) {
+                        *failed = Some((log.path().to_owned(), e));
+                    }
+                }
+                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
+            Ok(true)
+        };
+        if let Some((pipe, log)) = &mut self.out
+            && ready(pipe.as_raw_fd())
+            && !copy(pipe, log)?
+        {
+            self.out = None;
         }
         if let Some((pipe, log)) = &mut self.err
             && ready(pipe.as_raw_fd())
+            && !copy(pipe, log)?
         {
-            match pipe.read(&mut buf) {
-                Ok(0) => self.err = None,
-                Ok(n) => log.write(&buf[..n])?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+            self.err = None;
         }
         Ok(pidfd.is_some_and(|p| ready(p.0)))
     }
@@ -286,18 +322,21 @@ impl Streams<'_> {
 /// processes it left behind holding its pipes.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(1);
 
+/// Waits until the command exits (and its pipes close, or a moment more),
+/// its timeout passes or the run is stopped; never reaps it. `None` when it
+/// exited by itself.
 fn wait(
-    child: &mut std::process::Child,
-    pgid: i32,
+    group: &Group,
     timeout: Option<Duration>,
     children: &Children,
     streams: &mut Streams<'_>,
-) -> io::Result<Exit> {
+) -> io::Result<Option<Exit>> {
     let started = Instant::now();
-    let deadline = timeout.map(|t| started + t);
-    // The child is not reaped until `wait` returns, so its pid (and group id)
+    // A year at most: no `Instant` overflow (issue 10, item 7).
+    let deadline = timeout.and_then(|t| started.checked_add(t));
+    // The child is not reaped until `run` does, so its pid (and group id)
     // cannot be reused while we may still signal it.
-    let pidfd = PidFd::open(child.id());
+    let pidfd = PidFd::open(group.pgid as u32);
     let mut exited_at: Option<Instant> = None;
     loop {
         let slice = match deadline {
@@ -314,7 +353,7 @@ fn wait(
                 Some(fd) => streams.pump(Some(fd), slice)?,
                 None => {
                     streams.pump(None, slice.min(Duration::from_millis(20)))?;
-                    child.try_wait()?.is_some()
+                    group::exited(group.pgid)?
                 }
             }
         };
@@ -324,23 +363,18 @@ fn wait(
         if let Some(at) = exited_at
             && (!streams.open() || at.elapsed() >= DRAIN_AFTER_EXIT)
         {
-            let status = child.wait()?;
-            // Killed by our own stop: an interruption, not its failure.
-            if children.stopping() && status.signal().is_some() {
-                return Ok(Exit::Interrupted);
-            }
-            return Ok(Exit::from_status(status));
+            return Ok(None);
         }
         if exited_at.is_none() {
             if children.stopping() {
-                terminate(child, pgid, pidfd.as_ref())?;
-                return Ok(Exit::Interrupted);
+                terminate(group, pidfd.as_ref())?;
+                return Ok(Some(Exit::Interrupted));
             }
             if let (Some(d), Some(t)) = (deadline, timeout)
                 && Instant::now() >= d
             {
-                terminate(child, pgid, pidfd.as_ref())?;
-                return Ok(Exit::TimedOut(t));
+                terminate(group, pidfd.as_ref())?;
+                return Ok(Some(Exit::TimedOut(t)));
             }
         }
     }
@@ -361,41 +395,24 @@ fn poll(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
     }
 }
 
-/// SIGTERM to the group, then SIGKILL if it is still there after the grace
-/// period; reaps the child. Grandchildren are in the group and die with it.
-fn terminate(child: &mut std::process::Child, pgid: i32, pidfd: Option<&PidFd>) -> io::Result<()> {
-    kill_group(pgid, libc::SIGTERM);
-    let gone = match pidfd {
-        Some(fd) => fd.wait_readable(KILL_GRACE)?,
+/// SIGTERM to every process of the command, then, after the grace period
+/// or as soon as the command itself is gone, SIGKILL to what is left
+/// (`run` does that). Grandchildren are in its group and cgroup and go with
+/// it; with a cgroup, so do those that left the group (`setsid`).
+fn terminate(group: &Group, pidfd: Option<&PidFd>) -> io::Result<()> {
+    group.signal(libc::SIGTERM);
+    match pidfd {
+        Some(fd) => {
+            fd.wait_readable(KILL_GRACE)?;
+        }
         None => {
             let end = Instant::now() + KILL_GRACE;
-            loop {
-                if child.try_wait()?.is_some() {
-                    break true;
-                }
-                if Instant::now() >= end {
-                    break false;
-                }
+            while !group::exited(group.pgid)? && Instant::now() < end {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-    };
-    // Whatever is left of the group (grandchildren that ignored SIGTERM, or
-    // outlived the leader) is killed for good.
-    kill_group(pgid, libc::SIGKILL);
-    if !gone {
-        let _ = child.kill();
     }
-    child.wait()?;
     Ok(())
-}
-
-fn kill_group(pgid: i32, signal: i32) {
-    // SAFETY: killpg has no memory-safety preconditions; an error (the group
-    // is already gone) is fine to ignore.
-    unsafe {
-        libc::killpg(pgid, signal);
-    }
 }
 
 /// A Linux pidfd: readable once the process has exited.

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Pipeline, Step};
-use crate::exec::process::{self, Children, Exit, Log, Sink, Spawn};
+use crate::exec::group::{Group, Isolation};
+use crate::exec::process::{self, Children, Exit, Log, Ran, RunError, Sink, Spawn};
 use crate::plan::{Command, Plan, Task, TaskId, display_path, exec_command, narrowed, temp_path};
 use crate::state::Verdict;
 use crate::state::db::{self, Last};
 use crate::state::fingerprint::{self, Files, Fingerprint, NewHash, Reason};
+use crate::state::{Registration, Writer};
 use crate::table::SharedTables;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
@@ -79,6 +81,8 @@ pub(crate) struct TaskResult {
     pub(crate) stderr_log: Option<PathBuf>,
     /// Full stdout log, when there was any.
     pub(crate) stdout_log: Option<PathBuf>,
+    /// The most memory its commands used, in bytes (largest attempt).
+    pub(crate) peak_memory: Option<u64>,
     /// The fingerprint it ran with (also when it failed: a failure with the
     /// same fingerprint and error as last time is not news).
     pub(crate) fingerprint: Option<blake3::Hash>,
@@ -109,6 +113,7 @@ impl TaskResult {
             stdout_log: None,
             fingerprint: None,
             narrowed: None,
+            peak_memory: None,
         }
     }
 }
@@ -121,6 +126,13 @@ pub(crate) struct LocalTasks<'a> {
     pub(crate) plan: &'a Plan,
     /// Where this run's logs go (absolute).
     pub(crate) log_dir: PathBuf,
+    /// This run's part of temporary output names (see `exec::Traces`).
+    pub(crate) run_tag: String,
+    /// How commands' processes are kept together; found at the first
+    /// command (a run with nothing to do makes no cgroup).
+    pub(crate) isolation: std::sync::OnceLock<Isolation>,
+    /// Where attempts register what they may leave behind.
+    pub(crate) registry: &'a Writer,
     /// Running process groups.
     pub(crate) children: Children,
     /// Fingerprints taken before the run, and file hashes known.
@@ -269,25 +281,37 @@ impl LocalTasks<'_> {
             stdout: Log::new(out_path),
             stderr: Log::new(err_path),
         };
-        // What runs writes the temporary output paths.
-        let command = exec_command(self.pipeline, task);
         let mut attempts = 0;
+        let mut peak_memory = None;
         let outcome = loop {
             attempts += 1;
             if attempts > 1 {
                 logs.stdout.mark(format!("[runner] attempt {attempts}"));
                 logs.stderr.mark(format!("[runner] attempt {attempts}"));
             }
-            let result = match &command {
-                Ok(command) => self.attempt(task, step, command, &mut logs),
-                Err(message) => Err(plain_failure(message.clone())),
+            // Each attempt writes temporary outputs of its own, registered
+            // (with its processes, once they run) until it ends.
+            let tag = format!("{}-{attempts}", self.run_tag);
+            let temps: Vec<PathBuf> = task.outputs.iter().map(|o| temp_path(o, &tag)).collect();
+            let slot = self.registry.register(Registration {
+                owner: format!("task {} {} (attempt {attempts})", step.name, task.key),
+                temps: temps.iter().map(|t| root.join(t)).collect(),
+                cgroup: None,
+            });
+            let attempt = Attempt {
+                task,
+                step,
+                temps: &temps,
+                slot,
             };
+            let result = self.attempt(&attempt, &mut logs, &mut peak_memory);
             // Whatever happened, no temporary output stays behind.
             if !matches!(result, Ok(())) {
-                for out in task.outputs.iter() {
-                    let _ = fs::remove_file(root.join(temp_path(out)));
+                for temp in &temps {
+                    let _ = fs::remove_file(root.join(temp));
                 }
             }
+            self.registry.release(slot);
             match result {
                 Ok(()) => break Outcome::Succeeded,
                 Err(failure) if failure.interrupted || attempts > step.retries => {
@@ -338,16 +362,17 @@ impl LocalTasks<'_> {
             stdout_log,
             fingerprint: fingerprint_hash,
             narrowed: None,
+            peak_memory,
         }
     }
 
     fn attempt(
         &self,
-        task: &Task,
-        step: &Step,
-        command: &Command,
+        attempt: &Attempt<'_>,
         logs: &mut Logs,
+        peak_memory: &mut Option<u64>,
     ) -> Result<(), Failure> {
+        let task = attempt.task;
         let root = &self.pipeline.root;
         for out in task.outputs.iter() {
             let out_abs = root.join(out);
@@ -356,20 +381,21 @@ impl LocalTasks<'_> {
                     io_failure(format!("cannot create folder `{}`", parent.display()), e)
                 })?;
             }
-            // A killed run may have left this task's temporary file.
-            let _ = fs::remove_file(root.join(temp_path(out)));
         }
-        let temps: Vec<PathBuf> = task
-            .outputs
-            .iter()
-            .map(|o| root.join(temp_path(o)))
-            .collect();
+        let command = exec_command(self.pipeline, task, attempt.temps).map_err(plain_failure)?;
+        let temps: Vec<PathBuf> = attempt.temps.iter().map(|t| root.join(t)).collect();
 
-        match command {
-            Command::Argv(argv) => self.spawn(task, step, logs, argv.clone())?,
+        let mut spawn = |argv: Vec<std::ffi::OsString>| -> Result<(), Failure> {
+            let ran = self.spawn(attempt, logs, argv);
+            if let Some(peak) = ran.as_ref().ok().and_then(|r| r.peak_memory) {
+                *peak_memory = Some(peak_memory.map_or(peak, |p: u64| p.max(peak)));
+            }
+            ran.map(|_| ())
+        };
+        match &command {
+            Command::Argv(argv) => spawn(argv.clone())?,
             Command::Shell(script) => {
-                let argv = vec!["sh".into(), "-c".into(), script.into()];
-                self.spawn(task, step, logs, argv)?;
+                spawn(vec!["sh".into(), "-c".into(), script.into()])?;
             }
             Command::Builtin(builtin) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
@@ -437,23 +463,30 @@ impl LocalTasks<'_> {
         Ok(())
     }
 
+    /// Runs one attempt's command; `Ok` when it exited 0 (with what it
+    /// used), else why the attempt failed.
     fn spawn(
         &self,
-        task: &Task,
-        step: &Step,
+        attempt: &Attempt<'_>,
         logs: &mut Logs,
         argv: Vec<std::ffi::OsString>,
-    ) -> Result<(), Failure> {
+    ) -> Result<Ran, Failure> {
+        let step = attempt.step;
         let root = &self.pipeline.root;
         let stdout = if step.stdout_to_out {
-            let temp = root.join(temp_path(&task.outputs[0]));
-            Sink::File(
-                File::create(&temp)
-                    .map_err(|e| io_failure(format!("cannot create `{}`", temp.display()), e))?,
-            )
+            let temp = root.join(&attempt.temps[0]);
+            // A new file, never one that is there (nor a link).
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)
+                .map_err(|e| io_failure(format!("cannot create `{}`", temp.display()), e))?;
+            Sink::File(file)
         } else {
             Sink::Log(&mut logs.stdout)
         };
+        let isolation = self.isolation.get_or_init(Isolation::detect);
+        let on_start = |group: &Group| self.registry.spawned(attempt.slot, group.record());
         let spawn = Spawn {
             argv: &argv,
             cwd: root,
@@ -461,38 +494,71 @@ impl LocalTasks<'_> {
             stdout,
             stderr: &mut logs.stderr,
             timeout: step.timeout,
+            isolation,
+            on_start: &on_start,
         };
-        match process::run(spawn, &self.children) {
-            Ok(Exit::Code(0)) => Ok(()),
-            Ok(Exit::Code(code)) => Err(Failure {
+        let program = || {
+            argv.first()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let ran = match process::run(spawn, &self.children) {
+            Ok(ran) => ran,
+            Err(RunError::Spawn(err)) => {
+                let reason = if err.kind() == io::ErrorKind::NotFound {
+                    format!(
+                        "cannot run `{}`: program not found (is it on the task's PATH?)",
+                        program()
+                    )
+                } else {
+                    format!("cannot run `{}`: {err}", program())
+                };
+                return Err(plain_failure(reason));
+            }
+            // The command ran: say what failed around it (issue 10, item 16).
+            Err(RunError::Log(path, err)) => {
+                return Err(plain_failure(format!(
+                    "`{}` ran, but its output could not be written to its log `{}`: {err}",
+                    program(),
+                    path.display()
+                )));
+            }
+            Err(RunError::Wait(err)) => {
+                return Err(plain_failure(format!(
+                    "`{}` started, but waiting for it failed: {err}",
+                    program()
+                )));
+            }
+        };
+        match ran.exit {
+            Exit::Code(0) => Ok(ran),
+            Exit::Code(code) => Err(Failure {
                 reason: format!("exit code {code}"),
                 exit_code: Some(code),
                 stderr_tail: Vec::new(),
                 interrupted: false,
             }),
-            Ok(Exit::Signal(sig)) => Err(plain_failure(format!(
+            Exit::Signal(sig) => Err(plain_failure(format!(
                 "killed by signal {sig} ({})",
                 process::signal_name(sig)
             ))),
-            Ok(Exit::TimedOut(t)) => Err(plain_failure(format!(
-                "timed out after {} (its process group was killed)",
+            Exit::TimedOut(t) => Err(plain_failure(format!(
+                "timed out after {} (every process it started was killed)",
                 humantime::format_duration(t)
             ))),
-            Ok(Exit::Interrupted) => Err(interrupted()),
-            Err(err) => {
-                let program = argv
-                    .first()
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let reason = if err.kind() == io::ErrorKind::NotFound {
-                    format!("cannot run `{program}`: program not found (is it on the task's PATH?)")
-                } else {
-                    format!("cannot run `{program}`: {err}")
-                };
-                Err(plain_failure(reason))
-            }
+            Exit::Interrupted => Err(interrupted()),
         }
     }
+}
+
+/// One attempt of a task.
+struct Attempt<'a> {
+    task: &'a Task,
+    step: &'a Step,
+    /// Its temporary outputs, relative to root (one per output).
+    temps: &'a [PathBuf],
+    /// Its registration in the state.
+    slot: u64,
 }
 
 /// A built-in's message with the absolute paths it was given shown

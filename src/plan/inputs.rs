@@ -369,11 +369,42 @@ fn key_of(rel: &Path, base: &Path) -> String {
         (Some(stem), Some(_)) if !stem.is_empty() => under.with_file_name(stem),
         _ => under.to_owned(),
     };
-    display_path(&no_ext)
+    escaped(no_ext.as_os_str(), false).into_owned()
 }
 
-/// A path as text: UTF-8 as is, any other byte as `\xNN` (so two different
-/// names never show the same).
+/// A name as text that no other name has: UTF-8 as is but `\` doubled, any
+/// other byte as `\xNN`; with `lines`, also newline and carriage return as
+/// `\n` and `\r`. For task keys and the paths in the state, where two files
+/// must never look the same (`bad\xff.csv` with a raw byte and with a
+/// backslash, issue 10 item 14).
+pub(crate) fn escaped(s: &OsStr, lines: bool) -> std::borrow::Cow<'_, str> {
+    let special = |c: char| c == '\\' || (lines && (c == '\n' || c == '\r'));
+    if let Some(text) = s.to_str()
+        && !text.contains(special)
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for chunk in s.as_encoded_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' if lines => out.push_str("\\n"),
+                '\r' if lines => out.push_str("\\r"),
+                c => out.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A path as text for messages and templates: UTF-8 as is (a template
+/// value must be the name itself), any other byte as `\xNN`. Not
+/// injective: a UTF-8 name may contain `\xff` itself; keys and the state
+/// use `escaped`.
 pub(crate) fn display_path(path: &Path) -> String {
     display_os(path.as_os_str())
 }
@@ -502,5 +533,20 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let s = OsStr::from_bytes(b"a\xffb.csv");
         assert_eq!(display_os(s), "a\\xffb.csv");
+    }
+
+    #[test]
+    fn escaped_names_never_collide() {
+        use std::os::unix::ffi::OsStrExt;
+        let raw = OsStr::from_bytes(b"bad\xff");
+        let slash = OsStr::new("bad\\xff");
+        assert_eq!(escaped(raw, false), "bad\\xff");
+        assert_eq!(escaped(slash, false), "bad\\\\xff");
+        assert_eq!(escaped(OsStr::new("a\nb"), true), "a\\nb");
+        assert_eq!(escaped(OsStr::new("a\nb"), false), "a\nb");
+        assert!(matches!(
+            escaped(OsStr::new("plain/x.csv"), true),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

@@ -17,7 +17,7 @@ use crate::config::{Action, BuiltinStep, Fanout, Pipeline, PlotSpec, Tmpl, Upstr
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
 
-pub(crate) use inputs::{InputFile, batches, display_os, display_path};
+pub(crate) use inputs::{InputFile, batches, display_os, display_path, escaped};
 use render::{Renderer, TaskParts};
 pub(crate) use render::{exec_command, narrowed};
 
@@ -117,36 +117,55 @@ impl Plan {
     }
 }
 
-/// The temporary path a task writes instead of `final_path`: same folder,
-/// same extension (tools pick formats by it), hidden, and the same on every
-/// run so that a killed run's leftovers are found and removed.
-pub(crate) fn temp_path(final_path: &Path) -> PathBuf {
+/// The longest file name Linux file systems take, in bytes.
+const NAME_MAX: usize = 255;
+
+/// Bytes of the final name's stem kept in a temporary name, so that people
+/// looking at the folder see whose it is.
+const STEM_KEPT: usize = 40;
+
+/// The temporary path that one attempt of a task writes instead of
+/// `final_path`: same folder, same extension (tools pick formats by it),
+/// hidden, and unique to the attempt (`attempt` = run id and attempt
+/// number), so that a command left running by a killed run never writes
+/// into the file that a later run renames into place (issue 10, item 2).
+/// The stem is cut and a hash of the final path added, so the name fits in
+/// 255 bytes whatever the final name's length (item 15):
+/// `out/.x.tmp-0123456789ab-12-1.svg`.
+pub(crate) fn temp_path(final_path: &Path, attempt: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
     let name = final_path.file_name().unwrap_or_default();
-    let hash = name_hash(final_path.as_os_str().as_encoded_bytes());
     let path = Path::new(name);
+    let (stem, ext) = match (path.file_stem(), path.extension()) {
+        (Some(stem), Some(ext)) => (stem, Some(ext)),
+        _ => (name, None),
+    };
+    let hash = blake3::hash(final_path.as_os_str().as_bytes()).to_hex();
     let mut temp = OsString::from(".");
-    match (path.file_stem(), path.extension()) {
-        (Some(stem), Some(ext)) => {
-            temp.push(stem);
-            temp.push(format!(".tmp-{hash:04x}."));
-            temp.push(ext);
-        }
-        _ => {
-            temp.push(name);
-            temp.push(format!(".tmp-{hash:04x}"));
-        }
+    temp.push(std::ffi::OsStr::from_bytes(prefix(
+        stem.as_bytes(),
+        STEM_KEPT,
+    )));
+    temp.push(format!(".tmp-{}-{attempt}", &hash[..12]));
+    if let Some(ext) = ext
+        && temp.len() + 1 + ext.len() <= NAME_MAX
+    {
+        temp.push(".");
+        temp.push(ext);
     }
     final_path.with_file_name(temp)
 }
 
-/// FNV-1a folded to 16 bits: a short, stable tag.
-fn name_hash(bytes: &[u8]) -> u16 {
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in bytes {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
+/// At most `max` bytes of `bytes`, not cutting a UTF-8 character.
+fn prefix(bytes: &[u8], max: usize) -> &[u8] {
+    if bytes.len() <= max {
+        return bytes;
     }
-    ((h >> 16) ^ (h & 0xffff)) as u16
+    let mut end = max;
+    while end > 0 && (bytes[end] & 0xc0) == 0x80 {
+        end -= 1;
+    }
+    &bytes[..end]
 }
 
 /// A path as handed to commands and templates: relative to root, and never
@@ -377,6 +396,9 @@ impl<'p> Builder<'p> {
     /// starts, found as a path (relative to root) or on the task's PATH.
     fn check_programs(&mut self) {
         let p = self.pipeline;
+        // Looked up once per program and PATH (8,000 steps running `cp`
+        // search PATH once, issue 10 item 10).
+        let mut found: HashMap<(&str, OsString), bool> = HashMap::default();
         for step in &p.steps {
             let program = match &step.action {
                 Action::Run(argv) => &argv[0],
@@ -395,7 +417,10 @@ impl<'p> Builder<'p> {
                 .map(|(_, v)| OsString::from(v))
                 .or_else(|| std::env::var_os("PATH"))
                 .unwrap_or_default();
-            if find_program(&program.text, &p.root, &path_var).is_none() {
+            let exists = *found
+                .entry((program.text.as_str(), path_var.clone()))
+                .or_insert_with(|| find_program(&program.text, &p.root, &path_var).is_some());
+            if !exists {
                 let hint = if program.text.contains('/') {
                     format!("paths are relative to root `{}`", p.root.display())
                 } else {
@@ -428,11 +453,30 @@ impl<'p> Builder<'p> {
             HashMap::with_capacity_and_hasher(total, Default::default());
         for ids in step_tasks {
             let mut reported_outside = false;
+            let mut reported_long = false;
             let mut collisions = 0usize;
             for &id in ids {
                 let task = &self.tasks[id];
                 let step = &p.steps[task.step];
                 for out in task.outputs.iter() {
+                    if let Some(long) = out.iter().find(|c| c.len() > NAME_MAX)
+                        && !reported_long
+                    {
+                        reported_long = true;
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                step.outs_span.clone(),
+                                format!(
+                                    "output `{}` of step `{}` (key `{}`) has a name that is {} bytes long; file systems take at most {NAME_MAX}",
+                                    display_path(out),
+                                    step.name,
+                                    task.key,
+                                    long.len()
+                                ),
+                            )
+                            .hint("use a shorter name or extension in `out`"),
+                        );
+                    }
                     let normal = normal_form(out);
                     if (!normal.starts_with(&out_dir) || *normal == *out_dir) && !reported_outside {
                         reported_outside = true;
@@ -552,16 +596,22 @@ mod tests {
 
     #[test]
     fn temp_paths_keep_extension_and_folder() {
-        let t = temp_path(Path::new("out/plots/x.svg"));
+        let t = temp_path(Path::new("out/plots/x.svg"), "7-1");
         let name = t.file_name().unwrap().to_str().unwrap();
         assert_eq!(t.parent().unwrap(), Path::new("out/plots"));
         assert!(
-            name.starts_with(".x.tmp-") && name.ends_with(".svg"),
+            name.starts_with(".x.tmp-") && name.ends_with("-7-1.svg"),
             "{name}"
         );
-        assert_eq!(t, temp_path(Path::new("out/plots/x.svg")));
-        assert_ne!(t, temp_path(Path::new("out/plots2/x.svg")));
-        let t = temp_path(Path::new("out/README"));
+        assert_eq!(t, temp_path(Path::new("out/plots/x.svg"), "7-1"));
+        // Unique to the attempt and to the output.
+        assert_ne!(t, temp_path(Path::new("out/plots/x.svg"), "7-2"));
+        assert_ne!(t, temp_path(Path::new("out/plots/x.svg"), "8-1"));
+        assert_ne!(
+            temp_path(Path::new("out/a/x.svg"), "1-1").file_name(),
+            temp_path(Path::new("out/b/x.svg"), "1-1").file_name()
+        );
+        let t = temp_path(Path::new("out/README"), "1-1");
         assert!(
             t.file_name()
                 .unwrap()
@@ -569,6 +619,25 @@ mod tests {
                 .unwrap()
                 .starts_with(".README.tmp-")
         );
+    }
+
+    #[test]
+    fn temp_names_fit_whatever_the_final_name() {
+        for len in [200, 246, 250, 255] {
+            let name = format!(
+                "{}.csv",
+                "é".repeat((len - 4) / 2) + &"n".repeat((len - 4) % 2)
+            );
+            assert_eq!(name.len(), len);
+            let t = temp_path(&Path::new("out").join(&name), "123456-10");
+            let temp = t.file_name().unwrap();
+            assert!(temp.len() <= 255, "{}", temp.len());
+            assert!(temp.to_str().unwrap().ends_with(".csv"));
+        }
+        // An extension too long to keep is dropped rather than overflow.
+        let name = format!("x.{}", "e".repeat(250));
+        let t = temp_path(&Path::new("out").join(name), "1-1");
+        assert!(t.file_name().unwrap().len() <= 255);
     }
 
     #[test]

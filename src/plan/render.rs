@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Object, Value};
 
-use super::{
-    Command, PlotCommand, TemplateFailure, arg_path, arg_text, display_os, display_path, temp_path,
-};
+use super::{Command, PlotCommand, TemplateFailure, arg_path, arg_text, display_os, display_path};
 use crate::config::{Action, Fanout, Pipeline, Tmpl, ValueMap};
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
@@ -289,14 +287,19 @@ pub(crate) fn narrowed(
     })
 }
 
-/// What a task executes: its command with the temporary output paths that
-/// runner renames into place when it succeeds. Rendered when the task runs,
-/// so tasks that are up to date never pay for it.
-pub(crate) fn exec_command(pipeline: &Pipeline, task: &super::Task) -> Result<Command, String> {
+/// What one attempt of a task executes: its command with the attempt's
+/// temporary output paths (`temps`, from `temp_path`), which runner renames
+/// into place when it succeeds. Rendered when the task runs, so tasks that
+/// are up to date never pay for it.
+pub(crate) fn exec_command(
+    pipeline: &Pipeline,
+    task: &super::Task,
+    temps: &[PathBuf],
+) -> Result<Command, String> {
     if task.outputs.is_empty() {
         return Ok(task.command.clone());
     }
-    let temps: Arc<[PathBuf]> = task.outputs.iter().map(|o| temp_path(o)).collect();
+    let temps: Arc<[PathBuf]> = temps.into();
     let parts = TaskParts {
         step: task.step,
         key: &task.key,

@@ -7,10 +7,11 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// The schema this binary writes; `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Every migration, in order; index i upgrades from version i to i + 1.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE runs (
     id            INTEGER PRIMARY KEY,
     started_at    TEXT NOT NULL,
@@ -58,7 +59,35 @@ CREATE TABLE files (
     mtime_ns INTEGER NOT NULL,
     hash     BLOB NOT NULL
 ) WITHOUT ROWID;
-"#];
+"#,
+    // 2: the cheap check of the files cache also compares the inode change
+    // time and the inode number (as git's index does): a file rewritten
+    // with its size and mtime put back (`touch -d`, `rsync -t`) is hashed
+    // again (issue 10, item 3). Old rows (0, 0) never match: hashed once.
+    r#"
+ALTER TABLE files ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE files ADD COLUMN inode INTEGER NOT NULL DEFAULT 0;
+"#,
+    // 3: what a running attempt may leave behind if runner dies (its
+    // temporary outputs, process group with its start time, cgroup), so a
+    // later run stops it (issue 10, item 2); how the run kept a command's
+    // processes together; each task's peak memory (item 12).
+    r#"
+CREATE TABLE processes (
+    run_id      INTEGER NOT NULL,
+    slot        INTEGER NOT NULL,
+    owner       TEXT NOT NULL,
+    pgid        INTEGER,
+    start_ticks INTEGER,
+    boot_id     TEXT,
+    cgroup      BLOB,
+    temps       BLOB NOT NULL,
+    PRIMARY KEY (run_id, slot)
+) WITHOUT ROWID;
+ALTER TABLE runs ADD COLUMN isolation TEXT;
+ALTER TABLE tasks ADD COLUMN peak_memory INTEGER;
+"#,
+];
 
 /// Opens (creating and upgrading) the database at `path`.
 pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -217,13 +246,18 @@ pub(crate) struct Latest {
     pub(crate) outputs: String,
 }
 
-/// A file's size and modification time, and the hash of its content then.
+/// A file's size, modification and inode change times and inode number,
+/// and the hash of its content then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CachedHash {
     /// Bytes.
     pub(crate) size: u64,
-    /// Nanoseconds since the epoch.
+    /// Modification time, nanoseconds since the epoch.
     pub(crate) mtime_ns: i64,
+    /// Inode change time, nanoseconds since the epoch.
+    pub(crate) ctime_ns: i64,
+    /// Inode number.
+    pub(crate) inode: u64,
     /// BLAKE3 of the content.
     pub(crate) hash: [u8; 32],
 }
@@ -269,7 +303,7 @@ pub(crate) fn load_latest(
 
 /// The content-hash cache, keyed by the path's bytes (relative to root).
 pub(crate) fn load_files(conn: &Connection) -> rusqlite::Result<HashMap<Vec<u8>, CachedHash>> {
-    let mut stmt = conn.prepare("SELECT path, size, mtime_ns, hash FROM files")?;
+    let mut stmt = conn.prepare("SELECT path, size, mtime_ns, hash, ctime_ns, inode FROM files")?;
     let count: i64 = conn.query_row("SELECT count(*) FROM files", [], |r| r.get(0))?;
     let mut rows = stmt.query([])?;
     let mut out = HashMap::with_capacity_and_hasher(count.max(0) as usize, Default::default());
@@ -283,6 +317,8 @@ pub(crate) fn load_files(conn: &Connection) -> rusqlite::Result<HashMap<Vec<u8>,
             CachedHash {
                 size: row.get::<_, i64>(1)? as u64,
                 mtime_ns: row.get(2)?,
+                ctime_ns: row.get(4)?,
+                inode: row.get::<_, i64>(5)? as u64,
                 hash,
             },
         );
@@ -336,9 +372,11 @@ pub(crate) fn end_run(
     ended_at: &str,
     exit_code: i32,
     counts: RunCounts,
+    isolation: Option<&str>,
 ) -> rusqlite::Result<()> {
     conn.execute(
-        "UPDATE runs SET ended_at = ?2, exit_code = ?3, ok = ?4, failed = ?5, skipped = ?6, up_to_date = ?7 WHERE id = ?1",
+        "UPDATE runs SET ended_at = ?2, exit_code = ?3, ok = ?4, failed = ?5, skipped = ?6, up_to_date = ?7, \
+         isolation = ?8 WHERE id = ?1",
         params![
             run_id,
             ended_at,
@@ -346,7 +384,8 @@ pub(crate) fn end_run(
             counts.ok as i64,
             counts.failed as i64,
             counts.skipped as i64,
-            counts.up_to_date as i64
+            counts.up_to_date as i64,
+            isolation
         ],
     )?;
     Ok(())
@@ -381,6 +420,8 @@ pub(crate) struct TaskRow {
     pub(crate) stderr_tail: Option<String>,
     /// The full log.
     pub(crate) log_path: Option<String>,
+    /// The most memory it used, in bytes (of all attempts).
+    pub(crate) peak_memory: Option<u64>,
     /// For a task that ran: what `latest` should remember.
     pub(crate) latest: Option<Latest>,
 }
@@ -391,13 +432,15 @@ pub(crate) fn write_batch(
     run_id: i64,
     rows: &[TaskRow],
     files: &[(Vec<u8>, CachedHash)],
+    groups: &[super::groups::GroupOp],
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
+    super::groups::apply(&tx, run_id, groups)?;
     {
         let mut insert_task = tx.prepare_cached(
             "INSERT OR REPLACE INTO tasks (run_id, step, key, status, exit_code, reason, fingerprint, inputs, outputs, \
-             started_at, duration_ms, attempts, stderr_tail, log_path) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             started_at, duration_ms, attempts, stderr_tail, log_path, peak_memory) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         let mut upsert_latest = tx.prepare_cached(
             "INSERT OR REPLACE INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id) \
@@ -422,6 +465,7 @@ pub(crate) fn write_batch(
                 row.attempts,
                 row.stderr_tail,
                 row.log_path,
+                row.peak_memory.map(|m| m as i64),
             ])?;
             match &row.latest {
                 Some(l) => {
@@ -443,14 +487,16 @@ pub(crate) fn write_batch(
             }
         }
         let mut upsert_file = tx.prepare_cached(
-            "INSERT OR REPLACE INTO files (path, size, mtime_ns, hash) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR REPLACE INTO files (path, size, mtime_ns, hash, ctime_ns, inode) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         for (path, cached) in files {
             upsert_file.execute(params![
                 path,
                 cached.size as i64,
                 cached.mtime_ns,
-                &cached.hash[..]
+                &cached.hash[..],
+                cached.ctime_ns,
+                cached.inode as i64
             ])?;
         }
     }

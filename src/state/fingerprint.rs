@@ -1,6 +1,6 @@
 //! Fingerprints and the up-to-date check: what a task's result depends on
 //! (its rendered action, the content of its inputs and deps), hashed with a
-//! two-level check (size + mtime first, content only when those changed),
+//! two-level check (size, mtime, ctime and inode first, content only when those changed),
 //! and why a task must run when it does.
 
 use std::collections::HashMap;
@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{Action, Pipeline, PlotTemplate, Step};
-use crate::plan::{Task, display_path};
+use crate::plan::{Task, display_path, escaped};
 use crate::state::action_hash::action_hash;
 use crate::state::db::{CachedHash, Last, TaskStatus};
 
@@ -23,12 +23,15 @@ use crate::state::db::{CachedHash, Last, TaskStatus};
 /// the same timestamp tick as the hash would otherwise go unseen).
 const RACY_WINDOW_NS: i64 = 2_000_000_000;
 
-/// Content hashes of files under root, remembered by size and mtime.
+/// Content hashes of files under root, remembered by size, mtime, ctime
+/// and inode.
 pub(crate) struct Files<'a> {
     root: &'a Path,
     cache: &'a FxHashMap<Vec<u8>, CachedHash>,
     /// Hashed by this instance (a file read by two steps is hashed once).
     hashed: Mutex<FxHashMap<Vec<u8>, CachedHash>>,
+    /// `RACY_WINDOW_NS` (0 in tests that cannot wait for a ctime to age).
+    racy_window_ns: i64,
 }
 
 /// A file hashed anew, to remember next time.
@@ -41,26 +44,22 @@ impl<'a> Files<'a> {
             root,
             cache,
             hashed: Mutex::default(),
+            racy_window_ns: RACY_WINDOW_NS,
         }
     }
 
-    /// The content hash of `rel`: from the cache when size and mtime are
-    /// unchanged, else by reading it (and then a new cache entry).
+    /// The content hash of `rel`: from the cache when size, mtime, ctime
+    /// and inode are unchanged, else by reading it (and then a new cache
+    /// entry).
     pub(crate) fn hash(&self, rel: &Path) -> io::Result<([u8; 32], Option<NewHash>)> {
         let abs = self.root.join(rel);
         let meta = std::fs::metadata(&abs)?;
-        let size = meta.len();
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as i64);
+        let stamp = Stamp::of(&meta);
         let key = rel.as_os_str().as_encoded_bytes();
-        let unchanged = |c: &CachedHash| c.size == size && c.mtime_ns == mtime_ns;
-        if let Some(c) = self.cache.get(key).filter(|c| unchanged(c)) {
+        if let Some(c) = self.cache.get(key).filter(|c| stamp.matches(c)) {
             return Ok((c.hash, None));
         }
-        if let Some(c) = self.lock_hashed().get(key).filter(|c| unchanged(c)) {
+        if let Some(c) = self.lock_hashed().get(key).filter(|c| stamp.matches(c)) {
             return Ok((c.hash, None)); // its NewHash went out with the first
         }
         let mut hasher = blake3::Hasher::new();
@@ -70,18 +69,22 @@ impl<'a> Files<'a> {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i64);
         // Remembered (here and in the state) only when the file has not
-        // changed for a while: a change within the mtime's granularity
-        // would go unseen.
-        let entry = (now_ns - mtime_ns > RACY_WINDOW_NS).then(|| {
-            (
-                key.to_vec(),
-                CachedHash {
-                    size,
-                    mtime_ns,
-                    hash,
-                },
-            )
-        });
+        // changed for a while: a change within the timestamps' granularity
+        // would go unseen. The ctime counts too: `touch -d` after a write
+        // puts the mtime back, never the ctime.
+        let entry =
+            (now_ns - stamp.mtime_ns.max(stamp.ctime_ns) > self.racy_window_ns).then(|| {
+                (
+                    key.to_vec(),
+                    CachedHash {
+                        size: stamp.size,
+                        mtime_ns: stamp.mtime_ns,
+                        ctime_ns: stamp.ctime_ns,
+                        inode: stamp.inode,
+                        hash,
+                    },
+                )
+            });
         if let Some((key, cached)) = &entry {
             self.lock_hashed().insert(key.clone(), *cached);
         }
@@ -90,6 +93,36 @@ impl<'a> Files<'a> {
 
     fn lock_hashed(&self) -> std::sync::MutexGuard<'_, FxHashMap<Vec<u8>, CachedHash>> {
         self.hashed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What the cheap check compares (as git's index does): a file whose
+/// content changed has a new size, mtime, ctime or inode, even when its
+/// size and mtime were put back (`touch -d`, `rsync -t`, unpackers).
+struct Stamp {
+    size: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+    inode: u64,
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        let ns = |secs: i64, nanos: i64| secs.saturating_mul(1_000_000_000).saturating_add(nanos);
+        Stamp {
+            size: meta.len(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+            inode: meta.ino(),
+        }
+    }
+
+    fn matches(&self, c: &CachedHash) -> bool {
+        c.size == self.size
+            && c.mtime_ns == self.mtime_ns
+            && c.ctime_ns == self.ctime_ns
+            && c.inode == self.inode
     }
 }
 
@@ -217,7 +250,7 @@ pub(crate) fn input_pairs(
         .zip(&fp.input_hashes)
         .map(|(path, hash)| {
             (
-                line_safe(display_path(path)),
+                line_safe(path),
                 blake3::Hash::from(*hash).to_hex().to_string(),
             )
         })
@@ -333,7 +366,7 @@ pub(crate) fn compare(
     }
     let mut recorded = hash_lines(&latest.outputs);
     for out in task.outputs.iter() {
-        let shown = || line_safe(display_path(out));
+        let shown = || line_safe(out);
         let (hash, new) = files
             .hash(out)
             .map_err(|_| Reason::OutputMissing(shown()))?;
@@ -354,7 +387,7 @@ pub(crate) fn compare(
 fn shown_as(shown: &str, path: &Path) -> bool {
     match path.to_str() {
         Some(plain) if !plain.contains(['\\', '\n', '\r']) => shown == plain,
-        _ => shown == line_safe(display_path(path)),
+        _ => shown == line_safe(path),
     }
 }
 
@@ -369,7 +402,7 @@ pub(crate) fn output_hashes(
         let (hash, new) = files.hash(out)?;
         new_hashes.extend(new);
         outs.push((
-            line_safe(display_path(out)),
+            line_safe(out),
             blake3::Hash::from(hash).to_hex().to_string(),
         ));
     }
@@ -396,15 +429,10 @@ fn hash_lines(text: &str) -> impl Iterator<Item = (&str, &str)> {
     })
 }
 
-/// A path that fits on one line: `\\`, newline and carriage return escaped.
-fn line_safe(path: String) -> String {
-    if path.contains(['\\', '\n', '\r']) {
-        path.replace('\\', "\\\\")
-            .replace('\n', "\\n")
-            .replace('\r', "\\r")
-    } else {
-        path
-    }
+/// A path that fits on one line and looks like no other: `\\`, newline,
+/// carriage return and bytes that are not UTF-8 escaped.
+fn line_safe(path: &Path) -> String {
+    escaped(path.as_os_str(), true).into_owned()
 }
 
 #[cfg(test)]
@@ -423,7 +451,10 @@ mod tests {
         old.set_modified(SystemTime::now() - std::time::Duration::from_secs(60))
             .unwrap();
         let cache = FxHashMap::default();
-        let files = Files::new(dir.path(), &cache);
+        let files = Files {
+            racy_window_ns: 0,
+            ..Files::new(dir.path(), &cache)
+        };
         // Hashed and remembered the first time; the second time it comes
         // from memory (no new hash to record again).
         let (first, new) = files.hash(Path::new("old.csv")).unwrap();
@@ -431,7 +462,10 @@ mod tests {
         let (second, again) = files.hash(Path::new("old.csv")).unwrap();
         assert_eq!((first, again), (second, None));
         // A file changed within the racy window is never remembered: a
-        // change in the same mtime tick must not go unseen.
+        // change in the same timestamp tick must not go unseen. Its ctime
+        // counts: `old.csv` was just written, its mtime put back.
+        let files = Files::new(dir.path(), &cache);
+        assert!(files.hash(Path::new("old.csv")).unwrap().1.is_none());
         assert!(files.hash(Path::new("new.csv")).unwrap().1.is_none());
         std::fs::write(dir.path().join("new.csv"), "c\n").unwrap();
         let (after, _) = files.hash(Path::new("new.csv")).unwrap();
@@ -442,9 +476,9 @@ mod tests {
     #[test]
     fn hash_lines_round_trip_odd_names() {
         let pairs = vec![
-            (line_safe("new\nline.csv".to_owned()), "ab".to_owned()),
+            (line_safe(Path::new("new\nline.csv")), "ab".to_owned()),
             (
-                line_safe("back\\slash  two spaces.csv".to_owned()),
+                line_safe(Path::new("back\\slash  two spaces.csv")),
                 "cd".to_owned(),
             ),
         ];

@@ -5,11 +5,12 @@
 mod action_hash;
 pub(crate) mod db;
 pub(crate) mod fingerprint;
+pub(crate) mod groups;
 pub(crate) mod lock;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 
@@ -21,6 +22,8 @@ use crate::error::Error;
 use crate::plan::{Plan, TaskId, display_path};
 use db::{CachedHash, Last, TaskRow};
 use fingerprint::{Files, Fingerprint, Reason};
+use groups::GroupOp;
+pub(crate) use groups::{GroupRecord, Leftover, Registration};
 
 /// The database file in a state folder.
 pub(crate) const DB_FILE: &str = "state.db";
@@ -183,11 +186,14 @@ pub(crate) struct State {
 enum Write {
     Task(Box<TaskRow>, Vec<fingerprint::NewHash>),
     Hashes(Vec<fingerprint::NewHash>),
+    Group(GroupOp),
 }
 
 /// The thread that commits task results as they finish.
 pub(crate) struct Writer {
     tx: Option<mpsc::Sender<Write>>,
+    /// The last registration number handed out.
+    slots: AtomicU64,
     handle: Option<JoinHandle<(Connection, Result<(), String>)>>,
     failed: Arc<AtomicBool>,
     error: Arc<Mutex<Option<String>>>,
@@ -307,6 +313,7 @@ impl State {
                     last_commit = Some(std::time::Instant::now());
                     let mut rows = Vec::new();
                     let mut hashes = Vec::new();
+                    let mut groups = Vec::new();
                     for message in std::iter::once(first).chain(rx.try_iter()) {
                         match message {
                             Write::Task(row, h) => {
@@ -314,10 +321,11 @@ impl State {
                                 hashes.extend(h);
                             }
                             Write::Hashes(h) => hashes.extend(h),
+                            Write::Group(op) => groups.push(op),
                         }
                     }
                     if result.is_ok()
-                        && let Err(e) = db::write_batch(&mut conn, run_id, &rows, &hashes)
+                        && let Err(e) = db::write_batch(&mut conn, run_id, &rows, &hashes, &groups)
                     {
                         let message = e.to_string();
                         *error2.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
@@ -330,6 +338,7 @@ impl State {
             .map_err(|e| Error::io("cannot start the state writer thread", e))?;
         Ok(Writer {
             tx: Some(tx),
+            slots: AtomicU64::new(0),
             handle: Some(handle),
             failed,
             error,
@@ -358,15 +367,41 @@ impl State {
         })
     }
 
-    /// Closes the run record.
-    pub(crate) fn end(&self, exit_code: i32, counts: db::RunCounts) -> Result<(), Error> {
+    /// Closes the run record, with how it kept commands' processes
+    /// together (`None`: it ran none).
+    pub(crate) fn end(
+        &self,
+        exit_code: i32,
+        counts: db::RunCounts,
+        isolation: Option<&str>,
+    ) -> Result<(), Error> {
         let conn = self
             .conn
             .as_ref()
             .ok_or_else(|| Error::Internal("state connection in use".into()))?;
         let ended = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        db::end_run(conn, self.run_id, &ended, exit_code, counts)
+        db::end_run(conn, self.run_id, &ended, exit_code, counts, isolation)
             .map_err(|e| db_error(&self.dir.join(DB_FILE), e))
+    }
+
+    /// What runs that are gone registered and did not release: their
+    /// processes may still run, their temporary files may still be there.
+    /// (This run holds the lock: every record is of a run that is gone.)
+    pub(crate) fn leftovers(&self) -> Result<Vec<Leftover>, Error> {
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
+        groups::leftovers(conn).map_err(|e| db_error(&self.dir.join(DB_FILE), e))
+    }
+
+    /// Forgets leftovers once they are stopped.
+    pub(crate) fn forget(&self, leftovers: &[Leftover]) -> Result<(), Error> {
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
+        groups::forget(conn, leftovers).map_err(|e| db_error(&self.dir.join(DB_FILE), e))
     }
 
     /// The database path.
@@ -380,6 +415,7 @@ impl Writer {
     pub(crate) fn disabled() -> Writer {
         Writer {
             tx: None,
+            slots: AtomicU64::new(0),
             handle: None,
             failed: Arc::new(AtomicBool::new(false)),
             error: Arc::new(Mutex::new(None)),
@@ -399,6 +435,32 @@ impl Writer {
             && let Some(tx) = &self.tx
         {
             let _ = tx.send(Write::Hashes(hashes));
+        }
+    }
+
+    /// Registers what an attempt may leave behind, before it starts (see
+    /// `exec::group`); returns its number, for `spawned` and `release`.
+    /// Written within one commit interval: a run killed before that leaves
+    /// an unregistered attempt (whose temporary names nothing else uses).
+    pub(crate) fn register(&self, registration: Registration) -> u64 {
+        let slot = self.slots.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Write::Group(GroupOp::Register(slot, registration)));
+        }
+        slot
+    }
+
+    /// The registered attempt's command runs, in this process group.
+    pub(crate) fn spawned(&self, slot: u64, group: GroupRecord) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Write::Group(GroupOp::Spawned(slot, group)));
+        }
+    }
+
+    /// The registered attempt ended and left nothing running.
+    pub(crate) fn release(&self, slot: u64) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Write::Group(GroupOp::Release(slot)));
         }
     }
 

@@ -480,17 +480,27 @@ glob = ["data/*.csv"]
 [[steps]]
 name = "s"
 each = "logs"
-shell = "basename {{ out }} > name; echo ok > {{ out }}"
+shell = "if [ -e go ]; then echo ok > {{ out }}; else echo half > {{ out }}; touch started; exec sleep 300; fi"
 out = "{{ key }}.txt"
 "#,
     );
-    t.run(["pipeline.toml"]).expect_code(0);
-    let temp = t.read("name").trim().to_owned();
-    std::fs::remove_file(t.path("build/a.txt")).unwrap();
-    // As if a run had been killed in the middle of writing.
-    t.write(format!("build/{temp}"), "half");
+    // Killed in the middle of writing: its temporary file is half written,
+    // its command still runs.
+    let mut first = t
+        .command(["pipeline.toml"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while !t.exists("started") {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(files_under(&t.path("build")).len(), 1);
+    t.write("go", "");
     t.run(["pipeline.toml"]).expect_code(0);
     assert_eq!(files_under(&t.path("build")), vec!["a.txt"]);
+    assert_eq!(t.read("build/a.txt"), "ok\n");
 }
 
 #[test]

@@ -12,4 +12,5 @@ mod plot;
 mod schema;
 mod state;
 mod tables;
+mod trust;
 mod trust_tables;

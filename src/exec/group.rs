@@ -1,0 +1,197 @@
+//! Keeping each command's processes together, so that all of them can be
+//! stopped: its process group always, and its own cgroup where cgroup v2 is
+//! writable (`Isolation`). Whoever spawns a process (a task's command, a
+//! pool's long-lived worker) registers its group with the state while it
+//! runs; a run that starts after one that died stops what the dead one left
+//! running (`reap_leftovers`), checking the recorded start time so that a
+//! reused pid is never killed.
+
+use std::io;
+
+use super::cgroup::{self, Cgroup, RunCgroup};
+use crate::state::{GroupRecord, Leftover};
+
+/// How this run keeps a command's processes together.
+#[derive(Debug)]
+pub(crate) enum Isolation {
+    /// A cgroup per command, under this run's cgroup folder.
+    Cgroups(RunCgroup),
+    /// The process group only (no writable cgroup2, or `RUNNER_CGROUP=off`).
+    ProcessGroups,
+}
+
+impl Isolation {
+    /// Cgroups where they work, else process groups.
+    pub(crate) fn detect() -> Isolation {
+        match RunCgroup::create() {
+            Some(run) => Isolation::Cgroups(run),
+            None => Isolation::ProcessGroups,
+        }
+    }
+
+    /// As recorded in the state (`runs.isolation`).
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Isolation::Cgroups(_) => "cgroup",
+            Isolation::ProcessGroups => "process-group",
+        }
+    }
+
+    /// An empty cgroup for one command, when this run uses them. A cgroup
+    /// that cannot be made (a limit on their number) leaves that command
+    /// with its process group.
+    pub(crate) fn cgroup(&self) -> Option<Cgroup> {
+        match self {
+            Isolation::Cgroups(run) => run.cgroup().ok(),
+            Isolation::ProcessGroups => None,
+        }
+    }
+
+    /// Takes back a command's cgroup once the command is reaped: emptied,
+    /// then kept for the next command or removed.
+    pub(crate) fn give_back(&self, cgroup: Cgroup) {
+        match self {
+            Isolation::Cgroups(run) => run.give_back(cgroup),
+            Isolation::ProcessGroups => cgroup.remove(),
+        }
+    }
+}
+
+/// The processes of one running command: its process group (its pid; valid
+/// to signal as long as the command itself is not reaped, since its zombie
+/// keeps the id taken) and its cgroup, if it has one.
+#[derive(Debug)]
+pub(crate) struct Group {
+    /// Process group id (= the command's pid).
+    pub(crate) pgid: i32,
+    /// Its cgroup.
+    pub(crate) cgroup: Option<Cgroup>,
+}
+
+impl Group {
+    /// Sends `signal` to every process of the command.
+    pub(crate) fn signal(&self, signal: i32) {
+        kill_group(self.pgid, signal);
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.signal(signal);
+        }
+    }
+
+    /// Kills every process of the command for good (SIGKILL).
+    pub(crate) fn kill_all(&self) {
+        kill_group(self.pgid, libc::SIGKILL);
+        if let Some(cgroup) = &self.cgroup
+            && !cgroup.is_empty()
+        {
+            cgroup.kill_all();
+        }
+    }
+
+    /// What the state remembers of it while it runs.
+    pub(crate) fn record(&self) -> GroupRecord {
+        GroupRecord {
+            pgid: self.pgid,
+            start_ticks: cgroup::start_ticks(self.pgid).unwrap_or(0),
+            boot_id: cgroup::boot_id(),
+            cgroup: self.cgroup.as_ref().map(|c| c.dir().to_owned()),
+        }
+    }
+}
+
+pub(crate) fn kill_group(pgid: i32, signal: i32) {
+    // SAFETY: killpg has no memory-safety preconditions; an error (the group
+    // is already gone) is fine to ignore.
+    unsafe {
+        libc::killpg(pgid, signal);
+    }
+}
+
+/// Stops what runs that are gone left running (their commands' cgroups and
+/// process groups) and removes their temporary outputs. The caller holds
+/// the state's lock, and every registering run holds it while it runs, so
+/// every record belongs to a run that is gone. A process group is killed
+/// only if its first process is still the one recorded (same start time,
+/// same boot): a pid may have been reused since. Returns one line per
+/// leftover stopped, for the user.
+pub(crate) fn reap_leftovers(leftovers: &[Leftover]) -> Vec<String> {
+    let mut notes = Vec::new();
+    let boot = cgroup::boot_id();
+    for leftover in leftovers {
+        let mut stopped = false;
+        if let Some(dir) = &leftover.cgroup {
+            let cgroup = Cgroup::at(dir.clone());
+            if dir.join("cgroup.procs").exists() {
+                stopped = !cgroup.is_empty();
+                cgroup.remove();
+                cgroup.remove_run_folder();
+            }
+        }
+        if let Some(group) = &leftover.group
+            && group.boot_id == boot
+            && group.start_ticks != 0
+            && cgroup::start_ticks(group.pgid) == Some(group.start_ticks)
+            && !zombie(group.pgid)
+        {
+            kill_group(group.pgid, libc::SIGKILL);
+            stopped = true;
+        }
+        for temp in &leftover.temps {
+            // Never follows a link: removes the name only.
+            let _ = std::fs::remove_file(temp);
+        }
+        if stopped {
+            notes.push(format!(
+                "stopped the processes of {} left running by run {}",
+                leftover.owner, leftover.run_id
+            ));
+        }
+    }
+    notes
+}
+
+/// Whether `pid` is a zombie (exited, not yet reaped: nothing to stop).
+fn zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rfind(')').map(|i| s[i + 2..].starts_with('Z')))
+        .unwrap_or(true)
+}
+
+/// Reads a process's exit status and resource use, reaping it.
+pub(crate) fn reap(pid: i32) -> io::Result<(std::process::ExitStatus, libc::rusage)> {
+    use std::os::unix::process::ExitStatusExt;
+    loop {
+        let mut status = 0;
+        // SAFETY: rusage is plain data that wait4 fills.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4 writes only to the two out-parameters given.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            return Ok((std::process::ExitStatus::from_raw(status), usage));
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Whether `pid` (a child) has exited, without reaping it.
+pub(crate) fn exited(pid: i32) -> io::Result<bool> {
+    // SAFETY: siginfo_t is plain data that waitid fills.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid writes only to `info`; WNOWAIT leaves the child a zombie.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: after a successful waitid, si_pid is set (0 if nothing changed).
+    Ok(unsafe { info.si_pid() } != 0)
+}
