@@ -349,6 +349,17 @@ impl LocalTasks<'_> {
                         outputs,
                     })
             }
+            // A failure is remembered with the fingerprint it failed with
+            // (no outputs), so that the next run can say what changed since.
+            (Outcome::Failed(_), Some(fingerprint)) => Some(Record {
+                inputs: fingerprint::to_hash_lines(&fingerprint::input_pairs(
+                    task,
+                    &self.freshness.step_deps[task.step],
+                    &fingerprint,
+                )),
+                fingerprint,
+                outputs: String::new(),
+            }),
             _ => None,
         };
         TaskResult {

@@ -219,6 +219,8 @@ pub(crate) struct Last {
     pub(crate) inputs: Option<String>,
     /// `HASH  PATH` lines of the outputs.
     pub(crate) outputs: String,
+    /// For a failure: how it ended (`exit code 1`); loaded only to explain.
+    pub(crate) failure: Option<String>,
 }
 
 /// The key of a task in the snapshot: a 128-bit hash of (step, key), so that
@@ -269,7 +271,8 @@ pub(crate) fn load_latest(
     with_inputs: bool,
 ) -> rusqlite::Result<HashMap<u128, Last>> {
     let sql = if with_inputs {
-        "SELECT step, key, status, fingerprint, action, outputs, inputs FROM latest"
+        "SELECT l.step, l.key, l.status, l.fingerprint, l.action, l.outputs, l.inputs, t.reason \
+         FROM latest l LEFT JOIN tasks t ON t.run_id = l.run_id AND t.step = l.step AND t.key = l.key"
     } else {
         "SELECT step, key, status, fingerprint, action, outputs FROM latest"
     };
@@ -295,6 +298,7 @@ pub(crate) fn load_latest(
                 action,
                 outputs: row.get(5)?,
                 inputs: if with_inputs { Some(row.get(6)?) } else { None },
+                failure: if with_inputs { row.get(7)? } else { None },
             },
         );
     }
@@ -446,6 +450,15 @@ pub(crate) fn write_batch(
             "INSERT OR REPLACE INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
+        // A failure keeps the outputs of the last success (what `clean` may
+        // delete) and records what it failed with.
+        let upsert_failed = &mut tx.prepare_cached(
+            "INSERT INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7) \
+             ON CONFLICT (step, key) DO UPDATE SET status = excluded.status, \
+             fingerprint = excluded.fingerprint, action = excluded.action, \
+             inputs = excluded.inputs, run_id = excluded.run_id",
+        )?;
         let mut mark_latest = tx.prepare_cached(
             "UPDATE latest SET status = ?3, run_id = ?4 WHERE step = ?1 AND key = ?2",
         )?;
@@ -468,6 +481,17 @@ pub(crate) fn write_batch(
                 row.peak_memory.map(|m| m as i64),
             ])?;
             match &row.latest {
+                Some(l) if matches!(row.status, TaskStatus::Failed | TaskStatus::Interrupted) => {
+                    upsert_failed.execute(params![
+                        row.step,
+                        row.key,
+                        row.status,
+                        l.fingerprint,
+                        l.action,
+                        l.inputs,
+                        run_id
+                    ])?;
+                }
                 Some(l) => {
                     upsert_latest.execute(params![
                         row.step,

@@ -564,3 +564,45 @@ fn a_missing_listed_file_is_an_error_with_the_lists_line() {
         run.stderr
     );
 }
+
+// ---- 7. --explain of tasks that failed --------------------------------------
+
+#[test]
+fn explain_says_a_task_failed_in_the_last_run_and_what_changed_since() {
+    let t = Test::new();
+    folder(&t);
+    t.pipeline(CHECK);
+    // Its very first run failed: it is not "new" afterwards.
+    t.run(["pipeline.toml"]).expect_code(1);
+    let explain = t.run(["pipeline.toml", "-n", "--explain"]);
+    assert!(
+        explain
+            .stdout
+            .contains("# check bad: failed in the last run (exit code 1); nothing changed since"),
+        "{}",
+        explain.stdout
+    );
+    assert!(
+        explain.stdout.contains("# 3 tasks up to date"),
+        "{}",
+        explain.stdout
+    );
+    t.write("data/bad.csv", "t,v\n1,1\n");
+    let explain = t.run(["pipeline.toml", "-n", "--explain"]);
+    assert!(
+        explain.stdout.contains(
+            "# check bad: failed in the last run (exit code 1); since then: input changed: data/bad.csv"
+        ),
+        "{}",
+        explain.stdout
+    );
+    t.pipeline(&CHECK.replace("grep -q", "grep -qs"));
+    let explain = t.run(["pipeline.toml", "-n", "--explain"]);
+    assert!(
+        explain.stdout.contains(
+            "# check bad: failed in the last run (exit code 1); since then: action changed"
+        ),
+        "{}",
+        explain.stdout
+    );
+}

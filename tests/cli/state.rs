@@ -215,9 +215,11 @@ fn explain_says_new_action_changed_and_failed() {
     t.run(["pipeline.toml"]).expect_code(1);
     t.write("scripts/clean.sh", "grep -v '^#' \"$1\" > \"$2\"\n");
     let explain = t.run(["pipeline.toml", "-n", "--explain"]);
-    // The script changed too; the first reason found is given.
+    // The script changed since: a dep of the step.
     assert!(
-        explain.stdout.contains("# clean a: failed last time"),
+        explain.stdout.contains(
+            "# clean a: failed in the last run (exit code 1); since then: input changed: scripts/clean.sh"
+        ),
         "{}",
         explain.stdout
     );
