@@ -38,6 +38,9 @@ pub(crate) enum Cmd {
     },
     /// Show recent runs, or the failed tasks of the last run.
     History(HistoryArgs),
+    /// List (and with --yes delete) the outputs earlier runs wrote that no
+    /// task declares any more.
+    Clean(CleanArgs),
     /// Print the JSON Schema of the pipeline file format (for editors).
     Schema,
 }
@@ -56,6 +59,19 @@ pub(crate) struct HistoryArgs {
     /// How many runs to show.
     #[arg(short = 'n', long, default_value_t = 20)]
     pub(crate) limit: usize,
+}
+
+/// `runner clean`
+#[derive(Debug, Args)]
+pub(crate) struct CleanArgs {
+    /// The pipeline file.
+    pub(crate) pipeline: PathBuf,
+    /// Delete them (without it, only say what would be deleted).
+    #[arg(long)]
+    pub(crate) yes: bool,
+    /// Every output runner wrote, and the state folder (a fresh start).
+    #[arg(long)]
+    pub(crate) all: bool,
 }
 
 /// `runner run`
@@ -124,7 +140,9 @@ fn parse_jobs(s: &str) -> Result<Jobs, String> {
     }
 }
 
-const SUBCOMMANDS: &[&str] = &["run", "check", "graph", "history", "schema", "help"];
+const SUBCOMMANDS: &[&str] = &[
+    "run", "check", "graph", "history", "clean", "schema", "help",
+];
 
 /// Makes `runner FILE [flags]` and `runner [flags] FILE` mean `runner run ...`.
 pub(crate) fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {

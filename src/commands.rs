@@ -6,12 +6,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::cli::{Cli, Cmd, HistoryArgs, Jobs, RunArgs};
+use crate::cli::{CleanArgs, Cli, Cmd, HistoryArgs, Jobs, RunArgs};
 use crate::config::{self, Pipeline};
 use crate::diag;
 use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_TASKS_FAILED, Error};
 use crate::exec::{self, RunOptions};
-use crate::plan::{self, Plan};
+use crate::plan::{self, Plan, display_path};
 use crate::report::RunReport;
 use crate::show;
 use crate::state::{self, Force, State, db};
@@ -34,6 +34,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
             Ok(EXIT_OK)
         }
         Cmd::History(args) => history(&args),
+        Cmd::Clean(args) => clean(&args),
         Cmd::Schema => {
             print_stdout(&config::json_schema())?;
             Ok(EXIT_OK)
@@ -188,7 +189,13 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let (state, snapshot) = if args.dry_run {
         (None, snapshot)
     } else {
-        let state = State::open(&pipeline, args.wait)?;
+        let state = match State::open(&pipeline, args.wait, args.quiet) {
+            Ok(state) => state,
+            Err(err) if args.quiet && locked_recently(&err, pipeline.lock_warning) => {
+                return Ok(err.code());
+            }
+            Err(err) => return Err(err),
+        };
         stop_leftovers(&state, options.quiet)?;
         let snapshot = state.refresh(snapshot)?;
         (Some(state), snapshot)
@@ -230,14 +237,28 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let write_error = writer.error();
     let joined = state.join(writer);
 
-    let report = RunReport {
+    let mut report = RunReport {
         pipeline: &pipeline,
         plan: &plan,
         results: &result.results,
         wall: result.wall,
+        unchanged: None,
     };
     let totals = report.totals();
-    if !options.quiet || totals.failed > 0 || signals.exit_code().is_some() {
+    // Under --quiet (cron), failures that are the same as last time are
+    // not news: one line for them, and nothing at all when nothing is new.
+    let unchanged = match (options.quiet && totals.failed > 0, &joined) {
+        (true, Ok(())) => Some(unchanged_failures(
+            &state,
+            &pipeline,
+            &plan,
+            &result.results,
+        )?),
+        _ => None,
+    };
+    report.unchanged = unchanged.as_ref();
+    let news = totals.failed > unchanged.as_ref().map_or(0, |u| u.tasks.len());
+    if !options.quiet || news || signals.exit_code().is_some() {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(report.render().as_bytes());
     }
@@ -264,6 +285,9 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         up_to_date: totals.up_to_date,
     };
     state.end(code, counts, result.isolation)?;
+    if code == EXIT_OK && pipeline.prune {
+        prune(&pipeline, &plan, &state, options.quiet)?;
+    }
     if totals.failed > 0 && !pipeline.on_failure.is_empty() {
         let run = FinishedRun {
             id: state.run_id,
@@ -299,6 +323,60 @@ fn stop_leftovers(state: &State, quiet: bool) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Whether an error is "another run holds the lock" from a run that started
+/// less than `warning` ago (under `--quiet`, not worth a mail; a run stuck
+/// for longer must reach someone).
+fn locked_recently(err: &Error, warning: std::time::Duration) -> bool {
+    let Error::Locked { started, .. } = err else {
+        return false;
+    };
+    humantime::parse_rfc3339(started).is_ok_and(|start| {
+        std::time::SystemTime::now()
+            .duration_since(start)
+            .is_ok_and(|age| age < warning)
+    })
+}
+
+/// The failures of this run that are the same as the task's previous result
+/// (fingerprint, reason, output tail), and since when.
+fn unchanged_failures(
+    state: &State,
+    pipeline: &Pipeline,
+    plan: &Plan,
+    results: &[Option<exec::task::TaskResult>],
+) -> Result<crate::report::Unchanged, Error> {
+    let mut ids = Vec::new();
+    let mut seen = Vec::new();
+    for task in &plan.tasks {
+        let Some(result) = &results[task.id] else {
+            continue;
+        };
+        if let exec::task::Outcome::Failed(f) = &result.outcome
+            && !f.interrupted
+        {
+            ids.push(task.id);
+            seen.push(db::FailureSeen {
+                step: pipeline.steps[task.step].name.clone(),
+                key: task.key.clone(),
+                fingerprint: result.fingerprint.map(|h| h.to_hex().to_string()),
+                reason: f.reason.clone(),
+                tail: f.stderr_tail.join("\n"),
+            });
+        }
+    }
+    let since = state.unchanged_failures(&seen)?;
+    let mut unchanged = crate::report::Unchanged::default();
+    for (id, since) in ids.into_iter().zip(since) {
+        if let Some(since) = since {
+            unchanged.tasks.push(id);
+            if unchanged.since.is_empty() || since < unchanged.since {
+                unchanged.since = since;
+            }
+        }
+    }
+    Ok(unchanged)
 }
 
 /// `--no-state`: every wanted task runs, nothing is read or recorded.
@@ -340,6 +418,7 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
         plan,
         results: &result.results,
         wall: result.wall,
+        unchanged: None,
     };
     let totals = report.totals();
     if !options.quiet || totals.failed > 0 || signals.exit_code().is_some() {
@@ -401,6 +480,129 @@ fn on_failure(pipeline: &Pipeline, run: &FinishedRun) {
         Ok(exec::process::Exit::Interrupted) => {}
         Err(e) => eprintln!("warning: cannot run the `on_failure` command `{program}`: {e}"),
     }
+}
+
+/// `runner clean`: the outputs earlier runs wrote that no task declares
+/// (every output, and the state, with `--all`); deleted with `--yes`.
+fn clean(args: &CleanArgs) -> Result<i32, Error> {
+    let pipeline = load(&args.pipeline)?;
+    // `--all` needs no plan: a pipeline whose globs match nothing any more
+    // can still be cleaned.
+    let plan = if args.all {
+        None
+    } else {
+        Some(make_plan(&pipeline)?)
+    };
+    let state_dir = pipeline.abs(&pipeline.state_dir);
+    let db_path = state_dir.join(state::DB_FILE);
+    if !db_path.exists() {
+        print_stdout(&format!(
+            "nothing to clean: no run of `{}` recorded\n",
+            pipeline.name
+        ))?;
+        return Ok(EXIT_OK);
+    }
+    let lock = if args.yes {
+        Some(state::lock::acquire(&state_dir, false, |_| {})?)
+    } else {
+        None
+    };
+    let conn = db::open_read_only(&db_path).map_err(|e| state::db_error(&db_path, e))?;
+    let found = crate::clean::find(&pipeline, plan.as_ref(), &conn)
+        .map_err(|e| state::db_error(&db_path, e))?;
+    drop(conn);
+    let mut text = String::new();
+    for name in &found.unreadable {
+        text.push_str(&format!(
+            "cannot clean `{name}`: its recorded name is not plain text; delete it by hand\n"
+        ));
+    }
+    for path in &found.kept {
+        text.push_str(&format!(
+            "keeping {}: changed since runner wrote it\n",
+            crate::clean::shown(path)
+        ));
+    }
+    let bytes: u64 = found.delete.iter().map(|(_, n)| n).sum();
+    let count = found.delete.len();
+    let files = format!(
+        "{count} file{} ({})",
+        if count == 1 { "" } else { "s" },
+        crate::clean::size(bytes)
+    );
+    let state_shown = display_path(&pipeline.state_dir);
+    if !args.yes {
+        for (path, _) in &found.delete {
+            text.push_str(&format!("would delete {}\n", crate::clean::shown(path)));
+        }
+        if args.all {
+            text.push_str(&format!("would remove the state folder {state_shown}\n"));
+        }
+        if count == 0 && !args.all {
+            text.push_str("nothing to clean\n");
+        } else {
+            text.push_str(&format!(
+                "{files}; run `runner clean {}{} --yes` to delete {}\n",
+                args.pipeline.display(),
+                if args.all { " --all" } else { "" },
+                if args.all {
+                    "them and the state"
+                } else {
+                    "them"
+                }
+            ));
+        }
+        print_stdout(&text)?;
+        return Ok(EXIT_OK);
+    }
+    let (deleted, problems) = crate::clean::delete(&pipeline, &found);
+    for (path, _) in &found.delete {
+        text.push_str(&format!("deleted {}\n", crate::clean::shown(path)));
+    }
+    text.push_str(&format!(
+        "deleted {deleted} file{}",
+        if deleted == 1 { "" } else { "s" }
+    ));
+    text.push_str(&format!(" ({})\n", crate::clean::size(bytes)));
+    if args.all && problems.is_empty() {
+        drop(lock);
+        std::fs::remove_dir_all(&state_dir).map_err(|e| {
+            Error::io(
+                format!("cannot remove the state folder `{}`", state_dir.display()),
+                e,
+            )
+        })?;
+        text.push_str(&format!("removed the state folder {state_shown}\n"));
+    }
+    print_stdout(&text)?;
+    for problem in &problems {
+        eprintln!("error: {problem}");
+    }
+    Ok(if problems.is_empty() {
+        EXIT_OK
+    } else {
+        crate::error::EXIT_INTERNAL
+    })
+}
+
+/// `[pipeline] prune = true`: after a successful run, the dead outputs go.
+fn prune(pipeline: &Pipeline, plan: &Plan, state: &State, quiet: bool) -> Result<(), Error> {
+    let found = crate::clean::find(pipeline, Some(plan), state.conn()?)
+        .map_err(|e| state::db_error(&state.db_path(), e))?;
+    if found.delete.is_empty() {
+        return Ok(());
+    }
+    let (deleted, problems) = crate::clean::delete(pipeline, &found);
+    if !quiet {
+        eprintln!(
+            "pruned {deleted} output{} that no task declares any more",
+            if deleted == 1 { "" } else { "s" }
+        );
+    }
+    for problem in &problems {
+        eprintln!("warning: prune: {problem}");
+    }
+    Ok(())
 }
 
 fn history(args: &HistoryArgs) -> Result<i32, Error> {

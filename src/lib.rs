@@ -3,6 +3,7 @@
 //! pool with live progress. Data flows config -> plan -> exec -> report.
 
 mod cancel;
+mod clean;
 mod cli;
 mod commands;
 mod config;

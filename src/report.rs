@@ -43,6 +43,19 @@ pub(crate) struct RunReport<'a> {
     pub(crate) results: &'a [Option<TaskResult>],
     /// Wall time of the run.
     pub(crate) wall: Duration,
+    /// Under `--quiet`: failures that are the same as last time, shown as
+    /// one line instead of their blocks.
+    pub(crate) unchanged: Option<&'a Unchanged>,
+}
+
+/// Failures that are the same as in the task's previous run (same
+/// fingerprint, reason and output), for `--quiet` (cron mails only news).
+#[derive(Debug, Default)]
+pub(crate) struct Unchanged {
+    /// The tasks, sorted.
+    pub(crate) tasks: Vec<usize>,
+    /// When the oldest of them started failing that way (RFC 3339).
+    pub(crate) since: String,
 }
 
 impl RunReport<'_> {
@@ -97,7 +110,11 @@ impl RunReport<'_> {
             let Some(r) = &self.results[task.id] else {
                 continue;
             };
+            let unchanged = self
+                .unchanged
+                .is_some_and(|u| u.tasks.binary_search(&task.id).is_ok());
             match &r.outcome {
+                Outcome::Failed(_) if unchanged => {}
                 Outcome::Failed(_) => failures.push((task, r)),
                 Outcome::SkippedUpstream(cause) => skipped_by.entry(*cause).or_default().push(task),
                 _ => {}
@@ -136,6 +153,15 @@ impl RunReport<'_> {
                 let _ = writeln!(out, "  skipped: {}", self.names(skipped));
             }
             out.push('\n');
+        }
+        if let Some(u) = self.unchanged.filter(|u| !u.tasks.is_empty()) {
+            let n = u.tasks.len();
+            let _ = writeln!(
+                out,
+                "{n} failure{} unchanged since {}\n",
+                if n == 1 { "" } else { "s" },
+                u.since
+            );
         }
         for line in &partial {
             let _ = writeln!(out, "{line}");

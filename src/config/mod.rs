@@ -71,6 +71,11 @@ pub(crate) struct Pipeline {
     pub(crate) on_failure_timeout: Duration,
     /// How many runs' logs to keep.
     pub(crate) keep_logs: u32,
+    /// Under `--quiet`, a run holding the lock is reported only when it
+    /// started longer ago than this.
+    pub(crate) lock_warning: Duration,
+    /// Delete dead outputs at the end of every successful run.
+    pub(crate) prune: bool,
     /// `[vars]`, as a template value.
     pub(crate) vars: minijinja::Value,
     /// Named input sets.

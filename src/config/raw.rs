@@ -66,6 +66,13 @@ pub(crate) struct RawPipeline {
     pub(crate) on_failure_timeout: Option<Spanned<String>>,
     /// How many runs' task logs to keep (default 10).
     pub(crate) keep_logs: Option<u32>,
+    /// Under `--quiet`, "another run holds the lock" is printed only when
+    /// that run started longer ago than this (default "1d").
+    #[schemars(with = "String")]
+    pub(crate) lock_warning: Option<Spanned<String>>,
+    /// After every successful run, delete the outputs earlier runs wrote that
+    /// no task declares any more (as `runner clean --yes`).
+    pub(crate) prune: Option<bool>,
 }
 
 /// The largest pool runner starts (one thread per slot).

@@ -125,6 +125,8 @@ impl Checker<'_> {
             on_failure: settings.on_failure,
             on_failure_timeout: settings.on_failure_timeout,
             keep_logs: settings.keep_logs,
+            lock_warning: settings.lock_warning,
+            prune: settings.prune,
             vars: minijinja::Value::from(minijinja::value::Serde(&document.vars)),
             inputs: input_sets,
             steps,

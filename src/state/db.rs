@@ -527,6 +527,50 @@ pub(crate) fn write_batch(
     tx.commit()
 }
 
+/// A failure of the current run, to compare with what the task did before.
+#[derive(Debug, Clone)]
+pub(crate) struct FailureSeen {
+    /// Step name.
+    pub(crate) step: String,
+    /// Task key.
+    pub(crate) key: String,
+    /// The fingerprint it failed with (hex), if one was taken.
+    pub(crate) fingerprint: Option<String>,
+    /// How it ended (`exit code 1`).
+    pub(crate) reason: String,
+    /// The last lines of its output.
+    pub(crate) tail: String,
+}
+
+/// When the same failure (status, fingerprint, reason and output tail) was
+/// first seen in an unbroken run of results of this task before `run_id`:
+/// the start of the earliest such run, or `None` when its previous result
+/// was anything else (so the failure is news).
+pub(crate) fn same_failure_since(
+    conn: &Connection,
+    run_id: i64,
+    seen: &FailureSeen,
+) -> rusqlite::Result<Option<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.status, t.fingerprint, t.reason, t.stderr_tail, r.started_at \
+         FROM tasks t JOIN runs r ON r.id = t.run_id \
+         WHERE t.step = ?1 AND t.key = ?2 AND t.run_id < ?3 ORDER BY t.run_id DESC LIMIT 1000",
+    )?;
+    let mut rows = stmt.query(params![seen.step, seen.key, run_id])?;
+    let mut since = None;
+    while let Some(row) = rows.next()? {
+        let same = row.get_ref(0)?.as_str()? == TaskStatus::Failed.as_str()
+            && row.get::<_, Option<String>>(1)? == seen.fingerprint
+            && row.get::<_, Option<String>>(2)?.as_deref() == Some(seen.reason.as_str())
+            && row.get::<_, Option<String>>(3)?.unwrap_or_default() == seen.tail;
+        if !same {
+            break;
+        }
+        since = Some(row.get::<_, String>(4)?);
+    }
+    Ok(since)
+}
+
 /// A run, as `history` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct RunRow {

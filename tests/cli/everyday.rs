@@ -606,3 +606,300 @@ fn explain_says_a_task_failed_in_the_last_run_and_what_changed_since() {
         explain.stdout
     );
 }
+
+// ---- 2. quiet cron ---------------------------------------------------------
+
+/// Runs the binary as cron does: an empty environment but a minimal PATH,
+/// no terminal, everything it prints into a file (the mail). Returns the
+/// exit code and the mail.
+fn cron(t: &Test, args: &str) -> (i32, String) {
+    let line = format!("{} {args} > mail.txt 2>&1", env!("CARGO_BIN_EXE_runner"));
+    let status = std::process::Command::new("env")
+        .args(["-i", "PATH=/usr/bin:/bin", "sh", "-c", &line])
+        .current_dir(t.root())
+        .stdin(std::process::Stdio::null())
+        .status()
+        .expect("env");
+    (status.code().unwrap_or(-1), t.read("mail.txt"))
+}
+
+#[test]
+fn quiet_cron_mails_only_new_failures() {
+    let t = Test::new();
+    folder(&t);
+    t.pipeline(CHECK);
+    let (code, mail) = cron(&t, "--quiet pipeline.toml");
+    assert_eq!(code, 1);
+    assert!(mail.contains("FAILED: check bad"), "{mail}");
+    let started = mail.len();
+    assert!(started > 0);
+
+    // The same failure again: nothing to say, same exit code.
+    let (code, mail) = cron(&t, "--quiet pipeline.toml");
+    assert_eq!((code, mail.as_str()), (1, ""));
+
+    // A new failure: it is printed; the old one is one line.
+    t.write("data/worse.csv", "t,v\nno,no\n");
+    let (code, mail) = cron(&t, "--quiet pipeline.toml");
+    assert_eq!(code, 1);
+    assert!(mail.contains("FAILED: check worse"), "{mail}");
+    assert!(!mail.contains("FAILED: check bad"), "{mail}");
+    assert!(mail.contains("1 failure unchanged since 20"), "{mail}");
+    assert_eq!(cron(&t, "--quiet pipeline.toml"), (1, String::new()));
+
+    // The same task failing differently (another input): news again.
+    t.write("data/bad.csv", "t,v\nstill,bad\n");
+    let (code, mail) = cron(&t, "--quiet pipeline.toml");
+    assert_eq!(code, 1);
+    assert!(mail.contains("FAILED: check bad"), "{mail}");
+    assert!(mail.contains("1 failure unchanged since"), "{mail}");
+
+    // Without --quiet, everything is printed as always.
+    let (_, mail) = cron(&t, "pipeline.toml");
+    assert!(mail.contains("FAILED: check bad") && mail.contains("FAILED: check worse"));
+
+    // All fixed: silence and 0.
+    t.write("data/bad.csv", "t,v\n1,1\n")
+        .write("data/worse.csv", "t,v\n1,1\n");
+    assert_eq!(cron(&t, "--quiet pipeline.toml"), (0, String::new()));
+}
+
+/// Holds the pipeline's run lock from another process (as a running run
+/// would), having written `stamp` as the holder's "pid start" line.
+fn hold_lock(t: &Test, stamp: &str) -> std::process::Child {
+    t.write(".runner/pipeline/lock", stamp);
+    let child = std::process::Command::new("flock")
+        .arg(t.path(".runner/pipeline/lock"))
+        .args([
+            "sh",
+            "-c",
+            "touch held; while [ ! -e release ]; do sleep 0.05; done",
+        ])
+        .current_dir(t.root())
+        .spawn()
+        .expect("flock");
+    while !t.exists("held") {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
+#[test]
+fn quiet_cron_says_nothing_of_a_recent_lock_holder_but_reports_a_stuck_one() {
+    if std::process::Command::new("flock")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: `flock` (util-linux) is not installed");
+        return;
+    }
+    let t = Test::new();
+    folder(&t);
+    t.pipeline(&CHECK.replace("out = \"build\"", "out = \"build\"\nlock_warning = \"2h\""));
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+    let mut holder = hold_lock(&t, &format!("4242 {now}\n"));
+    let (code, mail) = cron(&t, "--quiet pipeline.toml");
+    assert_eq!((code, mail.as_str()), (3, ""));
+    // Without --quiet it is said, as before.
+    let (code, mail) = cron(&t, "pipeline.toml");
+    assert_eq!(code, 3);
+    assert!(mail.contains("another run (pid 4242"), "{mail}");
+    t.write("release", "");
+    holder.wait().unwrap();
+    std::fs::remove_file(t.path("release")).unwrap();
+    std::fs::remove_file(t.path("held")).unwrap();
+
+    // A holder that started 3 hours ago is stuck: it must reach someone.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
+    let stamp = format!("4243 {}\n", humantime::format_rfc3339_seconds(old));
+    let mut holder = hold_lock(&t, &stamp);
+    let (code, mail) = cron(&t, "--quiet pipeline.toml");
+    assert_eq!(code, 3);
+    assert!(mail.contains("another run (pid 4243"), "{mail}");
+    t.write("release", "");
+    holder.wait().unwrap();
+}
+
+#[test]
+fn quiet_wait_does_not_say_it_waits() {
+    if std::process::Command::new("flock")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: `flock` (util-linux) is not installed");
+        return;
+    }
+    let t = Test::new();
+    t.write("data/a.csv", "t,v\n1,1\n").pipeline(CHECK);
+    let mut holder = hold_lock(&t, "4242 2020-01-01T00:00:00Z\n");
+    let waiting = t
+        .command(["--quiet", "--wait", "pipeline.toml"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it find the lock held (not a limit: it waits however long).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    t.write("release", "");
+    holder.wait().unwrap();
+    let out = waiting.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert!(t.exists("build/check/a.csv"));
+}
+
+// ---- 3. clean and prune ----------------------------------------------------
+
+const COPY: &str = r#"
+[pipeline]
+out = "build"
+
+[inputs.logs]
+glob = "data/*.csv"
+
+[[steps]]
+name = "copy"
+each = "logs"
+run = ["cp", "{{ input }}", "{{ out }}"]
+out = "copy/{{ key }}.csv"
+"#;
+
+#[test]
+fn clean_lists_then_deletes_only_dead_outputs_runner_wrote() {
+    let t = Test::new();
+    for f in ["a", "b", "c"] {
+        t.write(format!("data/{f}.csv"), format!("{f}\n"));
+    }
+    t.pipeline(COPY);
+    t.run(["pipeline.toml"]).expect_code(0);
+    // b and c go away; c's output is then edited by hand; files are put
+    // under `out` by hand, one beside runner's outputs.
+    std::fs::remove_file(t.path("data/b.csv")).unwrap();
+    std::fs::remove_file(t.path("data/c.csv")).unwrap();
+    t.write("build/copy/c.csv", "mine now\n")
+        .write("build/notes.txt", "by hand\n")
+        .write("build/copy/hand.csv", "by hand\n");
+
+    let list = t.run(["clean", "pipeline.toml"]);
+    list.expect_code(0);
+    assert!(
+        list.stdout.contains("would delete build/copy/b.csv\n"),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        list.stdout
+            .contains("keeping build/copy/c.csv: changed since runner wrote it"),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        list.stdout
+            .contains("1 file (2 B); run `runner clean pipeline.toml --yes`")
+    );
+    assert!(!list.stdout.contains("hand") && !list.stdout.contains("notes"));
+    assert!(t.exists("build/copy/b.csv"), "listing deletes nothing");
+
+    let yes = t.run(["clean", "pipeline.toml", "--yes"]);
+    yes.expect_code(0);
+    assert!(
+        yes.stdout.contains("deleted build/copy/b.csv"),
+        "{}",
+        yes.stdout
+    );
+    assert_eq!(
+        files_under(&t.path("build")),
+        ["copy/a.csv", "copy/c.csv", "copy/hand.csv", "notes.txt"]
+    );
+    let again = t.run(["clean", "pipeline.toml"]);
+    assert!(
+        again.stdout.contains("nothing to clean"),
+        "{}",
+        again.stdout
+    );
+
+    // --all: every output runner wrote (still unchanged), and the state.
+    let all = t.run(["clean", "--all", "pipeline.toml"]);
+    all.expect_code(0);
+    assert!(
+        all.stdout.contains("would delete build/copy/a.csv"),
+        "{}",
+        all.stdout
+    );
+    assert!(
+        all.stdout
+            .contains("would remove the state folder .runner/pipeline")
+    );
+    t.run(["clean", "--all", "--yes", "pipeline.toml"])
+        .expect_code(0);
+    assert_eq!(
+        files_under(&t.path("build")),
+        ["copy/c.csv", "copy/hand.csv", "notes.txt"]
+    );
+    assert!(!t.exists(".runner/pipeline"));
+    // The next run is a full run.
+    let run = t.run(["pipeline.toml"]);
+    assert_eq!(
+        step_row(&run.stderr, "copy"),
+        ["1", "0", "0", "0"],
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_output_whose_template_changed_is_dead_too() {
+    let t = Test::new();
+    t.write("data/a.csv", "a\n").pipeline(COPY);
+    t.run(["pipeline.toml"]).expect_code(0);
+    t.pipeline(&COPY.replace("copy/{{ key }}.csv", "copied/{{ key }}.csv"));
+    t.run(["pipeline.toml"]).expect_code(0);
+    let yes = t.run(["clean", "--yes", "pipeline.toml"]);
+    assert!(
+        yes.stdout.contains("deleted build/copy/a.csv"),
+        "{}",
+        yes.stdout
+    );
+    // Its folder, left empty, goes too; `out` itself stays.
+    assert_eq!(files_under(&t.path("build")), ["copied/a.csv"]);
+    assert!(!t.exists("build/copy"));
+}
+
+#[test]
+fn prune_cleans_after_every_successful_run() {
+    let t = Test::new();
+    t.write("data/a.csv", "a\n").write("data/b.csv", "b\n");
+    t.pipeline(&COPY.replace("out = \"build\"", "out = \"build\"\nprune = true"));
+    t.run(["pipeline.toml"]).expect_code(0);
+    std::fs::remove_file(t.path("data/b.csv")).unwrap();
+    t.write("build/copy/hand.csv", "by hand\n");
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("pruned 1 output that no task declares any more"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        files_under(&t.path("build")),
+        ["copy/a.csv", "copy/hand.csv"]
+    );
+    // Quiet stays quiet; a failed run prunes nothing.
+    t.write("data/c.csv", "c\n");
+    t.run(["pipeline.toml"]).expect_code(0);
+    std::fs::remove_file(t.path("data/c.csv")).unwrap();
+    t.write("data/z.csv", "z\n");
+    t.pipeline(
+        &COPY
+            .replace("out = \"build\"", "out = \"build\"\nprune = true")
+            .replace(
+                "run = [\"cp\"",
+                "run = [\"sh\", \"-c\", \"test $0 != data/z.csv && cp $0 $1\"",
+            ),
+    );
+    t.run(["--quiet", "pipeline.toml"]).expect_code(1);
+    assert!(t.exists("build/copy/c.csv"));
+}
