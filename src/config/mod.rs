@@ -232,8 +232,35 @@ pub(crate) struct PlotSpec {
     pub(crate) bins: usize,
     /// Nothing to plot = skipped, not failed.
     pub(crate) skip_empty: bool,
+    /// One plot area for every series, or a panel each.
+    pub(crate) layout: PlotLayout,
     /// How to read the tables (`format`, and later `na`, `types`...).
     pub(crate) table: Arc<crate::table::ReadOptions>,
+}
+
+/// How a plot arranges its series (`layout = "..."`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum PlotLayout {
+    /// One plot area, one y axis, a legend (`"shared"`, the default).
+    #[default]
+    Shared,
+    /// A panel per series, stacked, sharing the x axis, each with its own y
+    /// axis and label (`"panels"`, matplotlib's `subplots(sharex=True)`).
+    Panels,
+}
+
+impl PlotLayout {
+    /// The names `layout = "..."` accepts.
+    pub(crate) const NAMES: [&'static str; 2] = ["shared", "panels"];
+
+    /// The layout called `name`.
+    pub(crate) fn from_name(name: &str) -> Option<PlotLayout> {
+        match name {
+            "shared" => Some(PlotLayout::Shared),
+            "panels" => Some(PlotLayout::Panels),
+            _ => None,
+        }
+    }
 }
 
 /// A plot template: built in, or the user's file.

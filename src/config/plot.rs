@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::raw::RawPlot;
 use super::validate::Checker;
-use super::{Fanout, PlotKind, PlotSpec, PlotTemplate};
+use super::{Fanout, PlotKind, PlotLayout, PlotSpec, PlotTemplate};
 use crate::diag::did_you_mean;
 use crate::template::{Templates, Use};
 
@@ -120,6 +120,21 @@ impl Checker<'_> {
             }
             format
         });
+        let layout = match &p.layout {
+            None => PlotLayout::Shared,
+            Some(l) => PlotLayout::from_name(l.get_ref()).unwrap_or_else(|| {
+                self.error(l.span(), format!("unknown plot layout `{}`", l.get_ref()))
+                    .hint = Some(
+                    did_you_mean(l.get_ref(), PlotLayout::NAMES.iter().copied()).unwrap_or_else(
+                        || {
+                            "`shared` (every series on one y axis) or `panels` (one panel per series)"
+                                .to_owned()
+                        },
+                    ),
+                );
+                PlotLayout::Shared
+            }),
+        };
         // How to read the tables: the same options, checked the same way,
         // as a built-in step's `with`.
         let mut table = crate::table::ReadOptions {
@@ -166,6 +181,19 @@ impl Checker<'_> {
                 );
             }
         }
+        if matches!(template, PlotTemplate::Builtin(_))
+            && let Some(out) = &p.out
+        {
+            // An extension a built-in cannot write fails here, not when the
+            // task runs (issue 10, item 17).
+            for (text, span) in out.get_ref().items(&out.span()) {
+                if let Some(problem) = crate::plot::builtin_out_problem(&text) {
+                    self.error(span, problem).hint = Some(
+                        "use .svg or .png, or a template of your own for other formats".into(),
+                    );
+                }
+            }
+        }
         (self.diagnostics.len() == before).then(|| PlotSpec {
             template,
             x: p.x.as_ref().map(|x| x.get_ref().clone()),
@@ -181,6 +209,7 @@ impl Checker<'_> {
             y_zero: p.y_zero.unwrap_or(false),
             bins,
             skip_empty: p.skip_empty.unwrap_or(false),
+            layout,
             table: std::sync::Arc::new(table),
         })
     }

@@ -128,6 +128,18 @@ impl<'de> Deserialize<'de> for Jobs {
     }
 }
 
+/// The names `layout` of a plot takes.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+enum PlotLayoutName {
+    /// Every series on one y axis, with a legend.
+    #[serde(rename = "shared")]
+    Shared,
+    /// One panel per series, stacked, sharing the x axis.
+    #[serde(rename = "panels")]
+    Panels,
+}
+
 /// `[inputs.NAME]`
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -264,6 +276,9 @@ pub(crate) struct RawPlot {
     pub(crate) bins: Option<Spanned<i64>>,
     /// A file with nothing to plot is skipped with a note instead of failing.
     pub(crate) skip_empty: Option<bool>,
+    /// "shared" (default: every series on one y axis, with a legend) or "panels" (one panel per series, stacked, sharing the x axis, each with its own y label).
+    #[schemars(with = "PlotLayoutName")]
+    pub(crate) layout: Option<Spanned<String>>,
     /// How to read the input tables: "csv", "tsv" or "jsonl" (default: by extension).
     #[schemars(with = "String")]
     pub(crate) format: Option<Spanned<String>>,

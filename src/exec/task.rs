@@ -442,10 +442,13 @@ impl LocalTasks<'_> {
                     &temps,
                     &self.cancel,
                 );
-                if self.cancel.is_cancelled() {
+                // Stopped by a signal: interrupted, never `ok` (issue 10,
+                // item 9), even when it managed to finish.
+                if self.cancel.is_cancelled() || result.as_ref().is_err_and(|e| e.is_interrupted())
+                {
                     return Err(interrupted());
                 }
-                result.map_err(|message| plain_failure(relative_to(root, &message)))?;
+                result.map_err(|e| plain_failure(relative_to(root, &crate::error::chain(&e))))?;
             }
         }
 

@@ -73,6 +73,11 @@ pub(crate) mod frame {
     pub(crate) const MIN_AREA: f64 = 10.0;
     /// The note is never cut narrower than this.
     pub(crate) const MIN_NOTE_WIDTH: f64 = 20.0;
+    /// Between stacked panels (`layout = "panels"`).
+    pub(crate) const PANEL_GAP: f64 = 12.0;
+    /// Least room between the x label and a time axis's offset text when
+    /// they share a line (else the offset gets a line of its own).
+    pub(crate) const OFFSET_GAP: f64 = 16.0;
 }
 
 /// Okabe & Ito's colour-blind-safe palette, yellow last (weak on white).

@@ -7,6 +7,8 @@ use std::sync::{Arc, OnceLock};
 use resvg::tiny_skia;
 use resvg::usvg;
 
+use super::error::PlotError;
+
 /// Noto Sans Regular, cut to Latin, Greek and common symbols (see
 /// fonts/README.md; SIL Open Font License 1.1, fonts/OFL.txt).
 const FONT: &[u8] = include_bytes!("fonts/NotoSans-Regular-subset.ttf");
@@ -30,31 +32,34 @@ fn fonts() -> Arc<usvg::fontdb::Database> {
 }
 
 /// Parses SVG text with the embedded font (and no access to other files).
-pub(crate) fn parse(svg: &str) -> Result<usvg::Tree, String> {
+pub(crate) fn parse(svg: &str) -> Result<usvg::Tree, PlotError> {
     let options = usvg::Options {
         font_family: FONT_NAME.to_owned(),
         fontdb: fonts(),
         resources_dir: None,
         ..usvg::Options::default()
     };
-    usvg::Tree::from_str(svg, &options).map_err(|e| format!("the plot is not valid SVG: {e}"))
+    usvg::Tree::from_str(svg, &options).map_err(PlotError::Svg)
 }
 
 /// Draws a parsed SVG onto a white-less (transparent) canvas of its size.
-pub(crate) fn pixmap(tree: &usvg::Tree) -> Result<tiny_skia::Pixmap, String> {
+pub(crate) fn pixmap(tree: &usvg::Tree) -> Result<tiny_skia::Pixmap, PlotError> {
     let size = tree.size().to_int_size();
-    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
-        .ok_or_else(|| format!("cannot draw a {}x{} image", size.width(), size.height()))?;
+    let mut pixmap =
+        tiny_skia::Pixmap::new(size.width(), size.height()).ok_or(PlotError::Canvas {
+            width: size.width(),
+            height: size.height(),
+        })?;
     resvg::render(tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
     Ok(pixmap)
 }
 
 /// SVG text to PNG bytes.
-pub(crate) fn png(svg: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn png(svg: &str) -> Result<Vec<u8>, PlotError> {
     let tree = parse(svg)?;
     pixmap(&tree)?
         .encode_png()
-        .map_err(|e| format!("cannot encode the PNG: {e}"))
+        .map_err(|e| PlotError::Png(std::sync::Arc::new(e)))
 }
 
 #[cfg(test)]
@@ -75,7 +80,12 @@ mod tests {
 
     #[test]
     fn bad_svg_is_an_error() {
-        assert!(png("<svg").unwrap_err().contains("not valid SVG"));
+        assert!(
+            png("<svg")
+                .unwrap_err()
+                .to_string()
+                .contains("not valid SVG")
+        );
         assert!(png("gnuplot here").is_err());
     }
 }

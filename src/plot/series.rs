@@ -3,9 +3,12 @@
 //! only, so one entry can draw a folder of files whose columns differ), capped
 //! at `max_series`.
 
-use crate::config::PlotSpec;
-use crate::table::{self, Column, Table, Text, Values};
 use std::sync::Arc;
+
+use super::error::PlotError;
+use crate::cancel::Cancel;
+use crate::config::PlotSpec;
+use crate::table::{self, Column, Table, Text, TimeOffset, Times, Values};
 
 /// The x values of a series.
 #[derive(Debug, Clone, Copy)]
@@ -14,8 +17,33 @@ pub(crate) enum XValues<'a> {
     Row,
     /// A numeric column.
     Numbers(&'a [f64]),
+    /// A time column.
+    Time(&'a Times),
     /// A text column (categories of a bar chart).
     Text(&'a Text),
+}
+
+impl XValues<'_> {
+    /// The x value of row `i` as a number: NaN when missing. A time is in
+    /// microseconds since the epoch, shifted into the offset the file wrote
+    /// it with (so that ticks fall on its midnights, not UTC's).
+    pub(crate) fn at(self, i: usize) -> f64 {
+        match self {
+            XValues::Row | XValues::Text(_) => i as f64,
+            XValues::Numbers(v) => v[i],
+            XValues::Time(t) => t.get(i).map_or(f64::NAN, |us| (us + shift(t)) as f64),
+        }
+    }
+}
+
+/// How far a time column's instants are moved to show them in the offset
+/// its cells were written with (µs): none for civil times, UTC and mixed
+/// offsets (shown in UTC).
+pub(crate) fn shift(times: &Times) -> i64 {
+    match times.style.offset {
+        TimeOffset::Fixed { seconds, .. } => i64::from(seconds) * 1_000_000,
+        TimeOffset::Civil | TimeOffset::Mixed => 0,
+    }
 }
 
 /// One column to draw.
@@ -31,6 +59,9 @@ pub(crate) struct SeriesData<'a> {
     pub(crate) x: XValues<'a>,
     /// Its y values (NaN = missing).
     pub(crate) y: &'a [f64],
+    /// Cells of its column (and of its x column) that `types` forced and
+    /// that were not numbers (or times): read as missing.
+    pub(crate) invalid: usize,
 }
 
 /// The chosen series and what the note should say about the choice.
@@ -69,13 +100,25 @@ impl Selection<'_> {
             .collect()
     }
 
-    /// The one column name every series draws, if there is one.
-    pub(crate) fn single_column(&self) -> Option<&str> {
-        let first = self.series.first()?.column;
+    /// The distinct column names of the series, in order: what a shared y
+    /// axis shows (`pressure, humidity`).
+    pub(crate) fn columns(&self) -> Vec<&str> {
+        let mut seen = rustc_hash::FxHashSet::default();
         self.series
             .iter()
-            .all(|s| s.column == first)
-            .then_some(first)
+            .map(|s| s.column)
+            .filter(|c| seen.insert(*c))
+            .collect()
+    }
+
+    /// The time column on the x axis, if every series has one.
+    pub(crate) fn x_times(&self) -> Option<&Times> {
+        let mut times = self.series.iter().map(|s| match s.x {
+            XValues::Time(t) => Some(t),
+            _ => None,
+        });
+        let first = times.next()??;
+        times.all(|t| t.is_some()).then_some(first)
     }
 }
 
@@ -83,14 +126,25 @@ fn is_glob(pattern: &str) -> bool {
     pattern.contains(['*', '?', '['])
 }
 
-/// Chooses the series of a plot. `text_x` allows a text x column (bar charts);
-/// `use_x` is false for histograms, which have no x column.
+/// What a column holds, for messages.
+fn holds(values: &Values) -> &'static str {
+    match values {
+        Values::Numbers(_) => "numbers",
+        Values::Text(_) => "text",
+        Values::Time(_) => "times",
+    }
+}
+
+/// Chooses the series of a plot. `text_x` allows a text x column (bar
+/// charts); `use_x` is false for histograms, which have no x column. Checks
+/// `cancel` between tables.
 pub(crate) fn select<'a>(
     spec: &PlotSpec,
     tables: &'a [Arc<Table>],
     text_x: bool,
     use_x: bool,
-) -> Result<Selection<'a>, String> {
+    cancel: &Cancel,
+) -> Result<Selection<'a>, PlotError> {
     let mut selection = Selection {
         x_name: spec.x.clone().filter(|_| use_x),
         ..Selection::default()
@@ -104,79 +158,76 @@ pub(crate) fn select<'a>(
         })
         .collect();
     for (index, table) in tables.iter().enumerate() {
+        cancel.check()?;
         let file = table::display(&table.path);
+        let mut x_invalid = 0;
         let x = match &selection.x_name {
             None => XValues::Row,
-            Some(name) => match table.column(name) {
-                None => {
-                    return Err(format!(
-                        "{file}: there is no column `{name}` for `x` (its columns: {})",
-                        table.column_list()
-                    ));
+            Some(name) => {
+                let Some(column) = table.column(name) else {
+                    return Err(PlotError::NoXColumn {
+                        file,
+                        name: name.clone(),
+                        columns: table.column_list(),
+                    });
+                };
+                x_invalid = column.invalid;
+                match &column.values {
+                    Values::Numbers(v) => XValues::Numbers(v),
+                    Values::Time(t) => XValues::Time(t),
+                    Values::Text(v) if text_x => XValues::Text(v),
+                    values => {
+                        return Err(PlotError::BadXColumn {
+                            file,
+                            name: name.clone(),
+                            holds: holds(values),
+                            hint: " or times (a bar chart takes text as categories)",
+                        });
+                    }
                 }
-                Some(Column {
-                    values: Values::Numbers(v),
-                    ..
-                }) => XValues::Numbers(v),
-                Some(Column {
-                    values: Values::Text(v),
-                    ..
-                }) if text_x => XValues::Text(v),
-                Some(Column {
-                    values: Values::Time(_),
-                    ..
-                }) => {
-                    return Err(format!(
-                        "{file}: column `{name}` for `x` holds times, which this plot cannot draw on its x axis yet"
-                    ));
-                }
-                Some(_) => {
-                    return Err(format!(
-                        "{file}: column `{name}` for `x` holds text, not numbers"
-                    ));
-                }
-            },
+            }
         };
+        // Chosen columns by index, in the order the patterns choose them; a
+        // flag per column keeps this linear in the number of columns (a
+        // 500,000-column file took minutes when each match searched the
+        // list: issue 10, item 10).
         let mut columns: Vec<&'a Column> = Vec::new();
+        let mut chosen = vec![false; table.columns.len()];
+        let x_index = selection
+            .x_name
+            .as_deref()
+            .and_then(|x| table.columns.iter().position(|c| c.name == x));
         for (glob, pattern, compiled) in &patterns {
             if *glob {
                 let Some(compiled) = compiled else { continue };
-                for column in &table.columns {
+                for (i, column) in table.columns.iter().enumerate() {
                     let numeric = matches!(column.values, Values::Numbers(_));
-                    let is_x = selection.x_name.as_deref() == Some(column.name.as_str());
-                    if numeric
-                        && !is_x
-                        && compiled.matches(&column.name)
-                        && !columns.iter().any(|c| c.name == column.name)
+                    if numeric && !chosen[i] && x_index != Some(i) && compiled.matches(&column.name)
                     {
+                        chosen[i] = true;
                         columns.push(column);
                     }
                 }
             } else {
-                match table.column(pattern) {
+                match table.columns.iter().position(|c| c.name == *pattern) {
                     None => {
-                        return Err(format!(
-                            "{file}: there is no column `{pattern}` (its columns: {}); \
-                             to draw columns that only some files have, use a glob such as `{pattern}*`",
-                            table.column_list()
-                        ));
+                        return Err(PlotError::NoYColumn {
+                            file,
+                            name: (*pattern).to_owned(),
+                            columns: table.column_list(),
+                        });
                     }
-                    Some(Column {
-                        values: values @ (Values::Text(_) | Values::Time(_)),
-                        ..
-                    }) => {
-                        return Err(format!(
-                            "{file}: column `{pattern}` holds {}, not numbers, so it cannot be drawn on the y axis",
-                            if matches!(values, Values::Time(_)) {
-                                "times"
-                            } else {
-                                "text"
-                            }
-                        ));
+                    Some(i) if !matches!(table.columns[i].values, Values::Numbers(_)) => {
+                        return Err(PlotError::BadYColumn {
+                            file,
+                            name: (*pattern).to_owned(),
+                            holds: holds(&table.columns[i].values),
+                        });
                     }
-                    Some(column) => {
-                        if !columns.iter().any(|c| c.name == column.name) {
-                            columns.push(column);
+                    Some(i) => {
+                        if !chosen[i] {
+                            chosen[i] = true;
+                            columns.push(&table.columns[i]);
                         }
                     }
                 }
@@ -203,18 +254,19 @@ pub(crate) fn select<'a>(
             let Values::Numbers(y) = &column.values else {
                 continue;
             };
+            if selection.series.len() >= spec.max_series {
+                selection.dropped += 1;
+                continue;
+            }
             selection.series.push(SeriesData {
                 column: &column.name,
                 table: index,
                 stem: table::stem(&table.path),
                 x,
                 y,
+                invalid: column.invalid + x_invalid,
             });
         }
-    }
-    if selection.series.len() > spec.max_series {
-        selection.dropped = selection.series.len() - spec.max_series;
-        selection.series.truncate(spec.max_series);
     }
     Ok(selection)
 }

@@ -13,6 +13,7 @@ use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, Error, UndefinedBehavior};
 use serde::{Serialize, Serializer};
 
+use super::error::PlotError;
 use super::figure::Figure;
 use crate::table::{self, Table, Text, Times, Values};
 
@@ -125,15 +126,16 @@ fn builtins() -> &'static Result<Environment<'static>, String> {
 }
 
 /// Renders the built-in template `name` (`line`, `scatter`, `bar`, `hist`).
-pub(crate) fn render_builtin(name: &str, figure: &Figure) -> Result<String, String> {
-    let bug = |e: String| format!("{e} (bug in runner, please report it)");
-    let env = builtins().as_ref().map_err(|e| bug(e.clone()))?;
+pub(crate) fn render_builtin(name: &str, figure: &Figure) -> Result<String, PlotError> {
+    let env = builtins()
+        .as_ref()
+        .map_err(|e| PlotError::Internal(e.clone()))?;
     let template = env
         .get_template(&format!("{name}.svg.j2"))
-        .map_err(|e| bug(format!("{e:#}")))?;
+        .map_err(|e| PlotError::Internal(format!("{e:#}")))?;
     template
         .render(Value::from(Serde(figure)))
-        .map_err(|e| bug(format!("template `{name}`: {e:#}")))
+        .map_err(|e| PlotError::Internal(format!("template `{name}`: {e:#}")))
 }
 
 /// Numbers for a template: NaN (missing) becomes none.
@@ -233,17 +235,22 @@ pub(crate) fn render_user(
     shown: &str,
     figure: &Figure,
     tables: &[Arc<Table>],
-) -> Result<String, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the plot template `{shown}`: {e}"))?;
+) -> Result<String, PlotError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PlotError::ReadTemplate {
+        shown: shown.to_owned(),
+        source,
+    })?;
+    let failed = |e: Error| PlotError::Template {
+        shown: shown.to_owned(),
+        detail: format!("{e:#}"),
+    };
     let mut env = environment();
     env.set_fuel(Some(USER_FUEL));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| shown.to_owned());
-    env.add_template_owned(name.clone(), text)
-        .map_err(|e| format!("plot template `{shown}`: {e:#}"))?;
+    env.add_template_owned(name.clone(), text).map_err(failed)?;
     let context = UserContext {
         figure,
         tables: tables.iter().map(|t| table_context(t)).collect(),
@@ -252,12 +259,10 @@ pub(crate) fn render_user(
             .map(|t| columns_context(t))
             .unwrap_or_default(),
     };
-    let template = env
-        .get_template(&name)
-        .map_err(|e| format!("plot template `{shown}`: {e:#}"))?;
+    let template = env.get_template(&name).map_err(failed)?;
     template
         .render(Value::from(Serde(&context)))
-        .map_err(|e| format!("plot template `{shown}`: {e:#}"))
+        .map_err(failed)
 }
 
 #[cfg(test)]

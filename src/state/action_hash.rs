@@ -3,7 +3,7 @@
 //! fingerprints, and changing what a fingerprint covers is a deliberate act
 //! that bumps [`SCHEME_VERSION`]. Tests at the end pin known values.
 
-use crate::config::{BuiltinStep, PlotSpec, PlotTemplate, Step};
+use crate::config::{BuiltinStep, PlotLayout, PlotSpec, PlotTemplate, Step};
 use crate::plan::{Command, PlotCommand, Task};
 use crate::table::{Format, ReadOptions};
 
@@ -199,6 +199,7 @@ fn plot_fields(f: &mut Fields, plot: &PlotCommand) {
         bins,
         skip_empty,
         table,
+        layout,
     } = spec.as_ref();
     f.str("plot");
     f.bytes(crate::plot::code_fingerprint(template).as_bytes());
@@ -225,6 +226,11 @@ fn plot_fields(f: &mut Fields, plot: &PlotCommand) {
     f.bool(*y_zero);
     f.count(*bins);
     f.bool(*skip_empty);
+    // Only when not the default, so that the fingerprints of plots written
+    // before `layout` existed stay the same.
+    if *layout == PlotLayout::Panels {
+        f.str("layout=panels");
+    }
     read_options_fields(f, table);
     for text in [title, x_label, y_label] {
         f.opt_str(text.as_deref());
@@ -458,6 +464,7 @@ out = "plots/{{ key }}.txt"
             |p| Arc::make_mut(&mut p.spec).y_zero ^= true,
             |p| Arc::make_mut(&mut p.spec).bins += 1,
             |p| Arc::make_mut(&mut p.spec).skip_empty ^= true,
+            |p| Arc::make_mut(&mut p.spec).layout = PlotLayout::Panels,
             |p| Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table).format = Some(Format::Tsv),
             |p| Arc::make_mut(&mut Arc::make_mut(&mut p.spec).table).na = Some(vec![]),
             |p| {

@@ -39,9 +39,9 @@ pub(crate) use options::ColumnType;
 pub(crate) use options::{Encoding, KEYS as OPTION_KEYS, ReadOptions, TimeFormats};
 pub(crate) use shared::SharedTables;
 pub(crate) use text::Text;
-pub(crate) use time::{MISSING_TIME, TimeStyle, format_span};
 #[cfg(test)]
-pub(crate) use time::{TimeFormat, TimeOffset};
+pub(crate) use time::TimeFormat;
+pub(crate) use time::{MISSING_TIME, TimeOffset, TimeStyle, format_span};
 
 /// The file formats a table can be read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -321,9 +321,15 @@ impl Table {
         self.columns.iter().find(|c| c.name == name)
     }
 
-    /// Every column name of the file, comma-separated, for messages.
+    /// The column names of the file, comma-separated, for messages: the
+    /// first 20, then how many more (a file may have hundreds of thousands).
     pub(crate) fn column_list(&self) -> String {
-        self.names.join(", ")
+        const SHOWN: usize = 20;
+        let shown = self.names.len().min(SHOWN);
+        match self.names.len() - shown {
+            0 => self.names.join(", "),
+            more => format!("{}, and {more} more", self.names[..shown].join(", ")),
+        }
     }
 
     /// About how much memory the table holds.

@@ -13,4 +13,5 @@ mod schema;
 mod state;
 mod tables;
 mod trust;
+mod trust_plots;
 mod trust_tables;

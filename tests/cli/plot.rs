@@ -352,3 +352,156 @@ out = "{{ key }}.svg"
         );
     }
 }
+
+/// Issue 11: a date column on the x axis. Ticks fall on calendar
+/// boundaries with concise labels; a user template gets each tick as ISO
+/// text and as its label, and the offset the labels leave out.
+#[test]
+fn a_time_column_on_the_x_axis() {
+    let t = Test::new();
+    let mut data = String::from("date,level,site\n");
+    for day in 0..200 {
+        let date = 20_000 + day; // days since 1970-01-01: 2024-10-04 on
+        let (y, m, d) = civil(date);
+        data.push_str(&format!(
+            "{y}-{m:02}-{d:02},{},north\n",
+            (day % 17) as f64 * 0.5
+        ));
+    }
+    t.write("data/levels.csv", &data)
+        .write(
+            "ticks.txt.j2",
+            "{% for t in x_axis.ticks %}{{ t.iso }} {{ t.label }}\n{% endfor %}offset={{ x_axis.offset.text if x_axis.offset else '' }} time={{ x_axis.time }} min={{ x_axis.min_iso }}\n",
+        )
+        .pipeline(
+            r#"
+[pipeline]
+out = "build"
+
+[inputs.data]
+glob = ["data/*.csv"]
+
+[[plots]]
+name = "line"
+each = "data"
+x = "date"
+out = ["line/{{ key }}.svg", "line/{{ key }}.png"]
+
+[[plots]]
+name = "scatter"
+each = "data"
+template = "scatter"
+x = "date"
+y = "level"
+out = "scatter/{{ key }}.svg"
+
+[[plots]]
+name = "ticks"
+each = "data"
+template = "ticks.txt.j2"
+x = "date"
+out = "ticks/{{ key }}.txt"
+"#,
+        );
+    t.run(["pipeline.toml"]).expect_code(0);
+    let svg = t.read("build/line/levels.svg");
+    for label in [">Nov<", ">Dec<", ">2025<", ">Feb<", ">Mar<", ">Apr<"] {
+        assert!(svg.contains(label), "no tick `{label}` in\n{svg}");
+    }
+    assert_rsvg_accepts(&t.path("build/line/levels.svg"));
+    assert_rsvg_accepts(&t.path("build/scatter/levels.svg"));
+    let ticks = t.read("build/ticks/levels.txt");
+    assert!(
+        ticks.starts_with("2024-11-01 Nov\n2024-12-01 Dec\n2025-01-01 2025\n"),
+        "{ticks}"
+    );
+    assert!(
+        ticks.ends_with("offset= time=True min=2024-10-04"),
+        "{ticks}"
+    );
+}
+
+/// Days since 1970-01-01 to (year, month, day): Howard Hinnant's
+/// `civil_from_days`, independent of the code under test.
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Issue 11: series with different units, one panel each under a shared
+/// x axis, each with its own y label; on one axis, the y label lists them.
+#[test]
+fn panels_and_a_y_label_that_lists_the_series() {
+    let t = Test::new();
+    let mut data = String::from("t,pressure,humidity\n");
+    for i in 0..50 {
+        data.push_str(&format!("{i},{},{}\n", 1010 + i % 5, 40 + i % 9));
+    }
+    t.write("data/w.csv", &data).pipeline(
+        r#"
+[pipeline]
+out = "build"
+
+[inputs.data]
+glob = ["data/*.csv"]
+
+[[plots]]
+name = "panels"
+each = "data"
+x = "t"
+layout = "panels"
+out = "panels/{{ key }}.svg"
+
+[[plots]]
+name = "shared"
+each = "data"
+x = "t"
+out = "shared/{{ key }}.svg"
+"#,
+    );
+    t.run(["pipeline.toml"]).expect_code(0);
+    let panels = t.read("build/panels/w.svg");
+    let rotated = |svg: &str| {
+        svg.lines()
+            .filter(|l| l.contains("rotate(-90"))
+            .map(|l| l[l.find('>').unwrap() + 1..l.rfind('<').unwrap()].to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rotated(&panels), ["pressure", "humidity"], "{panels}");
+    let frames = panels
+        .lines()
+        .filter(|l| l.starts_with("<path d=\"M") && l.contains('H'))
+        .count();
+    assert_eq!(frames, 2, "two axis frames: {panels}");
+    assert_rsvg_accepts(&t.path("build/panels/w.svg"));
+    let shared = t.read("build/shared/w.svg");
+    assert_eq!(rotated(&shared), ["pressure, humidity"], "{shared}");
+
+    t.pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = ["data/*.csv"]
+[[plots]]
+name = "p"
+each = "data"
+layout = "panel"
+out = "p/{{ key }}.svg"
+"#,
+    );
+    let run = t.run(["check", "pipeline.toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("unknown plot layout `panel`") && run.stderr.contains("panels"),
+        "{}",
+        run.stderr
+    );
+}
