@@ -281,7 +281,9 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let counts = db::RunCounts {
         ok: totals.ok,
         failed: totals.failed,
-        skipped: totals.skipped,
+        // No column of their own in `runs`: tasks stopped by an interrupt
+        // did not run to the end (the run's exit code says why).
+        skipped: totals.skipped + totals.interrupted,
         up_to_date: totals.up_to_date,
     };
     state.end(code, counts, result.isolation)?;

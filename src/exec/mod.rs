@@ -8,6 +8,7 @@ pub(crate) mod process;
 pub(crate) mod progress;
 pub(crate) mod scheduler;
 pub(crate) mod task;
+pub(crate) mod term;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -267,6 +268,10 @@ impl Progress for Tee<'_> {
 
     fn tick(&mut self) {
         self.display.tick();
+    }
+
+    fn stopping(&mut self, running: usize) {
+        self.display.stopping(running);
     }
 }
 

@@ -8,6 +8,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::Pipeline;
 use crate::exec::task::{Outcome, TaskResult};
+use crate::exec::term;
 use crate::plan::{Plan, Task};
 use crate::report;
 
@@ -19,6 +20,9 @@ pub(crate) trait Progress {
     fn task_finished(&mut self, task: &Task, result: &TaskResult);
     /// Nothing happened for a while.
     fn tick(&mut self) {}
+    /// The run is being stopped (an interrupt): `running` tasks are being
+    /// told to stop, and no other will start.
+    fn stopping(&mut self, _running: usize) {}
     /// The run is over; clear bars before the summary is printed.
     fn finish(&mut self) {}
 }
@@ -146,6 +150,8 @@ impl Progress for Lines<'_> {
     fn task_finished(&mut self, task: &Task, result: &TaskResult) {
         self.counts.done += 1;
         match &result.outcome {
+            // Said once by `stopping`, and listed in the summary.
+            Outcome::Failed(f) if f.interrupted => self.counts.skipped += 1,
             Outcome::Failed(f) => {
                 self.counts.failed += 1;
                 eprintln!(
@@ -181,6 +187,18 @@ impl Progress for Lines<'_> {
     fn tick(&mut self) {
         self.maybe_line();
     }
+
+    fn stopping(&mut self, running: usize) {
+        eprintln!("{} {}", timestamp(), stopping_message(running));
+    }
+}
+
+/// What is said when a run is being stopped.
+fn stopping_message(running: usize) -> String {
+    format!(
+        "interrupted: stopping {running} running task{}",
+        if running == 1 { "" } else { "s" }
+    )
 }
 
 /// indicatif bars: one per step with tasks, and one for the whole run.
@@ -190,6 +208,15 @@ pub(crate) struct Bars<'a> {
     steps: Vec<Option<(ProgressBar, Counts)>>,
     total: (ProgressBar, Counts),
     verbose: bool,
+    /// The terminal width the bars are laid out for.
+    width: usize,
+    /// Name and count widths of the layout.
+    name_width: usize,
+    digits: usize,
+    /// When the width was last read.
+    checked: Instant,
+    /// Cleared for good (the run is being stopped).
+    hidden: bool,
 }
 
 impl<'a> Bars<'a> {
@@ -202,12 +229,19 @@ impl<'a> Bars<'a> {
         verbose: bool,
     ) -> Bars<'a> {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
-        let style = ProgressStyle::with_template(
-            "{prefix:>14.bold} [{bar:28.cyan/blue}] {pos:>6}/{len:<6} {elapsed:>4} eta {eta:<4} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        let name_width = 14;
+        let wanted_total = wanted.iter().filter(|&&w| w).count();
+        let digits = wanted_total.max(1).to_string().len();
+        let total_prefix = format!("total ({jobs}j)");
+        let name_width = pipeline
+            .steps
+            .iter()
+            .map(|s| s.name.chars().count())
+            .chain([total_prefix.chars().count()])
+            .max()
+            .unwrap_or(5)
+            .min(term::NAME_WIDTH);
+        let width = term::stderr_width().unwrap_or(80);
+        let style = style_for(width, name_width, digits);
         let mut steps = Vec::new();
         let mut all = 0;
         for (i, step) in pipeline.steps.iter().enumerate() {
@@ -230,7 +264,7 @@ impl<'a> Bars<'a> {
         }
         let total = multi.add(ProgressBar::new(all as u64));
         total.set_style(style);
-        total.set_prefix(format!("total ({jobs}j)"));
+        total.set_prefix(total_prefix);
         total.enable_steady_tick(Duration::from_millis(200));
         Bars {
             pipeline,
@@ -244,8 +278,42 @@ impl<'a> Bars<'a> {
                 },
             ),
             verbose,
+            width,
+            name_width,
+            digits,
+            checked: Instant::now(),
+            hidden: false,
         }
     }
+
+    /// Lays the bars out again when the terminal was resized (read at most
+    /// ten times a second).
+    fn follow_width(&mut self) {
+        if self.hidden || self.checked.elapsed() < Duration::from_millis(100) {
+            return;
+        }
+        self.checked = Instant::now();
+        let Some(width) = term::stderr_width() else {
+            return;
+        };
+        if width == self.width {
+            return;
+        }
+        self.width = width;
+        let style = style_for(width, self.name_width, self.digits);
+        for (bar, _) in self.steps.iter().flatten() {
+            bar.set_style(style.clone());
+        }
+        self.total.0.set_style(style);
+    }
+}
+
+/// The bars' style for a terminal `width` columns wide.
+fn style_for(width: usize, name_width: usize, digits: usize) -> ProgressStyle {
+    let (template, _) = term::bar_template(width, name_width, digits);
+    ProgressStyle::with_template(&template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
 }
 
 fn truncate(name: &str, width: usize) -> String {
@@ -273,7 +341,8 @@ impl Progress for Bars<'_> {
     fn task_started(&mut self, _: &Task) {}
 
     fn task_finished(&mut self, task: &Task, result: &TaskResult) {
-        let failed = matches!(result.outcome, Outcome::Failed(_));
+        self.follow_width();
+        let failed = matches!(&result.outcome, Outcome::Failed(f) if !f.interrupted);
         let skipped = matches!(
             result.outcome,
             Outcome::SkippedUpstream(_) | Outcome::NotRun
@@ -290,7 +359,9 @@ impl Progress for Bars<'_> {
                 bar.set_message(counts_message(counts));
             }
         }
-        if let Outcome::Failed(f) = &result.outcome {
+        if let Outcome::Failed(f) = &result.outcome
+            && !f.interrupted
+        {
             let _ = self.multi.println(format!(
                 "FAILED {} {}: {}",
                 self.pipeline.steps[task.step].name, task.key, f.reason
@@ -304,6 +375,22 @@ impl Progress for Bars<'_> {
                 let _ = err.write_all(block.as_bytes());
             });
         }
+    }
+
+    fn tick(&mut self) {
+        self.follow_width();
+    }
+
+    /// Clears the bars at once (Ctrl-C), so that what follows (the tasks
+    /// being stopped, then the summary) prints on a clean screen.
+    fn stopping(&mut self, running: usize) {
+        if !self.hidden {
+            self.hidden = true;
+            self.total.0.disable_steady_tick();
+            let _ = self.multi.clear();
+            self.multi.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        eprintln!("{}", stopping_message(running));
     }
 
     fn finish(&mut self) {

@@ -163,6 +163,8 @@ pub(crate) fn run<'a>(
             if !interrupted && stop() {
                 interrupted = true;
                 guard.stopped = true;
+                let running = guard.running;
+                guard.progress.stopping(running);
                 changed.notify_all();
                 drop(guard);
                 executor.stop();

@@ -903,3 +903,228 @@ fn prune_cleans_after_every_successful_run() {
     t.run(["--quiet", "pipeline.toml"]).expect_code(1);
     assert!(t.exists("build/copy/c.csv"));
 }
+
+// ---- 8. terminal -----------------------------------------------------------
+
+fn script_available() -> bool {
+    let ok = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !ok {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+    }
+    ok
+}
+
+/// Runs a shell line on a pseudo-terminal (`script`), in the test's folder;
+/// returns what the terminal received.
+fn on_terminal(t: &Test, line: &str) -> String {
+    let out = std::process::Command::new("script")
+        .args(["-qfec", line, "/dev/null"])
+        .current_dir(t.root())
+        .env("TERM", "xterm")
+        .env("RUNNER", env!("CARGO_BIN_EXE_runner"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The rows drawn, escape sequences taken out, split at newlines, carriage
+/// returns and cursor moves (each redraw starts its row again) and where a
+/// bar's bold name starts: indicatif pads each bar to the terminal's width
+/// and lets the terminal go to the next row, so a bar wider than the
+/// terminal shows as a row wider than it.
+fn rows(screen: &str) -> Vec<String> {
+    let screen = screen.replace("\u{1b}[1m", "\n");
+    let mut plain = String::new();
+    let mut chars = screen.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // Parameters, then one final letter; a cursor move ends a row.
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() || c == '~' {
+                        if matches!(c, 'A' | 'B' | 'E' | 'F' | 'H') {
+                            plain.push('\n');
+                        }
+                        break;
+                    }
+                }
+            } else {
+                chars.next();
+            }
+            continue;
+        }
+        plain.push(c);
+    }
+    plain
+        .split(['\n', '\r'])
+        .map(|r| r.trim_end().to_owned())
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+fn slow_steps(t: &Test, files: usize, task: &str) {
+    for i in 0..files {
+        t.write(format!("data/f{i:02}.csv"), "t,v\n1,2\n");
+    }
+    t.pipeline(&format!(
+        r#"
+[pipeline]
+out = "build"
+jobs = 2
+
+[inputs.logs]
+glob = "data/*.csv"
+
+[[steps]]
+name = "a_rather_long_step_name"
+each = "logs"
+shell = "{task}"
+out = "a/{{{{ key }}}}.csv"
+
+[[steps]]
+name = "copy"
+each = "a_rather_long_step_name"
+run = ["cp", "{{{{ input }}}}", "{{{{ out }}}}"]
+out = "b/{{{{ key }}}}.csv"
+"#
+    ));
+}
+
+#[test]
+fn bars_fit_a_70_column_terminal() {
+    if !script_available() {
+        return;
+    }
+    let t = Test::new();
+    slow_steps(&t, 6, "sleep 0.3; cp {{ input }} {{ out }}");
+    let screen = on_terminal(&t, "stty cols 70 rows 30; $RUNNER pipeline.toml");
+    let rows = rows(&screen);
+    assert!(rows.iter().any(|r| r.contains("total (2j)")), "{screen}");
+    // Up to the summary (plain text, not bars), no row is wider than the
+    // terminal (a bar fills it exactly: indicatif pads to the width).
+    let summary = rows.iter().position(|r| r.starts_with("step ")).unwrap();
+    let long: Vec<&String> = rows[..summary]
+        .iter()
+        .filter(|r| r.chars().count() > 70)
+        .collect();
+    assert!(long.is_empty(), "rows wider than the terminal: {long:#?}");
+    // The bar itself is there, as wide as what is left.
+    assert!(rows.iter().any(|r| r.contains("[=")), "{screen}");
+}
+
+#[test]
+fn bars_follow_a_resize() {
+    if !script_available() {
+        return;
+    }
+    let t = Test::new();
+    // Every task waits for the resize; then `f05` fails: its line, printed
+    // above the bars and padded to the terminal's width, marks the moment.
+    slow_steps(
+        &t,
+        6,
+        "touch started; while [ ! -e resized ]; do sleep 0.05; done; sleep 0.3; \
+         test {{ key }} != f05 && cp {{ input }} {{ out }}",
+    );
+    let screen = on_terminal(
+        &t,
+        "stty cols 120 rows 30; \
+         (while [ ! -e started ]; do sleep 0.05; done; sleep 0.5; stty cols 60 < /dev/tty; touch resized) & \
+         $RUNNER pipeline.toml; wait",
+    );
+    let rows = rows(&screen);
+    let mark = rows
+        .iter()
+        .position(|r| r.starts_with("FAILED a_rather_long_step_name f05"))
+        .unwrap_or_else(|| panic!("no failure line: {screen}"));
+    let widest_before = rows[..mark].iter().map(|r| r.chars().count()).max();
+    assert!(widest_before > Some(60), "{:#?}", &rows[..mark]);
+    let summary = rows
+        .iter()
+        .position(|r| r.starts_with("FAILED: a_rather_long_step_name f05"))
+        .unwrap_or(rows.len());
+    let long: Vec<&String> = rows[mark..summary]
+        .iter()
+        .filter(|r| r.chars().count() > 60)
+        .collect();
+    assert!(
+        long.is_empty(),
+        "rows wider than 60 after the resize: {long:#?}"
+    );
+}
+
+#[test]
+fn ctrl_c_clears_the_bars_and_counts_interrupted_tasks() {
+    if !script_available() {
+        return;
+    }
+    let t = Test::new();
+    slow_steps(&t, 3, "touch started; sleep 30; cp {{ input }} {{ out }}");
+    let screen = on_terminal(
+        &t,
+        "stty cols 100 rows 30; $RUNNER pipeline.toml & pid=$!; \
+         while [ ! -e started ]; do sleep 0.05; done; sleep 0.3; \
+         kill -INT $pid; wait $pid; echo EXIT=$?",
+    );
+    assert!(screen.contains("EXIT=130"), "{screen}");
+    let stopping = screen
+        .find("interrupted: stopping 2 running tasks")
+        .unwrap_or_else(|| panic!("no stopping line: {screen}"));
+    // No bar is drawn after it: the summary comes on a clean screen.
+    assert!(!screen[stopping..].contains("total (2j)"), "{screen}");
+    let after = rows(&screen[stopping..]).join("\n");
+    assert!(
+        after.contains("interrupted: a_rather_long_step_name/f00, a_rather_long_step_name/f01"),
+        "{after}"
+    );
+    assert!(!after.contains("FAILED"), "{after}");
+    assert!(
+        after.contains("INTERRUPTED: 0 ok, 0 failed, 2 interrupted, 4 skipped, 0 up to date"),
+        "{after}"
+    );
+    let header = after.lines().find(|l| l.starts_with("step")).unwrap();
+    assert!(header.contains("interrupted"), "{header}");
+}
+
+#[test]
+fn the_time_columns_say_what_they_are() {
+    let t = Test::new();
+    for i in 0..4 {
+        t.write(format!("data/f{i}.csv"), "1\n");
+    }
+    t.pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.logs]
+glob = "data/*.csv"
+[[steps]]
+name = "nap"
+each = "logs"
+shell = "sleep 0.5; cp {{ input }} {{ out }}"
+out = "{{ key }}.csv"
+"#,
+    );
+    let run = t.run(["pipeline.toml", "-j", "4"]);
+    run.expect_code(0);
+    let header = run.stderr.lines().find(|l| l.starts_with("step")).unwrap();
+    assert!(header.ends_with("sum of tasks      wall"), "{header}");
+    let row: Vec<&str> = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("nap"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let secs = |s: &str| s.trim_end_matches('s').parse::<f64>().unwrap();
+    let (sum, wall) = (secs(row[5]), secs(row[6]));
+    // Four half-second tasks side by side: the sum is their total, the wall
+    // time how long the step took.
+    assert!(sum >= 2.0, "{row:?}");
+    assert!(wall >= 0.5 && wall < sum, "{row:?}");
+}
