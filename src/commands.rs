@@ -24,6 +24,17 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
         Cmd::Check { pipeline } => {
             let pipeline = load(&pipeline)?;
             let plan = make_plan(&pipeline)?;
+            // What would make a call step fail as a whole (issue 9); a run
+            // goes on without them, `check` is strict.
+            let problems = plan::call_checks(&pipeline);
+            if !problems.is_empty() {
+                return Err(Error::Load(diag::render(
+                    &problems,
+                    &pipeline.source.path,
+                    &pipeline.source.text,
+                    color(),
+                )));
+            }
             let jobs = exec::pool_size(&pipeline, &RunOptions::default());
             print_stdout(&show::plan_summary(&pipeline, &plan, jobs))?;
             Ok(EXIT_OK)
@@ -189,14 +200,14 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let (state, snapshot) = if args.dry_run {
         (None, snapshot)
     } else {
-        let state = match State::open(&pipeline, args.wait, args.quiet) {
+        let mut state = match State::open(&pipeline, args.wait, args.quiet) {
             Ok(state) => state,
             Err(err) if args.quiet && locked_recently(&err, pipeline.lock_warning) => {
                 return Ok(err.code());
             }
             Err(err) => return Err(err),
         };
-        stop_leftovers(&state, options.quiet)?;
+        stop_leftovers(&mut state, options.quiet)?;
         let snapshot = state.refresh(snapshot)?;
         (Some(state), snapshot)
     };
@@ -312,11 +323,8 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
 
 /// Stops what runs that died left running (their commands' processes) and
 /// removes their temporary outputs, before anything runs (issue 10, item 2).
-fn stop_leftovers(state: &State, quiet: bool) -> Result<(), Error> {
+fn stop_leftovers(state: &mut State, quiet: bool) -> Result<(), Error> {
     let leftovers = state.leftovers()?;
-    if leftovers.is_empty() {
-        return Ok(());
-    }
     let notes = exec::group::reap_leftovers(&leftovers);
     state.forget(&leftovers)?;
     if !quiet {

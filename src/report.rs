@@ -6,9 +6,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::config::Pipeline;
+use crate::config::{Fanout, Pipeline, WorkerProgram};
 use crate::exec::task::{Outcome, TaskResult};
-use crate::plan::{Command, Plan, Task, display_os, display_path};
+use crate::plan::{CallCommand, Command, Plan, Task, display_os, display_path};
 
 /// Counts of one step, or of the whole run.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +123,10 @@ impl RunReport<'_> {
         // Per failed task, the tasks skipped because of it.
         let mut skipped_by: std::collections::HashMap<usize, Vec<&Task>> = Default::default();
         let mut partial: Vec<String> = Vec::new();
+        // Per step: its tasks that failed because its worker could not
+        // start, shown as one entry (issue 9).
+        let mut step_wide: Vec<Vec<(&Task, &TaskResult)>> =
+            vec![Vec::new(); self.pipeline.steps.len()];
         for task in &self.plan.tasks {
             let Some(r) = &self.results[task.id] else {
                 continue;
@@ -133,6 +137,12 @@ impl RunReport<'_> {
             match &r.outcome {
                 Outcome::Failed(f) if f.interrupted => interrupted.push(task),
                 Outcome::Failed(_) if unchanged => {}
+                Outcome::Failed(f) if f.step_wide => {
+                    if step_wide[task.step].is_empty() {
+                        failures.push((task, r));
+                    }
+                    step_wide[task.step].push((task, r));
+                }
                 Outcome::Failed(_) => failures.push((task, r)),
                 Outcome::SkippedUpstream(cause) => skipped_by.entry(*cause).or_default().push(task),
                 _ => {}
@@ -150,7 +160,28 @@ impl RunReport<'_> {
                 continue;
             };
             let step = &self.pipeline.steps[task.step];
-            let _ = writeln!(out, "FAILED: {} {}", step.name, task.key);
+            let (task, result, f) = if f.step_wide {
+                // The task that tried to start the worker has its output.
+                let (task, tried) = step_wide[task.step]
+                    .iter()
+                    .find(|(_, r)| r.stderr_log.is_some() || r.stdout_log.is_some())
+                    .copied()
+                    .unwrap_or((task, result));
+                let Outcome::Failed(tried_f) = &tried.outcome else {
+                    continue;
+                };
+                let n = step_wide[task.step].len();
+                let _ = writeln!(
+                    out,
+                    "FAILED: {} ({n} task{}: every task of the step fails this way)",
+                    step.name,
+                    if n == 1 { "" } else { "s" }
+                );
+                (task, tried, tried_f)
+            } else {
+                let _ = writeln!(out, "FAILED: {} {}", step.name, task.key);
+                (*task, *result, f)
+            };
             let _ = writeln!(out, "  command: {}", command_line(self.pipeline, task));
             let attempts = if result.attempts > 1 {
                 format!(" (after {} attempts)", result.attempts)
@@ -285,6 +316,39 @@ pub(crate) fn seconds(d: Duration) -> String {
     }
 }
 
+/// A call step's task as a call: `python scripts/a.py:f(input="data/a.csv",
+/// out="build/a.png", dpi=120)`, with the final output paths. The task's
+/// names shown are those a command uses most; every other name is passed
+/// too, and a function receives those it declares.
+pub(crate) fn call_line(pipeline: &Pipeline, task: &Task, call: &CallCommand) -> String {
+    let step = &pipeline.steps[task.step];
+    let callee = match &call.spec.worker {
+        WorkerProgram::Python {
+            module, function, ..
+        } => format!("python {}:{function}", display_path(module)),
+        WorkerProgram::Argv { argv, .. } => format!("worker {}", argv.join(" ")),
+    };
+    let text = |p: &std::path::Path| serde_json::Value::from(display_path(p)).to_string();
+    let list = |paths: &[std::path::PathBuf]| {
+        let items: Vec<String> = paths.iter().map(|p| text(p)).collect();
+        format!("[{}]", items.join(", "))
+    };
+    let mut args = Vec::new();
+    match (step.fanout, task.inputs.as_ref()) {
+        (Fanout::Each, [input, ..]) => args.push(format!("input={}", text(input))),
+        (_, inputs) => args.push(format!("inputs={}", list(inputs))),
+    }
+    match task.outputs.as_ref() {
+        [] => {}
+        [one] => args.push(format!("out={}", text(one))),
+        outs => args.push(format!("outs={}", list(outs))),
+    }
+    for (key, value) in &call.with {
+        args.push(format!("{key}={value}"));
+    }
+    format!("{callee}({})", args.join(", "))
+}
+
 /// What a task done inside runner reads and writes, in place of a command
 /// line: `(plot: data/a.csv -> out/a.svg)`.
 fn inside_runner(what: &str, task: &Task) -> String {
@@ -326,6 +390,7 @@ pub(crate) fn command_line(pipeline: &Pipeline, task: &Task) -> String {
             line = inside_runner(&format!("built-in `{}`", builtin.name), task);
         }
         Command::Plot(_) => line = inside_runner("plot", task),
+        Command::Call(call) => return call_line(pipeline, task, call),
     }
     if step.stdout_to_out
         && let Some(out) = task.outputs.first()

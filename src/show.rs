@@ -62,6 +62,14 @@ pub(crate) fn plan_summary(pipeline: &Pipeline, plan: &Plan, jobs: usize) -> Str
             Action::Shell(_) => "shell".to_owned(),
             Action::Builtin(builtin) => format!("use {}", builtin.name),
             Action::Plot(_) => "plot".to_owned(),
+            Action::Call(spec) => match &spec.worker {
+                crate::config::WorkerProgram::Python {
+                    module, function, ..
+                } => format!("python {}:{function}", display_path(module)),
+                crate::config::WorkerProgram::Argv { argv, .. } => {
+                    format!("worker {}", argv.first().map_or("", String::as_str))
+                }
+            },
         };
         let n = plan.step_tasks[i].len();
         let kind = if step.kind == StepKind::Plot {

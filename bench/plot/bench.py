@@ -1,22 +1,37 @@
-"""runner against the classic Python pattern, in one run (see README.md).
+"""runner against the Python pattern a user writes today (pandas.read_csv +
+matplotlib in a multiprocessing Pool(2)), like with like: the same job,
+the same output format (SVG against SVG, PNG against PNG), in one run,
+interleaved; wall time and the peak of the summed resident memory of each
+side's whole process tree (the pool's workers included). See README.md.
 
-    cargo build --release && python3 bench/plot/bench.py
+    cargo build --release
+    python3 bench/plot/bench.py            # the full run (minutes)
+    python3 bench/plot/bench.py --quick    # a smoke run (small corpora, once)
 
-Needs numpy and matplotlib (pip install matplotlib numpy). Work files go to
-$BENCH_DIR (default /tmp/runner-bench-plot)."""
+Needs pandas and matplotlib (pip install pandas matplotlib). Work files go
+to $BENCH_DIR (default /tmp/runner-bench-plot); REPS (default 3) sets the
+repetitions of the full run.
+"""
 import os
 import shutil
+import statistics
 import subprocess
 import sys
-import statistics
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 RUNNER = os.environ.get("RUNNER", os.path.join(REPO, "target", "release", "runner"))
 WORK = os.environ.get("BENCH_DIR", "/tmp/runner-bench-plot")
-FILES, ROWS, WORKERS = 200, 10_000, 2
-REPS = int(os.environ.get("REPS", "3"))
+QUICK = "--quick" in sys.argv
+REPS = 1 if QUICK else int(os.environ.get("REPS", "3"))
+WORKERS = 2
+
+# (name, generator kind, files, rows, x column)
+CORPORA = [
+    ("classic", "classic", 20, 2_000, "t") if QUICK else ("classic", "classic", 200, 10_000, "t"),
+    ("realworld", "realworld", 8, 5_000, "time") if QUICK else ("realworld", "realworld", 40, 50_000, "time"),
+]
 
 PIPELINE = """
 [pipeline]
@@ -35,17 +50,51 @@ out = "stats/{{{{ key }}}}.json"
 [[plots]]
 name = "plot"
 each = "data"
-x = "t"
+x = "{x}"
 y = ["*"]
 title = "{{{{ stem }}}}"
 out = "plots/{{{{ key }}}}.{ext}"
 """
 
 
-def timed(argv, cwd=None):
+def tree_rss_kb(root):
+    """The summed VmRSS of `root` and its descendants."""
+    children, rss = {}, {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        rss[int(pid)] = int(line.split()[1])
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(pid))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def measured(argv, cwd=None):
+    """Runs argv; returns (wall seconds, peak tree RSS in MB), sampling
+    every 10 ms."""
     start = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss_kb(proc.pid))
+        time.sleep(0.01)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{argv} failed with exit code {proc.returncode}")
+    return wall, peak / 1024
 
 
 def fresh(path):
@@ -53,71 +102,57 @@ def fresh(path):
     os.makedirs(path)
 
 
-def runner(name, glob, ext):
-    """Runs the runner job from scratch (no output, no state) and times it."""
-    d = os.path.join(WORK, name)
+def python(corpus, x, fmt):
+    out = os.path.join(WORK, f"python-{fmt}")
+    fresh(out)
+    return measured([sys.executable, os.path.join(HERE, "python_pool.py"),
+                     corpus, out, str(WORKERS), fmt, x])
+
+
+def runner(corpus, x, fmt):
+    """The runner job from scratch (no output, no state)."""
+    d = os.path.join(WORK, f"runner-{fmt}")
     fresh(d)
     with open(os.path.join(d, "pipeline.toml"), "w") as f:
-        f.write(PIPELINE.format(jobs=WORKERS, glob=glob, ext=ext))
-    return timed([RUNNER, "pipeline.toml", "--quiet"], cwd=d)
-
-
-def summary(times):
-    """best (median) of a list of seconds."""
-    return min(times), statistics.median(times)
+        f.write(PIPELINE.format(jobs=WORKERS, glob=os.path.join(corpus, "*.csv"), x=x, ext=fmt))
+    return measured([RUNNER, "pipeline.toml", "--quiet"], cwd=d)
 
 
 def main():
     if not os.path.exists(RUNNER):
         sys.exit(f"{RUNNER} not found: run `cargo build --release` first")
-    corpus = os.path.join(WORK, "corpus")
-    big = os.path.join(WORK, "big")
-    if not os.path.isdir(corpus):
-        subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), corpus,
-                        str(FILES), str(ROWS)], check=True)
-    if not os.path.isdir(big):
-        subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), big,
-                        "1", "1000000"], check=True)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    results = {}
+    for name, kind, files, rows, x in CORPORA:
+        corpus = os.path.join(WORK, f"{name}-{files}x{rows}")
+        if not os.path.isdir(corpus):
+            subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), kind, corpus,
+                            str(files), str(rows)], check=True)
+        size = sum(os.path.getsize(os.path.join(corpus, f)) for f in os.listdir(corpus))
+        # Interleaved, so that a change in the machine's load hits all alike.
+        runs = {key: [] for key in ("py-svg", "rn-svg", "py-png", "rn-png")}
+        for rep in range(REPS):
+            print(f"{name}: repetition {rep + 1} of {REPS}...", file=sys.stderr)
+            for fmt in ("svg", "png"):
+                runs[f"py-{fmt}"].append(python(corpus, x, fmt))
+                runs[f"rn-{fmt}"].append(runner(corpus, x, fmt))
+        results[name] = (files, rows, size, runs)
 
-    # The tools run interleaved, REPS times each, so that a change in the
-    # machine's load hits all of them alike; best and median are reported.
-    times = {k: [] for k in ("py", "svg", "png", "py_big", "big_svg")}
-    for rep in range(REPS):
-        print(f"repetition {rep + 1} of {REPS}...", file=sys.stderr)
-        out = os.path.join(WORK, "classic")
-        fresh(out)
-        times["py"].append(timed([sys.executable, os.path.join(HERE, "classic.py"),
-                                  corpus, out, str(WORKERS)]))
-        times["svg"].append(runner("runner-svg", os.path.join(corpus, "*.csv"), "svg"))
-        times["png"].append(runner("runner-png", os.path.join(corpus, "*.csv"), "png"))
-        out = os.path.join(WORK, "classic-big")
-        fresh(out)
-        times["py_big"].append(timed([sys.executable, os.path.join(HERE, "classic.py"),
-                                      big, out, "1"]))
-        times["big_svg"].append(runner("runner-big", os.path.join(big, "*.csv"), "svg"))
-    size = os.path.getsize(os.path.join(WORK, "runner-big", "out", "plots", "run0000.svg"))
-
-    best = {k: summary(v) for k, v in times.items()}
     print(f"load average before: {load}; after: "
-          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
-    print(f"seconds, best of {REPS} (median); ratio = python / runner, of the best and of the medians")
-    print(f"corpus: {FILES} files x {ROWS} rows, {WORKERS} workers")
-
-    def line(label, key, base=None):
-        b, m = best[key]
-        text = f"  {label:<50} {b:7.2f} s ({m:6.2f})"
-        if base:
-            pb, pm = best[base]
-            text += f"  {pb / b:5.1f}x ({pm / m:.1f}x) faster"
-        print(text)
-
-    line("python multiprocessing + numpy + matplotlib (PNG):", "py")
-    line("runner csv.stats + line plot (SVG):", "svg", "py")
-    line("runner csv.stats + line plot (PNG):", "png", "py")
-    print("one file of 1,000,000 rows, stats + line plot:")
-    line("python (PNG), 1 worker:", "py_big")
-    line(f"runner (SVG, {size / 1000:.0f} KB), 2 jobs:", "big_svg", "py_big")
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f"; {os.cpu_count()} cores")
+    print(f"wall seconds, best of {REPS} (median); peak MB = most resident memory of the whole "
+          "process tree at once (the pool's workers summed); ratio = python / runner")
+    for name, (files, rows, size, runs) in results.items():
+        print(f"\n{name}: {files} files x {rows} rows ({size / 1e6:.0f} MB), {WORKERS} workers, "
+              "stats + line plot per file")
+        for fmt in ("svg", "png"):
+            py, rn = runs[f"py-{fmt}"], runs[f"rn-{fmt}"]
+            pw, rw = [w for w, _ in py], [w for w, _ in rn]
+            pm, rm = max(m for _, m in py), max(m for _, m in rn)
+            print(f"  {fmt.upper()}  python pool {min(pw):7.2f} s ({statistics.median(pw):.2f}) "
+                  f"{pm:6.0f} MB | runner {min(rw):6.2f} s ({statistics.median(rw):.2f}) "
+                  f"{rm:6.0f} MB | {min(pw) / min(rw):5.1f}x "
+                  f"({statistics.median(pw) / statistics.median(rw):.1f}x)")
 
 
 if __name__ == "__main__":

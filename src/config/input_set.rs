@@ -3,6 +3,8 @@
 
 use toml::Spanned;
 
+use std::path::PathBuf;
+
 use super::raw::RawInput;
 use super::validate::Checker;
 use super::{Batching, InputSet};
@@ -86,5 +88,51 @@ impl Checker<'_> {
             allow_empty: raw.allow_empty.unwrap_or(false),
             min_age,
         })
+    }
+}
+
+/// The folder part of a glob before its first wildcard, and how many levels
+/// below it the pattern reaches (`None` for `**`).
+pub(crate) fn glob_base(pattern: &str) -> (PathBuf, Option<usize>) {
+    let mut base = PathBuf::new();
+    let mut components: Vec<&str> = pattern.split('/').collect();
+    let file_part = components.pop().unwrap_or("");
+    let mut rest = Vec::new();
+    let mut literal = true;
+    for (i, c) in components.iter().enumerate() {
+        if literal && !c.contains(['*', '?', '[']) {
+            if i == 0 && c.is_empty() {
+                base.push("/");
+            } else {
+                base.push(c);
+            }
+        } else {
+            literal = false;
+            rest.push(*c);
+        }
+    }
+    rest.push(file_part);
+    let depth = if rest.iter().any(|c| c.contains("**")) {
+        None
+    } else {
+        Some(rest.len())
+    };
+    (base, depth)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bases_and_depths() {
+        assert_eq!(glob_base("data/**/*.csv"), (PathBuf::from("data"), None));
+        assert_eq!(glob_base("data/*.csv"), (PathBuf::from("data"), Some(1)));
+        assert_eq!(glob_base("*.csv"), (PathBuf::new(), Some(1)));
+        assert_eq!(
+            glob_base("data/*/x/*.csv"),
+            (PathBuf::from("data"), Some(3))
+        );
+        assert_eq!(glob_base("/abs/*.csv"), (PathBuf::from("/abs"), Some(1)));
     }
 }

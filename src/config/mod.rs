@@ -1,9 +1,11 @@
 //! The pipeline file: the only place that reads TOML. `load` turns a file into
 //! a validated [`Pipeline`] or the full list of diagnostics found in it.
 
+mod call;
 mod input_set;
 mod literal;
 mod namespace;
+mod places;
 mod plot;
 mod raw;
 mod sections;
@@ -21,6 +23,7 @@ use crate::diag::Diagnostic;
 use crate::plot::Kind as PlotKind;
 use crate::template::Templates;
 
+pub(crate) use input_set::glob_base;
 pub(crate) use literal::ValueMap;
 pub(crate) use raw::{MAX_JOBS, json_schema};
 pub(crate) use validate::parse;
@@ -189,6 +192,65 @@ pub(crate) enum Action {
     Builtin(Arc<BuiltinStep>),
     /// A plot from a template, shared by its tasks' commands.
     Plot(Arc<PlotSpec>),
+    /// A function called in a long-lived worker process (`python`, `worker`).
+    Call(Arc<CallSpec>),
+}
+
+/// A `python` or `worker` step: what serves its calls, and what each call is
+/// given beyond the task's own names.
+#[derive(Debug, Clone)]
+pub(crate) struct CallSpec {
+    /// The process that serves the calls.
+    pub(crate) worker: WorkerProgram,
+    /// `with = {...}`: extra keyword arguments, in the file's order.
+    pub(crate) with: Vec<(String, WithValue)>,
+    /// Recycle a worker after this many tasks.
+    pub(crate) max_tasks: Option<u32>,
+}
+
+/// The long-lived process of a `python` or `worker` step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WorkerProgram {
+    /// runner's embedded shim, importing `module` in `interpreter`.
+    Python {
+        /// `[pipeline] python`, as written (default `python3`).
+        interpreter: String,
+        /// Where `[pipeline] python` is written (`None`: the default).
+        interpreter_span: Option<Range<usize>>,
+        /// The module file, relative to root.
+        module: PathBuf,
+        /// The function called for each task.
+        function: String,
+        /// Where `python = "..."` is written in the step.
+        span: Range<usize>,
+    },
+    /// Any program that speaks the protocol (`worker = [...]`).
+    Argv {
+        /// Program and arguments, as written.
+        argv: Vec<String>,
+        /// Where `worker = [...]` is written.
+        span: Range<usize>,
+    },
+}
+
+impl WorkerProgram {
+    /// The function named in requests (`None` for a `worker` argv).
+    pub(crate) fn function(&self) -> Option<&str> {
+        match self {
+            WorkerProgram::Python { function, .. } => Some(function),
+            WorkerProgram::Argv { .. } => None,
+        }
+    }
+}
+
+/// One `with` value of a call: a string is a template, anything else is
+/// passed as it is written.
+#[derive(Debug, Clone)]
+pub(crate) enum WithValue {
+    /// A string, rendered per task.
+    Template(Tmpl),
+    /// A number, boolean, date, array or table, as JSON.
+    Literal(serde_json::Value),
 }
 
 /// `use = "NAME"` with its `with = {...}` options (checked at load time).

@@ -73,6 +73,10 @@ pub(crate) struct RawPipeline {
     /// After every successful run, delete the outputs earlier runs wrote that
     /// no task declares any more (as `runner clean --yes`).
     pub(crate) prune: Option<bool>,
+    /// The Python interpreter of `python` steps (default `python3` from the
+    /// task's PATH); a path with a `/` is relative to root.
+    #[schemars(with = "String")]
+    pub(crate) python: Option<Spanned<String>>,
 }
 
 /// The largest pool runner starts (one thread per slot).
@@ -193,9 +197,22 @@ pub(crate) struct RawStep {
     #[serde(rename = "use")]
     #[schemars(rename = "use", with = "String")]
     pub(crate) use_: Option<Spanned<String>>,
-    /// Options of the built-in step.
+    /// A Python function called in a long-lived worker: "FILE.py:FUNCTION",
+    /// the file relative to root.
+    #[schemars(with = "String")]
+    pub(crate) python: Option<Spanned<String>>,
+    /// A long-lived worker process (argv) that speaks runner's line-JSON
+    /// protocol (docs/workers.md); one request per task.
+    #[schemars(with = "Vec<String>")]
+    pub(crate) worker: Option<Spanned<StrList>>,
+    /// Options of the built-in step, or extra keyword arguments of a
+    /// `python` / `worker` call (string values are templates).
     #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub(crate) with: Option<Spanned<toml::Table>>,
+    /// Recycle a `python` / `worker` process after this many tasks (for
+    /// leaky libraries; default: never).
+    #[schemars(with = "u32", range(min = 1))]
+    pub(crate) max_tasks_per_worker: Option<Spanned<i64>>,
     /// Output path(s), templated, relative to the pipeline's `out`.
     #[schemars(with = "StringOrList")]
     pub(crate) out: Option<Spanned<StringOrList>>,

@@ -20,12 +20,16 @@ pub(super) struct Settings {
     pub(super) root: Option<PathBuf>,
     /// `out`, normalized (default `out`).
     pub(super) out_dir: PathBuf,
+    /// Where `out` is written, if it is.
+    pub(super) out_span: Option<std::ops::Range<usize>>,
     /// `jobs`; `None` = auto.
     pub(super) jobs: Option<usize>,
     /// `env`, sorted by name.
     pub(super) env: Vec<(String, String)>,
     /// `state` (default `.runner/NAME`).
     pub(super) state_dir: PathBuf,
+    /// Where `state` is written, if it is.
+    pub(super) state_span: Option<std::ops::Range<usize>>,
     /// `on_failure`.
     pub(super) on_failure: Vec<String>,
     /// `on_failure_timeout` (default 60 s).
@@ -56,10 +60,14 @@ impl Checker<'_> {
                 self.check_name(name, "pipeline");
                 name.get_ref().clone()
             }
-            None => source.path.file_stem().map_or_else(
-                || "pipeline".to_owned(),
-                |s| s.to_string_lossy().into_owned(),
-            ),
+            None => {
+                let name = source.path.file_stem().map_or_else(
+                    || "pipeline".to_owned(),
+                    |s| s.to_string_lossy().into_owned(),
+                );
+                self.check_derived_name(&name, source);
+                name
+            }
         };
         if let Some(version) = &raw.format_version
             && *version.get_ref() > FORMAT_VERSION
@@ -75,8 +83,9 @@ impl Checker<'_> {
             .hint = Some("upgrade runner to read it".to_owned());
         }
         let root = self.root(&file_dir, raw.root.as_ref());
+        // Checked with `state` and the inputs (places.rs).
         let out_dir = match &raw.out {
-            Some(out) => self.out_dir(out),
+            Some(out) => normalize_path(Path::new(out.get_ref())),
             None => PathBuf::from("out"),
         };
         let jobs = match raw.jobs.as_ref().map(|j| *j.get_ref()) {
@@ -105,6 +114,8 @@ impl Checker<'_> {
             name,
             root,
             out_dir,
+            out_span: raw.out.as_ref().map(Spanned::span),
+            state_span: raw.state.as_ref().map(Spanned::span),
             jobs,
             env: raw.env.clone().unwrap_or_default().into_iter().collect(),
             state_dir,
@@ -119,17 +130,23 @@ impl Checker<'_> {
         }
     }
 
-    /// `out`: a folder inside root, never root itself.
-    fn out_dir(&mut self, out: &Spanned<String>) -> PathBuf {
-        let p = normalize_path(Path::new(out.get_ref()));
-        if p.as_os_str().is_empty() || p == Path::new(".") {
-            self.error(out.span(), "`out` cannot be the root folder itself")
-                .hint = Some("use a folder such as `build`".to_owned());
+    /// A name taken from the file name names a folder too: `...toml` has the
+    /// stem `..`, whose state folder `.runner/..` would be root itself
+    /// (issue 10, item 4). It must not be empty, start with `.`, or hold a
+    /// separator or a control character.
+    fn check_derived_name(&mut self, name: &str, source: &Source) {
+        let bad = name.is_empty()
+            || name.starts_with('.')
+            || name.contains(|c: char| c == '/' || c == '\\' || c.is_control());
+        if bad {
+            self.diagnostics.push(
+                Diagnostic::whole_file(format!(
+                    "the pipeline gets the name `{name}` from its file name `{}`, and that cannot name its state folder",
+                    source.path.display()
+                ))
+                .hint("set `[pipeline] name = \"...\"` (letters, digits, `_`, `-`, `.`), or rename the file"),
+            );
         }
-        if p.starts_with("..") {
-            self.error(out.span(), "`out` must stay inside `root`");
-        }
-        p
     }
 
     /// `root`, relative to the pipeline file's folder: an existing folder,

@@ -1,6 +1,7 @@
 //! `[[steps]]` (and what plots share with them: `out`, `deps`): the action
-//! (exactly one of `run`, `shell`, `use`), its templates, and the task
-//! settings (`stdout`, `timeout`, `retries`, `threads`, `env`).
+//! (exactly one of `run`, `shell`, `use`, `python`, `worker`; call.rs checks
+//! the last two), its templates, and the task settings (`stdout`, `timeout`,
+//! `retries`, `threads`, `env`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use super::namespace::{Named, RawEntry, RawKind, Reference};
 use super::raw::RawStep;
 use super::validate::Checker;
-use super::{Action, BuiltinStep, Fanout, Step, Tmpl, Upstream};
+use super::{Action, BuiltinStep, Fanout, Step, Tmpl, Upstream, WithValue};
 use crate::diag::did_you_mean;
 use crate::template::{Templates, Use};
 
@@ -190,6 +191,10 @@ impl Checker<'_> {
                         .flatten(),
                 );
             }
+            Action::Call(call) => texts.extend(call.with.iter().filter_map(|(_, v)| match v {
+                WithValue::Template(t) => Some(t),
+                WithValue::Literal(_) => None,
+            })),
             Action::Builtin(_) => {}
         }
         if let Some(t) = texts.iter().find(|t| templates.reads(&t.id, "failed")) {
@@ -217,7 +222,7 @@ impl Checker<'_> {
             && *flag.get_ref()
         {
             settings.stdout_to_out = true;
-            if s.use_.is_some() {
+            if s.use_.is_some() || s.python.is_some() || s.worker.is_some() {
                 self.error(
                     flag.span(),
                     "`stdout = true` needs a `run` or `shell` command",
@@ -231,10 +236,23 @@ impl Checker<'_> {
                 );
             }
         }
-        if let (Some(with), None) = (&s.with, &s.use_) {
+        if let Some(with) = &s.with
+            && s.use_.is_none()
+            && s.python.is_none()
+            && s.worker.is_none()
+        {
             self.error(
                 with.span(),
-                "`with` gives options to a built-in step (`use`)",
+                "`with` gives options to a built-in step (`use`) or arguments to a call (`python`, `worker`)",
+            );
+        }
+        if let Some(max) = &s.max_tasks_per_worker
+            && s.python.is_none()
+            && s.worker.is_none()
+        {
+            self.error(
+                max.span(),
+                "`max_tasks_per_worker` is for `python` and `worker` steps",
             );
         }
         settings.timeout = s
@@ -270,6 +288,8 @@ impl Checker<'_> {
             s.run.as_ref().map(|r| ("run", r.span())),
             s.shell.as_ref().map(|r| ("shell", r.span())),
             s.use_.as_ref().map(|r| ("use", r.span())),
+            s.python.as_ref().map(|r| ("python", r.span())),
+            s.worker.as_ref().map(|r| ("worker", r.span())),
         ]
         .into_iter()
         .flatten()
@@ -278,10 +298,10 @@ impl Checker<'_> {
             [] => {
                 self.error(
                     s.name.span(),
-                    format!("step `{name}` has none of `run`, `shell`, `use`"),
+                    format!("step `{name}` has none of `run`, `shell`, `use`, `python`, `worker`"),
                 )
                 .hint = Some(
-                    "add `run = [\"prog\", \"{{ input }}\"]`, `shell = \"...\"` or `use = \"csv.stats\"`"
+                    "add `run = [\"prog\", \"{{ input }}\"]`, `shell = \"...\"`, `use = \"csv.stats\"` or `python = \"scripts/x.py:function\"`"
                         .to_owned(),
                 );
                 return None;
@@ -292,9 +312,15 @@ impl Checker<'_> {
                     second.1.clone(),
                     format!("step `{name}` has both `{}` and `{}`", first.0, second.0),
                 )
-                .hint = Some("a step does exactly one of `run`, `shell`, `use`".to_owned());
+                .hint = Some(
+                    "a step does exactly one of `run`, `shell`, `use`, `python`, `worker`"
+                        .to_owned(),
+                );
                 return None;
             }
+        }
+        if s.python.is_some() || s.worker.is_some() {
+            return self.call_action(s, fanout, templates);
         }
         if let Some(run) = &s.run {
             if run.get_ref().is_empty() {

@@ -273,6 +273,49 @@ impl Joiner {
     }
 }
 
+/// Removes the cgroup folders that runs which are gone (`runner-PID-START`
+/// whose process is not running) left beside this process's cgroup, with
+/// every process in them: that finds a dead run's commands even before it
+/// recorded them in its state. Returns how many folders it removed.
+pub(crate) fn remove_dead_runs() -> usize {
+    if std::env::var_os(SWITCH).is_some_and(|v| v == "off") {
+        return 0;
+    }
+    let Some(own) = own_cgroup_dir() else {
+        return 0;
+    };
+    let Ok(entries) = fs::read_dir(&own) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some((pid, start)) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("runner-"))
+            .and_then(|n| n.split_once('-'))
+            .and_then(|(p, s)| Some((p.parse::<i32>().ok()?, s.parse::<u64>().ok()?)))
+        else {
+            continue;
+        };
+        if start_ticks(pid) == Some(start) {
+            continue; // that run is still going
+        }
+        let dir = entry.path();
+        if let Ok(cgroups) = fs::read_dir(&dir) {
+            for cgroup in cgroups.flatten() {
+                if cgroup.file_type().is_ok_and(|t| t.is_dir()) {
+                    Cgroup::at(cgroup.path()).remove();
+                }
+            }
+        }
+        if fs::remove_dir(&dir).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Runner's own cgroup folder in the cgroup2 hierarchy, if it is mounted.
 fn own_cgroup_dir() -> Option<PathBuf> {
     let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;

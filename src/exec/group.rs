@@ -146,6 +146,13 @@ pub(crate) fn reap_leftovers(leftovers: &[Leftover]) -> Vec<String> {
             ));
         }
     }
+    // What dead runs had not recorded yet: their cgroups are still there.
+    let dead_runs = cgroup::remove_dead_runs();
+    if dead_runs > 0 {
+        notes.push(format!(
+            "removed the cgroups of {dead_runs} run(s) that are gone, with what ran in them"
+        ));
+    }
     notes
 }
 

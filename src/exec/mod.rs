@@ -9,6 +9,7 @@ pub(crate) mod progress;
 pub(crate) mod scheduler;
 pub(crate) mod task;
 pub(crate) mod term;
+pub(crate) mod worker;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use crate::table::SharedTables;
 use progress::{Bars, Lines, Progress, Silent};
 use scheduler::{Executor, Schedule};
 use task::{LocalTasks, Outcome, TaskResult};
+use worker::WorkerPool;
 
 /// How the user asked for the run.
 #[derive(Debug, Clone, Default)]
@@ -97,7 +99,7 @@ fn shared_tables(
                 }
                 Action::Plot(spec) => crate::plot::table_reads(spec, &inputs()),
                 // A process reads its files itself.
-                Action::Run(_) | Action::Shell(_) => Vec::new(),
+                Action::Run(_) | Action::Shell(_) | Action::Call(_) => Vec::new(),
             }
         });
     SharedTables::new(root, reads)
@@ -141,6 +143,7 @@ impl Executor for LocalTasks<'_> {
         // Built-ins and plots run in this process: they see the flag.
         self.cancel.cancel();
         self.children.stop_all();
+        self.workers.stop();
     }
 }
 
@@ -203,16 +206,36 @@ pub(crate) fn execute(
             .map(|t| pipeline.steps[t.step].partial)
             .collect(),
     };
+    // Per step, its tasks that will run: a kind of worker whose steps have
+    // none left stops its workers at once.
+    let mut to_run = vec![0; pipeline.steps.len()];
+    for task in &plan.tasks {
+        if wanted[task.id] && !up_to_date[task.id] {
+            to_run[task.step] += 1;
+        }
+    }
+    // How commands' and workers' processes are kept together; found at the
+    // first of them (a run with nothing to do makes no cgroup).
+    let isolation = std::sync::OnceLock::new();
+    let workers = WorkerPool::new(
+        pipeline,
+        &to_run,
+        traces.log_dir.join("workers"),
+        freshness.writer,
+        &isolation,
+    );
     let executor = LocalTasks {
         pipeline,
         plan,
         log_dir: traces.log_dir,
         run_tag: traces.run_tag,
-        isolation: Default::default(),
+        isolation: &isolation,
         registry: freshness.writer,
         children: Default::default(),
+        workers: &workers,
         cancel: Default::default(),
         freshness: task::Freshness {
+            latest: &freshness.snapshot.latest,
             verdicts: freshness.verdicts,
             step_deps: pipeline
                 .steps
@@ -220,7 +243,6 @@ pub(crate) fn execute(
                 .map(|s| fingerprint::step_deps(pipeline, s))
                 .collect(),
             files: Files::new(&pipeline.root, &freshness.snapshot.files),
-            latest: &freshness.snapshot.latest,
             record: freshness.record,
         },
         tables: shared_tables(pipeline, plan, wanted, &up_to_date),
@@ -240,8 +262,11 @@ pub(crate) fn execute(
             plan,
             writer: freshness.writer,
         },
+        workers: &workers,
     };
     let results = scheduler::run(&schedule, &executor, &mut progress, stop);
+    // No task runs any more: no worker stays behind (issue 9).
+    workers.shutdown();
     progress.display.finish();
     RunResult {
         results,
@@ -254,6 +279,7 @@ pub(crate) fn execute(
 struct Tee<'a> {
     display: Box<dyn Progress + Send + 'a>,
     recorder: Recorder<'a>,
+    workers: &'a WorkerPool<'a>,
 }
 
 impl Progress for Tee<'_> {
@@ -264,6 +290,9 @@ impl Progress for Tee<'_> {
     fn task_finished(&mut self, task: &Task, result: &TaskResult) {
         self.display.task_finished(task, result);
         self.recorder.task_finished(task, result);
+        if !matches!(result.outcome, Outcome::UpToDate) {
+            self.workers.settled(task.step);
+        }
     }
 
     fn tick(&mut self) {
@@ -321,6 +350,7 @@ impl Recorder<'_> {
             action: r.fingerprint.action.to_hex().to_string(),
             inputs: r.inputs.clone(),
             outputs: r.outputs.clone(),
+            found_deps: r.found_deps.clone(),
         });
         let row = TaskRow {
             step: self.pipeline.steps[task.step].name.clone(),

@@ -19,7 +19,7 @@ use super::group::{self, Group, Isolation};
 pub(crate) use super::log::{Log, Sink};
 
 /// How long a command's processes get between SIGTERM and SIGKILL.
-const KILL_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const KILL_GRACE: Duration = Duration::from_secs(2);
 
 /// What to run and where its output goes.
 pub(crate) struct Spawn<'a> {
@@ -55,7 +55,8 @@ pub(crate) enum Exit {
 }
 
 impl Exit {
-    fn from_status(status: ExitStatus) -> Exit {
+    /// How a reaped child ended.
+    pub(crate) fn from_status(status: ExitStatus) -> Exit {
         match (status.code(), status.signal()) {
             (Some(code), _) => Exit::Code(code),
             (None, Some(sig)) => Exit::Signal(sig),
@@ -380,7 +381,8 @@ fn wait(
     }
 }
 
-fn poll(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
+/// `poll(2)`, retried when a signal interrupts it; the number of ready fds.
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
     let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
     loop {
         // SAFETY: `fds` is a valid slice of pollfd for the duration of the call.
@@ -416,16 +418,23 @@ fn terminate(group: &Group, pidfd: Option<&PidFd>) -> io::Result<()> {
 }
 
 /// A Linux pidfd: readable once the process has exited.
-struct PidFd(i32);
+pub(crate) struct PidFd(i32);
 
 impl PidFd {
-    fn open(pid: u32) -> Option<PidFd> {
+    /// A pidfd of a child not reaped yet (`None` on kernels without it).
+    pub(crate) fn open(pid: u32) -> Option<PidFd> {
         // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
         (fd >= 0).then_some(PidFd(fd as i32))
     }
 
-    fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
+    /// The raw fd, for `poll`.
+    pub(crate) fn fd(&self) -> i32 {
+        self.0
+    }
+
+    /// Whether the process exits within `timeout`.
+    pub(crate) fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
         let mut fds = [libc::pollfd {
             fd: self.0,
             events: libc::POLLIN,

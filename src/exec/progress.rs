@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::Pipeline;
-use crate::exec::task::{Outcome, TaskResult};
+use crate::exec::task::{Failure, Outcome, TaskResult};
 use crate::exec::term;
 use crate::plan::{Plan, Task};
 use crate::report;
@@ -52,6 +52,15 @@ pub(crate) fn timestamp() -> String {
 /// Per-task output blocks for `--verbose`, printed whole so that two tasks'
 /// output never interleave.
 fn verbose_block(pipeline: &Pipeline, task: &Task, result: &TaskResult) -> Option<String> {
+    // A step whose worker could not start: only the task that tried has
+    // something to show.
+    if let Outcome::Failed(f) = &result.outcome
+        && f.step_wide
+        && result.stdout_log.is_none()
+        && result.stderr_log.is_none()
+    {
+        return None;
+    }
     if matches!(
         result.outcome,
         Outcome::SkippedUpstream(_) | Outcome::NotRun | Outcome::UpToDate
@@ -85,11 +94,36 @@ fn verbose_block(pipeline: &Pipeline, task: &Task, result: &TaskResult) -> Optio
     Some(block)
 }
 
+/// The `FAILED` line of a failure, except that a failure of a whole step
+/// (its worker could not start) is shown for its first task only.
+#[derive(Default)]
+struct StepWide {
+    shown: Vec<usize>,
+}
+
+impl StepWide {
+    fn line(&mut self, pipeline: &Pipeline, task: &Task, f: &Failure) -> Option<String> {
+        let step = &pipeline.steps[task.step].name;
+        if !f.step_wide {
+            return Some(format!("FAILED {step} {}: {}", task.key, f.reason));
+        }
+        if self.shown.contains(&task.step) {
+            return None;
+        }
+        self.shown.push(task.step);
+        Some(format!(
+            "FAILED {step} (every task of the step fails this way): {}",
+            f.reason
+        ))
+    }
+}
+
 /// Plain lines: a start line, one per failure, progress at most every few
 /// seconds.
 pub(crate) struct Lines<'a> {
     pipeline: &'a Pipeline,
     plan: &'a Plan,
+    once: StepWide,
     counts: Counts,
     verbose: bool,
     last_line: Instant,
@@ -116,6 +150,7 @@ impl<'a> Lines<'a> {
         Lines {
             pipeline,
             plan,
+            once: StepWide::default(),
             counts: Counts {
                 total,
                 ..Counts::default()
@@ -154,13 +189,9 @@ impl Progress for Lines<'_> {
             Outcome::Failed(f) if f.interrupted => self.counts.skipped += 1,
             Outcome::Failed(f) => {
                 self.counts.failed += 1;
-                eprintln!(
-                    "{} FAILED {} {}: {}",
-                    timestamp(),
-                    self.pipeline.steps[task.step].name,
-                    task.key,
-                    f.reason
-                );
+                if let Some(line) = self.once.line(self.pipeline, task, f) {
+                    eprintln!("{} {line}", timestamp());
+                }
             }
             Outcome::SkippedUpstream(cause) => {
                 self.counts.skipped += 1;
@@ -204,6 +235,7 @@ fn stopping_message(running: usize) -> String {
 /// indicatif bars: one per step with tasks, and one for the whole run.
 pub(crate) struct Bars<'a> {
     pipeline: &'a Pipeline,
+    once: StepWide,
     multi: MultiProgress,
     steps: Vec<Option<(ProgressBar, Counts)>>,
     total: (ProgressBar, Counts),
@@ -268,6 +300,7 @@ impl<'a> Bars<'a> {
         total.enable_steady_tick(Duration::from_millis(200));
         Bars {
             pipeline,
+            once: StepWide::default(),
             multi,
             steps,
             total: (
@@ -361,11 +394,9 @@ impl Progress for Bars<'_> {
         }
         if let Outcome::Failed(f) = &result.outcome
             && !f.interrupted
+            && let Some(line) = self.once.line(self.pipeline, task, f)
         {
-            let _ = self.multi.println(format!(
-                "FAILED {} {}: {}",
-                self.pipeline.steps[task.step].name, task.key, f.reason
-            ));
+            let _ = self.multi.println(line);
         }
         if self.verbose
             && let Some(block) = verbose_block(self.pipeline, task, result)

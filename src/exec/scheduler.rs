@@ -238,6 +238,7 @@ fn worker(
                 exit_code: None,
                 stderr_tail: Vec::new(),
                 interrupted: false,
+                step_wide: false,
             }))
         });
 
@@ -336,6 +337,7 @@ mod tests {
                     exit_code: Some(1),
                     stderr_tail: vec![],
                     interrupted: false,
+                    step_wide: false,
                 })
             } else {
                 Outcome::Succeeded
@@ -486,6 +488,7 @@ mod tests {
                     exit_code: Some(1),
                     stderr_tail: vec![],
                     interrupted: false,
+                    step_wide: false,
                 })
             } else {
                 Outcome::Succeeded
@@ -598,6 +601,7 @@ mod tests {
                     exit_code: Some(1),
                     stderr_tail: vec![],
                     interrupted: false,
+                    step_wide: false,
                 })
             } else {
                 Outcome::Succeeded

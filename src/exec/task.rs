@@ -7,16 +7,20 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::{Pipeline, Step};
+use rustc_hash::FxHashMap;
+
+use crate::config::{Action, Fanout, Pipeline, Step};
 use crate::exec::group::{Group, Isolation};
 use crate::exec::process::{self, Children, Exit, Log, Ran, RunError, Sink, Spawn};
-use crate::plan::{Command, Plan, Task, TaskId, display_path, exec_command, narrowed, temp_path};
+use crate::exec::worker::{self, Call, CallOutcome, FoundDeps, WorkerPool};
+use crate::plan::{
+    CallCommand, Command, Plan, Task, TaskId, display_path, exec_command, narrowed, temp_path,
+};
 use crate::state::Verdict;
 use crate::state::db::{self, Last};
 use crate::state::fingerprint::{self, Files, Fingerprint, NewHash, Reason};
 use crate::state::{Registration, Writer};
 use crate::table::SharedTables;
-use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 /// Lines of stderr kept for the summary.
@@ -49,6 +53,9 @@ pub(crate) struct Failure {
     pub(crate) stderr_tail: Vec<String>,
     /// Whether it was interrupted (not its own fault).
     pub(crate) interrupted: bool,
+    /// Every task of its step fails this way (its worker could not start):
+    /// reported once for the step, not once per task.
+    pub(crate) step_wide: bool,
 }
 
 /// What the state remembers of a successful task, taken by the worker.
@@ -60,6 +67,8 @@ pub(crate) struct Record {
     pub(crate) inputs: String,
     /// `HASH  PATH` lines of its outputs after it ran.
     pub(crate) outputs: String,
+    /// Files under root its worker loaded code from, one per line.
+    pub(crate) found_deps: Option<String>,
 }
 
 /// A finished task.
@@ -130,11 +139,13 @@ pub(crate) struct LocalTasks<'a> {
     pub(crate) run_tag: String,
     /// How commands' processes are kept together; found at the first
     /// command (a run with nothing to do makes no cgroup).
-    pub(crate) isolation: std::sync::OnceLock<Isolation>,
+    pub(crate) isolation: &'a std::sync::OnceLock<Isolation>,
     /// Where attempts register what they may leave behind.
     pub(crate) registry: &'a Writer,
     /// Running process groups.
     pub(crate) children: Children,
+    /// The worker processes of `python` and `worker` steps.
+    pub(crate) workers: &'a WorkerPool<'a>,
     /// Fingerprints taken before the run, and file hashes known.
     pub(crate) freshness: Freshness<'a>,
     /// Tables that more than one task of the run reads.
@@ -145,15 +156,15 @@ pub(crate) struct LocalTasks<'a> {
 
 /// What a worker needs to fingerprint a task.
 pub(crate) struct Freshness<'a> {
+    /// Every task's last result (for the files its worker loaded, and to
+    /// check a partial task again once its upstream tasks are done).
+    pub(crate) latest: &'a FxHashMap<u128, Last>,
     /// Per task: the verdict (with a fingerprint when one was taken).
     pub(crate) verdicts: &'a [Option<Verdict>],
     /// Per step: files every task of it depends on.
     pub(crate) step_deps: Vec<Vec<PathBuf>>,
     /// Content hashes known from earlier runs.
     pub(crate) files: Files<'a>,
-    /// The last result of every task (a partial task is checked again once
-    /// its upstream tasks are done).
-    pub(crate) latest: &'a FxHashMap<u128, Last>,
     /// Fingerprint and record tasks (off with `--no-state`).
     pub(crate) record: bool,
 }
@@ -208,12 +219,29 @@ impl LocalTasks<'_> {
         result
     }
 
+    /// The deps of a task's fingerprint: its step's, and for a call step the
+    /// files its worker loaded last time.
+    fn task_deps(&self, task: &Task) -> std::borrow::Cow<'_, [PathBuf]> {
+        let step = &self.pipeline.steps[task.step];
+        let step_deps = &self.freshness.step_deps[task.step];
+        match &step.action {
+            Action::Call(_) if self.freshness.record => {
+                let last = self
+                    .freshness
+                    .latest
+                    .get(&db::task_id(&step.name, &task.key));
+                fingerprint::task_deps(step_deps, last.and_then(|l| l.found_deps.as_deref()))
+            }
+            _ => std::borrow::Cow::Borrowed(step_deps.as_slice()),
+        }
+    }
+
     /// For a partial task whose upstream tasks ran: an up-to-date result if
     /// its fingerprint (with the set of failed upstream tasks) and outputs
     /// are those of its last success; else its fingerprint, for the run.
     fn still_up_to_date(&self, task: &Task) -> Result<TaskResult, Option<Box<Fingerprint>>> {
         let step = &self.pipeline.steps[task.step];
-        let deps = &self.freshness.step_deps[task.step];
+        let deps = &self.task_deps(task);
         let Ok(mut fp) = fingerprint::fingerprint(self.pipeline, task, deps, &self.freshness.files)
         else {
             return Err(None);
@@ -249,6 +277,7 @@ impl LocalTasks<'_> {
                     exit_code: None,
                     stderr_tail: Vec::new(),
                     interrupted: false,
+                    step_wide: false,
                 }),
                 ..TaskResult::not_run(Outcome::NotRun)
             };
@@ -256,6 +285,7 @@ impl LocalTasks<'_> {
         // The fingerprint is of the inputs as the task reads them: taken
         // before it runs (now, if the check before the run could not).
         let mut new_hashes = Vec::new();
+        let deps = self.task_deps(task);
         let fingerprint = match (&self.freshness.verdicts[task.id], precomputed) {
             _ if !self.freshness.record => None,
             (_, Some(Some(mut fp))) => {
@@ -263,17 +293,12 @@ impl LocalTasks<'_> {
                 Some(fp)
             }
             (Some(Verdict::Run(_, Some(fp))), None) => Some(fp.clone()),
-            _ => fingerprint::fingerprint(
-                self.pipeline,
-                task,
-                &self.freshness.step_deps[task.step],
-                &self.freshness.files,
-            )
-            .ok()
-            .map(|mut fp| {
-                new_hashes.append(&mut fp.new_hashes);
-                Box::new(fp)
-            }),
+            _ => fingerprint::fingerprint(self.pipeline, task, &deps, &self.freshness.files)
+                .ok()
+                .map(|mut fp| {
+                    new_hashes.append(&mut fp.new_hashes);
+                    Box::new(fp)
+                }),
         };
         let root = &self.pipeline.root;
         let (out_path, err_path) = log_paths(&self.log_dir, &step.name, &task.key);
@@ -283,6 +308,7 @@ impl LocalTasks<'_> {
         };
         let mut attempts = 0;
         let mut peak_memory = None;
+        let mut found = None;
         let outcome = loop {
             attempts += 1;
             if attempts > 1 {
@@ -306,15 +332,20 @@ impl LocalTasks<'_> {
             };
             let result = self.attempt(&attempt, &mut logs, &mut peak_memory);
             // Whatever happened, no temporary output stays behind.
-            if !matches!(result, Ok(())) {
+            if result.is_err() {
                 for temp in &temps {
                     let _ = fs::remove_file(root.join(temp));
                 }
             }
             self.registry.release(slot);
             match result {
-                Ok(()) => break Outcome::Succeeded,
-                Err(failure) if failure.interrupted || attempts > step.retries => {
+                Ok(deps) => {
+                    found = deps;
+                    break Outcome::Succeeded;
+                }
+                Err(failure)
+                    if failure.interrupted || failure.step_wide || attempts > step.retries =>
+                {
                     break Outcome::Failed(failure);
                 }
                 Err(_) => continue,
@@ -337,16 +368,22 @@ impl LocalTasks<'_> {
         let fingerprint_hash = fingerprint.as_ref().map(|fp| fp.fingerprint);
         let record = match (&outcome, fingerprint) {
             (Outcome::Succeeded, Some(fingerprint)) => {
+                // The files its worker loaded join its deps (issue 9).
+                let (fingerprint, deps, found_deps) = match found {
+                    Some(found) => self.with_found_deps(task, fingerprint, &deps, &found),
+                    None => (fingerprint, deps.into_owned(), None),
+                };
                 fingerprint::output_hashes(task, &self.freshness.files, &mut new_hashes)
                     .ok()
                     .map(|outputs| Record {
                         inputs: fingerprint::to_hash_lines(&fingerprint::input_pairs(
                             task,
-                            &self.freshness.step_deps[task.step],
+                            &deps,
                             &fingerprint,
                         )),
                         fingerprint,
                         outputs,
+                        found_deps,
                     })
             }
             // A failure is remembered with the fingerprint it failed with
@@ -354,11 +391,12 @@ impl LocalTasks<'_> {
             (Outcome::Failed(_), Some(fingerprint)) => Some(Record {
                 inputs: fingerprint::to_hash_lines(&fingerprint::input_pairs(
                     task,
-                    &self.freshness.step_deps[task.step],
+                    &deps,
                     &fingerprint,
                 )),
                 fingerprint,
                 outputs: String::new(),
+                found_deps: None,
             }),
             _ => None,
         };
@@ -377,12 +415,88 @@ impl LocalTasks<'_> {
         }
     }
 
+    /// The fingerprint, deps and stored list of a task whose worker reported
+    /// the files its code came from. A file not hashed before the run is
+    /// hashed now, and taken as changed if it was modified after the worker
+    /// started (it may have loaded either version).
+    fn with_found_deps(
+        &self,
+        task: &Task,
+        before: Box<Fingerprint>,
+        before_deps: &[PathBuf],
+        found: &FoundDeps,
+    ) -> (Box<Fingerprint>, Vec<PathBuf>, Option<String>) {
+        let step_deps = &self.freshness.step_deps[task.step];
+        let deps = fingerprint::task_deps(step_deps, Some(&found.paths)).into_owned();
+        let listed = &deps[step_deps.len()..];
+        let stored = (!listed.is_empty()).then(|| {
+            listed
+                .iter()
+                .map(|p| display_path(p))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        if deps == before_deps {
+            return (before, deps, stored);
+        }
+        let files = &self.freshness.files;
+        let root = &self.pipeline.root;
+        let after = fingerprint::with_deps(task, &before, before_deps, &deps, |path| {
+            let hash = files.hash(path);
+            let unchanged = fs::metadata(root.join(path))
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| modified <= found.since);
+            match hash {
+                Ok((hash, _)) if unchanged => hash,
+                _ => fingerprint::CHANGED_DURING_RUN,
+            }
+        });
+        (Box::new(after), deps, stored)
+    }
+
+    /// A call to the step's worker; the files its code came from.
+    fn call(
+        &self,
+        attempt: &Attempt<'_>,
+        call: &CallCommand,
+        logs: &mut Logs,
+    ) -> Result<FoundDeps, Failure> {
+        let (task, step) = (attempt.task, attempt.step);
+        let request = Call {
+            step: task.step,
+            step_name: &step.name,
+            function: call.spec.worker.function(),
+            args: worker::task_args(
+                self.workers.shared(),
+                task,
+                step.fanout == Fanout::Each,
+                attempt.temps,
+                &call.with,
+            ),
+            timeout: step.timeout,
+            max_tasks: call.spec.max_tasks,
+        };
+        match self
+            .workers
+            .call(request, &mut logs.stdout, &mut logs.stderr)
+        {
+            CallOutcome::Done(deps) => Ok(deps),
+            CallOutcome::Failed(f) => Err(Failure {
+                reason: f.reason,
+                exit_code: f.exit_code,
+                stderr_tail: Vec::new(),
+                interrupted: f.interrupted,
+                step_wide: f.step_wide,
+            }),
+        }
+    }
+
     fn attempt(
         &self,
         attempt: &Attempt<'_>,
         logs: &mut Logs,
         peak_memory: &mut Option<u64>,
-    ) -> Result<(), Failure> {
+    ) -> Result<Option<FoundDeps>, Failure> {
         let task = attempt.task;
         let root = &self.pipeline.root;
         for out in task.outputs.iter() {
@@ -395,6 +509,11 @@ impl LocalTasks<'_> {
         }
         let command = exec_command(self.pipeline, task, attempt.temps).map_err(plain_failure)?;
         let temps: Vec<PathBuf> = attempt.temps.iter().map(|t| root.join(t)).collect();
+        // Nothing may stand where this attempt writes (a planted link would
+        // be followed by a built-in): the name is removed, never followed.
+        for temp in &temps {
+            let _ = fs::remove_file(temp);
+        }
 
         let mut spawn = |argv: Vec<std::ffi::OsString>| -> Result<(), Failure> {
             let ran = self.spawn(attempt, logs, argv);
@@ -403,8 +522,10 @@ impl LocalTasks<'_> {
             }
             ran.map(|_| ())
         };
+        let mut found = None;
         match &command {
             Command::Argv(argv) => spawn(argv.clone())?,
+            Command::Call(call) => found = Some(self.call(attempt, call, logs)?),
             Command::Shell(script) => {
                 spawn(vec!["sh".into(), "-c".into(), script.into()])?;
             }
@@ -455,13 +576,19 @@ impl LocalTasks<'_> {
         // Every declared output must exist; then each is renamed into place.
         for (out, temp) in task.outputs.iter().zip(&temps) {
             if fs::symlink_metadata(temp).is_err() {
-                let hint = if root.join(out).exists() {
-                    " (it wrote the final path directly; write to `{{ out }}`, a temporary name that runner renames when the task succeeds)"
-                } else {
-                    ""
+                let call = matches!(command, Command::Call(_));
+                let hint = match (root.join(out).exists(), call) {
+                    (true, false) => {
+                        " (it wrote the final path directly; write to `{{ out }}`, a temporary name that runner renames when the task succeeds)"
+                    }
+                    (true, true) => {
+                        " (it wrote the final path directly; write to the `out` argument, a temporary name that runner renames when the task succeeds)"
+                    }
+                    (false, _) => "",
                 };
+                let what = if call { "the call" } else { "the command" };
                 return Err(plain_failure(format!(
-                    "the command succeeded but did not write `{}`{hint}",
+                    "{what} succeeded but did not write `{}`{hint}",
                     display_path(out)
                 )));
             }
@@ -474,7 +601,7 @@ impl LocalTasks<'_> {
                 )
             })?;
         }
-        Ok(())
+        Ok(found)
     }
 
     /// Runs one attempt's command; `Ok` when it exited 0 (with what it
@@ -551,6 +678,7 @@ impl LocalTasks<'_> {
                 exit_code: Some(code),
                 stderr_tail: Vec::new(),
                 interrupted: false,
+                step_wide: false,
             }),
             Exit::Signal(sig) => Err(plain_failure(format!(
                 "killed by signal {sig} ({})",
@@ -589,6 +717,7 @@ fn interrupted() -> Failure {
         exit_code: None,
         stderr_tail: Vec::new(),
         interrupted: true,
+        step_wide: false,
     }
 }
 
@@ -598,6 +727,7 @@ fn plain_failure(reason: impl Into<String>) -> Failure {
         exit_code: None,
         stderr_tail: Vec::new(),
         interrupted: false,
+        step_wide: false,
     }
 }
 

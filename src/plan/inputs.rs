@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use glob::{MatchOptions, Pattern};
 
-use crate::config::{Batching, InputSet};
+use crate::config::{Batching, InputSet, glob_base};
 use crate::diag::Diagnostic;
 
 /// A file of an input set.
@@ -57,7 +57,7 @@ pub(crate) fn expand(
         let Ok(pattern) = Pattern::new(pattern_text) else {
             continue;
         };
-        let (base, depth) = literal_base(pattern_text);
+        let (base, depth) = glob_base(pattern_text);
         let mut matched = 0usize;
         let mut too_young = 0usize;
         let walk_root = root.join(&base);
@@ -333,35 +333,6 @@ fn listed(
     Ok(found)
 }
 
-/// The folder part of a glob before its first wildcard, and how many levels
-/// below it the pattern reaches (`None` for `**`).
-fn literal_base(pattern: &str) -> (PathBuf, Option<usize>) {
-    let mut base = PathBuf::new();
-    let mut components: Vec<&str> = pattern.split('/').collect();
-    let file_part = components.pop().unwrap_or("");
-    let mut rest = Vec::new();
-    let mut literal = true;
-    for (i, c) in components.iter().enumerate() {
-        if literal && !c.contains(['*', '?', '[']) {
-            if i == 0 && c.is_empty() {
-                base.push("/");
-            } else {
-                base.push(c);
-            }
-        } else {
-            literal = false;
-            rest.push(*c);
-        }
-    }
-    rest.push(file_part);
-    let depth = if rest.iter().any(|c| c.contains("**")) {
-        None
-    } else {
-        Some(rest.len())
-    };
-    (base, depth)
-}
-
 /// The key of a file: its path relative to the glob's base, without extension.
 fn key_of(rel: &Path, base: &Path) -> String {
     let under = rel.strip_prefix(base).unwrap_or(rel);
@@ -450,18 +421,6 @@ pub(crate) fn batches(count: usize, batching: Batching) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bases_and_depths() {
-        assert_eq!(literal_base("data/**/*.csv"), (PathBuf::from("data"), None));
-        assert_eq!(literal_base("data/*.csv"), (PathBuf::from("data"), Some(1)));
-        assert_eq!(literal_base("*.csv"), (PathBuf::new(), Some(1)));
-        assert_eq!(
-            literal_base("data/*/x/*.csv"),
-            (PathBuf::from("data"), Some(3))
-        );
-        assert_eq!(literal_base("/abs/*.csv"), (PathBuf::from("/abs"), Some(1)));
-    }
 
     #[test]
     fn keys() {

@@ -2,6 +2,7 @@
 //! (step, key, inputs, outputs, rendered command) and the edges between them.
 //! Pure: nothing runs, so `check` and `--dry-run` show exactly what would.
 
+mod call_check;
 mod inputs;
 mod render;
 
@@ -13,10 +14,11 @@ use std::time::SystemTime;
 
 use rayon::prelude::*;
 
-use crate::config::{Action, BuiltinStep, Fanout, Pipeline, PlotSpec, Tmpl, Upstream};
+use crate::config::{Action, BuiltinStep, CallSpec, Fanout, Pipeline, PlotSpec, Tmpl, Upstream};
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
 
+pub(crate) use call_check::call_checks;
 pub(crate) use inputs::{InputFile, batches, display_os, display_path, escaped};
 use render::{Renderer, TaskParts};
 pub(crate) use render::{exec_command, narrowed};
@@ -78,6 +80,17 @@ pub(crate) enum Command {
     Builtin(Arc<BuiltinStep>),
     /// A plot: its spec (shared by the step's tasks) and its rendered texts.
     Plot(PlotCommand),
+    /// A call to a worker (`python`, `worker`).
+    Call(CallCommand),
+}
+
+/// What a call task asks its worker.
+#[derive(Debug, Clone)]
+pub(crate) struct CallCommand {
+    /// The step's call (shared by its tasks): the worker and the function.
+    pub(crate) spec: Arc<CallSpec>,
+    /// The `with` values rendered for this task, in the file's order.
+    pub(crate) with: Vec<(String, serde_json::Value)>,
 }
 
 /// What a plot task draws.
@@ -99,7 +112,7 @@ impl Command {
     pub(crate) fn is_process(&self) -> bool {
         match self {
             Command::Argv(_) | Command::Shell(_) => true,
-            Command::Builtin(_) | Command::Plot(_) => false,
+            Command::Builtin(_) | Command::Plot(_) | Command::Call(_) => false,
         }
     }
 }
@@ -367,6 +380,10 @@ impl<'p> Builder<'p> {
                 .then(|| not_utf8_message(file, "in a `shell` command")),
             // They open their inputs by path, bytes and all.
             Action::Builtin(_) | Action::Plot(_) => None,
+            Action::Call(_) => Some(format!(
+                "the file name `{}` is not valid UTF-8 and the step passes it to a worker, whose requests are JSON (UTF-8 only); rename the file",
+                display_path(file)
+            )),
         });
 
         Ok(Task {
@@ -404,7 +421,9 @@ impl<'p> Builder<'p> {
                 Action::Run(argv) => &argv[0],
                 // A shell looks its programs up as it runs; built-ins and
                 // plots run inside runner.
-                Action::Shell(_) | Action::Builtin(_) | Action::Plot(_) => continue,
+                Action::Shell(_) | Action::Builtin(_) | Action::Plot(_) | Action::Call(_) => {
+                    continue;
+                }
             };
             if program.text.contains("{{") || program.text.contains("{%") {
                 continue;
@@ -554,7 +573,11 @@ fn normal_form(path: &Path) -> std::borrow::Cow<'_, Path> {
 
 /// Where `program` would be run from: a path (relative to root) if it has a
 /// `/`, else the first executable file of that name on `path_var`.
-fn find_program(program: &str, root: &Path, path_var: &std::ffi::OsStr) -> Option<PathBuf> {
+pub(crate) fn find_program(
+    program: &str,
+    root: &Path,
+    path_var: &std::ffi::OsStr,
+) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let executable = |p: &Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

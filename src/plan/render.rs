@@ -8,8 +8,11 @@ use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Object, Value};
 
-use super::{Command, PlotCommand, TemplateFailure, arg_path, arg_text, display_os, display_path};
-use crate::config::{Action, Fanout, Pipeline, Tmpl, ValueMap};
+use super::{
+    CallCommand, Command, PlotCommand, TemplateFailure, arg_path, arg_text, display_os,
+    display_path,
+};
+use crate::config::{Action, Fanout, Pipeline, Tmpl, ValueMap, WithValue};
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
 
@@ -183,6 +186,22 @@ impl<'p> Renderer<'p> {
                     y_label: text(&spec.y_label)?,
                 })
             }
+            Action::Call(spec) => Command::Call(CallCommand {
+                spec: spec.clone(),
+                with: spec
+                    .with
+                    .iter()
+                    .map(|(key, value)| {
+                        let value = match value {
+                            WithValue::Template(t) => {
+                                serde_json::Value::String(self.render(t, &ctx)?)
+                            }
+                            WithValue::Literal(v) => v.clone(),
+                        };
+                        Ok((key.clone(), value))
+                    })
+                    .collect::<Result<_, TemplateFailure>>()?,
+            }),
         })
     }
 

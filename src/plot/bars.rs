@@ -2,9 +2,10 @@
 //! categories labelled concisely) and histograms (counts in equal bins,
 //! overlaid); with `layout = "panels"`, one panel per column or series.
 
+use super::axes::XAxis;
 use super::error::PlotError;
 use super::figure::{Bar, Figure, Request};
-use super::frame::{self, FrameSpec, PanelSpec, XAxis};
+use super::frame::{self, FrameSpec, PanelSpec};
 use super::layout::{self, px};
 use super::notes::{self, Counts};
 use super::scale::{self, Scale};

@@ -4,14 +4,17 @@
 //! own for any text format), then writes each output: `.svg` as is, `.png`
 //! rasterized, others as the template wrote.
 
+mod axes;
 mod bars;
 mod decimate;
 mod error;
 mod figure;
 mod frame;
+mod glyphs;
 mod layout;
 mod notes;
 mod output;
+mod paint;
 mod paths;
 mod raster;
 mod scale;
@@ -33,7 +36,7 @@ use crate::config::{PlotSpec, PlotTemplate};
 use crate::table::{Columns, SharedTables, Table, TableRead};
 
 /// Bumped whenever the output of the same plot and data changes.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// What a plot task's fingerprint covers besides its inputs and spec: the
 /// plot code's version and, for a built-in template, its embedded text. (A
@@ -153,15 +156,31 @@ fn draw(
         cancel,
     })?;
     cancel.check()?;
-    let text = match &spec.template {
-        PlotTemplate::Builtin(kind) => template::render_builtin(kind.name(), &figure)?,
-        PlotTemplate::File(path) => {
-            template::render_user(&root.join(path), &path.to_string_lossy(), &figure, &tables)?
+    // The SVG text only when an output needs it: a built-in plot's PNG is
+    // drawn straight from the figure.
+    let mut text: Option<String> = None;
+    let mut svg = || -> Result<String, PlotError> {
+        if let Some(text) = &text {
+            return Ok(text.clone());
         }
+        let rendered = match &spec.template {
+            PlotTemplate::Builtin(kind) => template::render_builtin(kind.name(), &figure)?,
+            PlotTemplate::File(path) => {
+                template::render_user(&root.join(path), &path.to_string_lossy(), &figure, &tables)?
+            }
+        };
+        text = Some(rendered.clone());
+        Ok(rendered)
     };
     outputs
         .iter()
-        .map(|out| output::bytes(&text, out, user, figure.kind))
+        .map(|out| {
+            if !user && output::extension(out) == "png" {
+                paint::png(&figure)
+            } else {
+                output::bytes(&svg()?, out, user, figure.kind)
+            }
+        })
         .collect()
 }
 

@@ -67,3 +67,114 @@ pub(crate) fn marker_path(runs: &[Vec<Point>]) -> String {
     }
     d
 }
+
+/// Reads path data back as a tiny-skia path, for PNG output: exactly the
+/// commands written above (`M x y`, `l dx dy ...` with implicit repeats,
+/// `V y`, `h dx`), absolute or relative as written. `None` for an empty
+/// path, or for anything else (not written by runner).
+pub(crate) fn to_skia(d: &str) -> Option<resvg::tiny_skia::Path> {
+    let mut builder = resvg::tiny_skia::PathBuilder::new();
+    let bytes = d.as_bytes();
+    let mut i = 0;
+    let mut command = b'M';
+    let (mut x, mut y) = (0.0f32, 0.0f32);
+    let number = |i: &mut usize| -> Option<f32> {
+        while *i < bytes.len() && bytes[*i] == b' ' {
+            *i += 1;
+        }
+        let start = *i;
+        if *i < bytes.len() && bytes[*i] == b'-' {
+            *i += 1;
+        }
+        while *i < bytes.len() && (bytes[*i].is_ascii_digit() || bytes[*i] == b'.') {
+            *i += 1;
+        }
+        d[start..*i].parse().ok()
+    };
+    loop {
+        while i < bytes.len() && bytes[i] == b' ' {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        if bytes[i].is_ascii_alphabetic() {
+            command = bytes[i];
+            i += 1;
+        }
+        match command {
+            b'M' => {
+                x = number(&mut i)?;
+                y = number(&mut i)?;
+                builder.move_to(x, y);
+                // Pairs after a moveto are linetos (SVG), never written here.
+                command = b'L';
+            }
+            b'L' => {
+                x = number(&mut i)?;
+                y = number(&mut i)?;
+                builder.line_to(x, y);
+            }
+            b'l' => {
+                x += number(&mut i)?;
+                y += number(&mut i)?;
+                builder.line_to(x, y);
+            }
+            b'V' => {
+                y = number(&mut i)?;
+                builder.line_to(x, y);
+            }
+            b'H' => {
+                x = number(&mut i)?;
+                builder.line_to(x, y);
+            }
+            b'h' => {
+                x += number(&mut i)?;
+                builder.line_to(x, y);
+            }
+            _ => return None,
+        }
+    }
+    builder.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the path data says, point by point.
+    fn points(d: &str) -> Vec<(f32, f32)> {
+        let path = to_skia(d).unwrap();
+        path.points().iter().map(|p| (p.x, p.y)).collect()
+    }
+
+    #[test]
+    fn written_paths_read_back() {
+        let runs = vec![
+            vec![[10.0, 20.0], [11.5, 18.0], [13.0, 25.25]],
+            vec![[40.0, 5.0]],
+            vec![[50.0, 5.0], [50.0, 9.0]],
+        ];
+        let d = line_path(&runs);
+        assert_eq!(d, "M10 20l1.5-2 1.5 7.3M40 5h0M50 5V9");
+        assert_eq!(
+            points(&d),
+            [
+                (10.0, 20.0),
+                (11.5, 18.0),
+                (13.0, 25.3),
+                (40.0, 5.0),
+                (40.0, 5.0),
+                (50.0, 5.0),
+                (50.0, 9.0)
+            ]
+        );
+        let d = marker_path(&[vec![[1.0, 2.0], [3.25, -4.0]]]);
+        assert_eq!(
+            points(&d),
+            [(1.0, 2.0), (1.0, 2.0), (3.3, -4.0), (3.3, -4.0)]
+        );
+        assert!(to_skia("").is_none());
+        assert!(to_skia("M1 2C3 4").is_none());
+    }
+}

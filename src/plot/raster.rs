@@ -11,7 +11,7 @@ use super::error::PlotError;
 
 /// Noto Sans Regular, cut to Latin, Greek and common symbols (see
 /// fonts/README.md; SIL Open Font License 1.1, fonts/OFL.txt).
-const FONT: &[u8] = include_bytes!("fonts/NotoSans-Regular-subset.ttf");
+pub(crate) const FONT: &[u8] = include_bytes!("fonts/NotoSans-Regular-subset.ttf");
 
 /// The family name inside `FONT`.
 const FONT_NAME: &str = "Noto Sans";

@@ -3,10 +3,11 @@
 //! projected to pixels, split where values are missing, and reduced (M4 for
 //! lines, one marker per pixel for scatter).
 
+use super::axes::{TimeText, XAxis};
 use super::decimate::{self, Point};
 use super::error::PlotError;
 use super::figure::{Figure, Kind, Request, Series};
-use super::frame::{self, FrameSpec, PanelSpec, TimeText, XAxis};
+use super::frame::{self, FrameSpec, PanelSpec};
 use super::layout::{self, px};
 use super::notes::{self, Counts};
 use super::paths::{line_path, marker_path};

@@ -3,8 +3,10 @@
 //! fingerprints, and changing what a fingerprint covers is a deliberate act
 //! that bumps [`SCHEME_VERSION`]. Tests at the end pin known values.
 
-use crate::config::{BuiltinStep, PlotLayout, PlotSpec, PlotTemplate, Step};
-use crate::plan::{Command, PlotCommand, Task};
+use crate::config::{
+    BuiltinStep, CallSpec, PlotLayout, PlotSpec, PlotTemplate, Step, WorkerProgram,
+};
+use crate::plan::{CallCommand, Command, PlotCommand, Task};
 use crate::table::{Format, ReadOptions};
 
 /// The version of the fingerprint scheme: what goes into a task's
@@ -93,6 +95,7 @@ pub(crate) fn action_hash(step: &Step, task: &Task) -> blake3::Hash {
         }
         Command::Builtin(builtin) => builtin_fields(&mut f, builtin),
         Command::Plot(plot) => plot_fields(&mut f, plot),
+        Command::Call(call) => call_fields(&mut f, call),
     }
     f.str("env");
     f.count(env.len());
@@ -167,6 +170,86 @@ fn toml_fields(f: &mut Fields, value: &toml::Value) {
             for key in keys {
                 f.str(key);
                 toml_fields(f, &table[key.as_str()]);
+            }
+        }
+    }
+}
+
+/// A call task: the worker (for Python, the interpreter as written, the
+/// module, the function and the shim's version) and the `with` values as
+/// rendered for this task, keys sorted. (The module's and its helpers'
+/// content and the interpreter's binary are deps.)
+fn call_fields(f: &mut Fields, call: &CallCommand) {
+    let CallCommand { spec, with } = call;
+    let CallSpec {
+        worker,
+        with: _,      // rendered: `with` above
+        max_tasks: _, // does not change a successful result
+    } = spec.as_ref();
+    f.str("call");
+    match worker {
+        WorkerProgram::Python {
+            interpreter,
+            interpreter_span: _,
+            module,
+            function,
+            span: _,
+        } => {
+            f.str("python");
+            f.str(interpreter);
+            f.bytes(module.as_os_str().as_encoded_bytes());
+            f.str(function);
+            f.u64(u64::from(crate::exec::worker::SHIM_VERSION));
+        }
+        WorkerProgram::Argv { argv, span: _ } => {
+            f.str("worker");
+            f.count(argv.len());
+            for arg in argv {
+                f.str(arg);
+            }
+        }
+    }
+    let mut sorted: Vec<&(String, serde_json::Value)> = with.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    f.count(sorted.len());
+    for (key, value) in sorted {
+        f.str(key);
+        json_fields(f, value);
+    }
+}
+
+/// A JSON value, typed, objects with their keys sorted.
+fn json_fields(f: &mut Fields, value: &serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Null => f.str("n"),
+        Value::Bool(b) => {
+            f.str("b");
+            f.bool(*b);
+        }
+        Value::Number(n) => {
+            f.str("#");
+            f.str(&n.to_string());
+        }
+        Value::String(s) => {
+            f.str("s");
+            f.str(s);
+        }
+        Value::Array(items) => {
+            f.str("a");
+            f.count(items.len());
+            for item in items {
+                json_fields(f, item);
+            }
+        }
+        Value::Object(map) => {
+            f.str("o");
+            f.count(map.len());
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            for key in keys {
+                f.str(key);
+                json_fields(f, &map[key.as_str()]);
             }
         }
     }
@@ -339,6 +422,13 @@ partial = true
 shell = "cat {{ inputs }} > {{ out }}"
 out = "summary.txt"
 
+[[steps]]
+name = "call"
+each = "data"
+python = "scripts/f.py:plot"
+with = { dpi = 120, title = "{{ stem }}", sizes = [1, 2.5], flags = { grid = true } }
+out = "calls/{{ key }}.png"
+
 [[plots]]
 name = "plot"
 each = "data"
@@ -364,6 +454,8 @@ out = "plots/{{ key }}.txt"
         std::fs::write(root.join("templates/plot.txt.j2"), "{{ title }}\n").unwrap();
         std::fs::create_dir_all(root.join("build/sorted")).unwrap();
         std::fs::write(root.join("build/sorted/x.csv"), "3,4\n1,2\nt,v1\n").unwrap();
+        std::fs::create_dir_all(root.join("scripts")).unwrap();
+        std::fs::write(root.join("scripts/f.py"), "def plot(input, out): pass\n").unwrap();
         std::fs::write(root.join("pipeline.toml"), PIPELINE).unwrap();
         let pipeline = crate::config::load(&root.join("pipeline.toml")).unwrap();
         let plan = crate::plan::build(&pipeline).unwrap();
@@ -423,9 +515,14 @@ out = "plots/{{ key }}.txt"
                 "d5e4e093e57eaf9a9a72be59d0fbc74b243f76f85fe2f8230f9abb3d87897677",
             ),
             (
+                "call",
+                "0debaa1001954432f77daa8814e6f94f7da146d8b12c2618ed77d30e82a196e0",
+                "b7e52fd733117966eb31441cc1de0033cd79b5b9d2297f29ce5032a7c55fd55e",
+            ),
+            (
                 "plot",
-                "14decc1595e674d8593d0ee002c0aa477120d3a7f49857b0d338c3046618611e",
-                "58b4bf24c639c4df5af9b438e08efab853bd6b768ee2ffe17de133dbfb4e446e",
+                "8b84ca759427892888dadb1d7d9c488a7afc6fa379904767dd53db37230cd2c2",
+                "463d7f4178ae1de6c3db56ffb68e7a4b9b4d6dff67332e267ba8e3c70aad4393",
             ),
         ];
         let got = fingerprints();
@@ -439,11 +536,8 @@ out = "plots/{{ key }}.txt"
     #[test]
     fn every_plot_setting_changes_the_action() {
         let (_dir, pipeline, plan) = planned();
-        let task = plan
-            .tasks
-            .iter()
-            .find(|t| matches!(t.command, Command::Plot(_)))
-            .unwrap();
+        let plot_step = pipeline.step_index("plot").unwrap();
+        let task = plan.tasks.iter().find(|t| t.step == plot_step).unwrap();
         let step = &pipeline.steps[task.step];
         let Command::Plot(plot) = &task.command else {
             panic!("not a plot: {:?}", task.command);
@@ -518,6 +612,67 @@ out = "plots/{{ key }}.txt"
             plan.tasks.iter().filter(|t| t.failed.is_some()).count(),
             1,
             "only the partial step's task carries a failed set"
+        );
+    }
+
+    #[test]
+    fn every_call_setting_changes_the_action_but_with_order_does_not() {
+        let (_dir, pipeline, plan) = planned();
+        let call_step = pipeline.step_index("call").unwrap();
+        let task = plan.tasks.iter().find(|t| t.step == call_step).unwrap();
+        let step = &pipeline.steps[task.step];
+        let Command::Call(call) = &task.command else {
+            panic!("not a call: {:?}", task.command);
+        };
+        let hash = |change: &dyn Fn(&mut CallCommand)| {
+            let mut changed = call.clone();
+            change(&mut changed);
+            let mut task = task.clone();
+            task.command = Command::Call(changed);
+            action_hash(step, &task)
+        };
+        let base = hash(&|_| {});
+        assert_eq!(base, hash(&|c| c.with.reverse()), "the order of `with`");
+        let python = |c: &mut CallCommand, edit: &dyn Fn(&mut String, &mut String, &mut String)| {
+            if let WorkerProgram::Python {
+                interpreter,
+                module,
+                function,
+                ..
+            } = &mut Arc::make_mut(&mut c.spec).worker
+            {
+                let mut m = module.to_string_lossy().into_owned();
+                edit(interpreter, &mut m, function);
+                *module = m.into();
+            }
+        };
+        type Change = Box<dyn Fn(&mut CallCommand)>;
+        let changes: Vec<Change> = vec![
+            Box::new(|c| c.with[0].1 = serde_json::json!(121)),
+            Box::new(|c| c.with[1].1 = serde_json::json!("other")),
+            Box::new(|c| c.with[2].1 = serde_json::json!([1, 2.0])),
+            Box::new(|c| c.with[0].0 = "dots".into()),
+            Box::new(|c| c.with.pop().map(|_| ()).unwrap_or(())),
+            Box::new(move |c| python(c, &|i, _, _| i.push('3'))),
+            Box::new(move |c| python(c, &|_, m, _| m.insert(0, 'x'))),
+            Box::new(move |c| python(c, &|_, _, f| f.push('2'))),
+            Box::new(|c| {
+                Arc::make_mut(&mut c.spec).worker = WorkerProgram::Argv {
+                    argv: vec!["perl".into(), "w.pl".into()],
+                    span: 0..0,
+                }
+            }),
+        ];
+        let mut seen = vec![base];
+        for change in &changes {
+            let h = hash(change.as_ref());
+            assert!(!seen.contains(&h), "a call setting is not hashed");
+            seen.push(h);
+        }
+        // Recycling workers does not change what a task makes.
+        assert_eq!(
+            base,
+            hash(&|c| Arc::make_mut(&mut c.spec).max_tasks = Some(3))
         );
     }
 

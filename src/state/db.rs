@@ -2,12 +2,13 @@
 //! reads and writes of runs, task results, last successes and file hashes.
 
 use rustc_hash::FxHashMap as HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// The schema this binary writes; `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// Every migration, in order; index i upgrades from version i to i + 1.
 const MIGRATIONS: &[&str] = &[
@@ -86,6 +87,11 @@ CREATE TABLE processes (
 ) WITHOUT ROWID;
 ALTER TABLE runs ADD COLUMN isolation TEXT;
 ALTER TABLE tasks ADD COLUMN peak_memory INTEGER;
+"#,
+    // 4 (issue 9): the files under root that a task's worker loaded
+    // its code from, one path per line; part of its fingerprint next time.
+    r#"
+ALTER TABLE latest ADD COLUMN deps TEXT;
 "#,
 ];
 
@@ -221,6 +227,8 @@ pub(crate) struct Last {
     pub(crate) outputs: String,
     /// For a failure: how it ended (`exit code 1`); loaded only to explain.
     pub(crate) failure: Option<String>,
+    /// Files under root its worker loaded code from (a call step).
+    pub(crate) found_deps: Option<Arc<[PathBuf]>>,
 }
 
 /// The key of a task in the snapshot: a 128-bit hash of (step, key), so that
@@ -246,6 +254,8 @@ pub(crate) struct Latest {
     pub(crate) inputs: String,
     /// One `HASH  PATH` line per output.
     pub(crate) outputs: String,
+    /// Files under root its worker loaded code from, one per line.
+    pub(crate) found_deps: Option<String>,
 }
 
 /// A file's size, modification and inode change times and inode number,
@@ -271,11 +281,13 @@ pub(crate) fn load_latest(
     with_inputs: bool,
 ) -> rusqlite::Result<HashMap<u128, Last>> {
     let sql = if with_inputs {
-        "SELECT l.step, l.key, l.status, l.fingerprint, l.action, l.outputs, l.inputs, t.reason \
+        "SELECT l.step, l.key, l.status, l.fingerprint, l.action, l.outputs, l.deps, l.inputs, t.reason \
          FROM latest l LEFT JOIN tasks t ON t.run_id = l.run_id AND t.step = l.step AND t.key = l.key"
     } else {
-        "SELECT step, key, status, fingerprint, action, outputs FROM latest"
+        "SELECT step, key, status, fingerprint, action, outputs, deps FROM latest"
     };
+    // The tasks of a step share one list (its workers load the same code).
+    let mut lists: HashMap<String, Arc<[PathBuf]>> = HashMap::default();
     let count: i64 = conn.query_row("SELECT count(*) FROM latest", [], |r| r.get(0))?;
     let mut stmt = conn.prepare(sql)?;
     let mut rows = stmt.query([])?;
@@ -297,8 +309,14 @@ pub(crate) fn load_latest(
                 fingerprint,
                 action,
                 outputs: row.get(5)?,
-                inputs: if with_inputs { Some(row.get(6)?) } else { None },
-                failure: if with_inputs { row.get(7)? } else { None },
+                found_deps: row.get_ref(6)?.as_str_or_null()?.map(|text| {
+                    lists
+                        .entry(text.to_owned())
+                        .or_insert_with(|| text.lines().map(PathBuf::from).collect())
+                        .clone()
+                }),
+                inputs: if with_inputs { Some(row.get(7)?) } else { None },
+                failure: if with_inputs { row.get(8)? } else { None },
             },
         );
     }
@@ -447,8 +465,8 @@ pub(crate) fn write_batch(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         let mut upsert_latest = tx.prepare_cached(
-            "INSERT OR REPLACE INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT OR REPLACE INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id, deps) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         // A failure keeps the outputs of the last success (what `clean` may
         // delete) and records what it failed with.
@@ -501,7 +519,8 @@ pub(crate) fn write_batch(
                         l.action,
                         l.inputs,
                         l.outputs,
-                        run_id
+                        run_id,
+                        l.found_deps
                     ])?;
                 }
                 None if matches!(row.status, TaskStatus::Failed | TaskStatus::Interrupted) => {

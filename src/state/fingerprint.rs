@@ -3,6 +3,7 @@
 //! two-level check (size, mtime, ctime and inode first, content only when those changed),
 //! and why a task must run when it does.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::config::{Action, Pipeline, PlotTemplate, Step};
+use crate::config::{Action, Pipeline, PlotTemplate, Step, WorkerProgram};
 use crate::plan::{Task, display_path, escaped};
 use crate::state::action_hash::action_hash;
 use crate::state::db::{CachedHash, Last, TaskStatus};
@@ -164,6 +165,15 @@ pub(crate) fn step_deps(pipeline: &Pipeline, step: &Step) -> Vec<PathBuf> {
             words
         }
         Action::Builtin { .. } => Vec::new(),
+        // The module file, or the files the worker's argv names; the
+        // modules it imports and the interpreter's binary (its version) are
+        // reported by the worker, and join the deps after the task ran.
+        Action::Call(spec) => match &spec.worker {
+            WorkerProgram::Python { module, .. } => {
+                vec![module.to_string_lossy().into_owned()]
+            }
+            WorkerProgram::Argv { argv, .. } => argv.clone(),
+        },
         Action::Plot(spec) => match &spec.template {
             PlotTemplate::File(path) => vec![path.to_string_lossy().into_owned()],
             PlotTemplate::Builtin(_) => Vec::new(),
@@ -190,6 +200,33 @@ pub(crate) fn step_deps(pipeline: &Pipeline, step: &Step) -> Vec<PathBuf> {
     files
 }
 
+/// The deps of one task: its step's, then the files its worker reported
+/// loading when the task last succeeded (sorted; those of the step left out).
+pub(crate) fn task_deps<'d>(
+    step_deps: &'d [PathBuf],
+    found: Option<&[PathBuf]>,
+) -> Cow<'d, [PathBuf]> {
+    let mut extra: Vec<PathBuf> = found
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| !step_deps.contains(p))
+        .cloned()
+        .collect();
+    if extra.is_empty() {
+        return Cow::Borrowed(step_deps);
+    }
+    extra.sort();
+    extra.dedup();
+    let mut all = step_deps.to_vec();
+    all.extend(extra);
+    Cow::Owned(all)
+}
+
+/// The hash recorded for a file that changed while a worker had it loaded
+/// (it may have run either version): no file has it, so the next run runs
+/// the task again.
+pub(crate) const CHANGED_DURING_RUN: [u8; 32] = [0; 32];
+
 /// What a task's result depends on, hashed.
 #[derive(Debug, Clone)]
 pub(crate) struct Fingerprint {
@@ -211,30 +248,77 @@ pub(crate) fn fingerprint(
     files: &Files<'_>,
 ) -> Result<Fingerprint, Reason> {
     let action = action_hash(&pipeline.steps[task.step], task);
-    let mut h = blake3::Hasher::new();
-    h.update(action.as_bytes());
     let mut input_hashes = Vec::with_capacity(task.inputs.len() + deps.len());
     let mut new_hashes = Vec::new();
-    for (i, path) in task.inputs.iter().chain(deps).enumerate() {
-        if i == task.inputs.len() {
-            h.update(b"\0deps");
-        }
+    for path in task.inputs.iter().chain(deps) {
         let (hash, new) = files
             .hash(path)
             .map_err(|_| Reason::InputMissing(display_path(path)))?;
         new_hashes.extend(new);
-        let bytes = path.as_os_str().as_encoded_bytes();
-        h.update(&(bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-        h.update(&hash);
         input_hashes.push(hash);
     }
     Ok(Fingerprint {
-        fingerprint: h.finalize(),
+        fingerprint: combine(&action, task, deps, &input_hashes),
         action,
         input_hashes,
         new_hashes,
     })
+}
+
+/// The fingerprint over an action and the hashes of the task's inputs,
+/// then of `deps` (in that order in `hashes`).
+fn combine(
+    action: &blake3::Hash,
+    task: &Task,
+    deps: &[PathBuf],
+    hashes: &[[u8; 32]],
+) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(action.as_bytes());
+    for (i, (path, hash)) in task.inputs.iter().chain(deps).zip(hashes).enumerate() {
+        if i == task.inputs.len() {
+            h.update(b"\0deps");
+        }
+        let bytes = path.as_os_str().as_encoded_bytes();
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+        h.update(hash);
+    }
+    h.finalize()
+}
+
+/// The fingerprint of a task after its worker reported which files its code
+/// came from: the same action and input hashes as `before` (taken before it
+/// ran, with `before_deps`), over `deps`; a dep that `before` did not hash
+/// is hashed by `hash_new`.
+pub(crate) fn with_deps(
+    task: &Task,
+    before: &Fingerprint,
+    before_deps: &[PathBuf],
+    deps: &[PathBuf],
+    mut hash_new: impl FnMut(&Path) -> [u8; 32],
+) -> Fingerprint {
+    let inputs = task.inputs.len().min(before.input_hashes.len());
+    let known: HashMap<&Path, [u8; 32]> = before_deps
+        .iter()
+        .map(PathBuf::as_path)
+        .zip(before.input_hashes[inputs..].iter().copied())
+        .collect();
+    let mut input_hashes = before.input_hashes[..inputs].to_vec();
+    for dep in deps {
+        input_hashes.push(
+            known
+                .get(dep.as_path())
+                .copied()
+                .unwrap_or_else(|| hash_new(dep)),
+        );
+    }
+    Fingerprint {
+        fingerprint: combine(&before.action, task, deps, &input_hashes),
+        action: before.action,
+        input_hashes,
+        new_hashes: Vec::new(),
+    }
 }
 
 /// `(path, hex hash)` of every input and dep of a fingerprint, for the state

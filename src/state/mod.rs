@@ -3,16 +3,16 @@
 //! logs, and the answer to "is this task up to date?".
 
 mod action_hash;
+mod damage;
 pub(crate) mod db;
 pub(crate) mod fingerprint;
 pub(crate) mod groups;
 pub(crate) mod lock;
+pub(crate) mod logs;
+mod writer;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::thread::JoinHandle;
 
 use rayon::prelude::*;
 use rusqlite::Connection;
@@ -20,10 +20,11 @@ use rusqlite::Connection;
 use crate::config::Pipeline;
 use crate::error::Error;
 use crate::plan::{Plan, TaskId, display_path};
-use db::{CachedHash, Last, TaskRow};
+use db::{CachedHash, Last};
 use fingerprint::{Files, Fingerprint, Reason};
-use groups::GroupOp;
 pub(crate) use groups::{GroupRecord, Leftover, Registration};
+use writer::RunRecord;
+pub(crate) use writer::Writer;
 
 /// The database file in a state folder.
 pub(crate) const DB_FILE: &str = "state.db";
@@ -130,11 +131,14 @@ pub(crate) fn assess(
                 if task.invalid.is_some() {
                     return (id, Verdict::Run(Reason::New, None), Vec::new());
                 }
+                let latest = snapshot.latest.get(&db::task_id(&step.name, &task.key));
+                // With the files its worker loaded last time (issue 9).
+                let deps =
+                    fingerprint::task_deps(&deps, latest.and_then(|l| l.found_deps.as_deref()));
                 match fingerprint::fingerprint(pipeline, task, &deps, &files) {
                     Err(reason) => (id, Verdict::Run(reason, None), Vec::new()),
                     Ok(mut fp) => {
                         let mut hashes = std::mem::take(&mut fp.new_hashes);
-                        let latest = snapshot.latest.get(&db::task_id(&step.name, &task.key));
                         match fingerprint::compare(task, &deps, &fp, latest, &files, &mut hashes) {
                             Ok(()) => (id, Verdict::UpToDate, hashes),
                             Err(reason) => (id, Verdict::Run(reason, Some(Box::new(fp))), hashes),
@@ -179,24 +183,10 @@ pub(crate) struct State {
     /// This run's log folder.
     pub(crate) log_dir: PathBuf,
     conn: Option<Connection>,
+    /// This run's row, as `begin` wrote it (for a new database, if the
+    /// one in use turns out damaged).
+    record: Option<RunRecord>,
     _lock: lock::RunLock,
-}
-
-/// Messages to the writer thread.
-enum Write {
-    Task(Box<TaskRow>, Vec<fingerprint::NewHash>),
-    Hashes(Vec<fingerprint::NewHash>),
-    Group(GroupOp),
-}
-
-/// The thread that commits task results as they finish.
-pub(crate) struct Writer {
-    tx: Option<mpsc::Sender<Write>>,
-    /// The last registration number handed out.
-    slots: AtomicU64,
-    handle: Option<JoinHandle<(Connection, Result<(), String>)>>,
-    failed: Arc<AtomicBool>,
-    error: Arc<Mutex<Option<String>>>,
 }
 
 impl State {
@@ -220,13 +210,8 @@ impl State {
         let db_path = dir.join(DB_FILE);
         let conn = match db::open(&db_path) {
             Ok(conn) => conn,
-            Err(err) if is_corrupt(&err) => {
-                let aside = set_aside(&db_path);
-                eprintln!(
-                    "warning: the state database `{}` is damaged ({err}); moved it to `{}` and starting afresh (every task runs)",
-                    db_path.display(),
-                    aside.display()
-                );
+            Err(err) if damage::is_corrupt(&err) => {
+                damage::set_aside(&db_path, &err);
                 db::open(&db_path).map_err(|e| db_error(&db_path, e))?
             }
             Err(err) => return Err(db_error(&db_path, err)),
@@ -236,135 +221,105 @@ impl State {
             run_id: 0,
             log_dir: PathBuf::new(),
             conn: Some(conn),
+            record: None,
             _lock: lock,
         })
+    }
+
+    /// The database connection (not while a writer has it).
+    pub(crate) fn conn(&self) -> Result<&Connection, Error> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| Error::Internal("state connection in use".into()))
+    }
+
+    /// `use_db` on the database; when it finds the database damaged, the
+    /// database is set aside, a new one made, and `use_db` runs on that.
+    fn with_db<T>(
+        &mut self,
+        use_db: impl Fn(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, Error> {
+        let db_path = self.db_path();
+        match use_db(self.conn()?) {
+            Ok(value) => Ok(value),
+            Err(err) if damage::is_corrupt(&err) => {
+                drop(self.conn.take());
+                damage::set_aside(&db_path, &err);
+                let fresh = db::open(&db_path).map_err(|e| db_error(&db_path, e))?;
+                let value = use_db(&fresh).map_err(|e| db_error(&db_path, e));
+                self.conn = Some(fresh);
+                value
+            }
+            Err(err) => Err(db_error(&db_path, err)),
+        }
     }
 
     /// Starts the run record (once the plan is known to be good), its log
     /// folder, and prunes old logs.
     pub(crate) fn begin(&mut self, pipeline: &Pipeline, argv: &str) -> Result<(), Error> {
-        let conn = self
-            .conn
-            .as_ref()
-            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
         let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let hash = blake3::hash(pipeline.source.text.as_bytes())
             .to_hex()
             .to_string();
-        self.run_id = db::begin_run(conn, &started, &hash, argv)
-            .map_err(|e| db_error(&self.dir.join(DB_FILE), e))?;
-        self.log_dir = self.dir.join("logs").join(self.run_id.to_string());
-        std::fs::create_dir_all(&self.log_dir).map_err(|e| {
+        self.run_id = self.with_db(|conn| db::begin_run(conn, &started, &hash, argv))?;
+        self.record = Some(RunRecord {
+            db_path: self.db_path(),
+            started,
+            pipeline_hash: hash,
+            argv: argv.to_owned(),
+        });
+        let logs_dir = self.dir.join("logs");
+        self.log_dir = logs::make_run_folder(&logs_dir, self.run_id).map_err(|e| {
             Error::io(
-                format!("cannot create the log folder `{}`", self.log_dir.display()),
+                format!(
+                    "cannot create the log folder of run {} in `{}`",
+                    self.run_id,
+                    logs_dir.display()
+                ),
                 e,
             )
         })?;
-        prune_logs(&self.dir.join("logs"), self.run_id, pipeline.keep_logs);
+        logs::prune(&logs_dir, &self.log_dir, pipeline.keep_logs);
         Ok(())
     }
 
     /// `snapshot` if no run wrote since it was read (it was read without
-    /// the lock, at the same time as the plan), else a fresh one.
-    pub(crate) fn refresh(&self, snapshot: Snapshot) -> Result<Snapshot, Error> {
-        let conn = self
-            .conn
-            .as_ref()
-            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
-        let now = db::generation(conn).map_err(|e| db_error(&self.dir.join(DB_FILE), e))?;
-        if now == snapshot.generation {
-            Ok(snapshot)
-        } else {
-            self.snapshot()
-        }
-    }
-
-    /// Everything the last runs recorded.
-    pub(crate) fn snapshot(&self) -> Result<Snapshot, Error> {
-        let conn = self
-            .conn
-            .as_ref()
-            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
-        load_snapshot(conn, false).map_err(|e| db_error(&self.dir.join(DB_FILE), e))
+    /// the lock, at the same time as the plan), else a fresh one (empty if
+    /// the database had to be set aside).
+    pub(crate) fn refresh(&mut self, snapshot: Snapshot) -> Result<Snapshot, Error> {
+        let read = snapshot.generation.clone();
+        self.with_db(|conn| {
+            if db::generation(conn)? == read {
+                Ok(None)
+            } else {
+                load_snapshot(conn, false).map(Some)
+            }
+        })
+        .map(|fresh| fresh.unwrap_or(snapshot))
     }
 
     /// Hands the connection to a writer thread for the run.
     pub(crate) fn writer(&mut self) -> Result<Writer, Error> {
-        let mut conn = self
+        let conn = self
             .conn
             .take()
             .ok_or_else(|| Error::Internal("state connection in use".into()))?;
-        let (tx, rx) = mpsc::channel::<Write>();
-        let failed = Arc::new(AtomicBool::new(false));
-        let error = Arc::new(Mutex::new(None));
-        let run_id = self.run_id;
-        let (failed2, error2) = (failed.clone(), error.clone());
-        let handle = std::thread::Builder::new()
-            .name("runner-state".into())
-            .spawn(move || {
-                let mut result = Ok(());
-                // Everything queued is committed in one transaction: one
-                // commit per finished task when tasks are slow, one per
-                // COMMIT_INTERVAL when they finish faster.
-                let mut last_commit: Option<std::time::Instant> = None;
-                while let Ok(first) = rx.recv() {
-                    if let Some(wait) =
-                        last_commit.and_then(|t| COMMIT_INTERVAL.checked_sub(t.elapsed()))
-                    {
-                        std::thread::sleep(wait);
-                    }
-                    last_commit = Some(std::time::Instant::now());
-                    let mut rows = Vec::new();
-                    let mut hashes = Vec::new();
-                    let mut groups = Vec::new();
-                    for message in std::iter::once(first).chain(rx.try_iter()) {
-                        match message {
-                            Write::Task(row, h) => {
-                                rows.push(*row);
-                                hashes.extend(h);
-                            }
-                            Write::Hashes(h) => hashes.extend(h),
-                            Write::Group(op) => groups.push(op),
-                        }
-                    }
-                    if result.is_ok()
-                        && let Err(e) = db::write_batch(&mut conn, run_id, &rows, &hashes, &groups)
-                    {
-                        let message = e.to_string();
-                        *error2.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
-                        failed2.store(true, Ordering::SeqCst);
-                        result = Err(message);
-                    }
-                }
-                (conn, result)
-            })
-            .map_err(|e| Error::io("cannot start the state writer thread", e))?;
-        Ok(Writer {
-            tx: Some(tx),
-            slots: AtomicU64::new(0),
-            handle: Some(handle),
-            failed,
-            error,
-        })
+        let record = self
+            .record
+            .take()
+            .ok_or_else(|| Error::Internal("writer before begin".into()))?;
+        Writer::start(conn, self.run_id, record)
     }
 
-    /// Takes the connection back from a finished writer.
-    pub(crate) fn join(&mut self, mut writer: Writer) -> Result<(), Error> {
-        drop(writer.tx.take());
-        let handle = writer
-            .handle
-            .take()
-            .ok_or_else(|| Error::Internal("writer joined twice".into()))?;
-        let (conn, result) = handle
-            .join()
-            .map_err(|_| Error::Internal("the state writer thread panicked".into()))?;
+    /// Takes the connection back from a finished writer (and the run's id:
+    /// new if the writer had to replace a damaged database).
+    pub(crate) fn join(&mut self, writer: Writer) -> Result<(), Error> {
+        let (conn, run_id, result) = writer.finish()?;
         self.conn = Some(conn);
+        self.run_id = run_id;
         result.map_err(|message| {
             Error::io(
-                format!(
-                    "cannot record results in `{}`",
-                    self.dir.join(DB_FILE).display()
-                ),
+                format!("cannot record results in `{}`", self.db_path().display()),
                 std::io::Error::other(message),
             )
         })
@@ -373,38 +328,26 @@ impl State {
     /// Closes the run record, with how it kept commands' processes
     /// together (`None`: it ran none).
     pub(crate) fn end(
-        &self,
+        &mut self,
         exit_code: i32,
         counts: db::RunCounts,
         isolation: Option<&str>,
     ) -> Result<(), Error> {
-        let conn = self
-            .conn
-            .as_ref()
-            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
         let ended = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        db::end_run(conn, self.run_id, &ended, exit_code, counts, isolation)
-            .map_err(|e| db_error(&self.dir.join(DB_FILE), e))
+        let run_id = self.run_id;
+        self.with_db(|conn| db::end_run(conn, run_id, &ended, exit_code, counts, isolation))
     }
 
     /// What runs that are gone registered and did not release: their
     /// processes may still run, their temporary files may still be there.
     /// (This run holds the lock: every record is of a run that is gone.)
-    pub(crate) fn leftovers(&self) -> Result<Vec<Leftover>, Error> {
-        let conn = self
-            .conn
-            .as_ref()
-            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
-        groups::leftovers(conn).map_err(|e| db_error(&self.dir.join(DB_FILE), e))
+    pub(crate) fn leftovers(&mut self) -> Result<Vec<Leftover>, Error> {
+        self.with_db(groups::leftovers)
     }
 
     /// Forgets leftovers once they are stopped.
-    pub(crate) fn forget(&self, leftovers: &[Leftover]) -> Result<(), Error> {
-        let conn = self
-            .conn
-            .as_ref()
-            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
-        groups::forget(conn, leftovers).map_err(|e| db_error(&self.dir.join(DB_FILE), e))
+    pub(crate) fn forget(&mut self, leftovers: &[Leftover]) -> Result<(), Error> {
+        self.with_db(|conn| groups::forget(conn, leftovers))
     }
 
     /// For each failure of this run: when the task started failing the
@@ -425,81 +368,9 @@ impl State {
             .map_err(|e| db_error(&self.db_path(), e))
     }
 
-    /// The database connection (not while a writer has it).
-    pub(crate) fn conn(&self) -> Result<&Connection, Error> {
-        self.conn
-            .as_ref()
-            .ok_or_else(|| Error::Internal("state connection in use".into()))
-    }
-
     /// The database path.
     pub(crate) fn db_path(&self) -> PathBuf {
         self.dir.join(DB_FILE)
-    }
-}
-
-impl Writer {
-    /// A writer that records nothing (`--no-state`).
-    pub(crate) fn disabled() -> Writer {
-        Writer {
-            tx: None,
-            slots: AtomicU64::new(0),
-            handle: None,
-            failed: Arc::new(AtomicBool::new(false)),
-            error: Arc::new(Mutex::new(None)),
-        }
-    }
-
-    /// Queues a finished task's row.
-    pub(crate) fn task(&self, row: TaskRow, hashes: Vec<fingerprint::NewHash>) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Write::Task(Box::new(row), hashes));
-        }
-    }
-
-    /// Queues file hashes learned while checking.
-    pub(crate) fn hashes(&self, hashes: Vec<fingerprint::NewHash>) {
-        if !hashes.is_empty()
-            && let Some(tx) = &self.tx
-        {
-            let _ = tx.send(Write::Hashes(hashes));
-        }
-    }
-
-    /// Registers what an attempt may leave behind, before it starts (see
-    /// `exec::group`); returns its number, for `spawned` and `release`.
-    /// Written within one commit interval: a run killed before that leaves
-    /// an unregistered attempt (whose temporary names nothing else uses).
-    pub(crate) fn register(&self, registration: Registration) -> u64 {
-        let slot = self.slots.fetch_add(1, Ordering::Relaxed) + 1;
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Write::Group(GroupOp::Register(slot, registration)));
-        }
-        slot
-    }
-
-    /// The registered attempt's command runs, in this process group.
-    pub(crate) fn spawned(&self, slot: u64, group: GroupRecord) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Write::Group(GroupOp::Spawned(slot, group)));
-        }
-    }
-
-    /// The registered attempt ended and left nothing running.
-    pub(crate) fn release(&self, slot: u64) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Write::Group(GroupOp::Release(slot)));
-        }
-    }
-
-    /// Set when a write failed; the run must stop.
-    pub(crate) fn failed_flag(&self) -> Arc<AtomicBool> {
-        self.failed.clone()
-    }
-
-    /// The first write error, if any.
-    pub(crate) fn error(&self) -> Option<String> {
-        self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -508,46 +379,6 @@ pub(crate) fn db_error(path: &Path, err: rusqlite::Error) -> Error {
         format!("cannot use the state database `{}`", path.display()),
         std::io::Error::other(err.to_string()),
     )
-}
-
-fn is_corrupt(err: &rusqlite::Error) -> bool {
-    matches!(
-        err.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
-    )
-}
-
-/// Moves a damaged database (and its WAL files) aside.
-fn set_aside(db_path: &Path) -> PathBuf {
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let aside = db_path.with_extension(format!("db.damaged-{stamp}"));
-    let _ = std::fs::rename(db_path, &aside);
-    for suffix in ["-wal", "-shm"] {
-        let mut p = db_path.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(p));
-    }
-    aside
-}
-
-/// Keeps the logs of the newest `keep` runs (this one included).
-fn prune_logs(logs: &Path, current: i64, keep: u32) {
-    let Ok(entries) = std::fs::read_dir(logs) else {
-        return;
-    };
-    let mut ids: Vec<i64> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
-        .filter(|&id| id != current)
-        .collect();
-    ids.sort_unstable();
-    let keep_old = (keep as usize).saturating_sub(1);
-    let remove = ids.len().saturating_sub(keep_old);
-    for id in &ids[..remove] {
-        let _ = std::fs::remove_dir_all(logs.join(id.to_string()));
-    }
 }
 
 /// `.runner/` holds a `.gitignore` of `*`, so state is never committed.

@@ -871,10 +871,11 @@ fi
     let run = t.run(["pipeline.toml"]);
     run.expect_code(1);
     assert!(run.stderr.contains("| last words"), "{}", run.stderr);
-    // The quiet task wrote no log at all.
+    // The quiet task wrote no log at all (the run's folder holds the
+    // marker that says runner made it).
     assert_eq!(
         files_under(&t.path(".runner/pipeline/logs")),
-        vec!["1/s/loud.err"]
+        vec!["1/.runner-run", "1/s/loud.err"]
     );
     let log_dir = t.path(".runner/pipeline/logs/1/s");
     let log = std::fs::read_to_string(log_dir.join("loud.err")).unwrap();

@@ -144,6 +144,34 @@ out = "concat.csv"
 }
 
 #[test]
+fn a_partial_python_step_gets_failed_as_an_argument() {
+    let t = Test::new();
+    folder(&t);
+    t.write(
+        "scripts/summary.py",
+        "def summarize(inputs, failed, out):\n    \
+         with open(out, 'w') as f:\n        \
+         f.write(f'{len(inputs)} files, failed: {\",\".join(failed)}\\n')\n",
+    );
+    t.pipeline(&format!(
+        "{CHECK}{}",
+        r#"
+[[steps]]
+name = "summary"
+all = "check"
+partial = true
+python = "scripts/summary.py:summarize"
+out = "summary.txt"
+"#
+    ));
+    t.run(["pipeline.toml"]).expect_code(1);
+    assert_eq!(t.read("build/summary.txt"), "3 files, failed: bad\n");
+    t.write("data/bad.csv", "t,v\n1,1\n");
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("build/summary.txt"), "4 files, failed: \n");
+}
+
+#[test]
 fn a_partial_task_with_every_upstream_failed_is_skipped() {
     let t = Test::new();
     t.write("data/x.csv", "t,v\nx,1\n");

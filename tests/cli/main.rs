@@ -9,6 +9,7 @@ mod errors;
 mod everyday;
 mod load_errors;
 mod plot;
+mod python;
 mod schema;
 mod state;
 mod tables;

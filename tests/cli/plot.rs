@@ -10,7 +10,12 @@ use crate::support::*;
 fn example() -> Test {
     let t = Test::new();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for dir in ["pipelines", "pipelines/data", "pipelines/templates"] {
+    for dir in [
+        "pipelines",
+        "pipelines/data",
+        "pipelines/templates",
+        "pipelines/weather",
+    ] {
         for entry in std::fs::read_dir(repo.join(dir)).unwrap().flatten() {
             if entry.path().is_file() {
                 let rel = Path::new(dir).join(entry.file_name());
@@ -118,6 +123,65 @@ fn example_pipeline_is_complete_valid_and_the_same_for_any_jobs() {
         let b = std::fs::read(two.path("build").join(f)).unwrap();
         assert!(a == b, "build/{f} changed on the second run");
     }
+}
+
+/// The example with a date column (pipelines/weather.toml): it loads, runs,
+/// plots against time, and a second run has nothing to do.
+#[test]
+fn weather_example_plots_against_time() {
+    let t = example();
+    t.run(["check", "pipelines/weather.toml"]).expect_code(0);
+    t.run(["pipelines/weather.toml"]).expect_code(0);
+    let files = files_under(&t.path("build/weather"));
+    assert_eq!(
+        files,
+        [
+            "daily/harbour.png",
+            "daily/harbour.svg",
+            "daily/summit.png",
+            "daily/summit.svg",
+            "rain/harbour.svg",
+            "rain/summit.svg",
+            "stats/harbour.json",
+            "stats/summit.json",
+            "temps.svg",
+        ]
+    );
+    for f in files.iter().filter(|f| f.ends_with(".svg")) {
+        assert_rsvg_accepts(&t.path("build/weather").join(f));
+    }
+    let daily = t.read("build/weather/daily/summit.svg");
+    for label in [
+        ">2021<",
+        ">Jul<",
+        ">2022<",
+        ">2023<",
+        ">temp<",
+        ">pressure<",
+        ">humidity<",
+    ] {
+        assert!(daily.contains(label), "no `{label}` in\n{daily}");
+    }
+    let png = std::fs::read(t.path("build/weather/daily/summit.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let rain = t.read("build/weather/rain/summit.svg");
+    assert!(
+        rain.contains("left out: 10 missing, 70 invalid for their `types`"),
+        "{rain}"
+    );
+    let stats: serde_json::Value =
+        serde_json::from_str(&t.read("build/weather/stats/summit.json")).unwrap();
+    assert_eq!(stats["columns"][0]["type"], "time");
+    assert_eq!(stats["columns"][0]["min"], "2021-01-01");
+    let again = t.run(["pipelines/weather.toml"]);
+    again.expect_code(0);
+    assert!(
+        again
+            .stderr
+            .contains("0 ok, 0 failed, 0 skipped, 7 up to date"),
+        "{}",
+        again.stderr
+    );
 }
 
 const STATS_AND_PLOT: &str = r#"

@@ -488,7 +488,9 @@ shell = "sleep 300 & echo $! >> pids; touch started-{{ key }}; wait"
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(143));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("FAILED: hang a"), "{stderr}");
+    // Counted as interrupted, not failed (issue 12 point 8).
+    assert!(stderr.contains("interrupted: hang/a, hang/b"), "{stderr}");
+    assert!(!stderr.contains("FAILED"), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     // The tasks' process groups are gone.
     for pid in t.read("pids").lines() {

@@ -140,8 +140,8 @@ else
 fi
 "#;
 
-#[test]
-fn item_02_kill_9_then_changed_input_gives_new_content() {
+/// The attack of item 2, with `RUNNER_CGROUP` set to `cgroup_switch`.
+fn kill_9_then_changed_input(cgroup_switch: &str) {
     let t = Test::new();
     t.write("data/a.txt", "old\n")
         .write("scripts/late.sh", LATE_WRITER)
@@ -160,16 +160,22 @@ out = "{{ key }}.txt"
         );
     let mut first = t
         .command(["pipeline.toml"])
+        .env("RUNNER_CGROUP", cgroup_switch)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     wait_until(|| t.exists("started-old"));
+    // Its process group is on record (within one commit interval).
+    wait_until(|| sql(&t, "SELECT count(*) FROM processes WHERE pgid IS NOT NULL") == "1");
     first.kill().unwrap(); // SIGKILL: its task keeps running
     first.wait().unwrap();
     assert!(alive(&t.read("pid-old")));
     t.write("data/a.txt", "new\n");
-    let run = t.run(["pipeline.toml"]);
+    let run = t
+        .command(["pipeline.toml"])
+        .env("RUNNER_CGROUP", cgroup_switch)
+        .output_run();
     run.expect_code(0);
     assert_eq!(t.read("build/a.txt"), "new\n", "{}", run.stderr);
     // The crashed run's task was found and stopped before anything ran.
@@ -186,6 +192,16 @@ out = "{{ key }}.txt"
     assert_eq!(left, ["a.txt"]);
     t.run(["pipeline.toml"]).expect_code(0);
     assert_eq!(t.read("build/a.txt"), "new\n");
+}
+
+#[test]
+fn item_02_kill_9_then_changed_input_gives_new_content() {
+    kill_9_then_changed_input("auto");
+}
+
+#[test]
+fn item_02_kill_9_then_changed_input_gives_new_content_without_cgroups() {
+    kill_9_then_changed_input("off");
 }
 
 #[test]
@@ -551,4 +567,311 @@ run = ["false"]
         "\"0s\"",
         "`on_failure_timeout` must be longer than 0",
     );
+}
+
+#[test]
+fn item_04_a_derived_name_is_checked_and_only_runners_log_folders_are_pruned() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n")
+        .write("logs/1/precious.txt", "mine")
+        .write("logs/2/precious.txt", "mine");
+    // `...toml` has the stem `..`: its state folder would be root itself.
+    t.write(
+        "...toml",
+        with_step("").replace("out = \"build\"", "out = \"build\"\nkeep_logs = 1"),
+    );
+    let run = t.run(["...toml"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("the name `..`") && run.stderr.contains("[pipeline] name"),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.exists("state.db") && !t.exists("build"));
+    assert_eq!(t.read("logs/1/precious.txt"), "mine");
+
+    // In a state folder, only the log folders runner made are pruned.
+    let t = Test::new();
+    t.write("data/a.txt", "a\n")
+        .write(".runner/pipeline/logs/1/precious.txt", "mine")
+        .write(".runner/pipeline/logs/notes/precious.txt", "mine")
+        .pipeline(
+            &with_step("")
+                .replace("out = \"build\"", "out = \"build\"\nkeep_logs = 1")
+                .replace(
+                    "run = [\"cp\", \"{{ input }}\", \"{{ out }}\"]",
+                    "shell = \"echo copying; cp {{ input }} {{ out }}\"",
+                ),
+        );
+    for _ in 0..3 {
+        t.run(["pipeline.toml", "--force"]).expect_code(0);
+    }
+    assert_eq!(t.read(".runner/pipeline/logs/1/precious.txt"), "mine");
+    assert_eq!(t.read(".runner/pipeline/logs/notes/precious.txt"), "mine");
+    // Run 1 wrote its logs beside the folder it did not make; of runner's
+    // own log folders, only the last run's is kept.
+    let mut logs: Vec<String> = std::fs::read_dir(t.path(".runner/pipeline/logs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    logs.sort();
+    assert_eq!(logs, ["1", "3", "notes"]);
+    assert!(
+        t.read(".runner/pipeline/logs/3/copy/a.out")
+            .contains("copying")
+    );
+}
+
+#[test]
+fn item_05_state_and_out_must_not_overlap_root_each_other_or_inputs() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n");
+    let base = with_step("");
+    let set = |key_value: &str| base.replace("out = \"build\"\n", &format!("{key_value}\n"));
+    let state = |value: &str| set(&format!("out = \"build\"\nstate = {value}"));
+    refused(
+        &t,
+        &state("\"..\""),
+        "\"..\"",
+        "`state` must be inside `root`",
+    );
+    refused(
+        &t,
+        &state("\"../elsewhere\""),
+        "\"../elsewhere\"",
+        "`state` must be inside `root`",
+    );
+    refused(
+        &t,
+        &state("\"\""),
+        "\"\"",
+        "`state` cannot be the root folder itself",
+    );
+    refused(
+        &t,
+        &state("\".\""),
+        "\".\"",
+        "`state` cannot be the root folder itself",
+    );
+    refused(
+        &t,
+        &state("\"/\""),
+        "\"/\"",
+        "`state` cannot be `root` or a folder that holds it",
+    );
+    refused(&t, &state("\"data\""), "\"data\"", "input set `data` reads");
+    refused(
+        &t,
+        &state("\"data/state\""),
+        "\"data/state\"",
+        "input set `data` reads",
+    );
+    refused(&t, &state("\"build/state\""), "\"build/state\"", "overlap");
+    refused(&t, &set("out = \".runner\""), "\".runner\"", "`.runner`");
+    refused(
+        &t,
+        &set("out = \".runner/other\""),
+        "\".runner/other\"",
+        "`.runner`",
+    );
+    refused(
+        &t,
+        &set("out = \"data/processed\""),
+        "\"data/processed\"",
+        "input set `data` reads",
+    );
+    refused(
+        &t,
+        &set("out = \"data/..\""),
+        "\"data/..\"",
+        "`out` cannot be the root folder itself",
+    );
+    let parent = t.root().parent().unwrap().display().to_string();
+    refused(
+        &t,
+        &set(&format!("out = \"{parent}\"")),
+        &format!("\"{parent}\""),
+        "`out` cannot be `root` or a folder that holds it",
+    );
+    refused(
+        &t,
+        &set("out = \"..\""),
+        "\"..\"",
+        "`out` must be inside `root`",
+    );
+    // `out` and `state` may be absolute (scratch space elsewhere), both.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = elsewhere.path().join("out");
+    let state_dir = elsewhere.path().join("state");
+    t.pipeline(&set(&format!(
+        "out = \"{}\"\nstate = \"{}\"",
+        out.display(),
+        state_dir.display()
+    )));
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(std::fs::read_to_string(out.join("a.txt")).unwrap(), "a\n");
+    assert!(state_dir.join("state.db").exists());
+    assert!(!t.exists(".runner"));
+}
+
+#[test]
+fn item_06_an_output_folder_linked_into_the_state_is_refused() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n");
+    std::fs::create_dir_all(t.path(".runner/pipeline")).unwrap();
+    std::os::unix::fs::symlink(".runner/pipeline", t.path("build")).unwrap();
+    let toml = with_step("");
+    t.pipeline(&toml);
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("overlap"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&line_col(&toml, "\"build\"")),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.exists(".runner/pipeline/state.db"));
+    // A link to scratch space elsewhere is the user's choice, and followed.
+    let scratch = tempfile::tempdir().unwrap();
+    std::fs::remove_file(t.path("build")).unwrap();
+    std::os::unix::fs::symlink(scratch.path(), t.path("build")).unwrap();
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(
+        std::fs::read_to_string(scratch.path().join("a.txt")).unwrap(),
+        "a\n"
+    );
+}
+
+/// Overwrites the root page of `table` in the state database with garbage:
+/// a real corrupted page ("database disk image is malformed" on reading it),
+/// with a valid header.
+fn corrupt_table(t: &Test, table: &str) {
+    sql(t, "PRAGMA wal_checkpoint(TRUNCATE)");
+    let page_size: u64 = sql(t, "PRAGMA page_size").parse().unwrap();
+    let root: u64 = sql(
+        t,
+        &format!("SELECT rootpage FROM sqlite_master WHERE name = '{table}'"),
+    )
+    .parse()
+    .unwrap();
+    assert!(root > 1);
+    use std::io::{Seek, SeekFrom, Write};
+    let mut db = std::fs::File::options()
+        .write(true)
+        .open(t.path(".runner/pipeline/state.db"))
+        .unwrap();
+    db.seek(SeekFrom::Start((root - 1) * page_size)).unwrap();
+    db.write_all(&vec![0xa5; page_size as usize]).unwrap();
+}
+
+fn three_files() -> Test {
+    let t = Test::new();
+    for k in ["a", "b", "c"] {
+        t.write(format!("data/{k}.txt"), format!("{k}\n"));
+    }
+    t.pipeline(COPY);
+    t
+}
+
+#[test]
+fn item_08_a_corrupted_page_read_at_start_sets_the_database_aside() {
+    let t = three_files();
+    t.run(["pipeline.toml"]).expect_code(0);
+    corrupt_table(&t, "latest");
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("is damaged") && run.stderr.contains("moved it to"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("3 ok"), "{}", run.stderr);
+    // The damaged file is kept beside, for whoever wants to look at it.
+    let aside = std::fs::read_dir(t.path(".runner/pipeline"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("damaged")
+        })
+        .count();
+    assert_eq!(aside, 1);
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("3 up to date"), "{}", run.stderr);
+}
+
+#[test]
+fn item_08_a_corrupted_page_hit_while_recording_sets_the_database_aside() {
+    let t = three_files();
+    t.run(["pipeline.toml"]).expect_code(0);
+    // `tasks` is only written during a run: the damage is found then.
+    corrupt_table(&t, "tasks");
+    let run = t.run(["pipeline.toml", "--force"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("is damaged"), "{}", run.stderr);
+    assert!(run.stderr.contains("3 ok"), "{}", run.stderr);
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("3 up to date"), "{}", run.stderr);
+    assert!(
+        t.run(["history", "pipeline.toml"]).stdout.lines().count() >= 2,
+        "history reads the new database"
+    );
+}
+
+#[test]
+fn item_16_a_full_disk_says_what_could_not_be_written() {
+    // The state's log folder on a full file system: a 64 KB tmpfs, mounted
+    // in a mount namespace of the run's own (unshare), gone with it.
+    let t = Test::new();
+    t.write("data/a.txt", "a\n").pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "loud"
+each = "data"
+shell = "head -c 1000000 /dev/zero | tr '\\0' x >&2; cp {{ input }} {{ out }}"
+out = "{{ key }}.txt"
+"#,
+    );
+    std::fs::create_dir_all(t.path(".runner/pipeline/logs")).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut unshare = std::process::Command::new("unshare");
+    unshare.arg("--mount");
+    if !root {
+        unshare.arg("--map-root-user");
+    }
+    let run = unshare
+        .args([
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=64k tmpfs .runner/pipeline/logs && exec \"$0\" pipeline.toml",
+            env!("CARGO_BIN_EXE_runner"),
+        ])
+        .current_dir(t.root())
+        .stdin(std::process::Stdio::null())
+        .output_run();
+    assert!(
+        !run.stderr.contains("mount:") && !run.stderr.contains("unshare:"),
+        "this test needs a mount namespace (root, or user namespaces): {}",
+        run.stderr
+    );
+    run.expect_code(1);
+    // The command ran: the message says that its log could not be written,
+    // not that it could not be run.
+    assert!(
+        run.stderr
+            .contains("`sh` ran, but its output could not be written to its log")
+            && run.stderr.contains("No space left on device"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("cannot run"), "{}", run.stderr);
 }

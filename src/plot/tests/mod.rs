@@ -6,6 +6,7 @@ use super::*;
 use std::process::Command;
 
 mod layouts;
+mod png;
 
 /// A plot spec with the defaults of the pipeline file.
 pub(super) fn spec(template: &str, x: Option<&str>, y: &[&str]) -> PlotSpec {

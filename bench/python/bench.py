@@ -1,0 +1,250 @@
+"""Python steps against the pattern they replace, in one command (README.md):
+
+    cargo build --release && python3 bench/python/bench.py
+
+Installs numpy, pandas and matplotlib with pip into a virtual environment
+($BENCH_VENV, default /tmp/runner-bench-python/venv) on first use. Work files
+go to $BENCH_DIR (default /tmp/runner-bench-python). $REPS (default 3) runs
+of each timed job, interleaved; $SUBSET (default 20) files for the
+one-interpreter-per-file job, whose time is extrapolated to the corpus.
+$FILES, $ROWS and $TRIVIAL shrink the job for a smoke test."""
+
+import glob
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+RUNNER = os.environ.get("RUNNER", os.path.join(REPO, "target", "release", "runner"))
+WORK = os.environ.get("BENCH_DIR", "/tmp/runner-bench-python")
+VENV = os.environ.get("BENCH_VENV", os.path.join(WORK, "venv"))
+PYTHON = os.path.join(VENV, "bin", "python")
+FILES = int(os.environ.get("FILES", "200"))
+ROWS = int(os.environ.get("ROWS", "10000"))
+TRIVIAL = int(os.environ.get("TRIVIAL", "5000"))
+REPS = int(os.environ.get("REPS", "3"))
+SUBSET = int(os.environ.get("SUBSET", "20"))
+
+PIPELINE = """
+[pipeline]
+out = "out"
+jobs = 2
+python = "{python}"
+
+[inputs.data]
+glob = ["{glob}"]
+
+[[steps]]
+name = "plot"
+each = "data"
+{action}
+out = "plots/{{{{ key }}}}.{ext}"
+"""
+
+
+def ensure_venv():
+    if not os.path.exists(PYTHON):
+        print(f"creating {VENV} with numpy, pandas, matplotlib", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+    check = "import numpy, pandas, matplotlib"
+    if subprocess.run([PYTHON, "-c", check], capture_output=True).returncode != 0:
+        subprocess.run(
+            [PYTHON, "-m", "pip", "install", "--quiet", "numpy", "pandas", "matplotlib"],
+            check=True,
+        )
+    versions = subprocess.run(
+        [PYTHON, "-c", "import sys, numpy, pandas, matplotlib; print("
+         "sys.version.split()[0], numpy.__version__, pandas.__version__, matplotlib.__version__)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    return dict(zip(["python", "numpy", "pandas", "matplotlib"], versions))
+
+
+def descendants(root):
+    """`root` and every process under it, from /proc."""
+    children = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.split("/")[2]))
+    out, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        out.append(pid)
+        stack.extend(children.get(pid, []))
+    return out
+
+
+def memory(pids):
+    """Summed RSS and PSS (MB) of `pids`."""
+    rss = pss = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+        except OSError:
+            continue
+    return rss / 1024, pss / 1024
+
+
+def measure(argv, cwd, env=None):
+    """Wall seconds and the peak summed RSS and PSS (MB) of the process
+    tree, sampled every 50 ms."""
+    peak = [0.0, 0.0]
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            rss, pss = memory(descendants(proc.pid))
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    _, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        sys.exit(f"{argv} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    return seconds, peak[0], peak[1]
+
+
+def fresh(path):
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+
+
+def runner_dir(name, glob_pattern, action, ext, modules=("plotting.py",)):
+    d = os.path.join(WORK, name)
+    fresh(d)
+    for module in modules:
+        shutil.copy(os.path.join(HERE, module), d)
+    with open(os.path.join(d, "pipeline.toml"), "w") as f:
+        f.write(PIPELINE.format(python=PYTHON, glob=glob_pattern, action=action, ext=ext))
+    return d
+
+
+def runner_python(name, glob_pattern, module, function, ext):
+    action = f'python = "{module}:{function}"'
+    return runner_dir(name, glob_pattern, action, ext, modules=(module,))
+
+
+def load():
+    return " ".join(open("/proc/loadavg").read().split()[:3])
+
+
+def row(label, results, note=""):
+    secs = [r[0] for r in results]
+    rss = max(r[1] for r in results)
+    pss = max(r[2] for r in results)
+    best, median = min(secs), statistics.median(secs)
+    print(f"| {label} | {best:.2f} ({median:.2f}) | {rss:.0f} | {pss:.0f} | {note} |")
+    return best
+
+
+def main():
+    if not os.path.exists(RUNNER):
+        sys.exit(f"{RUNNER} not found: run `cargo build --release` first")
+    os.makedirs(WORK, exist_ok=True)
+    versions = ensure_venv()
+    corpus = os.path.join(WORK, "corpus")
+    if len(glob.glob(os.path.join(corpus, "*.csv"))) != FILES:
+        fresh(corpus)
+        subprocess.run([sys.executable, os.path.join(REPO, "bench", "plot", "gen.py"),
+                        corpus, str(FILES), str(ROWS)], check=True)
+    subset = os.path.join(WORK, "subset")
+    fresh(subset)
+    for path in sorted(glob.glob(os.path.join(corpus, "*.csv")))[:SUBSET]:
+        shutil.copy(path, subset)
+    tiny = os.path.join(WORK, "tiny")
+    if len(glob.glob(os.path.join(tiny, "*.txt"))) != TRIVIAL:
+        fresh(tiny)
+        for i in range(TRIVIAL):
+            with open(os.path.join(tiny, f"f{i:05d}.txt"), "w") as f:
+                f.write(f"{i}\n")
+    env = dict(os.environ, PYTHONPATH=HERE)
+    print(f"load average before: {load()}; python {versions}", file=sys.stderr)
+
+    pool, python, run, trivial_runner, trivial_pool = [], [], [], [], []
+    for rep in range(REPS):
+        print(f"round {rep + 1}/{REPS}", file=sys.stderr)
+        out = os.path.join(WORK, "pool-out")
+        fresh(out)
+        pool.append(measure([PYTHON, os.path.join(HERE, "pool.py"), corpus, out], WORK, env))
+        d = runner_python("runner-python", "../corpus/*.csv", "plotting.py", "plot_file", "png")
+        python.append(measure([RUNNER, "pipeline.toml", "-q"], d))
+        action = 'run = ["{python}", "plot_cli.py", "{{{{ input }}}}", "{{{{ out }}}}"]'.format(python=PYTHON)
+        d = runner_dir("runner-run", "../subset/*.csv", action, "png",
+                       modules=("plotting.py", "plot_cli.py"))
+        run.append(measure([RUNNER, "pipeline.toml", "-q"], d))
+        d = runner_python("runner-trivial", "../tiny/*.txt", "trivial.py", "touch", "txt")
+        trivial_runner.append(measure([RUNNER, "pipeline.toml", "-q"], d))
+        out = os.path.join(WORK, "pool-map-out")
+        fresh(out)
+        trivial_pool.append(measure([PYTHON, os.path.join(HERE, "pool_map.py"), tiny, out],
+                                    WORK, env))
+
+    # Re-runs of the last runner-python folder: nothing changed, one input
+    # touched (same content), one input edited (one task runs).
+    d = os.path.join(WORK, "runner-python")
+    again = [measure([RUNNER, "pipeline.toml", "-q"], d) for _ in range(REPS)]
+    touched = []
+    edited = []
+    victim = os.path.join(WORK, "edit-me.csv")
+    for rep in range(REPS):
+        target = sorted(glob.glob(os.path.join(corpus, "*.csv")))[rep]
+        os.utime(target)
+        touched.append(measure([RUNNER, "pipeline.toml", "-q"], d))
+        shutil.copy(target, victim)
+        with open(target, "a") as f:
+            f.write("100.00,1.0,20.0,3.0,ok\n")
+        edited.append(measure([RUNNER, "pipeline.toml", "-q"], d))
+        shutil.copy(victim, target)  # as generated again, for the next run
+    measure([RUNNER, "pipeline.toml", "-q"], d)
+
+    print(f"load average after: {load()}", file=sys.stderr)
+    print()
+    print(f"{FILES} files x {ROWS:,} rows, read with pandas, plotted to PNG with matplotlib; "
+          f"2 workers; best of {REPS} (median); peak summed RSS and PSS of all processes.")
+    print()
+    print("| job | seconds | RSS MB | PSS MB | |")
+    print("| --- | ---: | ---: | ---: | --- |")
+    a = row("(a) `Pool(2)`, 8 batches, `apply_async`", pool)
+    b = row("(b) runner `-j2`, `python` step", python, "")
+    c = row(f"(c) runner `-j2`, `run` step per file, {SUBSET} files", run,
+            f"x{FILES / SUBSET:.0f} = {min(r[0] for r in run) * FILES / SUBSET:.0f} s for {FILES}")
+    row("(b) again, nothing changed", again)
+    row("(b) again, one input touched (same content)", touched)
+    row("(b) again, one input edited (1 task runs)", edited)
+    print()
+    print(f"(b) / (a) = {b / a:.3f}; (c, extrapolated) / (a) = {c * FILES / SUBSET / a:.1f}")
+    print()
+    print(f"{TRIVIAL:,} calls of a trivial function (writes its output file), 2 workers:")
+    print()
+    print("| job | seconds | RSS MB | PSS MB | calls/s |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    t = row("runner `-j2`, `python` step", trivial_runner,
+            f"{TRIVIAL / min(r[0] for r in trivial_runner):,.0f}")
+    p = row("`Pool(2).map`", trivial_pool, f"{TRIVIAL / min(r[0] for r in trivial_pool):,.0f}")
+    print()
+    print(f"runner / Pool: {t / p:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,648 @@
+//! Long-lived worker processes for `python` and `worker` steps (issue 9):
+//! started when a task first needs one, reused task after task, replaced
+//! when one dies, recycled after `max_tasks_per_worker`, asked to exit when
+//! their steps have nothing left to run, and never left behind.
+//!
+//! Steps whose workers would be started the same way (same argv, root and
+//! environment: two functions of one module) share them. A pool thread runs
+//! one task at a time, so at most `jobs` workers of a kind are ever busy;
+//! see DESIGN.md for how many are alive.
+
+mod command;
+mod process;
+mod protocol;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::config::Pipeline;
+use crate::exec::group::Isolation;
+use crate::exec::process::{Exit, KILL_GRACE, Log, signal_name};
+use crate::state::{Registration, Writer};
+use command::worker_command;
+use process::{Event, Spawner, Worker, WorkerCommand};
+use protocol::{Hello, Reply};
+pub(crate) use protocol::{SHIM, Shared, task_args};
+
+/// The version of the embedded shim's behaviour, part of the fingerprint of
+/// `python` tasks: bumped when a change to `shim.py` can change what a
+/// function does.
+pub(crate) const SHIM_VERSION: u32 = 1;
+
+/// The shortest time a worker may take to start (import its module) when
+/// its step has a `timeout`: a task's timeout is for its own work, and
+/// imports are slow on a busy machine.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The worker processes of one run.
+pub(crate) struct WorkerPool<'a> {
+    /// Per step: which kind of worker serves it (`None`: not a call step).
+    step_kind: Vec<Option<usize>>,
+    /// Per kind: how its workers are started.
+    commands: Vec<WorkerCommand>,
+    /// What every request shares.
+    shared: Shared,
+    state: Mutex<PoolState>,
+    /// A kind's first start ended (others wait for it).
+    started: Condvar,
+    stopping: AtomicBool,
+    spawner: Spawner,
+    /// Where output a worker writes between two tasks goes
+    /// (`PID.out`, `PID.err`; only if there is any).
+    log_dir: PathBuf,
+    /// Where workers register their processes while they live.
+    registry: &'a Writer,
+    /// How the run keeps processes together (shared with commands).
+    isolation: &'a OnceLock<Isolation>,
+}
+
+struct PoolState {
+    kinds: Vec<Kind>,
+    /// Per step: set when a reply said that every task of it would fail.
+    broken_steps: Vec<Option<Arc<str>>>,
+    /// Asked to exit, not reaped yet.
+    leaving: Vec<Worker>,
+}
+
+/// The workers of one kind.
+struct Kind {
+    idle: Vec<Worker>,
+    status: Status,
+    /// Tasks of its steps not settled yet (to run, or to be skipped).
+    pending: usize,
+}
+
+/// Whether a kind's workers can start.
+enum Status {
+    /// None started yet.
+    Untried,
+    /// The first one is starting: wait for it, so that a broken module is
+    /// reported once, not once per pool slot.
+    Starting,
+    /// One started.
+    Ready,
+    /// Starting one failed; every task of its steps fails with this.
+    Broken(Arc<str>),
+}
+
+/// How a call ended.
+#[derive(Debug)]
+pub(crate) enum CallOutcome {
+    /// The task succeeded; the files its worker's code came from.
+    Done(FoundDeps),
+    /// It failed.
+    Failed(CallFailure),
+}
+
+/// Files under root that a worker loaded its code from, as it reported them.
+#[derive(Debug, Clone)]
+pub(crate) struct FoundDeps {
+    /// Relative to root.
+    pub(crate) paths: Vec<PathBuf>,
+    /// When the worker started: a file modified after this may have been
+    /// loaded in either version.
+    pub(crate) since: SystemTime,
+}
+
+/// A failed call.
+#[derive(Debug, Clone)]
+pub(crate) struct CallFailure {
+    /// What happened, in one line.
+    pub(crate) reason: String,
+    /// The worker's exit code, when it exited.
+    pub(crate) exit_code: Option<i32>,
+    /// Every task of the step fails the same way (it could not start).
+    pub(crate) step_wide: bool,
+    /// The run is being interrupted.
+    pub(crate) interrupted: bool,
+}
+
+impl CallFailure {
+    fn task(reason: impl Into<String>) -> CallFailure {
+        CallFailure {
+            reason: reason.into(),
+            exit_code: None,
+            step_wide: false,
+            interrupted: false,
+        }
+    }
+
+    fn step(reason: impl Into<String>) -> CallFailure {
+        CallFailure {
+            step_wide: true,
+            ..CallFailure::task(reason)
+        }
+    }
+
+    fn interrupted() -> CallFailure {
+        CallFailure {
+            interrupted: true,
+            ..CallFailure::task("interrupted")
+        }
+    }
+}
+
+/// One call to make.
+pub(crate) struct Call<'a> {
+    /// The step's index.
+    pub(crate) step: usize,
+    /// Its name.
+    pub(crate) step_name: &'a str,
+    /// The function, for the Python shim.
+    pub(crate) function: Option<&'a str>,
+    /// Its keyword arguments.
+    pub(crate) args: serde_json::Map<String, serde_json::Value>,
+    /// The step's timeout, for the call (a worker's start has its own).
+    pub(crate) timeout: Option<Duration>,
+    /// Recycle the worker after this many tasks.
+    pub(crate) max_tasks: Option<u32>,
+}
+
+impl<'a> WorkerPool<'a> {
+    /// The pool of a run; `pending[step]` = its tasks that will run.
+    pub(crate) fn new(
+        pipeline: &Pipeline,
+        pending: &[usize],
+        log_dir: PathBuf,
+        registry: &'a Writer,
+        isolation: &'a OnceLock<Isolation>,
+    ) -> WorkerPool<'a> {
+        let mut commands: Vec<WorkerCommand> = Vec::new();
+        let mut kinds: Vec<Kind> = Vec::new();
+        let mut step_kind = Vec::with_capacity(pipeline.steps.len());
+        for (i, step) in pipeline.steps.iter().enumerate() {
+            let Some(command) = worker_command(pipeline, step) else {
+                step_kind.push(None);
+                continue;
+            };
+            let kind = match commands.iter().position(|c| *c == command) {
+                Some(kind) => kind,
+                None => {
+                    commands.push(command);
+                    kinds.push(Kind {
+                        idle: Vec::new(),
+                        status: Status::Untried,
+                        pending: 0,
+                    });
+                    commands.len() - 1
+                }
+            };
+            kinds[kind].pending += pending.get(i).copied().unwrap_or(0);
+            step_kind.push(Some(kind));
+        }
+        WorkerPool {
+            step_kind,
+            commands,
+            shared: Shared::new(pipeline),
+            state: Mutex::new(PoolState {
+                kinds,
+                broken_steps: vec![None; pipeline.steps.len()],
+                leaving: Vec::new(),
+            }),
+            started: Condvar::new(),
+            stopping: AtomicBool::new(false),
+            spawner: Spawner::default(),
+            log_dir,
+            registry,
+            isolation,
+        }
+    }
+
+    /// What every request shares.
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Runs one call on an idle worker of its kind (started if there is
+    /// none), its output going into `out` and `err`.
+    pub(crate) fn call(&self, call: Call<'_>, out: &mut Log, err: &mut Log) -> CallOutcome {
+        let Some(kind) = self.step_kind.get(call.step).copied().flatten() else {
+            return CallOutcome::Failed(CallFailure::task(
+                "bug in runner, please report it: a call for a step without a worker",
+            ));
+        };
+        // A worker's start (its imports) is not the task's work: it may take
+        // the step's timeout or START_TIMEOUT, whichever is longer.
+        let start_deadline = call.timeout.map(|t| {
+            let t = t.max(START_TIMEOUT);
+            (Instant::now() + t, t)
+        });
+        let mut tries = 0;
+        let (mut worker, id) = loop {
+            let mut worker =
+                match self.checkout(kind, call.step, call.step_name, out, err, start_deadline) {
+                    Ok(worker) => worker,
+                    Err(failure) => return CallOutcome::Failed(failure),
+                };
+            // What it wrote since its last task (a thread it left running)
+            // is no part of this one's output.
+            if let Err(e) = worker.drain_between(&self.log_dir) {
+                self.give_back(kind, worker, call.max_tasks);
+                return CallOutcome::Failed(CallFailure::task(format!(
+                    "cannot write the worker's log: {e}"
+                )));
+            }
+            let id = worker.next_id;
+            worker.next_id += 1;
+            let line = protocol::request(id, call.step_name, call.function, call.args.clone());
+            tries += 1;
+            match worker.send(&line) {
+                Ok(()) => break (worker, id),
+                // An idle worker that died since its last task (the OOM
+                // killer, say) did not get this task: a fresh one does.
+                Err(_) if tries < 3 => {
+                    let _ = worker.terminate(out, err);
+                    self.end(worker);
+                }
+                Err(e) => {
+                    let _ = worker.terminate(out, err);
+                    self.end(worker);
+                    return CallOutcome::Failed(CallFailure::task(format!(
+                        "cannot send the task to the worker: {e}"
+                    )));
+                }
+            }
+        };
+        let stop = || self.stopping();
+        let deadline = call.timeout.map(|t| (Instant::now() + t, t));
+        let event = worker.next_line(out, err, deadline, &stop);
+        let event = match event {
+            Ok(event) => event,
+            Err(e) => {
+                let _ = worker.terminate(out, err);
+                self.end(worker);
+                return CallOutcome::Failed(CallFailure::task(format!(
+                    "cannot talk to the worker: {e}"
+                )));
+            }
+        };
+        match event {
+            Event::Line(line) => match protocol::parse::<Reply>(&line) {
+                Ok(reply) if reply.id != id => {
+                    let _ = worker.terminate(out, err);
+                    self.end(worker);
+                    CallOutcome::Failed(CallFailure::task(format!(
+                        "the worker broke the protocol: it answered request {} to request {id}",
+                        reply.id
+                    )))
+                }
+                Ok(reply) => {
+                    worker.tasks += 1;
+                    for dep in reply.deps {
+                        let dep = PathBuf::from(dep);
+                        if !worker.deps.contains(&dep) {
+                            worker.deps.push(dep);
+                        }
+                    }
+                    let found = FoundDeps {
+                        paths: worker.deps.clone(),
+                        since: worker.started,
+                    };
+                    let outcome = if reply.ok {
+                        CallOutcome::Done(found)
+                    } else {
+                        let reason = reply
+                            .error
+                            .unwrap_or_else(|| "the worker reported a failure".to_owned());
+                        if reply.fatal {
+                            let mut state = self.lock();
+                            state.broken_steps[call.step] = Some(Arc::from(reason.as_str()));
+                            CallOutcome::Failed(CallFailure::step(reason))
+                        } else {
+                            CallOutcome::Failed(CallFailure::task(reason))
+                        }
+                    };
+                    self.give_back(kind, worker, call.max_tasks);
+                    outcome
+                }
+                Err(message) => {
+                    let _ = worker.terminate(out, err);
+                    self.end(worker);
+                    CallOutcome::Failed(CallFailure::task(message))
+                }
+            },
+            Event::Died(exit) => {
+                self.end(worker);
+                CallOutcome::Failed(died(exit, "while running this task"))
+            }
+            Event::TimedOut(t) => {
+                self.end(worker);
+                CallOutcome::Failed(CallFailure::task(format!(
+                    "timed out after {} (its worker's processes were killed; a fresh worker takes the next task)",
+                    humantime::format_duration(t)
+                )))
+            }
+            Event::Interrupted => {
+                self.end(worker);
+                CallOutcome::Failed(CallFailure::interrupted())
+            }
+        }
+    }
+
+    /// A worker that is done with (asked to exit or dead): waited for
+    /// (killed after the grace period), and its registration released.
+    fn end(&self, mut worker: Worker) {
+        worker.finish(KILL_GRACE);
+        if let Some(slot) = worker.slot.take() {
+            self.registry.release(slot);
+        }
+    }
+
+    /// Ends the workers that were asked to exit and have.
+    fn reap_leaving(&self, state: &mut PoolState) {
+        let mut i = 0;
+        while i < state.leaving.len() {
+            if state.leaving[i].exited() {
+                let worker = state.leaving.swap_remove(i);
+                self.end(worker);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// An idle worker of `kind`, or a new one; the failure of the step
+    /// when its workers cannot start.
+    fn checkout(
+        &self,
+        kind: usize,
+        step: usize,
+        step_name: &str,
+        out: &mut Log,
+        err: &mut Log,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<Worker, CallFailure> {
+        let mut state = self.lock();
+        loop {
+            self.reap_leaving(&mut state);
+            if self.stopping() {
+                return Err(CallFailure::interrupted());
+            }
+            if let Some(reason) = &state.broken_steps[step] {
+                return Err(CallFailure::step(reason.as_ref()));
+            }
+            match &state.kinds[kind].status {
+                Status::Broken(reason) => return Err(CallFailure::step(reason.as_ref())),
+                Status::Starting => {
+                    state = self.started.wait(state).unwrap_or_else(|e| e.into_inner());
+                    continue;
+                }
+                Status::Untried | Status::Ready => {}
+            }
+            while let Some(mut worker) = state.kinds[kind].idle.pop() {
+                if !worker.exited() {
+                    return Ok(worker);
+                }
+                self.end(worker);
+            }
+            let first = matches!(state.kinds[kind].status, Status::Untried);
+            if first {
+                state.kinds[kind].status = Status::Starting;
+            }
+            drop(state);
+            // Should starting panic (a bug), the threads waiting for the
+            // first start must not wait forever.
+            let guard = StartGuard {
+                pool: self,
+                kind,
+                armed: first,
+            };
+            let result = self.start(kind, step_name, out, err, deadline);
+            std::mem::forget(guard);
+            state = self.lock();
+            let status = &mut state.kinds[kind].status;
+            match result {
+                Ok(worker) => {
+                    if first {
+                        *status = Status::Ready;
+                        self.started.notify_all();
+                    }
+                    return Ok(worker);
+                }
+                Err((failure, breaks)) => {
+                    if breaks {
+                        *status = Status::Broken(Arc::from(failure.reason.as_str()));
+                    } else if first {
+                        *status = Status::Untried;
+                    }
+                    self.started.notify_all();
+                    return Err(failure);
+                }
+            }
+        }
+    }
+
+    /// Starts a worker (in a cgroup of its own where the run uses them,
+    /// registered in the state while it lives) and waits for its hello; on
+    /// failure, whether the kind is broken (an interrupt is not the
+    /// worker's fault).
+    fn start(
+        &self,
+        kind: usize,
+        step_name: &str,
+        out: &mut Log,
+        err: &mut Log,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<Worker, (CallFailure, bool)> {
+        let command = &self.commands[kind];
+        let program = command
+            .argv
+            .first()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let cgroup = self.isolation.get_or_init(Isolation::detect).cgroup();
+        let mut worker = self.spawner.start(command.clone(), cgroup).map_err(|e| {
+            let reason = if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "cannot start the worker: `{program}` is not found (is it on the task's PATH?)"
+                )
+            } else {
+                format!("cannot start the worker `{program}`: {e}")
+            };
+            (CallFailure::step(reason), true)
+        })?;
+        let slot = self.registry.register(Registration {
+            owner: format!("worker {} of step {step_name}", worker.pid()),
+            temps: Vec::new(),
+            cgroup: None,
+        });
+        self.registry.spawned(slot, worker.record());
+        worker.slot = Some(slot);
+        match self.hello(&mut worker, out, err, deadline) {
+            Ok(()) => Ok(worker),
+            Err(failure) => {
+                self.end(worker);
+                Err(failure)
+            }
+        }
+    }
+
+    /// Waits for a new worker's first line: ready (with the files its code
+    /// came from), or why not.
+    fn hello(
+        &self,
+        worker: &mut Worker,
+        out: &mut Log,
+        err: &mut Log,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<(), (CallFailure, bool)> {
+        let stop = || self.stopping();
+        let event = worker.next_line(out, err, deadline, &stop).map_err(|e| {
+            (
+                CallFailure::step(format!("cannot talk to the worker: {e}")),
+                true,
+            )
+        })?;
+        match event {
+            Event::Line(line) => match protocol::parse::<Hello>(&line) {
+                Ok(hello) if hello.ready => {
+                    worker.deps = hello.deps.into_iter().map(PathBuf::from).collect();
+                    Ok(())
+                }
+                Ok(hello) => {
+                    let reason = hello
+                        .error
+                        .unwrap_or_else(|| "the worker said it cannot start".to_owned());
+                    Err((CallFailure::step(reason), true))
+                }
+                Err(message) => {
+                    let _ = worker.terminate(out, err);
+                    Err((CallFailure::step(message), true))
+                }
+            },
+            Event::Died(exit) => Err((
+                CallFailure {
+                    step_wide: true,
+                    ..died(exit, "before it was ready")
+                },
+                true,
+            )),
+            Event::TimedOut(t) => Err((
+                CallFailure::step(format!(
+                    "timed out after {} while the worker was starting (its processes were killed)",
+                    humantime::format_duration(t)
+                )),
+                true,
+            )),
+            Event::Interrupted => Err((CallFailure::interrupted(), false)),
+        }
+    }
+
+    /// Returns a worker after a task: idle again, or asked to exit when it
+    /// has run `max_tasks`.
+    fn give_back(&self, kind: usize, mut worker: Worker, max_tasks: Option<u32>) {
+        let mut state = self.lock();
+        let done = max_tasks.is_some_and(|max| worker.tasks >= max);
+        if done || self.stopping() || state.kinds[kind].pending == 0 {
+            worker.close();
+            state.leaving.push(worker);
+        } else {
+            state.kinds[kind].idle.push(worker);
+        }
+    }
+
+    /// A task of `step` ran or was skipped: when its kind has no task left,
+    /// its idle workers are asked to exit at once (not at the end of the run).
+    pub(crate) fn settled(&self, step: usize) {
+        let Some(kind) = self.step_kind.get(step).copied().flatten() else {
+            return;
+        };
+        let mut state = self.lock();
+        let state = &mut *state;
+        let k = &mut state.kinds[kind];
+        k.pending = k.pending.saturating_sub(1);
+        if k.pending == 0 {
+            for mut worker in k.idle.drain(..) {
+                worker.close();
+                state.leaving.push(worker);
+            }
+        }
+    }
+
+    /// The run is being interrupted: busy workers are killed by the threads
+    /// waiting on them; no new worker starts.
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let mut state = self.lock();
+        let state = &mut *state;
+        for kind in &mut state.kinds {
+            for mut worker in kind.idle.drain(..) {
+                worker.close();
+                state.leaving.push(worker);
+            }
+        }
+    }
+
+    /// Ends every worker (asked to exit, killed after a grace period) and
+    /// waits for them; call when no task runs any more.
+    pub(crate) fn shutdown(&self) {
+        let mut workers: Vec<Worker> = {
+            let mut state = self.lock();
+            let state = &mut *state;
+            let mut all: Vec<Worker> = state.leaving.drain(..).collect();
+            for kind in &mut state.kinds {
+                all.append(&mut kind.idle);
+            }
+            all
+        };
+        for worker in &mut workers {
+            worker.close();
+        }
+        for worker in workers {
+            self.end(worker);
+        }
+        self.spawner.close();
+    }
+}
+
+impl Drop for WorkerPool<'_> {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Puts a kind whose first start was cut short by a panic back to
+/// `Untried`, waking the threads that wait for it.
+struct StartGuard<'a> {
+    pool: &'a WorkerPool<'a>,
+    kind: usize,
+    armed: bool,
+}
+
+impl Drop for StartGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut state = self.pool.lock();
+            if matches!(state.kinds[self.kind].status, Status::Starting) {
+                state.kinds[self.kind].status = Status::Untried;
+            }
+            self.pool.started.notify_all();
+        }
+    }
+}
+
+/// The failure of a worker that ended `when` (before it was ready, or
+/// while running a task).
+fn died(exit: Exit, when: &str) -> CallFailure {
+    match exit {
+        Exit::Code(code) => CallFailure {
+            exit_code: Some(code),
+            ..CallFailure::task(format!("the worker exited with code {code} {when}"))
+        },
+        Exit::Signal(sig) => CallFailure::task(format!(
+            "the worker was killed by signal {sig} ({}) {when}",
+            signal_name(sig)
+        )),
+        Exit::TimedOut(_) | Exit::Interrupted => CallFailure::interrupted(),
+    }
+}

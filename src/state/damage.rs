@@ -1,0 +1,46 @@
+//! A damaged state database: any corruption error (a bad header, a bad page
+//! found by a read or a write) moves the database aside, with a warning, and
+//! the run goes on with an empty one. Outputs are never lost, only the memory
+//! of them: every task then runs again (issue 10, item 8).
+
+use std::path::{Path, PathBuf};
+
+/// Whether an error says the database file is damaged.
+pub(crate) fn is_corrupt(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+/// Moves a damaged database aside (`state.db.damaged-TIME`, a new name each
+/// time) and removes its WAL files; says so on stderr. The connection to it
+/// must be closed.
+pub(crate) fn set_aside(db_path: &Path, err: &rusqlite::Error) {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut aside = db_path.with_extension(format!("db.damaged-{stamp}"));
+    let mut n = 1;
+    while aside.exists() {
+        aside = db_path.with_extension(format!("db.damaged-{stamp}-{n}"));
+        n += 1;
+    }
+    let moved = std::fs::rename(db_path, &aside);
+    for suffix in ["-wal", "-shm"] {
+        let mut p = db_path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+    match moved {
+        Ok(()) => eprintln!(
+            "warning: the state database `{}` is damaged ({err}); moved it to `{}` and going on with an empty one (every task runs again; outputs are kept)",
+            db_path.display(),
+            aside.display()
+        ),
+        Err(e) => eprintln!(
+            "warning: the state database `{}` is damaged ({err}) and cannot be moved aside ({e})",
+            db_path.display()
+        ),
+    }
+}

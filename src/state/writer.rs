@@ -1,0 +1,220 @@
+//! The thread that commits task results (and registrations of running
+//! processes, and file hashes) as they come: everything queued in one
+//! transaction, at most one transaction per `COMMIT_INTERVAL`. A damaged
+//! database found while writing is set aside and the run goes on recording
+//! into a new one.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+
+use super::db::{self, TaskRow};
+use super::groups::{GroupOp, GroupRecord, Registration};
+use super::{COMMIT_INTERVAL, damage, fingerprint};
+use crate::error::Error;
+
+/// Messages to the writer thread.
+enum Write {
+    Task(Box<TaskRow>, Vec<fingerprint::NewHash>),
+    Hashes(Vec<fingerprint::NewHash>),
+    Group(GroupOp),
+}
+
+/// What the thread hands back: the connection, the run's id (new if the
+/// database was replaced), and the first error that stopped the writing.
+type Finished = (Connection, i64, Result<(), String>);
+
+/// The thread that commits task results as they finish.
+pub(crate) struct Writer {
+    tx: Option<mpsc::Sender<Write>>,
+    /// The last registration number handed out.
+    slots: AtomicU64,
+    handle: Option<JoinHandle<Finished>>,
+    failed: Arc<AtomicBool>,
+    error: Arc<Mutex<Option<String>>>,
+}
+
+/// What a new database needs to hold this run, if the one in use turns out
+/// damaged: its path and the run's row.
+pub(crate) struct RunRecord {
+    /// The database file.
+    pub(crate) db_path: PathBuf,
+    /// The run's start, RFC 3339.
+    pub(crate) started: String,
+    /// BLAKE3 of the pipeline file.
+    pub(crate) pipeline_hash: String,
+    /// The command line.
+    pub(crate) argv: String,
+}
+
+impl Writer {
+    /// Starts the thread, which owns `conn` until `finish`.
+    pub(crate) fn start(
+        mut conn: Connection,
+        mut run_id: i64,
+        record: RunRecord,
+    ) -> Result<Writer, Error> {
+        let (tx, rx) = mpsc::channel::<Write>();
+        let failed = Arc::new(AtomicBool::new(false));
+        let error = Arc::new(Mutex::new(None));
+        let (failed2, error2) = (failed.clone(), error.clone());
+        let handle = std::thread::Builder::new()
+            .name("runner-state".into())
+            .spawn(move || {
+                let mut result = Ok(());
+                // Everything queued is committed in one transaction: one
+                // commit per finished task when tasks are slow, one per
+                // COMMIT_INTERVAL when they finish faster.
+                let mut last_commit: Option<std::time::Instant> = None;
+                while let Ok(first) = rx.recv() {
+                    if let Some(wait) =
+                        last_commit.and_then(|t| COMMIT_INTERVAL.checked_sub(t.elapsed()))
+                    {
+                        std::thread::sleep(wait);
+                    }
+                    last_commit = Some(std::time::Instant::now());
+                    let mut rows = Vec::new();
+                    let mut hashes = Vec::new();
+                    let mut groups = Vec::new();
+                    for message in std::iter::once(first).chain(rx.try_iter()) {
+                        match message {
+                            Write::Task(row, h) => {
+                                rows.push(*row);
+                                hashes.extend(h);
+                            }
+                            Write::Hashes(h) => hashes.extend(h),
+                            Write::Group(op) => groups.push(op),
+                        }
+                    }
+                    if result.is_err() {
+                        continue;
+                    }
+                    let mut written = db::write_batch(&mut conn, run_id, &rows, &hashes, &groups);
+                    if matches!(&written, Err(e) if damage::is_corrupt(e))
+                        && let Err(err) = written
+                    {
+                        // A new database, with this run in it, then this
+                        // batch again.
+                        written = match replace(&mut conn, &err, &record) {
+                            Ok((fresh, id)) => {
+                                conn = fresh;
+                                run_id = id;
+                                db::write_batch(&mut conn, run_id, &rows, &hashes, &groups)
+                            }
+                            Err(e) => Err(e),
+                        };
+                    }
+                    if let Err(e) = written {
+                        let message = e.to_string();
+                        *error2.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
+                        failed2.store(true, Ordering::SeqCst);
+                        result = Err(message);
+                    }
+                }
+                (conn, run_id, result)
+            })
+            .map_err(|e| Error::io("cannot start the state writer thread", e))?;
+        Ok(Writer {
+            tx: Some(tx),
+            slots: AtomicU64::new(0),
+            handle: Some(handle),
+            failed,
+            error,
+        })
+    }
+
+    /// Waits for everything queued to be written; gives back the
+    /// connection and the run's id (new if the database was replaced).
+    pub(crate) fn finish(mut self) -> Result<Finished, Error> {
+        drop(self.tx.take());
+        let handle = self
+            .handle
+            .take()
+            .ok_or_else(|| Error::Internal("writer joined twice".into()))?;
+        handle
+            .join()
+            .map_err(|_| Error::Internal("the state writer thread panicked".into()))
+    }
+
+    /// A writer that records nothing (`--no-state`).
+    pub(crate) fn disabled() -> Writer {
+        Writer {
+            tx: None,
+            slots: AtomicU64::new(0),
+            handle: None,
+            failed: Arc::new(AtomicBool::new(false)),
+            error: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Queues a finished task's row.
+    pub(crate) fn task(&self, row: TaskRow, hashes: Vec<fingerprint::NewHash>) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Write::Task(Box::new(row), hashes));
+        }
+    }
+
+    /// Queues file hashes learned while checking.
+    pub(crate) fn hashes(&self, hashes: Vec<fingerprint::NewHash>) {
+        if !hashes.is_empty()
+            && let Some(tx) = &self.tx
+        {
+            let _ = tx.send(Write::Hashes(hashes));
+        }
+    }
+
+    /// Registers what an attempt may leave behind, before it starts (see
+    /// `exec::group`); returns its number, for `spawned` and `release`.
+    /// Written within one commit interval: a run killed before that leaves
+    /// an unregistered attempt (whose temporary names nothing else uses).
+    pub(crate) fn register(&self, registration: Registration) -> u64 {
+        let slot = self.slots.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Write::Group(GroupOp::Register(slot, registration)));
+        }
+        slot
+    }
+
+    /// The registered attempt's command runs, in this process group.
+    pub(crate) fn spawned(&self, slot: u64, group: GroupRecord) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Write::Group(GroupOp::Spawned(slot, group)));
+        }
+    }
+
+    /// The registered attempt ended and left nothing running.
+    pub(crate) fn release(&self, slot: u64) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Write::Group(GroupOp::Release(slot)));
+        }
+    }
+
+    /// Set when a write failed; the run must stop.
+    pub(crate) fn failed_flag(&self) -> Arc<AtomicBool> {
+        self.failed.clone()
+    }
+
+    /// The first write error, if any.
+    pub(crate) fn error(&self) -> Option<String> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Sets the damaged database aside and opens a new one holding this run's
+/// row; returns the connection and the run's new id.
+fn replace(
+    conn: &mut Connection,
+    err: &rusqlite::Error,
+    record: &RunRecord,
+) -> rusqlite::Result<(Connection, i64)> {
+    // Close the damaged one first (a stand-in takes its place).
+    let old = std::mem::replace(conn, Connection::open_in_memory()?);
+    drop(old);
+    damage::set_aside(&record.db_path, err);
+    let fresh = db::open(&record.db_path)?;
+    let run_id = db::begin_run(&fresh, &record.started, &record.pipeline_hash, &record.argv)?;
+    Ok((fresh, run_id))
+}
