@@ -112,6 +112,10 @@ pub(crate) struct RunArgs {
     /// Print every task's command and output as it finishes.
     #[arg(short, long)]
     pub(crate) verbose: bool,
+    /// Override a `[vars]` value for this run, typed as in the file
+    /// (repeatable); recorded in the run's history.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub(crate) set: Vec<String>,
     /// Run only this step (or its tasks whose keys match, `STEP:KEYGLOB`)
     /// and what they need (repeatable).
     #[arg(long, value_name = "STEP[:KEYGLOB]")]

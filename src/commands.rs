@@ -149,7 +149,8 @@ fn phase(label: &str, since: &mut std::time::Instant) {
 
 fn run(args: &RunArgs) -> Result<i32, Error> {
     let mut clock = std::time::Instant::now();
-    let pipeline = load(&args.pipeline)?;
+    let mut pipeline = load(&args.pipeline)?;
+    let overrides = pipeline.set_vars(&args.set).map_err(Error::Usage)?;
     phase("load", &mut clock);
     let force = if args.force.iter().any(String::is_empty) {
         Force::All
@@ -223,6 +224,9 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let signals = Signals::install();
     let argv: Vec<String> = std::env::args().collect();
     state.begin(&pipeline, &argv.join(" "))?;
+    if !overrides.is_empty() {
+        state.record_vars(&overrides)?;
+    }
     let writer = state.writer()?;
     writer.hashes(hashes);
     let write_failed = writer.failed_flag();

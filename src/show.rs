@@ -224,9 +224,20 @@ pub(crate) fn runs(runs: &[RunRow], json: bool) -> String {
             None if run.ended_at.is_none() => "killed or running".to_owned(),
             None => "?".to_owned(),
         };
+        // The run's `--set` overrides, as they would be typed again.
+        let set: String = match &run.set {
+            Some(serde_json::Value::Object(vars)) => vars
+                .iter()
+                .map(|(name, value)| match value {
+                    serde_json::Value::String(text) => format!("  --set {name}={text}"),
+                    other => format!("  --set {name}={other}"),
+                })
+                .collect(),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "{:>5}  {:<20}  {:>9}  {:>6}  {:>6}  {:>10}  {:>7}  {:>4}",
+            "{:>5}  {:<20}  {:>9}  {:>6}  {:>6}  {:>10}  {:>7}  {:>4}{set}",
             run.id, run.started_at, duration, run.ok, run.failed, run.up_to_date, run.skipped, exit
         );
     }

@@ -5,6 +5,7 @@ mod call;
 mod input_set;
 mod literal;
 mod namespace;
+mod overrides;
 mod places;
 mod plot;
 mod raw;
@@ -81,6 +82,8 @@ pub(crate) struct Pipeline {
     pub(crate) prune: bool,
     /// `[vars]`, as a template value.
     pub(crate) vars: minijinja::Value,
+    /// `[vars]` as written (with `--set` applied), for typing overrides.
+    pub(crate) vars_table: toml::Table,
     /// Named input sets.
     pub(crate) inputs: Vec<InputSet>,
     /// Steps and plots, ordered so that every step comes after what it reads.

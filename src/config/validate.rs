@@ -147,6 +147,7 @@ impl Checker<'_> {
             lock_warning: settings.lock_warning,
             prune: settings.prune,
             vars: minijinja::Value::from(minijinja::value::Serde(&document.vars)),
+            vars_table: document.vars.clone(),
             inputs: input_sets,
             steps,
             templates: Arc::new(templates),

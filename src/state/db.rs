@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// The schema this binary writes; `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 /// Every migration, in order; index i upgrades from version i to i + 1.
 const MIGRATIONS: &[&str] = &[
@@ -92,6 +92,11 @@ ALTER TABLE tasks ADD COLUMN peak_memory INTEGER;
     // its code from, one path per line; part of its fingerprint next time.
     r#"
 ALTER TABLE latest ADD COLUMN deps TEXT;
+"#,
+    // 5 (issue 12): the `--set NAME=VALUE` overrides of `[vars]` a run was
+    // started with, as a JSON object (NULL: none).
+    r#"
+ALTER TABLE runs ADD COLUMN vars TEXT;
 "#,
 ];
 
@@ -374,6 +379,15 @@ pub(crate) fn begin_run(
     Ok(conn.last_insert_rowid())
 }
 
+/// Records the `--set` overrides of a run (a JSON object).
+pub(crate) fn set_run_vars(conn: &Connection, run_id: i64, vars: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE runs SET vars = ?2 WHERE id = ?1",
+        params![run_id, vars],
+    )?;
+    Ok(())
+}
+
 /// Counts of a run.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct RunCounts {
@@ -609,12 +623,15 @@ pub(crate) struct RunRow {
     pub(crate) skipped: i64,
     /// Up-to-date tasks.
     pub(crate) up_to_date: i64,
+    /// The `--set` overrides it was started with (`{"n": 5}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) set: Option<serde_json::Value>,
 }
 
 /// The most recent runs, newest first.
 pub(crate) fn recent_runs(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<RunRow>> {
     let mut stmt = conn.prepare(
-        "SELECT id, started_at, ended_at, exit_code, ok, failed, skipped, up_to_date FROM runs ORDER BY id DESC LIMIT ?1",
+        "SELECT id, started_at, ended_at, exit_code, ok, failed, skipped, up_to_date, vars FROM runs ORDER BY id DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map([limit as i64], |r| {
         Ok(RunRow {
@@ -626,6 +643,9 @@ pub(crate) fn recent_runs(conn: &Connection, limit: usize) -> rusqlite::Result<V
             failed: r.get(5)?,
             skipped: r.get(6)?,
             up_to_date: r.get(7)?,
+            set: r
+                .get::<_, Option<String>>(8)?
+                .and_then(|text| serde_json::from_str(&text).ok()),
         })
     })?;
     rows.collect()

@@ -226,6 +226,13 @@ impl State {
         })
     }
 
+    /// Records the run's `--set` overrides of `[vars]` (for `history`).
+    pub(crate) fn record_vars(&self, overrides: &toml::Table) -> Result<(), Error> {
+        let json = serde_json::to_string(overrides).unwrap_or_else(|_| "{}".to_owned());
+        let conn = self.conn()?;
+        db::set_run_vars(conn, self.run_id, &json).map_err(|e| db_error(&self.db_path(), e))
+    }
+
     /// The database connection (not while a writer has it).
     pub(crate) fn conn(&self) -> Result<&Connection, Error> {
         self.conn

@@ -1156,3 +1156,136 @@ out = "{{ key }}.csv"
     assert!(sum >= 2.0, "{row:?}");
     assert!(wall >= 0.5 && wall < sum, "{row:?}");
 }
+
+// ---- 5. --set ----------------------------------------------------------------
+
+const VARS: &str = r#"
+[pipeline]
+out = "build"
+
+[vars]
+n = 2
+label = "Run"
+scale = 1.5
+on = true
+
+[inputs.logs]
+glob = "data/*.csv"
+
+[[steps]]
+name = "head"
+each = "logs"
+shell = "head -n {{ vars.n }} {{ input }} > {{ out }}"
+out = "head/{{ key }}.csv"
+
+[[steps]]
+name = "copy"
+each = "logs"
+run = ["cp", "{{ input }}", "{{ out }}"]
+out = "copy/{{ key }}.csv"
+
+[[plots]]
+name = "plot"
+each = "copy"
+x = "t"
+title = "{{ vars.label }} {{ stem }} x{{ vars.scale }}"
+out = "plots/{{ key }}.svg"
+"#;
+
+#[test]
+fn set_overrides_vars_typed_and_reruns_only_what_reads_them() {
+    let t = Test::new();
+    t.write("data/a.csv", "t,v\n1,1\n2,2\n3,3\n4,4\n")
+        .pipeline(VARS);
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("build/head/a.csv").lines().count(), 2);
+
+    // A number stays a number: `head -n 4`; only `head` runs again.
+    let run = t.run(["pipeline.toml", "--set", "n=4"]);
+    run.expect_code(0);
+    assert_eq!(t.read("build/head/a.csv").lines().count(), 4);
+    assert_eq!(
+        step_row(&run.stderr, "head"),
+        ["1", "0", "0", "0"],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(step_row(&run.stderr, "copy"), ["0", "0", "0", "1"]);
+    assert_eq!(step_row(&run.stderr, "plot"), ["0", "0", "0", "1"]);
+    // The same override again: up to date; without it, back to the file's.
+    let run = t.run(["pipeline.toml", "--set", "n=4"]);
+    assert_eq!(
+        step_row(&run.stderr, "head"),
+        ["0", "0", "0", "1"],
+        "{}",
+        run.stderr
+    );
+
+    // A plot's templated title reads `label` and `scale`.
+    let run = t.run([
+        "pipeline.toml",
+        "--set",
+        "n=4",
+        "--set=label=Test",
+        "--set",
+        "scale=3",
+    ]);
+    run.expect_code(0);
+    assert_eq!(
+        step_row(&run.stderr, "plot"),
+        ["1", "0", "0", "0"],
+        "{}",
+        run.stderr
+    );
+    assert!(t.read("build/plots/a.svg").contains("Test a x3.0"));
+
+    // Recorded in the run's history (and its JSON).
+    let history = t.run(["history", "pipeline.toml"]);
+    let newest = history.stdout.lines().nth(1).unwrap();
+    assert!(
+        newest.ends_with("--set label=Test  --set n=4  --set scale=3.0"),
+        "{}",
+        history.stdout
+    );
+    let json = t.run(["history", "--json", "pipeline.toml"]);
+    let runs: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        runs[0]["set"],
+        serde_json::json!({"label": "Test", "n": 4, "scale": 3.0})
+    );
+    assert!(runs[3].get("set").is_none(), "{}", json.stdout);
+}
+
+#[test]
+fn set_refuses_unknown_names_and_values_of_the_wrong_type() {
+    let t = Test::new();
+    t.write("data/a.csv", "t,v\n1,1\n").pipeline(VARS);
+    let run = t.run(["pipeline.toml", "--set", "nn=3"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains(
+            "`--set nn=3`: no variable `nn` in `[vars]` of `pipeline.toml`; did you mean `n`?"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = t.run(["pipeline.toml", "--set", "n=many"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("`--set n=many`: `n` is an integer in `[vars]`, and `many` is not one"),
+        "{}",
+        run.stderr
+    );
+    let run = t.run(["pipeline.toml", "--set", "on=yes"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("`on` is a boolean (true or false)"),
+        "{}",
+        run.stderr
+    );
+    let run = t.run(["pipeline.toml", "--set", "n"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("expected NAME=VALUE"), "{}", run.stderr);
+    assert!(!t.exists("build"));
+}
