@@ -296,7 +296,7 @@ pub(crate) struct RawPlot {
     /// "shared" (default: every series on one y axis, with a legend) or "panels" (one panel per series, stacked, sharing the x axis, each with its own y label).
     #[schemars(with = "PlotLayoutName")]
     pub(crate) layout: Option<Spanned<String>>,
-    /// How to read the input tables: "csv", "tsv" or "jsonl" (default: by extension).
+    /// How to read the input tables: "csv", "tsv", "jsonl" or "parquet" (default: by extension).
     #[schemars(with = "String")]
     pub(crate) format: Option<Spanned<String>>,
     /// The cells that mean "missing" (default: empty, NA, N/A, n/a, NaN in any case; see docs/builtins.md).

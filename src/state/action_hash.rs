@@ -332,11 +332,7 @@ fn read_options_fields(f: &mut Fields, options: &ReadOptions) {
         encoding,
         time_format,
     } = options;
-    f.opt_str(format.map(|format| match format {
-        Format::Csv => "csv",
-        Format::Tsv => "tsv",
-        Format::JsonLines => "jsonl",
-    }));
+    f.opt_str(format.map(Format::name));
     if let Some(na) = na {
         f.str("na");
         f.count(na.len());

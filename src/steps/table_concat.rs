@@ -95,6 +95,7 @@ fn csv_bytes<'c>(cell: &'c Cell<'_>) -> Cow<'c, [u8]> {
         Cell::Number(n) => Cow::Owned(format_number(*n).into_bytes()),
         Cell::Text(s) => Cow::Borrowed(s.as_bytes()),
         Cell::Other(s) => Cow::Borrowed(s.as_bytes()),
+        Cell::Time(micros, style) => Cow::Owned(style.format(*micros).into_bytes()),
     }
 }
 
@@ -132,6 +133,9 @@ fn write_json(
             Cell::Number(_) => line.push_str("null"),
             Cell::Text(s) => line.push_str(&serde_json::Value::String(s.to_string()).to_string()),
             Cell::Other(raw) => line.push_str(raw),
+            Cell::Time(micros, style) => {
+                line.push_str(&serde_json::Value::String(style.format(*micros)).to_string());
+            }
         }
     }
     line.push_str("}\n");

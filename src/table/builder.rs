@@ -21,10 +21,11 @@ pub(super) struct TableBuilder<'a> {
 }
 
 /// Which columns to keep, with globs compiled once.
-struct Selector(Option<Vec<(String, Option<glob::Pattern>)>>);
+pub(super) struct Selector(Option<Vec<(String, Option<glob::Pattern>)>>);
 
 impl Selector {
-    fn new(columns: &Columns) -> Selector {
+    /// The columns `columns` names.
+    pub(super) fn new(columns: &Columns) -> Selector {
         match columns {
             Columns::All => Selector(None),
             Columns::Only(names) => Selector(Some(
@@ -42,7 +43,8 @@ impl Selector {
         }
     }
 
-    fn wants(&self, name: &str) -> bool {
+    /// Whether column `name` is wanted.
+    pub(super) fn wants(&self, name: &str) -> bool {
         match &self.0 {
             None => true,
             Some(list) => list.iter().any(|(n, glob)| match glob {
@@ -54,7 +56,7 @@ impl Selector {
 }
 
 /// One column being read.
-struct ColumnBuilder {
+pub(super) struct ColumnBuilder {
     forced: Option<ColumnType>,
     time_format: TimeFormat,
     state: State,
@@ -142,24 +144,7 @@ impl Sink for TableBuilder<'_> {
     fn column(&mut self, name: String) {
         let builder = self.select.wants(&name).then(|| {
             let forced = self.options.forced(&name);
-            let state = match forced {
-                None => State::Pending(self.rows),
-                Some(ColumnType::Number) => State::Numbers(vec![f64::NAN; self.rows]),
-                Some(ColumnType::Time) => State::Times(vec![MISSING_TIME; self.rows], None),
-                Some(ColumnType::Text) => State::Text(self.keep_text.then(|| {
-                    let mut b = TextBuilder::default();
-                    b.push_missing_n(self.rows);
-                    b
-                })),
-            };
-            ColumnBuilder {
-                forced,
-                time_format: self.options.time_format.of(&name).clone(),
-                state,
-                numeric: 0,
-                invalid: 0,
-                reread: false,
-            }
+            ColumnBuilder::new(&name, forced, self.options, self.keep_text, self.rows)
         });
         self.names.push(name);
         self.columns.push(builder);
@@ -246,7 +231,37 @@ fn is_missing(cell: &Cell<'_>, options: &ReadOptions) -> bool {
 }
 
 impl ColumnBuilder {
-    fn push(&mut self, cell: &Cell<'_>, options: &ReadOptions, keep_text: bool) {
+    /// A builder of column `name` of type `kind` (`None`: from its cells),
+    /// whose first `missing` rows are missing.
+    pub(super) fn new(
+        name: &str,
+        kind: Option<ColumnType>,
+        options: &ReadOptions,
+        keep_text: bool,
+        missing: usize,
+    ) -> ColumnBuilder {
+        let state = match kind {
+            None => State::Pending(missing),
+            Some(ColumnType::Number) => State::Numbers(vec![f64::NAN; missing]),
+            Some(ColumnType::Time) => State::Times(vec![MISSING_TIME; missing], None),
+            Some(ColumnType::Text) => State::Text(keep_text.then(|| {
+                let mut b = TextBuilder::default();
+                b.push_missing_n(missing);
+                b
+            })),
+        };
+        ColumnBuilder {
+            forced: kind,
+            time_format: options.time_format.of(name).clone(),
+            state,
+            numeric: 0,
+            invalid: 0,
+            reread: false,
+        }
+    }
+
+    /// Appends a cell.
+    pub(super) fn push(&mut self, cell: &Cell<'_>, options: &ReadOptions, keep_text: bool) {
         if is_missing(cell, options) {
             match &mut self.state {
                 State::Pending(n) => *n += 1,
@@ -274,7 +289,10 @@ impl ColumnBuilder {
 
     /// A cell of a column whose type is not forced.
     fn push_auto(&mut self, cell: &Cell<'_>, raw: Option<&[u8]>, number: Option<f64>, keep: bool) {
-        let time = || raw.and_then(parse_iso);
+        let time = || match cell {
+            Cell::Time(micros, style) => Some((*micros, *style)),
+            _ => raw.and_then(parse_iso),
+        };
         match &mut self.state {
             State::Pending(missing) => {
                 let missing = *missing;
@@ -341,7 +359,10 @@ impl ColumnBuilder {
                 }
             },
             (State::Times(v, style), _) => {
-                let parsed = raw.and_then(|r| parse_with(r, &self.time_format, number));
+                let parsed = match cell {
+                    Cell::Time(micros, style) => Some((*micros, *style)),
+                    _ => parse_with(raw.unwrap_or_default(), &self.time_format, number),
+                };
                 match parsed {
                     Some((t, s)) => {
                         v.push(t);
@@ -366,7 +387,11 @@ impl ColumnBuilder {
 
     /// The column's values and invalid count; `reread` gives the text of a
     /// column that became text late.
-    fn finish(self, rows: usize, reread: impl FnOnce() -> Option<TextBuilder>) -> (Values, usize) {
+    pub(super) fn finish(
+        self,
+        rows: usize,
+        reread: impl FnOnce() -> Option<TextBuilder>,
+    ) -> (Values, usize) {
         let values = match self.state {
             State::Pending(_) => Values::Numbers(vec![f64::NAN; rows]),
             State::Numbers(mut v) => {

@@ -17,6 +17,9 @@ pub(crate) enum Cell<'a> {
     Text(Cow<'a, str>),
     /// A JSON boolean, array or object, as compact JSON text: never a number.
     Other(String),
+    /// An instant (a Parquet date or timestamp): microseconds since the Unix
+    /// epoch, and how to write it.
+    Time(i64, crate::table::TimeStyle),
 }
 
 impl Cell<'_> {
@@ -28,6 +31,7 @@ impl Cell<'_> {
             Cell::Number(n) => Cow::Owned(format_number(*n)),
             Cell::Text(s) => Cow::Borrowed(s),
             Cell::Other(s) => Cow::Borrowed(s),
+            Cell::Time(micros, style) => Cow::Owned(style.format(*micros)),
         }
     }
 }

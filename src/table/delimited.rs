@@ -128,7 +128,8 @@ pub(super) fn scan(
             .unwrap_or_else(csv::Position::new);
         if record.len() != expected {
             // A quote that never closes swallows the rest of the file into
-            // one row, whose length is then wrong: say what really is.
+            // one row (the last), whose length is then wrong: say what
+            // really is.
             if let Some(opened) = unclosed_quote(path, options, delimiter, &position)? {
                 return Err(unterminated(path, opened));
             }
@@ -165,10 +166,11 @@ fn unterminated(path: &Path, line: u64) -> TableError {
     TableError::new(path, Some(line), TableErrorKind::UnterminatedQuote)
 }
 
-/// Reads the file again from the record at `from` to its end, as the CSV
-/// parser does (a quote opens a quoted field only at the start of a field;
-/// `""` inside one is a quote), and gives the line where a quoted field
-/// opened that is still open at the end of the file.
+/// Reads the record at `from` again, as the CSV parser does (a quote opens
+/// a quoted field only at the start of a field; `""` inside one is a
+/// quote), and gives the line where a quoted field opened that is still
+/// open at the end of the file; `None` when the record ends (a line end
+/// outside quotes) or every quote closes.
 fn unclosed_quote(
     path: &Path,
     options: &ReadOptions,
@@ -205,7 +207,8 @@ fn unclosed_quote(
                     opened = line;
                     State::Quoted
                 }
-                (_, b'\n' | b'\r') => State::FieldStart,
+                // The record ends here: its quotes all closed.
+                (_, b'\n' | b'\r') => return Ok(None),
                 (_, b) if b == delimiter => State::FieldStart,
                 _ => State::Unquoted,
             };
@@ -221,11 +224,16 @@ fn unclosed_quote(
 mod tests {
     use super::*;
 
+    /// The line where a quote opened that never closes, in the record that
+    /// starts after the header line.
     fn check(text: &str) -> Option<u64> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("q.csv");
         std::fs::write(&path, text).unwrap();
-        unclosed_quote(&path, &ReadOptions::new(), b',', &csv::Position::new()).unwrap()
+        let mut from = csv::Position::new();
+        from.set_byte(text.find('\n').unwrap() as u64 + 1)
+            .set_line(2);
+        unclosed_quote(&path, &ReadOptions::new(), b',', &from).unwrap()
     }
 
     #[test]
@@ -239,6 +247,10 @@ mod tests {
         );
         assert_eq!(check("a,b\n1,\"x\"y\n"), None);
         assert_eq!(check("t,v\n1,\"abc\n2,3\n"), Some(2));
-        assert_eq!(check("t,v\r\n1,2\r\n3,\"a\"\"\r\n"), Some(3));
+        assert_eq!(check("t,v\n1,\"a\nb\n3,c\n"), Some(2));
+        assert_eq!(check("t,v\n1,\"a\nb\n3,\"c\n"), None, "closed at `3,\"`");
+        assert_eq!(check("t,v\r\n3,\"a\"\"\r\n"), Some(2));
+        // A later record's quote is that record's problem, not this one's.
+        assert_eq!(check("t,v\n1,2\n3,\"x\n"), None);
     }
 }

@@ -75,6 +75,9 @@ pub(crate) enum TableErrorKind {
     /// Writing what was read failed (`table.concat`'s output).
     #[error("cannot write the output")]
     Output(#[source] Arc<std::io::Error>),
+    /// A Parquet file that cannot be read.
+    #[error("cannot read as Parquet: {0}")]
+    Parquet(String),
     /// The run was interrupted while reading.
     #[error("interrupted")]
     Interrupted,

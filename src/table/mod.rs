@@ -1,4 +1,4 @@
-//! Tables: reads CSV, TSV and JSON lines files into named, typed columns
+//! Tables: reads CSV, TSV, JSON lines and Parquet files into named, typed columns
 //! (numbers, text stored once per distinct value, or times) for built-in
 //! steps and plots. A column's type comes from the whole column (or from
 //! `types`); a broken file is an error that names the file and the line,
@@ -21,6 +21,7 @@ mod delimited;
 mod error;
 mod jsonl;
 mod options;
+mod parquet;
 mod shared;
 mod text;
 mod time;
@@ -52,19 +53,33 @@ pub(crate) enum Format {
     Tsv,
     /// One JSON object per line; keys are columns.
     JsonLines,
+    /// Apache Parquet.
+    Parquet,
 }
 
 impl Format {
     /// The names `format = "..."` accepts.
-    pub(crate) const NAMES: &'static [&'static str] = &["csv", "tsv", "jsonl"];
+    pub(crate) const NAMES: &'static [&'static str] = &["csv", "tsv", "jsonl", "parquet"];
 
-    /// The format called `name` (`csv`, `tsv`, `jsonl`, and a few aliases).
+    /// The format called `name` (`csv`, `tsv`, `jsonl`, `parquet`, and a
+    /// few aliases).
     pub(crate) fn from_name(name: &str) -> Option<Format> {
         match name.to_ascii_lowercase().as_str() {
             "csv" => Some(Format::Csv),
             "tsv" | "tab" => Some(Format::Tsv),
             "jsonl" | "ndjson" | "json" => Some(Format::JsonLines),
+            "parquet" | "pq" => Some(Format::Parquet),
             _ => None,
+        }
+    }
+
+    /// Its name in `format = "..."`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::JsonLines => "jsonl",
+            Format::Parquet => "parquet",
         }
     }
 
@@ -125,6 +140,7 @@ pub(crate) fn scan(
 ) -> Result<(), TableError> {
     match Format::for_path(path, options.format) {
         Format::JsonLines => jsonl::scan(path, options, sink, cancel),
+        Format::Parquet => parquet::scan(path, options, sink, cancel),
         format => delimited::scan(path, options, delimiter(options, format), sink, cancel),
     }
 }
@@ -183,6 +199,7 @@ pub(crate) fn columns(
             jsonl::scan(path, options, &mut names, cancel)?;
             Ok(names.0)
         }
+        Format::Parquet => parquet::names(path),
         format => delimited::header(path, options, delimiter(options, format)),
     }
 }
@@ -348,11 +365,15 @@ impl Table {
 
 /// Reads a table: the columns `read` asks for, each typed by its whole
 /// column (numbers if every non-missing cell is a number, times if every
-/// one is an ISO 8601 date or date-time, else text) or by `types`. Text
+/// one is an ISO 8601 date or date-time, else text), by the Parquet schema,
+/// or by `types`. Text
 /// cells are kept only when asked (plots of numbers need none). A column
 /// that turns out to be text after many numbers has its text read in a
 /// second pass over the file.
 pub(crate) fn read(read: &TableRead, cancel: &Cancel) -> Result<Table, TableError> {
+    if Format::for_path(&read.path, read.options.format) == Format::Parquet {
+        return parquet::read(read, cancel);
+    }
     let path = &read.path;
     let options = &read.options;
     let mut builder = builder::TableBuilder::new(options, &read.columns, read.keep_text);

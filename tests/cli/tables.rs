@@ -284,3 +284,137 @@ fn a_utf8_bom_is_not_part_of_the_first_name() {
     let s = stats(&t, "bom");
     assert_eq!(column(&s, "Zeit")["type"], "time");
 }
+
+/// Writes `t` (timestamps, ms, UTC), `temp` (doubles, one missing) and
+/// `site` (strings) in one row group of a Parquet file.
+fn write_parquet(path: &std::path::Path) {
+    use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use std::sync::Arc;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let schema = Arc::new(
+        parquet::schema::parser::parse_message_type(
+            "message m {
+                REQUIRED INT64 t (TIMESTAMP(MILLIS,true));
+                OPTIONAL DOUBLE temp;
+                REQUIRED BYTE_ARRAY site (UTF8);
+            }",
+        )
+        .unwrap(),
+    );
+    let props = Arc::new(WriterProperties::builder().build());
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = SerializedFileWriter::new(file, schema, props).unwrap();
+    let mut rg = writer.next_row_group().unwrap();
+    let mut index = 0;
+    while let Some(mut column) = rg.next_column().unwrap() {
+        match index {
+            0 => {
+                let t: Vec<i64> = (0..4).map(|h| 1_709_251_200_000 + h * 3_600_000).collect();
+                column
+                    .typed::<Int64Type>()
+                    .write_batch(&t, None, None)
+                    .unwrap();
+            }
+            1 => {
+                column
+                    .typed::<DoubleType>()
+                    .write_batch(&[10.5, 11.0, 12.5], Some(&[1, 1, 0, 1]), None)
+                    .unwrap();
+            }
+            _ => {
+                let sites: Vec<ByteArray> =
+                    ["a", "b", "a", "a"].iter().map(|s| (*s).into()).collect();
+                column
+                    .typed::<ByteArrayType>()
+                    .write_batch(&sites, None, None)
+                    .unwrap();
+            }
+        }
+        column.close().unwrap();
+        index += 1;
+    }
+    rg.close().unwrap();
+    writer.close().unwrap();
+}
+
+#[test]
+fn parquet_files_feed_stats_plots_and_concat() {
+    let t = Test::new();
+    write_parquet(&t.path("data/hourly.parquet"));
+    t.write("data/more.csv", "t,temp,site\n2024-03-02T00:00:00Z,9.5,c\n")
+        .pipeline(
+            r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = ["data/*"]
+[[steps]]
+name = "stats"
+each = "data"
+use = "csv.stats"
+out = "stats/{{ key }}.json"
+[[steps]]
+name = "all"
+all = "data"
+use = "table.concat"
+out = "all.csv"
+[[plots]]
+name = "plot"
+each = "data"
+y = ["temp"]
+out = "plots/{{ key }}.svg"
+"#,
+        );
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    let s = stats(&t, "hourly");
+    assert_eq!(s["rows"], 4);
+    let temp = column(&s, "temp");
+    assert_eq!(
+        (
+            temp["count"].as_u64(),
+            temp["missing"].as_u64(),
+            temp["max"].as_f64()
+        ),
+        (Some(3), Some(1), Some(12.5))
+    );
+    let time = column(&s, "t");
+    assert_eq!(
+        (
+            time["type"].as_str(),
+            time["min"].as_str(),
+            time["span"].as_str()
+        ),
+        (Some("time"), Some("2024-03-01T00:00:00Z"), Some("3h"))
+    );
+    assert_eq!(column(&s, "site")["distinct"], 2);
+    assert_eq!(
+        t.read("build/all.csv"),
+        "source,t,temp,site\n\
+         hourly,2024-03-01T00:00:00Z,10.5,a\n\
+         hourly,2024-03-01T01:00:00Z,11,b\n\
+         hourly,2024-03-01T02:00:00Z,,a\n\
+         hourly,2024-03-01T03:00:00Z,12.5,a\n\
+         more,2024-03-02T00:00:00Z,9.5,c\n"
+    );
+    assert!(t.read("build/plots/hourly.svg").contains("<svg"));
+}
+
+#[test]
+fn a_file_that_is_not_parquet_fails_its_own_task() {
+    let t = Test::new();
+    t.write("data/fake.parquet", "t,v\n1,2\n")
+        .write("data/good.csv", "t,v\n1,2\n")
+        .pipeline(&stats_pipeline(""));
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("data/fake.parquet: cannot read as Parquet"),
+        "{}",
+        run.stderr
+    );
+    assert!(t.exists("build/stats/good.json"));
+}
