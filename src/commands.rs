@@ -244,7 +244,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         },
         exec::Traces {
             log_dir: state.log_dir.clone(),
-            run_tag: state.run_id.to_string(),
+            run_tag: run_tag(state.run_id),
         },
         &stop,
     );
@@ -323,6 +323,20 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     std::mem::forget(plan);
     std::mem::forget(snapshot);
     Ok(code)
+}
+
+/// This run's part of temporary output names: its id, and a few random
+/// characters, since ids start again at 1 when the state is deleted, and a
+/// command left running by a killed run of the old state must never share
+/// a temporary name with a new run's (issue 10, item 2).
+fn run_tag(run_id: i64) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(&std::process::id().to_le_bytes());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    h.update(&now.as_nanos().to_le_bytes());
+    format!("{run_id}.{}", &h.finalize().to_hex()[..4])
 }
 
 /// Stops what runs that died left running (their commands' processes) and

@@ -8,6 +8,7 @@ use crate::plan::{Plan, display_path};
 use crate::report::command_line;
 use crate::state::Verdict;
 use crate::state::db::{FailedRow, RunRow};
+use crate::state::fingerprint::StepDeps;
 
 /// `runner check`: what the file declares and how many tasks each step makes.
 pub(crate) fn plan_summary(pipeline: &Pipeline, plan: &Plan, jobs: usize) -> String {
@@ -163,6 +164,17 @@ pub(crate) fn dry_run(
         .unwrap_or_default();
     let _ = writeln!(out, "cd {root}");
     let mut up_to_date = 0;
+    // With `--explain`: the files each command names, which are part of
+    // its fingerprint (issue 10, item 1).
+    let deps: Vec<StepDeps> = if explain {
+        pipeline
+            .steps
+            .iter()
+            .map(|s| StepDeps::new(pipeline, s))
+            .collect()
+    } else {
+        Vec::new()
+    };
     for task in &plan.tasks {
         let reason = match &verdicts[task.id] {
             None => continue,
@@ -175,6 +187,17 @@ pub(crate) fn dry_run(
         let step = &pipeline.steps[task.step];
         if explain {
             let _ = writeln!(out, "# {} {}: {reason}", step.name, task.key);
+            let named = deps[task.step].named_by_command(task);
+            if !named.is_empty() {
+                let named: Vec<String> = named.iter().map(|p| display_path(p)).collect();
+                let _ = writeln!(
+                    out,
+                    "# {} {}: reads {} (named by its command)",
+                    step.name,
+                    task.key,
+                    named.join(", ")
+                );
+            }
         }
         let line = command_line(pipeline, task);
         let line = line

@@ -2,6 +2,7 @@
 //! progress display; the scheduler and the local task runner do the work.
 
 pub(crate) mod cgroup;
+pub(crate) mod folders;
 pub(crate) mod group;
 pub(crate) mod log;
 pub(crate) mod process;
@@ -164,7 +165,8 @@ pub(crate) struct Traces {
     /// This run's log folder (absolute).
     pub(crate) log_dir: PathBuf,
     /// Names this run among all runs of the pipeline, in temporary output
-    /// names (`12`: run 12; `n4321`: a `--no-state` run of pid 4321).
+    /// names (`12.a3f0`: run 12, and random characters, as ids start again
+    /// when the state is deleted; `n4321`: a `--no-state` run of pid 4321).
     pub(crate) run_tag: String,
 }
 
@@ -234,13 +236,14 @@ pub(crate) fn execute(
         children: Default::default(),
         workers: &workers,
         cancel: Default::default(),
+        folders: folders::OutputFolders::new(pipeline),
         freshness: task::Freshness {
             latest: &freshness.snapshot.latest,
             verdicts: freshness.verdicts,
             step_deps: pipeline
                 .steps
                 .iter()
-                .map(|s| fingerprint::step_deps(pipeline, s))
+                .map(|s| fingerprint::StepDeps::new(pipeline, s))
                 .collect(),
             files: Files::new(&pipeline.root, &freshness.snapshot.files),
             record: freshness.record,

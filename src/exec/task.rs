@@ -152,6 +152,8 @@ pub(crate) struct LocalTasks<'a> {
     pub(crate) tables: SharedTables,
     /// Raised by `stop`: built-in steps and plots check it.
     pub(crate) cancel: crate::cancel::Cancel,
+    /// Where outputs may land, as links resolve.
+    pub(crate) folders: crate::exec::folders::OutputFolders,
 }
 
 /// What a worker needs to fingerprint a task.
@@ -161,8 +163,8 @@ pub(crate) struct Freshness<'a> {
     pub(crate) latest: &'a FxHashMap<u128, Last>,
     /// Per task: the verdict (with a fingerprint when one was taken).
     pub(crate) verdicts: &'a [Option<Verdict>],
-    /// Per step: files every task of it depends on.
-    pub(crate) step_deps: Vec<Vec<PathBuf>>,
+    /// Per step: what its tasks depend on beyond their inputs.
+    pub(crate) step_deps: Vec<fingerprint::StepDeps>,
     /// Content hashes known from earlier runs.
     pub(crate) files: Files<'a>,
     /// Fingerprint and record tasks (off with `--no-state`).
@@ -219,20 +221,20 @@ impl LocalTasks<'_> {
         result
     }
 
-    /// The deps of a task's fingerprint: its step's, and for a call step the
-    /// files its worker loaded last time.
-    fn task_deps(&self, task: &Task) -> std::borrow::Cow<'_, [PathBuf]> {
+    /// The deps of a task's fingerprint: `base` (its step's and those its
+    /// command names), and for a call step the files its worker loaded
+    /// last time.
+    fn task_deps<'b>(&self, task: &Task, base: &'b [PathBuf]) -> std::borrow::Cow<'b, [PathBuf]> {
         let step = &self.pipeline.steps[task.step];
-        let step_deps = &self.freshness.step_deps[task.step];
         match &step.action {
             Action::Call(_) if self.freshness.record => {
                 let last = self
                     .freshness
                     .latest
                     .get(&db::task_id(&step.name, &task.key));
-                fingerprint::task_deps(step_deps, last.and_then(|l| l.found_deps.as_deref()))
+                fingerprint::task_deps(base, last.and_then(|l| l.found_deps.as_deref()))
             }
-            _ => std::borrow::Cow::Borrowed(step_deps.as_slice()),
+            _ => std::borrow::Cow::Borrowed(base),
         }
     }
 
@@ -241,8 +243,10 @@ impl LocalTasks<'_> {
     /// are those of its last success; else its fingerprint, for the run.
     fn still_up_to_date(&self, task: &Task) -> Result<TaskResult, Option<Box<Fingerprint>>> {
         let step = &self.pipeline.steps[task.step];
-        let deps = &self.task_deps(task);
-        let Ok(mut fp) = fingerprint::fingerprint(self.pipeline, task, deps, &self.freshness.files)
+        let base = self.freshness.step_deps[task.step].of_task(task);
+        let deps = &self.task_deps(task, &base);
+        let Ok(mut fp) =
+            fingerprint::fingerprint(self.pipeline, task, &base, deps, &self.freshness.files)
         else {
             return Err(None);
         };
@@ -285,20 +289,37 @@ impl LocalTasks<'_> {
         // The fingerprint is of the inputs as the task reads them: taken
         // before it runs (now, if the check before the run could not).
         let mut new_hashes = Vec::new();
-        let deps = self.task_deps(task);
-        let fingerprint = match (&self.freshness.verdicts[task.id], precomputed) {
+        // Its deps: those of its step and those its command names (issue
+        // 10, item 1), with the files its worker loaded last time (issue 9);
+        // the ones found when its fingerprint was taken, if it was taken
+        // before (by the check before the run, or for a partial task).
+        let taken = match precomputed {
+            Some(given) => given,
+            None => match &self.freshness.verdicts[task.id] {
+                Some(Verdict::Run(_, Some(fp))) => Some(fp.clone()),
+                _ => None,
+            },
+        };
+        let base = match &taken {
+            Some(fp) => fp.base_deps.clone(),
+            None if self.freshness.record => self.freshness.step_deps[task.step].of_task(task),
+            None => Vec::new(),
+        };
+        let deps = self.task_deps(task, &base);
+        let fingerprint = match taken {
             _ if !self.freshness.record => None,
-            (_, Some(Some(mut fp))) => {
+            Some(mut fp) => {
                 new_hashes.append(&mut fp.new_hashes);
                 Some(fp)
             }
-            (Some(Verdict::Run(_, Some(fp))), None) => Some(fp.clone()),
-            _ => fingerprint::fingerprint(self.pipeline, task, &deps, &self.freshness.files)
-                .ok()
-                .map(|mut fp| {
-                    new_hashes.append(&mut fp.new_hashes);
-                    Box::new(fp)
-                }),
+            None => {
+                fingerprint::fingerprint(self.pipeline, task, &base, &deps, &self.freshness.files)
+                    .ok()
+                    .map(|mut fp| {
+                        new_hashes.append(&mut fp.new_hashes);
+                        Box::new(fp)
+                    })
+            }
         };
         let root = &self.pipeline.root;
         let (out_path, err_path) = log_paths(&self.log_dir, &step.name, &task.key);
@@ -370,7 +391,7 @@ impl LocalTasks<'_> {
             (Outcome::Succeeded, Some(fingerprint)) => {
                 // The files its worker loaded join its deps (issue 9).
                 let (fingerprint, deps, found_deps) = match found {
-                    Some(found) => self.with_found_deps(task, fingerprint, &deps, &found),
+                    Some(found) => self.with_found_deps(task, fingerprint, &base, &deps, &found),
                     None => (fingerprint, deps.into_owned(), None),
                 };
                 fingerprint::output_hashes(task, &self.freshness.files, &mut new_hashes)
@@ -423,10 +444,10 @@ impl LocalTasks<'_> {
         &self,
         task: &Task,
         before: Box<Fingerprint>,
+        step_deps: &[PathBuf],
         before_deps: &[PathBuf],
         found: &FoundDeps,
     ) -> (Box<Fingerprint>, Vec<PathBuf>, Option<String>) {
-        let step_deps = &self.freshness.step_deps[task.step];
         let deps = fingerprint::task_deps(step_deps, Some(&found.paths)).into_owned();
         let listed = &deps[step_deps.len()..];
         let stored = (!listed.is_empty()).then(|| {
@@ -505,6 +526,7 @@ impl LocalTasks<'_> {
                 fs::create_dir_all(parent).map_err(|e| {
                     io_failure(format!("cannot create folder `{}`", parent.display()), e)
                 })?;
+                self.folders.check(parent).map_err(plain_failure)?;
             }
         }
         let command = exec_command(self.pipeline, task, attempt.temps).map_err(plain_failure)?;
@@ -589,6 +611,14 @@ impl LocalTasks<'_> {
                 let what = if call { "the call" } else { "the command" };
                 return Err(plain_failure(format!(
                     "{what} succeeded but did not write `{}`{hint}",
+                    display_path(out)
+                )));
+            }
+            // A FIFO, a folder or a device is no output: hashing it could
+            // wait forever (a FIFO) or mean nothing.
+            if !fs::metadata(temp).is_ok_and(|m| m.is_file()) {
+                return Err(plain_failure(format!(
+                    "the output `{}` is not a regular file (a folder, a FIFO, a device or a broken link)",
                     display_path(out)
                 )));
             }

@@ -48,6 +48,18 @@ pub(crate) fn expand(
         return finish(set, found);
     }
     let skip: Vec<PathBuf> = skip.iter().map(|s| root.join(s)).collect();
+    // Where those really are: a link among the inputs that leads into
+    // them (`data/link -> ../build`) must not make outputs inputs (each
+    // run would make outputs of outputs, issue 10).
+    let skip_real: Vec<PathBuf> = skip
+        .iter()
+        .filter_map(|s| std::fs::canonicalize(s).ok())
+        .collect();
+    let leads_into_skip = |entry: &walkdir::DirEntry| {
+        entry.path_is_symlink()
+            && std::fs::canonicalize(entry.path())
+                .is_ok_and(|real| skip_real.iter().any(|s| real.starts_with(s)))
+    };
     // (path, key, span of the glob that found it); a path found by two
     // globs keeps the first.
     let mut found: Vec<Found> = Vec::new();
@@ -69,9 +81,11 @@ pub(crate) fn expand(
         let entries = walker.into_iter().filter_entry(|entry| {
             if entry.file_type().is_dir() {
                 let hidden = entry.file_name().as_encoded_bytes().starts_with(b".");
-                (!hidden || hidden_ok) && !skip.iter().any(|s| entry.path() == s)
+                (!hidden || hidden_ok)
+                    && !skip.iter().any(|s| entry.path() == s)
+                    && !leads_into_skip(entry)
             } else {
-                true
+                !leads_into_skip(entry)
             }
         });
         for entry in entries {
@@ -177,6 +191,13 @@ fn finish(set: &InputSet, mut found: Vec<Found>) -> Result<Vec<InputFile>, Vec<D
         .collect())
 }
 
+/// Whether `path` is really (through links) inside one of `folders`
+/// (canonical paths).
+fn leads_into(path: &Path, folders: &[PathBuf]) -> bool {
+    !folders.is_empty()
+        && std::fs::canonicalize(path).is_ok_and(|real| folders.iter().any(|f| real.starts_with(f)))
+}
+
 /// Standard input, read once per process (`from = "-"`).
 fn stdin_bytes() -> &'static [u8] {
     static STDIN: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
@@ -223,6 +244,13 @@ fn listed(
         })?;
         &owned
     };
+    // Where the output and state folders really are: a listed path through
+    // a link into them (`data/link/x.csv`, `data/link -> ../build`) is an
+    // output, not an input (as for globs).
+    let skip_real: Vec<PathBuf> = skip
+        .iter()
+        .filter_map(|s| std::fs::canonicalize(root.join(s)).ok())
+        .collect();
     let mut found = Vec::new();
     let mut seen: HashSet<PathBuf> = HashSet::default();
     let mut problems: Vec<String> = Vec::new();
@@ -254,7 +282,7 @@ fn listed(
             ));
             continue;
         }
-        if skip.iter().any(|s| rel.starts_with(s)) {
+        if skip.iter().any(|s| rel.starts_with(s)) || leads_into(&root.join(&rel), &skip_real) {
             continue;
         }
         let rel_text = display_path(&rel);

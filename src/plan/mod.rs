@@ -144,7 +144,7 @@ const STEM_KEPT: usize = 40;
 /// into the file that a later run renames into place (issue 10, item 2).
 /// The stem is cut and a hash of the final path added, so the name fits in
 /// 255 bytes whatever the final name's length (item 15):
-/// `out/.x.tmp-0123456789ab-12-1.svg`.
+/// `out/.x.tmp-0123456789ab-12.a3f0-1.svg` (attempt 1 of run 12).
 pub(crate) fn temp_path(final_path: &Path, attempt: &str) -> PathBuf {
     use std::os::unix::ffi::OsStrExt;
     let name = final_path.file_name().unwrap_or_default();

@@ -467,8 +467,8 @@ out = "plots/{{ key }}.txt"
             .iter()
             .map(|task| {
                 let step = &pipeline.steps[task.step];
-                let deps = fingerprint::step_deps(&pipeline, step);
-                let fp = fingerprint::fingerprint(&pipeline, task, &deps, &files).unwrap();
+                let deps = fingerprint::StepDeps::new(&pipeline, step).of_task(task);
+                let fp = fingerprint::fingerprint(&pipeline, task, &deps, &deps, &files).unwrap();
                 (
                     step.name.clone(),
                     fp.action.to_hex().to_string(),

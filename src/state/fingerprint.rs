@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::config::{Action, Pipeline, PlotTemplate, Step, WorkerProgram};
+use crate::config::Pipeline;
 use crate::plan::{Task, display_path, escaped};
 use crate::state::action_hash::action_hash;
+pub(crate) use crate::state::command_deps::StepDeps;
 use crate::state::db::{CachedHash, Last, TaskStatus};
 
 /// A file hash cache entry older than this (relative to its mtime) is
@@ -55,6 +56,13 @@ impl<'a> Files<'a> {
     pub(crate) fn hash(&self, rel: &Path) -> io::Result<([u8; 32], Option<NewHash>)> {
         let abs = self.root.join(rel);
         let meta = std::fs::metadata(&abs)?;
+        // A FIFO or a device would be read forever.
+        if !meta.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
         let stamp = Stamp::of(&meta);
         let key = rel.as_os_str().as_encoded_bytes();
         if let Some(c) = self.cache.get(key).filter(|c| stamp.matches(c)) {
@@ -127,79 +135,6 @@ impl Stamp {
     }
 }
 
-/// Files a step's tasks all depend on beyond their inputs: `deps`, files
-/// named by the command itself (`scripts/clean.py`), a plot's template file.
-pub(crate) fn step_deps(pipeline: &Pipeline, step: &Step) -> Vec<PathBuf> {
-    let root = &pipeline.root;
-    let mut files: Vec<PathBuf> = Vec::new();
-    for pattern in &step.deps {
-        let full = root.join(pattern);
-        if let Ok(paths) = glob::glob(&full.to_string_lossy()) {
-            for path in paths.flatten() {
-                if path.is_file()
-                    && let Ok(rel) = path.strip_prefix(root)
-                {
-                    files.push(rel.to_owned());
-                }
-            }
-        }
-    }
-    // Words of the command that are not templated and name a file under root:
-    // every `run` element; in `shell`, words that look like paths (a `/` or
-    // an extension) and are not redirection targets (those are written).
-    let words: Vec<String> = match &step.action {
-        Action::Run(argv) => argv.iter().map(|a| a.text.clone()).collect(),
-        Action::Shell(script) => {
-            let mut words = Vec::new();
-            let mut after_redirect = false;
-            for word in script.text.split_whitespace() {
-                let redirect = word.contains('>') || word.contains('<');
-                if !redirect && !after_redirect && (word.contains('/') || word.contains('.')) {
-                    words.push(
-                        word.trim_matches(|c| c == ';' || c == '&' || c == '|')
-                            .to_owned(),
-                    );
-                }
-                after_redirect = word.ends_with('>') || word.ends_with('<');
-            }
-            words
-        }
-        Action::Builtin { .. } => Vec::new(),
-        // The module file, or the files the worker's argv names; the
-        // modules it imports and the interpreter's binary (its version) are
-        // reported by the worker, and join the deps after the task ran.
-        Action::Call(spec) => match &spec.worker {
-            WorkerProgram::Python { module, .. } => {
-                vec![module.to_string_lossy().into_owned()]
-            }
-            WorkerProgram::Argv { argv, .. } => argv.clone(),
-        },
-        Action::Plot(spec) => match &spec.template {
-            PlotTemplate::File(path) => vec![path.to_string_lossy().into_owned()],
-            PlotTemplate::Builtin(_) => Vec::new(),
-        },
-    };
-    for word in words {
-        if word.contains("{{") || word.contains("{%") || word.starts_with('-') || word.is_empty() {
-            continue;
-        }
-        let path = Path::new(&word);
-        if path.is_absolute()
-            || path
-                .components()
-                .any(|c| c == std::path::Component::ParentDir)
-        {
-            continue;
-        }
-        if root.join(path).is_file() {
-            files.push(path.to_owned());
-        }
-    }
-    files.sort();
-    files.dedup();
-    files
-}
-
 /// The deps of one task: its step's, then the files its worker reported
 /// loading when the task last succeeded (sorted; those of the step left out).
 pub(crate) fn task_deps<'d>(
@@ -234,16 +169,21 @@ pub(crate) struct Fingerprint {
     pub(crate) fingerprint: blake3::Hash,
     /// BLAKE3 over the action alone.
     pub(crate) action: blake3::Hash,
+    /// The deps of its step and those its command names, as found when it
+    /// was taken (before those its worker reports are added).
+    pub(crate) base_deps: Vec<PathBuf>,
     /// The content hash of every input, then of every dep.
     pub(crate) input_hashes: Vec<[u8; 32]>,
     /// Files that had to be hashed, for the cache.
     pub(crate) new_hashes: Vec<NewHash>,
 }
 
-/// Fingerprints a task as its inputs are now.
+/// Fingerprints a task as its inputs are now, over `deps` (`base_deps`, the
+/// task's own, then those its worker reported).
 pub(crate) fn fingerprint(
     pipeline: &Pipeline,
     task: &Task,
+    base_deps: &[PathBuf],
     deps: &[PathBuf],
     files: &Files<'_>,
 ) -> Result<Fingerprint, Reason> {
@@ -260,6 +200,7 @@ pub(crate) fn fingerprint(
     Ok(Fingerprint {
         fingerprint: combine(&action, task, deps, &input_hashes),
         action,
+        base_deps: base_deps.to_vec(),
         input_hashes,
         new_hashes,
     })
@@ -316,6 +257,7 @@ pub(crate) fn with_deps(
     Fingerprint {
         fingerprint: combine(&before.action, task, deps, &input_hashes),
         action: before.action,
+        base_deps: before.base_deps.clone(),
         input_hashes,
         new_hashes: Vec::new(),
     }

@@ -3,12 +3,14 @@
 //! logs, and the answer to "is this task up to date?".
 
 mod action_hash;
+mod command_deps;
 mod damage;
 pub(crate) mod db;
 pub(crate) mod fingerprint;
 pub(crate) mod groups;
 pub(crate) mod lock;
 pub(crate) mod logs;
+mod shell_words;
 mod writer;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -106,7 +108,7 @@ pub(crate) fn assess(
     let mut new_hashes = Vec::new();
     for (step_index, ids) in plan.step_tasks.iter().enumerate() {
         let step = &pipeline.steps[step_index];
-        let deps = fingerprint::step_deps(pipeline, step);
+        let step_deps = fingerprint::StepDeps::new(pipeline, step);
         let decided: Vec<(TaskId, Verdict, Vec<fingerprint::NewHash>)> = ids
             .par_iter()
             .filter(|&&id| wanted[id])
@@ -132,10 +134,12 @@ pub(crate) fn assess(
                     return (id, Verdict::Run(Reason::New, None), Vec::new());
                 }
                 let latest = snapshot.latest.get(&db::task_id(&step.name, &task.key));
-                // With the files its worker loaded last time (issue 9).
+                // The files its command names (issue 10, item 1), and those
+                // its worker loaded last time (issue 9).
+                let base = step_deps.of_task(task);
                 let deps =
-                    fingerprint::task_deps(&deps, latest.and_then(|l| l.found_deps.as_deref()));
-                match fingerprint::fingerprint(pipeline, task, &deps, &files) {
+                    fingerprint::task_deps(&base, latest.and_then(|l| l.found_deps.as_deref()));
+                match fingerprint::fingerprint(pipeline, task, &base, &deps, &files) {
                     Err(reason) => (id, Verdict::Run(reason, None), Vec::new()),
                     Ok(mut fp) => {
                         let mut hashes = std::mem::take(&mut fp.new_hashes);

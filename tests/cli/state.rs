@@ -420,7 +420,10 @@ glob = ["data/*.csv"]
 [[steps]]
 name = "hold"
 each = "logs"
-shell = "touch started; while [ ! -e release ]; do sleep 0.05; done; echo done > {{ out }}"
+# Marker files through a redirection and a variable: a file the command
+# names as an argument is one of its dependencies (issue 10, item 1).
+shell = "echo > started; while [ ! -e $RELEASE ]; do sleep 0.05; done; echo done > {{ out }}"
+env = { RELEASE = "release" }
 out = "{{ key }}.txt"
 "#,
     );

@@ -875,3 +875,167 @@ out = "{{ key }}.txt"
     );
     assert!(!run.stderr.contains("cannot run"), "{}", run.stderr);
 }
+
+#[test]
+fn item_01_files_named_by_the_rendered_command_are_dependencies() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n")
+        .write("scripts/s.sh", "echo one\n")
+        .write("lookup.txt", "first\n")
+        .write("tool", "echo v1\n")
+        .pipeline(
+            r#"
+[pipeline]
+out = "build"
+[vars]
+script = "scripts/s.sh"
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "templated"
+each = "data"
+run = ["sh", "{{ vars.script }}"]
+stdout = true
+out = "templated/{{ key }}.txt"
+[[steps]]
+name = "quoted"
+each = "data"
+shell = "sh 'scripts/s.sh' > {{ out }}"
+out = "quoted/{{ key }}.txt"
+[[steps]]
+name = "subshell"
+each = "data"
+shell = "(sh scripts/s.sh) > {{ out }}"
+out = "subshell/{{ key }}.txt"
+[[steps]]
+name = "redirected"
+each = "data"
+shell = "cat < lookup.txt > {{ out }}"
+out = "redirected/{{ key }}.txt"
+[[steps]]
+name = "plain"
+each = "data"
+shell = "sh tool >> ran.log; cp {{ input }} {{ out }}"
+out = "plain/{{ key }}.txt"
+"#,
+        );
+    t.run(["pipeline.toml"]).expect_code(0);
+    // `--explain` names what the scan found.
+    let dry = t.run(["pipeline.toml", "-n", "--explain", "--force"]);
+    assert!(
+        dry.stdout
+            .contains("# redirected a: reads lookup.txt (named by its command)"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("# quoted a: reads scripts/s.sh"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("# plain a: reads tool"),
+        "{}",
+        dry.stdout
+    );
+    assert!(!dry.stdout.contains("reads ran.log"), "{}", dry.stdout);
+    t.write("scripts/s.sh", "echo two\n")
+        .write("lookup.txt", "second\n");
+    let run = t.run(["pipeline.toml", "-n", "--explain"]);
+    for step in ["templated", "quoted", "subshell"] {
+        assert!(
+            run.stdout
+                .contains(&format!("# {step} a: input changed: scripts/s.sh")),
+            "{step}\n{}",
+            run.stdout
+        );
+    }
+    assert!(
+        run.stdout
+            .contains("# redirected a: input changed: lookup.txt"),
+        "{}",
+        run.stdout
+    );
+    t.run(["pipeline.toml"]).expect_code(0);
+    for step in ["templated", "quoted", "subshell"] {
+        assert_eq!(t.read(format!("build/{step}/a.txt")), "two\n", "{step}");
+    }
+    assert_eq!(t.read("build/redirected/a.txt"), "second\n");
+    // A file the command appends to (`>> ran.log`) is written, not read:
+    // running again finds everything up to date.
+    let run = t.run(["pipeline.toml"]);
+    assert!(run.stderr.contains("5 up to date"), "{}", run.stderr);
+    t.write("tool", "echo v2\n");
+    let run = t.run(["pipeline.toml"]);
+    assert!(run.stderr.contains("4 up to date"), "{}", run.stderr);
+}
+
+/// Found by bench/attack: a command that made its output a FIFO hung runner
+/// (hashing it waited for a writer forever).
+#[test]
+fn found_an_output_that_is_a_fifo_fails_its_task() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n").pipeline(&COPY.replace(
+        "run = [\"cp\", \"{{ input }}\", \"{{ out }}\"]",
+        "run = [\"mkfifo\", \"{{ out }}\"]",
+    ));
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("is not a regular file"),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.exists("build/a.txt"));
+}
+
+/// Found by bench/attack: a link among the inputs that leads into `out`
+/// (`data/link -> ../build`) made outputs inputs, and each run made outputs
+/// of outputs.
+#[test]
+fn found_a_link_among_the_inputs_into_out_is_not_walked() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n")
+        .pipeline(&COPY.replace("glob = \"data/*.txt\"", "glob = \"data/**/*.txt\""));
+    std::fs::create_dir_all(t.path("build")).unwrap();
+    std::os::unix::fs::symlink("../build", t.path("data/link")).unwrap();
+    std::os::unix::fs::symlink("../build/a.txt", t.path("data/file.txt")).unwrap();
+    for _ in 0..3 {
+        t.run(["pipeline.toml"]).expect_code(0);
+    }
+    assert_eq!(files_under(&t.path("build")), ["a.txt"]);
+}
+
+/// Found by bench/attack: run ids start again at 1 when the state folder is
+/// deleted, so a command left running by a killed run 1 of the old state
+/// wrote the same temporary file as the new run 1 (and, without cgroups,
+/// nothing recorded it any more to stop it).
+#[test]
+fn found_a_new_state_never_shares_temporary_names_with_a_killed_run() {
+    let t = Test::new();
+    t.write("data/a.txt", "old\n")
+        .write("scripts/late.sh", LATE_WRITER)
+        .pipeline(&COPY.replace(
+            "run = [\"cp\", \"{{ input }}\", \"{{ out }}\"]",
+            "run = [\"sh\", \"scripts/late.sh\", \"{{ input }}\", \"{{ out }}\"]",
+        ));
+    let mut first = t
+        .command(["pipeline.toml"])
+        .env("RUNNER_CGROUP", "off")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(|| t.exists("started-old"));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    std::fs::remove_dir_all(t.path(".runner")).unwrap();
+    t.write("data/a.txt", "new\n");
+    t.command(["pipeline.toml"])
+        .env("RUNNER_CGROUP", "off")
+        .output_run()
+        .expect_code(0);
+    // The old task wrote (into a temporary file of its own) or was stopped.
+    wait_until(|| t.exists("wrote-old") || !alive(&t.read("pid-old")));
+    assert_eq!(t.read("build/a.txt"), "new\n");
+}

@@ -399,8 +399,8 @@ impl<'a> WorkerPool<'a> {
                 }
                 Status::Untried | Status::Ready => {}
             }
-            while let Some(mut worker) = state.kinds[kind].idle.pop() {
-                if !worker.exited() {
+            while let Some(worker) = state.kinds[kind].idle.pop() {
+                if !worker.gone() {
                     return Ok(worker);
                 }
                 self.end(worker);

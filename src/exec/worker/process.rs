@@ -436,6 +436,11 @@ impl Worker {
         self.reap()
     }
 
+    /// Whether it has exited (without reaping it: one poll of its pidfd).
+    pub(crate) fn gone(&self) -> bool {
+        self.reaped || self.gone_unreaped()
+    }
+
     /// Whether it has exited, leaving it to be reaped.
     fn gone_unreaped(&self) -> bool {
         if let Some(fd) = &self.pidfd {

@@ -1,0 +1,72 @@
+//! Where outputs land, as the file system resolves it: a folder under `out`
+//! that is a link (made by a user, or by a task's command) must not lead
+//! into the state folder, nor back into root outside `out` (among inputs);
+//! a link to somewhere outside root (scratch space) is followed. Checked
+//! once per folder per run, before anything is written there (issue 10,
+//! items 5 and 6; the same rules as `config/places.rs`, at run time).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rustc_hash::FxHashMap;
+
+use crate::config::Pipeline;
+
+/// The output folders of a run, each checked once.
+pub(crate) struct OutputFolders {
+    root: PathBuf,
+    out: PathBuf,
+    state: PathBuf,
+    checked: Mutex<FxHashMap<PathBuf, Result<(), String>>>,
+}
+
+impl OutputFolders {
+    /// For `pipeline`'s `out` and state folders.
+    pub(crate) fn new(pipeline: &Pipeline) -> OutputFolders {
+        OutputFolders {
+            root: pipeline.root.clone(),
+            out: pipeline.abs(&pipeline.out_dir),
+            state: pipeline.abs(&pipeline.state_dir),
+            checked: Mutex::default(),
+        }
+    }
+
+    /// `Ok` when `folder` (absolute, existing) resolves inside the output
+    /// folder or outside root; else what is wrong, for the task's failure.
+    pub(crate) fn check(&self, folder: &Path) -> Result<(), String> {
+        if let Some(known) = self.lock().get(folder) {
+            return known.clone();
+        }
+        let verdict = self.resolve_and_check(folder);
+        self.lock().insert(folder.to_owned(), verdict.clone());
+        verdict
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<PathBuf, Result<(), String>>> {
+        self.checked.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn resolve_and_check(&self, folder: &Path) -> Result<(), String> {
+        let real = std::fs::canonicalize(folder)
+            .map_err(|e| format!("cannot resolve the folder `{}`: {e}", folder.display()))?;
+        let resolved = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+        let shown = folder
+            .strip_prefix(&self.root)
+            .unwrap_or(folder)
+            .display()
+            .to_string();
+        if real.starts_with(resolved(&self.state)) {
+            return Err(format!(
+                "the output folder `{shown}` leads into the state folder (`{}`), through a link; runner does not write there",
+                real.display()
+            ));
+        }
+        if real.starts_with(resolved(&self.out)) || !real.starts_with(&self.root) {
+            return Ok(());
+        }
+        Err(format!(
+            "the output folder `{shown}` leads to `{}`, inside root but outside the output folder, through a link; runner does not write there",
+            real.display()
+        ))
+    }
+}
