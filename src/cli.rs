@@ -41,6 +41,8 @@ pub(crate) enum Cmd {
     /// List (and with --yes delete) the outputs earlier runs wrote that no
     /// task declares any more.
     Clean(CleanArgs),
+    /// Write the HTML report of a recorded run (the last one by default).
+    Report(ReportArgs),
     /// Print the JSON Schema of the pipeline file format (for editors).
     Schema,
 }
@@ -72,6 +74,24 @@ pub(crate) struct CleanArgs {
     /// Every output runner wrote, and the state folder (a fresh start).
     #[arg(long)]
     pub(crate) all: bool,
+}
+
+/// `runner report`
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The pipeline file.
+    pub(crate) pipeline: PathBuf,
+    /// The run to report on (an id from `runner history`; default: the last).
+    #[arg(long, value_name = "ID")]
+    pub(crate) run: Option<i64>,
+    /// Where to write the page (default: `[report] out`, else `report.html`
+    /// in the output folder).
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Open the page with the desktop's opener (xdg-open, open) when there
+    /// is one.
+    #[arg(long)]
+    pub(crate) open: bool,
 }
 
 /// `runner run`
@@ -145,7 +165,7 @@ fn parse_jobs(s: &str) -> Result<Jobs, String> {
 }
 
 const SUBCOMMANDS: &[&str] = &[
-    "run", "check", "graph", "history", "clean", "schema", "help",
+    "run", "check", "graph", "history", "report", "clean", "schema", "help",
 ];
 
 /// Makes `runner FILE [flags]` and `runner [flags] FILE` mean `runner run ...`.

@@ -6,13 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::cli::{CleanArgs, Cli, Cmd, HistoryArgs, Jobs, RunArgs};
+use crate::cli::{CleanArgs, Cli, Cmd, HistoryArgs, Jobs, ReportArgs, RunArgs};
 use crate::config::{self, Pipeline};
 use crate::diag;
 use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_TASKS_FAILED, Error};
 use crate::exec::{self, RunOptions};
 use crate::plan::{self, Plan, display_path};
-use crate::report::RunReport;
+use crate::report::{self, RunReport, Tally};
 use crate::show;
 use crate::state::{self, Force, State, db};
 use crate::targets;
@@ -46,6 +46,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
         }
         Cmd::History(args) => history(&args),
         Cmd::Clean(args) => clean(&args),
+        Cmd::Report(args) => report(&args),
         Cmd::Schema => {
             print_stdout(&config::json_schema())?;
             Ok(EXIT_OK)
@@ -147,8 +148,61 @@ fn phase(label: &str, since: &mut std::time::Instant) {
     *since = std::time::Instant::now();
 }
 
+/// The flags of a run that change what runs or how, one string each as it
+/// could be typed again (`--force=clean`, `--only=plot`, `--jobs=4`), for the
+/// run's record (`history`, the report).
+fn run_flags(args: &RunArgs) -> Vec<String> {
+    let mut flags = Vec::new();
+    match args.jobs {
+        Some(Jobs::Count(n)) => flags.push(format!("--jobs={n}")),
+        Some(Jobs::Auto) => flags.push("--jobs=auto".to_owned()),
+        None => {}
+    }
+    for step in &args.force {
+        flags.push(if step.is_empty() {
+            "--force".to_owned()
+        } else {
+            format!("--force={step}")
+        });
+    }
+    for step in &args.only {
+        flags.push(format!("--only={step}"));
+    }
+    // Output paths asked for (issue 12), as typed.
+    flags.extend(args.targets.iter().map(|t| t.display().to_string()));
+    for (on, flag) in [
+        (args.fail_fast, "--fail-fast"),
+        (args.wait, "--wait"),
+        (args.quiet, "--quiet"),
+        (args.verbose, "--verbose"),
+    ] {
+        if on {
+            flags.push(flag.to_owned());
+        }
+    }
+    flags
+}
+
+/// The `--set` overrides as applied (typed as in `[vars]`), as flags that
+/// could be typed again (`--set=n=4`, `--set=label=Test`), for the run's
+/// record.
+fn set_flags(overrides: &toml::Table) -> Vec<String> {
+    overrides
+        .iter()
+        .map(|(name, value)| match value {
+            toml::Value::String(text) => format!("--set={name}={text}"),
+            other => format!("--set={name}={other}"),
+        })
+        .collect()
+}
+
 fn run(args: &RunArgs) -> Result<i32, Error> {
     let mut clock = std::time::Instant::now();
+    // What git says about the pipeline file is asked for at once, in the
+    // background: it is recorded when the run ends, and nothing waits on it.
+    let pipeline_file = args.pipeline.clone();
+    let git = (!args.dry_run && !args.no_state)
+        .then(|| std::thread::spawn(move || state::git::state_of(&pipeline_file)));
     let mut pipeline = load(&args.pipeline)?;
     let overrides = pipeline.set_vars(&args.set).map_err(Error::Usage)?;
     phase("load", &mut clock);
@@ -221,12 +275,22 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         return Ok(EXIT_OK);
     };
 
+    // Steps with tasks to run get an estimate of their task time from
+    // earlier runs, for the progress' time left.
+    let mut needed = vec![false; pipeline.steps.len()];
+    for task in &plan.tasks {
+        if matches!(verdicts[task.id], Some(state::Verdict::Run(..))) {
+            needed[task.step] = true;
+        }
+    }
+    let earlier_times = state.earlier_task_times(&pipeline, &needed);
+
     let signals = Signals::install();
     let argv: Vec<String> = std::env::args().collect();
-    state.begin(&pipeline, &argv.join(" "))?;
-    if !overrides.is_empty() {
-        state.record_vars(&overrides)?;
-    }
+    let jobs = exec::pool_size(&pipeline, &options);
+    let mut flags = run_flags(args);
+    flags.extend(set_flags(&overrides));
+    state.begin(&pipeline, &argv.join(" "), flags, jobs)?;
     let writer = state.writer()?;
     writer.hashes(hashes);
     let write_failed = writer.failed_flag();
@@ -241,6 +305,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
             snapshot: &snapshot,
             writer: &writer,
             record: true,
+            earlier_times: &earlier_times,
         },
         exec::Traces {
             log_dir: state.log_dir.clone(),
@@ -293,17 +358,45 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         ));
     }
     joined?;
-    let counts = db::RunCounts {
-        ok: totals.ok,
-        failed: totals.failed,
-        // No column of their own in `runs`: tasks stopped by an interrupt
-        // did not run to the end (the run's exit code says why).
-        skipped: totals.skipped + totals.interrupted,
-        up_to_date: totals.up_to_date,
-    };
-    state.end(code, counts, result.isolation)?;
+    let counts = run_counts(totals);
+    let steps = pipeline
+        .steps
+        .iter()
+        .zip(report.per_step())
+        .filter(|(_, (tally, _, _))| *tally != Tally::default())
+        .map(|(step, (tally, _, _))| (step.name.clone(), run_counts(tally)))
+        .collect();
+    state.end(db::RunEnd {
+        exit_code: code,
+        wall_ms: result.wall.as_millis() as i64,
+        counts,
+        steps,
+        git: git.and_then(|handle| handle.join().ok()).flatten(),
+        isolation: result.isolation,
+        ..db::RunEnd::default()
+    })?;
     if code == EXIT_OK && pipeline.prune {
         prune(&pipeline, &plan, &state, options.quiet)?;
+    }
+    // `[report]`: the page of this run, from what the state recorded (the
+    // same path as `runner report`), also after failures and interrupts. A
+    // page that cannot be written is a warning: the run's verdict stands.
+    if pipeline.report.is_some() {
+        let written = state.connection().and_then(|conn| {
+            report::write_page(
+                &pipeline,
+                &plan,
+                conn,
+                Some(state.run_id),
+                &report_path(&pipeline),
+                &state.db_path(),
+            )
+        });
+        match written {
+            Ok(w) if !options.quiet => eprintln!("report: {}", w.path.display()),
+            Ok(_) => {}
+            Err(e) => eprintln!("warning: the report was not written: {e}"),
+        }
     }
     if totals.failed > 0 && !pipeline.on_failure.is_empty() {
         let run = FinishedRun {
@@ -323,6 +416,18 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     std::mem::forget(plan);
     std::mem::forget(snapshot);
     Ok(code)
+}
+
+/// A run's counts as the state records them.
+fn run_counts(tally: Tally) -> db::RunCounts {
+    db::RunCounts {
+        ok: tally.ok,
+        failed: tally.failed,
+        // No column of their own in `runs`: tasks stopped by an interrupt
+        // did not run to the end (the run's exit code says why).
+        skipped: tally.skipped + tally.interrupted,
+        up_to_date: tally.up_to_date,
+    }
 }
 
 /// This run's part of temporary output names: its id, and a few random
@@ -434,6 +539,7 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
             snapshot: &snapshot,
             writer: &writer,
             record: false,
+            earlier_times: &[],
         },
         exec::Traces {
             log_dir: log_dir.clone(),
@@ -655,10 +761,55 @@ fn history(args: &HistoryArgs) -> Result<i32, Error> {
             .map_err(|e| Error::io("cannot read history", std::io::Error::other(e.to_string())))?;
         show::failed_tasks(failed, args.json)
     } else {
-        let runs = db::recent_runs(&conn, args.limit)
+        let runs = state::recorded::recent_runs(&conn, args.limit)
             .map_err(|e| Error::io("cannot read history", std::io::Error::other(e.to_string())))?;
         show::runs(&runs, args.json)
     };
     print_stdout(&text)?;
+    Ok(EXIT_OK)
+}
+
+/// Where the report of `pipeline` goes when the command line does not say:
+/// `[report] out` (relative to the output folder), else `report.html` there.
+fn report_path(pipeline: &Pipeline) -> std::path::PathBuf {
+    match &pipeline.report {
+        Some(report) => pipeline.abs(&report.path),
+        None => pipeline.abs(&pipeline.out_dir).join("report.html"),
+    }
+}
+
+/// `runner report`: the page of a recorded run, from the state alone.
+fn report(args: &ReportArgs) -> Result<i32, Error> {
+    let pipeline = load(&args.pipeline)?;
+    let db_path = pipeline.abs(&pipeline.state_dir).join(state::DB_FILE);
+    if !db_path.exists() {
+        return Err(Error::Usage(format!(
+            "error: no run of `{}` is recorded yet; run it first",
+            pipeline.name
+        )));
+    }
+    let plan = make_plan(&pipeline)?;
+    let conn = db::open_read_only(&db_path).map_err(|e| {
+        Error::io(
+            format!("cannot read the state database `{}`", db_path.display()),
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+    let out = match &args.out {
+        Some(path) => std::path::absolute(path)
+            .map_err(|e| Error::io(format!("cannot use `{}`", path.display()), e))?,
+        None => report_path(&pipeline),
+    };
+    let written = report::write_page(&pipeline, &plan, &conn, args.run, &out, &db_path)?;
+    print_stdout(&format!(
+        "wrote the report of run {} ({} plot{}) to {}\n",
+        written.run_id,
+        written.plots,
+        if written.plots == 1 { "" } else { "s" },
+        written.path.display()
+    ))?;
+    if args.open {
+        report::open_in_browser(&written.path);
+    }
     Ok(EXIT_OK)
 }

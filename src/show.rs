@@ -7,8 +7,9 @@ use crate::config::{Action, Batching, Pipeline, StepKind, Upstream};
 use crate::plan::{Plan, display_path};
 use crate::report::command_line;
 use crate::state::Verdict;
-use crate::state::db::{FailedRow, RunRow};
+use crate::state::db::FailedRow;
 use crate::state::fingerprint::StepDeps;
+use crate::state::recorded::RunRow;
 
 /// `runner check`: what the file declares and how many tasks each step makes.
 pub(crate) fn plan_summary(pipeline: &Pipeline, plan: &Plan, jobs: usize) -> String {
@@ -227,7 +228,7 @@ pub(crate) fn runs(runs: &[RunRow], json: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>5}  {:<20}  {:>9}  {:>6}  {:>6}  {:>10}  {:>7}  {:>4}",
+        "{:>5}  {:<20}  {:>9}  {:>6}  {:>6}  {:>10}  {:>7}  {:>4}  flags",
         "run", "started", "duration", "ok", "failed", "up to date", "skipped", "exit"
     );
     for run in runs {
@@ -247,22 +248,19 @@ pub(crate) fn runs(runs: &[RunRow], json: bool) -> String {
             None if run.ended_at.is_none() => "killed or running".to_owned(),
             None => "?".to_owned(),
         };
-        // The run's `--set` overrides, as they would be typed again.
-        let set: String = match &run.set {
-            Some(serde_json::Value::Object(vars)) => vars
-                .iter()
-                .map(|(name, value)| match value {
-                    serde_json::Value::String(text) => format!("  --set {name}={text}"),
-                    other => format!("  --set {name}={other}"),
-                })
-                .collect(),
-            _ => String::new(),
-        };
-        let _ = writeln!(
-            out,
-            "{:>5}  {:<20}  {:>9}  {:>6}  {:>6}  {:>10}  {:>7}  {:>4}{set}",
-            run.id, run.started_at, duration, run.ok, run.failed, run.up_to_date, run.skipped, exit
+        let line = format!(
+            "{:>5}  {:<20}  {:>9}  {:>6}  {:>6}  {:>10}  {:>7}  {:>4}  {}",
+            run.id,
+            run.started_at,
+            duration,
+            run.ok,
+            run.failed,
+            run.up_to_date,
+            run.skipped,
+            exit,
+            run.flags.join(" ")
         );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     out
 }

@@ -9,6 +9,7 @@ mod overrides;
 mod places;
 mod plot;
 mod raw;
+mod report;
 mod sections;
 mod settings;
 mod step;
@@ -27,6 +28,7 @@ use crate::template::Templates;
 pub(crate) use input_set::glob_base;
 pub(crate) use literal::ValueMap;
 pub(crate) use raw::{MAX_JOBS, json_schema};
+pub(crate) use report::Report;
 pub(crate) use validate::parse;
 
 /// The newest pipeline file format this binary understands.
@@ -80,6 +82,8 @@ pub(crate) struct Pipeline {
     pub(crate) lock_warning: Duration,
     /// Delete dead outputs at the end of every successful run.
     pub(crate) prune: bool,
+    /// `[report]`: the HTML page written at the end of every run.
+    pub(crate) report: Option<Report>,
     /// `[vars]`, as a template value.
     pub(crate) vars: minijinja::Value,
     /// `[vars]` as written (with `--set` applied), for typing overrides.

@@ -32,6 +32,17 @@ pub(crate) struct RawFile {
     pub(crate) steps: Option<Vec<RawStep>>,
     /// Plots, rendered from templates; tasks in the same graph as steps.
     pub(crate) plots: Option<Vec<RawPlot>>,
+    /// The HTML report of each run.
+    pub(crate) report: Option<RawReport>,
+}
+
+/// `[report]`: one self-contained HTML page written at the end of every run.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawReport {
+    /// Where the page goes, relative to `[pipeline] out` (default "report.html").
+    #[schemars(with = "String")]
+    pub(crate) out: Option<Spanned<String>>,
 }
 
 /// `[pipeline]`

@@ -10,7 +10,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::namespace::{RawEntry, RawKind};
-use super::raw::{RawFile, RawInput, RawPipeline, RawPlot, RawStep, field_names};
+use super::raw::{RawFile, RawInput, RawPipeline, RawPlot, RawReport, RawStep, field_names};
 use super::validate::Checker;
 use crate::diag::{did_you_mean, did_you_mean_name};
 
@@ -25,6 +25,8 @@ pub(super) struct Document {
     pub(super) inputs: Vec<(Spanned<String>, RawInput)>,
     /// `[[steps]]` and `[[plots]]`, in file order.
     pub(super) entries: Vec<RawEntry>,
+    /// `[report]`, with the span of its table.
+    pub(super) report: Option<(RawReport, Range<usize>)>,
 }
 
 impl Checker<'_> {
@@ -47,6 +49,7 @@ impl Checker<'_> {
             vars: toml::Table::new(),
             inputs: Vec::new(),
             entries: Vec::new(),
+            report: None,
         };
         let top_fields = field_names::<RawFile>();
         for (key, value) in doc.iter() {
@@ -62,6 +65,11 @@ impl Checker<'_> {
                     }
                 }
                 "inputs" => self.input_sections(value, &mut document.inputs),
+                "report" => {
+                    if let Some(r) = self.section::<RawReport>(value, "`[report]`") {
+                        document.report = Some((r, key.span()));
+                    }
+                }
                 "steps" => self.entry_sections(value, true, &mut document.entries),
                 "plots" => self.entry_sections(value, false, &mut document.entries),
                 other => {

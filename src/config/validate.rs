@@ -90,6 +90,10 @@ impl Checker<'_> {
         self.vars = document.vars.clone();
         self.python = document.pipeline.python.clone();
         let settings = self.settings(source, &document.pipeline);
+        let report = document
+            .report
+            .as_ref()
+            .and_then(|(raw, span)| self.report(raw, span.clone(), &settings.out_dir));
 
         let mut namespace = Namespace::default();
         let mut input_sets = Vec::new();
@@ -146,6 +150,7 @@ impl Checker<'_> {
             keep_logs: settings.keep_logs,
             lock_warning: settings.lock_warning,
             prune: settings.prune,
+            report,
             vars: minijinja::Value::from(minijinja::value::Serde(&document.vars)),
             vars_table: document.vars.clone(),
             inputs: input_sets,

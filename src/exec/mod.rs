@@ -2,6 +2,7 @@
 //! progress display; the scheduler and the local task runner do the work.
 
 pub(crate) mod cgroup;
+pub(crate) mod eta;
 pub(crate) mod folders;
 pub(crate) mod group;
 pub(crate) mod log;
@@ -158,6 +159,9 @@ pub(crate) struct Freshness<'a> {
     pub(crate) writer: &'a Writer,
     /// Whether to fingerprint and record tasks at all.
     pub(crate) record: bool,
+    /// Per step: the median task time of earlier runs, for the estimate of
+    /// the time left.
+    pub(crate) earlier_times: &'a [Option<Duration>],
 }
 
 /// Where this run's tasks leave their traces.
@@ -251,12 +255,32 @@ pub(crate) fn execute(
         tables: shared_tables(pipeline, plan, wanted, &up_to_date),
     };
     let total = wanted.iter().filter(|&&w| w).count();
+    let to_run: Vec<bool> = wanted
+        .iter()
+        .zip(&up_to_date)
+        .map(|(&w, &u)| w && !u)
+        .collect();
+    let eta = eta::Estimator::new(pipeline, plan, &to_run, freshness.earlier_times, jobs);
     let display: Box<dyn Progress + Send> = if options.quiet {
         Box::new(Silent)
     } else if std::io::stderr().is_terminal() {
-        Box::new(Bars::new(pipeline, plan, wanted, jobs, options.verbose))
+        Box::new(Bars::new(
+            pipeline,
+            plan,
+            wanted,
+            jobs,
+            options.verbose,
+            eta,
+        ))
     } else {
-        Box::new(Lines::new(pipeline, plan, total, jobs, options.verbose))
+        Box::new(Lines::new(
+            pipeline,
+            plan,
+            total,
+            jobs,
+            options.verbose,
+            eta,
+        ))
     };
     let mut progress = Tee {
         display,
@@ -372,6 +396,7 @@ impl Recorder<'_> {
             stderr_tail: tail,
             log_path: result.stderr_log.as_ref().map(|p| p.display().to_string()),
             peak_memory: result.peak_memory,
+            slot: result.slot,
             latest,
         };
         self.writer.task(row, result.new_hashes.clone());

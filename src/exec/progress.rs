@@ -2,11 +2,14 @@
 //! timestamped lines anywhere else (cron, CI, pipes); nothing with `--quiet`.
 
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanDuration, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::config::Pipeline;
+use crate::exec::eta::Estimator;
 use crate::exec::task::{Failure, Outcome, TaskResult};
 use crate::exec::term;
 use crate::plan::{Plan, Task};
@@ -125,6 +128,7 @@ pub(crate) struct Lines<'a> {
     plan: &'a Plan,
     once: StepWide,
     counts: Counts,
+    eta: Estimator,
     verbose: bool,
     last_line: Instant,
     started: Instant,
@@ -132,16 +136,24 @@ pub(crate) struct Lines<'a> {
 }
 
 impl<'a> Lines<'a> {
-    /// Prints the start line.
+    /// Prints the start line, with the time earlier runs suggest when
+    /// they timed every step that has tasks to run.
     pub(crate) fn new(
         pipeline: &'a Pipeline,
         plan: &'a Plan,
         total: usize,
         jobs: usize,
         verbose: bool,
+        eta: Estimator,
     ) -> Lines<'a> {
+        let estimate = match eta.total_left() {
+            Some(left) if !left.is_zero() => {
+                format!(" (about {} by earlier runs)", report::seconds(left))
+            }
+            _ => String::new(),
+        };
         eprintln!(
-            "{} runner: {}: {total} task{} on {jobs} job{}",
+            "{} runner: {}: {total} task{} on {jobs} job{}{estimate}",
             timestamp(),
             pipeline.name,
             if total == 1 { "" } else { "s" },
@@ -155,6 +167,7 @@ impl<'a> Lines<'a> {
                 total,
                 ..Counts::default()
             },
+            eta,
             verbose,
             last_line: Instant::now(),
             started: Instant::now(),
@@ -166,8 +179,12 @@ impl<'a> Lines<'a> {
         if self.last_line.elapsed() >= self.every {
             self.last_line = Instant::now();
             let c = self.counts;
+            let left = match self.eta.total_left() {
+                Some(left) => format!(", about {} left", report::seconds(left)),
+                None => String::new(),
+            };
             eprintln!(
-                "{} progress: {}/{} done, {} failed, {} skipped ({} elapsed)",
+                "{} progress: {}/{} done, {} failed, {} skipped ({} elapsed{left})",
                 timestamp(),
                 c.done,
                 c.total,
@@ -184,6 +201,7 @@ impl Progress for Lines<'_> {
 
     fn task_finished(&mut self, task: &Task, result: &TaskResult) {
         self.counts.done += 1;
+        self.eta.finished(task.step, result);
         match &result.outcome {
             // Said once by `stopping`, and listed in the summary.
             Outcome::Failed(f) if f.interrupted => self.counts.skipped += 1,
@@ -232,13 +250,68 @@ fn stopping_message(running: usize) -> String {
     )
 }
 
+/// When a bar's tasks should be done, as the estimator last said, for its
+/// `{eta}`: milliseconds after `base`, or `u64::MAX` for no estimate (then
+/// the bar shows indicatif's own, from its rate so far).
+#[derive(Clone)]
+struct Deadline {
+    base: Instant,
+    at_ms: Arc<AtomicU64>,
+}
+
+impl Deadline {
+    fn new(base: Instant) -> Deadline {
+        Deadline {
+            base,
+            at_ms: Arc::new(AtomicU64::new(u64::MAX)),
+        }
+    }
+
+    /// The estimate from now: `left` more, or none.
+    fn set(&self, left: Option<Duration>) {
+        let at = left.map_or(u64::MAX, |left| {
+            (self.base.elapsed() + left).as_millis() as u64
+        });
+        self.at_ms.store(at, Ordering::Relaxed);
+    }
+
+    /// The bar style of `template` (laid out for the terminal's width),
+    /// its `{eta}` counting down to this deadline.
+    fn style(&self, template: &str) -> ProgressStyle {
+        let deadline = self.clone();
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ")
+            .with_key(
+                "eta",
+                move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let at = deadline.at_ms.load(Ordering::Relaxed);
+                    let left = if at == u64::MAX {
+                        state.eta()
+                    } else {
+                        Duration::from_millis(at).saturating_sub(deadline.base.elapsed())
+                    };
+                    let _ = write!(w, "{:#}", HumanDuration(left));
+                },
+            )
+    }
+}
+
+/// One bar with what it counts and its estimate.
+struct Bar {
+    bar: ProgressBar,
+    counts: Counts,
+    deadline: Deadline,
+}
+
 /// indicatif bars: one per step with tasks, and one for the whole run.
 pub(crate) struct Bars<'a> {
     pipeline: &'a Pipeline,
     once: StepWide,
     multi: MultiProgress,
-    steps: Vec<Option<(ProgressBar, Counts)>>,
-    total: (ProgressBar, Counts),
+    steps: Vec<Option<Bar>>,
+    total: Bar,
+    eta: Estimator,
     verbose: bool,
     /// The terminal width the bars are laid out for.
     width: usize,
@@ -259,6 +332,7 @@ impl<'a> Bars<'a> {
         wanted: &[bool],
         jobs: usize,
         verbose: bool,
+        eta: Estimator,
     ) -> Bars<'a> {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
         let wanted_total = wanted.iter().filter(|&&w| w).count();
@@ -273,7 +347,8 @@ impl<'a> Bars<'a> {
             .unwrap_or(5)
             .min(term::NAME_WIDTH);
         let width = term::stderr_width().unwrap_or(80);
-        let style = style_for(width, name_width, digits);
+        let template = term::bar_template(width, name_width, digits).0;
+        let base = Instant::now();
         let mut steps = Vec::new();
         let mut all = 0;
         for (i, step) in pipeline.steps.iter().enumerate() {
@@ -283,19 +358,24 @@ impl<'a> Bars<'a> {
                 continue;
             }
             all += count;
+            let deadline = Deadline::new(base);
+            deadline.set(eta.step_left(i));
             let bar = multi.add(ProgressBar::new(count as u64));
-            bar.set_style(style.clone());
+            bar.set_style(deadline.style(&template));
             bar.set_prefix(truncate(&step.name, name_width));
-            steps.push(Some((
+            steps.push(Some(Bar {
                 bar,
-                Counts {
+                counts: Counts {
                     total: count,
                     ..Counts::default()
                 },
-            )));
+                deadline,
+            }));
         }
+        let deadline = Deadline::new(base);
+        deadline.set(eta.total_left());
         let total = multi.add(ProgressBar::new(all as u64));
-        total.set_style(style);
+        total.set_style(deadline.style(&template));
         total.set_prefix(total_prefix);
         total.enable_steady_tick(Duration::from_millis(200));
         Bars {
@@ -303,13 +383,15 @@ impl<'a> Bars<'a> {
             once: StepWide::default(),
             multi,
             steps,
-            total: (
-                total,
-                Counts {
+            total: Bar {
+                bar: total,
+                counts: Counts {
                     total: all,
                     ..Counts::default()
                 },
-            ),
+                deadline,
+            },
+            eta,
             verbose,
             width,
             name_width,
@@ -333,20 +415,14 @@ impl<'a> Bars<'a> {
             return;
         }
         self.width = width;
-        let style = style_for(width, self.name_width, self.digits);
-        for (bar, _) in self.steps.iter().flatten() {
-            bar.set_style(style.clone());
+        let template = term::bar_template(width, self.name_width, self.digits).0;
+        for bar in self.steps.iter().flatten() {
+            bar.bar.set_style(bar.deadline.style(&template));
         }
-        self.total.0.set_style(style);
+        self.total
+            .bar
+            .set_style(self.total.deadline.style(&template));
     }
-}
-
-/// The bars' style for a terminal `width` columns wide.
-fn style_for(width: usize, name_width: usize, digits: usize) -> ProgressStyle {
-    let (template, _) = term::bar_template(width, name_width, digits);
-    ProgressStyle::with_template(&template)
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ")
 }
 
 fn truncate(name: &str, width: usize) -> String {
@@ -380,16 +456,22 @@ impl Progress for Bars<'_> {
             result.outcome,
             Outcome::SkippedUpstream(_) | Outcome::NotRun
         );
-        for (bar, counts) in self.steps[task.step]
+        self.eta.finished(task.step, result);
+        let step_left = self.eta.step_left(task.step);
+        let total_left = self.eta.total_left();
+        for (bar, left) in self.steps[task.step]
             .iter_mut()
-            .chain(std::iter::once(&mut self.total))
+            .map(|b| (b, step_left))
+            .chain(std::iter::once((&mut self.total, total_left)))
         {
+            let counts = &mut bar.counts;
             counts.done += 1;
             counts.failed += usize::from(failed);
             counts.skipped += usize::from(skipped);
-            bar.inc(1);
+            bar.deadline.set(left);
+            bar.bar.inc(1);
             if failed || skipped {
-                bar.set_message(counts_message(counts));
+                bar.bar.set_message(counts_message(counts));
             }
         }
         if let Outcome::Failed(f) = &result.outcome
@@ -417,7 +499,7 @@ impl Progress for Bars<'_> {
     fn stopping(&mut self, running: usize) {
         if !self.hidden {
             self.hidden = true;
-            self.total.0.disable_steady_tick();
+            self.total.bar.disable_steady_tick();
             let _ = self.multi.clear();
             self.multi.set_draw_target(ProgressDrawTarget::hidden());
         }
@@ -425,10 +507,10 @@ impl Progress for Bars<'_> {
     }
 
     fn finish(&mut self) {
-        for (bar, _) in self.steps.iter().flatten() {
-            bar.finish();
+        for bar in self.steps.iter().flatten() {
+            bar.bar.finish();
         }
-        self.total.0.finish();
+        self.total.bar.finish();
         let _ = self.multi.clear();
     }
 }

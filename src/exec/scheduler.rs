@@ -64,6 +64,9 @@ struct Board<'a, 'p> {
     missing: Vec<Vec<TaskId>>,
     ready: BinaryHeap<(usize, Reverse<usize>, Reverse<TaskId>)>,
     free: usize,
+    /// Per pool slot: taken by a running task. A task takes the lowest free
+    /// slots; the first is its lane in the report's timeline.
+    busy: Vec<bool>,
     running: usize,
     /// Workers waiting for a ready task that fits.
     idle: usize,
@@ -98,6 +101,7 @@ pub(crate) fn run<'a>(
         missing: vec![Vec::new(); n],
         ready: BinaryHeap::new(),
         free: jobs,
+        busy: vec![false; jobs],
         running: 0,
         idle: 0,
         stopped: false,
@@ -222,6 +226,10 @@ fn worker(
         guard.ready.pop();
         let need = schedule.slots[id].clamp(1, jobs);
         guard.free -= need;
+        let taken: Vec<usize> = (0..jobs).filter(|&s| !guard.busy[s]).take(need).collect();
+        for &s in &taken {
+            guard.busy[s] = true;
+        }
         guard.running += 1;
         let task = &plan.tasks[id];
         guard.progress.task_started(task);
@@ -229,7 +237,7 @@ fn worker(
         drop(guard);
 
         // A panic is a bug, but it must not hang the run: it fails the task.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             executor.run(task, &missing)
         }))
         .unwrap_or_else(|_| {
@@ -241,10 +249,14 @@ fn worker(
                 step_wide: false,
             }))
         });
+        result.slot = taken.first().copied();
 
         guard = board.lock().unwrap_or_else(|e| e.into_inner());
         guard.running -= 1;
         guard.free += need;
+        for &s in &taken {
+            guard.busy[s] = false;
+        }
         guard.progress.task_finished(task, &result);
         match &result.outcome {
             Outcome::Succeeded | Outcome::UpToDate => {

@@ -97,6 +97,8 @@ pub(crate) struct TaskResult {
     pub(crate) fingerprint: Option<blake3::Hash>,
     /// A partial task that ran without some upstream tasks: what it ran over.
     pub(crate) narrowed: Option<Narrowed>,
+    /// The pool slot it ran in (the lowest of those it took).
+    pub(crate) slot: Option<usize>,
 }
 
 /// What a partial task ran over when some upstream tasks failed.
@@ -123,6 +125,7 @@ impl TaskResult {
             fingerprint: None,
             narrowed: None,
             peak_memory: None,
+            slot: None,
         }
     }
 }
@@ -433,6 +436,7 @@ impl LocalTasks<'_> {
             fingerprint: fingerprint_hash,
             narrowed: None,
             peak_memory,
+            slot: None,
         }
     }
 

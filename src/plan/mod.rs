@@ -553,6 +553,28 @@ impl<'p> Builder<'p> {
                 });
             }
         }
+        // The report is written after the tasks: it must not replace one's
+        // output.
+        if let Some(report) = &p.report {
+            let normal = normal_form(&report.path);
+            if let Some(&id) = writers.get(normal.as_os_str().as_encoded_bytes()) {
+                let task = &self.tasks[id];
+                let step = &p.steps[task.step];
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        report.span.clone(),
+                        format!(
+                            "the report `{}` is also the output of `{}` (key `{}`)",
+                            display_path(&report.path),
+                            step.name,
+                            task.key
+                        ),
+                    )
+                    .label(step.outs_span.clone(), "written here".to_owned())
+                    .hint("give `[report] out` a name of its own"),
+                );
+            }
+        }
     }
 }
 

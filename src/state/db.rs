@@ -93,10 +93,27 @@ ALTER TABLE tasks ADD COLUMN peak_memory INTEGER;
     r#"
 ALTER TABLE latest ADD COLUMN deps TEXT;
 "#,
-    // 5 (issue 12): the `--set NAME=VALUE` overrides of `[vars]` a run was
-    // started with, as a JSON object (NULL: none).
+    // 5 (issue 14): what the run report shows: the run's flags (a JSON
+    // list), its pool size, its wall time, the pipeline file's git commit
+    // and whether its working tree was dirty, the pool slot each task ran
+    // in (the lanes of the timeline), and per step the counts of the run
+    // (up-to-date tasks have no row in `tasks`).
     r#"
-ALTER TABLE runs ADD COLUMN vars TEXT;
+ALTER TABLE runs ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE runs ADD COLUMN jobs INTEGER;
+ALTER TABLE runs ADD COLUMN wall_ms INTEGER;
+ALTER TABLE runs ADD COLUMN git_commit TEXT;
+ALTER TABLE runs ADD COLUMN git_dirty INTEGER;
+ALTER TABLE tasks ADD COLUMN slot INTEGER;
+CREATE TABLE run_steps (
+    run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step       TEXT NOT NULL,
+    ok         INTEGER NOT NULL,
+    failed     INTEGER NOT NULL,
+    skipped    INTEGER NOT NULL,
+    up_to_date INTEGER NOT NULL,
+    PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
 "#,
 ];
 
@@ -365,27 +382,35 @@ pub(crate) fn generation(conn: &Connection) -> rusqlite::Result<(Option<i64>, Op
     .map(Option::unwrap_or_default)
 }
 
-/// Starts a run; returns its id.
-pub(crate) fn begin_run(
-    conn: &Connection,
-    started_at: &str,
-    pipeline_hash: &str,
-    argv: &str,
-) -> rusqlite::Result<i64> {
-    conn.execute(
-        "INSERT INTO runs (started_at, pid, pipeline_hash, argv) VALUES (?1, ?2, ?3, ?4)",
-        params![started_at, std::process::id(), pipeline_hash, argv],
-    )?;
-    Ok(conn.last_insert_rowid())
+/// How a run was started, as its `runs` row records it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunStart {
+    /// When (RFC 3339).
+    pub(crate) started_at: String,
+    /// BLAKE3 of the pipeline file, hex.
+    pub(crate) pipeline_hash: String,
+    /// The command line, joined by spaces.
+    pub(crate) argv: String,
+    /// The flags that change what runs or how (`--force=clean`, `--jobs=4`).
+    pub(crate) flags: Vec<String>,
+    /// Pool size.
+    pub(crate) jobs: usize,
 }
 
-/// Records the `--set` overrides of a run (a JSON object).
-pub(crate) fn set_run_vars(conn: &Connection, run_id: i64, vars: &str) -> rusqlite::Result<()> {
+/// Starts a run; returns its id.
+pub(crate) fn begin_run(conn: &Connection, start: &RunStart) -> rusqlite::Result<i64> {
     conn.execute(
-        "UPDATE runs SET vars = ?2 WHERE id = ?1",
-        params![run_id, vars],
+        "INSERT INTO runs (started_at, pid, pipeline_hash, argv, flags, jobs) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            start.started_at,
+            std::process::id(),
+            start.pipeline_hash,
+            start.argv,
+            serde_json::to_string(&start.flags).unwrap_or_else(|_| "[]".to_owned()),
+            start.jobs as i64
+        ],
     )?;
-    Ok(())
+    Ok(conn.last_insert_rowid())
 }
 
 /// Counts of a run.
@@ -401,30 +426,72 @@ pub(crate) struct RunCounts {
     pub(crate) up_to_date: usize,
 }
 
+/// The pipeline file's place in git when the run started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GitState {
+    /// The commit checked out (hex).
+    pub(crate) commit: String,
+    /// Whether tracked files had changes not committed.
+    pub(crate) dirty: bool,
+}
+
+/// How a run ended, as its `runs` row (and `run_steps`) record it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunEnd {
+    /// When (RFC 3339).
+    pub(crate) ended_at: String,
+    /// The exit code.
+    pub(crate) exit_code: i32,
+    /// Wall time of the run, in milliseconds.
+    pub(crate) wall_ms: i64,
+    /// Counts of the whole run.
+    pub(crate) counts: RunCounts,
+    /// Per step with tasks in the run: its name and counts.
+    pub(crate) steps: Vec<(String, RunCounts)>,
+    /// The pipeline file's place in git when the run started.
+    pub(crate) git: Option<GitState>,
+    /// How the run kept each command's processes together.
+    pub(crate) isolation: Option<&'static str>,
+}
+
 /// Ends a run.
-pub(crate) fn end_run(
-    conn: &Connection,
-    run_id: i64,
-    ended_at: &str,
-    exit_code: i32,
-    counts: RunCounts,
-    isolation: Option<&str>,
-) -> rusqlite::Result<()> {
-    conn.execute(
+pub(crate) fn end_run(conn: &Connection, run_id: i64, end: &RunEnd) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    let counts = end.counts;
+    tx.execute(
         "UPDATE runs SET ended_at = ?2, exit_code = ?3, ok = ?4, failed = ?5, skipped = ?6, up_to_date = ?7, \
-         isolation = ?8 WHERE id = ?1",
+         wall_ms = ?8, git_commit = ?9, git_dirty = ?10, isolation = ?11 WHERE id = ?1",
         params![
             run_id,
-            ended_at,
-            exit_code,
+            end.ended_at,
+            end.exit_code,
             counts.ok as i64,
             counts.failed as i64,
             counts.skipped as i64,
             counts.up_to_date as i64,
-            isolation
+            end.wall_ms,
+            end.git.as_ref().map(|g| g.commit.as_str()),
+            end.git.as_ref().map(|g| g.dirty),
+            end.isolation
         ],
     )?;
-    Ok(())
+    {
+        let mut insert = tx.prepare(
+            "INSERT OR REPLACE INTO run_steps (run_id, step, ok, failed, skipped, up_to_date) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for (step, c) in &end.steps {
+            insert.execute(params![
+                run_id,
+                step,
+                c.ok as i64,
+                c.failed as i64,
+                c.skipped as i64,
+                c.up_to_date as i64
+            ])?;
+        }
+    }
+    tx.commit()
 }
 
 /// One finished task, as written to `tasks` (and `latest`).
@@ -456,6 +523,8 @@ pub(crate) struct TaskRow {
     pub(crate) stderr_tail: Option<String>,
     /// The full log.
     pub(crate) log_path: Option<String>,
+    /// The pool slot it ran in (the lowest, when it took several).
+    pub(crate) slot: Option<usize>,
     /// The most memory it used, in bytes (of all attempts).
     pub(crate) peak_memory: Option<u64>,
     /// For a task that ran: what `latest` should remember.
@@ -475,8 +544,8 @@ pub(crate) fn write_batch(
     {
         let mut insert_task = tx.prepare_cached(
             "INSERT OR REPLACE INTO tasks (run_id, step, key, status, exit_code, reason, fingerprint, inputs, outputs, \
-             started_at, duration_ms, attempts, stderr_tail, log_path, peak_memory) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             started_at, duration_ms, attempts, stderr_tail, log_path, peak_memory, slot) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )?;
         let mut upsert_latest = tx.prepare_cached(
             "INSERT OR REPLACE INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id, deps) \
@@ -511,6 +580,7 @@ pub(crate) fn write_batch(
                 row.stderr_tail,
                 row.log_path,
                 row.peak_memory.map(|m| m as i64),
+                row.slot.map(|s| s as i64),
             ])?;
             match &row.latest {
                 Some(l) if matches!(row.status, TaskStatus::Failed | TaskStatus::Interrupted) => {
@@ -604,53 +674,6 @@ pub(crate) fn same_failure_since(
     Ok(since)
 }
 
-/// A run, as `history` shows it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub(crate) struct RunRow {
-    /// Run id.
-    pub(crate) id: i64,
-    /// Start (RFC 3339).
-    pub(crate) started_at: String,
-    /// End, unless it was killed.
-    pub(crate) ended_at: Option<String>,
-    /// Exit code, unless it was killed.
-    pub(crate) exit_code: Option<i32>,
-    /// Succeeded tasks.
-    pub(crate) ok: i64,
-    /// Failed tasks.
-    pub(crate) failed: i64,
-    /// Skipped tasks.
-    pub(crate) skipped: i64,
-    /// Up-to-date tasks.
-    pub(crate) up_to_date: i64,
-    /// The `--set` overrides it was started with (`{"n": 5}`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) set: Option<serde_json::Value>,
-}
-
-/// The most recent runs, newest first.
-pub(crate) fn recent_runs(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<RunRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, started_at, ended_at, exit_code, ok, failed, skipped, up_to_date, vars FROM runs ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok(RunRow {
-            id: r.get(0)?,
-            started_at: r.get(1)?,
-            ended_at: r.get(2)?,
-            exit_code: r.get(3)?,
-            ok: r.get(4)?,
-            failed: r.get(5)?,
-            skipped: r.get(6)?,
-            up_to_date: r.get(7)?,
-            set: r
-                .get::<_, Option<String>>(8)?
-                .and_then(|text| serde_json::from_str(&text).ok()),
-        })
-    })?;
-    rows.collect()
-}
-
 /// A failed task, as `history --failed` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct FailedRow {
@@ -708,6 +731,32 @@ pub(crate) fn last_run_failures(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_schema_1_database_is_upgraded_keeping_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO runs (started_at, pid, pipeline_hash, argv) VALUES ('2026-01-01T00:00:00Z', 1, 'h', 'runner p.toml')",
+                [],
+            )
+            .unwrap();
+        }
+        let conn = open(&path).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let run = crate::state::recorded::run(&conn, None).unwrap().unwrap();
+        assert_eq!(run.id, 1);
+        assert!(run.flags.is_empty());
+        assert_eq!(run.jobs, None);
+        assert_eq!(run.git_commit, None);
+    }
 
     #[test]
     fn task_statuses_read_back_as_written() {

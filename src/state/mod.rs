@@ -7,9 +7,11 @@ mod command_deps;
 mod damage;
 pub(crate) mod db;
 pub(crate) mod fingerprint;
+pub(crate) mod git;
 pub(crate) mod groups;
 pub(crate) mod lock;
 pub(crate) mod logs;
+pub(crate) mod recorded;
 mod shell_words;
 mod writer;
 
@@ -230,13 +232,6 @@ impl State {
         })
     }
 
-    /// Records the run's `--set` overrides of `[vars]` (for `history`).
-    pub(crate) fn record_vars(&self, overrides: &toml::Table) -> Result<(), Error> {
-        let json = serde_json::to_string(overrides).unwrap_or_else(|_| "{}".to_owned());
-        let conn = self.conn()?;
-        db::set_run_vars(conn, self.run_id, &json).map_err(|e| db_error(&self.db_path(), e))
-    }
-
     /// The database connection (not while a writer has it).
     pub(crate) fn conn(&self) -> Result<&Connection, Error> {
         self.conn
@@ -266,18 +261,28 @@ impl State {
     }
 
     /// Starts the run record (once the plan is known to be good), its log
-    /// folder, and prunes old logs.
-    pub(crate) fn begin(&mut self, pipeline: &Pipeline, argv: &str) -> Result<(), Error> {
-        let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        let hash = blake3::hash(pipeline.source.text.as_bytes())
-            .to_hex()
-            .to_string();
-        self.run_id = self.with_db(|conn| db::begin_run(conn, &started, &hash, argv))?;
+    /// folder, and prunes old logs. `flags` are the flags that change what
+    /// runs or how, `jobs` the pool size.
+    pub(crate) fn begin(
+        &mut self,
+        pipeline: &Pipeline,
+        argv: &str,
+        flags: Vec<String>,
+        jobs: usize,
+    ) -> Result<(), Error> {
+        let start = db::RunStart {
+            started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            pipeline_hash: blake3::hash(pipeline.source.text.as_bytes())
+                .to_hex()
+                .to_string(),
+            argv: argv.to_owned(),
+            flags,
+            jobs,
+        };
+        self.run_id = self.with_db(|conn| db::begin_run(conn, &start))?;
         self.record = Some(RunRecord {
             db_path: self.db_path(),
-            started,
-            pipeline_hash: hash,
-            argv: argv.to_owned(),
+            start,
         });
         let logs_dir = self.dir.join("logs");
         self.log_dir = logs::make_run_folder(&logs_dir, self.run_id).map_err(|e| {
@@ -336,17 +341,38 @@ impl State {
         })
     }
 
-    /// Closes the run record, with how it kept commands' processes
-    /// together (`None`: it ran none).
-    pub(crate) fn end(
-        &mut self,
-        exit_code: i32,
-        counts: db::RunCounts,
-        isolation: Option<&str>,
-    ) -> Result<(), Error> {
-        let ended = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    /// Closes the run record: how it ended, its counts (per step too), how
+    /// it kept commands' processes together, and what git said about the
+    /// pipeline file when it started.
+    pub(crate) fn end(&mut self, mut end: db::RunEnd) -> Result<(), Error> {
+        end.ended_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let run_id = self.run_id;
-        self.with_db(|conn| db::end_run(conn, run_id, &ended, exit_code, counts, isolation))
+        self.with_db(|conn| db::end_run(conn, run_id, &end))
+    }
+
+    /// Per step: the median time of its tasks in earlier runs, for the
+    /// steps `needed` marks (the others: `None`). An unreadable history
+    /// gives no estimate, never an error.
+    pub(crate) fn earlier_task_times(
+        &self,
+        pipeline: &Pipeline,
+        needed: &[bool],
+    ) -> Vec<Option<std::time::Duration>> {
+        let steps: Vec<Option<&str>> = pipeline
+            .steps
+            .iter()
+            .zip(needed)
+            .map(|(s, &n)| n.then_some(s.name.as_str()))
+            .collect();
+        self.conn
+            .as_ref()
+            .and_then(|conn| recorded::median_task_times(conn, &steps).ok())
+            .unwrap_or_else(|| vec![None; steps.len()])
+    }
+
+    /// The open database, between runs of the writer thread.
+    pub(crate) fn connection(&self) -> Result<&Connection, Error> {
+        self.conn()
     }
 
     /// What runs that are gone registered and did not release: their

@@ -42,12 +42,8 @@ pub(crate) struct Writer {
 pub(crate) struct RunRecord {
     /// The database file.
     pub(crate) db_path: PathBuf,
-    /// The run's start, RFC 3339.
-    pub(crate) started: String,
-    /// BLAKE3 of the pipeline file.
-    pub(crate) pipeline_hash: String,
-    /// The command line.
-    pub(crate) argv: String,
+    /// How the run started (its time, file hash, command line, flags).
+    pub(crate) start: db::RunStart,
 }
 
 impl Writer {
@@ -215,6 +211,6 @@ fn replace(
     drop(old);
     damage::set_aside(&record.db_path, err);
     let fresh = db::open(&record.db_path)?;
-    let run_id = db::begin_run(&fresh, &record.started, &record.pipeline_hash, &record.argv)?;
+    let run_id = db::begin_run(&fresh, &record.start)?;
     Ok((fresh, run_id))
 }

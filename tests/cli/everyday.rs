@@ -1239,21 +1239,21 @@ fn set_overrides_vars_typed_and_reruns_only_what_reads_them() {
     );
     assert!(t.read("build/plots/a.svg").contains("Test a x3.0"));
 
-    // Recorded in the run's history (and its JSON).
+    // Recorded among the run's flags, typed as applied (and in the JSON).
     let history = t.run(["history", "pipeline.toml"]);
     let newest = history.stdout.lines().nth(1).unwrap();
     assert!(
-        newest.ends_with("--set label=Test  --set n=4  --set scale=3.0"),
+        newest.ends_with("--set=label=Test --set=n=4 --set=scale=3.0"),
         "{}",
         history.stdout
     );
     let json = t.run(["history", "--json", "pipeline.toml"]);
     let runs: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(
-        runs[0]["set"],
-        serde_json::json!({"label": "Test", "n": 4, "scale": 3.0})
+        runs[0]["flags"],
+        serde_json::json!(["--set=label=Test", "--set=n=4", "--set=scale=3.0"])
     );
-    assert!(runs[3].get("set").is_none(), "{}", json.stdout);
+    assert_eq!(runs[3]["flags"], serde_json::json!([]), "{}", json.stdout);
 }
 
 #[test]

@@ -4,12 +4,15 @@
 
 mod support;
 
+mod browser;
 mod core;
 mod errors;
 mod everyday;
+mod history;
 mod load_errors;
 mod plot;
 mod python;
+mod report;
 mod schema;
 mod state;
 mod tables;
