@@ -422,10 +422,12 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
 fn run_counts(tally: Tally) -> db::RunCounts {
     db::RunCounts {
         ok: tally.ok,
-        failed: tally.failed,
         // No column of their own in `runs`: tasks stopped by an interrupt
-        // did not run to the end (the run's exit code says why).
-        skipped: tally.skipped + tally.interrupted,
+        // are counted with the failures there, as before (the run's exit
+        // code and the tasks' `interrupted` status say why); the terminal
+        // summary counts them apart.
+        failed: tally.failed + tally.interrupted,
+        skipped: tally.skipped,
         up_to_date: tally.up_to_date,
     }
 }

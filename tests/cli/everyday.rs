@@ -1243,7 +1243,7 @@ fn set_overrides_vars_typed_and_reruns_only_what_reads_them() {
     let history = t.run(["history", "pipeline.toml"]);
     let newest = history.stdout.lines().nth(1).unwrap();
     assert!(
-        newest.ends_with("--set=label=Test --set=n=4 --set=scale=3.0"),
+        newest.ends_with("--set=n=4 --set=label=Test --set=scale=3.0"),
         "{}",
         history.stdout
     );
@@ -1251,7 +1251,7 @@ fn set_overrides_vars_typed_and_reruns_only_what_reads_them() {
     let runs: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(
         runs[0]["flags"],
-        serde_json::json!(["--set=label=Test", "--set=n=4", "--set=scale=3.0"])
+        serde_json::json!(["--set=n=4", "--set=label=Test", "--set=scale=3.0"])
     );
     assert_eq!(runs[3]["flags"], serde_json::json!([]), "{}", json.stdout);
 }
