@@ -262,7 +262,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
             }
             Err(err) => return Err(err),
         };
-        stop_leftovers(&mut state, options.quiet)?;
+        stop_leftovers(&mut state, &pipeline, &plan, options.quiet)?;
         let snapshot = state.refresh(snapshot)?;
         (Some(state), snapshot)
     };
@@ -447,10 +447,21 @@ fn run_tag(run_id: i64) -> String {
 }
 
 /// Stops what runs that died left running (their commands' processes) and
-/// removes their temporary outputs, before anything runs (issue 10, item 2).
-fn stop_leftovers(state: &mut State, quiet: bool) -> Result<(), Error> {
+/// removes their temporary outputs, before anything runs (issue 10, item 2):
+/// those registered, and after a run that never ended, those of this plan's
+/// outputs that it wrote without registering them.
+fn stop_leftovers(
+    state: &mut State,
+    pipeline: &Pipeline,
+    plan: &Plan,
+    quiet: bool,
+) -> Result<(), Error> {
     let leftovers = state.leftovers()?;
     let notes = exec::group::reap_leftovers(&leftovers);
+    if !leftovers.is_empty() || state.last_run_unfinished()? {
+        let outputs = plan.tasks.iter().flat_map(|t| t.outputs.iter());
+        exec::group::remove_unregistered_temps(&pipeline.root, outputs.map(|o| o.as_path()));
+    }
     state.forget(&leftovers)?;
     if !quiet {
         for note in notes {

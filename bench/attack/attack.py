@@ -261,6 +261,36 @@ def kill_9_in_the_registration_window(c):
         raise Skip("no cgroup here: an unregistered task of a killed run survives (documented)")
 
 
+@attack("stale")
+def kill_9_at_many_moments_leaves_no_temporary_files(c):
+    # Killed at moments spread over a run of short tasks (some inside the
+    # moment between an attempt's start and its registration's commit): the
+    # next run leaves no temporary output of the killed one in `out`.
+    if not os.path.isdir("/sys/fs/cgroup"):
+        raise Skip("no cgroup2 here")
+    for i in range(16):
+        c.write(f"data/f{i:02}.txt", f"{i}\n")
+    c.pipeline(
+        COPY.replace('out = "build"', 'out = "build"\njobs = 4').replace(
+            'run = ["cp", "{{ input }}", "{{ out }}"]',
+            'shell = "sleep 0.05; cat {{ input }} > {{ out }}; sleep 0.02"',
+        )
+    )
+    for delay in [0.02, 0.05, 0.08, 0.11, 0.15, 0.2, 0.25, 0.3]:
+        shutil.rmtree(c.path("build"), ignore_errors=True)
+        shutil.rmtree(c.path(".runner"), ignore_errors=True)
+        p = c.spawn("pipeline.toml")
+        time.sleep(delay)
+        p.kill()
+        p.wait()
+        rc, out, err = c.run("pipeline.toml")
+        if "process-group" in str(c.sql("SELECT isolation FROM runs")):
+            raise Skip("no writable cgroup2: a command started in that moment is not found")
+        expect(rc == 0, err[-500:])
+        left = sorted(f for f in tree(c.path("build")) if ".tmp-" in f)
+        expect(not left, f"killed after {delay} s, left behind: {left}")
+
+
 def set_mtime(c, rel, t):
     os.utime(c.path(rel), (t, t))
 

@@ -42,6 +42,21 @@ impl OutputFolders {
         verdict
     }
 
+    /// `check` before `folder` is made: of it and the folders above it
+    /// inside the output folder, the first one that exists is checked, so
+    /// that nothing is made through a link that leads where runner does not
+    /// write.
+    pub(crate) fn check_before_create(&self, folder: &Path) -> Result<(), String> {
+        let mut at = folder;
+        while !at.exists() {
+            match at.parent() {
+                Some(up) if up.starts_with(&self.out) => at = up,
+                _ => return Ok(()),
+            }
+        }
+        self.check(at)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<PathBuf, Result<(), String>>> {
         self.checked.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -7,6 +7,10 @@
 //! reused pid is never killed.
 
 use std::io;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::cgroup::{self, Cgroup, RunCgroup};
 use crate::state::{GroupRecord, Leftover};
@@ -111,8 +115,9 @@ pub(crate) fn kill_group(pgid: i32, signal: i32) {
 /// the state's lock, and every registering run holds it while it runs, so
 /// every record belongs to a run that is gone. A process group is killed
 /// only if its first process is still the one recorded (same start time,
-/// same boot): a pid may have been reused since. Returns one line per
-/// leftover stopped, for the user.
+/// same boot): a pid may have been reused since. Every process is stopped
+/// before any temporary file is removed, so that none writes one again
+/// afterwards. Returns one line per leftover stopped, for the user.
 pub(crate) fn reap_leftovers(leftovers: &[Leftover]) -> Vec<String> {
     let mut notes = Vec::new();
     let boot = cgroup::boot_id();
@@ -135,10 +140,6 @@ pub(crate) fn reap_leftovers(leftovers: &[Leftover]) -> Vec<String> {
             kill_group(group.pgid, libc::SIGKILL);
             stopped = true;
         }
-        for temp in &leftover.temps {
-            // Never follows a link: removes the name only.
-            let _ = std::fs::remove_file(temp);
-        }
         if stopped {
             notes.push(format!(
                 "stopped the processes of {} left running by run {}",
@@ -146,14 +147,64 @@ pub(crate) fn reap_leftovers(leftovers: &[Leftover]) -> Vec<String> {
             ));
         }
     }
-    // What dead runs had not recorded yet: their cgroups are still there.
+    // What dead runs had not recorded yet (an attempt registered but not
+    // yet spawned, or not registered at all): their cgroups are still there.
     let dead_runs = cgroup::remove_dead_runs();
     if dead_runs > 0 {
         notes.push(format!(
             "removed the cgroups of {dead_runs} run(s) that are gone, with what ran in them"
         ));
     }
+    for temp in leftovers.iter().flat_map(|l| &l.temps) {
+        // Never follows a link: removes the name only.
+        let _ = std::fs::remove_file(temp);
+    }
     notes
+}
+
+/// Removes the temporary outputs that attempts of a run that is gone may
+/// have written without their registration reaching the state (a run killed
+/// in the moment between starting an attempt and committing its
+/// registration): in each folder where `outputs` (absolute) go, every file
+/// named as a temporary of one of them (`plan::temp_prefix`, a hash of the
+/// final path: nobody else's file has such a name). `outputs` are as tasks
+/// name them (relative to `root`, or absolute). Called after
+/// `reap_leftovers`, so what still ran in a cgroup is stopped; without
+/// cgroups, a command of that moment is not known and may still write one
+/// later. Returns how many it removed.
+pub(crate) fn remove_unregistered_temps<'a>(
+    root: &Path,
+    outputs: impl Iterator<Item = &'a Path>,
+) -> usize {
+    use std::os::unix::ffi::OsStrExt;
+    let mut prefixes: FxHashMap<PathBuf, FxHashSet<Vec<u8>>> = FxHashMap::default();
+    for output in outputs {
+        if let Some(folder) = output.parent() {
+            prefixes
+                .entry(root.join(folder))
+                .or_default()
+                .insert(crate::plan::temp_prefix(output).into_vec());
+        }
+    }
+    let mut removed = 0;
+    for (folder, prefixes) in prefixes {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.as_bytes();
+            let is_temp = name.starts_with(b".")
+                && crate::plan::temp_prefix_ends(name).any(|end| prefixes.contains(&name[..end]));
+            if is_temp
+                && entry.file_type().is_ok_and(|t| !t.is_dir())
+                && std::fs::remove_file(entry.path()).is_ok()
+            {
+                removed += 1;
+            }
+        }
+    }
+    removed
 }
 
 /// Whether `pid` is a zombie (exited, not yet reaped: nothing to stop).

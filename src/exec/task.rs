@@ -527,6 +527,9 @@ impl LocalTasks<'_> {
         for out in task.outputs.iter() {
             let out_abs = root.join(out);
             if let Some(parent) = out_abs.parent() {
+                self.folders
+                    .check_before_create(parent)
+                    .map_err(plain_failure)?;
                 fs::create_dir_all(parent).map_err(|e| {
                     io_failure(format!("cannot create folder `{}`", parent.display()), e)
                 })?;

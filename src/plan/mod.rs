@@ -146,12 +146,31 @@ const STEM_KEPT: usize = 40;
 /// 255 bytes whatever the final name's length (item 15):
 /// `out/.x.tmp-0123456789ab-12.a3f0-1.svg` (attempt 1 of run 12).
 pub(crate) fn temp_path(final_path: &Path, attempt: &str) -> PathBuf {
+    let name = final_path.file_name().unwrap_or_default();
+    let mut temp = temp_prefix(final_path);
+    temp.push(attempt);
+    if let Some(ext) = Path::new(name).extension()
+        && Path::new(name).file_stem().is_some()
+        && temp.len() + 1 + ext.len() <= NAME_MAX
+    {
+        temp.push(".");
+        temp.push(ext);
+    }
+    final_path.with_file_name(temp)
+}
+
+/// The part of `final_path`'s temporary file names that every attempt
+/// shares (`.x.tmp-0123456789ab-`): the start of the name, up to the
+/// attempt. Only temporaries of `final_path` start with it (it holds a hash
+/// of the whole path), so a later run can find those that a killed run left
+/// without registering them.
+pub(crate) fn temp_prefix(final_path: &Path) -> OsString {
     use std::os::unix::ffi::OsStrExt;
     let name = final_path.file_name().unwrap_or_default();
     let path = Path::new(name);
-    let (stem, ext) = match (path.file_stem(), path.extension()) {
-        (Some(stem), Some(ext)) => (stem, Some(ext)),
-        _ => (name, None),
+    let stem = match (path.file_stem(), path.extension()) {
+        (Some(stem), Some(_)) => stem,
+        _ => name,
     };
     let hash = blake3::hash(final_path.as_os_str().as_bytes()).to_hex();
     let mut temp = OsString::from(".");
@@ -159,14 +178,24 @@ pub(crate) fn temp_path(final_path: &Path, attempt: &str) -> PathBuf {
         stem.as_bytes(),
         STEM_KEPT,
     )));
-    temp.push(format!(".tmp-{}-{attempt}", &hash[..12]));
-    if let Some(ext) = ext
-        && temp.len() + 1 + ext.len() <= NAME_MAX
-    {
-        temp.push(".");
-        temp.push(ext);
-    }
-    final_path.with_file_name(temp)
+    temp.push(format!("{TEMP_MARK}{}-", &hash[..TEMP_HASH_LEN]));
+    temp
+}
+
+/// What stands between the stem and the hash in a temporary name.
+const TEMP_MARK: &str = ".tmp-";
+
+/// Hex digits of the final path's hash in a temporary name.
+const TEMP_HASH_LEN: usize = 12;
+
+/// Where a `temp_prefix` would end in the file name `name`, for each place
+/// one could (after each `.tmp-`, its hash and a `-`).
+pub(crate) fn temp_prefix_ends(name: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let mark = TEMP_MARK.as_bytes();
+    (0..name.len().saturating_sub(mark.len()))
+        .filter(move |&i| name[i..].starts_with(mark))
+        .map(move |i| i + mark.len() + TEMP_HASH_LEN + 1)
+        .filter(move |&end| end <= name.len() && name[end - 1] == b'-')
 }
 
 /// At most `max` bytes of `bytes`, not cutting a UTF-8 character.
@@ -683,6 +712,30 @@ mod tests {
         let name = format!("x.{}", "e".repeat(250));
         let t = temp_path(&Path::new("out").join(name), "1-1");
         assert!(t.file_name().unwrap().len() <= 255);
+    }
+
+    #[test]
+    fn temp_names_are_found_by_their_prefix() {
+        use std::os::unix::ffi::OsStrExt;
+        let found = |final_path: &str, name: &std::ffi::OsStr| {
+            let prefix = temp_prefix(Path::new(final_path));
+            let name = name.as_bytes();
+            temp_prefix_ends(name).any(|end| name[..end] == *prefix.as_bytes())
+        };
+        for final_path in ["out/x.svg", "out/README", "out/a.tmp-b.c.tmp-d.csv"] {
+            let t = temp_path(Path::new(final_path), "12.ab3f-1");
+            assert!(found(final_path, t.file_name().unwrap()), "{t:?}");
+        }
+        let long = format!("out/{}.csv", "n".repeat(251));
+        let t = temp_path(Path::new(&long), "12.ab3f-1");
+        assert!(found(&long, t.file_name().unwrap()));
+        // Not another output's, nor a user's file.
+        let t = temp_path(Path::new("out/x.svg"), "1.abcd-1");
+        assert!(!found("out/y.svg", t.file_name().unwrap()));
+        assert!(!found(
+            "out/x.svg",
+            std::ffi::OsStr::new(".x.tmp-notes.svg")
+        ));
     }
 
     #[test]

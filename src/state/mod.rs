@@ -382,6 +382,14 @@ impl State {
         self.with_db(groups::leftovers)
     }
 
+    /// Whether the newest run on record never ended (killed, or the
+    /// machine stopped): it may have left temporary outputs that it had
+    /// not registered yet.
+    pub(crate) fn last_run_unfinished(&mut self) -> Result<bool, Error> {
+        self.with_db(db::generation)
+            .map(|(id, ended)| id.is_some() && ended.is_none())
+    }
+
     /// Forgets leftovers once they are stopped.
     pub(crate) fn forget(&mut self, leftovers: &[Leftover]) -> Result<(), Error> {
         self.with_db(|conn| groups::forget(conn, leftovers))

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::browser::{self, Loaded};
+use crate::browser::{self, Driven, Loaded};
 use crate::support::*;
 
 /// Six files: two good, three with a bad row (one failure group, at
@@ -147,6 +147,11 @@ fn a_run_with_failures_in_two_groups() {
         "the example's lines"
     );
     assert!(first.contains("logs/1/check/c.err"), "its log");
+    // Its command runs the step's failed tasks, of both groups, and says so.
+    assert!(
+        first.contains("Run the 4 failed tasks of <b>check</b>, this group"),
+        "{first}"
+    );
     let second = &first[first[1..].find("<article").unwrap() + 1..];
     assert!(second.contains("data-count=\"1\""), "{second}");
     assert!(second.contains("&lt;path&gt;: no rows"), "{second}");
@@ -169,6 +174,10 @@ fn a_run_with_failures_in_two_groups() {
         "{bars} bars for 6 checks and 4 plots"
     );
     assert_eq!(dom.matches("class=\"fail\"><title>").count(), 4);
+    // Hover text: the task, its time, how it ended.
+    let c_bar = &dom[dom.find("<title>check c\n").expect("the bar of c")..];
+    let c_bar = &c_bar[..c_bar.find("</title>").unwrap()];
+    assert!(c_bar.contains("s · failed: exit code 3"), "{c_bar}");
 
     let png = browser::screenshot(&html, &t.path("shot.png"), 1280, 2000);
     assert_eq!(browser::png_size(&png), (1280, 2000));
@@ -191,6 +200,100 @@ fn a_run_with_failures_in_two_groups() {
     let runs: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(runs[0]["ok"], 4, "the four failed checks: {}", json.stdout);
     assert_eq!(runs[0]["up_to_date"], 2, "{}", json.stdout);
+}
+
+/// The alt texts of the gallery's figures that the filter shows.
+fn shown_plots(page: &mut Driven) -> serde_json::Value {
+    page.eval(
+        "Array.from(document.querySelectorAll('#plots figure:not([hidden]) img')).map(i => i.alt)",
+    )
+}
+
+#[test]
+fn the_gallery_filters_as_you_type_and_a_click_shows_a_plot_large() {
+    let t = checked();
+    t.run(["pipeline.toml", "-q"]).expect_code(1);
+    let mut page = Driven::open(&t.path("build/report.html"), 1280, 900);
+    assert_eq!(
+        shown_plots(&mut page),
+        serde_json::json!(["plot a", "plot b", "raster a", "raster b"])
+    );
+
+    // Typing in the filter box: every word must match the step or the key.
+    page.click("#filter");
+    page.type_text("raster");
+    page.until("document.getElementById('shown').textContent === '2 of 4'");
+    assert_eq!(
+        shown_plots(&mut page),
+        serde_json::json!(["raster a", "raster b"])
+    );
+    assert_eq!(
+        page.eval("document.querySelector('h3[data-section=plot]').hidden"),
+        true,
+        "a step with nothing shown hides its heading"
+    );
+    page.type_text(" b");
+    page.until("document.getElementById('shown').textContent === '1 of 4'");
+    assert_eq!(shown_plots(&mut page), serde_json::json!(["raster b"]));
+    for _ in 0.."raster b".len() {
+        page.press("Backspace");
+    }
+    page.until("document.getElementById('shown').textContent === '4 of 4'");
+
+    // A click on a picture shows it large; the arrows go through the
+    // gallery; Escape closes; so does a click beside the picture.
+    page.until("document.querySelector('img[alt=\"plot b\"]').naturalWidth > 0");
+    page.click("img[alt=\"plot b\"]");
+    page.until("document.getElementById('viewer').open");
+    assert_eq!(
+        page.eval("document.getElementById('viewer-caption').textContent"),
+        "plot b"
+    );
+    page.until("document.getElementById('viewer-img').naturalWidth > 0");
+    assert_eq!(
+        page.eval("document.getElementById('viewer-img').getAttribute('src')"),
+        "plots/b.svg"
+    );
+    let large = page.eval("document.getElementById('viewer-img').getBoundingClientRect().width");
+    assert!(large.as_f64().unwrap() > 600.0, "shown large: {large}");
+    page.press("ArrowRight");
+    page.until("document.getElementById('viewer-caption').textContent === 'raster a'");
+    page.until("document.getElementById('viewer-img').naturalWidth > 0");
+    let png = page.screenshot(&t.path("viewer.png"));
+    assert_eq!(browser::png_size(&png), (1280, 900));
+    page.press("ArrowLeft");
+    page.until("document.getElementById('viewer-caption').textContent === 'plot b'");
+    page.press("Escape");
+    page.until("!document.getElementById('viewer').open");
+    page.click("img[alt=\"raster b\"]");
+    page.until("document.getElementById('viewer').open");
+    page.click_at(4.0, 450.0);
+    page.until("!document.getElementById('viewer').open");
+
+    assert!(page.console.is_empty(), "console: {:?}", page.console);
+    assert!(page.requests.is_empty(), "requests: {:?}", page.requests);
+    drop(page);
+
+    // Copied elsewhere together with the output folder (and the original
+    // gone), the page still shows every picture.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(t.path("build"))
+        .arg(elsewhere.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    std::fs::remove_dir_all(t.path("build")).unwrap();
+    let mut moved = Driven::open(&elsewhere.path().join("build/report.html"), 1280, 900);
+    let images = "Array.from(document.querySelectorAll('#plots img'))";
+    moved.until(&format!(
+        "{images}.every(i => i.hasAttribute('src') && i.complete)"
+    ));
+    assert_eq!(
+        moved.eval(&format!("{images}.filter(i => i.naturalWidth > 0).length")),
+        4
+    );
 }
 
 #[test]
@@ -330,11 +433,8 @@ out = "work/{{ key }}.csv"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    // SAFETY: a plain signal to the child, which is not yet reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -409,6 +509,38 @@ out = "plots/{{ key }}.svg"
     assert!(page.ready_ms.is_some(), "the page's script ran to its end");
     let png = browser::screenshot(&html, &t.path("shot.png"), 1280, 1400);
     assert_eq!(browser::png_size(&png), (1280, 1400));
+
+    // Pictures have a `src` only near the screen, so that 2,000 stay light:
+    // the top's at first, the bottom's after scrolling there; the filter
+    // finds one among them all.
+    let mut driven = Driven::open(&html, 1280, 900);
+    let loaded = "document.querySelectorAll('#plots img[src]').length";
+    let first = "document.querySelector('#plots img')";
+    let last = "Array.from(document.querySelectorAll('#plots img')).pop()";
+    let at_top = driven.eval(loaded).as_u64().unwrap();
+    assert!(
+        (24..500).contains(&at_top),
+        "{at_top} pictures with a src at the top"
+    );
+    driven.eval("window.scrollTo(0, document.body.scrollHeight)");
+    driven.until(&format!(
+        "{last}.hasAttribute('src') && !{first}.hasAttribute('src')"
+    ));
+    let at_bottom = driven.eval(loaded).as_u64().unwrap();
+    assert!(
+        at_bottom < 500,
+        "{at_bottom} pictures with a src at the bottom"
+    );
+    driven.click("#filter");
+    driven.type_text("f1234");
+    driven.until("document.getElementById('shown').textContent === '1 of 2,000'");
+    driven.until("document.querySelector('img[alt=\"tiny f1234\"]').naturalWidth > 0");
+    assert!(driven.console.is_empty(), "console: {:?}", driven.console);
+    assert!(
+        driven.requests.is_empty(),
+        "requests: {:?}",
+        driven.requests
+    );
     // Nothing of the run's own: the no-op run after it keeps the page.
     assert!(Path::new(&html).exists());
 }
@@ -468,6 +600,59 @@ fn the_header_has_the_git_commit_and_whether_the_tree_was_dirty() {
 }
 
 #[test]
+fn the_header_shows_the_runs_flags_and_the_history_its_last_20_runs() {
+    let t = Test::new();
+    t.write("data/a.csv", "t,v\n0,1\n").pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = ["data/*.csv"]
+[[steps]]
+name = "copy"
+each = "data"
+run = ["cp", "{{ input }}", "{{ out }}"]
+out = "copy/{{ key }}.csv"
+[report]
+"#,
+    );
+    for _ in 0..20 {
+        t.run(["pipeline.toml", "-q"]).expect_code(0);
+    }
+    t.run(["pipeline.toml", "--force", "--only", "copy", "-j", "1"])
+        .expect_code(0);
+    let html = t.read("build/report.html");
+    assert!(
+        html.contains(
+            "id=\"flags\"><code>--jobs=1</code> <code>--force</code> <code>--only=copy</code> </dd>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("<dt>jobs</dt><dd>1</dd>"), "{html}");
+    // One bar per run, the oldest first, run 1 no longer among them.
+    let labels: Vec<&str> = html
+        .split("class=\"runid\"")
+        .skip(1)
+        .map(|s| &s[s.find('>').unwrap() + 1..s.find('<').unwrap()])
+        .collect();
+    let expected: Vec<String> = (2..=21).map(|i| i.to_string()).collect();
+    assert_eq!(labels, expected);
+    assert_eq!(html.matches("<rect class=\"ok current\"").count(), 1);
+    assert!(html.contains("<title>run 21: "), "{html}");
+    assert!(html.contains(", 1 ok, 0 failed, 0 up to date, exit 0</title>"));
+    assert!(html.contains(", 0 ok, 0 failed, 1 up to date, exit 0</title>"));
+    // The report of an earlier run shows the runs up to it, and its flags.
+    t.run(["report", "pipeline.toml", "--run", "3"])
+        .expect_code(0);
+    let html = t.read("build/report.html");
+    assert_eq!(html.matches("class=\"runid\"").count(), 3);
+    assert!(
+        html.contains("id=\"flags\"><code>--quiet</code> </dd>"),
+        "{html}"
+    );
+}
+
+#[test]
 fn quiet_runs_and_runs_without_state() {
     let t = checked();
     let quiet = t.run(["pipeline.toml", "-q"]);
@@ -517,10 +702,9 @@ out = "work/{{ key }}.csv"
     child.kill().unwrap();
     child.wait().unwrap();
     // The task's own process group (its shell's pid) outlives runner; end it.
-    let group = format!("-{}", t.read("started-b").trim());
-    let _ = std::process::Command::new("kill")
-        .args(["-9", "--", &group])
-        .status();
+    let group: i32 = t.read("started-b").trim().parse().unwrap();
+    // SAFETY: a plain signal to the task's process group.
+    unsafe { libc::kill(-group, libc::SIGKILL) };
     t.run(["report", "pipeline.toml"]).expect_code(0);
     let html = t.read("build/report.html");
     assert!(html.contains("data-status=\"unfinished\""), "{html}");

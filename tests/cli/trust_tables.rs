@@ -173,3 +173,59 @@ out = "all.csv"
     assert!(!t.exists("build/stats/q.json"));
     assert!(!t.exists("build/all.csv"));
 }
+
+/// Item 9, with the state: a built-in stopped by SIGTERM was once recorded
+/// `ok` after the run exited 143. Its result is `interrupted`, nothing is
+/// remembered as up to date, and the next run runs it.
+#[test]
+fn item_9_an_interrupted_builtin_is_recorded_interrupted_and_runs_again() {
+    let t = Test::new();
+    t.write("data/big.csv", big_csv(2_000_000)).pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = ["data/*.csv"]
+[[steps]]
+name = "stats"
+each = "data"
+use = "csv.stats"
+out = "stats/{{ key }}.json"
+"#,
+    );
+    let child = t
+        .command(["pipeline.toml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The state hashes the input first; the task makes its output folder
+    // when it starts, then the built-in reads the input.
+    let path = t.path("data/big.csv");
+    wait_for("the built-in to read its input", || {
+        t.exists("build/stats") && has_open(child.id(), &path)
+    });
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    let sql = |query: &str| {
+        let out = std::process::Command::new("sqlite3")
+            .arg(t.path(".runner/pipeline/state.db"))
+            .arg(query)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(sql("SELECT status FROM tasks"), "interrupted", "{stderr}");
+    assert_eq!(sql("SELECT count(*) FROM latest WHERE status = 'ok'"), "0");
+    assert!(!t.exists("build/stats/big.json"));
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("1 ok"), "{}", run.stderr);
+    assert!(t.exists("build/stats/big.json"));
+}
