@@ -91,6 +91,9 @@ pub(crate) struct CallCommand {
     pub(crate) spec: Arc<CallSpec>,
     /// The `with` values rendered for this task, in the file's order.
     pub(crate) with: Vec<(String, serde_json::Value)>,
+    /// The pipeline's `[vars]` as this run sees them (after `--set`), which
+    /// the function is given as `vars`; `None` when there are none.
+    pub(crate) vars: Option<Arc<toml::Table>>,
 }
 
 /// What a plot task draws.

@@ -92,6 +92,8 @@ impl Object for TaskContext {
 pub(crate) struct Renderer<'p> {
     pipeline: &'p Pipeline,
     pipeline_value: Value,
+    /// `[vars]`, for the calls of python and worker steps (`None`: empty).
+    call_vars: Option<Arc<toml::Table>>,
 }
 
 /// What one task is made of, before its command is rendered.
@@ -120,9 +122,12 @@ impl<'p> Renderer<'p> {
             .into_iter()
             .collect::<std::collections::BTreeMap<&'static str, Value>>(),
         );
+        let call_vars =
+            (!pipeline.vars_table.is_empty()).then(|| Arc::new(pipeline.vars_table.clone()));
         Renderer {
             pipeline,
             pipeline_value,
+            call_vars,
         }
     }
 
@@ -201,6 +206,7 @@ impl<'p> Renderer<'p> {
                         Ok((key.clone(), value))
                     })
                     .collect::<Result<_, TemplateFailure>>()?,
+                vars: self.call_vars.clone(),
             }),
         })
     }

@@ -180,7 +180,7 @@ fn toml_fields(f: &mut Fields, value: &toml::Value) {
 /// rendered for this task, keys sorted. (The module's and its helpers'
 /// content and the interpreter's binary are deps.)
 fn call_fields(f: &mut Fields, call: &CallCommand) {
-    let CallCommand { spec, with } = call;
+    let CallCommand { spec, with, vars } = call;
     let CallSpec {
         worker,
         with: _,      // rendered: `with` above
@@ -215,6 +215,19 @@ fn call_fields(f: &mut Fields, call: &CallCommand) {
     for (key, value) in sorted {
         f.str(key);
         json_fields(f, value);
+    }
+    // The function is given every var (it may read any): a change of one,
+    // by `--set` or in the file, runs the step again. Hashed only when
+    // there are vars, so that other call steps keep their fingerprints.
+    if let Some(vars) = vars {
+        f.str("vars");
+        f.count(vars.len());
+        let mut names: Vec<&String> = vars.keys().collect();
+        names.sort();
+        for name in names {
+            f.str(name);
+            toml_fields(f, &vars[name.as_str()]);
+        }
     }
 }
 
@@ -657,6 +670,15 @@ out = "plots/{{ key }}.txt"
                     argv: vec!["perl".into(), "w.pl".into()],
                     span: 0..0,
                 }
+            }),
+            // The function is given `[vars]` (as `--set` changed them).
+            Box::new(|c| {
+                let vars: toml::Table = "n = 1".parse().unwrap();
+                c.vars = Some(Arc::new(vars));
+            }),
+            Box::new(|c| {
+                let vars: toml::Table = "n = 2".parse().unwrap();
+                c.vars = Some(Arc::new(vars));
             }),
         ];
         let mut seen = vec![base];

@@ -1289,3 +1289,107 @@ fn set_refuses_unknown_names_and_values_of_the_wrong_type() {
     assert!(run.stderr.contains("expected NAME=VALUE"), "{}", run.stderr);
     assert!(!t.exists("build"));
 }
+
+/// Without `lock_warning`, a holder is stuck after a day: one that started
+/// 3 hours ago is not mailed, one that started 2 days ago is.
+#[test]
+fn quiet_cron_reports_a_lock_held_longer_than_a_day_by_default() {
+    if std::process::Command::new("flock")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: `flock` (util-linux) is not installed");
+        return;
+    }
+    let t = Test::new();
+    folder(&t);
+    t.pipeline(CHECK);
+    let hours_ago = |h: u64| {
+        humantime::format_rfc3339_seconds(
+            std::time::SystemTime::now() - std::time::Duration::from_secs(h * 3600),
+        )
+    };
+    let mut holder = hold_lock(&t, &format!("4242 {}\n", hours_ago(3)));
+    assert_eq!(cron(&t, "--quiet pipeline.toml"), (3, String::new()));
+    t.write("release", "");
+    holder.wait().unwrap();
+    std::fs::remove_file(t.path("release")).unwrap();
+    std::fs::remove_file(t.path("held")).unwrap();
+
+    let mut holder = hold_lock(&t, &format!("4243 {}\n", hours_ago(48)));
+    let (code, mail) = cron(&t, "--quiet pipeline.toml");
+    assert_eq!(code, 3);
+    assert!(mail.contains("another run (pid 4243"), "{mail}");
+    t.write("release", "");
+    holder.wait().unwrap();
+}
+
+/// A python function is given every var: `--set` (or an edit of `[vars]`)
+/// runs its step again, whether it reads `vars` or not; a step that is not a
+/// call and reads no var stays up to date.
+#[test]
+fn set_reruns_python_steps_which_are_given_vars() {
+    let t = Test::new();
+    t.write("data/a.csv", "t,v\n1,1\n");
+    t.write(
+        "scripts/f.py",
+        "def scale(input, out, vars):\n    \
+         with open(out, 'w') as f:\n        \
+         f.write(f'n={vars[\"n\"]!r} label={vars[\"label\"]!r}\\n')\n",
+    );
+    t.pipeline(
+        r#"
+[pipeline]
+out = "build"
+
+[vars]
+n = 2
+label = "Run"
+
+[inputs.logs]
+glob = "data/*.csv"
+
+[[steps]]
+name = "scale"
+each = "logs"
+python = "scripts/f.py:scale"
+out = "scale/{{ key }}.txt"
+
+[[steps]]
+name = "copy"
+each = "logs"
+run = ["cp", "{{ input }}", "{{ out }}"]
+out = "copy/{{ key }}.csv"
+"#,
+    );
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("build/scale/a.txt"), "n=2 label='Run'\n");
+    let run = t.run(["pipeline.toml", "--set", "n=7"]);
+    run.expect_code(0);
+    // A number stays a number in Python too.
+    assert_eq!(t.read("build/scale/a.txt"), "n=7 label='Run'\n");
+    assert_eq!(
+        step_row(&run.stderr, "scale"),
+        ["1", "0", "0", "0"],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(step_row(&run.stderr, "copy"), ["0", "0", "0", "1"]);
+    // The same values again: up to date; back to the file's: runs again.
+    let run = t.run(["pipeline.toml", "--set", "n=7"]);
+    assert_eq!(
+        step_row(&run.stderr, "scale"),
+        ["0", "0", "0", "1"],
+        "{}",
+        run.stderr
+    );
+    let run = t.run(["pipeline.toml"]);
+    assert_eq!(
+        step_row(&run.stderr, "scale"),
+        ["1", "0", "0", "0"],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(t.read("build/scale/a.txt"), "n=2 label='Run'\n");
+}
