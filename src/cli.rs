@@ -38,6 +38,9 @@ pub(crate) enum Cmd {
     },
     /// Show recent runs, or the failed tasks of the last run.
     History(HistoryArgs),
+    /// List (and with --yes delete) the outputs earlier runs wrote that no
+    /// task declares any more.
+    Clean(CleanArgs),
     /// Write the HTML report of a recorded run (the last one by default).
     Report(ReportArgs),
     /// Print the JSON Schema of the pipeline file format (for editors).
@@ -69,6 +72,19 @@ pub(crate) struct HistoryArgs {
     pub(crate) limit: usize,
 }
 
+/// `runner clean`
+#[derive(Debug, Args)]
+pub(crate) struct CleanArgs {
+    /// The pipeline file.
+    pub(crate) pipeline: PathBuf,
+    /// Delete them (without it, only say what would be deleted).
+    #[arg(long)]
+    pub(crate) yes: bool,
+    /// Every output runner wrote, and the state folder (a fresh start).
+    #[arg(long)]
+    pub(crate) all: bool,
+}
+
 /// `runner report`
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
@@ -92,6 +108,10 @@ pub(crate) struct ReportArgs {
 pub(crate) struct RunArgs {
     /// The pipeline file.
     pub(crate) pipeline: PathBuf,
+    /// Build only these outputs (paths, or folders of outputs) and what they
+    /// need, as `make TARGET`.
+    #[arg(value_name = "OUTPUT")]
+    pub(crate) targets: Vec<PathBuf>,
     /// Pool size: a number, or "auto" for the cores this process may use.
     #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
     pub(crate) jobs: Option<Jobs>,
@@ -121,8 +141,13 @@ pub(crate) struct RunArgs {
     /// Print every task's command and output as it finishes.
     #[arg(short, long)]
     pub(crate) verbose: bool,
-    /// Run only this step and what it needs (repeatable).
-    #[arg(long, value_name = "STEP")]
+    /// Override a `[vars]` value for this run, typed as in the file
+    /// (repeatable); recorded in the run's history.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub(crate) set: Vec<String>,
+    /// Run only this step (or its tasks whose keys match, `STEP:KEYGLOB`)
+    /// and what they need (repeatable).
+    #[arg(long, value_name = "STEP[:KEYGLOB]")]
     pub(crate) only: Vec<String>,
     /// Where tasks run: `local` (this machine) or `slurm` (job arrays);
     /// overrides `[executor] kind`.
@@ -162,7 +187,7 @@ fn parse_jobs(s: &str) -> Result<Jobs, String> {
 }
 
 const SUBCOMMANDS: &[&str] = &[
-    "run", "check", "graph", "history", "report", "schema", "worker", "help",
+    "run", "check", "graph", "history", "report", "clean", "schema", "worker", "help",
 ];
 
 /// Makes `runner FILE [flags]` and `runner [flags] FILE` mean `runner run ...`.

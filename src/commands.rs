@@ -6,15 +6,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::cli::{Cli, Cmd, ExecutorArg, HistoryArgs, Jobs, ReportArgs, RunArgs};
+use crate::cli::{CleanArgs, Cli, Cmd, ExecutorArg, HistoryArgs, Jobs, ReportArgs, RunArgs};
 use crate::config::{self, ExecutorKind, Pipeline};
-use crate::diag::{self, did_you_mean};
+use crate::diag;
 use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_TASKS_FAILED, Error};
 use crate::exec::{self, RunOptions};
-use crate::plan::{self, Plan};
+use crate::plan::{self, Plan, display_path};
 use crate::report::{self, RunReport, Tally};
 use crate::show;
 use crate::state::{self, Force, State, db};
+use crate::targets;
 
 /// Runs a parsed command line; returns the exit code.
 pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
@@ -44,6 +45,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
             Ok(EXIT_OK)
         }
         Cmd::History(args) => history(&args),
+        Cmd::Clean(args) => clean(&args),
         Cmd::Report(args) => report(&args),
         Cmd::Schema => {
             print_stdout(&config::json_schema())?;
@@ -94,17 +96,7 @@ fn print_stdout(text: &str) -> Result<(), Error> {
 fn step_names(pipeline: &Pipeline, names: &[String], flag: &str) -> Result<Vec<usize>, Error> {
     names
         .iter()
-        .map(|name| {
-            pipeline.step_index(name).ok_or_else(|| {
-                let known: Vec<&str> = pipeline.steps.iter().map(|s| s.name.as_str()).collect();
-                let hint = did_you_mean(name, known.iter().copied())
-                    .unwrap_or_else(|| format!("steps: {}", known.join(", ")));
-                Error::Usage(format!(
-                    "error: `{flag} {name}`: no step `{name}` in `{}`; {hint}",
-                    pipeline.source.path.display()
-                ))
-            })
-        })
+        .map(|name| targets::step_index(pipeline, name, &format!("{flag} {name}")))
         .collect()
 }
 
@@ -177,6 +169,8 @@ fn run_flags(args: &RunArgs) -> Vec<String> {
     for step in &args.only {
         flags.push(format!("--only={step}"));
     }
+    // Output paths asked for (issue 12), as typed.
+    flags.extend(args.targets.iter().map(|t| t.display().to_string()));
     for (on, flag) in [
         (args.fail_fast, "--fail-fast"),
         (args.wait, "--wait"),
@@ -190,6 +184,19 @@ fn run_flags(args: &RunArgs) -> Vec<String> {
     flags
 }
 
+/// The `--set` overrides as applied (typed as in `[vars]`), as flags that
+/// could be typed again (`--set=n=4`, `--set=label=Test`), for the run's
+/// record.
+fn set_flags(overrides: &toml::Table) -> Vec<String> {
+    overrides
+        .iter()
+        .map(|(name, value)| match value {
+            toml::Value::String(text) => format!("--set={name}={text}"),
+            other => format!("--set={name}={other}"),
+        })
+        .collect()
+}
+
 fn run(args: &RunArgs) -> Result<i32, Error> {
     let mut clock = std::time::Instant::now();
     // What git says about the pipeline file is asked for at once, in the
@@ -197,9 +204,9 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let pipeline_file = args.pipeline.clone();
     let git = (!args.dry_run && !args.no_state)
         .then(|| std::thread::spawn(move || state::git::state_of(&pipeline_file)));
-    let pipeline = load(&args.pipeline)?;
+    let mut pipeline = load(&args.pipeline)?;
+    let overrides = pipeline.set_vars(&args.set).map_err(Error::Usage)?;
     phase("load", &mut clock);
-    let only = step_names(&pipeline, &args.only, "--only")?;
     let force = if args.force.iter().any(String::is_empty) {
         Force::All
     } else if args.force.is_empty() {
@@ -216,7 +223,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         fail_fast: args.fail_fast,
         quiet: args.quiet,
         verbose: args.verbose,
-        only,
+        targets: None,
     };
     // The plan (globs, templates) and the last results are independent:
     // read them at the same time. The state is read without the lock, so
@@ -236,6 +243,12 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         (plan, snapshot.join())
     });
     let plan = plan?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io("cannot read the working directory", e))?;
+    let options = RunOptions {
+        targets: targets::select(&pipeline, &plan, &args.only, &args.targets, &cwd)?,
+        ..options
+    };
     let on_slurm = match args.executor {
         Some(ExecutorArg::Local) => false,
         Some(ExecutorArg::Slurm) => true,
@@ -255,12 +268,18 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let (state, snapshot) = if args.dry_run {
         (None, snapshot)
     } else {
-        let mut state = State::open(&pipeline, args.wait)?;
+        let mut state = match State::open(&pipeline, args.wait, args.quiet) {
+            Ok(state) => state,
+            Err(err) if args.quiet && locked_recently(&err, pipeline.lock_warning) => {
+                return Ok(err.code());
+            }
+            Err(err) => return Err(err),
+        };
         stop_leftovers(&mut state, &pipeline, &plan, options.quiet)?;
         let snapshot = state.refresh(snapshot)?;
         (Some(state), snapshot)
     };
-    let wanted = exec::wanted_tasks(&plan, &options.only);
+    let wanted = exec::wanted_tasks(&plan, options.targets.as_deref());
     phase("plan+state", &mut clock);
     let (verdicts, hashes) = state::assess(&pipeline, &plan, &wanted, &snapshot, &force);
     phase("assess", &mut clock);
@@ -289,7 +308,9 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let signals = Signals::install();
     let argv: Vec<String> = std::env::args().collect();
     let jobs = exec::pool_size(&pipeline, &options);
-    state.begin(&pipeline, &argv.join(" "), run_flags(args), jobs)?;
+    let mut flags = run_flags(args);
+    flags.extend(set_flags(&overrides));
+    state.begin(&pipeline, &argv.join(" "), flags, jobs)?;
     let writer = state.writer()?;
     writer.hashes(hashes);
     let write_failed = writer.failed_flag();
@@ -329,14 +350,28 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let write_error = writer.error();
     let joined = state.join(writer);
 
-    let report = RunReport {
+    let mut report = RunReport {
         pipeline: &pipeline,
         plan: &plan,
         results: &result.results,
         wall: result.wall,
+        unchanged: None,
     };
     let totals = report.totals();
-    if !options.quiet || totals.failed > 0 || signals.exit_code().is_some() {
+    // Under --quiet (cron), failures that are the same as last time are
+    // not news: one line for them, and nothing at all when nothing is new.
+    let unchanged = match (options.quiet && totals.failed > 0, &joined) {
+        (true, Ok(())) => Some(unchanged_failures(
+            &state,
+            &pipeline,
+            &plan,
+            &result.results,
+        )?),
+        _ => None,
+    };
+    report.unchanged = unchanged.as_ref();
+    let news = totals.failed > unchanged.as_ref().map_or(0, |u| u.tasks.len());
+    if !options.quiet || news || signals.exit_code().is_some() {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(report.render().as_bytes());
     }
@@ -361,8 +396,8 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         .steps
         .iter()
         .zip(report.per_step())
-        .filter(|(_, (tally, _))| *tally != Tally::default())
-        .map(|(step, (tally, _))| (step.name.clone(), run_counts(tally)))
+        .filter(|(_, (tally, _, _))| *tally != Tally::default())
+        .map(|(step, (tally, _, _))| (step.name.clone(), run_counts(tally)))
         .collect();
     state.end(db::RunEnd {
         exit_code: code,
@@ -373,6 +408,9 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         isolation: result.isolation,
         ..db::RunEnd::default()
     })?;
+    if code == EXIT_OK && pipeline.prune {
+        prune(&pipeline, &plan, &state, options.quiet)?;
+    }
     // `[report]`: the page of this run, from what the state recorded (the
     // same path as `runner report`), also after failures and interrupts. A
     // page that cannot be written is a warning: the run's verdict stands.
@@ -417,7 +455,11 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
 fn run_counts(tally: Tally) -> db::RunCounts {
     db::RunCounts {
         ok: tally.ok,
-        failed: tally.failed,
+        // No column of their own in `runs`: tasks stopped by an interrupt
+        // are counted with the failures there, as before (the run's exit
+        // code and the tasks' `interrupted` status say why); the terminal
+        // summary counts them apart.
+        failed: tally.failed + tally.interrupted,
         skipped: tally.skipped,
         up_to_date: tally.up_to_date,
     }
@@ -469,10 +511,64 @@ fn stop_leftovers(
     Ok(())
 }
 
+/// Whether an error is "another run holds the lock" from a run that started
+/// less than `warning` ago (under `--quiet`, not worth a mail; a run stuck
+/// for longer must reach someone).
+fn locked_recently(err: &Error, warning: std::time::Duration) -> bool {
+    let Error::Locked { started, .. } = err else {
+        return false;
+    };
+    humantime::parse_rfc3339(started).is_ok_and(|start| {
+        std::time::SystemTime::now()
+            .duration_since(start)
+            .is_ok_and(|age| age < warning)
+    })
+}
+
+/// The failures of this run that are the same as the task's previous result
+/// (fingerprint, reason, output tail), and since when.
+fn unchanged_failures(
+    state: &State,
+    pipeline: &Pipeline,
+    plan: &Plan,
+    results: &[Option<exec::task::TaskResult>],
+) -> Result<crate::report::Unchanged, Error> {
+    let mut ids = Vec::new();
+    let mut seen = Vec::new();
+    for task in &plan.tasks {
+        let Some(result) = &results[task.id] else {
+            continue;
+        };
+        if let exec::task::Outcome::Failed(f) = &result.outcome
+            && !f.interrupted
+        {
+            ids.push(task.id);
+            seen.push(db::FailureSeen {
+                step: pipeline.steps[task.step].name.clone(),
+                key: task.key.clone(),
+                fingerprint: result.fingerprint.map(|h| h.to_hex().to_string()),
+                reason: f.reason.clone(),
+                tail: f.stderr_tail.join("\n"),
+            });
+        }
+    }
+    let since = state.unchanged_failures(&seen)?;
+    let mut unchanged = crate::report::Unchanged::default();
+    for (id, since) in ids.into_iter().zip(since) {
+        if let Some(since) = since {
+            unchanged.tasks.push(id);
+            if unchanged.since.is_empty() || since < unchanged.since {
+                unchanged.since = since;
+            }
+        }
+    }
+    Ok(unchanged)
+}
+
 /// `--no-state`: every wanted task runs, nothing is read or recorded.
 fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> Result<i32, Error> {
     let signals = Signals::install();
-    let wanted = exec::wanted_tasks(plan, &options.only);
+    let wanted = exec::wanted_tasks(plan, options.targets.as_deref());
     let verdicts: Vec<Option<state::Verdict>> = wanted
         .iter()
         .map(|&w| {
@@ -510,6 +606,7 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
         plan,
         results: &result.results,
         wall: result.wall,
+        unchanged: None,
     };
     let totals = report.totals();
     if !options.quiet || totals.failed > 0 || signals.exit_code().is_some() {
@@ -571,6 +668,129 @@ fn on_failure(pipeline: &Pipeline, run: &FinishedRun) {
         Ok(exec::process::Exit::Interrupted) => {}
         Err(e) => eprintln!("warning: cannot run the `on_failure` command `{program}`: {e}"),
     }
+}
+
+/// `runner clean`: the outputs earlier runs wrote that no task declares
+/// (every output, and the state, with `--all`); deleted with `--yes`.
+fn clean(args: &CleanArgs) -> Result<i32, Error> {
+    let pipeline = load(&args.pipeline)?;
+    // `--all` needs no plan: a pipeline whose globs match nothing any more
+    // can still be cleaned.
+    let plan = if args.all {
+        None
+    } else {
+        Some(make_plan(&pipeline)?)
+    };
+    let state_dir = pipeline.abs(&pipeline.state_dir);
+    let db_path = state_dir.join(state::DB_FILE);
+    if !db_path.exists() {
+        print_stdout(&format!(
+            "nothing to clean: no run of `{}` recorded\n",
+            pipeline.name
+        ))?;
+        return Ok(EXIT_OK);
+    }
+    let lock = if args.yes {
+        Some(state::lock::acquire(&state_dir, false, |_| {})?)
+    } else {
+        None
+    };
+    let conn = db::open_read_only(&db_path).map_err(|e| state::db_error(&db_path, e))?;
+    let found = crate::clean::find(&pipeline, plan.as_ref(), &conn)
+        .map_err(|e| state::db_error(&db_path, e))?;
+    drop(conn);
+    let mut text = String::new();
+    for name in &found.unreadable {
+        text.push_str(&format!(
+            "cannot clean `{name}`: its recorded name is not plain text; delete it by hand\n"
+        ));
+    }
+    for path in &found.kept {
+        text.push_str(&format!(
+            "keeping {}: changed since runner wrote it\n",
+            crate::clean::shown(path)
+        ));
+    }
+    let bytes: u64 = found.delete.iter().map(|(_, n)| n).sum();
+    let count = found.delete.len();
+    let files = format!(
+        "{count} file{} ({})",
+        if count == 1 { "" } else { "s" },
+        crate::clean::size(bytes)
+    );
+    let state_shown = display_path(&pipeline.state_dir);
+    if !args.yes {
+        for (path, _) in &found.delete {
+            text.push_str(&format!("would delete {}\n", crate::clean::shown(path)));
+        }
+        if args.all {
+            text.push_str(&format!("would remove the state folder {state_shown}\n"));
+        }
+        if count == 0 && !args.all {
+            text.push_str("nothing to clean\n");
+        } else {
+            text.push_str(&format!(
+                "{files}; run `runner clean {}{} --yes` to delete {}\n",
+                args.pipeline.display(),
+                if args.all { " --all" } else { "" },
+                if args.all {
+                    "them and the state"
+                } else {
+                    "them"
+                }
+            ));
+        }
+        print_stdout(&text)?;
+        return Ok(EXIT_OK);
+    }
+    let (deleted, problems) = crate::clean::delete(&pipeline, &found);
+    for (path, _) in &found.delete {
+        text.push_str(&format!("deleted {}\n", crate::clean::shown(path)));
+    }
+    text.push_str(&format!(
+        "deleted {deleted} file{}",
+        if deleted == 1 { "" } else { "s" }
+    ));
+    text.push_str(&format!(" ({})\n", crate::clean::size(bytes)));
+    if args.all && problems.is_empty() {
+        drop(lock);
+        std::fs::remove_dir_all(&state_dir).map_err(|e| {
+            Error::io(
+                format!("cannot remove the state folder `{}`", state_dir.display()),
+                e,
+            )
+        })?;
+        text.push_str(&format!("removed the state folder {state_shown}\n"));
+    }
+    print_stdout(&text)?;
+    for problem in &problems {
+        eprintln!("error: {problem}");
+    }
+    Ok(if problems.is_empty() {
+        EXIT_OK
+    } else {
+        crate::error::EXIT_INTERNAL
+    })
+}
+
+/// `[pipeline] prune = true`: after a successful run, the dead outputs go.
+fn prune(pipeline: &Pipeline, plan: &Plan, state: &State, quiet: bool) -> Result<(), Error> {
+    let found = crate::clean::find(pipeline, Some(plan), state.conn()?)
+        .map_err(|e| state::db_error(&state.db_path(), e))?;
+    if found.delete.is_empty() {
+        return Ok(());
+    }
+    let (deleted, problems) = crate::clean::delete(pipeline, &found);
+    if !quiet {
+        eprintln!(
+            "pruned {deleted} output{} that no task declares any more",
+            if deleted == 1 { "" } else { "s" }
+        );
+    }
+    for problem in &problems {
+        eprintln!("warning: prune: {problem}");
+    }
+    Ok(())
 }
 
 fn history(args: &HistoryArgs) -> Result<i32, Error> {

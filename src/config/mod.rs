@@ -6,6 +6,7 @@ mod executor;
 mod input_set;
 mod literal;
 mod namespace;
+mod overrides;
 mod places;
 mod plot;
 mod raw;
@@ -77,10 +78,17 @@ pub(crate) struct Pipeline {
     pub(crate) on_failure_timeout: Duration,
     /// How many runs' logs to keep.
     pub(crate) keep_logs: u32,
+    /// Under `--quiet`, a run holding the lock is reported only when it
+    /// started longer ago than this.
+    pub(crate) lock_warning: Duration,
+    /// Delete dead outputs at the end of every successful run.
+    pub(crate) prune: bool,
     /// `[report]`: the HTML page written at the end of every run.
     pub(crate) report: Option<Report>,
     /// `[vars]`, as a template value.
     pub(crate) vars: minijinja::Value,
+    /// `[vars]` as written (with `--set` applied), for typing overrides.
+    pub(crate) vars_table: toml::Table,
     /// Named input sets.
     pub(crate) inputs: Vec<InputSet>,
     /// Steps and plots, ordered so that every step comes after what it reads.
@@ -155,8 +163,11 @@ impl Pipeline {
 pub(crate) struct InputSet {
     /// The set's name.
     pub(crate) name: String,
-    /// Glob patterns relative to root, each with its span.
+    /// Glob patterns relative to root, each with its span (empty with `from`).
     pub(crate) globs: Vec<(String, Range<usize>)>,
+    /// `from = "list.txt"`: the list of files (relative to root; `-` =
+    /// standard input), with its span.
+    pub(crate) from: Option<(String, Range<usize>)>,
     /// Patterns of files to leave out.
     pub(crate) exclude: Vec<String>,
     /// How `batch` steps split the set.
@@ -411,6 +422,10 @@ pub(crate) struct Step {
     pub(crate) threads: usize,
     /// Where its tasks run with the SLURM executor.
     pub(crate) placement: Placement,
+    /// `partial = true`: the task runs over the upstream outputs that exist,
+    /// and its templates see `failed` (the keys of upstream tasks that did
+    /// not succeed). Only on `all` over a step.
+    pub(crate) partial: bool,
 }
 
 /// Lexically normalizes a path: drops `.`, folds `a/..`; keeps leading `..`.

@@ -136,6 +136,13 @@ pub(crate) struct RawPipeline {
     pub(crate) on_failure_timeout: Option<Spanned<String>>,
     /// How many runs' task logs to keep (default 10).
     pub(crate) keep_logs: Option<u32>,
+    /// Under `--quiet`, "another run holds the lock" is printed only when
+    /// that run started longer ago than this (default "1d").
+    #[schemars(with = "String")]
+    pub(crate) lock_warning: Option<Spanned<String>>,
+    /// After every successful run, delete the outputs earlier runs wrote that
+    /// no task declares any more (as `runner clean --yes`).
+    pub(crate) prune: Option<bool>,
     /// The Python interpreter of `python` steps (default `python3` from the
     /// task's PATH); a path with a `/` is relative to root.
     #[schemars(with = "String")]
@@ -213,7 +220,11 @@ enum PlotLayoutName {
 pub(crate) struct RawInput {
     /// Glob patterns relative to root (`data/**/*.csv`).
     #[schemars(with = "StringOrList")]
-    pub(crate) glob: Spanned<StringOrList>,
+    pub(crate) glob: Option<Spanned<StringOrList>>,
+    /// Instead of `glob`: a file listing the inputs, one path per line,
+    /// relative to root ("-" = standard input).
+    #[schemars(with = "String")]
+    pub(crate) from: Option<Spanned<String>>,
     /// Glob patterns of files to leave out.
     #[schemars(with = "StringOrList")]
     pub(crate) exclude: Option<Spanned<StringOrList>>,
@@ -301,6 +312,10 @@ pub(crate) struct RawStep {
     /// "local": run this step's tasks on the machine running runner, even with the SLURM executor.
     #[schemars(with = "StepExecutorName")]
     pub(crate) executor: Option<Spanned<String>>,
+    /// For `all` over a step: run over the outputs of the upstream tasks
+    /// that succeeded, with `failed` naming the keys of those that did not.
+    #[schemars(with = "bool")]
+    pub(crate) partial: Option<Spanned<bool>>,
 }
 
 /// `[[plots]]`
@@ -396,6 +411,10 @@ pub(crate) struct RawPlot {
     /// "local": run this step's tasks on the machine running runner, even with the SLURM executor.
     #[schemars(with = "StepExecutorName")]
     pub(crate) executor: Option<Spanned<String>>,
+    /// For `all` over a step: draw the outputs of the upstream tasks that
+    /// succeeded, with `failed` naming the keys of those that did not.
+    #[schemars(with = "bool")]
+    pub(crate) partial: Option<Spanned<bool>>,
 }
 
 /// A forced column type (for the schema).
@@ -505,11 +524,7 @@ impl<'de> Deserialize<'de> for StrList {
 /// left out). Schemars takes every field with `#[schemars(with = ...)]` as
 /// required, so the schema gets this list instead; a test checks it against
 /// serde.
-const REQUIRED_KEYS: &[(&str, &[&str])] = &[
-    ("RawInput", &["glob"]),
-    ("RawStep", &["name"]),
-    ("RawPlot", &["name"]),
-];
+const REQUIRED_KEYS: &[(&str, &[&str])] = &[("RawStep", &["name"]), ("RawPlot", &["name"])];
 
 /// The JSON Schema of the pipeline file (draft 7, which every editor's
 /// validator reads), generated from the same types the loader uses; printed

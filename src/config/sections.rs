@@ -112,7 +112,13 @@ impl Checker<'_> {
         };
         for (name, set) in sets.iter() {
             let what = format!("`[inputs.{}]`", name.get_ref());
+            let before = self.diagnostics.len();
             if let Some(raw) = self.section::<RawInput>(set, &what) {
+                // Reported already (an unknown key, such as `globs`): no
+                // second error for the `glob` it lacks.
+                if self.diagnostics.len() > before {
+                    self.broken.insert(name.get_ref().to_string());
+                }
                 inputs.push((Spanned::new(name.span(), name.get_ref().to_string()), raw));
             } else {
                 self.broken.insert(name.get_ref().to_string());

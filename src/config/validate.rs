@@ -100,7 +100,7 @@ impl Checker<'_> {
         let mut input_sets = Vec::new();
         for (name, raw) in document.inputs {
             self.check_name(&name, "input set");
-            if let Some(set) = self.input_set(name.get_ref(), raw) {
+            if let Some(set) = self.input_set(&name, raw) {
                 namespace.declare_input(&name, input_sets.len());
                 input_sets.push(set);
             } else {
@@ -149,8 +149,11 @@ impl Checker<'_> {
             on_failure: settings.on_failure,
             on_failure_timeout: settings.on_failure_timeout,
             keep_logs: settings.keep_logs,
+            lock_warning: settings.lock_warning,
+            prune: settings.prune,
             report,
             vars: minijinja::Value::from(minijinja::value::Serde(&document.vars)),
+            vars_table: document.vars.clone(),
             inputs: input_sets,
             steps,
             templates: Arc::new(templates),

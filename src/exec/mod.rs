@@ -11,6 +11,7 @@ pub(crate) mod progress;
 pub(crate) mod scheduler;
 pub(crate) mod slurm;
 pub(crate) mod task;
+pub(crate) mod term;
 pub(crate) mod waves;
 pub(crate) mod worker;
 
@@ -40,8 +41,9 @@ pub(crate) struct RunOptions {
     pub(crate) quiet: bool,
     /// `--verbose`: print every task's command and output.
     pub(crate) verbose: bool,
-    /// `--only STEP`: these steps and what they need.
-    pub(crate) only: Vec<usize>,
+    /// `--only` and output paths: these tasks and what they need; `None` =
+    /// every task.
+    pub(crate) targets: Option<Vec<TaskId>>,
 }
 
 /// A finished run.
@@ -63,17 +65,14 @@ pub(crate) fn pool_size(pipeline: &Pipeline, options: &RunOptions) -> usize {
         .max(1)
 }
 
-/// Which tasks take part: everything, or the `--only` steps and every task
-/// they need (transitively).
-pub(crate) fn wanted_tasks(plan: &Plan, only: &[usize]) -> Vec<bool> {
-    if only.is_empty() {
+/// Which tasks take part: everything, or the tasks asked for (`--only`,
+/// output paths) and every task they need (transitively).
+pub(crate) fn wanted_tasks(plan: &Plan, targets: Option<&[TaskId]>) -> Vec<bool> {
+    let Some(targets) = targets else {
         return vec![true; plan.tasks.len()];
-    }
+    };
     let mut wanted = vec![false; plan.tasks.len()];
-    let mut stack: Vec<usize> = only
-        .iter()
-        .flat_map(|&s| plan.step_tasks[s].iter().copied())
-        .collect();
+    let mut stack: Vec<usize> = targets.to_vec();
     while let Some(id) = stack.pop() {
         if !wanted[id] {
             wanted[id] = true;
@@ -162,12 +161,17 @@ pub(crate) fn schedule<'a>(
         order: input_groups(plan.tasks.len(), &plan.step_tasks, jobs),
         jobs,
         fail_fast,
+        partial: plan
+            .tasks
+            .iter()
+            .map(|t| pipeline.steps[t.step].partial)
+            .collect(),
     }
 }
 
 impl Executor for LocalTasks<'_> {
-    fn run(&self, task: &Task) -> TaskResult {
-        LocalTasks::run(self, task)
+    fn run(&self, task: &Task, failed: &[TaskId]) -> TaskResult {
+        LocalTasks::run(self, task, failed)
     }
 
     fn stop(&self) {
@@ -259,6 +263,7 @@ pub(crate) fn execute(
     );
     let executor = LocalTasks {
         pipeline,
+        plan,
         log_dir: traces.log_dir,
         run_tag: traces.run_tag,
         isolation: &isolation,
@@ -310,12 +315,20 @@ pub(crate) fn execute(
             eta,
         ))
     } else {
-        Box::new(Lines::new(pipeline, total, &shown, options.verbose, eta))
+        Box::new(Lines::new(
+            pipeline,
+            plan,
+            total,
+            &shown,
+            options.verbose,
+            eta,
+        ))
     };
     let mut progress = Tee {
         display,
         recorder: Recorder {
             pipeline,
+            plan,
             writer: freshness.writer,
         },
         workers: &workers,
@@ -323,7 +336,12 @@ pub(crate) fn execute(
     let results = match place {
         Place::Local => scheduler::run(&schedule, &executor, &mut progress, stop),
         Place::Slurm(cluster) => std::thread::scope(|scope| {
-            let local_steps = pipeline.steps.iter().any(|s| s.placement.local);
+            // Local steps, and partial steps (run here over what their
+            // upstream tasks left), need the coordinator's own threads.
+            let local_steps = pipeline
+                .steps
+                .iter()
+                .any(|s| s.placement.local || s.partial);
             let lane =
                 slurm::LocalLane::start(scope, if local_steps { jobs } else { 0 }, &executor, plan);
             let mut slurm = slurm::SlurmExecutor::new(
@@ -372,11 +390,16 @@ impl Progress for Tee<'_> {
     fn tick(&mut self) {
         self.display.tick();
     }
+
+    fn stopping(&mut self, running: usize) {
+        self.display.stopping(running);
+    }
 }
 
 /// Commits each finished task to the state as it comes.
 struct Recorder<'a> {
     pipeline: &'a Pipeline,
+    plan: &'a Plan,
     writer: &'a Writer,
 }
 
@@ -395,8 +418,24 @@ impl Recorder<'_> {
                 Some(f.reason.clone()),
                 Some(f.stderr_tail.join("\n")),
             ),
-            Outcome::SkippedUpstream => (TaskStatus::Skipped, None, None, None),
+            Outcome::SkippedUpstream(cause) => (
+                TaskStatus::Skipped,
+                None,
+                Some(skip_reason(self.pipeline, self.plan, *cause)),
+                None,
+            ),
             Outcome::NotRun => (TaskStatus::NotRun, None, None, None),
+        };
+        // A partial task that ran without some upstream tasks says so.
+        let reason = reason.or_else(|| {
+            result
+                .narrowed
+                .as_ref()
+                .map(|n| partial_note(self.pipeline, self.plan, &n.failed))
+        });
+        let inputs = match &result.narrowed {
+            Some(n) => &n.inputs,
+            None => &task.inputs,
         };
         let latest = result.record.as_ref().map(|r| Latest {
             fingerprint: r.fingerprint.fingerprint.to_hex().to_string(),
@@ -411,7 +450,8 @@ impl Recorder<'_> {
             status,
             exit_code,
             reason,
-            inputs_json: paths_json(&task.inputs),
+            inputs_json: paths_json(inputs),
+            fingerprint: result.fingerprint.map(|h| h.to_hex().to_string()),
             outputs_json: paths_json(&task.outputs),
             started_at: result
                 .started_at
@@ -426,6 +466,26 @@ impl Recorder<'_> {
         };
         self.writer.task(row, result.new_hashes.clone());
     }
+}
+
+/// `step/key`: how a task is named in messages and the state's `reason`.
+pub(crate) fn task_name(pipeline: &Pipeline, task: &Task) -> String {
+    format!("{}/{}", pipeline.steps[task.step].name, task.key)
+}
+
+/// Why a task was skipped: `stats/sub1/st1_05 failed` (the first failure
+/// upstream of it).
+pub(crate) fn skip_reason(pipeline: &Pipeline, plan: &Plan, cause: TaskId) -> String {
+    format!("{} failed", task_name(pipeline, &plan.tasks[cause]))
+}
+
+/// What a partial task ran without: `without stats/x, stats/y (failed)`.
+pub(crate) fn partial_note(pipeline: &Pipeline, plan: &Plan, failed: &[TaskId]) -> String {
+    let names: Vec<String> = failed
+        .iter()
+        .map(|&id| task_name(pipeline, &plan.tasks[id]))
+        .collect();
+    format!("partial: without {} (failed)", names.join(", "))
 }
 
 #[cfg(test)]

@@ -13,8 +13,9 @@ use crate::plan::{Plan, Task, TaskId};
 
 /// Runs single tasks; the local pool, or a fake in tests.
 pub(crate) trait Executor: Sync {
-    /// Runs one task to its end.
-    fn run(&self, task: &Task) -> TaskResult;
+    /// Runs one task to its end; `failed` lists its upstream tasks that did
+    /// not succeed (only ever non-empty for a partial task).
+    fn run(&self, task: &Task, failed: &[TaskId]) -> TaskResult;
     /// Stops everything running now (interrupt).
     fn stop(&self);
 }
@@ -38,9 +39,17 @@ pub(crate) struct Schedule<'a> {
     pub(crate) jobs: usize,
     /// Stop starting tasks after the first failure.
     pub(crate) fail_fast: bool,
+    /// Per task: partial (runs over the upstream tasks that succeeded);
+    /// empty = none is.
+    pub(crate) partial: Vec<bool>,
 }
 
 impl Schedule<'_> {
+    /// Whether a task runs when some of its upstream tasks failed.
+    fn is_partial(&self, id: TaskId) -> bool {
+        self.partial.get(id).copied().unwrap_or(false)
+    }
+
     /// Where a ready task goes in the queue: the greatest runs first.
     fn rank(&self, id: TaskId) -> (usize, Reverse<usize>, Reverse<TaskId>) {
         (self.priority[id], Reverse(self.order[id]), Reverse(id))
@@ -54,6 +63,8 @@ pub(crate) struct Ledger<'a, 'p> {
     /// Per task, its result once it has one.
     pub(crate) results: Vec<Option<TaskResult>>,
     waiting: Vec<usize>,
+    /// Per partial task: its upstream tasks that did not succeed.
+    pub(crate) missing: Vec<Vec<TaskId>>,
     /// Ready tasks, the one to run first on top.
     pub(crate) ready: BinaryHeap<(usize, Reverse<usize>, Reverse<TaskId>)>,
     /// Where every start and end goes.
@@ -72,6 +83,7 @@ impl<'a, 'p> Ledger<'a, 'p> {
         let mut ledger = Ledger {
             results: vec![None; plan.tasks.len()],
             waiting: plan.tasks.iter().map(|t| t.upstream.len()).collect(),
+            missing: vec![Vec::new(); plan.tasks.len()],
             ready: BinaryHeap::new(),
             progress,
         };
@@ -120,16 +132,9 @@ impl<'a, 'p> Ledger<'a, 'p> {
             }
             Outcome::Failed(failure) => {
                 stop = failure.interrupted || schedule.fail_fast;
-                skip_downstream(
-                    id,
-                    downstream,
-                    schedule.wanted,
-                    &mut self.results,
-                    plan,
-                    self.progress,
-                );
+                skip_downstream(id, schedule, downstream, self);
             }
-            Outcome::SkippedUpstream | Outcome::NotRun => {}
+            Outcome::SkippedUpstream(_) | Outcome::NotRun => {}
         }
         self.results[id] = Some(result);
         stop
@@ -230,6 +235,8 @@ pub(crate) fn run<'a>(
             if !interrupted && stop() {
                 interrupted = true;
                 guard.stopped = true;
+                let running = guard.running;
+                guard.ledger.progress.stopping(running);
                 changed.notify_all();
                 drop(guard);
                 executor.stop();
@@ -287,21 +294,22 @@ fn worker(
         guard.running += 1;
         let task = &plan.tasks[id];
         guard.ledger.progress.task_started(task);
+        let missing = std::mem::take(&mut guard.ledger.missing[id]);
         drop(guard);
 
         // A panic is a bug, but it must not hang the run: it fails the task.
-        let mut result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.run(task)))
-                .unwrap_or_else(|_| {
-                    TaskResult::not_run(Outcome::Failed(Failure {
-                        reason: "bug in runner, please report it: running this task panicked"
-                            .to_owned(),
-                        exit_code: None,
-                        stderr_tail: Vec::new(),
-                        interrupted: false,
-                        step_wide: false,
-                    }))
-                });
+        let mut result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            executor.run(task, &missing)
+        }))
+        .unwrap_or_else(|_| {
+            TaskResult::not_run(Outcome::Failed(Failure {
+                reason: "bug in runner, please report it: running this task panicked".to_owned(),
+                exit_code: None,
+                stderr_tail: Vec::new(),
+                interrupted: false,
+                step_wide: false,
+            }))
+        });
         result.slot = taken.first().copied();
 
         guard = board.lock().unwrap_or_else(|e| e.into_inner());
@@ -325,24 +333,38 @@ struct Signals<'a> {
     finished: &'a Condvar,
 }
 
-/// Marks every wanted task that depends on `failed` as skipped.
+/// Marks every wanted task that depends on `failed` as skipped (naming
+/// it as the cause), except partial tasks: those only note the upstream
+/// task that did not succeed, and become ready once the others are done
+/// (skipped too if none of them succeeded).
 fn skip_downstream(
     failed: TaskId,
+    schedule: &Schedule<'_>,
     downstream: &[Vec<TaskId>],
-    wanted: &[bool],
-    results: &mut [Option<TaskResult>],
-    plan: &Plan,
-    progress: &mut dyn Progress,
+    board: &mut Ledger<'_, '_>,
 ) {
-    let mut stack: Vec<TaskId> = downstream[failed].clone();
-    while let Some(id) = stack.pop() {
-        if !wanted[id] || results[id].is_some() {
+    let plan = schedule.plan;
+    let mut stack: Vec<(TaskId, TaskId)> =
+        downstream[failed].iter().map(|&d| (d, failed)).collect();
+    while let Some((id, via)) = stack.pop() {
+        if !schedule.wanted[id] || board.results[id].is_some() {
             continue;
         }
-        let result = TaskResult::not_run(Outcome::SkippedUpstream);
-        progress.task_finished(&plan.tasks[id], &result);
-        results[id] = Some(result);
-        stack.extend(&downstream[id]);
+        if schedule.is_partial(id) {
+            board.missing[id].push(via);
+            board.waiting[id] -= 1;
+            if board.waiting[id] > 0 {
+                continue;
+            }
+            if board.missing[id].len() < plan.tasks[id].upstream.len() {
+                board.ready.push(schedule.rank(id));
+                continue;
+            }
+        }
+        let result = TaskResult::not_run(Outcome::SkippedUpstream(failed));
+        board.progress.task_finished(&plan.tasks[id], &result);
+        board.results[id] = Some(result);
+        stack.extend(downstream[id].iter().map(|&d| (d, id)));
     }
 }
 
@@ -364,7 +386,7 @@ mod tests {
     }
 
     impl Executor for Fake {
-        fn run(&self, task: &Task) -> TaskResult {
+        fn run(&self, task: &Task, _failed: &[TaskId]) -> TaskResult {
             self.started.lock().unwrap().push(task.key.clone());
             let outcome = if self.fail.contains(&task.key.as_str()) {
                 Outcome::Failed(Failure {
@@ -396,6 +418,7 @@ mod tests {
             upstream,
             command: Command::Argv(Vec::new()),
             invalid: None,
+            failed: None,
         }
     }
 
@@ -426,6 +449,7 @@ mod tests {
             order: vec![0; 5],
             jobs: 1,
             fail_fast,
+            partial: Vec::new(),
         }
     }
 
@@ -498,9 +522,77 @@ mod tests {
         let outcome = |i: usize| results[i].as_ref().unwrap().outcome.clone();
         assert!(matches!(outcome(0), Outcome::Failed(_)));
         assert!(matches!(outcome(1), Outcome::Succeeded));
-        assert!(matches!(outcome(2), Outcome::SkippedUpstream));
+        assert!(matches!(outcome(2), Outcome::SkippedUpstream(_)));
         assert!(matches!(outcome(3), Outcome::Succeeded));
-        assert!(matches!(outcome(4), Outcome::SkippedUpstream));
+        assert!(matches!(outcome(4), Outcome::SkippedUpstream(_)));
+    }
+
+    /// Records what each task was told had failed upstream of it.
+    struct Partial {
+        told: Mutex<Vec<(String, Vec<usize>)>>,
+        fail: Vec<&'static str>,
+    }
+
+    impl Executor for Partial {
+        fn run(&self, task: &Task, failed: &[TaskId]) -> TaskResult {
+            self.told
+                .lock()
+                .unwrap()
+                .push((task.key.clone(), failed.to_vec()));
+            let outcome = if self.fail.contains(&task.key.as_str()) {
+                Outcome::Failed(Failure {
+                    reason: "exit code 1".into(),
+                    exit_code: Some(1),
+                    stderr_tail: vec![],
+                    interrupted: false,
+                    step_wide: false,
+                })
+            } else {
+                Outcome::Succeeded
+            };
+            TaskResult {
+                attempts: 1,
+                ..TaskResult::not_run(outcome)
+            }
+        }
+        fn stop(&self) {}
+    }
+
+    #[test]
+    fn a_partial_task_runs_without_what_failed_and_a_skip_names_its_cause() {
+        // a -> c, b -> d, (c, d) -> e; a fails: c is skipped because of a;
+        // e is partial and runs, told that c did not succeed.
+        let plan = diamond();
+        let wanted = vec![true; 5];
+        let executor = Partial {
+            told: Mutex::new(vec![]),
+            fail: vec!["a"],
+        };
+        let mut s = schedule(&plan, &wanted, false);
+        s.partial = vec![false, false, false, false, true];
+        let results = run(&s, &executor, &mut Silent, &|| false);
+        assert!(matches!(
+            results[2].as_ref().unwrap().outcome,
+            Outcome::SkippedUpstream(0)
+        ));
+        assert!(matches!(
+            results[4].as_ref().unwrap().outcome,
+            Outcome::Succeeded
+        ));
+        let told = executor.told.lock().unwrap();
+        assert!(told.contains(&("e".to_owned(), vec![2])), "{told:?}");
+
+        // Both sides failed: nothing to run over, so it is skipped.
+        let executor = Partial {
+            told: Mutex::new(vec![]),
+            fail: vec!["a", "b"],
+        };
+        let results = run(&s, &executor, &mut Silent, &|| false);
+        assert!(matches!(
+            results[4].as_ref().unwrap().outcome,
+            Outcome::SkippedUpstream(_)
+        ));
+        assert!(!executor.told.lock().unwrap().iter().any(|(k, _)| k == "e"));
     }
 
     #[test]
@@ -553,7 +645,7 @@ mod tests {
     }
 
     impl Executor for Clock {
-        fn run(&self, task: &Task) -> TaskResult {
+        fn run(&self, task: &Task, _failed: &[TaskId]) -> TaskResult {
             let slots = self.slots[task.id];
             let in_use = self.in_use.fetch_add(slots, SeqCst) + slots;
             self.most_in_use.fetch_max(in_use, SeqCst);
@@ -671,6 +763,7 @@ mod tests {
                 order,
                 jobs,
                 fail_fast: false,
+                partial: Vec::new(),
             };
             let results = run(&schedule, &clock, &mut Silent, &|| false);
             let started = clock.started.lock().unwrap().clone();
@@ -692,7 +785,7 @@ mod tests {
                 let outcome = &results[id].as_ref().unwrap().outcome;
                 if doomed[id] {
                     prop_assert!(started[id].is_none(), "task {id} started under a failure");
-                    prop_assert!(matches!(outcome, Outcome::SkippedUpstream), "{id}: {outcome:?}");
+                    prop_assert!(matches!(outcome, Outcome::SkippedUpstream(_)), "{id}: {outcome:?}");
                     continue;
                 }
                 let start = started[id];

@@ -35,10 +35,11 @@ pub(crate) struct Packing {
 pub(crate) trait WaveExecutor {
     /// When to hand over a wave.
     fn packing(&self) -> Packing;
-    /// Starts every task of a wave (ready now, in the order to run them).
-    /// Never fails: a task that cannot be started comes back from `collect`
-    /// as failed.
-    fn submit(&mut self, wave: &[TaskId]);
+    /// Starts every task of a wave (ready now, in the order to run them),
+    /// each with its upstream tasks that did not succeed (only ever
+    /// non-empty for a partial task). Never fails: a task that cannot be
+    /// started comes back from `collect` as failed.
+    fn submit(&mut self, wave: &[(TaskId, Vec<TaskId>)]);
     /// Waits at most `timeout` for tasks to end; returns those that did
     /// since the last call. Every submitted task comes back exactly once.
     fn collect(&mut self, timeout: Duration) -> Vec<(TaskId, TaskResult)>;
@@ -72,7 +73,7 @@ pub(crate) fn run<'a>(
                 let mut wave = Vec::with_capacity(ledger.ready.len());
                 while let Some((_, _, std::cmp::Reverse(id))) = ledger.ready.pop() {
                     ledger.progress.task_started(&schedule.plan.tasks[id]);
-                    wave.push(id);
+                    wave.push((id, std::mem::take(&mut ledger.missing[id])));
                 }
                 in_flight += wave.len();
                 ready_since = None;
@@ -96,6 +97,7 @@ pub(crate) fn run<'a>(
         if !interrupted && stop() {
             interrupted = true;
             stopped = true;
+            ledger.progress.stopping(in_flight);
             executor.cancel();
         }
     }
@@ -162,9 +164,10 @@ mod tests {
                 min_gap: Duration::ZERO,
             }
         }
-        fn submit(&mut self, wave: &[TaskId]) {
-            self.waves.push(wave.to_vec());
-            self.later.extend(wave);
+        fn submit(&mut self, wave: &[(TaskId, Vec<TaskId>)]) {
+            let ids: Vec<TaskId> = wave.iter().map(|(id, _)| *id).collect();
+            self.waves.push(ids.clone());
+            self.later.extend(ids);
         }
         fn collect(&mut self, _: Duration) -> Vec<(TaskId, TaskResult)> {
             let ended: Vec<TaskId> = std::mem::take(&mut self.later);
@@ -190,6 +193,7 @@ mod tests {
             upstream,
             command: Command::Argv(Vec::new()),
             invalid: None,
+            failed: None,
         }
     }
 
@@ -204,6 +208,7 @@ mod tests {
             order: vec![0; n],
             jobs: 1,
             fail_fast: false,
+            partial: Vec::new(),
         }
     }
 
@@ -264,7 +269,7 @@ mod tests {
         assert_eq!(fake.waves, vec![vec![0, 1], vec![3]]);
         let outcome = |i: usize| results[i].as_ref().unwrap().outcome.clone();
         assert!(matches!(outcome(0), Outcome::Failed(_)));
-        assert!(matches!(outcome(2), Outcome::SkippedUpstream));
+        assert!(matches!(outcome(2), Outcome::SkippedUpstream(_)));
         assert!(matches!(outcome(3), Outcome::Succeeded));
     }
 
@@ -344,7 +349,7 @@ mod tests {
                 let outcome = &results[id].as_ref().unwrap().outcome;
                 if doomed {
                     prop_assert!(wave_of[id].is_none());
-                    prop_assert!(matches!(outcome, Outcome::SkippedUpstream));
+                    prop_assert!(matches!(outcome, Outcome::SkippedUpstream(_)));
                     continue;
                 }
                 let w = wave_of[id].expect("submitted");

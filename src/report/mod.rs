@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::plan::Plan;
 
 pub(crate) use open::open_in_browser;
-pub(crate) use summary::{RunReport, Tally, command_line, seconds};
+pub(crate) use summary::{RunReport, Tally, Unchanged, command_line, seconds};
 
 /// A report written.
 pub(crate) struct Written {

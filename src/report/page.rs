@@ -53,6 +53,9 @@ struct Failures {
     #[serde(flatten)]
     group: FailureGroup,
     rerun: String,
+    /// Failed tasks of the step in every group, when the step has more than
+    /// this group: the command runs them all (`--only` takes steps).
+    step_failed: Option<usize>,
 }
 
 /// Everything the template shows.
@@ -157,11 +160,19 @@ pub(crate) fn render(
         .unwrap_or_else(|_| pipeline.source.path.clone())
         .display()
         .to_string();
-    let failures: Vec<Failures> = failures::group(&tasks, &step_names)
-        .into_iter()
-        .map(|group| Failures {
-            rerun: rerun_command(&file, &group),
-            group,
+    let groups = failures::group(&tasks, &step_names);
+    let failures: Vec<Failures> = groups
+        .iter()
+        .map(|group| {
+            let of_step = groups
+                .iter()
+                .filter(|g| g.step == group.step && !g.interrupted);
+            Failures {
+                rerun: rerun_command(&file, group),
+                step_failed: (!group.interrupted && of_step.clone().count() > 1)
+                    .then(|| of_step.map(|g| g.count).sum()),
+                group: group.clone(),
+            }
         })
         .collect();
     let history = recorded::runs_up_to(conn, run.id, TREND_RUNS)?;

@@ -261,6 +261,8 @@ pub(crate) struct Last {
     pub(crate) inputs: Option<String>,
     /// `HASH  PATH` lines of the outputs.
     pub(crate) outputs: String,
+    /// For a failure: how it ended (`exit code 1`); loaded only to explain.
+    pub(crate) failure: Option<String>,
     /// Files under root its worker loaded code from (a call step).
     pub(crate) found_deps: Option<Arc<[PathBuf]>>,
 }
@@ -315,7 +317,8 @@ pub(crate) fn load_latest(
     with_inputs: bool,
 ) -> rusqlite::Result<HashMap<u128, Last>> {
     let sql = if with_inputs {
-        "SELECT step, key, status, fingerprint, action, outputs, deps, inputs FROM latest"
+        "SELECT l.step, l.key, l.status, l.fingerprint, l.action, l.outputs, l.deps, l.inputs, t.reason \
+         FROM latest l LEFT JOIN tasks t ON t.run_id = l.run_id AND t.step = l.step AND t.key = l.key"
     } else {
         "SELECT step, key, status, fingerprint, action, outputs, deps FROM latest"
     };
@@ -349,6 +352,7 @@ pub(crate) fn load_latest(
                         .clone()
                 }),
                 inputs: if with_inputs { Some(row.get(7)?) } else { None },
+                failure: if with_inputs { row.get(8)? } else { None },
             },
         );
     }
@@ -521,6 +525,8 @@ pub(crate) struct TaskRow {
     pub(crate) inputs_json: String,
     /// Output paths, as a JSON list.
     pub(crate) outputs_json: String,
+    /// The fingerprint it ran with (hex), when one was taken.
+    pub(crate) fingerprint: Option<String>,
     /// When it started (RFC 3339).
     pub(crate) started_at: Option<String>,
     /// Milliseconds, all attempts.
@@ -559,6 +565,15 @@ pub(crate) fn write_batch(
             "INSERT OR REPLACE INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id, deps) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
+        // A failure keeps the outputs of the last success (what `clean` may
+        // delete) and records what it failed with.
+        let upsert_failed = &mut tx.prepare_cached(
+            "INSERT INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7) \
+             ON CONFLICT (step, key) DO UPDATE SET status = excluded.status, \
+             fingerprint = excluded.fingerprint, action = excluded.action, \
+             inputs = excluded.inputs, run_id = excluded.run_id",
+        )?;
         let mut mark_latest = tx.prepare_cached(
             "UPDATE latest SET status = ?3, run_id = ?4 WHERE step = ?1 AND key = ?2",
         )?;
@@ -570,7 +585,7 @@ pub(crate) fn write_batch(
                 row.status,
                 row.exit_code,
                 row.reason,
-                row.latest.as_ref().map(|l| l.fingerprint.as_str()),
+                row.fingerprint.as_deref(),
                 row.inputs_json,
                 row.outputs_json,
                 row.started_at,
@@ -582,6 +597,17 @@ pub(crate) fn write_batch(
                 row.slot.map(|s| s as i64),
             ])?;
             match &row.latest {
+                Some(l) if matches!(row.status, TaskStatus::Failed | TaskStatus::Interrupted) => {
+                    upsert_failed.execute(params![
+                        row.step,
+                        row.key,
+                        row.status,
+                        l.fingerprint,
+                        l.action,
+                        l.inputs,
+                        run_id
+                    ])?;
+                }
                 Some(l) => {
                     upsert_latest.execute(params![
                         row.step,
@@ -686,6 +712,50 @@ pub(crate) fn unfinished_arrays(conn: &Connection) -> rusqlite::Result<Vec<Array
         })
     })?;
     rows.collect()
+}
+
+/// A failure of the current run, to compare with what the task did before.
+#[derive(Debug, Clone)]
+pub(crate) struct FailureSeen {
+    /// Step name.
+    pub(crate) step: String,
+    /// Task key.
+    pub(crate) key: String,
+    /// The fingerprint it failed with (hex), if one was taken.
+    pub(crate) fingerprint: Option<String>,
+    /// How it ended (`exit code 1`).
+    pub(crate) reason: String,
+    /// The last lines of its output.
+    pub(crate) tail: String,
+}
+
+/// When the same failure (status, fingerprint, reason and output tail) was
+/// first seen in an unbroken run of results of this task before `run_id`:
+/// the start of the earliest such run, or `None` when its previous result
+/// was anything else (so the failure is news).
+pub(crate) fn same_failure_since(
+    conn: &Connection,
+    run_id: i64,
+    seen: &FailureSeen,
+) -> rusqlite::Result<Option<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.status, t.fingerprint, t.reason, t.stderr_tail, r.started_at \
+         FROM tasks t JOIN runs r ON r.id = t.run_id \
+         WHERE t.step = ?1 AND t.key = ?2 AND t.run_id < ?3 ORDER BY t.run_id DESC LIMIT 1000",
+    )?;
+    let mut rows = stmt.query(params![seen.step, seen.key, run_id])?;
+    let mut since = None;
+    while let Some(row) = rows.next()? {
+        let same = row.get_ref(0)?.as_str()? == TaskStatus::Failed.as_str()
+            && row.get::<_, Option<String>>(1)? == seen.fingerprint
+            && row.get::<_, Option<String>>(2)?.as_deref() == Some(seen.reason.as_str())
+            && row.get::<_, Option<String>>(3)?.unwrap_or_default() == seen.tail;
+        if !same {
+            break;
+        }
+        since = Some(row.get::<_, String>(4)?);
+    }
+    Ok(since)
 }
 
 /// A failed task, as `history --failed` shows it.

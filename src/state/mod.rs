@@ -198,7 +198,7 @@ pub(crate) struct State {
 impl State {
     /// Locks the state folder (waiting if `wait`) and opens or creates the
     /// database (setting a damaged one aside).
-    pub(crate) fn open(pipeline: &Pipeline, wait: bool) -> Result<State, Error> {
+    pub(crate) fn open(pipeline: &Pipeline, wait: bool, quiet: bool) -> Result<State, Error> {
         let dir = pipeline.abs(&pipeline.state_dir);
         std::fs::create_dir_all(&dir).map_err(|e| {
             Error::io(
@@ -208,7 +208,10 @@ impl State {
         })?;
         ignore_in_git(pipeline);
         let lock = lock::acquire(&dir, wait, |holder| {
-            eprintln!("waiting for another run to finish ({holder})");
+            // Cron mails whatever is printed: waiting is not news.
+            if !quiet {
+                eprintln!("waiting for another run to finish ({holder})");
+            }
         })?;
         let db_path = dir.join(DB_FILE);
         let conn = match db::open(&db_path) {
@@ -229,7 +232,8 @@ impl State {
         })
     }
 
-    fn conn(&self) -> Result<&Connection, Error> {
+    /// The database connection (not while a writer has it).
+    pub(crate) fn conn(&self) -> Result<&Connection, Error> {
         self.conn
             .as_ref()
             .ok_or_else(|| Error::Internal("state connection in use".into()))
@@ -396,13 +400,31 @@ impl State {
         self.with_db(db::unfinished_arrays)
     }
 
+    /// For each failure of this run: when the task started failing the
+    /// same way (same fingerprint, reason and output), if its previous
+    /// result was that same failure; `None` when it is news.
+    pub(crate) fn unchanged_failures(
+        &self,
+        failures: &[db::FailureSeen],
+    ) -> Result<Vec<Option<String>>, Error> {
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
+        failures
+            .iter()
+            .map(|f| db::same_failure_since(conn, self.run_id, f))
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| db_error(&self.db_path(), e))
+    }
+
     /// The database path.
     pub(crate) fn db_path(&self) -> PathBuf {
         self.dir.join(DB_FILE)
     }
 }
 
-fn db_error(path: &Path, err: rusqlite::Error) -> Error {
+pub(crate) fn db_error(path: &Path, err: rusqlite::Error) -> Error {
     Error::io(
         format!("cannot use the state database `{}`", path.display()),
         std::io::Error::other(err.to_string()),

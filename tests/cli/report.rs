@@ -147,6 +147,11 @@ fn a_run_with_failures_in_two_groups() {
         "the example's lines"
     );
     assert!(first.contains("logs/1/check/c.err"), "its log");
+    // Its command runs the step's failed tasks, of both groups, and says so.
+    assert!(
+        first.contains("Run the 4 failed tasks of <b>check</b>, this group"),
+        "{first}"
+    );
     let second = &first[first[1..].find("<article").unwrap() + 1..];
     assert!(second.contains("data-count=\"1\""), "{second}");
     assert!(second.contains("&lt;path&gt;: no rows"), "{second}");

@@ -74,8 +74,15 @@ out = "copy/{{ key }}.txt"
     let run = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted (array element"), "{stderr}");
+    // The summary names the interrupted tasks; the state keeps why.
+    assert!(stderr.contains("interrupted: slow/"), "{stderr}");
     assert_eq!(alive(&job), Vec::<String>::new(), "left in the queue");
+    let reasons = sql(
+        &t,
+        "ctrlc",
+        "SELECT DISTINCT reason FROM tasks WHERE status = 'interrupted'",
+    );
+    assert!(reasons.contains("interrupted (array element"), "{reasons}");
     // Started elements' tasks were interrupted; the others never ran.
     let statuses = sql(
         &t,

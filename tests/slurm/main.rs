@@ -9,6 +9,7 @@
 #[path = "../cli/support.rs"]
 mod support;
 
+mod everyday;
 mod examples;
 mod failures;
 mod interrupts;

@@ -87,6 +87,10 @@ pub(crate) struct ArrayManifest {
     /// Names the array among all runs (`12a3`: run 12, array 3), in the
     /// temporary names of its outputs.
     pub(crate) tag: String,
+    /// `[vars]` as the coordinator runs with them (after `--set`), as TOML;
+    /// `None`: as in the file.
+    #[serde(default)]
+    pub(crate) vars: Option<String>,
 }
 
 /// A task's fingerprint as hex.
@@ -262,6 +266,10 @@ impl TaskSpec {
             (CommandSpec::Call { with }, Action::Call(spec)) => Command::Call(CallCommand {
                 spec: spec.clone(),
                 with: with.clone(),
+                // As the plan gives them (`plan::render`): every var, when
+                // there are any.
+                vars: (!pipeline.vars_table.is_empty())
+                    .then(|| std::sync::Arc::new(pipeline.vars_table.clone())),
             }),
             _ => {
                 return Err(format!(
@@ -290,6 +298,9 @@ impl TaskSpec {
             upstream: Vec::new(),
             command,
             invalid: self.invalid.clone(),
+            // A partial task never runs in an element (`on_cluster`); its
+            // step's tasks are planned with an empty failed set.
+            failed: pipeline.steps[step].partial.then(|| Vec::new().into()),
         })
     }
 }
@@ -453,6 +464,9 @@ impl ResultFile {
         });
         TaskResult {
             outcome,
+            // Taken for failures too (a failure like the last is no news).
+            fingerprint: record.as_ref().map(|r| r.fingerprint.fingerprint),
+            narrowed: None,
             started_at: self
                 .started_at_ms
                 .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),

@@ -13,7 +13,7 @@ use crate::plan::{Plan, TaskId};
 
 /// Threads running local tasks during a SLURM run.
 pub(crate) struct LocalLane {
-    tasks: Option<Sender<TaskId>>,
+    tasks: Option<Sender<(TaskId, Vec<TaskId>)>>,
     results: Receiver<(TaskId, TaskResult)>,
 }
 
@@ -25,7 +25,7 @@ impl LocalLane {
         local: &'env LocalTasks<'env>,
         plan: &'env Plan,
     ) -> LocalLane {
-        let (task_tx, task_rx) = mpsc::channel::<TaskId>();
+        let (task_tx, task_rx) = mpsc::channel::<(TaskId, Vec<TaskId>)>();
         let (result_tx, result_rx) = mpsc::channel();
         let task_rx = Arc::new(Mutex::new(task_rx));
         for i in 0..threads {
@@ -36,10 +36,10 @@ impl LocalLane {
                 .spawn_scoped(scope, move || {
                     loop {
                         let next = task_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                        let Ok(id) = next else { break };
+                        let Ok((id, failed)) = next else { break };
                         let task = &plan.tasks[id];
                         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            local.run(task)
+                            local.run(task, &failed)
                         }))
                         .unwrap_or_else(|_| {
                             TaskResult::not_run(Outcome::Failed(Failure {
@@ -64,10 +64,11 @@ impl LocalLane {
         }
     }
 
-    /// Queues a task.
-    pub(crate) fn run(&self, id: TaskId) {
+    /// Queues a task, with its upstream tasks that did not succeed (see
+    /// `LocalTasks::run`).
+    pub(crate) fn run(&self, id: TaskId, failed: Vec<TaskId>) {
         if let Some(tx) = &self.tasks {
-            let _ = tx.send(id);
+            let _ = tx.send((id, failed));
         }
     }
 

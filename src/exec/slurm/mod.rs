@@ -62,9 +62,12 @@ pub(crate) struct Cluster<'a> {
     pub(crate) keep: u32,
 }
 
-/// Whether a task runs on SLURM in a run on SLURM (not `executor = "local"`).
+/// Whether a task runs on SLURM in a run on SLURM: not `executor =
+/// "local"`, and not `partial` (a partial task is rendered again over what
+/// its upstream tasks left, once they are done: on the coordinator).
 pub(crate) fn on_cluster(pipeline: &Pipeline, plan: &Plan, id: TaskId) -> bool {
-    !pipeline.steps[plan.tasks[id].step].placement.local
+    let step = &pipeline.steps[plan.tasks[id].step];
+    !step.placement.local && !step.partial
 }
 
 /// Before anything is submitted: SLURM's programs are on `PATH`, and
@@ -313,6 +316,7 @@ impl<'a> SlurmExecutor<'a> {
             action: then.action,
             inputs: None,
             outputs: record.outputs.clone(),
+            failure: None,
             found_deps: record
                 .found_deps
                 .as_ref()
@@ -407,6 +411,9 @@ impl<'a> SlurmExecutor<'a> {
             log_dir: OsText(self.local.log_dir.clone().into_os_string()),
             elements: lists.len(),
             tag: format!("{}a{number}", self.local.run_tag),
+            vars: (!self.pipeline.vars_table.is_empty())
+                .then(|| toml::to_string(&self.pipeline.vars_table).ok())
+                .flatten(),
         };
         let options = submit::options(settings, class);
         let name = format!("runner-{}", self.pipeline.name);
@@ -607,11 +614,12 @@ impl WaveExecutor for SlurmExecutor<'_> {
         }
     }
 
-    fn submit(&mut self, wave: &[TaskId]) {
+    fn submit(&mut self, wave: &[(TaskId, Vec<TaskId>)]) {
         let mut fresh = std::mem::take(&mut self.again);
-        for &id in wave {
+        for (id, failed) in wave {
+            let id = *id;
             if !on_cluster(self.pipeline, self.plan, id) {
-                self.lane.run(id);
+                self.lane.run(id, failed.clone());
                 continue;
             }
             let task = &self.plan.tasks[id];

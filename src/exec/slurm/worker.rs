@@ -59,7 +59,7 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
     }
     let specs: Vec<TaskSpec> =
         read_json(&dir.tasks(element)).map_err(|e| read_error("the element's task list", e))?;
-    let pipeline = crate::config::from_bytes(
+    let mut pipeline = crate::config::from_bytes(
         Path::new(&manifest.pipeline_path.0),
         manifest.pipeline_text.clone().into_bytes(),
     )
@@ -71,6 +71,15 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
             false,
         ))
     })?;
+    // The coordinator's `[vars]`, `--set` included: calls are given them.
+    if let Some(text) = &manifest.vars {
+        let vars: toml::Table = toml::from_str(text).map_err(|e| {
+            Error::Usage(format!(
+                "error: the array's manifest has unreadable `vars`: {e}"
+            ))
+        })?;
+        pipeline.replace_vars(vars);
+    }
     let tasks = specs
         .iter()
         .enumerate()
@@ -126,6 +135,7 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
     );
     let local = LocalTasks {
         pipeline: &pipeline,
+        plan: &plan,
         log_dir,
         run_tag,
         isolation: &isolation,
@@ -230,6 +240,7 @@ fn last_found_deps(specs: &[TaskSpec]) -> FxHashMap<u128, Last> {
                 action: unused,
                 inputs: None,
                 outputs: String::new(),
+                failure: None,
                 found_deps: Some(found),
             };
             Some((task_id(&spec.step, &spec.key), last))
