@@ -192,7 +192,9 @@ fn a_run_with_failures_in_two_groups() {
     });
     assert_eq!(
         &commands[0][1..],
-        ["--only", "check:c", "--only", "check:d", "--only", "check:e"]
+        [
+            "--only", "check:c", "--only", "check:d", "--only", "check:e"
+        ]
     );
     assert_eq!(&commands[1][1..], ["--only", "check:f"]);
     for k in ["c", "d", "e", "f"] {
