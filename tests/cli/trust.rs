@@ -1167,3 +1167,74 @@ out = "first/{{ key }}.copy"
     assert!(!t.exists("data/a.copy"));
     assert_eq!(t.read("build/first/a.copy"), "a\n");
 }
+
+/// Runs the binary with `folder` (relative to the test's root) on a small
+/// file system: a tmpfs of `size` mounted there in a mount namespace of the
+/// run's own (unshare), gone with it.
+fn run_with_full(t: &Test, folder: &str, size: &str) -> Run {
+    std::fs::create_dir_all(t.path(folder)).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut unshare = std::process::Command::new("unshare");
+    unshare.arg("--mount");
+    if !root {
+        unshare.arg("--map-root-user");
+    }
+    let run = unshare
+        .args([
+            "sh",
+            "-c",
+            &format!("mount -t tmpfs -o size={size} tmpfs {folder} && exec \"$0\" pipeline.toml"),
+            env!("CARGO_BIN_EXE_runner"),
+        ])
+        .current_dir(t.root())
+        .stdin(std::process::Stdio::null())
+        .output_run();
+    assert!(
+        !run.stderr.contains("mount:") && !run.stderr.contains("unshare:"),
+        "this test needs a mount namespace (root, or user namespaces): {}",
+        run.stderr
+    );
+    run
+}
+
+/// Item 16, the other two places: an output that does not fit says that
+/// the output could not be written, and a state folder that is full says
+/// that the state could not be written; never that a command could not run.
+#[test]
+fn item_16_a_full_disk_under_the_outputs_or_the_state_says_which() {
+    let t = Test::new();
+    let rows: String = (0..20_000).map(|i| format!("{i},{}\n", i % 7)).collect();
+    t.write("data/a.csv", format!("t,v\n{rows}")).pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = "data/*.csv"
+[[steps]]
+name = "all"
+all = "data"
+use = "table.concat"
+out = "all.csv"
+"#,
+    );
+    let run = run_with_full(&t, "build", "64k");
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("cannot write `build/") && run.stderr.contains("No space left"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("cannot run"), "{}", run.stderr);
+
+    let t = Test::new();
+    t.write("data/a.csv", "t,v\n1,2\n").pipeline(
+        &COPY
+            .replace("data/*.txt", "data/*.csv")
+            .replace("{{ key }}.txt", "{{ key }}.csv"),
+    );
+    let run = run_with_full(&t, ".runner/pipeline", "16k");
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("state database"), "{}", run.stderr);
+    assert!(!run.stderr.contains("cannot run"), "{}", run.stderr);
+}
