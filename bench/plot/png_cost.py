@@ -7,9 +7,14 @@ an SVG template of your own (rasterized by resvg: the way every PNG was made
 before). The extra time per plot is (PNG run - SVG run) / N, best of REPS.
 
     cargo build --release && python3 bench/plot/png_cost.py
+
+To compare two builds in the same run (interleaved, so that the machine's
+load hits both alike), name the other binary: RUNNER_BEFORE=/tmp/runner-old
+python3 bench/plot/png_cost.py adds its SVG and PNG runs.
 """
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -18,6 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 RUNNER = os.environ.get("RUNNER", os.path.join(REPO, "target", "release", "runner"))
+BEFORE = os.environ.get("RUNNER_BEFORE")
 WORK = os.environ.get("BENCH_DIR", "/tmp/runner-bench-png")
 N = int(os.environ.get("N", "100"))
 REPS = int(os.environ.get("REPS", "5"))
@@ -49,7 +55,7 @@ def svg_template():
     return base.replace("{% block marks %}{% endblock %}", marks)
 
 
-def run(name, template, ext, data):
+def run(name, template, ext, data, runner=RUNNER):
     d = os.path.join(WORK, name)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
@@ -58,9 +64,12 @@ def run(name, template, ext, data):
             f.write(svg_template())
     with open(os.path.join(d, "pipeline.toml"), "w") as f:
         f.write(PIPELINE.format(data=data, template=template, ext=ext))
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([RUNNER, "pipeline.toml", "--quiet", "--no-state"], cwd=d, check=True)
-    return time.perf_counter() - start
+    subprocess.run([runner, "pipeline.toml", "--quiet", "--no-state"], cwd=d, check=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
 
 
 def main():
@@ -79,20 +88,36 @@ def main():
                     f.write(f"{i},{walk:.4f}\n")
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     times = {"svg": [], "png": [], "resvg": []}
+    if BEFORE:
+        times.update({"svg-before": [], "png-before": []})
     for _ in range(REPS):
         times["svg"].append(run("svg", "line", "svg", data))
         times["png"].append(run("png", "line", "png", data))
         times["resvg"].append(run("resvg", "own.svg.j2", "png", data))
-    best = {k: min(v) for k, v in times.items()}
+        if BEFORE:
+            times["svg-before"].append(run("svg-before", "line", "svg", data, BEFORE))
+            times["png-before"].append(run("png-before", "line", "png", data, BEFORE))
+    # Best wall time and best CPU time (user + sys, which a busy machine
+    # inflates far less than wall time) of each kind of run, in seconds.
+    best = {k: min(w for w, _ in v) for k, v in times.items()}
+    cpu = {k: min(c for _, c in v) for k, v in times.items()}
     print(f"load average before: {load}; after: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f"; {os.cpu_count()} cores")
-    print(f"{N} plots of 10,000 points, 800x450, -j1, best of {REPS}:")
-    print(f"  SVG                          {best['svg']:6.2f} s  {best['svg'] / N * 1000:6.1f} ms/plot")
-    for key, label in (("png", "PNG drawn from the figure"), ("resvg", "PNG via resvg (own template)")):
-        extra = (best[key] - best["svg"]) / N * 1000
-        print(f"  {label:<28} {best[key]:6.2f} s  {best[key] / N * 1000:6.1f} ms/plot  "
-              f"(+{extra:.1f} ms over SVG)")
+    print(f"{N} plots of 10,000 points, 800x450, -j1, best of {REPS}; per plot, wall and CPU:")
 
+    def row(label, key, svg):
+        extra = (best[key] - best[svg]) / N * 1000
+        extra_cpu = (cpu[key] - cpu[svg]) / N * 1000
+        over = "" if key == svg else f"  +{extra:5.1f} ms over SVG (CPU +{extra_cpu:5.1f} ms)"
+        print(f"  {label:<30} {best[key] / N * 1000:6.1f} ms (CPU {cpu[key] / N * 1000:5.1f} ms){over}")
+
+    row("SVG", "svg", "svg")
+    row("PNG drawn from the figure", "png", "svg")
+    row("PNG via resvg (own template)", "resvg", "svg")
+    if BEFORE:
+        print(f"  {BEFORE}:")
+        row("SVG", "svg-before", "svg-before")
+        row("PNG drawn from the figure", "png-before", "svg-before")
 
 if __name__ == "__main__":
     main()

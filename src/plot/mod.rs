@@ -6,6 +6,7 @@
 
 mod axes;
 mod bars;
+mod capsules;
 mod decimate;
 mod error;
 mod figure;

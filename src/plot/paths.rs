@@ -68,13 +68,13 @@ pub(crate) fn marker_path(runs: &[Vec<Point>]) -> String {
     d
 }
 
-/// Reads path data back as a tiny-skia path, for PNG output: exactly the
-/// commands written above (`M x y`, `l dx dy ...` with implicit repeats,
-/// `V y`, `h dx`), absolute or relative as written. `None` for an empty
-/// path, or for anything else (not written by runner).
-pub(crate) fn to_skia(d: &str) -> Option<resvg::tiny_skia::Path> {
-    let mut builder = resvg::tiny_skia::PathBuilder::new();
+/// Reads path data back as its subpaths' points, for PNG output: exactly
+/// the commands written above (`M x y`, `l dx dy ...` with implicit
+/// repeats, `V y`, `h dx`), absolute or relative as written. `None` for
+/// anything else (not written by runner).
+pub(crate) fn read(d: &str) -> Option<Vec<Vec<(f32, f32)>>> {
     let bytes = d.as_bytes();
+    let mut runs: Vec<Vec<(f32, f32)>> = Vec::new();
     let mut i = 0;
     let mut command = b'M';
     let (mut x, mut y) = (0.0f32, 0.0f32);
@@ -106,33 +106,42 @@ pub(crate) fn to_skia(d: &str) -> Option<resvg::tiny_skia::Path> {
             b'M' => {
                 x = number(&mut i)?;
                 y = number(&mut i)?;
-                builder.move_to(x, y);
+                runs.push(Vec::new());
                 // Pairs after a moveto are linetos (SVG), never written here.
                 command = b'L';
             }
             b'L' => {
                 x = number(&mut i)?;
                 y = number(&mut i)?;
-                builder.line_to(x, y);
             }
             b'l' => {
                 x += number(&mut i)?;
                 y += number(&mut i)?;
-                builder.line_to(x, y);
             }
-            b'V' => {
-                y = number(&mut i)?;
-                builder.line_to(x, y);
-            }
-            b'H' => {
-                x = number(&mut i)?;
-                builder.line_to(x, y);
-            }
-            b'h' => {
-                x += number(&mut i)?;
-                builder.line_to(x, y);
-            }
+            b'V' => y = number(&mut i)?,
+            b'H' => x = number(&mut i)?,
+            b'h' => x += number(&mut i)?,
             _ => return None,
+        }
+        runs.last_mut()?.push((x, y));
+    }
+    Some(runs)
+}
+
+/// A tiny-skia path of subpaths' points (a subpath of one point is a
+/// zero-length line, which round caps draw as a dot).
+pub(crate) fn skia_path<'a>(
+    runs: impl IntoIterator<Item = &'a [(f32, f32)]>,
+) -> Option<resvg::tiny_skia::Path> {
+    let mut builder = resvg::tiny_skia::PathBuilder::new();
+    for run in runs {
+        let Some(&(x, y)) = run.first() else { continue };
+        builder.move_to(x, y);
+        if run.len() == 1 {
+            builder.line_to(x, y);
+        }
+        for &(x, y) in &run[1..] {
+            builder.line_to(x, y);
         }
     }
     builder.finish()
@@ -141,6 +150,12 @@ pub(crate) fn to_skia(d: &str) -> Option<resvg::tiny_skia::Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Path data as one tiny-skia path.
+    fn to_skia(d: &str) -> Option<resvg::tiny_skia::Path> {
+        let runs = read(d)?;
+        skia_path(runs.iter().map(Vec::as_slice))
+    }
 
     /// What the path data says, point by point.
     fn points(d: &str) -> Vec<(f32, f32)> {

@@ -20,7 +20,7 @@ fn table(
     name: &str,
     header: &str,
     rows: usize,
-    line: impl Fn(usize) -> String,
+    mut line: impl FnMut(usize) -> String,
 ) -> PathBuf {
     let mut text = format!("{header}\n");
     for i in 0..rows {
@@ -141,4 +141,63 @@ fn golden_time_axes_and_panels() {
         raster::parse(&svg).unwrap();
         assert_golden(name, &svg);
     }
+}
+
+/// Issue 11: decimation works on a time axis as on numbers. A value a
+/// minute for 140 days (201,600 rows) is reduced to a few points per pixel
+/// column and draws the same picture as every point.
+#[test]
+fn m4_on_a_time_axis_same_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut walk = 0.0f64;
+    let rows = 140 * 24 * 60;
+    let input = table(dir.path(), "minutes.csv", "time,walk", rows, |i| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        walk += (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+        let minute = i % (24 * 60);
+        format!(
+            "{}T{:02}:{:02},{walk:.3}",
+            day((i / (24 * 60)) as i64 + 8800),
+            minute / 60,
+            minute % 60
+        )
+    });
+    let s = spec("line", Some("time"), &["walk"]);
+    let reduced = svg(&s, &NO_TEXTS, std::slice::from_ref(&input), true).unwrap();
+    let full = svg(&s, &NO_TEXTS, &[input], false).unwrap();
+    assert!(reduced.contains(">Mar<"), "a time axis: {reduced}");
+    assert!(
+        full.len() > 10 * reduced.len(),
+        "reduced {} bytes, full {}",
+        reduced.len(),
+        full.len()
+    );
+    let a = raster::pixmap(&raster::parse(&reduced).unwrap()).unwrap();
+    let b = raster::pixmap(&raster::parse(&full).unwrap()).unwrap();
+    // A visible change: a channel off by more than a quarter of its range.
+    let differ = a
+        .pixels()
+        .iter()
+        .zip(b.pixels())
+        .filter(|(p, q)| {
+            p.red().abs_diff(q.red()) > 64
+                || p.green().abs_diff(q.green()) > 64
+                || p.blue().abs_diff(q.blue()) > 64
+        })
+        .count();
+    let share = differ as f64 / a.pixels().len() as f64;
+    eprintln!(
+        "m4 on time: {} bytes vs {}; {differ} pixels differ ({:.3}%)",
+        reduced.len(),
+        full.len(),
+        share * 100.0
+    );
+    assert!(
+        share < 0.005,
+        "{differ} pixels differ ({:.3}%)",
+        share * 100.0
+    );
 }

@@ -196,6 +196,12 @@ fn png_drawn_from_the_figure_matches_independent_renderers() {
             vec![days],
         ),
         ("empty", empty, &titled, vec![words]),
+        (
+            "dense",
+            spec("line", Some("t"), &["v"]),
+            &NO_TEXTS,
+            vec![walk(dir.path(), 10_000)],
+        ),
     ];
     for (name, spec, texts, inputs) in cases {
         let figure = figure_of(&spec, texts, &inputs);
@@ -241,5 +247,83 @@ fn png_drawn_from_the_figure_matches_independent_renderers() {
             "{name}: {:.3}% differ from resvg",
             vs_resvg * 100.0
         );
+    }
+}
+
+/// A random walk of `rows` points (`t,v`), deterministic.
+fn walk(dir: &Path, rows: u32) -> PathBuf {
+    let mut text = String::from("t,v\n");
+    let mut walk = 0.0f64;
+    let mut seed: u64 = 7;
+    for i in 0..rows {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        walk += (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+        text.push_str(&format!("{i},{walk:.4}\n"));
+    }
+    write(dir, "walk.csv", &text)
+}
+
+/// This thread's CPU time in milliseconds (robust on a loaded machine).
+fn cpu_ms() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the struct it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 * 1000.0 + t.tv_nsec as f64 / 1e6
+}
+
+/// Where a PNG's time goes (run by hand: `cargo test --lib png_phases --
+/// --ignored --nocapture`).
+#[test]
+#[ignore]
+fn png_phases() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = walk(dir.path(), 10_000);
+    let texts = Texts {
+        title: Some("walk"),
+        x_label: None,
+        y_label: None,
+    };
+    let figure = figure_of(&spec("line", Some("t"), &["v"]), &texts, &[input]);
+    eprintln!("points: {}", figure.series[0].points);
+    let n = 30;
+    let timed = |label: &str, f: &mut dyn FnMut()| {
+        let start = cpu_ms();
+        for _ in 0..n {
+            f();
+        }
+        eprintln!("{label:<20} {:6.2} ms", (cpu_ms() - start) / f64::from(n));
+    };
+    timed("svg template", &mut || {
+        template::render_builtin("line", &figure).unwrap();
+    });
+    timed("paint (all)", &mut || {
+        paint::draw(&figure).unwrap();
+    });
+    let mut bare = figure.clone();
+    bare.series.clear();
+    timed("paint (no series)", &mut || {
+        paint::draw(&bare).unwrap();
+    });
+    let pixmap = paint::draw(&figure).unwrap();
+    timed("encode", &mut || {
+        paint::encode(&pixmap).unwrap();
+    });
+    for filter in [
+        ::png::Filter::NoFilter,
+        ::png::Filter::Sub,
+        ::png::Filter::Up,
+        ::png::Filter::Paeth,
+        ::png::Filter::Adaptive,
+    ] {
+        timed(&format!("encode {filter:?}"), &mut || {
+            paint::encode_with(&pixmap, filter).unwrap();
+        });
+        let bytes = paint::encode_with(&pixmap, filter).unwrap().len();
+        eprintln!("  {bytes} bytes");
     }
 }
