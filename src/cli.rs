@@ -38,10 +38,22 @@ pub(crate) enum Cmd {
     },
     /// Show recent runs, or the failed tasks of the last run.
     History(HistoryArgs),
+    /// List (and with --yes delete) the outputs earlier runs wrote that no
+    /// task declares any more.
+    Clean(CleanArgs),
     /// Write the HTML report of a recorded run (the last one by default).
     Report(ReportArgs),
     /// Print the JSON Schema of the pipeline file format (for editors).
     Schema,
+    /// Run one element of a SLURM array (started by SLURM, not by hand).
+    #[command(hide = true)]
+    Worker {
+        /// The array's folder in the state.
+        array_dir: PathBuf,
+        /// The element (default: `$SLURM_ARRAY_TASK_ID`).
+        #[arg(long)]
+        element: Option<usize>,
+    },
 }
 
 /// `runner history`
@@ -58,6 +70,19 @@ pub(crate) struct HistoryArgs {
     /// How many runs to show.
     #[arg(short = 'n', long, default_value_t = 20)]
     pub(crate) limit: usize,
+}
+
+/// `runner clean`
+#[derive(Debug, Args)]
+pub(crate) struct CleanArgs {
+    /// The pipeline file.
+    pub(crate) pipeline: PathBuf,
+    /// Delete them (without it, only say what would be deleted).
+    #[arg(long)]
+    pub(crate) yes: bool,
+    /// Every output runner wrote, and the state folder (a fresh start).
+    #[arg(long)]
+    pub(crate) all: bool,
 }
 
 /// `runner report`
@@ -83,6 +108,10 @@ pub(crate) struct ReportArgs {
 pub(crate) struct RunArgs {
     /// The pipeline file.
     pub(crate) pipeline: PathBuf,
+    /// Build only these outputs (paths, or folders of outputs) and what they
+    /// need, as `make TARGET`.
+    #[arg(value_name = "OUTPUT")]
+    pub(crate) targets: Vec<PathBuf>,
     /// Pool size: a number, or "auto" for the cores this process may use.
     #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
     pub(crate) jobs: Option<JobsArg>,
@@ -112,9 +141,27 @@ pub(crate) struct RunArgs {
     /// Print every task's command and output as it finishes.
     #[arg(short, long)]
     pub(crate) verbose: bool,
-    /// Run only this step and what it needs (repeatable).
-    #[arg(long, value_name = "STEP")]
+    /// Override a `[vars]` value for this run, typed as in the file
+    /// (repeatable); recorded in the run's history.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub(crate) set: Vec<String>,
+    /// Run only this step (or its tasks whose keys match, `STEP:KEYGLOB`)
+    /// and what they need (repeatable).
+    #[arg(long, value_name = "STEP[:KEYGLOB]")]
     pub(crate) only: Vec<String>,
+    /// Where tasks run: `local` (this machine) or `slurm` (job arrays);
+    /// overrides `[executor] kind`.
+    #[arg(long, value_name = "KIND", value_enum)]
+    pub(crate) executor: Option<ExecutorArg>,
+}
+
+/// `--executor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ExecutorArg {
+    /// This machine's pool; every step.
+    Local,
+    /// SLURM job arrays.
+    Slurm,
 }
 
 /// `-j N` or `-j auto`.
@@ -140,7 +187,7 @@ fn parse_jobs(s: &str) -> Result<JobsArg, String> {
 }
 
 const SUBCOMMANDS: &[&str] = &[
-    "run", "check", "graph", "history", "report", "schema", "help",
+    "run", "check", "graph", "history", "report", "clean", "schema", "worker", "help",
 ];
 
 /// Makes `runner FILE [flags]` and `runner [flags] FILE` mean `runner run ...`.

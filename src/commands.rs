@@ -6,15 +6,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::cli::{Cli, Cmd, HistoryArgs, JobsArg, ReportArgs, RunArgs};
-use crate::config::{self, Pipeline};
-use crate::diag::did_you_mean;
+use crate::cli::{CleanArgs, Cli, Cmd, ExecutorArg, HistoryArgs, JobsArg, ReportArgs, RunArgs};
+use crate::config::{self, ExecutorKind, Pipeline};
 use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_TASKS_FAILED, Error, chain};
 use crate::exec::{self, RunOptions};
-use crate::plan::{self, Plan};
+use crate::plan::{self, Plan, display_path};
 use crate::report::{self, RunReport, Tally};
 use crate::show;
 use crate::state::{self, Force, OpenState, StateError, db};
+use crate::targets;
 
 /// Runs a parsed command line; returns the exit code.
 pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
@@ -43,11 +43,13 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
             Ok(EXIT_OK)
         }
         Cmd::History(args) => history(&args),
+        Cmd::Clean(args) => clean(&args),
         Cmd::Report(args) => report(&args),
         Cmd::Schema => {
             print_stdout(&config::json_schema())?;
             Ok(EXIT_OK)
         }
+        Cmd::Worker { array_dir, element } => exec::slurm::worker::run(&array_dir, element),
     }
 }
 
@@ -80,17 +82,7 @@ fn step_names(
     names
         .iter()
         .map(|name| {
-            pipeline.step_index(name).ok_or_else(|| {
-                let known: Vec<&str> = pipeline.steps.iter().map(|s| s.name.as_str()).collect();
-                let hint = did_you_mean(name, known.iter().copied())
-                    .unwrap_or_else(|| format!("steps: {}", known.join(", ")));
-                Error::UnknownStep {
-                    flag,
-                    name: name.clone(),
-                    file: pipeline.source.path.clone(),
-                    hint,
-                }
-            })
+            targets::step_index(pipeline, name, &format!("{flag} {name}")).map_err(Error::from)
         })
         .collect()
 }
@@ -164,6 +156,8 @@ fn run_flags(args: &RunArgs) -> Vec<String> {
     for step in &args.only {
         flags.push(format!("--only={step}"));
     }
+    // Output paths asked for (issue 12), as typed.
+    flags.extend(args.targets.iter().map(|t| t.display().to_string()));
     for (on, flag) in [
         (args.fail_fast, "--fail-fast"),
         (args.wait, "--wait"),
@@ -177,6 +171,19 @@ fn run_flags(args: &RunArgs) -> Vec<String> {
     flags
 }
 
+/// The `--set` overrides as applied (typed as in `[vars]`), as flags that
+/// could be typed again (`--set=n=4`, `--set=label=Test`), for the run's
+/// record.
+fn set_flags(overrides: &toml::Table) -> Vec<String> {
+    overrides
+        .iter()
+        .map(|(name, value)| match value {
+            toml::Value::String(text) => format!("--set={name}={text}"),
+            other => format!("--set={name}={other}"),
+        })
+        .collect()
+}
+
 fn run(args: &RunArgs) -> Result<i32, Error> {
     let mut clock = std::time::Instant::now();
     // What git says about the pipeline file is asked for at once, in the
@@ -184,9 +191,9 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let pipeline_file = args.pipeline.clone();
     let git = (!args.dry_run && !args.no_state)
         .then(|| std::thread::spawn(move || state::git::state_of(&pipeline_file)));
-    let pipeline = load(&args.pipeline)?;
+    let mut pipeline = load(&args.pipeline)?;
+    let overrides = pipeline.set_vars(&args.set)?;
     phase("load", &mut clock);
-    let only = step_names(&pipeline, &args.only, "--only")?;
     let force = if args.force.iter().any(String::is_empty) {
         Force::All
     } else if args.force.is_empty() {
@@ -205,7 +212,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         fail_fast: args.fail_fast,
         quiet: args.quiet,
         verbose: args.verbose,
-        only,
+        targets: None,
     };
     // The plan (globs, templates) and the last results are independent:
     // read them at the same time. The state is read without the lock, so
@@ -225,25 +232,51 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         (plan, snapshot.join())
     });
     let plan = plan?;
+    let cwd = std::env::current_dir().map_err(Error::WorkingDir)?;
+    let options = RunOptions {
+        targets: targets::select(&pipeline, &plan, &args.only, &args.targets, &cwd)?,
+        ..options
+    };
+    let on_slurm = match args.executor {
+        Some(ExecutorArg::Local) => false,
+        Some(ExecutorArg::Slurm) => true,
+        None => pipeline.executor.kind == ExecutorKind::Slurm,
+    };
     if args.no_state {
+        if on_slurm {
+            return Err(exec::slurm::SlurmError::NoState.into());
+        }
         return run_without_state(&pipeline, &plan, &options);
     }
     let snapshot = snapshot.map_err(|_| Error::internal("the state reader panicked"))?;
     let (state, snapshot) = if args.dry_run {
         (None, snapshot)
     } else {
-        let mut state = OpenState::open(&pipeline, args.wait)?;
+        let mut state = match OpenState::open(&pipeline, args.wait, args.quiet) {
+            Ok(state) => state,
+            Err(err) if args.quiet && locked_recently(&err, pipeline.lock_warning) => {
+                return Ok(Error::from(err).code());
+            }
+            Err(err) => return Err(err.into()),
+        };
         stop_leftovers(&mut state, &pipeline, &plan, options.quiet)?;
         let snapshot = state.refresh(snapshot)?;
         (Some(state), snapshot)
     };
-    let wanted = exec::wanted_tasks(&plan, &options.only);
+    let wanted = exec::wanted_tasks(&plan, options.targets.as_deref());
     phase("plan+state", &mut clock);
     let (verdicts, hashes) = state::assess(&pipeline, &plan, &wanted, &snapshot, &force);
     phase("assess", &mut clock);
     let Some(mut state) = state else {
         print_stdout(&show::dry_run(&pipeline, &plan, &verdicts, args.explain))?;
         return Ok(EXIT_OK);
+    };
+    // Nothing is submitted unless SLURM is there and takes the options.
+    let earlier_arrays = if on_slurm {
+        exec::slurm::preflight(&pipeline, &plan, &wanted, &verdicts)?;
+        state.unfinished_arrays()?
+    } else {
+        Vec::new()
     };
 
     // Steps with tasks to run get an estimate of their task time from
@@ -259,11 +292,25 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let interrupts = Interrupts::install();
     let argv: Vec<String> = std::env::args().collect();
     let jobs = exec::pool_size(&pipeline, &options);
-    state.begin(&pipeline, &argv.join(" "), run_flags(args), jobs)?;
+    let mut flags = run_flags(args);
+    flags.extend(set_flags(&overrides));
+    state.begin(&pipeline, &argv.join(" "), flags, jobs)?;
     let writer = state.writer()?;
     writer.hashes(hashes);
     let write_failed = writer.failed_flag();
     let stop = || interrupts.exit_code().is_some() || write_failed.load(Ordering::SeqCst);
+    let site = if on_slurm {
+        exec::Site::Slurm(exec::slurm::Cluster {
+            settings: &pipeline.executor,
+            state_dir: state.dir.clone(),
+            run_id: state.run_id,
+            earlier: earlier_arrays,
+            writer: &writer,
+            keep: pipeline.keep_logs,
+        })
+    } else {
+        exec::Site::Local
+    };
     let result = exec::execute(
         &pipeline,
         &plan,
@@ -280,20 +327,35 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
             log_dir: state.log_dir.clone(),
             run_tag: run_tag(state.run_id),
         },
+        site,
         &stop,
     );
     phase("execute", &mut clock);
     // A write that failed stopped the run; this says why (after the report).
     let joined = state.join(writer);
 
-    let report = RunReport {
+    let mut report = RunReport {
         pipeline: &pipeline,
         plan: &plan,
         results: &result.results,
         wall: result.wall,
+        unchanged: None,
     };
     let totals = report.totals();
-    if !options.quiet || totals.failed > 0 || interrupts.exit_code().is_some() {
+    // Under --quiet (cron), failures that are the same as last time are
+    // not news: one line for them, and nothing at all when nothing is new.
+    let unchanged = match (options.quiet && totals.failed > 0, &joined) {
+        (true, Ok(())) => Some(unchanged_failures(
+            &state,
+            &pipeline,
+            &plan,
+            &result.results,
+        )?),
+        _ => None,
+    };
+    report.unchanged = unchanged.as_ref();
+    let news = totals.failed > unchanged.as_ref().map_or(0, |u| u.tasks.len());
+    if !options.quiet || news || interrupts.exit_code().is_some() {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(report.render().as_bytes());
     }
@@ -308,8 +370,8 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         .steps
         .iter()
         .zip(report.per_step())
-        .filter(|(_, (tally, _))| *tally != Tally::default())
-        .map(|(step, (tally, _))| (step.name.clone(), run_counts(tally)))
+        .filter(|(_, (tally, _, _))| *tally != Tally::default())
+        .map(|(step, (tally, _, _))| (step.name.clone(), run_counts(tally)))
         .collect();
     state.end(db::RunEnd {
         exit_code: code,
@@ -320,6 +382,9 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         isolation: result.isolation,
         ..db::RunEnd::default()
     })?;
+    if code == EXIT_OK && pipeline.prune {
+        prune(&pipeline, &plan, &state, options.quiet)?;
+    }
     // `[report]`: the page of this run, from what the state recorded (the
     // same path as `runner report`), also after failures and interrupts. A
     // page that cannot be written is a warning: the run's verdict stands.
@@ -367,7 +432,11 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
 fn run_counts(tally: Tally) -> db::RunCounts {
     db::RunCounts {
         ok: tally.ok,
-        failed: tally.failed,
+        // No column of their own in `runs`: tasks stopped by an interrupt
+        // are counted with the failures there, as before (the run's exit
+        // code and the tasks' `interrupted` status say why); the terminal
+        // summary counts them apart.
+        failed: tally.failed + tally.interrupted,
         skipped: tally.skipped,
         up_to_date: tally.up_to_date,
     }
@@ -400,7 +469,14 @@ fn stop_leftovers(
     let leftovers = state.leftovers()?;
     let notes = exec::group::reap_leftovers(&leftovers);
     if !leftovers.is_empty() || state.last_run_unfinished()? {
-        let outputs = plan.tasks.iter().flat_map(|t| t.outputs.iter());
+        // Not those of tasks an earlier run's SLURM arrays hold: their
+        // elements may still be writing them (a later run adopts them).
+        let held = exec::slurm::held_outputs(&state.unfinished_arrays()?);
+        let outputs = plan
+            .tasks
+            .iter()
+            .flat_map(|t| t.outputs.iter())
+            .filter(|o| !held.contains(o.as_path()));
         exec::group::remove_unregistered_temps(&pipeline.root, outputs.map(|o| o.as_path()));
     }
     state.forget(&leftovers)?;
@@ -412,10 +488,64 @@ fn stop_leftovers(
     Ok(())
 }
 
+/// Whether an error is "another run holds the lock" from a run that started
+/// less than `warning` ago (under `--quiet`, not worth a mail; a run stuck
+/// for longer must reach someone).
+fn locked_recently(err: &StateError, warning: std::time::Duration) -> bool {
+    let StateError::Locked { started, .. } = err else {
+        return false;
+    };
+    humantime::parse_rfc3339(started).is_ok_and(|start| {
+        std::time::SystemTime::now()
+            .duration_since(start)
+            .is_ok_and(|age| age < warning)
+    })
+}
+
+/// The failures of this run that are the same as the task's previous result
+/// (fingerprint, reason, output tail), and since when.
+fn unchanged_failures(
+    state: &OpenState,
+    pipeline: &Pipeline,
+    plan: &Plan,
+    results: &[Option<exec::task::TaskResult>],
+) -> Result<crate::report::Unchanged, Error> {
+    let mut ids = Vec::new();
+    let mut seen = Vec::new();
+    for task in &plan.tasks {
+        let Some(result) = &results[task.id] else {
+            continue;
+        };
+        if let exec::task::Outcome::Failed(f) = &result.outcome
+            && !f.interrupted
+        {
+            ids.push(task.id);
+            seen.push(db::FailureSeen {
+                step: pipeline.steps[task.step].name.clone(),
+                key: task.key.clone(),
+                fingerprint: result.fingerprint.map(|h| h.to_hex().to_string()),
+                reason: f.reason.clone(),
+                tail: f.stderr_tail.join("\n"),
+            });
+        }
+    }
+    let since = state.unchanged_failures(&seen)?;
+    let mut unchanged = crate::report::Unchanged::default();
+    for (id, since) in ids.into_iter().zip(since) {
+        if let Some(since) = since {
+            unchanged.tasks.push(id);
+            if unchanged.since.is_empty() || since < unchanged.since {
+                unchanged.since = since;
+            }
+        }
+    }
+    Ok(unchanged)
+}
+
 /// `--no-state`: every wanted task runs, nothing is read or recorded.
 fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> Result<i32, Error> {
     let interrupts = Interrupts::install();
-    let wanted = exec::wanted_tasks(plan, &options.only);
+    let wanted = exec::wanted_tasks(plan, options.targets.as_deref());
     let verdicts: Vec<Option<state::Verdict>> = wanted
         .iter()
         .map(|&w| {
@@ -445,6 +575,7 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
             log_dir: log_dir.clone(),
             run_tag: format!("n{}", std::process::id()),
         },
+        exec::Site::Local,
         &stop,
     );
     let report = RunReport {
@@ -452,6 +583,7 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
         plan,
         results: &result.results,
         wall: result.wall,
+        unchanged: None,
     };
     let totals = report.totals();
     if !options.quiet || totals.failed > 0 || interrupts.exit_code().is_some() {
@@ -513,6 +645,127 @@ fn on_failure(pipeline: &Pipeline, run: &FinishedRun) {
         Ok(exec::process::Exit::Interrupted) => {}
         Err(e) => eprintln!("warning: cannot run the `on_failure` command `{program}`: {e}"),
     }
+}
+
+/// `runner clean`: the outputs earlier runs wrote that no task declares
+/// (every output, and the state, with `--all`); deleted with `--yes`.
+fn clean(args: &CleanArgs) -> Result<i32, Error> {
+    let pipeline = load(&args.pipeline)?;
+    // `--all` needs no plan: a pipeline whose globs match nothing any more
+    // can still be cleaned.
+    let plan = if args.all {
+        None
+    } else {
+        Some(make_plan(&pipeline)?)
+    };
+    let state_dir = pipeline.abs(&pipeline.state_dir);
+    let db_path = state_dir.join(state::DB_FILE);
+    if !db_path.exists() {
+        print_stdout(&format!(
+            "nothing to clean: no run of `{}` recorded\n",
+            pipeline.name
+        ))?;
+        return Ok(EXIT_OK);
+    }
+    let lock = if args.yes {
+        Some(state::lock::acquire(&state_dir, false, |_| {})?)
+    } else {
+        None
+    };
+    let conn = db::open_read_only(&db_path).map_err(|e| StateError::database(&db_path, e))?;
+    let found = crate::clean::find(&pipeline, plan.as_ref(), &conn)
+        .map_err(|e| StateError::database(&db_path, e))?;
+    drop(conn);
+    let mut text = String::new();
+    for name in &found.unreadable {
+        text.push_str(&format!(
+            "cannot clean `{name}`: its recorded name is not plain text; delete it by hand\n"
+        ));
+    }
+    for path in &found.kept {
+        text.push_str(&format!(
+            "keeping {}: changed since runner wrote it\n",
+            crate::clean::shown(path)
+        ));
+    }
+    let bytes: u64 = found.delete.iter().map(|(_, n)| n).sum();
+    let count = found.delete.len();
+    let files = format!(
+        "{count} file{} ({})",
+        if count == 1 { "" } else { "s" },
+        crate::clean::size(bytes)
+    );
+    let state_shown = display_path(&pipeline.state_dir);
+    if !args.yes {
+        for (path, _) in &found.delete {
+            text.push_str(&format!("would delete {}\n", crate::clean::shown(path)));
+        }
+        if args.all {
+            text.push_str(&format!("would remove the state folder {state_shown}\n"));
+        }
+        if count == 0 && !args.all {
+            text.push_str("nothing to clean\n");
+        } else {
+            text.push_str(&format!(
+                "{files}; run `runner clean {}{} --yes` to delete {}\n",
+                args.pipeline.display(),
+                if args.all { " --all" } else { "" },
+                if args.all {
+                    "them and the state"
+                } else {
+                    "them"
+                }
+            ));
+        }
+        print_stdout(&text)?;
+        return Ok(EXIT_OK);
+    }
+    let (deleted, problems) = crate::clean::delete(&pipeline, &found);
+    for (path, _) in &found.delete {
+        text.push_str(&format!("deleted {}\n", crate::clean::shown(path)));
+    }
+    text.push_str(&format!(
+        "deleted {deleted} file{}",
+        if deleted == 1 { "" } else { "s" }
+    ));
+    text.push_str(&format!(" ({})\n", crate::clean::size(bytes)));
+    if args.all && problems.is_empty() {
+        drop(lock);
+        std::fs::remove_dir_all(&state_dir).map_err(|source| Error::RemoveState {
+            path: state_dir.clone(),
+            source,
+        })?;
+        text.push_str(&format!("removed the state folder {state_shown}\n"));
+    }
+    print_stdout(&text)?;
+    for problem in &problems {
+        eprintln!("error: {problem}");
+    }
+    Ok(if problems.is_empty() {
+        EXIT_OK
+    } else {
+        crate::error::EXIT_INTERNAL
+    })
+}
+
+/// `[pipeline] prune = true`: after a successful run, the dead outputs go.
+fn prune(pipeline: &Pipeline, plan: &Plan, state: &OpenState, quiet: bool) -> Result<(), Error> {
+    let found = crate::clean::find(pipeline, Some(plan), state.conn()?)
+        .map_err(|e| StateError::database(state.db_path(), e))?;
+    if found.delete.is_empty() {
+        return Ok(());
+    }
+    let (deleted, problems) = crate::clean::delete(pipeline, &found);
+    if !quiet {
+        eprintln!(
+            "pruned {deleted} output{} that no task declares any more",
+            if deleted == 1 { "" } else { "s" }
+        );
+    }
+    for problem in &problems {
+        eprintln!("warning: prune: {problem}");
+    }
+    Ok(())
 }
 
 fn history(args: &HistoryArgs) -> Result<i32, Error> {

@@ -5,9 +5,11 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::config::LoadError;
+use crate::config::{LoadError, SetError};
+use crate::exec::slurm::SlurmError;
 use crate::report::ReportError;
 use crate::state::StateError;
+use crate::targets::TargetError;
 
 /// Exit code: every task succeeded or was up to date.
 pub(crate) const EXIT_OK: i32 = 0;
@@ -60,17 +62,26 @@ pub(crate) enum Error {
     /// The pipeline file has problems, found loading or planning it.
     #[error("{0}")]
     Load(Box<LoadError>),
-    /// The command line names a step that the file does not have.
-    #[error("`{flag} {name}`: no step `{name}` in `{}`; {hint}", file.display())]
-    UnknownStep {
-        /// `--only` or `--force`.
-        flag: &'static str,
-        /// The name given.
-        name: String,
-        /// The pipeline file.
-        file: PathBuf,
-        /// A suggestion, or the steps there are.
-        hint: String,
+    /// The command line names a step, task or output the file does not have.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// A `--set` that cannot be applied.
+    #[error(transparent)]
+    Set(#[from] SetError),
+    /// The run cannot go to SLURM, or an array element cannot run.
+    #[error(transparent)]
+    Slurm(#[from] SlurmError),
+    /// The working directory cannot be read (output paths are relative to it).
+    #[error("cannot read the working directory")]
+    WorkingDir(#[source] io::Error),
+    /// `runner clean --all` cannot remove the state folder.
+    #[error("cannot remove the state folder `{}`", path.display())]
+    RemoveState {
+        /// The state folder.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: io::Error,
     },
     /// The state folder could not be used (or another run holds it).
     #[error(transparent)]
@@ -101,12 +112,16 @@ impl Error {
     /// The exit code for this error (see DESIGN.md).
     pub(crate) fn code(&self) -> i32 {
         match self {
-            Error::Load(_) | Error::UnknownStep { .. } => EXIT_USAGE,
+            Error::Load(_) | Error::Target(_) | Error::Set(_) => EXIT_USAGE,
+            Error::Slurm(err) => err.code(),
             Error::Report(err) if err.is_usage() => EXIT_USAGE,
             Error::State(StateError::Locked { .. }) => EXIT_LOCKED,
-            Error::State(_) | Error::Report(_) | Error::Stdout(_) | Error::Internal(_) => {
-                EXIT_INTERNAL
-            }
+            Error::State(_)
+            | Error::Report(_)
+            | Error::Stdout(_)
+            | Error::WorkingDir(_)
+            | Error::RemoveState { .. }
+            | Error::Internal(_) => EXIT_INTERNAL,
         }
     }
 

@@ -3,6 +3,7 @@
 //! pool with live progress. Data flows config -> plan -> exec -> report.
 
 mod cancel;
+mod clean;
 mod cli;
 mod commands;
 mod config;
@@ -16,6 +17,7 @@ mod show;
 mod state;
 mod steps;
 mod table;
+mod targets;
 mod template;
 
 use std::ffi::OsString;
@@ -99,13 +101,16 @@ pub fn fuzz_load(data: &[u8]) {
     let _ = diag::render(&diagnostics, &path, text, true);
 }
 
-/// Whether a glob of the set can reach outside the pipeline's root.
+/// Whether a glob of the set can reach outside the pipeline's root, or the
+/// set reads a list (a file anywhere, or standard input, which would block).
 fn leaves_root(set: &config::InputSet) -> bool {
-    set.globs
-        .iter()
-        .map(|(g, _)| g)
-        .chain(&set.exclude)
-        .any(|g| g.starts_with('/') || g.contains(".."))
+    set.from.is_some()
+        || set
+            .globs
+            .iter()
+            .map(|(g, _)| g)
+            .chain(&set.exclude)
+            .any(|g| g.starts_with('/') || g.contains(".."))
 }
 
 /// The fuzz target's scratch root, made once per process.

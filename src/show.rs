@@ -110,7 +110,11 @@ pub(crate) fn dot(pipeline: &Pipeline) -> String {
     let _ = writeln!(out, "  node [fontname=\"Helvetica\"];");
     for set in &pipeline.inputs {
         let globs: Vec<&str> = set.globs.iter().map(|(g, _)| g.as_str()).collect();
-        let label = format!("{}\\n{}", set.name, globs.join(" ").replace('"', "\\\""));
+        let source = match &set.from {
+            Some((list, _)) => format!("from {list}"),
+            None => globs.join(" "),
+        };
+        let label = format!("{}\\n{}", set.name, source.replace('"', "\\\""));
         let _ = writeln!(
             out,
             "  {} [shape=folder, label=\"{label}\"];",

@@ -343,6 +343,7 @@ pub(crate) fn stand_in_context(vars: &Value) -> Value {
         ("batch", Value::from_object(batch)),
         ("out", Value::from("out/x.txt")),
         ("outs", Value::from(vec!["out/x.txt"])),
+        ("failed", Value::from(vec!["x"])),
     ]
     .into_iter()
     .collect();
@@ -369,6 +370,10 @@ pub(crate) fn allowed_names(fanout: Fanout, usage: Use) -> Vec<&'static str> {
     }
     if usage == Use::Action {
         names.extend(["out", "outs"]);
+        // Known only to partial steps (checked with the step).
+        if fanout == Fanout::All {
+            names.push("failed");
+        }
     }
     names
 }

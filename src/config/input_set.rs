@@ -1,5 +1,7 @@
-//! `[inputs.NAME]`: a named set of files (globs, excludes, batching,
-//! `allow_empty`, `min_age`), checked.
+//! `[inputs.NAME]`: a named set of files (globs or a list, excludes,
+//! batching, `allow_empty`, `min_age`), checked.
+
+use toml::Spanned;
 
 use std::path::PathBuf;
 
@@ -9,15 +11,52 @@ use super::{Batching, InputSet};
 
 impl Checker<'_> {
     /// Checks one input set; `None` when anything is wrong (reported).
-    pub(super) fn input_set(&mut self, name: &str, raw: RawInput) -> Option<InputSet> {
+    pub(super) fn input_set(&mut self, name: &Spanned<String>, raw: RawInput) -> Option<InputSet> {
         let before = self.diagnostics.len();
-        let globs = self.patterns(&raw.glob, "glob");
-        if globs.is_empty() {
-            self.error(
-                raw.glob.span(),
-                format!("input set `{name}` has no glob pattern"),
-            );
-        }
+        let span = name.span();
+        let name = name.get_ref();
+        let globs = match (&raw.glob, &raw.from) {
+            (Some(glob), None) => {
+                let globs = self.patterns(glob, "glob");
+                if globs.is_empty() {
+                    self.error(
+                        glob.span(),
+                        format!("input set `{name}` has no glob pattern"),
+                    );
+                }
+                globs
+            }
+            (None, Some(from)) => {
+                if from.get_ref().is_empty() {
+                    self.error(from.span(), "`from` needs the path of a list of files")
+                        .hint = Some(
+                        "one path per line, relative to root; `-` reads standard input".into(),
+                    );
+                }
+                Vec::new()
+            }
+            (Some(_), Some(from)) => {
+                self.error(
+                    from.span(),
+                    format!("input set `{name}` has both `glob` and `from`"),
+                )
+                .hint =
+                    Some("keep one: `glob` finds the files, `from` reads a list of them".into());
+                Vec::new()
+            }
+            (None, None) if self.broken.contains(name) => Vec::new(),
+            (None, None) => {
+                self.error(
+                    span,
+                    format!("input set `{name}` has neither `glob` nor `from`"),
+                )
+                .hint = Some(
+                    "add `glob = \"data/*.csv\"`, or `from = \"list.txt\"` (one path per line)"
+                        .into(),
+                );
+                Vec::new()
+            }
+        };
         let exclude: Vec<String> = match &raw.exclude {
             Some(ex) => self
                 .patterns(ex, "glob")
@@ -43,6 +82,7 @@ impl Checker<'_> {
         (self.diagnostics.len() == before).then(|| InputSet {
             name: name.to_owned(),
             globs,
+            from: raw.from.as_ref().map(|f| (f.get_ref().clone(), f.span())),
             exclude,
             batching,
             allow_empty: raw.allow_empty.unwrap_or(false),

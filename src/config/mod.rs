@@ -2,9 +2,11 @@
 //! a validated [`Pipeline`] or the full list of diagnostics found in it.
 
 mod call;
+mod executor;
 mod input_set;
 mod literal;
 mod namespace;
+mod overrides;
 mod places;
 mod plot;
 mod raw;
@@ -26,6 +28,7 @@ use crate::template::Templates;
 
 pub(crate) use input_set::glob_base;
 pub(crate) use literal::ValueMap;
+pub(crate) use overrides::SetError;
 pub(crate) use raw::{MAX_JOBS, json_schema};
 pub(crate) use report::Report;
 pub(crate) use validate::parse;
@@ -98,16 +101,72 @@ pub(crate) struct Pipeline {
     pub(crate) on_failure_timeout: Duration,
     /// How many runs' logs to keep.
     pub(crate) keep_logs: u32,
+    /// Under `--quiet`, a run holding the lock is reported only when it
+    /// started longer ago than this.
+    pub(crate) lock_warning: Duration,
+    /// Delete dead outputs at the end of every successful run.
+    pub(crate) prune: bool,
     /// `[report]`: the HTML page written at the end of every run.
     pub(crate) report: Option<Report>,
     /// `[vars]`, as a template value.
     pub(crate) vars: minijinja::Value,
+    /// `[vars]` as written (with `--set` applied), for typing overrides.
+    pub(crate) vars_table: toml::Table,
     /// Named input sets.
     pub(crate) inputs: Vec<InputSet>,
     /// Steps and plots, ordered so that every step comes after what it reads.
     pub(crate) steps: Vec<Step>,
     /// Every template of the file, compiled once.
     pub(crate) templates: Arc<Templates>,
+    /// `[executor]`: where tasks run.
+    pub(crate) executor: ExecutorSettings,
+}
+
+/// Where tasks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum ExecutorKind {
+    /// This machine's pool.
+    #[default]
+    Local,
+    /// SLURM job arrays, with runner as the coordinator.
+    Slurm,
+}
+
+/// `[executor]`, validated: the kind and the `sbatch` options of array jobs
+/// (used only when the run goes to SLURM).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ExecutorSettings {
+    /// `kind` (`--executor` overrides it).
+    pub(crate) kind: ExecutorKind,
+    /// `--partition`.
+    pub(crate) partition: Option<String>,
+    /// `--time` of one element, in SLURM's format.
+    pub(crate) time: Option<String>,
+    /// `--mem` of one element, in SLURM's format.
+    pub(crate) mem: Option<String>,
+    /// `--cpus-per-task`: the slots of one element.
+    pub(crate) cpus_per_task: Option<usize>,
+    /// `--account`.
+    pub(crate) account: Option<String>,
+    /// `--qos`.
+    pub(crate) qos: Option<String>,
+    /// More `sbatch` options, as written.
+    pub(crate) extra: Vec<String>,
+    /// Elements of one array running at once (`%N`).
+    pub(crate) max_array: Option<usize>,
+    /// Tasks packed into one element.
+    pub(crate) tasks_per_element: usize,
+}
+
+/// What a step says about where its tasks run (with the SLURM executor).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Placement {
+    /// `executor = "local"`: on the coordinator's machine.
+    pub(crate) local: bool,
+    /// `time`, over `[executor] time`, in SLURM's format.
+    pub(crate) time: Option<String>,
+    /// `mem`, over `[executor] mem`, in SLURM's format.
+    pub(crate) mem: Option<String>,
 }
 
 impl Pipeline {
@@ -127,8 +186,11 @@ impl Pipeline {
 pub(crate) struct InputSet {
     /// The set's name.
     pub(crate) name: String,
-    /// Glob patterns relative to root, each with its span.
+    /// Glob patterns relative to root, each with its span (empty with `from`).
     pub(crate) globs: Vec<(String, Range<usize>)>,
+    /// `from = "list.txt"`: the list of files (relative to root; `-` =
+    /// standard input), with its span.
+    pub(crate) from: Option<(String, Range<usize>)>,
     /// Patterns of files to leave out.
     pub(crate) exclude: Vec<String>,
     /// How `batch` steps split the set.
@@ -381,6 +443,12 @@ pub(crate) struct Step {
     pub(crate) env: Arc<Vec<(String, String)>>,
     /// Pool slots one task takes.
     pub(crate) threads: usize,
+    /// Where its tasks run with the SLURM executor.
+    pub(crate) placement: Placement,
+    /// `partial = true`: the task runs over the upstream outputs that exist,
+    /// and its templates see `failed` (the keys of upstream tasks that did
+    /// not succeed). Only on `all` over a step.
+    pub(crate) partial: bool,
 }
 
 /// Lexically normalizes a path: drops `.`, folds `a/..`; keeps leading `..`.

@@ -32,8 +32,67 @@ pub(crate) struct RawFile {
     pub(crate) steps: Option<Vec<RawStep>>,
     /// Plots, rendered from templates; tasks in the same graph as steps.
     pub(crate) plots: Option<Vec<RawPlot>>,
+    /// Where tasks run: this machine (default) or a SLURM cluster.
+    pub(crate) executor: Option<RawExecutor>,
     /// The HTML report of each run.
     pub(crate) report: Option<RawReport>,
+}
+
+/// `[executor]`: where tasks run, and the `sbatch` options of SLURM array
+/// jobs.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExecutor {
+    /// "local" (default: this machine's pool) or "slurm" (job arrays); `--executor` overrides it.
+    #[schemars(with = "ExecutorKindName")]
+    pub(crate) kind: Option<Spanned<String>>,
+    /// `sbatch --partition`.
+    #[schemars(with = "String")]
+    pub(crate) partition: Option<Spanned<String>>,
+    /// Time limit of one array element (all of its tasks): "90m", "2h", or SLURM's "1-12:00:00".
+    #[schemars(with = "String")]
+    pub(crate) time: Option<Spanned<String>>,
+    /// Memory of one array element, as SLURM writes it: "4G", "500M".
+    #[schemars(with = "String")]
+    pub(crate) mem: Option<Spanned<String>>,
+    /// CPUs of one array element; its tasks run on that many slots.
+    #[schemars(with = "u32", range(min = 1))]
+    pub(crate) cpus_per_task: Option<Spanned<i64>>,
+    /// `sbatch --account`.
+    #[schemars(with = "String")]
+    pub(crate) account: Option<Spanned<String>>,
+    /// `sbatch --qos`.
+    #[schemars(with = "String")]
+    pub(crate) qos: Option<Spanned<String>>,
+    /// More `sbatch` options, each one word: ["--constraint=avx2"].
+    #[schemars(with = "Vec<String>")]
+    pub(crate) extra: Option<Spanned<StrList>>,
+    /// Array elements running at once (sbatch's `%N`).
+    #[schemars(with = "u32", range(min = 1))]
+    pub(crate) max_array: Option<Spanned<i64>>,
+    /// Tasks packed into one array element (default 1).
+    #[schemars(with = "u32", range(min = 1))]
+    pub(crate) tasks_per_element: Option<Spanned<i64>>,
+}
+
+/// `kind` of `[executor]` (for the schema).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ExecutorKindName {
+    /// This machine's pool.
+    Local,
+    /// SLURM job arrays.
+    Slurm,
+}
+
+/// A step's `executor` (for the schema): only opting out of SLURM.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StepExecutorName {
+    /// On the machine running runner (the login node), even when the pipeline runs on SLURM.
+    Local,
 }
 
 /// `[report]`: one self-contained HTML page written at the end of every run.
@@ -77,6 +136,13 @@ pub(crate) struct RawPipeline {
     pub(crate) on_failure_timeout: Option<Spanned<String>>,
     /// How many runs' task logs to keep (default 10).
     pub(crate) keep_logs: Option<u32>,
+    /// Under `--quiet`, "another run holds the lock" is printed only when
+    /// that run started longer ago than this (default "1d").
+    #[schemars(with = "String")]
+    pub(crate) lock_warning: Option<Spanned<String>>,
+    /// After every successful run, delete the outputs earlier runs wrote that
+    /// no task declares any more (as `runner clean --yes`).
+    pub(crate) prune: Option<bool>,
     /// The Python interpreter of `python` steps (default `python3` from the
     /// task's PATH); a path with a `/` is relative to root.
     #[schemars(with = "String")]
@@ -154,7 +220,11 @@ enum PlotLayoutName {
 pub(crate) struct RawInput {
     /// Glob patterns relative to root (`data/**/*.csv`).
     #[schemars(with = "StringOrList")]
-    pub(crate) glob: Spanned<StringOrList>,
+    pub(crate) glob: Option<Spanned<StringOrList>>,
+    /// Instead of `glob`: a file listing the inputs, one path per line,
+    /// relative to root ("-" = standard input).
+    #[schemars(with = "String")]
+    pub(crate) from: Option<Spanned<String>>,
     /// Glob patterns of files to leave out.
     #[schemars(with = "StringOrList")]
     pub(crate) exclude: Option<Spanned<StringOrList>>,
@@ -233,6 +303,19 @@ pub(crate) struct RawStep {
     /// Pool slots one task of this step takes (default 1).
     #[schemars(with = "u32", range(min = 1))]
     pub(crate) threads: Option<Spanned<i64>>,
+    /// With the SLURM executor: this step's element time limit, over `[executor] time`.
+    #[schemars(with = "String")]
+    pub(crate) time: Option<Spanned<String>>,
+    /// With the SLURM executor: this step's element memory, over `[executor] mem`.
+    #[schemars(with = "String")]
+    pub(crate) mem: Option<Spanned<String>>,
+    /// "local": run this step's tasks on the machine running runner, even with the SLURM executor.
+    #[schemars(with = "StepExecutorName")]
+    pub(crate) executor: Option<Spanned<String>>,
+    /// For `all` over a step: run over the outputs of the upstream tasks
+    /// that succeeded, with `failed` naming the keys of those that did not.
+    #[schemars(with = "bool")]
+    pub(crate) partial: Option<Spanned<bool>>,
 }
 
 /// `[[plots]]`
@@ -319,6 +402,19 @@ pub(crate) struct RawPlot {
     /// Extra files whose content is part of the fingerprint.
     #[schemars(with = "StringOrList")]
     pub(crate) deps: Option<Spanned<StringOrList>>,
+    /// With the SLURM executor: this step's element time limit, over `[executor] time`.
+    #[schemars(with = "String")]
+    pub(crate) time: Option<Spanned<String>>,
+    /// With the SLURM executor: this step's element memory, over `[executor] mem`.
+    #[schemars(with = "String")]
+    pub(crate) mem: Option<Spanned<String>>,
+    /// "local": run this step's tasks on the machine running runner, even with the SLURM executor.
+    #[schemars(with = "StepExecutorName")]
+    pub(crate) executor: Option<Spanned<String>>,
+    /// For `all` over a step: draw the outputs of the upstream tasks that
+    /// succeeded, with `failed` naming the keys of those that did not.
+    #[schemars(with = "bool")]
+    pub(crate) partial: Option<Spanned<bool>>,
 }
 
 /// A forced column type (for the schema).
@@ -428,11 +524,7 @@ impl<'de> Deserialize<'de> for StrList {
 /// left out). Schemars takes every field with `#[schemars(with = ...)]` as
 /// required, so the schema gets this list instead; a test checks it against
 /// serde.
-const REQUIRED_KEYS: &[(&str, &[&str])] = &[
-    ("RawInput", &["glob"]),
-    ("RawStep", &["name"]),
-    ("RawPlot", &["name"]),
-];
+const REQUIRED_KEYS: &[(&str, &[&str])] = &[("RawStep", &["name"]), ("RawPlot", &["name"])];
 
 /// The JSON Schema of the pipeline file (draft 7, which every editor's
 /// validator reads), generated from the same types the loader uses; printed
@@ -579,6 +671,7 @@ mod tests {
         check::<RawInput>("RawInput", "glob = 'x'");
         check::<RawStep>("RawStep", "name = 'x'");
         check::<RawPlot>("RawPlot", "name = 'x'");
+        check::<RawExecutor>("RawExecutor", "");
     }
 
     #[test]

@@ -10,7 +10,9 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::namespace::{RawEntry, RawKind};
-use super::raw::{RawFile, RawInput, RawPipeline, RawPlot, RawReport, RawStep, field_names};
+use super::raw::{
+    RawExecutor, RawFile, RawInput, RawPipeline, RawPlot, RawReport, RawStep, field_names,
+};
 use super::validate::Checker;
 use crate::diag::{did_you_mean, did_you_mean_name};
 
@@ -25,6 +27,8 @@ pub(super) struct Document {
     pub(super) inputs: Vec<(Spanned<String>, RawInput)>,
     /// `[[steps]]` and `[[plots]]`, in file order.
     pub(super) entries: Vec<RawEntry>,
+    /// `[executor]` (defaults when absent or broken).
+    pub(super) executor: RawExecutor,
     /// `[report]`, with the span of its table.
     pub(super) report: Option<(RawReport, Range<usize>)>,
 }
@@ -49,6 +53,7 @@ impl Checker<'_> {
             vars: toml::Table::new(),
             inputs: Vec::new(),
             entries: Vec::new(),
+            executor: RawExecutor::default(),
             report: None,
         };
         let top_fields = field_names::<RawFile>();
@@ -62,6 +67,11 @@ impl Checker<'_> {
                 "vars" => {
                     if let Some(v) = self.section::<toml::Table>(value, "`[vars]`") {
                         document.vars = v;
+                    }
+                }
+                "executor" => {
+                    if let Some(e) = self.section::<RawExecutor>(value, "`[executor]`") {
+                        document.executor = e;
                     }
                 }
                 "inputs" => self.input_sections(value, &mut document.inputs),
@@ -102,7 +112,13 @@ impl Checker<'_> {
         };
         for (name, set) in sets.iter() {
             let what = format!("`[inputs.{}]`", name.get_ref());
+            let before = self.diagnostics.len();
             if let Some(raw) = self.section::<RawInput>(set, &what) {
+                // Reported already (an unknown key, such as `globs`): no
+                // second error for the `glob` it lacks.
+                if self.diagnostics.len() > before {
+                    self.broken.insert(name.get_ref().to_string());
+                }
                 inputs.push((Spanned::new(name.span(), name.get_ref().to_string()), raw));
             } else {
                 self.broken.insert(name.get_ref().to_string());

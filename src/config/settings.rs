@@ -36,7 +36,14 @@ pub(super) struct Settings {
     pub(super) on_failure_timeout: std::time::Duration,
     /// `keep_logs` (at least 1).
     pub(super) keep_logs: u32,
+    /// `lock_warning` (default 1 day).
+    pub(super) lock_warning: std::time::Duration,
+    /// `prune`.
+    pub(super) prune: bool,
 }
+
+/// How old a run holding the lock must be before `--quiet` reports it.
+const LOCK_WARNING: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// How long `on_failure` may run unless the file says otherwise.
 const ON_FAILURE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -114,6 +121,12 @@ impl Checker<'_> {
             state_dir,
             on_failure,
             keep_logs: raw.keep_logs.unwrap_or(10).max(1),
+            lock_warning: raw
+                .lock_warning
+                .as_ref()
+                .and_then(|d| self.duration(d))
+                .unwrap_or(LOCK_WARNING),
+            prune: raw.prune.unwrap_or(false),
         }
     }
 

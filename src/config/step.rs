@@ -1,7 +1,8 @@
 //! `[[steps]]` (and what plots share with them: `out`, `deps`): the action
 //! (exactly one of `run`, `shell`, `use`, `python`, `worker`; call.rs checks
 //! the last two), its templates, and the task settings (`stdout`, `timeout`,
-//! `retries`, `threads`, `env`).
+//! `retries`, `threads`, `env`); where it runs (`time`, `mem`, `executor`) is
+//! checked in executor.rs.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use super::namespace::{Named, RawEntry, RawKind, Reference};
 use super::raw::RawStep;
 use super::validate::Checker;
-use super::{Action, BuiltinStep, Fanout, Step, Upstream};
+use super::{Action, BuiltinStep, Fanout, Step, Tmpl, Upstream, WithValue};
 use crate::diag::did_you_mean;
 use crate::template::{Templates, Use};
 
@@ -72,6 +73,14 @@ impl Checker<'_> {
             RawKind::Step(s) => (s.out.as_ref(), s.deps.as_ref(), s.env.clone()),
             RawKind::Plot(p) => (p.out.as_ref(), p.deps.as_ref(), None),
         };
+        let placement = match &entry.raw {
+            RawKind::Step(s) => {
+                self.placement(s.time.as_ref(), s.mem.as_ref(), s.executor.as_ref())
+            }
+            RawKind::Plot(p) => {
+                self.placement(p.time.as_ref(), p.mem.as_ref(), p.executor.as_ref())
+            }
+        };
 
         let mut outs = Vec::new();
         let outs_span = out.map_or(entry.span.clone(), toml::Spanned::span);
@@ -121,6 +130,7 @@ impl Checker<'_> {
         merged_env.extend(env.unwrap_or_default());
 
         let action = action?;
+        let partial = self.partial(entry, fanout, upstream, &action, &outs, templates);
         (self.diagnostics.len() == before).then(|| Step {
             name,
             kind: entry.kind(),
@@ -135,7 +145,83 @@ impl Checker<'_> {
             retries: settings.retries,
             env: Arc::new(merged_env.into_iter().collect()),
             threads: settings.threads,
+            placement,
+            partial,
         })
+    }
+
+    /// `partial = true`, only where upstream tasks can fail (`all` over a
+    /// step); without it, no template may read `failed`.
+    fn partial(
+        &mut self,
+        entry: &RawEntry,
+        fanout: Fanout,
+        upstream: Upstream,
+        action: &Action,
+        outs: &[Tmpl],
+        templates: &Templates,
+    ) -> bool {
+        let flag = match &entry.raw {
+            RawKind::Step(s) => s.partial.as_ref(),
+            RawKind::Plot(p) => p.partial.as_ref(),
+        };
+        let name = entry.name().get_ref();
+        let section = entry.section();
+        if let Some(flag) = flag.filter(|f| *f.get_ref()) {
+            let problem = match (fanout, upstream) {
+                (Fanout::Each, _) => Some(
+                    "an `each` task reads one upstream task: when it fails, there is nothing to run over",
+                ),
+                (_, Upstream::Inputs(_)) => Some(
+                    "it reads an input set, whose files never fail; `partial` is for `all` over a step",
+                ),
+                (_, Upstream::Step(_)) => None,
+            };
+            if let Some(hint) = problem {
+                self.error(
+                    flag.span(),
+                    format!(
+                        "`partial` has no use on {section} `{name}` (`{}`)",
+                        fanout.keyword()
+                    ),
+                )
+                .hint = Some(hint.to_owned());
+                return false;
+            }
+            return true;
+        }
+        let mut texts: Vec<&Tmpl> = outs.iter().collect();
+        match action {
+            Action::Run(argv) => texts.extend(argv),
+            Action::Shell(script) => texts.push(script),
+            Action::Plot(spec) => {
+                texts.extend(
+                    [&spec.title, &spec.x_label, &spec.y_label]
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+            Action::Call(call) => texts.extend(call.with.iter().filter_map(|(_, v)| match v {
+                WithValue::Template(t) => Some(t),
+                WithValue::Literal(_) => None,
+            })),
+            Action::Builtin(_) => {}
+        }
+        if let Some(t) = texts.iter().find(|t| templates.reads(&t.id, "failed")) {
+            let span = t.span.clone();
+            self.error(
+                span,
+                format!(
+                    "`failed` is only known to partial steps, and {section} `{name}` is not one"
+                ),
+            )
+            .hint = Some(
+                "add `partial = true` to run over the upstream outputs that exist, with `failed` \
+                 naming the upstream tasks that did not succeed"
+                    .to_owned(),
+            );
+        }
+        false
     }
 
     /// `stdout`, `with` without `use`, `timeout`, `retries`, `threads`.

@@ -3,8 +3,8 @@
 //! of the checks, and the small checks every section shares. Each concern
 //! has its own file: sections.rs (TOML and serde), settings.rs
 //! (`[pipeline]`), places.rs (`out` and `state`), input_set.rs,
-//! namespace.rs (names, references, cycles),
-//! step.rs, plot.rs, template_check.rs.
+//! namespace.rs (names, references, cycles), step.rs, plot.rs,
+//! template_check.rs, executor.rs (`[executor]`).
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -92,6 +92,7 @@ impl Checker<'_> {
         self.vars = document.vars.clone();
         self.python = document.pipeline.python.clone();
         let settings = self.settings(source, &document.pipeline);
+        let executor = self.executor_settings(&document.executor);
         let report = document
             .report
             .as_ref()
@@ -101,7 +102,7 @@ impl Checker<'_> {
         let mut input_sets = Vec::new();
         for (name, raw) in document.inputs {
             self.check_name(&name, "input set");
-            if let Some(set) = self.input_set(name.get_ref(), raw) {
+            if let Some(set) = self.input_set(&name, raw) {
                 namespace.declare_input(&name, input_sets.len());
                 input_sets.push(set);
             } else {
@@ -150,11 +151,15 @@ impl Checker<'_> {
             on_failure: settings.on_failure,
             on_failure_timeout: settings.on_failure_timeout,
             keep_logs: settings.keep_logs,
+            lock_warning: settings.lock_warning,
+            prune: settings.prune,
             report,
             vars: minijinja::Value::from(minijinja::value::Serde(&document.vars)),
+            vars_table: document.vars.clone(),
             inputs: input_sets,
             steps,
             templates: Arc::new(templates),
+            executor,
         })
     }
 

@@ -127,6 +127,13 @@ pub(crate) enum TaskError {
     /// DESIGN.md, Errors).
     #[error("{0}")]
     Builtin(String),
+    /// A partial task's command cannot be rendered over the outputs of
+    /// the upstream tasks that succeeded (the template's diagnostic).
+    #[error("{message}")]
+    Narrow {
+        /// What the template engine said (`template error: ...`).
+        message: String,
+    },
     /// A bug.
     #[error(transparent)]
     Internal(#[from] Internal),

@@ -167,7 +167,7 @@ mod tests {
         // One task left, on one slot: its whole time.
         let mut e = estimator(vec![1], vec![Some(s(3))], 4);
         assert_eq!(e.total_left(), Some(s(3)));
-        e.finished(0, &TaskResult::not_run(Outcome::SkippedUpstream));
+        e.finished(0, &TaskResult::not_run(Outcome::SkippedUpstream(0)));
         assert_eq!(e.total_left(), Some(Duration::ZERO));
     }
 

@@ -11,7 +11,10 @@ pub(crate) mod process;
 pub(crate) mod progress;
 mod ready;
 pub(crate) mod scheduler;
+pub(crate) mod slurm;
 pub(crate) mod task;
+pub(crate) mod term;
+pub(crate) mod waves;
 pub(crate) mod worker;
 
 use std::io::IsTerminal;
@@ -40,8 +43,9 @@ pub(crate) struct RunOptions {
     pub(crate) quiet: bool,
     /// `--verbose`: print every task's command and output.
     pub(crate) verbose: bool,
-    /// `--only STEP`: these steps and what they need.
-    pub(crate) only: Vec<usize>,
+    /// `--only` and output paths: these tasks and what they need; `None` =
+    /// every task.
+    pub(crate) targets: Option<Vec<TaskId>>,
 }
 
 /// A finished run.
@@ -63,17 +67,14 @@ pub(crate) fn pool_size(pipeline: &Pipeline, options: &RunOptions) -> usize {
         .max(1)
 }
 
-/// Which tasks take part: everything, or the `--only` steps and every task
-/// they need (transitively).
-pub(crate) fn wanted_tasks(plan: &Plan, only: &[usize]) -> Vec<bool> {
-    if only.is_empty() {
+/// Which tasks take part: everything, or the tasks asked for (`--only`,
+/// output paths) and every task they need (transitively).
+pub(crate) fn wanted_tasks(plan: &Plan, targets: Option<&[TaskId]>) -> Vec<bool> {
+    let Some(targets) = targets else {
         return vec![true; plan.tasks.len()];
-    }
+    };
     let mut wanted = vec![false; plan.tasks.len()];
-    let mut stack: Vec<usize> = only
-        .iter()
-        .flat_map(|&s| plan.step_tasks[s].iter().copied())
-        .collect();
+    let mut stack: Vec<usize> = targets.to_vec();
     while let Some(id) = stack.pop() {
         if !wanted[id] {
             wanted[id] = true;
@@ -85,7 +86,7 @@ pub(crate) fn wanted_tasks(plan: &Plan, only: &[usize]) -> Vec<bool> {
 
 /// The tables that the tasks about to run read whole, for sharing those that
 /// several of them read.
-fn shared_tables(
+pub(crate) fn shared_tables(
     pipeline: &Pipeline,
     plan: &Plan,
     wanted: &[bool],
@@ -139,9 +140,40 @@ fn step_depths(pipeline: &Pipeline) -> Vec<usize> {
     depth
 }
 
+/// How to schedule the wanted tasks that are not up to date on `jobs` slots.
+pub(crate) fn schedule<'a>(
+    pipeline: &Pipeline,
+    plan: &'a Plan,
+    wanted: &'a [bool],
+    up_to_date: &'a [bool],
+    jobs: usize,
+    fail_fast: bool,
+) -> Schedule<'a> {
+    let depths = step_depths(pipeline);
+    Schedule {
+        plan,
+        wanted,
+        up_to_date,
+        slots: plan
+            .tasks
+            .iter()
+            .map(|t| pipeline.steps[t.step].threads)
+            .collect(),
+        priority: plan.tasks.iter().map(|t| depths[t.step]).collect(),
+        order: input_groups(plan.tasks.len(), &plan.step_tasks, jobs),
+        jobs,
+        fail_fast,
+        partial: plan
+            .tasks
+            .iter()
+            .map(|t| pipeline.steps[t.step].partial)
+            .collect(),
+    }
+}
+
 impl Executor for LocalTasks<'_> {
-    fn run(&self, task: &Task) -> TaskResult {
-        LocalTasks::run(self, task)
+    fn run(&self, task: &Task, failed: &[TaskId]) -> TaskResult {
+        LocalTasks::run(self, task, failed)
     }
 
     fn stop(&self) {
@@ -167,6 +199,14 @@ pub(crate) struct StateView<'a> {
     pub(crate) earlier_times: &'a [Option<Duration>],
 }
 
+/// Where a run's tasks go.
+pub(crate) enum Site<'a> {
+    /// This machine's pool.
+    Local,
+    /// SLURM job arrays (steps with `executor = "local"` stay here).
+    Slurm(slurm::Cluster<'a>),
+}
+
 /// Where this run's tasks leave their traces.
 pub(crate) struct Traces {
     /// This run's log folder (absolute).
@@ -177,8 +217,9 @@ pub(crate) struct Traces {
     pub(crate) run_tag: String,
 }
 
-/// Runs the wanted tasks that are not up to date on this machine, with logs
-/// under `traces.log_dir`; `stop` is polled to end the run early.
+/// Runs the wanted tasks that are not up to date, here or on SLURM, with
+/// logs under `traces.log_dir`; `stop` is polled to end the run early.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn execute(
     pipeline: &Pipeline,
     plan: &Plan,
@@ -186,29 +227,23 @@ pub(crate) fn execute(
     wanted: &[bool],
     state: StateView<'_>,
     traces: Traces,
+    site: Site<'_>,
     stop: &dyn Fn() -> bool,
 ) -> RunResult {
     let started = Instant::now();
     let jobs = pool_size(pipeline, options);
-    let depths = step_depths(pipeline);
     let up_to_date: Vec<bool> = state
         .verdicts
         .iter()
         .map(|v| matches!(v, Some(Verdict::UpToDate)))
         .collect();
-    let schedule = Schedule {
-        plan,
-        wanted,
-        up_to_date: &up_to_date,
-        slots: plan
-            .tasks
-            .iter()
-            .map(|t| pipeline.steps[t.step].threads)
+    let schedule = schedule(pipeline, plan, wanted, &up_to_date, jobs, options.fail_fast);
+    // On SLURM, only the local steps' tables are read in this process.
+    let here: Vec<bool> = match &site {
+        Site::Local => wanted.to_vec(),
+        Site::Slurm(_) => (0..plan.tasks.len())
+            .map(|id| wanted[id] && !slurm::on_cluster(pipeline, plan, id))
             .collect(),
-        priority: plan.tasks.iter().map(|t| depths[t.step]).collect(),
-        order: input_groups(plan.tasks.len(), &plan.step_tasks, jobs),
-        jobs,
-        fail_fast: options.fail_fast,
     };
     // Per step, its tasks that will run: a kind of worker whose steps have
     // none left stops its workers at once.
@@ -230,6 +265,7 @@ pub(crate) fn execute(
     );
     let executor = LocalTasks {
         pipeline,
+        plan,
         log_dir: traces.log_dir,
         run_tag: traces.run_tag,
         isolation: &isolation,
@@ -249,7 +285,7 @@ pub(crate) fn execute(
             files: Files::new(&pipeline.root, &state.snapshot.files),
             record: state.record,
         },
-        tables: shared_tables(pipeline, plan, wanted, &up_to_date),
+        tables: shared_tables(pipeline, plan, &here, &up_to_date),
     };
     let total = wanted.iter().filter(|&&w| w).count();
     let to_run: Vec<bool> = wanted
@@ -257,7 +293,18 @@ pub(crate) fn execute(
         .zip(&up_to_date)
         .map(|(&w, &u)| w && !u)
         .collect();
-    let eta = eta::Estimator::new(pipeline, plan, &to_run, state.earlier_times, jobs);
+    // How many tasks run at once: the pool here; on SLURM, `max_array`
+    // elements of `cpus_per_task` slots (all of them, without a limit).
+    let (shown, parallel) = match &site {
+        Site::Local => (progress::RunsOn::Jobs(jobs), jobs),
+        Site::Slurm(cluster) => (
+            progress::RunsOn::Slurm,
+            cluster.settings.max_array.map_or(total.max(1), |m| {
+                m * cluster.settings.cpus_per_task.unwrap_or(1).max(1)
+            }),
+        ),
+    };
+    let eta = eta::Estimator::new(pipeline, plan, &to_run, state.earlier_times, parallel);
     let display: Box<dyn Progress + Send> = if options.quiet {
         Box::new(Silent)
     } else if std::io::stderr().is_terminal() {
@@ -265,22 +312,47 @@ pub(crate) fn execute(
             pipeline,
             plan,
             wanted,
-            jobs,
+            &shown,
             options.verbose,
             eta,
         ))
     } else {
-        Box::new(Lines::new(pipeline, total, jobs, options.verbose, eta))
+        Box::new(Lines::new(
+            pipeline,
+            plan,
+            total,
+            &shown,
+            options.verbose,
+            eta,
+        ))
     };
     let mut progress = Tee {
         display,
         recorder: Recorder {
             pipeline,
+            plan,
             writer: state.writer,
         },
         workers: &workers,
     };
-    let results = scheduler::run(&schedule, &executor, &mut progress, stop);
+    let results = match site {
+        Site::Local => scheduler::run(&schedule, &executor, &mut progress, stop),
+        Site::Slurm(cluster) => std::thread::scope(|scope| {
+            // Local steps, and partial steps (run here over what their
+            // upstream tasks left), need the coordinator's own threads.
+            let local_steps = pipeline
+                .steps
+                .iter()
+                .any(|s| s.placement.local || s.partial);
+            let lane =
+                slurm::LocalLane::start(scope, if local_steps { jobs } else { 0 }, &executor, plan);
+            let mut slurm =
+                slurm::SlurmExecutor::new(pipeline, plan, state.verdicts, cluster, &executor, lane);
+            let results = waves::run(&schedule, &mut slurm, &mut progress, stop);
+            slurm.finish();
+            results
+        }),
+    };
     // No task runs any more: no worker stays behind (issue 9).
     workers.shutdown();
     progress.display.finish();
@@ -314,11 +386,16 @@ impl Progress for Tee<'_> {
     fn tick(&mut self) {
         self.display.tick();
     }
+
+    fn stopping(&mut self, running: usize) {
+        self.display.stopping(running);
+    }
 }
 
 /// Commits each finished task to the state as it comes.
 struct Recorder<'a> {
     pipeline: &'a Pipeline,
+    plan: &'a Plan,
     writer: &'a Writer,
 }
 
@@ -337,8 +414,24 @@ impl Recorder<'_> {
                 Some(f.reason.clone()),
                 Some(f.stderr_tail.join("\n")),
             ),
-            Outcome::SkippedUpstream => (TaskStatus::Skipped, None, None, None),
+            Outcome::SkippedUpstream(cause) => (
+                TaskStatus::Skipped,
+                None,
+                Some(skip_reason(self.pipeline, self.plan, *cause)),
+                None,
+            ),
             Outcome::NotRun => (TaskStatus::NotRun, None, None, None),
+        };
+        // A partial task that ran without some upstream tasks says so.
+        let reason = reason.or_else(|| {
+            result
+                .narrowed
+                .as_ref()
+                .map(|n| partial_note(self.pipeline, self.plan, &n.failed))
+        });
+        let inputs = match &result.narrowed {
+            Some(n) => &n.inputs,
+            None => &task.inputs,
         };
         let latest = result.record.as_ref().map(|r| Latest {
             fingerprint: r.fingerprint.fingerprint.to_hex().to_string(),
@@ -353,7 +446,8 @@ impl Recorder<'_> {
             status,
             exit_code,
             reason,
-            inputs_json: paths_json(&task.inputs),
+            inputs_json: paths_json(inputs),
+            fingerprint: result.fingerprint.map(|h| h.to_hex().to_string()),
             outputs_json: paths_json(&task.outputs),
             started_at: result
                 .started_at
@@ -368,6 +462,26 @@ impl Recorder<'_> {
         };
         self.writer.task(row, result.new_hashes.clone());
     }
+}
+
+/// `step/key`: how a task is named in messages and the state's `reason`.
+pub(crate) fn task_name(pipeline: &Pipeline, task: &Task) -> String {
+    format!("{}/{}", pipeline.steps[task.step].name, task.key)
+}
+
+/// Why a task was skipped: `stats/sub1/st1_05 failed` (the first failure
+/// upstream of it).
+pub(crate) fn skip_reason(pipeline: &Pipeline, plan: &Plan, cause: TaskId) -> String {
+    format!("{} failed", task_name(pipeline, &plan.tasks[cause]))
+}
+
+/// What a partial task ran without: `without stats/x, stats/y (failed)`.
+pub(crate) fn partial_note(pipeline: &Pipeline, plan: &Plan, failed: &[TaskId]) -> String {
+    let names: Vec<String> = failed
+        .iter()
+        .map(|&id| task_name(pipeline, &plan.tasks[id]))
+        .collect();
+    format!("partial: without {} (failed)", names.join(", "))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use indicatif::{HumanDuration, MultiProgress, ProgressBar, ProgressDrawTarget, P
 use crate::config::Pipeline;
 use crate::exec::eta::Estimator;
 use crate::exec::task::{Failure, Outcome, TaskResult};
+use crate::exec::term;
 use crate::plan::{Plan, Task};
 use crate::report;
 
@@ -26,8 +27,39 @@ pub(crate) trait Progress {
     fn task_finished(&mut self, task: &Task, result: &TaskResult);
     /// Nothing happened for a while.
     fn tick(&mut self) {}
+    /// The run is being stopped (an interrupt): `running` tasks are being
+    /// told to stop, and no other will start.
+    fn stopping(&mut self, _running: usize) {}
     /// The run is over; clear bars before the summary is printed.
     fn finish(&mut self) {}
+}
+
+/// Where the tasks run, as the start line and the total bar say it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RunsOn {
+    /// A pool of this many slots here.
+    Jobs(usize),
+    /// SLURM job arrays.
+    Slurm,
+}
+
+impl RunsOn {
+    /// `2 jobs`, `SLURM`.
+    fn long(&self) -> String {
+        match self {
+            RunsOn::Jobs(1) => "1 job".to_owned(),
+            RunsOn::Jobs(n) => format!("{n} jobs"),
+            RunsOn::Slurm => "SLURM".to_owned(),
+        }
+    }
+
+    /// `2j`, `slurm`.
+    fn short(&self) -> String {
+        match self {
+            RunsOn::Jobs(n) => format!("{n}j"),
+            RunsOn::Slurm => "slurm".to_owned(),
+        }
+    }
 }
 
 /// Prints nothing (`--quiet`, tests).
@@ -66,7 +98,7 @@ fn verbose_block(pipeline: &Pipeline, task: &Task, result: &TaskResult) -> Optio
     }
     if matches!(
         result.outcome,
-        Outcome::SkippedUpstream | Outcome::NotRun | Outcome::UpToDate
+        Outcome::SkippedUpstream(_) | Outcome::NotRun | Outcome::UpToDate
     ) {
         return None;
     }
@@ -125,6 +157,7 @@ impl StepWide {
 /// seconds.
 pub(crate) struct Lines<'a> {
     pipeline: &'a Pipeline,
+    plan: &'a Plan,
     once: StepWide,
     counts: StepProgress,
     eta: Estimator,
@@ -139,8 +172,9 @@ impl<'a> Lines<'a> {
     /// they timed every step that has tasks to run.
     pub(crate) fn new(
         pipeline: &'a Pipeline,
+        plan: &'a Plan,
         total: usize,
-        jobs: usize,
+        runs_on: &RunsOn,
         verbose: bool,
         eta: Estimator,
     ) -> Lines<'a> {
@@ -151,14 +185,15 @@ impl<'a> Lines<'a> {
             _ => String::new(),
         };
         eprintln!(
-            "{} runner: {}: {total} task{} on {jobs} job{}{estimate}",
+            "{} runner: {}: {total} task{} on {}{estimate}",
             timestamp(),
             pipeline.name,
             if total == 1 { "" } else { "s" },
-            if jobs == 1 { "" } else { "s" },
+            runs_on.long(),
         );
         Lines {
             pipeline,
+            plan,
             once: StepWide::default(),
             counts: StepProgress {
                 total,
@@ -200,13 +235,25 @@ impl Progress for Lines<'_> {
         self.counts.done += 1;
         self.eta.finished(task.step, result);
         match &result.outcome {
+            // Said once by `stopping`, and listed in the summary.
+            Outcome::Failed(f) if f.interrupted => self.counts.skipped += 1,
             Outcome::Failed(f) => {
                 self.counts.failed += 1;
                 if let Some(line) = self.once.line(self.pipeline, task, f) {
                     eprintln!("{} {line}", timestamp());
                 }
             }
-            Outcome::SkippedUpstream | Outcome::NotRun => self.counts.skipped += 1,
+            Outcome::SkippedUpstream(cause) => {
+                self.counts.skipped += 1;
+                eprintln!(
+                    "{} SKIPPED {} {}: {}",
+                    timestamp(),
+                    self.pipeline.steps[task.step].name,
+                    task.key,
+                    crate::exec::skip_reason(self.pipeline, self.plan, *cause)
+                );
+            }
+            Outcome::NotRun => self.counts.skipped += 1,
             _ => {}
         }
         if self.verbose
@@ -221,6 +268,18 @@ impl Progress for Lines<'_> {
     fn tick(&mut self) {
         self.maybe_line();
     }
+
+    fn stopping(&mut self, running: usize) {
+        eprintln!("{} {}", timestamp(), stopping_message(running));
+    }
+}
+
+/// What is said when a run is being stopped.
+fn stopping_message(running: usize) -> String {
+    format!(
+        "interrupted: stopping {running} running task{}",
+        if running == 1 { "" } else { "s" }
+    )
 }
 
 /// When a bar's tasks should be done, as the estimator last said, for its
@@ -248,26 +307,25 @@ impl Deadline {
         self.at_ms.store(at, Ordering::Relaxed);
     }
 
-    /// The bar style, its `{eta}` counting down to this deadline.
-    fn style(&self) -> ProgressStyle {
+    /// The bar style of `template` (laid out for the terminal's width),
+    /// its `{eta}` counting down to this deadline.
+    fn style(&self, template: &str) -> ProgressStyle {
         let deadline = self.clone();
-        ProgressStyle::with_template(
-            "{prefix:>14.bold} [{bar:28.cyan/blue}] {pos:>6}/{len:<6} {elapsed:>4} eta {eta:<4} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ")
-        .with_key(
-            "eta",
-            move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let at = deadline.at_ms.load(Ordering::Relaxed);
-                let left = if at == u64::MAX {
-                    state.eta()
-                } else {
-                    Duration::from_millis(at).saturating_sub(deadline.base.elapsed())
-                };
-                let _ = write!(w, "{:#}", HumanDuration(left));
-            },
-        )
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ")
+            .with_key(
+                "eta",
+                move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let at = deadline.at_ms.load(Ordering::Relaxed);
+                    let left = if at == u64::MAX {
+                        state.eta()
+                    } else {
+                        Duration::from_millis(at).saturating_sub(deadline.base.elapsed())
+                    };
+                    let _ = write!(w, "{:#}", HumanDuration(left));
+                },
+            )
     }
 }
 
@@ -287,6 +345,15 @@ pub(crate) struct Bars<'a> {
     total: Bar,
     eta: Estimator,
     verbose: bool,
+    /// The terminal width the bars are laid out for.
+    width: usize,
+    /// Name and count widths of the layout.
+    name_width: usize,
+    digits: usize,
+    /// When the width was last read.
+    checked: Instant,
+    /// Cleared for good (the run is being stopped).
+    hidden: bool,
 }
 
 impl<'a> Bars<'a> {
@@ -295,13 +362,25 @@ impl<'a> Bars<'a> {
         pipeline: &'a Pipeline,
         plan: &Plan,
         wanted: &[bool],
-        jobs: usize,
+        runs_on: &RunsOn,
         verbose: bool,
         eta: Estimator,
     ) -> Bars<'a> {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+        let wanted_total = wanted.iter().filter(|&&w| w).count();
+        let digits = wanted_total.max(1).to_string().len();
+        let total_prefix = format!("total ({})", runs_on.short());
+        let name_width = pipeline
+            .steps
+            .iter()
+            .map(|s| s.name.chars().count())
+            .chain([total_prefix.chars().count()])
+            .max()
+            .unwrap_or(5)
+            .min(term::NAME_WIDTH);
+        let width = term::stderr_width().unwrap_or(80);
+        let template = term::bar_template(width, name_width, digits).0;
         let base = Instant::now();
-        let name_width = 14;
         let mut steps = Vec::new();
         let mut all = 0;
         for (i, step) in pipeline.steps.iter().enumerate() {
@@ -314,7 +393,7 @@ impl<'a> Bars<'a> {
             let deadline = Deadline::new(base);
             deadline.set(eta.step_left(i));
             let bar = multi.add(ProgressBar::new(count as u64));
-            bar.set_style(deadline.style());
+            bar.set_style(deadline.style(&template));
             bar.set_prefix(truncate(&step.name, name_width));
             steps.push(Some(Bar {
                 bar,
@@ -328,8 +407,8 @@ impl<'a> Bars<'a> {
         let deadline = Deadline::new(base);
         deadline.set(eta.total_left());
         let total = multi.add(ProgressBar::new(all as u64));
-        total.set_style(deadline.style());
-        total.set_prefix(format!("total ({jobs}j)"));
+        total.set_style(deadline.style(&template));
+        total.set_prefix(total_prefix);
         total.enable_steady_tick(Duration::from_millis(200));
         Bars {
             pipeline,
@@ -346,7 +425,35 @@ impl<'a> Bars<'a> {
             },
             eta,
             verbose,
+            width,
+            name_width,
+            digits,
+            checked: Instant::now(),
+            hidden: false,
         }
+    }
+
+    /// Lays the bars out again when the terminal was resized (read at most
+    /// ten times a second).
+    fn follow_width(&mut self) {
+        if self.hidden || self.checked.elapsed() < Duration::from_millis(100) {
+            return;
+        }
+        self.checked = Instant::now();
+        let Some(width) = term::stderr_width() else {
+            return;
+        };
+        if width == self.width {
+            return;
+        }
+        self.width = width;
+        let template = term::bar_template(width, self.name_width, self.digits).0;
+        for bar in self.steps.iter().flatten() {
+            bar.bar.set_style(bar.deadline.style(&template));
+        }
+        self.total
+            .bar
+            .set_style(self.total.deadline.style(&template));
     }
 }
 
@@ -375,8 +482,12 @@ impl Progress for Bars<'_> {
     fn task_started(&mut self, _: &Task) {}
 
     fn task_finished(&mut self, task: &Task, result: &TaskResult) {
-        let failed = matches!(result.outcome, Outcome::Failed(_));
-        let skipped = matches!(result.outcome, Outcome::SkippedUpstream | Outcome::NotRun);
+        self.follow_width();
+        let failed = matches!(&result.outcome, Outcome::Failed(f) if !f.interrupted);
+        let skipped = matches!(
+            result.outcome,
+            Outcome::SkippedUpstream(_) | Outcome::NotRun
+        );
         self.eta.finished(task.step, result);
         let step_left = self.eta.step_left(task.step);
         let total_left = self.eta.total_left();
@@ -396,6 +507,7 @@ impl Progress for Bars<'_> {
             }
         }
         if let Outcome::Failed(f) = &result.outcome
+            && !f.interrupted
             && let Some(line) = self.once.line(self.pipeline, task, f)
         {
             let _ = self.multi.println(line);
@@ -408,6 +520,22 @@ impl Progress for Bars<'_> {
                 let _ = err.write_all(block.as_bytes());
             });
         }
+    }
+
+    fn tick(&mut self) {
+        self.follow_width();
+    }
+
+    /// Clears the bars at once (Ctrl-C), so that what follows (the tasks
+    /// being stopped, then the summary) prints on a clean screen.
+    fn stopping(&mut self, running: usize) {
+        if !self.hidden {
+            self.hidden = true;
+            self.total.bar.disable_steady_tick();
+            let _ = self.multi.clear();
+            self.multi.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        eprintln!("{}", stopping_message(running));
     }
 
     fn finish(&mut self) {

@@ -59,6 +59,19 @@ impl ReadyQueue {
         self.by_need.iter().all(|(_, heap)| heap.is_empty())
     }
 
+    /// How many tasks are ready.
+    pub(crate) fn len(&self) -> usize {
+        self.by_need.iter().map(|(_, heap)| heap.len()).sum()
+    }
+
+    /// Takes the best ready task out, whatever it needs (SLURM's waves,
+    /// where slots are not counted here).
+    pub(crate) fn pop(&mut self) -> Option<TaskId> {
+        let (need, _) = self.best(usize::MAX)?;
+        let (_, heap) = self.by_need.iter_mut().find(|(n, _)| *n == need)?;
+        heap.pop().map(id_of)
+    }
+
     /// The best ready task among those needing at most `free` slots.
     fn best(&self, free: usize) -> Option<(usize, Rank)> {
         self.by_need

@@ -6,16 +6,16 @@ use std::cmp::Reverse;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use crate::error::Internal;
 use crate::exec::progress::Progress;
 use crate::exec::ready::{Rank, ReadyQueue};
-use crate::exec::task::{Failure, Outcome, TaskResult};
+use crate::exec::task::{Outcome, TaskResult};
 use crate::plan::{Plan, Task, TaskId};
 
 /// Runs single tasks; the local pool, or a fake in tests.
 pub(crate) trait Executor: Sync {
-    /// Runs one task to its end.
-    fn run(&self, task: &Task) -> TaskResult;
+    /// Runs one task to its end; `failed` lists its upstream tasks that did
+    /// not succeed (only ever non-empty for a partial task).
+    fn run(&self, task: &Task, failed: &[TaskId]) -> TaskResult;
     /// Stops everything running now (interrupt).
     fn stop(&self);
 }
@@ -39,9 +39,17 @@ pub(crate) struct Schedule<'a> {
     pub(crate) jobs: usize,
     /// Stop starting tasks after the first failure.
     pub(crate) fail_fast: bool,
+    /// Per task: partial (runs over the upstream tasks that succeeded);
+    /// empty = none is.
+    pub(crate) partial: Vec<bool>,
 }
 
 impl Schedule<'_> {
+    /// Whether a task runs when some of its upstream tasks failed.
+    fn is_partial(&self, id: TaskId) -> bool {
+        self.partial.get(id).copied().unwrap_or(false)
+    }
+
     /// Where a ready task goes in the queue: the greatest runs first.
     fn rank(&self, id: TaskId) -> Rank {
         (self.priority[id], Reverse(self.order[id]), Reverse(id))
@@ -58,11 +66,106 @@ impl Schedule<'_> {
     }
 }
 
+/// The bookkeeping every way of running a schedule shares (the local pool
+/// here, the waves of `waves.rs`): per task its result, how many of the
+/// tasks it reads are not done yet, and the queue of ready tasks.
+pub(crate) struct Ledger<'a, 'p> {
+    /// Per task, its result once it has one.
+    pub(crate) results: Vec<Option<TaskResult>>,
+    waiting: Vec<usize>,
+    /// Per partial task: its upstream tasks that did not succeed.
+    pub(crate) missing: Vec<Vec<TaskId>>,
+    /// Ready tasks, the one to run first on top (ready.rs).
+    pub(crate) ready: ReadyQueue,
+    /// Where every start and end goes.
+    pub(crate) progress: &'p mut (dyn Progress + Send + 'a),
+}
+
+impl<'a, 'p> Ledger<'a, 'p> {
+    /// Up-to-date tasks done (their dependents a step closer to ready), and
+    /// every wanted task with nothing to wait for in the ready queue.
+    pub(crate) fn new(
+        schedule: &Schedule<'_>,
+        downstream: &[Vec<TaskId>],
+        progress: &'p mut (dyn Progress + Send + 'a),
+    ) -> Self {
+        let plan = schedule.plan;
+        let mut ledger = Ledger {
+            results: vec![None; plan.tasks.len()],
+            waiting: plan.tasks.iter().map(|t| t.upstream.len()).collect(),
+            missing: vec![Vec::new(); plan.tasks.len()],
+            ready: ReadyQueue::default(),
+            progress,
+        };
+        for task in &plan.tasks {
+            if schedule.wanted[task.id] && schedule.up_to_date[task.id] {
+                let result = TaskResult::not_run(Outcome::UpToDate);
+                ledger.progress.task_finished(task, &result);
+                ledger.results[task.id] = Some(result);
+                for &d in &downstream[task.id] {
+                    ledger.waiting[d] -= 1;
+                }
+            }
+        }
+        for task in &plan.tasks {
+            if schedule.wanted[task.id]
+                && ledger.results[task.id].is_none()
+                && ledger.waiting[task.id] == 0
+            {
+                schedule.enqueue(&mut ledger.ready, task.id);
+            }
+        }
+        ledger
+    }
+
+    /// Records the end of task `id`: its dependents come closer to ready,
+    /// or, when it failed, are skipped. Returns whether the run should stop
+    /// starting tasks (an interrupt, or `--fail-fast`).
+    pub(crate) fn settle(
+        &mut self,
+        schedule: &Schedule<'_>,
+        downstream: &[Vec<TaskId>],
+        id: TaskId,
+        result: TaskResult,
+    ) -> bool {
+        let plan = schedule.plan;
+        self.progress.task_finished(&plan.tasks[id], &result);
+        let mut stop = false;
+        match &result.outcome {
+            Outcome::Succeeded | Outcome::UpToDate => {
+                for &d in &downstream[id] {
+                    self.waiting[d] -= 1;
+                    if self.waiting[d] == 0 && schedule.wanted[d] && self.results[d].is_none() {
+                        schedule.enqueue(&mut self.ready, d);
+                    }
+                }
+            }
+            Outcome::Failed(failure) => {
+                stop = failure.interrupted || schedule.fail_fast;
+                skip_downstream(id, schedule, downstream, self);
+            }
+            Outcome::SkippedUpstream(_) | Outcome::NotRun => {}
+        }
+        self.results[id] = Some(result);
+        stop
+    }
+
+    /// Every result, with the wanted tasks that never ran as not run.
+    pub(crate) fn finish(mut self, schedule: &Schedule<'_>) -> Vec<Option<TaskResult>> {
+        for task in &schedule.plan.tasks {
+            if schedule.wanted[task.id] && self.results[task.id].is_none() {
+                let result = TaskResult::not_run(Outcome::NotRun);
+                self.progress.task_finished(task, &result);
+                self.results[task.id] = Some(result);
+            }
+        }
+        self.results
+    }
+}
+
 /// What the workers share, behind one mutex.
 struct Board<'a, 'p> {
-    results: Vec<Option<TaskResult>>,
-    waiting: Vec<usize>,
-    ready: ReadyQueue,
+    ledger: Ledger<'a, 'p>,
     /// Per task: how often a lower-ranked task started while it was first
     /// in the queue but did not fit (ready.rs: at most `jobs` times).
     passed_over: Vec<u32>,
@@ -74,13 +177,12 @@ struct Board<'a, 'p> {
     /// Workers waiting for a ready task that fits.
     idle: usize,
     stopped: bool,
-    progress: &'p mut (dyn Progress + Send + 'a),
 }
 
 impl Board<'_, '_> {
     /// Nothing left to start and nothing running: the workers can go.
     fn finished(&self) -> bool {
-        self.running == 0 && (self.stopped || self.ready.is_empty())
+        self.running == 0 && (self.stopped || self.ledger.ready.is_empty())
     }
 }
 
@@ -94,40 +196,17 @@ pub(crate) fn run<'a>(
     progress: &mut (dyn Progress + Send + 'a),
     stop: &dyn Fn() -> bool,
 ) -> Vec<Option<TaskResult>> {
-    let plan = schedule.plan;
-    let n = plan.tasks.len();
-    let downstream = plan.downstream();
+    let downstream = schedule.plan.downstream();
     let jobs = schedule.jobs.max(1);
-    let mut board = Board {
-        results: vec![None; n],
-        waiting: plan.tasks.iter().map(|t| t.upstream.len()).collect(),
-        ready: ReadyQueue::default(),
-        passed_over: vec![0; n],
+    let board = Board {
+        ledger: Ledger::new(schedule, &downstream, progress),
+        passed_over: vec![0; schedule.plan.tasks.len()],
         free: jobs,
         busy: vec![false; jobs],
         running: 0,
         idle: 0,
         stopped: false,
-        progress,
     };
-    for task in &plan.tasks {
-        if schedule.wanted[task.id] && schedule.up_to_date[task.id] {
-            let result = TaskResult::not_run(Outcome::UpToDate);
-            board.progress.task_finished(task, &result);
-            board.results[task.id] = Some(result);
-            for &d in &downstream[task.id] {
-                board.waiting[d] -= 1;
-            }
-        }
-    }
-    for task in &plan.tasks {
-        if schedule.wanted[task.id]
-            && board.results[task.id].is_none()
-            && board.waiting[task.id] == 0
-        {
-            schedule.enqueue(&mut board.ready, task.id);
-        }
-    }
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("runner-worker-{i}"))
@@ -165,11 +244,13 @@ pub(crate) fn run<'a>(
                 .unwrap_or_else(|e| e.into_inner());
             guard = g;
             if timeout.timed_out() {
-                guard.progress.tick();
+                guard.ledger.progress.tick();
             }
             if !interrupted && stop() {
                 interrupted = true;
                 guard.stopped = true;
+                let running = guard.running;
+                guard.ledger.progress.stopping(running);
                 changed.notify_all();
                 drop(guard);
                 executor.stop();
@@ -178,15 +259,8 @@ pub(crate) fn run<'a>(
         }
     });
 
-    let mut board = board.into_inner().unwrap_or_else(|e| e.into_inner());
-    for task in &plan.tasks {
-        if schedule.wanted[task.id] && board.results[task.id].is_none() {
-            let result = TaskResult::not_run(Outcome::NotRun);
-            board.progress.task_finished(task, &result);
-            board.results[task.id] = Some(result);
-        }
-    }
-    board.results
+    let board = board.into_inner().unwrap_or_else(|e| e.into_inner());
+    board.ledger.finish(schedule)
 }
 
 /// One pool thread: take the next ready task that fits, run it, record it,
@@ -211,7 +285,10 @@ fn worker(
         let next = if guard.stopped {
             None
         } else {
-            guard.ready.choose(guard.free, &guard.passed_over, limit)
+            guard
+                .ledger
+                .ready
+                .choose(guard.free, &guard.passed_over, limit)
         };
         let Some(choice) = next else {
             guard.idle += 1;
@@ -222,7 +299,7 @@ fn worker(
             guard.idle -= 1;
             continue;
         };
-        guard.ready.take(choice);
+        guard.ledger.ready.take(choice);
         if let Some(passed) = choice.passes {
             guard.passed_over[passed] += 1;
         }
@@ -234,21 +311,15 @@ fn worker(
         }
         guard.running += 1;
         let task = &plan.tasks[id];
-        guard.progress.task_started(task);
+        guard.ledger.progress.task_started(task);
+        let missing = std::mem::take(&mut guard.ledger.missing[id]);
         drop(guard);
 
         // A panic is a bug, but it must not hang the run: it fails the task.
-        let mut result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| executor.run(task)))
-                .unwrap_or_else(|_| {
-                    TaskResult::not_run(Outcome::Failed(Failure {
-                        reason: Internal::new("running this task panicked").to_string(),
-                        exit_code: None,
-                        stderr_tail: Vec::new(),
-                        interrupted: false,
-                        step_wide: false,
-                    }))
-                });
+        let mut result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            executor.run(task, &missing)
+        }))
+        .unwrap_or_else(|_| TaskResult::panicked());
         result.slot = taken.first().copied();
 
         guard = board.lock().unwrap_or_else(|e| e.into_inner());
@@ -257,33 +328,9 @@ fn worker(
         for &s in &taken {
             guard.busy[s] = false;
         }
-        guard.progress.task_finished(task, &result);
-        match &result.outcome {
-            Outcome::Succeeded | Outcome::UpToDate => {
-                for &d in &downstream[id] {
-                    guard.waiting[d] -= 1;
-                    if guard.waiting[d] == 0 && schedule.wanted[d] && guard.results[d].is_none() {
-                        schedule.enqueue(&mut guard.ready, d);
-                    }
-                }
-            }
-            Outcome::Failed(failure) => {
-                if failure.interrupted || schedule.fail_fast {
-                    guard.stopped = true;
-                }
-                let board = &mut *guard;
-                skip_downstream(
-                    id,
-                    downstream,
-                    schedule.wanted,
-                    &mut board.results,
-                    plan,
-                    board.progress,
-                );
-            }
-            Outcome::SkippedUpstream | Outcome::NotRun => {}
+        if guard.ledger.settle(schedule, downstream, id, result) {
+            guard.stopped = true;
         }
-        guard.results[id] = Some(result);
         if guard.idle > 0 {
             wakeups.changed.notify_all();
         }
@@ -296,24 +343,38 @@ struct Wakeups<'a> {
     finished: &'a Condvar,
 }
 
-/// Marks every wanted task that depends on `failed` as skipped.
+/// Marks every wanted task that depends on `failed` as skipped (naming
+/// it as the cause), except partial tasks: those only note the upstream
+/// task that did not succeed, and become ready once the others are done
+/// (skipped too if none of them succeeded).
 fn skip_downstream(
     failed: TaskId,
+    schedule: &Schedule<'_>,
     downstream: &[Vec<TaskId>],
-    wanted: &[bool],
-    results: &mut [Option<TaskResult>],
-    plan: &Plan,
-    progress: &mut dyn Progress,
+    board: &mut Ledger<'_, '_>,
 ) {
-    let mut stack: Vec<TaskId> = downstream[failed].clone();
-    while let Some(id) = stack.pop() {
-        if !wanted[id] || results[id].is_some() {
+    let plan = schedule.plan;
+    let mut stack: Vec<(TaskId, TaskId)> =
+        downstream[failed].iter().map(|&d| (d, failed)).collect();
+    while let Some((id, via)) = stack.pop() {
+        if !schedule.wanted[id] || board.results[id].is_some() {
             continue;
         }
-        let result = TaskResult::not_run(Outcome::SkippedUpstream);
-        progress.task_finished(&plan.tasks[id], &result);
-        results[id] = Some(result);
-        stack.extend(&downstream[id]);
+        if schedule.is_partial(id) {
+            board.missing[id].push(via);
+            board.waiting[id] -= 1;
+            if board.waiting[id] > 0 {
+                continue;
+            }
+            if board.missing[id].len() < plan.tasks[id].upstream.len() {
+                schedule.enqueue(&mut board.ready, id);
+                continue;
+            }
+        }
+        let result = TaskResult::not_run(Outcome::SkippedUpstream(failed));
+        board.progress.task_finished(&plan.tasks[id], &result);
+        board.results[id] = Some(result);
+        stack.extend(downstream[id].iter().map(|&d| (d, id)));
     }
 }
 
@@ -321,6 +382,7 @@ fn skip_downstream(
 mod tests {
     use super::*;
     use crate::exec::progress::Silent;
+    use crate::exec::task::Failure;
     use crate::plan::Command;
     use proptest::prelude::*;
     use std::path::PathBuf;
@@ -335,7 +397,7 @@ mod tests {
     }
 
     impl Executor for Fake {
-        fn run(&self, task: &Task) -> TaskResult {
+        fn run(&self, task: &Task, _failed: &[TaskId]) -> TaskResult {
             self.started.lock().unwrap().push(task.key.clone());
             let outcome = if self.fail.contains(&task.key.as_str()) {
                 Outcome::Failed(Failure {
@@ -367,6 +429,7 @@ mod tests {
             upstream,
             command: Command::Argv(Vec::new()),
             invalid: None,
+            failed: None,
         }
     }
 
@@ -397,6 +460,7 @@ mod tests {
             order: vec![0; 5],
             jobs: 1,
             fail_fast,
+            partial: Vec::new(),
         }
     }
 
@@ -469,9 +533,77 @@ mod tests {
         let outcome = |i: usize| results[i].as_ref().unwrap().outcome.clone();
         assert!(matches!(outcome(0), Outcome::Failed(_)));
         assert!(matches!(outcome(1), Outcome::Succeeded));
-        assert!(matches!(outcome(2), Outcome::SkippedUpstream));
+        assert!(matches!(outcome(2), Outcome::SkippedUpstream(_)));
         assert!(matches!(outcome(3), Outcome::Succeeded));
-        assert!(matches!(outcome(4), Outcome::SkippedUpstream));
+        assert!(matches!(outcome(4), Outcome::SkippedUpstream(_)));
+    }
+
+    /// Records what each task was told had failed upstream of it.
+    struct Partial {
+        told: Mutex<Vec<(String, Vec<usize>)>>,
+        fail: Vec<&'static str>,
+    }
+
+    impl Executor for Partial {
+        fn run(&self, task: &Task, failed: &[TaskId]) -> TaskResult {
+            self.told
+                .lock()
+                .unwrap()
+                .push((task.key.clone(), failed.to_vec()));
+            let outcome = if self.fail.contains(&task.key.as_str()) {
+                Outcome::Failed(Failure {
+                    reason: "exit code 1".into(),
+                    exit_code: Some(1),
+                    stderr_tail: vec![],
+                    interrupted: false,
+                    step_wide: false,
+                })
+            } else {
+                Outcome::Succeeded
+            };
+            TaskResult {
+                attempts: 1,
+                ..TaskResult::not_run(outcome)
+            }
+        }
+        fn stop(&self) {}
+    }
+
+    #[test]
+    fn a_partial_task_runs_without_what_failed_and_a_skip_names_its_cause() {
+        // a -> c, b -> d, (c, d) -> e; a fails: c is skipped because of a;
+        // e is partial and runs, told that c did not succeed.
+        let plan = diamond();
+        let wanted = vec![true; 5];
+        let executor = Partial {
+            told: Mutex::new(vec![]),
+            fail: vec!["a"],
+        };
+        let mut s = schedule(&plan, &wanted, false);
+        s.partial = vec![false, false, false, false, true];
+        let results = run(&s, &executor, &mut Silent, &|| false);
+        assert!(matches!(
+            results[2].as_ref().unwrap().outcome,
+            Outcome::SkippedUpstream(0)
+        ));
+        assert!(matches!(
+            results[4].as_ref().unwrap().outcome,
+            Outcome::Succeeded
+        ));
+        let told = executor.told.lock().unwrap();
+        assert!(told.contains(&("e".to_owned(), vec![2])), "{told:?}");
+
+        // Both sides failed: nothing to run over, so it is skipped.
+        let executor = Partial {
+            told: Mutex::new(vec![]),
+            fail: vec!["a", "b"],
+        };
+        let results = run(&s, &executor, &mut Silent, &|| false);
+        assert!(matches!(
+            results[4].as_ref().unwrap().outcome,
+            Outcome::SkippedUpstream(_)
+        ));
+        assert!(!executor.told.lock().unwrap().iter().any(|(k, _)| k == "e"));
     }
 
     #[test]
@@ -524,7 +656,7 @@ mod tests {
     }
 
     impl Executor for Clock {
-        fn run(&self, task: &Task) -> TaskResult {
+        fn run(&self, task: &Task, _failed: &[TaskId]) -> TaskResult {
             let slots = self.slots[task.id];
             let in_use = self.in_use.fetch_add(slots, SeqCst) + slots;
             self.most_in_use.fetch_max(in_use, SeqCst);
@@ -642,6 +774,7 @@ mod tests {
                 order,
                 jobs,
                 fail_fast: false,
+                partial: Vec::new(),
             };
             let results = run(&schedule, &clock, &mut Silent, &|| false);
             let started = clock.started.lock().unwrap().clone();
@@ -663,7 +796,7 @@ mod tests {
                 let outcome = &results[id].as_ref().unwrap().outcome;
                 if doomed[id] {
                     prop_assert!(started[id].is_none(), "task {id} started under a failure");
-                    prop_assert!(matches!(outcome, Outcome::SkippedUpstream), "{id}: {outcome:?}");
+                    prop_assert!(matches!(outcome, Outcome::SkippedUpstream(_)), "{id}: {outcome:?}");
                     continue;
                 }
                 let start = started[id];
@@ -692,7 +825,7 @@ mod tests {
     }
 
     impl Executor for Gate {
-        fn run(&self, task: &Task) -> TaskResult {
+        fn run(&self, task: &Task, _failed: &[TaskId]) -> TaskResult {
             let outcome = match task.key.as_str() {
                 // A hang guard, not a time limit: the old rule never starts
                 // `s1` while `long` runs, so `long` would wait forever.

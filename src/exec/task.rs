@@ -15,12 +15,15 @@ use crate::exec::error::TaskError;
 use crate::exec::group::{Group, Isolation};
 use crate::exec::process::{self, Children, Exit, Log, Ran, RunError, Spawn, StdoutTo};
 use crate::exec::worker::{self, Call, CallOutcome, FoundDeps, WorkerPool};
-use crate::plan::{CallCommand, Command, Task, display_path, exec_command, temp_path};
+use crate::plan::{
+    CallCommand, Command, Plan, Task, TaskId, display_path, exec_command, narrowed, temp_path,
+};
 use crate::state::Verdict;
-use crate::state::db::Last;
-use crate::state::fingerprint::{self, Files, Fingerprint, NewHash};
+use crate::state::db::{self, Last};
+use crate::state::fingerprint::{self, Files, Fingerprint, NewHash, Reason};
 use crate::state::{Registration, Writer};
 use crate::table::SharedTables;
+use std::sync::Arc;
 
 /// Lines of stderr kept for the summary.
 pub(crate) const TAIL_LINES: usize = 20;
@@ -34,8 +37,9 @@ pub(crate) enum Outcome {
     Failed(Failure),
     /// Its fingerprint matched the last successful run.
     UpToDate,
-    /// Not run because a task it needs failed.
-    SkippedUpstream,
+    /// Not run because a task it needs failed: the failed task (the first
+    /// cause, when a chain of tasks is skipped).
+    SkippedUpstream(TaskId),
     /// Not run because the run stopped early (`--fail-fast`, interrupt).
     NotRun,
 }
@@ -90,8 +94,22 @@ pub(crate) struct TaskResult {
     pub(crate) stdout_log: Option<PathBuf>,
     /// The most memory its commands used, in bytes (largest attempt).
     pub(crate) peak_memory: Option<u64>,
+    /// The fingerprint it ran with (also when it failed: a failure with the
+    /// same fingerprint and error as last time is not news).
+    pub(crate) fingerprint: Option<blake3::Hash>,
+    /// A partial task that ran without some upstream tasks: what it ran over.
+    pub(crate) narrowed: Option<Narrowed>,
     /// The pool slot it ran in (the lowest of those it took).
     pub(crate) slot: Option<usize>,
+}
+
+/// What a partial task ran over when some upstream tasks failed.
+#[derive(Debug, Clone)]
+pub(crate) struct Narrowed {
+    /// The outputs of the upstream tasks that succeeded.
+    pub(crate) inputs: Arc<[PathBuf]>,
+    /// The upstream tasks that did not (`failed` in templates: their keys).
+    pub(crate) failed: Vec<TaskId>,
 }
 
 impl TaskResult {
@@ -106,9 +124,23 @@ impl TaskResult {
             attempts: 0,
             stderr_log: None,
             stdout_log: None,
+            fingerprint: None,
+            narrowed: None,
             peak_memory: None,
             slot: None,
         }
+    }
+
+    /// The result of a task whose run panicked: a bug, but it must not
+    /// hang or end the run, so the task fails with the bug's message.
+    pub(crate) fn panicked() -> TaskResult {
+        TaskResult::not_run(Outcome::Failed(Failure {
+            reason: crate::error::Internal::new("running this task panicked").to_string(),
+            exit_code: None,
+            stderr_tail: Vec::new(),
+            interrupted: false,
+            step_wide: false,
+        }))
     }
 }
 
@@ -116,6 +148,8 @@ impl TaskResult {
 pub(crate) struct LocalTasks<'a> {
     /// The pipeline the tasks come from.
     pub(crate) pipeline: &'a Pipeline,
+    /// Its plan (a partial task reads its upstream tasks' outputs and keys).
+    pub(crate) plan: &'a Plan,
     /// Where this run's logs go (absolute).
     pub(crate) log_dir: PathBuf,
     /// This run's part of temporary output names (see `exec::Traces`).
@@ -141,7 +175,8 @@ pub(crate) struct LocalTasks<'a> {
 
 /// What a worker needs to fingerprint a task.
 pub(crate) struct FingerprintInputs<'a> {
-    /// Every task's last result (for the files its worker loaded).
+    /// Every task's last result (for the files its worker loaded, and to
+    /// check a partial task again once its upstream tasks are done).
     pub(crate) latest: &'a FxHashMap<u128, Last>,
     /// Per task: the verdict (with a fingerprint when one was taken).
     pub(crate) verdicts: &'a [Option<Verdict>],
@@ -154,8 +189,112 @@ pub(crate) struct FingerprintInputs<'a> {
 }
 
 impl LocalTasks<'_> {
-    /// Runs a task with its retries; never panics on bad input.
-    pub(crate) fn run(&self, task: &Task) -> TaskResult {
+    /// Runs a task; a partial one over the outputs of its upstream tasks
+    /// that succeeded (`failed`: the others), after checking again whether
+    /// it is up to date now that they are done.
+    pub(crate) fn run(&self, task: &Task, failed: &[TaskId]) -> TaskResult {
+        if task.failed.is_none() {
+            return self.run_task(task, None);
+        }
+        let mut failed = failed.to_vec();
+        failed.sort_unstable();
+        let inputs: Arc<[PathBuf]> = task
+            .upstream
+            .iter()
+            .filter(|u| failed.binary_search(u).is_err())
+            .flat_map(|&u| self.plan.tasks[u].outputs.iter().cloned())
+            .collect();
+        let mut keys: Vec<String> = failed
+            .iter()
+            .map(|&u| self.plan.tasks[u].key.clone())
+            .collect();
+        keys.sort();
+        let narrowed_task = match narrowed(self.pipeline, task, inputs.clone(), keys.into()) {
+            Ok(t) => t,
+            Err(message) => {
+                return TaskResult {
+                    outcome: Outcome::Failed(TaskError::Narrow { message }.into()),
+                    ..TaskResult::not_run(Outcome::NotRun)
+                };
+            }
+        };
+        let narrowing = (!failed.is_empty()).then_some(Narrowed { inputs, failed });
+        // Its upstream tasks ran, so it was not checked before the run; it
+        // runs only if its inputs or the failed set changed.
+        let precomputed = match &self.fingerprints.verdicts[task.id] {
+            Some(Verdict::Run(Reason::UpstreamRuns(_), _)) if self.fingerprints.record => {
+                match self.still_up_to_date(&narrowed_task) {
+                    Ok(result) => return result,
+                    Err(fp) => fp,
+                }
+            }
+            // Taken before the run, when nothing upstream was to run (so
+            // nothing failed): still right.
+            Some(Verdict::Run(_, Some(fp))) if narrowing.is_none() => Some(fp.clone()),
+            _ => None,
+        };
+        let mut result = self.run_task(&narrowed_task, Some(precomputed));
+        result.narrowed = narrowing;
+        result
+    }
+
+    /// The deps of a task's fingerprint: `base` (its step's and those its
+    /// command names), and for a call step the files its worker loaded
+    /// last time.
+    fn task_deps<'b>(&self, task: &Task, base: &'b [PathBuf]) -> std::borrow::Cow<'b, [PathBuf]> {
+        let step = &self.pipeline.steps[task.step];
+        match &step.action {
+            Action::Call(_) if self.fingerprints.record => {
+                let last = self
+                    .fingerprints
+                    .latest
+                    .get(&db::task_id(&step.name, &task.key));
+                fingerprint::task_deps(base, last.and_then(|l| l.found_deps.as_deref()))
+            }
+            _ => std::borrow::Cow::Borrowed(base),
+        }
+    }
+
+    /// For a partial task whose upstream tasks ran: an up-to-date result if
+    /// its fingerprint (with the set of failed upstream tasks) and outputs
+    /// are those of its last success; else its fingerprint, for the run.
+    fn still_up_to_date(&self, task: &Task) -> Result<TaskResult, Option<Box<Fingerprint>>> {
+        let step = &self.pipeline.steps[task.step];
+        let base = self.fingerprints.step_deps[task.step].of_task(task);
+        let deps = &self.task_deps(task, &base);
+        let Ok(mut fp) =
+            fingerprint::fingerprint(self.pipeline, task, &base, deps, &self.fingerprints.files)
+        else {
+            return Err(None);
+        };
+        let mut hashes = std::mem::take(&mut fp.new_hashes);
+        let latest = self
+            .fingerprints
+            .latest
+            .get(&db::task_id(&step.name, &task.key));
+        match fingerprint::compare(
+            task,
+            deps,
+            &fp,
+            latest,
+            &self.fingerprints.files,
+            &mut hashes,
+        ) {
+            Ok(()) => Ok(TaskResult {
+                new_hashes: hashes,
+                ..TaskResult::not_run(Outcome::UpToDate)
+            }),
+            Err(_) => {
+                fp.new_hashes = hashes;
+                Err(Some(Box::new(fp)))
+            }
+        }
+    }
+
+    /// Runs a task with its retries; never panics on bad input. With
+    /// `precomputed`, the fingerprint given (or to take now, if `None`)
+    /// instead of the one the check before the run took.
+    fn run_task(&self, task: &Task, precomputed: Option<Option<Box<Fingerprint>>>) -> TaskResult {
         let started = Instant::now();
         let started_at = SystemTime::now();
         let step = &self.pipeline.steps[task.step];
@@ -176,27 +315,30 @@ impl LocalTasks<'_> {
         let mut new_hashes = Vec::new();
         // Its deps: those of its step and those its command names (issue
         // 10, item 1), with the files its worker loaded last time (issue 9);
-        // the ones the check before the run found, if it took the
-        // fingerprint then.
-        let base = match &self.fingerprints.verdicts[task.id] {
-            Some(Verdict::Run(_, Some(fp))) => fp.base_deps.clone(),
-            _ if self.fingerprints.record => self.fingerprints.step_deps[task.step].of_task(task),
-            _ => Vec::new(),
+        // the ones found when its fingerprint was taken, if it was taken
+        // before (by the check before the run, or for a partial task).
+        let taken = match precomputed {
+            Some(given) => given,
+            None => match &self.fingerprints.verdicts[task.id] {
+                Some(Verdict::Run(_, Some(fp))) => Some(fp.clone()),
+                _ => None,
+            },
         };
-        let deps = match &step.action {
-            Action::Call(_) if self.fingerprints.record => {
-                let last = self
-                    .fingerprints
-                    .latest
-                    .get(&crate::state::db::task_id(&step.name, &task.key));
-                fingerprint::task_deps(&base, last.and_then(|l| l.found_deps.as_deref()))
+        let base = match &taken {
+            Some(fp) => fp.base_deps.clone(),
+            None if self.fingerprints.record => {
+                self.fingerprints.step_deps[task.step].of_task(task)
             }
-            _ => std::borrow::Cow::Borrowed(base.as_slice()),
+            None => Vec::new(),
         };
-        let fingerprint = match &self.fingerprints.verdicts[task.id] {
+        let deps = self.task_deps(task, &base);
+        let fingerprint = match taken {
             _ if !self.fingerprints.record => None,
-            Some(Verdict::Run(_, Some(fp))) => Some(fp.clone()),
-            _ => fingerprint::fingerprint(
+            Some(mut fp) => {
+                new_hashes.append(&mut fp.new_hashes);
+                Some(fp)
+            }
+            None => fingerprint::fingerprint(
                 self.pipeline,
                 task,
                 &base,
@@ -274,6 +416,7 @@ impl LocalTasks<'_> {
             }
             other => other,
         };
+        let fingerprint_hash = fingerprint.as_ref().map(|fp| fp.fingerprint);
         let record = match (&outcome, fingerprint) {
             (Outcome::Succeeded, Some(fingerprint)) => {
                 // The files its worker loaded join its deps (issue 9).
@@ -294,6 +437,18 @@ impl LocalTasks<'_> {
                         found_deps,
                     })
             }
+            // A failure is remembered with the fingerprint it failed with
+            // (no outputs), so that the next run can say what changed since.
+            (Outcome::Failed(_), Some(fingerprint)) => Some(Record {
+                inputs: fingerprint::to_hash_lines(&fingerprint::input_pairs(
+                    task,
+                    &deps,
+                    &fingerprint,
+                )),
+                fingerprint,
+                outputs: String::new(),
+                found_deps: None,
+            }),
             _ => None,
         };
         TaskResult {
@@ -305,6 +460,8 @@ impl LocalTasks<'_> {
             attempts,
             stderr_log,
             stdout_log,
+            fingerprint: fingerprint_hash,
+            narrowed: None,
             peak_memory,
             slot: None,
         }

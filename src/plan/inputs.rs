@@ -1,5 +1,6 @@
-//! Input sets: glob expansion into a sorted file list with stable keys, and
-//! the split into batches.
+//! Input sets: glob expansion (or a list of files read from a file or
+//! standard input) into a sorted file list with stable keys, and the split
+//! into batches.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::ffi::OsStr;
@@ -42,6 +43,10 @@ pub(crate) fn expand(
         .iter()
         .filter_map(|p| Pattern::new(p).ok())
         .collect();
+    if let Some((from, span)) = &set.from {
+        let found = listed(set, from, span, root, skip, &excludes, now)?;
+        return finish(set, found);
+    }
     let skip: Vec<PathBuf> = skip.iter().map(|s| root.join(s)).collect();
     // Where those really are: a link among the inputs that leads into
     // them (`data/link -> ../build`) must not make outputs inputs (each
@@ -55,12 +60,12 @@ pub(crate) fn expand(
             && std::fs::canonicalize(entry.path())
                 .is_ok_and(|real| skip_real.iter().any(|s| real.starts_with(s)))
     };
-    // (path, key, index of the glob that found it); a path found by two
+    // (path, key, span of the glob that found it); a path found by two
     // globs keeps the first.
-    let mut found: Vec<(PathBuf, String, usize)> = Vec::new();
+    let mut found: Vec<Found> = Vec::new();
     let mut seen: HashSet<PathBuf> = HashSet::default();
     let mut diagnostics = Vec::new();
-    for (index, (pattern_text, span)) in set.globs.iter().enumerate() {
+    for (pattern_text, span) in &set.globs {
         let Ok(pattern) = Pattern::new(pattern_text) else {
             continue;
         };
@@ -112,7 +117,7 @@ pub(crate) fn expand(
             }
             matched += 1;
             if set.globs.len() == 1 || seen.insert(rel.to_owned()) {
-                found.push((rel.to_owned(), key_of(rel, &base), index));
+                found.push((rel.to_owned(), key_of(rel, &base), span.clone()));
             }
         }
         if matched == 0 && !set.allow_empty {
@@ -137,6 +142,19 @@ pub(crate) fn expand(
         }
     }
 
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    finish(set, found)
+}
+
+/// A file found: its path, its key, and the span of what found it (a glob,
+/// or `from`).
+type Found = (PathBuf, String, Range<usize>);
+
+/// Sorts the files found and checks that no two share a key.
+fn finish(set: &InputSet, mut found: Vec<Found>) -> Result<Vec<InputFile>, Vec<Diagnostic>> {
+    let mut diagnostics = Vec::new();
     // Sorted as strings (as `sorted(glob(...))` does), so batches match the
     // classic pattern's.
     found.sort_unstable_by(|a, b| {
@@ -147,9 +165,9 @@ pub(crate) fn expand(
     // Two files with one key would be two tasks with one identity.
     let mut by_key: HashMap<&str, &Path> =
         HashMap::with_capacity_and_hasher(found.len(), Default::default());
-    for (path, key, index) in &found {
+    for (path, key, span) in &found {
         if let Some(other) = by_key.insert(key, path) {
-            let span: Range<usize> = set.globs[*index].1.clone();
+            let span: Range<usize> = span.clone();
             diagnostics.push(
                 Diagnostic::new(
                     span,
@@ -171,6 +189,176 @@ pub(crate) fn expand(
         .into_iter()
         .map(|(path, key, _)| InputFile { path, key })
         .collect())
+}
+
+/// Whether `path` is really (through links) inside one of `folders`
+/// (canonical paths).
+fn leads_into(path: &Path, folders: &[PathBuf]) -> bool {
+    !folders.is_empty()
+        && std::fs::canonicalize(path).is_ok_and(|real| folders.iter().any(|f| real.starts_with(f)))
+}
+
+/// Standard input, read once per process (`from = "-"`).
+fn stdin_bytes() -> &'static [u8] {
+    static STDIN: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    STDIN.get_or_init(|| {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        let _ = std::io::stdin().lock().read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+/// The files of `from = "LIST"`: one path per line (relative to root, or
+/// absolute inside it; empty lines are skipped), with the same rules as a
+/// glob's files: `exclude`, `min_age`, never the output or state folders,
+/// keys as paths without extension (relative to root). A listed file that
+/// does not exist is an error naming the list's line.
+fn listed(
+    set: &InputSet,
+    from: &str,
+    span: &Range<usize>,
+    root: &Path,
+    skip: &[PathBuf],
+    excludes: &[Pattern],
+    now: SystemTime,
+) -> Result<Vec<Found>, Vec<Diagnostic>> {
+    use std::os::unix::ffi::OsStrExt;
+    let (owned, list_name);
+    let bytes: &[u8] = if from == "-" {
+        list_name = "standard input".to_owned();
+        stdin_bytes()
+    } else {
+        list_name = format!("`{from}`");
+        owned = std::fs::read(root.join(from)).map_err(|err| {
+            vec![
+                Diagnostic::new(
+                    span.clone(),
+                    format!(
+                        "cannot read the list {list_name} of input set `{}`: {err}",
+                        set.name
+                    ),
+                )
+                .hint(format!("`from` is relative to root `{}`", root.display())),
+            ]
+        })?;
+        &owned
+    };
+    // Where the output and state folders really are: a listed path through
+    // a link into them (`data/link/x.csv`, `data/link -> ../build`) is an
+    // output, not an input (as for globs).
+    let skip_real: Vec<PathBuf> = skip
+        .iter()
+        .filter_map(|s| std::fs::canonicalize(root.join(s)).ok())
+        .collect();
+    let mut found = Vec::new();
+    let mut seen: HashSet<PathBuf> = HashSet::default();
+    let mut problems: Vec<String> = Vec::new();
+    let mut too_young = 0usize;
+    for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        let at = format!("line {} of {list_name}", index + 1);
+        let given = Path::new(OsStr::from_bytes(line));
+        let rel = match given.strip_prefix(root) {
+            Ok(inside) => crate::config::normalize_path(inside),
+            Err(_) if given.is_absolute() => {
+                problems.push(format!(
+                    "`{}` ({at}) is outside root `{}`",
+                    display_path(given),
+                    root.display()
+                ));
+                continue;
+            }
+            Err(_) => crate::config::normalize_path(given),
+        };
+        if rel.starts_with("..") || rel.as_os_str().is_empty() {
+            problems.push(format!(
+                "`{}` ({at}) is outside root `{}`",
+                display_path(given),
+                root.display()
+            ));
+            continue;
+        }
+        if skip.iter().any(|s| rel.starts_with(s)) || leads_into(&root.join(&rel), &skip_real) {
+            continue;
+        }
+        let rel_text = display_path(&rel);
+        if excludes.iter().any(|ex| ex.matches_with(&rel_text, MATCH)) {
+            continue;
+        }
+        let meta = match std::fs::metadata(root.join(&rel)) {
+            Ok(meta) if meta.is_file() => meta,
+            Ok(_) => {
+                problems.push(format!("`{rel_text}` ({at}) is not a file"));
+                continue;
+            }
+            Err(err) => {
+                let what = if err.kind() == std::io::ErrorKind::NotFound {
+                    "does not exist".to_owned()
+                } else {
+                    format!("cannot be read: {err}")
+                };
+                problems.push(format!("`{rel_text}` ({at}) {what}"));
+                continue;
+            }
+        };
+        if let Some(min_age) = set.min_age
+            && meta.modified().is_ok_and(|mtime| {
+                now.duration_since(mtime).is_ok_and(|age| age < min_age) || mtime > now
+            })
+        {
+            too_young += 1;
+            continue;
+        }
+        if seen.insert(rel.clone()) {
+            let key = key_of(&rel, Path::new(""));
+            found.push((rel, key, span.clone()));
+        }
+    }
+    if !problems.is_empty() {
+        const SHOWN: usize = 10;
+        let count = problems.len();
+        let mut d = Diagnostic::new(
+            span.clone(),
+            format!(
+                "{} of the list of input set `{}`: {}",
+                if count == 1 { "a file" } else { "files" },
+                set.name,
+                problems[0]
+            ),
+        )
+        .hint("list one existing file per line, relative to root");
+        for more in problems.iter().skip(1).take(SHOWN - 1) {
+            d = d.note(more.clone());
+        }
+        if count > SHOWN {
+            d = d.note(format!("and {} more", count - SHOWN));
+        }
+        return Err(vec![d]);
+    }
+    if found.is_empty() && !set.allow_empty {
+        let hint = if too_young > 0 {
+            format!(
+                "{too_young} listed file(s) are younger than `min_age`; set `allow_empty = true` to run without them"
+            )
+        } else {
+            "set `allow_empty = true` if an empty list is expected".to_owned()
+        };
+        return Err(vec![
+            Diagnostic::new(
+                span.clone(),
+                format!(
+                    "the list {list_name} of input set `{}` names no file",
+                    set.name
+                ),
+            )
+            .hint(hint),
+        ]);
+    }
+    Ok(found)
 }
 
 /// The key of a file: its path relative to the glob's base, without extension.

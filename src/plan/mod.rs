@@ -22,8 +22,8 @@ use crate::template::whole_variable;
 
 pub(crate) use call_check::call_checks;
 pub(crate) use inputs::{InputFile, batches, display_os, display_path, escaped};
-pub(crate) use render::exec_command;
 use render::{Renderer, TaskParts};
+pub(crate) use render::{exec_command, narrowed};
 
 /// Index of a task in `Plan::tasks`.
 pub(crate) type TaskId = usize;
@@ -61,6 +61,9 @@ pub(crate) struct Task {
     /// Set when the task cannot run at all (a file name it cannot carry); it
     /// then fails with this message without running.
     pub(crate) invalid: Option<String>,
+    /// For a task of a partial step: the keys of the upstream tasks that
+    /// failed (empty in the plan; filled in when it runs). `None` otherwise.
+    pub(crate) failed: Option<Arc<[String]>>,
 }
 
 /// The rendered action of a task, one variant per kind of action, each with
@@ -90,6 +93,9 @@ pub(crate) struct CallCommand {
     pub(crate) spec: Arc<CallSpec>,
     /// The `with` values rendered for this task, in the file's order.
     pub(crate) with: Vec<(String, serde_json::Value)>,
+    /// The pipeline's `[vars]` as this run sees them (after `--set`), which
+    /// the function is given as `vars`; `None` when there are none.
+    pub(crate) vars: Option<Arc<toml::Table>>,
 }
 
 /// What a plot task draws.
@@ -386,11 +392,13 @@ impl<'p> Builder<'p> {
     /// Renders one task; on a template error, reports it once per template.
     fn task(&self, step_index: usize, unit: Unit) -> Result<Task, TemplateFailure> {
         let step = &self.pipeline.steps[step_index];
+        let failed: Option<Arc<[String]>> = step.partial.then(|| Arc::from([]));
         let parts = TaskParts {
             step: step_index,
             key: &unit.key,
             inputs: &unit.inputs,
             batch: unit.batch,
+            failed: failed.as_ref(),
         };
         let outputs: Arc<[PathBuf]> = self.renderer.outputs(&parts)?.into();
         let command = self.renderer.command(&parts, &outputs, None)?;
@@ -427,6 +435,7 @@ impl<'p> Builder<'p> {
             upstream: unit.upstream,
             command,
             invalid,
+            failed,
         })
     }
 

@@ -28,10 +28,13 @@ struct TaskContext {
     batch: Option<(usize, usize)>,
     /// `None` while the outputs themselves are rendered.
     outs: Option<Arc<[PathBuf]>>,
+    /// For a partial task: the keys of the upstream tasks that failed.
+    failed: Option<Arc<[String]>>,
 }
 
 const EACH_NAMES: &[&str] = &[
     "vars", "pipeline", "key", "inputs", "input", "stem", "name", "ext", "dir", "out", "outs",
+    "failed",
 ];
 
 impl Object for TaskContext {
@@ -71,6 +74,12 @@ impl Object for TaskContext {
                 _ => return None,
             },
             "outs" => paths(self.outs.as_deref()?),
+            "failed" => self
+                .failed
+                .as_deref()?
+                .iter()
+                .map(|k| Value::from(k.as_str()))
+                .collect(),
             _ => return None,
         })
     }
@@ -84,6 +93,8 @@ impl Object for TaskContext {
 pub(crate) struct Renderer<'p> {
     pipeline: &'p Pipeline,
     pipeline_value: Value,
+    /// `[vars]`, for the calls of python and worker steps (`None`: empty).
+    call_vars: Option<Arc<toml::Table>>,
 }
 
 /// What one task is made of, before its command is rendered.
@@ -96,6 +107,8 @@ pub(crate) struct TaskParts<'a> {
     pub(crate) inputs: &'a Arc<[PathBuf]>,
     /// Its batch (index, count), for `batch` steps.
     pub(crate) batch: Option<(usize, usize)>,
+    /// For a partial task: the keys of the upstream tasks that failed.
+    pub(crate) failed: Option<&'a Arc<[String]>>,
 }
 
 impl<'p> Renderer<'p> {
@@ -110,9 +123,12 @@ impl<'p> Renderer<'p> {
             .into_iter()
             .collect::<std::collections::BTreeMap<&'static str, Value>>(),
         );
+        let call_vars =
+            (!pipeline.vars_table.is_empty()).then(|| Arc::new(pipeline.vars_table.clone()));
         Renderer {
             pipeline,
             pipeline_value,
+            call_vars,
         }
     }
 
@@ -126,6 +142,7 @@ impl<'p> Renderer<'p> {
             each: step.fanout == Fanout::Each,
             batch: parts.batch,
             outs,
+            failed: parts.failed.cloned(),
         })
     }
 
@@ -190,6 +207,7 @@ impl<'p> Renderer<'p> {
                         Ok((key.clone(), value))
                     })
                     .collect::<Result<_, TemplateFailure>>()?,
+                vars: self.call_vars.clone(),
             }),
         })
     }
@@ -214,6 +232,15 @@ impl<'p> Renderer<'p> {
                     out.push(arg_path(&parts.inputs[0]));
                 }
                 Some("outs") => out.extend(outs.iter().map(|p| arg_path(p))),
+                Some("failed") if parts.failed.is_some() => {
+                    out.extend(
+                        parts
+                            .failed
+                            .iter()
+                            .flat_map(|f| f.iter())
+                            .map(OsString::from),
+                    );
+                }
                 Some("out") if outs.len() == 1 => out.push(arg_path(&outs[0])),
                 _ => match shown {
                     // Same position in `shown`: only whole `inputs`/`outs`
@@ -259,6 +286,33 @@ impl<'p> Renderer<'p> {
     }
 }
 
+/// A partial task as it runs: over the outputs of the upstream tasks that
+/// succeeded (`inputs`), with `failed` the keys of the others; its command
+/// rendered again for them.
+pub(crate) fn narrowed(
+    pipeline: &Pipeline,
+    task: &super::Task,
+    inputs: Arc<[PathBuf]>,
+    failed: Arc<[String]>,
+) -> Result<super::Task, String> {
+    let parts = TaskParts {
+        step: task.step,
+        key: &task.key,
+        inputs: &inputs,
+        batch: task.batch,
+        failed: Some(&failed),
+    };
+    let command = Renderer::new(pipeline)
+        .command(&parts, &task.outputs, None)
+        .map_err(|f| f.diagnostic.message)?;
+    Ok(super::Task {
+        inputs,
+        failed: Some(failed),
+        command,
+        ..task.clone()
+    })
+}
+
 /// What one attempt of a task executes: its command with the attempt's
 /// temporary output paths (`temps`, from `temp_path`), which runner renames
 /// into place when it succeeds. Rendered when the task runs, so tasks that
@@ -277,6 +331,7 @@ pub(crate) fn exec_command(
         key: &task.key,
         inputs: &task.inputs,
         batch: task.batch,
+        failed: task.failed.as_ref(),
     };
     Renderer::new(pipeline)
         .command(&parts, &temps, Some(&task.command))

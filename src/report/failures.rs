@@ -26,6 +26,9 @@ pub(crate) struct FailureGroup {
     pub(crate) keys: Vec<String>,
     /// Keys not listed.
     pub(crate) more: usize,
+    /// Every key of the group (sorted), for the command that re-runs it.
+    #[serde(skip)]
+    pub(crate) every_key: Vec<String>,
     /// The task shown as an example.
     pub(crate) example_key: String,
     /// How the example ended ("exit code 3").
@@ -71,6 +74,7 @@ pub(crate) fn group(tasks: &[TaskRecord], step_order: &[&str]) -> Vec<FailureGro
                         count: 1,
                         keys: Vec::new(),
                         more: 0,
+                        every_key: Vec::new(),
                         example_key: task.key.clone(),
                         example_reason: task
                             .reason
@@ -101,11 +105,8 @@ pub(crate) fn group(tasks: &[TaskRecord], step_order: &[&str]) -> Vec<FailureGro
         .into_iter()
         .map(|(mut g, keys)| {
             g.more = keys.len().saturating_sub(KEYS_SHOWN);
-            g.keys = keys
-                .into_iter()
-                .take(KEYS_SHOWN)
-                .map(str::to_owned)
-                .collect();
+            g.every_key = keys.into_iter().map(str::to_owned).collect();
+            g.keys = g.every_key.iter().take(KEYS_SHOWN).cloned().collect();
             g
         })
         .collect()

@@ -22,7 +22,7 @@ use crate::plan::Plan;
 use crate::state::StateError;
 
 pub(crate) use open::open_in_browser;
-pub(crate) use summary::{RunReport, Tally, command_line, seconds};
+pub(crate) use summary::{RunReport, Tally, Unchanged, command_line, seconds};
 
 /// Why the page of a run cannot be written.
 #[derive(Debug, thiserror::Error)]

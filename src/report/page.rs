@@ -53,8 +53,8 @@ struct Failures {
     #[serde(flatten)]
     group: FailureGroup,
     rerun: String,
-    /// Failed tasks of the step in every group, when the step has more than
-    /// this group: the command runs them all (`--only` takes steps).
+    /// Failed tasks of the step in every group, when the command runs them
+    /// all: a group too big to name its tasks, in a step with other groups.
     step_failed: Option<usize>,
 }
 
@@ -167,9 +167,10 @@ pub(crate) fn render(
             let of_step = groups
                 .iter()
                 .filter(|g| g.step == group.step && !g.interrupted);
+            let whole_step = !group.interrupted && group.every_key.len() > RERUN_KEYS;
             Failures {
                 rerun: rerun_command(&file, group),
-                step_failed: (!group.interrupted && of_step.clone().count() > 1)
+                step_failed: (whole_step && of_step.clone().count() > 1)
                     .then(|| of_step.map(|g| g.count).sum()),
                 group: group.clone(),
             }
@@ -264,21 +265,35 @@ fn header(pipeline: &Pipeline, run: &RunRow, tasks: &[TaskRecord], file: String)
     }
 }
 
-/// The command that runs the tasks of a failure group again: `--only STEP`
-/// runs that step (and what it needs, if out of date); of its tasks only
-/// those not up to date run, which are the failed ones. Interrupted tasks
-/// run again with a plain run.
+/// The most tasks a failure group's command names one by one; a bigger
+/// group's command runs its whole step (`--only STEP`).
+const RERUN_KEYS: usize = 50;
+
+/// The command that runs the tasks of a failure group again: one
+/// `--only STEP:KEY` per task (the key escaped as a glob, so it matches
+/// itself only), which runs those tasks and what they need; for a group of
+/// more than `RERUN_KEYS` tasks, `--only STEP`, of whose tasks only those
+/// not up to date run (the step's failed ones). Interrupted tasks run
+/// again with a plain run.
 fn rerun_command(file: &str, group: &FailureGroup) -> String {
     let quote = |s: &str| {
         shlex::try_quote(s)
             .map(|q| q.into_owned())
             .unwrap_or_else(|_| format!("{s:?}"))
     };
+    let mut command = format!("runner {}", quote(file));
     if group.interrupted {
-        format!("runner {}", quote(file))
-    } else {
-        format!("runner {} --only {}", quote(file), quote(&group.step))
+        return command;
     }
+    if group.every_key.len() > RERUN_KEYS {
+        command.push_str(&format!(" --only {}", quote(&group.step)));
+        return command;
+    }
+    for key in &group.every_key {
+        let only = format!("{}:{}", group.step, glob::Pattern::escape(key));
+        command.push_str(&format!(" --only {}", quote(&only)));
+    }
+    command
 }
 
 /// The template environment: the page, its style and script embedded.
@@ -316,6 +331,56 @@ fn thousands(n: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn group_of(keys: &[&str]) -> FailureGroup {
+        FailureGroup {
+            step: "check".to_owned(),
+            signature: "failed".to_owned(),
+            count: keys.len(),
+            keys: Vec::new(),
+            more: 0,
+            every_key: keys.iter().map(|k| (*k).to_owned()).collect(),
+            example_key: keys[0].to_owned(),
+            example_reason: "exit code 1".to_owned(),
+            example_lines: Vec::new(),
+            log_path: None,
+            interrupted: false,
+        }
+    }
+
+    #[test]
+    fn a_groups_command_names_its_tasks_as_patterns_that_match_only_them() {
+        let cmd = rerun_command("/p/x.toml", &group_of(&["a", "sub/b[1]", "it's *"]));
+        let words = shlex::split(&cmd).unwrap();
+        assert_eq!(
+            words,
+            [
+                "runner",
+                "/p/x.toml",
+                "--only",
+                "check:a",
+                "--only",
+                "check:sub/b[[]1[]]",
+                "--only",
+                "check:it's [*]"
+            ]
+        );
+        let pattern = glob::Pattern::new(words[5].split_once(':').unwrap().1).unwrap();
+        assert!(pattern.matches("sub/b[1]") && !pattern.matches("sub/b1"));
+    }
+
+    #[test]
+    fn a_big_groups_command_runs_its_step() {
+        let keys: Vec<String> = (0..=RERUN_KEYS).map(|i| format!("k{i}")).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        assert_eq!(
+            rerun_command("x.toml", &group_of(&keys)),
+            "runner x.toml --only check"
+        );
+        let mut interrupted = group_of(&["a"]);
+        interrupted.interrupted = true;
+        assert_eq!(rerun_command("x.toml", &interrupted), "runner x.toml");
+    }
 
     #[test]
     fn numbers_with_thousands() {

@@ -1,5 +1,6 @@
-//! The end-of-run summary: per step ok / failed / skipped / up to date and
-//! time, then one `FAILED:` block per failure with the command to copy, how
+//! The end-of-run summary: per step ok / failed / (interrupted) / skipped /
+//! up to date, the sum of its task times and its wall time, then one
+//! `FAILED:` block per failure with the command to copy, how
 //! it ended and the tail of its stderr.
 
 use std::fmt::Write as _;
@@ -16,6 +17,8 @@ pub(crate) struct Tally {
     pub(crate) ok: usize,
     /// Ran and failed.
     pub(crate) failed: usize,
+    /// Stopped by an interrupt (not their own fault).
+    pub(crate) interrupted: usize,
     /// Not run: upstream failed, or the run stopped.
     pub(crate) skipped: usize,
     /// Not run: nothing changed since the last success.
@@ -26,9 +29,10 @@ impl Tally {
     fn add(&mut self, outcome: &Outcome) {
         match outcome {
             Outcome::Succeeded => self.ok += 1,
+            Outcome::Failed(f) if f.interrupted => self.interrupted += 1,
             Outcome::Failed(_) => self.failed += 1,
             Outcome::UpToDate => self.up_to_date += 1,
-            Outcome::SkippedUpstream | Outcome::NotRun => self.skipped += 1,
+            Outcome::SkippedUpstream(_) | Outcome::NotRun => self.skipped += 1,
         }
     }
 }
@@ -43,6 +47,19 @@ pub(crate) struct RunReport<'a> {
     pub(crate) results: &'a [Option<TaskResult>],
     /// Wall time of the run.
     pub(crate) wall: Duration,
+    /// Under `--quiet`: failures that are the same as last time, shown as
+    /// one line instead of their blocks.
+    pub(crate) unchanged: Option<&'a Unchanged>,
+}
+
+/// Failures that are the same as in the task's previous run (same
+/// fingerprint, reason and output), for `--quiet` (cron mails only news).
+#[derive(Debug, Default)]
+pub(crate) struct Unchanged {
+    /// The tasks, sorted.
+    pub(crate) tasks: Vec<usize>,
+    /// When the oldest of them started failing that way (RFC 3339).
+    pub(crate) since: String,
 }
 
 impl RunReport<'_> {
@@ -55,43 +72,87 @@ impl RunReport<'_> {
         t
     }
 
-    /// Per step: its counts and the summed run time of its tasks.
-    pub(crate) fn per_step(&self) -> Vec<(Tally, Duration)> {
+    /// Per step: its counts, the summed run time of its tasks, and its
+    /// wall time (from its first task's start to its last task's end).
+    pub(crate) fn per_step(&self) -> Vec<(Tally, Duration, Duration)> {
         self.plan
             .step_tasks
             .iter()
             .map(|ids| {
                 let mut tally = Tally::default();
                 let mut time = Duration::ZERO;
+                let mut span: Option<(std::time::SystemTime, std::time::SystemTime)> = None;
                 for r in ids.iter().filter_map(|&id| self.results[id].as_ref()) {
                     tally.add(&r.outcome);
                     time += r.duration;
+                    if let Some(start) = r.started_at {
+                        let end = start + r.duration;
+                        span = Some(match span {
+                            None => (start, end),
+                            Some((s, e)) => (s.min(start), e.max(end)),
+                        });
+                    }
                 }
-                (tally, time)
+                let wall = span.map_or(Duration::ZERO, |(s, e)| {
+                    e.duration_since(s).unwrap_or(Duration::ZERO)
+                });
+                (tally, time, wall)
             })
             .collect()
+    }
+
+    /// `step/key` of some tasks, at most 5 of them and how many more.
+    fn names(&self, tasks: &[&Task]) -> String {
+        const SHOWN: usize = 5;
+        let mut names: Vec<String> = tasks
+            .iter()
+            .take(SHOWN)
+            .map(|t| crate::exec::task_name(self.pipeline, t))
+            .collect();
+        if tasks.len() > SHOWN {
+            names.push(format!("and {} more", tasks.len() - SHOWN));
+        }
+        names.join(", ")
     }
 
     /// The summary text (several lines, ends with a newline).
     pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         let mut failures: Vec<(&Task, &TaskResult)> = Vec::new();
+        let mut interrupted: Vec<&Task> = Vec::new();
+        // Per failed task, the tasks skipped because of it.
+        let mut skipped_by: std::collections::HashMap<usize, Vec<&Task>> = Default::default();
+        let mut partial: Vec<String> = Vec::new();
         // Per step: its tasks that failed because its worker could not
         // start, shown as one entry (issue 9).
         let mut step_wide: Vec<Vec<(&Task, &TaskResult)>> =
             vec![Vec::new(); self.pipeline.steps.len()];
         for task in &self.plan.tasks {
-            if let Some(r) = &self.results[task.id]
-                && let Outcome::Failed(f) = &r.outcome
-            {
-                if f.step_wide {
+            let Some(r) = &self.results[task.id] else {
+                continue;
+            };
+            let unchanged = self
+                .unchanged
+                .is_some_and(|u| u.tasks.binary_search(&task.id).is_ok());
+            match &r.outcome {
+                Outcome::Failed(f) if f.interrupted => interrupted.push(task),
+                Outcome::Failed(_) if unchanged => {}
+                Outcome::Failed(f) if f.step_wide => {
                     if step_wide[task.step].is_empty() {
                         failures.push((task, r));
                     }
                     step_wide[task.step].push((task, r));
-                } else {
-                    failures.push((task, r));
                 }
+                Outcome::Failed(_) => failures.push((task, r)),
+                Outcome::SkippedUpstream(cause) => skipped_by.entry(*cause).or_default().push(task),
+                _ => {}
+            }
+            if let Some(n) = &r.narrowed {
+                partial.push(format!(
+                    "{}: {}",
+                    crate::exec::task_name(self.pipeline, task),
+                    crate::exec::partial_note(self.pipeline, self.plan, &n.failed)
+                ));
             }
         }
         for (task, result) in &failures {
@@ -137,6 +198,27 @@ impl RunReport<'_> {
                     let _ = writeln!(out, "    | {line}");
                 }
             }
+            if let Some(skipped) = skipped_by.get(&task.id) {
+                let _ = writeln!(out, "  skipped: {}", self.names(skipped));
+            }
+            out.push('\n');
+        }
+        if !interrupted.is_empty() {
+            let _ = writeln!(out, "interrupted: {}\n", self.names(&interrupted));
+        }
+        if let Some(u) = self.unchanged.filter(|u| !u.tasks.is_empty()) {
+            let n = u.tasks.len();
+            let _ = writeln!(
+                out,
+                "{n} failure{} unchanged since {}\n",
+                if n == 1 { "" } else { "s" },
+                u.since
+            );
+        }
+        for line in &partial {
+            let _ = writeln!(out, "{line}");
+        }
+        if !partial.is_empty() {
             out.push('\n');
         }
 
@@ -148,31 +230,70 @@ impl RunReport<'_> {
             .max()
             .unwrap_or(4)
             .max(4);
-        let _ = writeln!(
-            out,
-            "{:<width$}  {:>6}  {:>6}  {:>7}  {:>10}  {:>8}",
-            "step", "ok", "failed", "skipped", "up to date", "time"
-        );
-        for (step, (tally, time)) in self.pipeline.steps.iter().zip(self.per_step()) {
-            if tally == Tally::default() {
-                continue;
+        let t = self.totals();
+        // The interrupted column only when something was.
+        let stopped = t.interrupted > 0;
+        let row = |out: &mut String, cells: [&str; 8]| {
+            let _ = write!(
+                out,
+                "{:<width$}  {:>6}  {:>6}",
+                cells[0], cells[1], cells[2]
+            );
+            if stopped {
+                let _ = write!(out, "  {:>11}", cells[3]);
             }
             let _ = writeln!(
                 out,
-                "{:<width$}  {:>6}  {:>6}  {:>7}  {:>10}  {:>8}",
-                step.name,
-                tally.ok,
-                tally.failed,
-                tally.skipped,
-                tally.up_to_date,
-                seconds(time)
+                "  {:>7}  {:>10}  {:>12}  {:>8}",
+                cells[4], cells[5], cells[6], cells[7]
+            );
+        };
+        row(
+            &mut out,
+            [
+                "step",
+                "ok",
+                "failed",
+                "interrupted",
+                "skipped",
+                "up to date",
+                "sum of tasks",
+                "wall",
+            ],
+        );
+        for (step, (tally, time, wall)) in self.pipeline.steps.iter().zip(self.per_step()) {
+            if tally == Tally::default() {
+                continue;
+            }
+            row(
+                &mut out,
+                [
+                    &step.name,
+                    &tally.ok.to_string(),
+                    &tally.failed.to_string(),
+                    &tally.interrupted.to_string(),
+                    &tally.skipped.to_string(),
+                    &tally.up_to_date.to_string(),
+                    &seconds(time),
+                    &seconds(wall),
+                ],
             );
         }
-        let t = self.totals();
-        let verdict = if t.failed > 0 { "FAILED" } else { "ok" };
+        let verdict = if stopped {
+            "INTERRUPTED"
+        } else if t.failed > 0 {
+            "FAILED"
+        } else {
+            "ok"
+        };
+        let interrupted = if stopped {
+            format!("{} interrupted, ", t.interrupted)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "{verdict}: {} ok, {} failed, {} skipped, {} up to date in {}",
+            "{verdict}: {} ok, {} failed, {interrupted}{} skipped, {} up to date in {}",
             t.ok,
             t.failed,
             t.skipped,

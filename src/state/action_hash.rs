@@ -76,6 +76,8 @@ pub(crate) fn action_hash(step: &Step, task: &Task) -> blake3::Hash {
         retries: _,    // the same
         env,           // hashed
         threads: _,    // the same
+        placement: _,  // where it runs (local or SLURM) does not change a result
+        partial: _,    // `task.failed` below
     } = step;
     let mut f = Fields(blake3::Hasher::new());
     f.str("runner-fingerprint");
@@ -107,6 +109,15 @@ pub(crate) fn action_hash(step: &Step, task: &Task) -> blake3::Hash {
     f.count(task.outputs.len());
     for out in task.outputs.iter() {
         f.bytes(out.as_os_str().as_encoded_bytes());
+    }
+    // Only for partial steps, so that other tasks' fingerprints stay: the
+    // set of upstream tasks that failed (a fixed file re-runs the summary).
+    if let Some(failed) = &task.failed {
+        f.str("failed");
+        f.count(failed.len());
+        for key in failed.iter() {
+            f.str(key);
+        }
     }
     f.0.finalize()
 }
@@ -170,7 +181,7 @@ fn toml_fields(f: &mut Fields, value: &toml::Value) {
 /// rendered for this task, keys sorted. (The module's and its helpers'
 /// content and the interpreter's binary are deps.)
 fn call_fields(f: &mut Fields, call: &CallCommand) {
-    let CallCommand { spec, with } = call;
+    let CallCommand { spec, with, vars } = call;
     let CallSpec {
         worker,
         with: _,      // rendered: `with` above
@@ -205,6 +216,19 @@ fn call_fields(f: &mut Fields, call: &CallCommand) {
     for (key, value) in sorted {
         f.str(key);
         json_fields(f, value);
+    }
+    // The function is given every var (it may read any): a change of one,
+    // by `--set` or in the file, runs the step again. Hashed only when
+    // there are vars, so that other call steps keep their fingerprints.
+    if let Some(vars) = vars {
+        f.str("vars");
+        f.count(vars.len());
+        let mut names: Vec<&String> = vars.keys().collect();
+        names.sort();
+        for name in names {
+            f.str(name);
+            toml_fields(f, &vars[name.as_str()]);
+        }
     }
 }
 
@@ -402,6 +426,13 @@ with = { layout = "wide", format = "csv" }
 out = "stats/{{ key }}.csv"
 
 [[steps]]
+name = "summary"
+all = "sorted"
+partial = true
+shell = "cat {{ inputs }} > {{ out }}"
+out = "summary.txt"
+
+[[steps]]
 name = "call"
 each = "data"
 python = "scripts/f.py:plot"
@@ -431,6 +462,8 @@ out = "plots/{{ key }}.txt"
         std::fs::create_dir_all(root.join("templates")).unwrap();
         std::fs::write(root.join("data/x.csv"), "t,v1\n1,2\n3,4\n").unwrap();
         std::fs::write(root.join("templates/plot.txt.j2"), "{{ title }}\n").unwrap();
+        std::fs::create_dir_all(root.join("build/sorted")).unwrap();
+        std::fs::write(root.join("build/sorted/x.csv"), "3,4\n1,2\nt,v1\n").unwrap();
         std::fs::create_dir_all(root.join("scripts")).unwrap();
         std::fs::write(root.join("scripts/f.py"), "def plot(input, out): pass\n").unwrap();
         std::fs::write(root.join("pipeline.toml"), PIPELINE).unwrap();
@@ -483,6 +516,13 @@ out = "plots/{{ key }}.txt"
                 "stats",
                 "732177225c886607e0ba6e00a1b344eee0e1245b33135d0c910e0c3dc6b27ec6",
                 "5020fb90a35690d03366a39769d39e319bfa49c2720ec8f50f91ee1122b5d48b",
+            ),
+            (
+                // A partial step (its empty failed set is hashed; the four
+                // other values did not change when it came).
+                "summary",
+                "46be87ec45f3e7007344144befb8ae3b310e73e216b8c02b0b34bb50774e6ccd",
+                "d5e4e093e57eaf9a9a72be59d0fbc74b243f76f85fe2f8230f9abb3d87897677",
             ),
             (
                 "call",
@@ -563,6 +603,28 @@ out = "plots/{{ key }}.txt"
         }
     }
 
+    /// A partial task's fingerprint covers the keys of its failed upstream
+    /// tasks; a task of any other step hashes no such field.
+    #[test]
+    fn the_failed_set_of_a_partial_task_is_hashed() {
+        let (_dir, pipeline, plan) = planned();
+        let task = plan.tasks.iter().find(|t| t.failed.is_some()).unwrap();
+        let step = &pipeline.steps[task.step];
+        let none = action_hash(step, task);
+        let mut one = task.clone();
+        one.failed = Some(Arc::from(["x".to_owned()]));
+        let mut other = task.clone();
+        other.failed = Some(Arc::from(["y".to_owned()]));
+        let (one, other) = (action_hash(step, &one), action_hash(step, &other));
+        assert_ne!(none, one);
+        assert_ne!(one, other);
+        assert_eq!(
+            plan.tasks.iter().filter(|t| t.failed.is_some()).count(),
+            1,
+            "only the partial step's task carries a failed set"
+        );
+    }
+
     #[test]
     fn every_call_setting_changes_the_action_but_with_order_does_not() {
         let (_dir, pipeline, plan) = planned();
@@ -609,6 +671,15 @@ out = "plots/{{ key }}.txt"
                     argv: vec!["perl".into(), "w.pl".into()],
                     span: 0..0,
                 }
+            }),
+            // The function is given `[vars]` (as `--set` changed them).
+            Box::new(|c| {
+                let vars: toml::Table = "n = 1".parse().unwrap();
+                c.vars = Some(Arc::new(vars));
+            }),
+            Box::new(|c| {
+                let vars: toml::Table = "n = 2".parse().unwrap();
+                c.vars = Some(Arc::new(vars));
             }),
         ];
         let mut seen = vec![base];

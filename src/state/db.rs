@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// The schema this binary writes; `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 /// Every migration, in order; index i upgrades from version i to i + 1.
 const MIGRATIONS: &[&str] = &[
@@ -113,6 +113,20 @@ CREATE TABLE run_steps (
     skipped    INTEGER NOT NULL,
     up_to_date INTEGER NOT NULL,
     PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+"#,
+    // 6: the SLURM arrays a run submitted, so that a coordinator killed and
+    // started again finds the results its elements wrote (and those still
+    // running); `finished` once nothing of it will write any more.
+    r#"
+CREATE TABLE slurm_arrays (
+    dir          TEXT PRIMARY KEY,
+    job_id       TEXT NOT NULL,
+    run_id       INTEGER NOT NULL,
+    elements     INTEGER NOT NULL,
+    tasks        INTEGER NOT NULL,
+    submitted_at TEXT NOT NULL,
+    finished     INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 "#,
 ];
@@ -247,6 +261,8 @@ pub(crate) struct Last {
     pub(crate) inputs: Option<String>,
     /// `HASH  PATH` lines of the outputs.
     pub(crate) outputs: String,
+    /// For a failure: how it ended (`exit code 1`); loaded only to explain.
+    pub(crate) failure: Option<String>,
     /// Files under root its worker loaded code from (a call step).
     pub(crate) found_deps: Option<Arc<[PathBuf]>>,
 }
@@ -301,7 +317,8 @@ pub(crate) fn load_latest(
     with_inputs: bool,
 ) -> rusqlite::Result<HashMap<u128, Last>> {
     let sql = if with_inputs {
-        "SELECT step, key, status, fingerprint, action, outputs, deps, inputs FROM latest"
+        "SELECT l.step, l.key, l.status, l.fingerprint, l.action, l.outputs, l.deps, l.inputs, t.reason \
+         FROM latest l LEFT JOIN tasks t ON t.run_id = l.run_id AND t.step = l.step AND t.key = l.key"
     } else {
         "SELECT step, key, status, fingerprint, action, outputs, deps FROM latest"
     };
@@ -335,6 +352,7 @@ pub(crate) fn load_latest(
                         .clone()
                 }),
                 inputs: if with_inputs { Some(row.get(7)?) } else { None },
+                failure: if with_inputs { row.get(8)? } else { None },
             },
         );
     }
@@ -507,6 +525,8 @@ pub(crate) struct TaskRow {
     pub(crate) inputs_json: String,
     /// Output paths, as a JSON list.
     pub(crate) outputs_json: String,
+    /// The fingerprint it ran with (hex), when one was taken.
+    pub(crate) fingerprint: Option<String>,
     /// When it started (RFC 3339).
     pub(crate) started_at: Option<String>,
     /// Milliseconds, all attempts.
@@ -545,6 +565,15 @@ pub(crate) fn write_batch(
             "INSERT OR REPLACE INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id, deps) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
+        // A failure keeps the outputs of the last success (what `clean` may
+        // delete) and records what it failed with.
+        let upsert_failed = &mut tx.prepare_cached(
+            "INSERT INTO latest (step, key, status, fingerprint, action, inputs, outputs, run_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7) \
+             ON CONFLICT (step, key) DO UPDATE SET status = excluded.status, \
+             fingerprint = excluded.fingerprint, action = excluded.action, \
+             inputs = excluded.inputs, run_id = excluded.run_id",
+        )?;
         let mut mark_latest = tx.prepare_cached(
             "UPDATE latest SET status = ?3, run_id = ?4 WHERE step = ?1 AND key = ?2",
         )?;
@@ -556,7 +585,7 @@ pub(crate) fn write_batch(
                 row.status,
                 row.exit_code,
                 row.reason,
-                row.latest.as_ref().map(|l| l.fingerprint.as_str()),
+                row.fingerprint.as_deref(),
                 row.inputs_json,
                 row.outputs_json,
                 row.started_at,
@@ -568,6 +597,17 @@ pub(crate) fn write_batch(
                 row.slot.map(|s| s as i64),
             ])?;
             match &row.latest {
+                Some(l) if matches!(row.status, TaskStatus::Failed | TaskStatus::Interrupted) => {
+                    upsert_failed.execute(params![
+                        row.step,
+                        row.key,
+                        row.status,
+                        l.fingerprint,
+                        l.action,
+                        l.inputs,
+                        run_id
+                    ])?;
+                }
                 Some(l) => {
                     upsert_latest.execute(params![
                         row.step,
@@ -602,6 +642,120 @@ pub(crate) fn write_batch(
         }
     }
     tx.commit()
+}
+
+/// A SLURM array a run submitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ArrayRow {
+    /// Its folder in the state (absolute).
+    pub(crate) dir: String,
+    /// SLURM's job id.
+    pub(crate) job_id: String,
+    /// The run that submitted it.
+    pub(crate) run_id: i64,
+    /// Its elements.
+    pub(crate) elements: usize,
+    /// Its tasks.
+    pub(crate) tasks: usize,
+    /// When (RFC 3339).
+    pub(crate) submitted_at: String,
+}
+
+/// Records submitted arrays and marks those that are over, in one transaction.
+pub(crate) fn write_arrays(
+    conn: &mut Connection,
+    submitted: &[ArrayRow],
+    finished: &[String],
+) -> rusqlite::Result<()> {
+    if submitted.is_empty() && finished.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR REPLACE INTO slurm_arrays (dir, job_id, run_id, elements, tasks, submitted_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for a in submitted {
+            insert.execute(params![
+                a.dir,
+                a.job_id,
+                a.run_id,
+                a.elements as i64,
+                a.tasks as i64,
+                a.submitted_at
+            ])?;
+        }
+        let mut finish =
+            tx.prepare_cached("UPDATE slurm_arrays SET finished = 1 WHERE dir = ?1")?;
+        for dir in finished {
+            finish.execute([dir])?;
+        }
+    }
+    tx.commit()
+}
+
+/// Arrays not known to be over, oldest first.
+pub(crate) fn unfinished_arrays(conn: &Connection) -> rusqlite::Result<Vec<ArrayRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT dir, job_id, run_id, elements, tasks, submitted_at FROM slurm_arrays \
+         WHERE finished = 0 ORDER BY run_id, submitted_at, dir",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ArrayRow {
+            dir: r.get(0)?,
+            job_id: r.get(1)?,
+            run_id: r.get(2)?,
+            elements: r.get::<_, i64>(3)? as usize,
+            tasks: r.get::<_, i64>(4)? as usize,
+            submitted_at: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// A failure of the current run, to compare with what the task did before.
+#[derive(Debug, Clone)]
+pub(crate) struct FailureSeen {
+    /// Step name.
+    pub(crate) step: String,
+    /// Task key.
+    pub(crate) key: String,
+    /// The fingerprint it failed with (hex), if one was taken.
+    pub(crate) fingerprint: Option<String>,
+    /// How it ended (`exit code 1`).
+    pub(crate) reason: String,
+    /// The last lines of its output.
+    pub(crate) tail: String,
+}
+
+/// When the same failure (status, fingerprint, reason and output tail) was
+/// first seen in an unbroken run of results of this task before `run_id`:
+/// the start of the earliest such run, or `None` when its previous result
+/// was anything else (so the failure is news).
+pub(crate) fn same_failure_since(
+    conn: &Connection,
+    run_id: i64,
+    seen: &FailureSeen,
+) -> rusqlite::Result<Option<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.status, t.fingerprint, t.reason, t.stderr_tail, r.started_at \
+         FROM tasks t JOIN runs r ON r.id = t.run_id \
+         WHERE t.step = ?1 AND t.key = ?2 AND t.run_id < ?3 ORDER BY t.run_id DESC LIMIT 1000",
+    )?;
+    let mut rows = stmt.query(params![seen.step, seen.key, run_id])?;
+    let mut since = None;
+    while let Some(row) = rows.next()? {
+        let same = row.get_ref(0)?.as_str()? == TaskStatus::Failed.as_str()
+            && row.get::<_, Option<String>>(1)? == seen.fingerprint
+            && row.get::<_, Option<String>>(2)?.as_deref() == Some(seen.reason.as_str())
+            && row.get::<_, Option<String>>(3)?.unwrap_or_default() == seen.tail;
+        if !same {
+            break;
+        }
+        since = Some(row.get::<_, String>(4)?);
+    }
+    Ok(since)
 }
 
 /// A failed task, as `history --failed` shows it.

@@ -290,10 +290,16 @@ pub(crate) enum Reason {
     New,
     /// `--force`.
     Forced,
-    /// It failed last time.
-    FailedLastTime,
-    /// It was interrupted last time.
-    InterruptedLastTime,
+    /// It failed (or was interrupted) in its last run: how (`exit code 1`,
+    /// when known), and what changed since, if anything was seen to.
+    LastRun {
+        /// Interrupted rather than failed.
+        interrupted: bool,
+        /// How it ended, when the state says (`--explain` loads it).
+        how: Option<String>,
+        /// What changed since (action, an input); `None` = nothing seen.
+        change: Option<Box<Reason>>,
+    },
     /// The command (or built-in, options, env, outputs) changed.
     ActionChanged,
     /// An input or dep's content changed.
@@ -317,8 +323,25 @@ impl fmt::Display for Reason {
         match self {
             Reason::New => write!(f, "new"),
             Reason::Forced => write!(f, "forced"),
-            Reason::FailedLastTime => write!(f, "failed last time"),
-            Reason::InterruptedLastTime => write!(f, "interrupted last time"),
+            Reason::LastRun {
+                interrupted,
+                how,
+                change,
+            } => {
+                let what = if *interrupted {
+                    "interrupted"
+                } else {
+                    "failed"
+                };
+                write!(f, "{what} in the last run")?;
+                if let Some(how) = how.as_deref().filter(|h| *h != what) {
+                    write!(f, " ({how})")?;
+                }
+                match change {
+                    Some(change) => write!(f, "; since then: {change}"),
+                    None => write!(f, "; nothing changed since"),
+                }
+            }
             Reason::ActionChanged => write!(f, "action changed"),
             Reason::InputChanged(p) => write!(f, "input changed: {p}"),
             Reason::InputsChanged => write!(f, "inputs changed"),
@@ -348,11 +371,42 @@ pub(crate) fn compare(
     };
     match latest.status {
         TaskStatus::Ok => {}
-        TaskStatus::Interrupted => return Err(Reason::InterruptedLastTime),
-        TaskStatus::Failed | TaskStatus::Skipped | TaskStatus::NotRun => {
-            return Err(Reason::FailedLastTime);
+        status => {
+            return Err(Reason::LastRun {
+                interrupted: status == TaskStatus::Interrupted,
+                how: latest.failure.clone(),
+                change: changed_inputs(task, deps, fp, latest).err().map(Box::new),
+            });
         }
     }
+    changed_inputs(task, deps, fp, latest)?;
+    let mut recorded = hash_lines(&latest.outputs);
+    for out in task.outputs.iter() {
+        let shown = || line_safe(out);
+        let (hash, new) = files
+            .hash(out)
+            .map_err(|_| Reason::OutputMissing(shown()))?;
+        new_hashes.extend(new);
+        let hex = blake3::Hash::from(hash).to_hex();
+        let same = recorded
+            .next()
+            .is_some_and(|(p, h)| h == hex.as_str() && shown_as(p, out));
+        if !same {
+            return Err(Reason::OutputModified(shown()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the action and inputs are those of the last record: the action,
+/// then (when the inputs' hashes are loaded) which input changed, or which
+/// were added or removed.
+fn changed_inputs(
+    task: &Task,
+    deps: &[PathBuf],
+    fp: &Fingerprint,
+    latest: &Last,
+) -> Result<(), Reason> {
     if latest.action != fp.action {
         return Err(Reason::ActionChanged);
     }
@@ -389,21 +443,6 @@ pub(crate) fn compare(
             changes.push("order".to_owned());
         }
         return Err(Reason::InputsAddedOrRemoved(changes));
-    }
-    let mut recorded = hash_lines(&latest.outputs);
-    for out in task.outputs.iter() {
-        let shown = || line_safe(out);
-        let (hash, new) = files
-            .hash(out)
-            .map_err(|_| Reason::OutputMissing(shown()))?;
-        new_hashes.extend(new);
-        let hex = blake3::Hash::from(hash).to_hex();
-        let same = recorded
-            .next()
-            .is_some_and(|(p, h)| h == hex.as_str() && shown_as(p, out));
-        if !same {
-            return Err(Reason::OutputModified(shown()));
-        }
     }
     Ok(())
 }

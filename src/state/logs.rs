@@ -45,13 +45,19 @@ fn is_runners(dir: &Path) -> bool {
 /// Keeps the log folders of the newest `keep` runs (`current` included),
 /// newest by when their folder was made; removes only runner's own.
 pub(crate) fn prune(logs: &Path, current: &Path, keep: u32) {
+    prune_sparing(logs, current, keep, &[]);
+}
+
+/// [`prune`], leaving the folders in `spare` alone too (the SLURM arrays of
+/// earlier runs that may still run).
+pub(crate) fn prune_sparing(logs: &Path, current: &Path, keep: u32, spare: &[PathBuf]) {
     let Ok(entries) = fs::read_dir(logs) else {
         return;
     };
     let mut old: Vec<(std::time::SystemTime, PathBuf)> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p != current && is_runners(p))
+        .filter(|p| p != current && !spare.contains(p) && is_runners(p))
         .filter_map(|p| {
             let made = fs::symlink_metadata(p.join(MARKER)).ok()?.modified().ok()?;
             Some((made, p))

@@ -200,7 +200,11 @@ pub(crate) struct OpenState {
 impl OpenState {
     /// Locks the state folder (waiting if `wait`) and opens or creates the
     /// database (setting a damaged one aside).
-    pub(crate) fn open(pipeline: &Pipeline, wait: bool) -> Result<OpenState, StateError> {
+    pub(crate) fn open(
+        pipeline: &Pipeline,
+        wait: bool,
+        quiet: bool,
+    ) -> Result<OpenState, StateError> {
         let dir = pipeline.abs(&pipeline.state_dir);
         std::fs::create_dir_all(&dir).map_err(|source| StateError::File {
             what: "cannot create the state folder",
@@ -209,7 +213,10 @@ impl OpenState {
         })?;
         ignore_in_git(pipeline);
         let lock = lock::acquire(&dir, wait, |holder| {
-            eprintln!("waiting for another run to finish ({holder})");
+            // Cron mails whatever is printed: waiting is not news.
+            if !quiet {
+                eprintln!("waiting for another run to finish ({holder})");
+            }
         })?;
         let db_path = dir.join(DB_FILE);
         let conn = match db::open(&db_path) {
@@ -230,7 +237,8 @@ impl OpenState {
         })
     }
 
-    fn conn(&self) -> Result<&Connection, StateError> {
+    /// The database connection (not while a writer has it).
+    pub(crate) fn conn(&self) -> Result<&Connection, StateError> {
         self.conn
             .as_ref()
             .ok_or_else(|| Internal::new("state connection in use").into())
@@ -385,6 +393,26 @@ impl OpenState {
     /// Forgets leftovers once they are stopped.
     pub(crate) fn forget(&mut self, leftovers: &[Leftover]) -> Result<(), StateError> {
         self.with_db(|conn| groups::forget(conn, leftovers))
+    }
+
+    /// The SLURM arrays of earlier runs not known to be over.
+    pub(crate) fn unfinished_arrays(&mut self) -> Result<Vec<db::ArrayRow>, StateError> {
+        self.with_db(db::unfinished_arrays)
+    }
+
+    /// For each failure of this run: when the task started failing the
+    /// same way (same fingerprint, reason and output), if its previous
+    /// result was that same failure; `None` when it is news.
+    pub(crate) fn unchanged_failures(
+        &self,
+        failures: &[db::FailureSeen],
+    ) -> Result<Vec<Option<String>>, StateError> {
+        let conn = self.conn()?;
+        failures
+            .iter()
+            .map(|f| db::same_failure_since(conn, self.run_id, f))
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| StateError::database(self.db_path(), e))
     }
 
     /// The database path.

@@ -22,6 +22,8 @@ enum Write {
     Task(Box<TaskRow>, Vec<fingerprint::NewHash>),
     Hashes(Vec<fingerprint::NewHash>),
     Group(GroupOp),
+    Array(db::ArrayRow),
+    ArraysFinished(Vec<String>),
 }
 
 /// What the thread hands back: the connection, the run's id (new if the
@@ -74,6 +76,8 @@ impl Writer {
                     let mut rows = Vec::new();
                     let mut hashes = Vec::new();
                     let mut groups = Vec::new();
+                    let mut arrays = Vec::new();
+                    let mut finished = Vec::new();
                     for message in std::iter::once(first).chain(rx.try_iter()) {
                         match message {
                             Write::Task(row, h) => {
@@ -82,12 +86,18 @@ impl Writer {
                             }
                             Write::Hashes(h) => hashes.extend(h),
                             Write::Group(op) => groups.push(op),
+                            Write::Array(a) => arrays.push(a),
+                            Write::ArraysFinished(dirs) => finished.extend(dirs),
                         }
                     }
                     if result.is_err() {
                         continue;
                     }
-                    let mut written = db::write_batch(&mut conn, run_id, &rows, &hashes, &groups);
+                    let write = |conn: &mut Connection, run_id: i64| {
+                        db::write_batch(conn, run_id, &rows, &hashes, &groups)
+                            .and_then(|()| db::write_arrays(conn, &arrays, &finished))
+                    };
+                    let mut written = write(&mut conn, run_id);
                     if matches!(&written, Err(e) if damage::is_corrupt(e))
                         && let Err(err) = written
                     {
@@ -97,7 +107,7 @@ impl Writer {
                             Ok((fresh, id)) => {
                                 conn = fresh;
                                 run_id = id;
-                                db::write_batch(&mut conn, run_id, &rows, &hashes, &groups)
+                                write(&mut conn, run_id)
                             }
                             Err(e) => Err(e),
                         };
@@ -154,6 +164,22 @@ impl Writer {
             && let Some(tx) = &self.tx
         {
             let _ = tx.send(Write::Hashes(hashes));
+        }
+    }
+
+    /// Queues a SLURM array just submitted.
+    pub(crate) fn array(&self, row: db::ArrayRow) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Write::Array(row));
+        }
+    }
+
+    /// Queues marking arrays (by folder) as over.
+    pub(crate) fn arrays_finished(&self, dirs: Vec<String>) {
+        if !dirs.is_empty()
+            && let Some(tx) = &self.tx
+        {
+            let _ = tx.send(Write::ArraysFinished(dirs));
         }
     }
 

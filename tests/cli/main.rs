@@ -7,6 +7,8 @@ mod support;
 mod browser;
 mod core;
 mod errors;
+mod everyday;
+mod executor;
 mod history;
 mod load_errors;
 mod plot;

@@ -84,7 +84,7 @@ out = "stats/{{ key }}.json"
     );
     let (code, stderr) = sigterm_while_reading(&t, "data/big.csv");
     assert_eq!(code, Some(143), "{stderr}");
-    assert!(stderr.contains("FAILED: stats big"), "{stderr}");
+    assert!(stderr.contains("interrupted: stats/big"), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(!t.exists("build/stats/big.json"));
 }
@@ -129,7 +129,7 @@ out = "all.csv"
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("FAILED: all all"), "{stderr}");
+    assert!(stderr.contains("interrupted: all/all"), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(!t.exists("build/all.csv"));
 }

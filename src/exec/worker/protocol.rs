@@ -140,6 +140,13 @@ pub(crate) fn task_args(
         Value::Array(outs.iter().map(|p| text(p)).collect()),
     );
     args.insert("key".into(), Value::from(task.key.as_str()));
+    // A partial task: the keys of the upstream tasks that failed.
+    if let Some(failed) = &task.failed {
+        args.insert(
+            "failed".into(),
+            Value::Array(failed.iter().map(|k| Value::from(k.as_str())).collect()),
+        );
+    }
     if let Some((index, count)) = task.batch {
         args.insert(
             "batch".into(),
