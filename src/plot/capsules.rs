@@ -329,6 +329,12 @@ mod tests {
     /// anti-aliased scan converter resvg uses): the reference.
     fn skia(runs: &[Vec<(f32, f32)>], width: f32, color: Color, (w, h): (u32, u32)) -> Pixmap {
         let mut pixmap = Pixmap::new(w, h).unwrap();
+        skia_onto(&mut pixmap, runs, width, color);
+        pixmap
+    }
+
+    /// `skia` onto a given canvas.
+    fn skia_onto(pixmap: &mut Pixmap, runs: &[Vec<(f32, f32)>], width: f32, color: Color) {
         let mut paint = Paint::default();
         paint.set_color(color);
         paint.anti_alias = true;
@@ -341,7 +347,6 @@ mod tests {
         if let Some(path) = super::super::paths::skia_path(runs.iter().map(Vec::as_slice)) {
             pixmap.stroke_path(&path, &paint, &st, Transform::identity(), None);
         }
-        pixmap
     }
 
     /// How two coverages differ: the largest difference of one pixel's
@@ -552,6 +557,317 @@ mod tests {
             assert_eq!(p.pixel(10, y).unwrap().alpha(), 255, "row {y}");
             assert_eq!(p.pixel(9, y).unwrap().alpha(), 0, "row {y}");
             assert_eq!(p.pixel(11, y).unwrap().alpha(), 0, "row {y}");
+        }
+    }
+
+    /// A deterministic generator of numbers in `0.0..1.0`.
+    struct Noise(u64);
+
+    impl Noise {
+        fn next(&mut self) -> f32 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 40) as f32 / (1u64 << 24) as f32
+        }
+    }
+
+    /// A dense noisy series as M4 leaves it (decimate.rs): per half pixel
+    /// column its first, lowest, highest and last point, spread over
+    /// `low..high` of the canvas's height, from x `from` to `to`.
+    fn comb(seed: u64, (from, to): (f32, f32), (low, high): (f32, f32)) -> Vec<(f32, f32)> {
+        let mut noise = Noise(seed);
+        let mut points = Vec::new();
+        let mut x = from;
+        while x < to {
+            for k in 0..4 {
+                let y = low + noise.next() * (high - low);
+                // Tenths of a pixel, as path data has them.
+                let at = |v: f32| (v * 10.0).round() / 10.0;
+                points.push((at(x + k as f32 * 0.1), at(y)));
+            }
+            x += 0.5;
+        }
+        points
+    }
+
+    /// Whether the capsule of radius `r` around `a`-`b` holds `p`, and how
+    /// far `p` is from its outline, straight from the distance to the
+    /// segment.
+    fn holds(p: (f64, f64), a: (f32, f32), b: (f32, f32), r: f32) -> (bool, f64) {
+        let (a, b) = (
+            (f64::from(a.0), f64::from(a.1)),
+            (f64::from(b.0), f64::from(b.1)),
+        );
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len2 = dx * dx + dy * dy;
+        let t = if len2 > 0.0 {
+            (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let (cx, cy) = (a.0 + t * dx, a.1 + t * dy);
+        let d = ((p.0 - cx).powi(2) + (p.1 - cy).powi(2)).sqrt();
+        (d <= f64::from(r), (d - f64::from(r)).abs())
+    }
+
+    /// Asserts that the samples `cover` sets on a `w` x `h` canvas are
+    /// exactly those whose centres lie within `r` of a segment (or a lone
+    /// point), but for centres within a rounding error of an outline.
+    fn exact(name: &str, runs: &[Vec<(f32, f32)>], r: f32, (w, h): (u32, u32)) {
+        let pixmap = Pixmap::new(w, h).unwrap();
+        let Some(f) = frame(&pixmap, runs, r) else {
+            return;
+        };
+        let mut columns = Vec::new();
+        cover(&mut columns, f, runs, r);
+        let segments: Vec<((f32, f32), (f32, f32))> = runs
+            .iter()
+            .flat_map(|run| match run.as_slice() {
+                [p] => vec![(*p, *p)],
+                _ => run.windows(2).map(|w| (w[0], w[1])).collect(),
+            })
+            .collect();
+        let (mut set, mut wrong) = (0, 0);
+        for j in 0..f.w * SUB {
+            for i in 0..f.h * SUB {
+                let ours = columns[j * f.words + i / WORD] >> (i % WORD) & 1 == 1;
+                let centre = (
+                    f.x0 as f64 + (j as f64 + 0.5) / SUB as f64,
+                    f.y0 as f64 + (i as f64 + 0.5) / SUB as f64,
+                );
+                let (mut inside, mut margin) = (false, f64::INFINITY);
+                for &(a, b) in &segments {
+                    let (holds, off) = holds(centre, a, b, r);
+                    inside |= holds;
+                    margin = margin.min(off);
+                }
+                set += usize::from(ours);
+                if ours != inside && margin > 1e-9 {
+                    wrong += 1;
+                }
+            }
+        }
+        eprintln!("{name}: {set} samples set, {wrong} wrong");
+        assert_eq!(wrong, 0, "{name}: {wrong} samples wrong of {set} set");
+        assert!(set > 0, "{name}: nothing drawn");
+    }
+
+    #[test]
+    fn samples_are_exactly_those_within_the_radius() {
+        let size = (60, 40);
+        let mut noise = Noise(7);
+        let mut segments = Vec::new();
+        for _ in 0..60 {
+            // Anywhere on the canvas and up to a canvas beyond it.
+            let mut point = || (noise.next() * 180.0 - 60.0, noise.next() * 120.0 - 40.0);
+            segments.push(vec![point(), point()]);
+        }
+        let dense = comb(3, (2.0, 58.0), (1.0, 39.0));
+        let steep = vec![(10.0, 2.0), (10.02, 38.0), (10.5, 3.0), (10.37, 37.9)];
+        let shallow = vec![(2.0, 20.0), (58.0, 20.01), (3.0, 21.3), (57.0, 20.9)];
+        let dots: Vec<_> = (0..12)
+            .map(|i| vec![(4.3 + i as f32 * 4.6, 7.0 + i as f32 * 2.7)])
+            .collect();
+        for r in [0.1, 0.25, 0.45, 0.75, 2.5] {
+            exact(&format!("segments r={r}"), &segments, r, size);
+            exact(
+                &format!("dense r={r}"),
+                std::slice::from_ref(&dense),
+                r,
+                size,
+            );
+            exact(
+                &format!("steep r={r}"),
+                std::slice::from_ref(&steep),
+                r,
+                size,
+            );
+            exact(
+                &format!("shallow r={r}"),
+                std::slice::from_ref(&shallow),
+                r,
+                size,
+            );
+            exact(&format!("dots r={r}"), &dots, r, size);
+        }
+    }
+
+    #[test]
+    fn dense_noise_is_tiny_skias_stroke() {
+        let size = (300, 160);
+        let blue = Color::from_rgba8(0, 114, 178, 255);
+        // A noisy series over the whole panel, and one in a band, as the
+        // realworld benchmark's `count` and `temp` draw.
+        like_skia(
+            "noise",
+            &[comb(5, (4.0, 296.0), (3.0, 157.0))],
+            1.5,
+            blue,
+            size,
+        );
+        like_skia(
+            "band",
+            &[comb(9, (4.0, 296.0), (70.0, 90.0))],
+            1.5,
+            blue,
+            size,
+        );
+        // Three series over each other, each painted once.
+        let mut p = Pixmap::new(size.0, size.1).unwrap();
+        let mut q = Pixmap::new(size.0, size.1).unwrap();
+        for seed in [1, 2, 3] {
+            let runs = [comb(seed, (4.0, 296.0), (3.0, 157.0))];
+            stroke(&mut p, &runs, 1.5, blue);
+            skia_onto(&mut q, &runs, 1.5, blue);
+        }
+        let (max, mean, ratio) = compare(&p, &q);
+        assert!(
+            max <= 64 && mean < 6.0 && (ratio - 1.0).abs() < 0.02,
+            "{max} {mean} {ratio}"
+        );
+    }
+
+    #[test]
+    fn steep_and_shallow_segments_are_tiny_skias_stroke() {
+        let size = (200, 200);
+        // A fan of segments every 3 degrees, and the nearly vertical and
+        // nearly horizontal ones M4 and flat series draw.
+        let fan: Vec<_> = (0..60)
+            .map(|k| {
+                let angle = (k as f32 * 3.0).to_radians();
+                let (s, c) = angle.sin_cos();
+                vec![
+                    (100.0 + 10.0 * c, 100.0 + 10.0 * s),
+                    (100.0 + 95.0 * c, 100.0 + 95.0 * s),
+                ]
+            })
+            .collect();
+        like_skia("fan", &fan, 1.5, Color::BLACK, size);
+        let near: Vec<_> = (0..20)
+            .map(|k| {
+                let d = k as f32 * 0.013;
+                let x = 10.0 + k as f32 * 9.1;
+                [
+                    vec![(x, 5.0), (x + d, 95.0)],
+                    vec![
+                        (5.0, 105.0 + k as f32 * 4.3),
+                        (195.0, 105.3 + k as f32 * 4.3 + d),
+                    ],
+                ]
+            })
+            .flat_map(|pair| pair.into_iter())
+            .collect();
+        like_skia(
+            "near vertical and horizontal",
+            &near,
+            1.5,
+            Color::BLACK,
+            size,
+        );
+        like_skia("thick", &near, 5.0, Color::BLACK, size);
+    }
+
+    #[test]
+    fn sub_pixel_widths_cover_their_area() {
+        // tiny-skia draws strokes under a pixel wide as hairlines of less
+        // alpha, not as outlines: compare the ink (the stroke's area), and
+        // the samples with their exact definition above.
+        let size = (200, 120);
+        let lines = [comb(4, (4.0, 196.0), (10.0, 110.0))];
+        for width in [0.2f32, 0.5, 0.9] {
+            let p = ours(&lines, width, Color::BLACK, size);
+            let q = skia(&lines, width, Color::BLACK, size);
+            let (_, _, ratio) = compare(&p, &q);
+            eprintln!("width {width}: ink ratio to tiny-skia {ratio:.3}");
+            assert!((ratio - 1.0).abs() < 0.15, "width {width}: {ratio}");
+        }
+        // One vertical line 0.5 wide, centred in a pixel column: half of
+        // each pixel it crosses.
+        let p = ours(
+            &[vec![(10.5, 2.0), (10.5, 18.0)]],
+            0.5,
+            Color::BLACK,
+            (20, 20),
+        );
+        for y in 3..17 {
+            assert_eq!(p.pixel(10, y).unwrap().alpha(), 128, "row {y}");
+            assert_eq!(p.pixel(9, y).unwrap().alpha(), 0, "row {y}");
+        }
+    }
+
+    #[test]
+    fn dense_noise_is_clipped_at_the_canvas_edges_as_tiny_skia_clips() {
+        let size = (200, 120);
+        // From beyond the left edge to beyond the right, beyond the top and
+        // the bottom: the canvas's edge cuts the panel.
+        let noise = comb(12, (-20.0, 220.0), (-30.0, 150.0));
+        like_skia(
+            "noise past every edge",
+            std::slice::from_ref(&noise),
+            1.5,
+            Color::BLACK,
+            size,
+        );
+        exact("noise past every edge", &[noise], 0.75, size);
+        // Right on the edges: half of the stroke inside.
+        let p = ours(&[vec![(0.0, 10.0), (0.0, 110.0)]], 1.5, Color::BLACK, size);
+        assert_eq!(p.pixel(0, 50).unwrap().alpha(), 191);
+        let p = ours(
+            &[vec![(10.0, 120.0), (190.0, 120.0)]],
+            1.5,
+            Color::BLACK,
+            size,
+        );
+        assert_eq!(p.pixel(50, 119).unwrap().alpha(), 191);
+    }
+
+    #[test]
+    fn pixels_count_their_samples() {
+        let mut noise = Noise(21);
+        for _ in 0..200 {
+            let mut word = || {
+                let bits =
+                    u64::from(noise.next().to_bits()) << 40 ^ u64::from(noise.next().to_bits());
+                // Sparse, dense and mixed words.
+                match noise.next() {
+                    x if x < 0.2 => 0,
+                    x if x < 0.4 => !0,
+                    _ => bits.rotate_left(noise.next().to_bits() % 64),
+                }
+            };
+            let words = [word(), word(), word(), word()];
+            let (even, odd) = pixel_counts(words);
+            for row in 0..WORD / SUB {
+                let naive: u32 = words
+                    .iter()
+                    .map(|w| (w >> (row * SUB) & 0xF).count_ones())
+                    .sum();
+                let byte = if row % 2 == 0 { even } else { odd } >> (8 * (row / 2)) & 0xFF;
+                assert_eq!(byte, u64::from(naive), "{words:x?} row {row}");
+            }
+        }
+    }
+
+    #[test]
+    fn floor_and_ceil_within_bounds_are_libms() {
+        for i in -4000i32..4000 {
+            let v = f64::from(i) / 64.0 + [0.0, 1e-12, -1e-12, 0.5][i.rem_euclid(4) as usize];
+            assert_eq!(
+                floor_within(v, -100, 100),
+                (v.floor() as i64).clamp(-100, 100),
+                "{v}"
+            );
+            assert_eq!(
+                ceil_within(v, -100, 100),
+                (v.ceil() as i64).clamp(-100, 100),
+                "{v}"
+            );
+        }
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300] {
+            let lo = if v.is_nan() || v < 0.0 { -3 } else { 7 };
+            assert_eq!(floor_within(v, -3, 7), lo, "{v}");
+            assert_eq!(ceil_within(v, -3, 7), lo, "{v}");
         }
     }
 }
