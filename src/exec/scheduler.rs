@@ -7,7 +7,7 @@ use std::collections::BinaryHeap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use crate::exec::progress::Progress;
+use crate::exec::progress::{Progress, Stopping};
 use crate::exec::task::{Failure, Outcome, TaskResult};
 use crate::plan::{Plan, Task, TaskId};
 
@@ -236,7 +236,7 @@ pub(crate) fn run<'a>(
                 interrupted = true;
                 guard.stopped = true;
                 let running = guard.running;
-                guard.ledger.progress.stopping(running);
+                guard.ledger.progress.stopping(Stopping::Running(running));
                 changed.notify_all();
                 drop(guard);
                 executor.stop();

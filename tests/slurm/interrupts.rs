@@ -74,7 +74,13 @@ out = "copy/{{ key }}.txt"
     let run = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(130), "{stderr}");
-    // The summary names the interrupted tasks; the state keeps why.
+    // What is stopped is what was submitted (6 tasks, running or queued),
+    // not "running tasks"; the summary names the interrupted tasks; the
+    // state keeps why.
+    assert!(
+        stderr.contains("interrupted: cancelling 6 submitted tasks (scancel of their arrays)"),
+        "{stderr}"
+    );
     assert!(stderr.contains("interrupted: slow/"), "{stderr}");
     assert_eq!(alive(&job), Vec::<String>::new(), "left in the queue");
     let reasons = sql(
