@@ -465,16 +465,10 @@ impl LocalTasks<'_> {
             return (before, deps, stored);
         }
         let files = &self.freshness.files;
-        let root = &self.pipeline.root;
         let after = fingerprint::with_deps(task, &before, before_deps, &deps, |path| {
-            let hash = files.hash(path);
-            let unchanged = fs::metadata(root.join(path))
-                .and_then(|m| m.modified())
-                .is_ok_and(|modified| modified <= found.since);
-            match hash {
-                Ok((hash, _)) if unchanged => hash,
-                _ => fingerprint::CHANGED_DURING_RUN,
-            }
+            files
+                .hash_unchanged_since(path, found.since)
+                .unwrap_or(fingerprint::CHANGED_DURING_RUN)
         });
         (Box::new(after), deps, stored)
     }
@@ -527,6 +521,12 @@ impl LocalTasks<'_> {
         for out in task.outputs.iter() {
             let out_abs = root.join(out);
             if let Some(parent) = out_abs.parent() {
+                // Usually there already (one `stat`; its check is
+                // remembered for the run).
+                if fs::metadata(parent).is_ok_and(|m| m.is_dir()) {
+                    self.folders.check(parent).map_err(plain_failure)?;
+                    continue;
+                }
                 self.folders
                     .check_before_create(parent)
                     .map_err(plain_failure)?;
@@ -604,7 +604,8 @@ impl LocalTasks<'_> {
 
         // Every declared output must exist; then each is renamed into place.
         for (out, temp) in task.outputs.iter().zip(&temps) {
-            if fs::symlink_metadata(temp).is_err() {
+            let written = fs::symlink_metadata(temp);
+            if written.is_err() {
                 let call = matches!(command, Command::Call(_));
                 let hint = match (root.join(out).exists(), call) {
                     (true, false) => {
@@ -623,7 +624,9 @@ impl LocalTasks<'_> {
             }
             // A FIFO, a folder or a device is no output: hashing it could
             // wait forever (a FIFO) or mean nothing.
-            if !fs::metadata(temp).is_ok_and(|m| m.is_file()) {
+            let regular =
+                written.is_ok_and(|m| m.is_file()) || fs::metadata(temp).is_ok_and(|m| m.is_file());
+            if !regular {
                 return Err(plain_failure(format!(
                     "the output `{}` is not a regular file (a folder, a FIFO, a device or a broken link)",
                     display_path(out)
