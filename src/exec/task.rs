@@ -491,16 +491,10 @@ impl LocalTasks<'_> {
             return (before, deps, stored);
         }
         let files = &self.fingerprints.files;
-        let root = &self.pipeline.root;
         let after = fingerprint::with_deps(task, &before, before_deps, &deps, |path| {
-            let hash = files.hash(path);
-            let unchanged = fs::metadata(root.join(path))
-                .and_then(|m| m.modified())
-                .is_ok_and(|modified| modified <= found.since);
-            match hash {
-                Ok((hash, _)) if unchanged => hash,
-                _ => fingerprint::CHANGED_DURING_RUN,
-            }
+            files
+                .hash_unchanged_since(path, found.since)
+                .unwrap_or(fingerprint::CHANGED_DURING_RUN)
         });
         (Box::new(after), deps, stored)
     }
@@ -553,6 +547,14 @@ impl LocalTasks<'_> {
         for out in task.outputs.iter() {
             if let Some(parent) = out.parent() {
                 let parent_abs = root.join(parent);
+                // Usually there already (one `stat`; its check is
+                // remembered for the run).
+                if fs::metadata(&parent_abs).is_ok_and(|m| m.is_dir()) {
+                    self.folders
+                        .check(&parent_abs)
+                        .map_err(TaskError::OutputFolder)?;
+                    continue;
+                }
                 self.folders
                     .check_before_create(&parent_abs)
                     .map_err(TaskError::OutputFolder)?;
@@ -633,7 +635,8 @@ impl LocalTasks<'_> {
 
         // Every declared output must exist; then each is renamed into place.
         for (out, temp) in task.outputs.iter().zip(&temps) {
-            if fs::symlink_metadata(temp).is_err() {
+            let written = fs::symlink_metadata(temp);
+            if written.is_err() {
                 return Err(TaskError::NotWritten {
                     path: out.clone(),
                     wrote_final: root.join(out).exists(),
@@ -642,8 +645,11 @@ impl LocalTasks<'_> {
                 .into());
             }
             // A FIFO, a folder or a device is no output: hashing it could
-            // wait forever (a FIFO) or mean nothing.
-            if !fs::metadata(temp).is_ok_and(|m| m.is_file()) {
+            // wait forever (a FIFO) or mean nothing. (One `stat` when it is
+            // a plain file: issue 9's 5,000 calls a second.)
+            let regular =
+                written.is_ok_and(|m| m.is_file()) || fs::metadata(temp).is_ok_and(|m| m.is_file());
+            if !regular {
                 return Err(TaskError::NotAFile { path: out.clone() }.into());
             }
         }
