@@ -192,6 +192,9 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let git = (!args.dry_run && !args.no_state)
         .then(|| std::thread::spawn(move || state::git::state_of(&pipeline_file)));
     let mut pipeline = load(&args.pipeline)?;
+    // This run's cgroups carry its pipeline's mark: it cleans up after dead
+    // runs of its own pipeline only.
+    exec::cgroup::set_owner(&pipeline.root.join(&pipeline.state_dir));
     let overrides = pipeline.set_vars(&args.set)?;
     phase("load", &mut clock);
     let force = if args.force.iter().any(String::is_empty) {

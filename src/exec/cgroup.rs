@@ -1,6 +1,7 @@
 //! cgroup v2 for commands (Linux). Where the cgroup2 file system is mounted
 //! and runner may make cgroups under its own, each command runs in a cgroup
-//! of its own under this run's folder (`runner-PID-START/c-N`): a timeout or
+//! of its own under this run's folder (`runner-PID-START-OWNER/c-N`, OWNER
+//! a mark of the pipeline's state folder): a timeout or
 //! an interrupt then reaches every process it started, even one that left its
 //! process group (`setsid`), and its peak memory can be read. Found from
 //! /proc/self/mountinfo and /proc/self/cgroup, so a hybrid setup (v1
@@ -12,8 +13,8 @@ use std::io::{self, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use std::os::unix::fs::OpenOptionsExt;
@@ -21,6 +22,17 @@ use std::os::unix::process::CommandExt;
 
 /// The environment variable that turns cgroups off (`off`).
 pub(crate) const SWITCH: &str = "RUNNER_CGROUP";
+
+/// The mark of the pipeline this process runs (a hash of its state folder),
+/// in its run folder's name: a run removes the cgroups of dead runs of its
+/// own pipeline only (another pipeline's next run names and stops those).
+static OWNER: OnceLock<String> = OnceLock::new();
+
+/// Sets the pipeline this process runs, before any cgroup is made.
+pub(crate) fn set_owner(state_dir: &Path) {
+    let hash = blake3::hash(state_dir.as_os_str().as_encoded_bytes());
+    let _ = OWNER.set(hash.to_hex()[..12].to_owned());
+}
 
 /// This run's cgroup folder; each command gets a cgroup inside it.
 #[derive(Debug)]
@@ -58,7 +70,8 @@ impl RunCgroup {
         let own = own_cgroup_dir()?;
         let pid = std::process::id();
         let start = start_ticks(pid as i32).unwrap_or(0);
-        let dir = own.join(format!("runner-{pid}-{start}"));
+        let owner = OWNER.get().map_or("none", String::as_str);
+        let dir = own.join(format!("runner-{pid}-{start}-{owner}"));
         fs::create_dir(&dir).ok()?;
         let mut run = RunCgroup {
             dir,
@@ -273,14 +286,19 @@ impl Joiner {
     }
 }
 
-/// Removes the cgroup folders that runs which are gone (`runner-PID-START`
-/// whose process is not running) left beside this process's cgroup, with
-/// every process in them: that finds a dead run's commands even before it
-/// recorded them in its state. Returns how many folders it removed.
+/// Removes the cgroup folders that runs of this pipeline which are gone
+/// (`runner-PID-START-OWNER` whose process is not running) left beside this
+/// process's cgroup, with every process in them: that finds a dead run's
+/// commands even before it recorded them in its state. Other pipelines'
+/// folders are theirs to clean (and to report). Returns how many folders
+/// it removed.
 pub(crate) fn remove_dead_runs() -> usize {
     if std::env::var_os(SWITCH).is_some_and(|v| v == "off") {
         return 0;
     }
+    let Some(owner) = OWNER.get() else {
+        return 0;
+    };
     let Some(own) = own_cgroup_dir() else {
         return 0;
     };
@@ -293,6 +311,8 @@ pub(crate) fn remove_dead_runs() -> usize {
         let Some((pid, start)) = name
             .to_str()
             .and_then(|n| n.strip_prefix("runner-"))
+            .and_then(|n| n.strip_suffix(owner.as_str()))
+            .and_then(|n| n.strip_suffix('-'))
             .and_then(|n| n.split_once('-'))
             .and_then(|(p, s)| Some((p.parse::<i32>().ok()?, s.parse::<u64>().ok()?)))
         else {

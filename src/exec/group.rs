@@ -117,7 +117,8 @@ pub(crate) fn kill_group(pgid: i32, signal: i32) {
 /// only if its first process is still the one recorded (same start time,
 /// same boot): a pid may have been reused since. Every process is stopped
 /// before any temporary file is removed, so that none writes one again
-/// afterwards. Returns one line per leftover stopped, for the user.
+/// afterwards. Returns one line per leftover that had started (stopped, or
+/// found ended), for the user.
 pub(crate) fn reap_leftovers(leftovers: &[Leftover]) -> Vec<String> {
     let mut notes = Vec::new();
     let boot = cgroup::boot_id();
@@ -143,6 +144,14 @@ pub(crate) fn reap_leftovers(leftovers: &[Leftover]) -> Vec<String> {
         if stopped {
             notes.push(format!(
                 "stopped the processes of {} left running by run {}",
+                leftover.owner, leftover.run_id
+            ));
+        } else if leftover.group.is_some() {
+            // Its command had started, and its run died before it ended;
+            // it ended since (by itself, or stopped by another run that
+            // removed the dead run's cgroups: `cgroup::remove_dead_runs`).
+            notes.push(format!(
+                "the processes of {} left running by run {} had already ended",
                 leftover.owner, leftover.run_id
             ));
         }

@@ -205,6 +205,111 @@ fn item_02_kill_9_then_changed_input_gives_new_content_without_cgroups() {
 }
 
 #[test]
+fn item_02_a_task_that_outlived_its_killed_run_and_ended_since_is_named() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n").write("hold", "").pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "wait"
+each = "data"
+shell = "echo $$ > pid; while [ -e hold ]; do sleep 0.05; done; cp {{ input }} {{ out }}"
+out = "{{ key }}.txt"
+"#,
+    );
+    let mut first = t
+        .command(["pipeline.toml"])
+        .env("RUNNER_CGROUP", "off")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(|| t.exists("pid"));
+    wait_until(|| sql(&t, "SELECT count(*) FROM processes WHERE pgid IS NOT NULL") == "1");
+    first.kill().unwrap(); // SIGKILL: its task keeps running
+    first.wait().unwrap();
+    let pid = t.read("pid");
+    assert!(alive(&pid));
+    std::fs::remove_file(t.path("hold")).unwrap();
+    wait_until(|| !alive(&pid)); // it ends by itself
+    let run = t
+        .command(["pipeline.toml"])
+        .env("RUNNER_CGROUP", "off")
+        .output_run();
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains(
+            "the processes of task wait a (attempt 1) left running by run 1 had already ended"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("stopped the processes"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(t.read("build/a.txt"), "a\n");
+    assert_eq!(sql(&t, "SELECT count(*) FROM processes"), "0");
+}
+
+#[test]
+fn item_02_a_run_cleans_up_after_its_own_pipeline_only() {
+    const SLEEPER: &str = r#"
+[pipeline]
+out = "build"
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "sleep"
+each = "data"
+shell = "echo $$ > pid; sleep 600; cp {{ input }} {{ out }}"
+out = "{{ key }}.txt"
+"#;
+    let a = Test::new();
+    a.write("data/a.txt", "a\n").pipeline(SLEEPER);
+    let mut first = a
+        .command(["pipeline.toml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(|| a.exists("pid"));
+    wait_until(|| sql(&a, "SELECT count(*) FROM processes WHERE pgid IS NOT NULL") == "1");
+    first.kill().unwrap(); // SIGKILL: its task keeps running
+    first.wait().unwrap();
+    let pid = a.read("pid");
+    // Another pipeline's run leaves it alone and says nothing of it.
+    let b = Test::new();
+    b.write("data/b.txt", "b\n")
+        .pipeline(&SLEEPER.replace("sleep 600; ", ""));
+    let other = b.run(["pipeline.toml"]);
+    other.expect_code(0);
+    assert!(!other.stderr.contains("note:"), "{}", other.stderr);
+    assert!(alive(&pid), "another pipeline's run stopped it");
+    // Its own pipeline's next run stops it and says so.
+    a.pipeline(&SLEEPER.replace("sleep 600; ", ""));
+    let own = a.run(["pipeline.toml"]);
+    own.expect_code(0);
+    assert!(
+        own.stderr
+            .contains("stopped the processes of task sleep a (attempt 1) left running by run 1"),
+        "{}",
+        own.stderr
+    );
+    assert!(!alive(&pid));
+    if cgroup2_writable() {
+        assert_eq!(
+            sql(&a, "SELECT isolation FROM runs WHERE id = 2"),
+            "cgroup"
+        );
+    }
+}
+
+#[test]
 fn item_15_names_of_246_to_255_bytes_work() {
     let t = Test::new();
     for len in [246, 250, 255] {
