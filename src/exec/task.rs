@@ -10,7 +10,6 @@ use std::time::{Duration, Instant, SystemTime};
 use rustc_hash::FxHashMap;
 
 use crate::config::{Action, Fanout, Pipeline, Step};
-use crate::error::chain;
 use crate::exec::error::TaskError;
 use crate::exec::group::{Group, Isolation};
 use crate::exec::process::{self, Children, Exit, Log, Ran, RunError, Spawn, StdoutTo};
@@ -606,7 +605,7 @@ impl LocalTasks<'_> {
                 {
                     return Err(interrupted());
                 }
-                result.map_err(|e| TaskError::Builtin(relative_to(root, &chain(&e))))?;
+                result.map_err(|e| TaskError::Step(e.relative_to(root)))?;
             }
             Command::Plot(plot) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
@@ -630,7 +629,7 @@ impl LocalTasks<'_> {
                 {
                     return Err(interrupted());
                 }
-                result.map_err(|e| TaskError::Builtin(relative_to(root, &chain(&e))))?;
+                result.map_err(|e| TaskError::Plot(e.relative_to(root)))?;
             }
         }
 
@@ -753,14 +752,6 @@ struct Attempt<'a> {
     temps: &'a [PathBuf],
     /// Its registration in the state.
     slot: u64,
-}
-
-/// A built-in's or plot's message with the absolute paths it was given
-/// shown relative to root, as every other path runner prints. (A bridge:
-/// their errors take the paths as given; see `TaskError::Builtin`.)
-fn relative_to(root: &Path, message: &str) -> String {
-    let prefix = format!("{}/", root.display());
-    message.replace(&prefix, "")
 }
 
 /// A task stopped because the run was interrupted.
