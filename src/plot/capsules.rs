@@ -21,6 +21,8 @@ use std::cell::RefCell;
 
 use resvg::tiny_skia::{Color, Pixmap};
 
+use super::rounding::{ceil_within, floor_within};
+
 /// Samples per pixel along each axis.
 const SUB: usize = 4;
 
@@ -112,23 +114,6 @@ fn cover(columns: &mut Vec<u64>, frame: Frame, runs: &[Vec<(f32, f32)>], r: f32)
             body(columns, frame, pair[0], pair[1], r);
         }
     }
-}
-
-/// `v.floor()` clamped to `lo..=hi`, without a libm call: the build targets
-/// baseline x86-64, where `f64::floor` and `f64::ceil` are calls (no SSE4.1
-/// rounding instruction), a tenth of a dense plot's time when they ran per
-/// sample row. A NaN gives `lo`.
-fn floor_within(v: f64, lo: i64, hi: i64) -> i64 {
-    let v = v.max(lo as f64).min(hi as f64);
-    let t = v as i64;
-    t - i64::from(t as f64 > v)
-}
-
-/// `v.ceil()` clamped to `lo..=hi`, as `floor_within`. A NaN gives `lo`.
-fn ceil_within(v: f64, lo: i64, hi: i64) -> i64 {
-    let v = v.max(lo as f64).min(hi as f64);
-    let t = v as i64;
-    t + i64::from((t as f64) < v)
 }
 
 /// Sets, in each sample column whose centre lies in `from..=to` (pixels),
@@ -849,28 +834,6 @@ mod tests {
                 let byte = if row % 2 == 0 { even } else { odd } >> (8 * (row / 2)) & 0xFF;
                 assert_eq!(byte, u64::from(naive), "{words:x?} row {row}");
             }
-        }
-    }
-
-    #[test]
-    fn floor_and_ceil_within_bounds_are_libms() {
-        for i in -4000i32..4000 {
-            let v = f64::from(i) / 64.0 + [0.0, 1e-12, -1e-12, 0.5][i.rem_euclid(4) as usize];
-            assert_eq!(
-                floor_within(v, -100, 100),
-                (v.floor() as i64).clamp(-100, 100),
-                "{v}"
-            );
-            assert_eq!(
-                ceil_within(v, -100, 100),
-                (v.ceil() as i64).clamp(-100, 100),
-                "{v}"
-            );
-        }
-        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300] {
-            let lo = if v.is_nan() || v < 0.0 { -3 } else { 7 };
-            assert_eq!(floor_within(v, -3, 7), lo, "{v}");
-            assert_eq!(ceil_within(v, -3, 7), lo, "{v}");
         }
     }
 }
