@@ -148,6 +148,10 @@ pub(super) fn scan(
         }
         sink.row(position.line(), &mut record.iter().map(Cell::Bytes))
             .map_err(|e| output_error(path, position.line(), e))?;
+        if sink.done() {
+            // The rest was checked by an earlier pass (or is not wanted).
+            return Ok(());
+        }
         last = position;
     }
     // Only the last row (or the header) can hold a quote that never closes:
