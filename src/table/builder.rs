@@ -143,6 +143,16 @@ impl<'a> TableBuilder<'a> {
 }
 
 impl Sink for TableBuilder<'_> {
+    fn byte_row(&mut self, _line: u64, record: &csv::ByteRecord) -> std::io::Result<()> {
+        for (column, bytes) in self.columns.iter_mut().zip(record) {
+            if let Some(column) = column {
+                column.push(&Cell::Bytes(bytes), self.rows, self.options, self.keep_text);
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
     fn column(&mut self, name: String) {
         let builder = self.select.wants(&name).then(|| {
             let forced = self.options.forced(&name);
@@ -293,6 +303,10 @@ impl ColumnBuilder {
     }
 
     /// Appends the cell of row `row` (0-based).
+    ///
+    /// Inlined into each reader's loop, where the kind of cell is known
+    /// (CSV: always bytes), so the checks of the other kinds fall away.
+    #[inline(always)]
     pub(super) fn push(
         &mut self,
         cell: &Cell<'_>,
@@ -300,28 +314,43 @@ impl ColumnBuilder {
         options: &ReadOptions,
         keep_text: bool,
     ) {
-        if is_missing(cell, options) {
-            match &mut self.state {
-                State::Pending(n) => *n += 1,
-                State::Numbers(v) => v.push(f64::NAN),
-                State::Times(v, _) => v.push(MISSING_TIME),
-                State::Text(Some(b)) => b.push_missing(),
-                State::Text(None) => {}
-            }
+        let raw = raw(cell);
+        let missing = match cell {
+            Cell::Missing => true,
+            _ => raw.is_some_and(|r| options.is_missing(r)),
+        };
+        if missing {
+            self.push_missing();
             return;
         }
-        let raw = raw(cell);
         let number = match (cell, raw) {
             (Cell::Number(n), _) => Some(*n),
             (_, Some(raw)) => parse_number_with(raw, options.decimal),
             _ => None,
         };
-        if number.is_some() {
+        if let Some(n) = number {
             self.numeric += 1;
+            // The bulk of a data file: a number in a column of numbers
+            // (found or forced).
+            if let State::Numbers(v) = &mut self.state {
+                v.push(n);
+                return;
+            }
         }
         match self.forced {
             None => self.push_auto(cell, row, raw, number, keep_text),
             Some(forced) => self.push_forced(forced, cell, raw, number),
+        }
+    }
+
+    /// Appends a missing cell.
+    fn push_missing(&mut self) {
+        match &mut self.state {
+            State::Pending(n) => *n += 1,
+            State::Numbers(v) => v.push(f64::NAN),
+            State::Times(v, _) => v.push(MISSING_TIME),
+            State::Text(Some(b)) => b.push_missing(),
+            State::Text(None) => {}
         }
     }
 

@@ -38,6 +38,7 @@ impl Cell<'_> {
 
 /// Whether a (trimmed) cell is missing by the default list: empty, `NA`,
 /// `N/A`, `n/a`, `NaN` in any case, `null`, `NULL`.
+#[inline]
 pub(crate) fn is_missing(cell: &[u8]) -> bool {
     matches!(cell, b"" | b"NA" | b"N/A" | b"n/a" | b"null" | b"NULL")
         || cell.eq_ignore_ascii_case(b"nan")

@@ -12,7 +12,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 
 use super::error::{TableError, TableErrorKind};
 use super::options::{Encoding, ReadOptions};
-use super::{Cell, Sink, trim};
+use super::{Sink, trim};
 use crate::cancel::Cancel;
 
 /// Rows between two checks of the cancellation flag.
@@ -146,7 +146,7 @@ pub(super) fn scan(
         if rows.is_multiple_of(CHECK_EVERY) && cancel.is_cancelled() {
             return Err(TableError::new(path, None, TableErrorKind::Interrupted));
         }
-        sink.row(position.line(), &mut record.iter().map(Cell::Bytes))
+        sink.byte_row(position.line(), &record)
             .map_err(|e| output_error(path, position.line(), e))?;
         if sink.done() {
             // The rest was checked by an earlier pass (or is not wanted).

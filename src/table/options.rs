@@ -144,6 +144,7 @@ impl ReadOptions {
     }
 
     /// Whether a (trimmed) cell is missing.
+    #[inline]
     pub(crate) fn is_missing(&self, cell: &[u8]) -> bool {
         match &self.na {
             None => super::cell::is_missing(cell),

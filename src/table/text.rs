@@ -225,8 +225,9 @@ impl Text {
 #[derive(Default)]
 pub(crate) struct TextBuilder {
     dictionary: Dictionary,
-    /// Dictionary indexes, hashed by their strings.
-    index: HashTable<u32>,
+    /// Dictionary indexes with their strings' hashes (kept, so that growing
+    /// the table does not hash every string again).
+    index: HashTable<(u64, u32)>,
     hasher: rustc_hash::FxBuildHasher,
     codes: Codes,
 }
@@ -267,17 +268,16 @@ impl TextBuilder {
     fn find(&self, hash: u64, bytes: &[u8]) -> Option<u32> {
         let dictionary = &self.dictionary;
         self.index
-            .find(hash, |&i| dictionary.get_bytes(i as usize) == bytes)
-            .copied()
+            .find(hash, |&(h, i)| {
+                h == hash && dictionary.get_bytes(i as usize) == bytes
+            })
+            .map(|&(_, i)| i)
     }
 
     /// Adds `text` (not yet in the dictionary, hashing to `hash`).
     fn insert(&mut self, hash: u64, text: &str) -> u32 {
         let i = self.dictionary.push(text) as u32;
-        let (dictionary, hasher) = (&self.dictionary, &self.hasher);
-        self.index.insert_unique(hash, i, |&j| {
-            hasher.hash_one(dictionary.get_bytes(j as usize))
-        });
+        self.index.insert_unique(hash, (hash, i), |&(h, _)| h);
         i
     }
 
