@@ -114,7 +114,7 @@ pub(crate) struct RunArgs {
     pub(crate) targets: Vec<PathBuf>,
     /// Pool size: a number, or "auto" for the cores this process may use.
     #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
-    pub(crate) jobs: Option<Jobs>,
+    pub(crate) jobs: Option<JobsArg>,
     /// Print each command that would run (not up to date), and run nothing.
     #[arg(short = 'n', long)]
     pub(crate) dry_run: bool,
@@ -166,19 +166,19 @@ pub(crate) enum ExecutorArg {
 
 /// `-j N` or `-j auto`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Jobs {
+pub(crate) enum JobsArg {
     /// The cores this process may use.
     Auto,
     /// Exactly N.
     Count(usize),
 }
 
-fn parse_jobs(s: &str) -> Result<Jobs, String> {
+fn parse_jobs(s: &str) -> Result<JobsArg, String> {
     if s == "auto" {
-        return Ok(Jobs::Auto);
+        return Ok(JobsArg::Auto);
     }
     match s.parse::<usize>() {
-        Ok(n) if (1..=crate::config::MAX_JOBS as usize).contains(&n) => Ok(Jobs::Count(n)),
+        Ok(n) if (1..=crate::config::MAX_JOBS as usize).contains(&n) => Ok(JobsArg::Count(n)),
         _ => Err(format!(
             "expected a number of jobs (1 to {}) or `auto`, found `{s}`",
             crate::config::MAX_JOBS
@@ -220,7 +220,7 @@ mod tests {
         let Cmd::Run(a) = parse(&["runner", "p.toml", "-j", "3"]).command else {
             panic!("expected run")
         };
-        assert_eq!(a.jobs, Some(Jobs::Count(3)));
+        assert_eq!(a.jobs, Some(JobsArg::Count(3)));
         let Cmd::Run(a) = parse(&["runner", "--fail-fast", "p.toml"]).command else {
             panic!("expected run")
         };
@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn jobs_values() {
-        assert_eq!(parse_jobs("auto"), Ok(Jobs::Auto));
+        assert_eq!(parse_jobs("auto"), Ok(JobsArg::Auto));
         assert!(parse_jobs("0").is_err());
         assert!(parse_jobs("x").is_err());
     }

@@ -1,20 +1,19 @@
 //! What each subcommand does: load the file, plan, check what is up to
 //! date, run or show, report, and turn the outcome into an exit code.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::cli::{CleanArgs, Cli, Cmd, ExecutorArg, HistoryArgs, Jobs, ReportArgs, RunArgs};
+use crate::cli::{CleanArgs, Cli, Cmd, ExecutorArg, HistoryArgs, JobsArg, ReportArgs, RunArgs};
 use crate::config::{self, ExecutorKind, Pipeline};
-use crate::diag;
-use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_TASKS_FAILED, Error};
+use crate::error::{EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_TASKS_FAILED, Error, chain};
 use crate::exec::{self, RunOptions};
 use crate::plan::{self, Plan, display_path};
 use crate::report::{self, RunReport, Tally};
 use crate::show;
-use crate::state::{self, Force, State, db};
+use crate::state::{self, Force, OpenState, StateError, db};
 use crate::targets;
 
 /// Runs a parsed command line; returns the exit code.
@@ -28,12 +27,11 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
             // goes on without them, `check` is strict.
             let problems = plan::call_checks(&pipeline);
             if !problems.is_empty() {
-                return Err(Error::Load(diag::render(
-                    &problems,
-                    &pipeline.source.path,
-                    &pipeline.source.text,
-                    color(),
-                )));
+                return Err(config::LoadError {
+                    source: pipeline.source.clone(),
+                    diagnostics: problems,
+                }
+                .into());
             }
             let jobs = exec::pool_size(&pipeline, &RunOptions::default());
             print_stdout(&show::plan_summary(&pipeline, &plan, jobs))?;
@@ -55,31 +53,14 @@ pub(crate) fn dispatch(cli: Cli) -> Result<i32, Error> {
     }
 }
 
-fn color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-}
-
-/// Loads and validates a pipeline file, rendering every diagnostic on failure.
+/// Loads and validates a pipeline file.
 fn load(path: &Path) -> Result<Pipeline, Error> {
-    config::load(path).map_err(|err| {
-        Error::Load(diag::render(
-            &err.diagnostics,
-            &err.source.path,
-            &err.source.text,
-            color(),
-        ))
-    })
+    Ok(config::load(path)?)
 }
 
+/// Plans a pipeline; a problem found planning is one of the file.
 fn make_plan(pipeline: &Pipeline) -> Result<Plan, Error> {
-    plan::build(pipeline).map_err(|diagnostics| {
-        Error::Load(diag::render(
-            &diagnostics,
-            &pipeline.source.path,
-            &pipeline.source.text,
-            color(),
-        ))
-    })
+    Ok(plan::build(pipeline)?)
 }
 
 fn print_stdout(text: &str) -> Result<(), Error> {
@@ -88,26 +69,32 @@ fn print_stdout(text: &str) -> Result<(), Error> {
         Ok(()) => Ok(()),
         // `runner check p.toml | head` closes the pipe early; that is fine.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::io("cannot write to standard output", e)),
+        Err(e) => Err(Error::Stdout(e)),
     }
 }
 
 /// Resolves step names given on the command line.
-fn step_names(pipeline: &Pipeline, names: &[String], flag: &str) -> Result<Vec<usize>, Error> {
+fn step_names(
+    pipeline: &Pipeline,
+    names: &[String],
+    flag: &'static str,
+) -> Result<Vec<usize>, Error> {
     names
         .iter()
-        .map(|name| targets::step_index(pipeline, name, &format!("{flag} {name}")))
+        .map(|name| {
+            targets::step_index(pipeline, name, &format!("{flag} {name}")).map_err(Error::from)
+        })
         .collect()
 }
 
 /// SIGINT / SIGTERM: the first asks the run to stop (tasks are terminated and
 /// recorded as interrupted); a second one exits at once.
-struct Signals {
+struct Interrupts {
     received: Arc<AtomicUsize>,
 }
 
-impl Signals {
-    fn install() -> Signals {
+impl Interrupts {
+    fn install() -> Interrupts {
         let received = Arc::new(AtomicUsize::new(0));
         let second = Arc::new(AtomicBool::new(false));
         for (signal, code) in [
@@ -118,7 +105,7 @@ impl Signals {
             let _ = signal_hook::flag::register(signal, second.clone());
             let _ = signal_hook::flag::register_usize(signal, received.clone(), code as usize);
         }
-        Signals { received }
+        Interrupts { received }
     }
 
     /// The exit code of the signal received, if one was.
@@ -155,8 +142,8 @@ fn phase(label: &str, since: &mut std::time::Instant) {
 fn run_flags(args: &RunArgs) -> Vec<String> {
     let mut flags = Vec::new();
     match args.jobs {
-        Some(Jobs::Count(n)) => flags.push(format!("--jobs={n}")),
-        Some(Jobs::Auto) => flags.push("--jobs=auto".to_owned()),
+        Some(JobsArg::Count(n)) => flags.push(format!("--jobs={n}")),
+        Some(JobsArg::Auto) => flags.push("--jobs=auto".to_owned()),
         None => {}
     }
     for step in &args.force {
@@ -205,7 +192,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let git = (!args.dry_run && !args.no_state)
         .then(|| std::thread::spawn(move || state::git::state_of(&pipeline_file)));
     let mut pipeline = load(&args.pipeline)?;
-    let overrides = pipeline.set_vars(&args.set).map_err(Error::Usage)?;
+    let overrides = pipeline.set_vars(&args.set)?;
     phase("load", &mut clock);
     let force = if args.force.iter().any(String::is_empty) {
         Force::All
@@ -216,8 +203,10 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     };
     let options = RunOptions {
         jobs: match args.jobs {
-            Some(Jobs::Count(n)) => Some(n),
-            Some(Jobs::Auto) => Some(std::thread::available_parallelism().map_or(1, |n| n.get())),
+            Some(JobsArg::Count(n)) => Some(n),
+            Some(JobsArg::Auto) => {
+                Some(std::thread::available_parallelism().map_or(1, |n| n.get()))
+            }
             None => None,
         },
         fail_fast: args.fail_fast,
@@ -243,8 +232,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
         (plan, snapshot.join())
     });
     let plan = plan?;
-    let cwd =
-        std::env::current_dir().map_err(|e| Error::io("cannot read the working directory", e))?;
+    let cwd = std::env::current_dir().map_err(Error::WorkingDir)?;
     let options = RunOptions {
         targets: targets::select(&pipeline, &plan, &args.only, &args.targets, &cwd)?,
         ..options
@@ -256,24 +244,20 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     };
     if args.no_state {
         if on_slurm {
-            return Err(Error::Usage(
-                "error: `--no-state` cannot run on SLURM: the elements' task lists and results live in the state folder\n  \
-                 hint: drop `--no-state`, or add `--executor local`"
-                    .to_owned(),
-            ));
+            return Err(exec::slurm::SlurmError::NoState.into());
         }
         return run_without_state(&pipeline, &plan, &options);
     }
-    let snapshot = snapshot.map_err(|_| Error::Internal("the state reader panicked".into()))?;
+    let snapshot = snapshot.map_err(|_| Error::internal("the state reader panicked"))?;
     let (state, snapshot) = if args.dry_run {
         (None, snapshot)
     } else {
-        let mut state = match State::open(&pipeline, args.wait, args.quiet) {
+        let mut state = match OpenState::open(&pipeline, args.wait, args.quiet) {
             Ok(state) => state,
             Err(err) if args.quiet && locked_recently(&err, pipeline.lock_warning) => {
-                return Ok(err.code());
+                return Ok(Error::from(err).code());
             }
-            Err(err) => return Err(err),
+            Err(err) => return Err(err.into()),
         };
         stop_leftovers(&mut state, &pipeline, &plan, options.quiet)?;
         let snapshot = state.refresh(snapshot)?;
@@ -305,7 +289,7 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     }
     let earlier_times = state.earlier_task_times(&pipeline, &needed);
 
-    let signals = Signals::install();
+    let interrupts = Interrupts::install();
     let argv: Vec<String> = std::env::args().collect();
     let jobs = exec::pool_size(&pipeline, &options);
     let mut flags = run_flags(args);
@@ -314,9 +298,9 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     let writer = state.writer()?;
     writer.hashes(hashes);
     let write_failed = writer.failed_flag();
-    let stop = || signals.exit_code().is_some() || write_failed.load(Ordering::SeqCst);
-    let place = if on_slurm {
-        exec::Place::Slurm(exec::slurm::Cluster {
+    let stop = || interrupts.exit_code().is_some() || write_failed.load(Ordering::SeqCst);
+    let site = if on_slurm {
+        exec::Site::Slurm(exec::slurm::Cluster {
             settings: &pipeline.executor,
             state_dir: state.dir.clone(),
             run_id: state.run_id,
@@ -325,14 +309,14 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
             keep: pipeline.keep_logs,
         })
     } else {
-        exec::Place::Local
+        exec::Site::Local
     };
     let result = exec::execute(
         &pipeline,
         &plan,
         &options,
         &wanted,
-        exec::Freshness {
+        exec::StateView {
             verdicts: &verdicts,
             snapshot: &snapshot,
             writer: &writer,
@@ -343,11 +327,11 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
             log_dir: state.log_dir.clone(),
             run_tag: run_tag(state.run_id),
         },
-        place,
+        site,
         &stop,
     );
     phase("execute", &mut clock);
-    let write_error = writer.error();
+    // A write that failed stopped the run; this says why (after the report).
     let joined = state.join(writer);
 
     let mut report = RunReport {
@@ -371,25 +355,15 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     };
     report.unchanged = unchanged.as_ref();
     let news = totals.failed > unchanged.as_ref().map_or(0, |u| u.tasks.len());
-    if !options.quiet || news || signals.exit_code().is_some() {
+    if !options.quiet || news || interrupts.exit_code().is_some() {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(report.render().as_bytes());
     }
-    let code = match signals.exit_code() {
+    let code = match interrupts.exit_code() {
         Some(code) => code,
         None if totals.failed > 0 => EXIT_TASKS_FAILED,
         None => EXIT_OK,
     };
-    if let Some(message) = write_error {
-        let _ = joined;
-        return Err(Error::io(
-            format!(
-                "cannot record results in `{}`; the run was stopped",
-                state.db_path().display()
-            ),
-            std::io::Error::other(message),
-        ));
-    }
     joined?;
     let counts = run_counts(totals);
     let steps = pipeline
@@ -415,20 +389,23 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     // same path as `runner report`), also after failures and interrupts. A
     // page that cannot be written is a warning: the run's verdict stands.
     if pipeline.report.is_some() {
-        let written = state.connection().and_then(|conn| {
-            report::write_page(
-                &pipeline,
-                &plan,
-                conn,
-                Some(state.run_id),
-                &report_path(&pipeline),
-                &state.db_path(),
-            )
-        });
+        let written = state
+            .connection()
+            .map_err(report::ReportError::from)
+            .and_then(|conn| {
+                report::write_page(
+                    &pipeline,
+                    &plan,
+                    conn,
+                    Some(state.run_id),
+                    &report_path(&pipeline),
+                    &state.db_path(),
+                )
+            });
         match written {
             Ok(w) if !options.quiet => eprintln!("report: {}", w.path.display()),
             Ok(_) => {}
-            Err(e) => eprintln!("warning: the report was not written: {e}"),
+            Err(e) => eprintln!("warning: the report was not written: {}", chain(&e)),
         }
     }
     if totals.failed > 0 && !pipeline.on_failure.is_empty() {
@@ -484,7 +461,7 @@ fn run_tag(run_id: i64) -> String {
 /// those registered, and after a run that never ended, those of this plan's
 /// outputs that it wrote without registering them.
 fn stop_leftovers(
-    state: &mut State,
+    state: &mut OpenState,
     pipeline: &Pipeline,
     plan: &Plan,
     quiet: bool,
@@ -514,8 +491,8 @@ fn stop_leftovers(
 /// Whether an error is "another run holds the lock" from a run that started
 /// less than `warning` ago (under `--quiet`, not worth a mail; a run stuck
 /// for longer must reach someone).
-fn locked_recently(err: &Error, warning: std::time::Duration) -> bool {
-    let Error::Locked { started, .. } = err else {
+fn locked_recently(err: &StateError, warning: std::time::Duration) -> bool {
+    let StateError::Locked { started, .. } = err else {
         return false;
     };
     humantime::parse_rfc3339(started).is_ok_and(|start| {
@@ -528,7 +505,7 @@ fn locked_recently(err: &Error, warning: std::time::Duration) -> bool {
 /// The failures of this run that are the same as the task's previous result
 /// (fingerprint, reason, output tail), and since when.
 fn unchanged_failures(
-    state: &State,
+    state: &OpenState,
     pipeline: &Pipeline,
     plan: &Plan,
     results: &[Option<exec::task::TaskResult>],
@@ -567,7 +544,7 @@ fn unchanged_failures(
 
 /// `--no-state`: every wanted task runs, nothing is read or recorded.
 fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> Result<i32, Error> {
-    let signals = Signals::install();
+    let interrupts = Interrupts::install();
     let wanted = exec::wanted_tasks(plan, options.targets.as_deref());
     let verdicts: Vec<Option<state::Verdict>> = wanted
         .iter()
@@ -581,13 +558,13 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
     let snapshot = state::Snapshot::default();
     let writer = state::Writer::disabled();
     let log_dir = std::env::temp_dir().join(format!("runner-{}-logs", std::process::id()));
-    let stop = || signals.exit_code().is_some();
+    let stop = || interrupts.exit_code().is_some();
     let result = exec::execute(
         pipeline,
         plan,
         options,
         &wanted,
-        exec::Freshness {
+        exec::StateView {
             verdicts: &verdicts,
             snapshot: &snapshot,
             writer: &writer,
@@ -598,7 +575,7 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
             log_dir: log_dir.clone(),
             run_tag: format!("n{}", std::process::id()),
         },
-        exec::Place::Local,
+        exec::Site::Local,
         &stop,
     );
     let report = RunReport {
@@ -609,13 +586,13 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
         unchanged: None,
     };
     let totals = report.totals();
-    if !options.quiet || totals.failed > 0 || signals.exit_code().is_some() {
+    if !options.quiet || totals.failed > 0 || interrupts.exit_code().is_some() {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(report.render().as_bytes());
     }
     // Keep the logs only if a task printed something.
     let _ = std::fs::remove_dir(&log_dir);
-    Ok(match signals.exit_code() {
+    Ok(match interrupts.exit_code() {
         Some(code) => code,
         None if totals.failed > 0 => EXIT_TASKS_FAILED,
         None => EXIT_OK,
@@ -695,9 +672,9 @@ fn clean(args: &CleanArgs) -> Result<i32, Error> {
     } else {
         None
     };
-    let conn = db::open_read_only(&db_path).map_err(|e| state::db_error(&db_path, e))?;
+    let conn = db::open_read_only(&db_path).map_err(|e| StateError::database(&db_path, e))?;
     let found = crate::clean::find(&pipeline, plan.as_ref(), &conn)
-        .map_err(|e| state::db_error(&db_path, e))?;
+        .map_err(|e| StateError::database(&db_path, e))?;
     drop(conn);
     let mut text = String::new();
     for name in &found.unreadable {
@@ -754,11 +731,9 @@ fn clean(args: &CleanArgs) -> Result<i32, Error> {
     text.push_str(&format!(" ({})\n", crate::clean::size(bytes)));
     if args.all && problems.is_empty() {
         drop(lock);
-        std::fs::remove_dir_all(&state_dir).map_err(|e| {
-            Error::io(
-                format!("cannot remove the state folder `{}`", state_dir.display()),
-                e,
-            )
+        std::fs::remove_dir_all(&state_dir).map_err(|source| Error::RemoveState {
+            path: state_dir.clone(),
+            source,
         })?;
         text.push_str(&format!("removed the state folder {state_shown}\n"));
     }
@@ -774,9 +749,9 @@ fn clean(args: &CleanArgs) -> Result<i32, Error> {
 }
 
 /// `[pipeline] prune = true`: after a successful run, the dead outputs go.
-fn prune(pipeline: &Pipeline, plan: &Plan, state: &State, quiet: bool) -> Result<(), Error> {
+fn prune(pipeline: &Pipeline, plan: &Plan, state: &OpenState, quiet: bool) -> Result<(), Error> {
     let found = crate::clean::find(pipeline, Some(plan), state.conn()?)
-        .map_err(|e| state::db_error(&state.db_path(), e))?;
+        .map_err(|e| StateError::database(state.db_path(), e))?;
     if found.delete.is_empty() {
         return Ok(());
     }
@@ -804,19 +779,21 @@ fn history(args: &HistoryArgs) -> Result<i32, Error> {
         }
         return Ok(EXIT_OK);
     }
-    let conn = db::open_read_only(&db_path).map_err(|e| {
-        Error::io(
-            format!("cannot read the state database `{}`", db_path.display()),
-            std::io::Error::other(e.to_string()),
-        )
+    let read_error = |source| StateError::Database {
+        what: "cannot read the history in",
+        path: db_path.clone(),
+        source,
+    };
+    let conn = db::open_read_only(&db_path).map_err(|source| StateError::Database {
+        what: "cannot read the state database",
+        path: db_path.clone(),
+        source,
     })?;
     let text = if args.failed {
-        let failed = db::last_run_failures(&conn)
-            .map_err(|e| Error::io("cannot read history", std::io::Error::other(e.to_string())))?;
+        let failed = db::last_run_failures(&conn).map_err(read_error)?;
         show::failed_tasks(failed, args.json)
     } else {
-        let runs = state::recorded::recent_runs(&conn, args.limit)
-            .map_err(|e| Error::io("cannot read history", std::io::Error::other(e.to_string())))?;
+        let runs = state::recorded::recent_runs(&conn, args.limit).map_err(read_error)?;
         show::runs(&runs, args.json)
     };
     print_stdout(&text)?;
@@ -837,21 +814,22 @@ fn report(args: &ReportArgs) -> Result<i32, Error> {
     let pipeline = load(&args.pipeline)?;
     let db_path = pipeline.abs(&pipeline.state_dir).join(state::DB_FILE);
     if !db_path.exists() {
-        return Err(Error::Usage(format!(
-            "error: no run of `{}` is recorded yet; run it first",
-            pipeline.name
-        )));
+        return Err(report::ReportError::NoRun {
+            pipeline: pipeline.name.clone(),
+        }
+        .into());
     }
     let plan = make_plan(&pipeline)?;
-    let conn = db::open_read_only(&db_path).map_err(|e| {
-        Error::io(
-            format!("cannot read the state database `{}`", db_path.display()),
-            std::io::Error::other(e.to_string()),
-        )
+    let conn = db::open_read_only(&db_path).map_err(|source| StateError::Database {
+        what: "cannot read the state database",
+        path: db_path.clone(),
+        source,
     })?;
     let out = match &args.out {
-        Some(path) => std::path::absolute(path)
-            .map_err(|e| Error::io(format!("cannot use `{}`", path.display()), e))?,
+        Some(path) => std::path::absolute(path).map_err(|source| report::ReportError::Write {
+            path: path.clone(),
+            source,
+        })?,
         None => report_path(&pipeline),
     };
     let written = report::write_page(&pipeline, &plan, &conn, args.run, &out, &db_path)?;

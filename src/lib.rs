@@ -44,17 +44,9 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
-            let mut message = err.to_string();
-            let mut source = std::error::Error::source(&err);
-            while let Some(cause) = source {
-                message.push_str(&format!("\n  caused by: {cause}"));
-                source = cause.source();
-            }
-            if matches!(err, error::Error::Load(_) | error::Error::Usage(_)) {
-                eprintln!("{message}");
-            } else {
-                eprintln!("error: {message}");
-            }
+            let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none();
+            eprintln!("{}", err.report(color));
             err.code()
         }
     }
@@ -81,7 +73,7 @@ pub fn fuzz_load(data: &[u8]) {
                     let _ = show::dot(&pipeline);
                     return;
                 }
-                Err(diagnostics) => (diagnostics, pipeline.source.text.clone()),
+                Err(err) => (err.diagnostics, err.source.text),
             }
         }
         Err(err) => (err.diagnostics, err.source.text),

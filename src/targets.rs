@@ -9,7 +9,6 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::config::{Pipeline, normalize_path};
 use crate::diag::did_you_mean;
-use crate::error::Error;
 use crate::plan::{Plan, TaskId, display_path};
 
 /// Keys are matched as paths: `*` stays within one folder, `**` crosses them.
@@ -19,6 +18,55 @@ const KEY_MATCH: MatchOptions = MatchOptions {
     require_literal_leading_dot: false,
 };
 
+/// What the command line names that the pipeline does not have (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TargetError {
+    /// `--only` or `--force` names a step that the file does not have.
+    #[error("`{flag}`: no step `{name}` in `{}`; {hint}", file.display())]
+    UnknownStep {
+        /// The flag as typed (`--only plot:sub0/*`).
+        flag: String,
+        /// The step name given.
+        name: String,
+        /// The pipeline file.
+        file: PathBuf,
+        /// A suggestion, or the steps there are.
+        hint: String,
+    },
+    /// `--only STEP:KEYGLOB` with a pattern that is not one.
+    #[error("`--only {spec}`: `{glob}` is not a valid key pattern: {reason}")]
+    KeyPattern {
+        /// The `--only` value.
+        spec: String,
+        /// The pattern.
+        glob: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// `--only STEP:KEYGLOB` matching no task of the step.
+    #[error("`--only {spec}`: no task of step `{step}` has a key matching `{glob}`; {hint}")]
+    NoKeyMatch {
+        /// The `--only` value.
+        spec: String,
+        /// The step.
+        step: String,
+        /// The pattern.
+        glob: String,
+        /// The keys there are, or that the step has none.
+        hint: String,
+    },
+    /// An output path that no task writes.
+    #[error("no task of `{}` writes `{}`; {hint}", file.display(), display_path(target))]
+    NoWriter {
+        /// The pipeline file.
+        file: PathBuf,
+        /// The path as typed.
+        target: PathBuf,
+        /// A suggestion, or where outputs are.
+        hint: String,
+    },
+}
+
 /// The tasks named by `--only` values and output paths; `None` when none
 /// was given (every task).
 pub(crate) fn select(
@@ -27,7 +75,7 @@ pub(crate) fn select(
     only: &[String],
     outputs: &[PathBuf],
     cwd: &Path,
-) -> Result<Option<Vec<TaskId>>, Error> {
+) -> Result<Option<Vec<TaskId>>, TargetError> {
     if only.is_empty() && outputs.is_empty() {
         return Ok(None);
     }
@@ -47,7 +95,7 @@ pub(crate) fn select(
 }
 
 /// `--only STEP` (every task of it) or `--only STEP:KEYGLOB`.
-fn only_tasks(pipeline: &Pipeline, plan: &Plan, spec: &str) -> Result<Vec<TaskId>, Error> {
+fn only_tasks(pipeline: &Pipeline, plan: &Plan, spec: &str) -> Result<Vec<TaskId>, TargetError> {
     let (name, glob) = match spec.split_once(':') {
         Some((name, glob)) => (name, Some(glob)),
         None => (spec, None),
@@ -57,11 +105,10 @@ fn only_tasks(pipeline: &Pipeline, plan: &Plan, spec: &str) -> Result<Vec<TaskId
     let Some(glob) = glob else {
         return Ok(ids.clone());
     };
-    let pattern = Pattern::new(glob).map_err(|e| {
-        Error::Usage(format!(
-            "error: `--only {spec}`: `{glob}` is not a valid key pattern: {}",
-            e.msg
-        ))
+    let pattern = Pattern::new(glob).map_err(|e| TargetError::KeyPattern {
+        spec: spec.to_owned(),
+        glob: glob.to_owned(),
+        reason: e.msg,
     })?;
     let chosen: Vec<TaskId> = ids
         .iter()
@@ -81,23 +128,32 @@ fn only_tasks(pipeline: &Pipeline, plan: &Plan, spec: &str) -> Result<Vec<TaskId
                 )
             }
         };
-        return Err(Error::Usage(format!(
-            "error: `--only {spec}`: no task of step `{name}` has a key matching `{glob}`; {hint}"
-        )));
+        return Err(TargetError::NoKeyMatch {
+            spec: spec.to_owned(),
+            step: name.to_owned(),
+            glob: glob.to_owned(),
+            hint,
+        });
     }
     Ok(chosen)
 }
 
 /// A step named on the command line, with a suggestion when there is none.
-pub(crate) fn step_index(pipeline: &Pipeline, name: &str, flag: &str) -> Result<usize, Error> {
+pub(crate) fn step_index(
+    pipeline: &Pipeline,
+    name: &str,
+    flag: &str,
+) -> Result<usize, TargetError> {
     pipeline.step_index(name).ok_or_else(|| {
         let known: Vec<&str> = pipeline.steps.iter().map(|s| s.name.as_str()).collect();
         let hint = did_you_mean(name, known.iter().copied())
             .unwrap_or_else(|| format!("steps: {}", known.join(", ")));
-        Error::Usage(format!(
-            "error: `{flag}`: no step `{name}` in `{}`; {hint}",
-            pipeline.source.path.display()
-        ))
+        TargetError::UnknownStep {
+            flag: flag.to_owned(),
+            name: name.to_owned(),
+            file: pipeline.source.path.clone(),
+            hint,
+        }
     })
 }
 
@@ -121,7 +177,7 @@ fn output_tasks(
     writers: &HashMap<PathBuf, TaskId>,
     target: &Path,
     cwd: &Path,
-) -> Result<Vec<TaskId>, Error> {
+) -> Result<Vec<TaskId>, TargetError> {
     let root = &pipeline.root;
     let mut candidates = Vec::new();
     let from_cwd = normalize_path(&cwd.join(target));
@@ -167,11 +223,11 @@ fn output_tasks(
             root.display()
         )
     });
-    Err(Error::Usage(format!(
-        "error: no task of `{}` writes `{}`; {hint}",
-        pipeline.source.path.display(),
-        display_path(target)
-    )))
+    Err(TargetError::NoWriter {
+        file: pipeline.source.path.clone(),
+        target: target.to_owned(),
+        hint,
+    })
 }
 
 #[cfg(test)]

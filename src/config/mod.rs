@@ -28,6 +28,7 @@ use crate::template::Templates;
 
 pub(crate) use input_set::glob_base;
 pub(crate) use literal::ValueMap;
+pub(crate) use overrides::SetError;
 pub(crate) use raw::{MAX_JOBS, json_schema};
 pub(crate) use report::Report;
 pub(crate) use validate::parse;
@@ -45,7 +46,8 @@ pub(crate) struct Source {
     pub(crate) text: String,
 }
 
-/// A pipeline file that failed to load: every diagnostic found in it.
+/// A pipeline file that failed to load or to plan: every diagnostic found
+/// in it (the error of the `config` and `plan` layers).
 #[derive(Debug)]
 pub(crate) struct LoadError {
     /// The file's text, for rendering.
@@ -53,6 +55,27 @@ pub(crate) struct LoadError {
     /// Everything wrong with it, in file order.
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
+
+impl LoadError {
+    /// Every diagnostic with its file, line, column and caret, in colour
+    /// if `color`.
+    pub(crate) fn render(&self, color: bool) -> String {
+        crate::diag::render(
+            &self.diagnostics,
+            &self.source.path,
+            &self.source.text,
+            color,
+        )
+    }
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+impl std::error::Error for LoadError {}
 
 /// A validated pipeline: references resolved, steps in dependency order,
 /// templates compiled.

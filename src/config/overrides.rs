@@ -2,19 +2,54 @@
 //! value in the file (a number stays a number), an unknown name refused with
 //! a suggestion.
 
+use std::path::PathBuf;
+
 use super::Pipeline;
 use crate::diag::did_you_mean;
 
+/// A `--set` that cannot be applied (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SetError {
+    /// Not `NAME=VALUE`.
+    #[error("`--set {set}`: expected NAME=VALUE (a name of `[vars]`)")]
+    Syntax {
+        /// The value given to `--set`.
+        set: String,
+    },
+    /// A name that `[vars]` does not have.
+    #[error("`--set {set}`: no variable `{name}` in `[vars]` of `{}`; {hint}", file.display())]
+    Unknown {
+        /// The value given to `--set`.
+        set: String,
+        /// The name in it.
+        name: String,
+        /// The pipeline file.
+        file: PathBuf,
+        /// A suggestion, or the names there are.
+        hint: String,
+    },
+    /// A value that is not of the type of the value in the file.
+    #[error("`--set {set}`: `{name}` is {kind} in `[vars]`, and `{text}` is not one")]
+    Type {
+        /// The value given to `--set`.
+        set: String,
+        /// The name in it.
+        name: String,
+        /// The type in the file ("an integer").
+        kind: &'static str,
+        /// The value given.
+        text: String,
+    },
+}
+
 impl Pipeline {
     /// Applies `--set NAME=VALUE` overrides to `[vars]`; returns them as
-    /// applied (for the run's record), or the message of the first bad one.
-    pub(crate) fn set_vars(&mut self, sets: &[String]) -> Result<toml::Table, String> {
+    /// applied (for the run's record), or the first bad one.
+    pub(crate) fn set_vars(&mut self, sets: &[String]) -> Result<toml::Table, SetError> {
         let mut applied = toml::Table::new();
         for set in sets {
             let Some((name, text)) = set.split_once('=') else {
-                return Err(format!(
-                    "error: `--set {set}`: expected NAME=VALUE (a name of `[vars]`)"
-                ));
+                return Err(SetError::Syntax { set: set.clone() });
             };
             let Some(current) = self.vars_table.get(name) else {
                 let known: Vec<&str> = self.vars_table.keys().map(String::as_str).collect();
@@ -23,15 +58,18 @@ impl Pipeline {
                     None if known.is_empty() => "the file has no `[vars]`".to_owned(),
                     None => format!("`[vars]` has: {}", known.join(", ")),
                 };
-                return Err(format!(
-                    "error: `--set {set}`: no variable `{name}` in `[vars]` of `{}`; {hint}",
-                    self.source.path.display()
-                ));
+                return Err(SetError::Unknown {
+                    set: set.clone(),
+                    name: name.to_owned(),
+                    file: self.source.path.clone(),
+                    hint,
+                });
             };
-            let value = typed_like(current, text).map_err(|kind| {
-                format!(
-                    "error: `--set {set}`: `{name}` is {kind} in `[vars]`, and `{text}` is not one"
-                )
+            let value = typed_like(current, text).map_err(|kind| SetError::Type {
+                set: set.clone(),
+                name: name.to_owned(),
+                kind,
+                text: text.to_owned(),
             })?;
             applied.insert(name.to_owned(), value.clone());
             self.vars_table.insert(name.to_owned(), value);

@@ -118,8 +118,8 @@ pub(crate) struct RawPipeline {
     #[schemars(with = "String")]
     pub(crate) out: Option<Spanned<String>>,
     /// Pool size: a number, or "auto" (the cores this process may use).
-    #[schemars(with = "Jobs")]
-    pub(crate) jobs: Option<Spanned<Jobs>>,
+    #[schemars(with = "JobsSetting")]
+    pub(crate) jobs: Option<Spanned<JobsSetting>>,
     /// Environment variables for every task (cron has a bare PATH).
     pub(crate) env: Option<BTreeMap<String, String>>,
     /// The state folder, relative to root (default ".runner/NAME").
@@ -154,8 +154,8 @@ pub(crate) const MAX_JOBS: u32 = 1024;
 
 /// `jobs = 4` or `jobs = "auto"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
-#[schemars(untagged)]
-pub(crate) enum Jobs {
+#[schemars(untagged, rename = "Jobs")]
+pub(crate) enum JobsSetting {
     /// As many as the cores this process may use.
     #[schemars(with = "AutoLiteral")]
     Auto,
@@ -171,28 +171,28 @@ enum AutoLiteral {
     Auto,
 }
 
-impl<'de> Deserialize<'de> for Jobs {
+impl<'de> Deserialize<'de> for JobsSetting {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct JobsVisitor;
         impl Visitor<'_> for JobsVisitor {
-            type Value = Jobs;
+            type Value = JobsSetting;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a number of jobs or \"auto\"")
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Jobs, E> {
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<JobsSetting, E> {
                 match u32::try_from(v) {
-                    Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(Jobs::Count(n)),
+                    Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(JobsSetting::Count(n)),
                     _ => Err(E::custom(format!(
                         "must be between 1 and {MAX_JOBS}, found {v}"
                     ))),
                 }
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Jobs, E> {
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<JobsSetting, E> {
                 self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Jobs, E> {
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<JobsSetting, E> {
                 if v == "auto" {
-                    Ok(Jobs::Auto)
+                    Ok(JobsSetting::Auto)
                 } else {
                     Err(E::invalid_value(de::Unexpected::Str(v), &self))
                 }
@@ -710,15 +710,15 @@ mod tests {
     fn jobs_auto_or_number() {
         #[derive(Deserialize)]
         struct T {
-            jobs: Jobs,
+            jobs: JobsSetting,
         }
         assert_eq!(
             toml::from_str::<T>("jobs = 'auto'").unwrap().jobs,
-            Jobs::Auto
+            JobsSetting::Auto
         );
         assert_eq!(
             toml::from_str::<T>("jobs = 3").unwrap().jobs,
-            Jobs::Count(3)
+            JobsSetting::Count(3)
         );
         assert!(toml::from_str::<T>("jobs = 0").is_err());
         assert!(toml::from_str::<T>("jobs = 'many'").is_err());

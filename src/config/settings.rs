@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::raw::{Jobs, RawPipeline};
+use super::raw::{JobsSetting, RawPipeline};
 use super::validate::Checker;
 use super::{FORMAT_VERSION, Source, normalize_path};
 use crate::diag::Diagnostic;
@@ -89,8 +89,8 @@ impl Checker<'_> {
             None => PathBuf::from("out"),
         };
         let jobs = match raw.jobs.as_ref().map(|j| *j.get_ref()) {
-            None | Some(Jobs::Auto) => None,
-            Some(Jobs::Count(n)) => Some(n as usize),
+            None | Some(JobsSetting::Auto) => None,
+            Some(JobsSetting::Count(n)) => Some(n as usize),
         };
         let state_dir = match &raw.state {
             Some(state) => normalize_path(Path::new(state.get_ref())),

@@ -18,6 +18,7 @@ use super::places::Place;
 use super::raw::StringOrList;
 use super::{LoadError, Pipeline, Source};
 use crate::diag::Diagnostic;
+use crate::error::Internal;
 use crate::template::Templates;
 
 /// Parses and validates a pipeline file's text.
@@ -39,7 +40,8 @@ pub(crate) fn parse(source: Source) -> Result<Pipeline, LoadError> {
             diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
             if diagnostics.is_empty() {
                 diagnostics.push(Diagnostic::whole_file(
-                    "the pipeline could not be loaded (bug in runner, please report it)",
+                    Internal::new("the pipeline could not be loaded, and no reason was found")
+                        .to_string(),
                 ));
             }
             Err(LoadError {

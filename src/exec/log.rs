@@ -10,7 +10,7 @@ use std::os::unix::fs::OpenOptionsExt;
 
 /// Where a stream goes: straight into a file (an output), or through a pipe
 /// into a log that only becomes a file if anything was written.
-pub(crate) enum Sink<'a> {
+pub(crate) enum StdoutTo<'a> {
     /// The child writes this file itself.
     File(File),
     /// Read by runner into a log.

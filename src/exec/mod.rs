@@ -2,12 +2,14 @@
 //! progress display; the scheduler and the local task runner do the work.
 
 pub(crate) mod cgroup;
+mod error;
 pub(crate) mod eta;
 pub(crate) mod folders;
 pub(crate) mod group;
 pub(crate) mod log;
 pub(crate) mod process;
 pub(crate) mod progress;
+mod ready;
 pub(crate) mod scheduler;
 pub(crate) mod slurm;
 pub(crate) mod task;
@@ -183,7 +185,7 @@ impl Executor for LocalTasks<'_> {
 }
 
 /// What the state knows, for the run.
-pub(crate) struct Freshness<'a> {
+pub(crate) struct StateView<'a> {
     /// Per task: up to date, or why it runs.
     pub(crate) verdicts: &'a [Option<Verdict>],
     /// File hashes and last results.
@@ -198,7 +200,7 @@ pub(crate) struct Freshness<'a> {
 }
 
 /// Where a run's tasks go.
-pub(crate) enum Place<'a> {
+pub(crate) enum Site<'a> {
     /// This machine's pool.
     Local,
     /// SLURM job arrays (steps with `executor = "local"` stay here).
@@ -223,23 +225,23 @@ pub(crate) fn execute(
     plan: &Plan,
     options: &RunOptions,
     wanted: &[bool],
-    freshness: Freshness<'_>,
+    state: StateView<'_>,
     traces: Traces,
-    place: Place<'_>,
+    site: Site<'_>,
     stop: &dyn Fn() -> bool,
 ) -> RunResult {
     let started = Instant::now();
     let jobs = pool_size(pipeline, options);
-    let up_to_date: Vec<bool> = freshness
+    let up_to_date: Vec<bool> = state
         .verdicts
         .iter()
         .map(|v| matches!(v, Some(Verdict::UpToDate)))
         .collect();
     let schedule = schedule(pipeline, plan, wanted, &up_to_date, jobs, options.fail_fast);
     // On SLURM, only the local steps' tables are read in this process.
-    let here: Vec<bool> = match &place {
-        Place::Local => wanted.to_vec(),
-        Place::Slurm(_) => (0..plan.tasks.len())
+    let here: Vec<bool> = match &site {
+        Site::Local => wanted.to_vec(),
+        Site::Slurm(_) => (0..plan.tasks.len())
             .map(|id| wanted[id] && !slurm::on_cluster(pipeline, plan, id))
             .collect(),
     };
@@ -258,7 +260,7 @@ pub(crate) fn execute(
         pipeline,
         &to_run,
         traces.log_dir.join("workers"),
-        freshness.writer,
+        state.writer,
         &isolation,
     );
     let executor = LocalTasks {
@@ -267,21 +269,21 @@ pub(crate) fn execute(
         log_dir: traces.log_dir,
         run_tag: traces.run_tag,
         isolation: &isolation,
-        registry: freshness.writer,
+        registry: state.writer,
         children: Default::default(),
         workers: &workers,
         cancel: Default::default(),
         folders: folders::OutputFolders::new(pipeline),
-        freshness: task::Freshness {
-            latest: &freshness.snapshot.latest,
-            verdicts: freshness.verdicts,
+        fingerprints: task::FingerprintInputs {
+            latest: &state.snapshot.latest,
+            verdicts: state.verdicts,
             step_deps: pipeline
                 .steps
                 .iter()
                 .map(|s| fingerprint::StepDeps::new(pipeline, s))
                 .collect(),
-            files: Files::new(&pipeline.root, &freshness.snapshot.files),
-            record: freshness.record,
+            files: Files::new(&pipeline.root, &state.snapshot.files),
+            record: state.record,
         },
         tables: shared_tables(pipeline, plan, &here, &up_to_date),
     };
@@ -293,16 +295,16 @@ pub(crate) fn execute(
         .collect();
     // How many tasks run at once: the pool here; on SLURM, `max_array`
     // elements of `cpus_per_task` slots (all of them, without a limit).
-    let (shown, parallel) = match &place {
-        Place::Local => (progress::Place::Jobs(jobs), jobs),
-        Place::Slurm(cluster) => (
-            progress::Place::Slurm,
+    let (shown, parallel) = match &site {
+        Site::Local => (progress::RunsOn::Jobs(jobs), jobs),
+        Site::Slurm(cluster) => (
+            progress::RunsOn::Slurm,
             cluster.settings.max_array.map_or(total.max(1), |m| {
                 m * cluster.settings.cpus_per_task.unwrap_or(1).max(1)
             }),
         ),
     };
-    let eta = eta::Estimator::new(pipeline, plan, &to_run, freshness.earlier_times, parallel);
+    let eta = eta::Estimator::new(pipeline, plan, &to_run, state.earlier_times, parallel);
     let display: Box<dyn Progress + Send> = if options.quiet {
         Box::new(Silent)
     } else if std::io::stderr().is_terminal() {
@@ -329,13 +331,13 @@ pub(crate) fn execute(
         recorder: Recorder {
             pipeline,
             plan,
-            writer: freshness.writer,
+            writer: state.writer,
         },
         workers: &workers,
     };
-    let results = match place {
-        Place::Local => scheduler::run(&schedule, &executor, &mut progress, stop),
-        Place::Slurm(cluster) => std::thread::scope(|scope| {
+    let results = match site {
+        Site::Local => scheduler::run(&schedule, &executor, &mut progress, stop),
+        Site::Slurm(cluster) => std::thread::scope(|scope| {
             // Local steps, and partial steps (run here over what their
             // upstream tasks left), need the coordinator's own threads.
             let local_steps = pipeline
@@ -344,14 +346,8 @@ pub(crate) fn execute(
                 .any(|s| s.placement.local || s.partial);
             let lane =
                 slurm::LocalLane::start(scope, if local_steps { jobs } else { 0 }, &executor, plan);
-            let mut slurm = slurm::SlurmExecutor::new(
-                pipeline,
-                plan,
-                freshness.verdicts,
-                cluster,
-                &executor,
-                lane,
-            );
+            let mut slurm =
+                slurm::SlurmExecutor::new(pipeline, plan, state.verdicts, cluster, &executor, lane);
             let results = waves::run(&schedule, &mut slurm, &mut progress, stop);
             slurm.finish();
             results

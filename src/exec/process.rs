@@ -5,7 +5,7 @@
 
 use std::ffi::OsString;
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
@@ -16,7 +16,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 
 use super::cgroup::Cgroup;
 use super::group::{self, Group, Isolation};
-pub(crate) use super::log::{Log, Sink};
+pub(crate) use super::log::{Log, StdoutTo};
 
 /// How long a command's processes get between SIGTERM and SIGKILL.
 pub(crate) const KILL_GRACE: Duration = Duration::from_secs(2);
@@ -30,7 +30,7 @@ pub(crate) struct Spawn<'a> {
     /// Added to the inherited environment.
     pub(crate) env: &'a [(String, String)],
     /// Receives standard output.
-    pub(crate) stdout: Sink<'a>,
+    pub(crate) stdout: StdoutTo<'a>,
     /// Receives standard error.
     pub(crate) stderr: &'a mut Log,
     /// Kill every process of it after this long.
@@ -135,11 +135,11 @@ pub(crate) fn run(spawn: Spawn<'_>, children: &Children) -> Result<Ran, RunError
         .stderr(Stdio::piped())
         .process_group(0);
     let mut stdout_log = match spawn.stdout {
-        Sink::File(file) => {
+        StdoutTo::File(file) => {
             command.stdout(file);
             None
         }
-        Sink::Log(log) => {
+        StdoutTo::Log(log) => {
             command.stdout(Stdio::piped());
             Some(log)
         }
@@ -275,7 +275,7 @@ impl Streams<'_> {
             fds.push(pollfd(pipe.as_raw_fd()));
         }
         if let Some(p) = pidfd {
-            fds.push(pollfd(p.0));
+            fds.push(pollfd(p.fd()));
         }
         if fds.is_empty() {
             std::thread::sleep(timeout);
@@ -315,7 +315,7 @@ impl Streams<'_> {
         {
             self.err = None;
         }
-        Ok(pidfd.is_some_and(|p| ready(p.0)))
+        Ok(pidfd.is_some_and(|p| ready(p.fd())))
     }
 }
 
@@ -417,26 +417,28 @@ fn terminate(group: &Group, pidfd: Option<&PidFd>) -> io::Result<()> {
     Ok(())
 }
 
-/// A Linux pidfd: readable once the process has exited.
-pub(crate) struct PidFd(i32);
+/// A Linux pidfd: readable once the process has exited; closed on drop.
+pub(crate) struct PidFd(OwnedFd);
 
 impl PidFd {
     /// A pidfd of a child not reaped yet (`None` on kernels without it).
     pub(crate) fn open(pid: u32) -> Option<PidFd> {
         // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
-        (fd >= 0).then_some(PidFd(fd as i32))
+        let fd = i32::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+        // SAFETY: pidfd_open just returned this fd, and nothing else owns it.
+        Some(PidFd(unsafe { OwnedFd::from_raw_fd(fd) }))
     }
 
     /// The raw fd, for `poll`.
     pub(crate) fn fd(&self) -> i32 {
-        self.0
+        self.0.as_raw_fd()
     }
 
     /// Whether the process exits within `timeout`.
     pub(crate) fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
         let mut fds = [libc::pollfd {
-            fd: self.0,
+            fd: self.fd(),
             events: libc::POLLIN,
             revents: 0,
         }];
@@ -444,34 +446,7 @@ impl PidFd {
     }
 }
 
-impl Drop for PidFd {
-    fn drop(&mut self) {
-        // SAFETY: we own this fd and close it once.
-        unsafe {
-            libc::close(self.0);
-        }
-    }
-}
-
-/// A signal's name, for messages.
+/// A signal's name, for messages (`SIGKILL`).
 pub(crate) fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGALRM => "SIGALRM",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGUSR1 => "SIGUSR1",
-        libc::SIGUSR2 => "SIGUSR2",
-        libc::SIGXCPU => "SIGXCPU",
-        libc::SIGXFSZ => "SIGXFSZ",
-        _ => "a signal",
-    }
+    signal_hook::low_level::signal_name(signal).unwrap_or("a signal")
 }

@@ -15,7 +15,11 @@ use crate::exec::term;
 use crate::plan::{Plan, Task};
 use crate::report;
 
-/// Receives the scheduler's events, on the scheduler's thread.
+/// Receives the scheduler's events. `task_started` and `task_finished` are
+/// called by the pool's worker threads, `tick` by the thread that started
+/// the run, always under the scheduler's lock: one call at a time, in the
+/// order things happened, while every other worker waits for the lock. So an
+/// implementation must be `Send` (not `Sync`) and quick.
 pub(crate) trait Progress {
     /// A task was handed to the pool.
     fn task_started(&mut self, task: &Task);
@@ -32,28 +36,28 @@ pub(crate) trait Progress {
 
 /// Where the tasks run, as the start line and the total bar say it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Place {
+pub(crate) enum RunsOn {
     /// A pool of this many slots here.
     Jobs(usize),
     /// SLURM job arrays.
     Slurm,
 }
 
-impl Place {
+impl RunsOn {
     /// `2 jobs`, `SLURM`.
     fn long(&self) -> String {
         match self {
-            Place::Jobs(1) => "1 job".to_owned(),
-            Place::Jobs(n) => format!("{n} jobs"),
-            Place::Slurm => "SLURM".to_owned(),
+            RunsOn::Jobs(1) => "1 job".to_owned(),
+            RunsOn::Jobs(n) => format!("{n} jobs"),
+            RunsOn::Slurm => "SLURM".to_owned(),
         }
     }
 
     /// `2j`, `slurm`.
     fn short(&self) -> String {
         match self {
-            Place::Jobs(n) => format!("{n}j"),
-            Place::Slurm => "slurm".to_owned(),
+            RunsOn::Jobs(n) => format!("{n}j"),
+            RunsOn::Slurm => "slurm".to_owned(),
         }
     }
 }
@@ -66,9 +70,9 @@ impl Progress for Silent {
     fn task_finished(&mut self, _: &Task, _: &TaskResult) {}
 }
 
-/// Counts of one step (or of the whole run).
+/// How far one step (or the whole run) has come.
 #[derive(Debug, Default, Clone, Copy)]
-struct Counts {
+struct StepProgress {
     total: usize,
     done: usize,
     failed: usize,
@@ -155,7 +159,7 @@ pub(crate) struct Lines<'a> {
     pipeline: &'a Pipeline,
     plan: &'a Plan,
     once: StepWide,
-    counts: Counts,
+    counts: StepProgress,
     eta: Estimator,
     verbose: bool,
     last_line: Instant,
@@ -170,7 +174,7 @@ impl<'a> Lines<'a> {
         pipeline: &'a Pipeline,
         plan: &'a Plan,
         total: usize,
-        place: &Place,
+        runs_on: &RunsOn,
         verbose: bool,
         eta: Estimator,
     ) -> Lines<'a> {
@@ -185,15 +189,15 @@ impl<'a> Lines<'a> {
             timestamp(),
             pipeline.name,
             if total == 1 { "" } else { "s" },
-            place.long(),
+            runs_on.long(),
         );
         Lines {
             pipeline,
             plan,
             once: StepWide::default(),
-            counts: Counts {
+            counts: StepProgress {
                 total,
-                ..Counts::default()
+                ..StepProgress::default()
             },
             eta,
             verbose,
@@ -328,7 +332,7 @@ impl Deadline {
 /// One bar with what it counts and its estimate.
 struct Bar {
     bar: ProgressBar,
-    counts: Counts,
+    counts: StepProgress,
     deadline: Deadline,
 }
 
@@ -358,14 +362,14 @@ impl<'a> Bars<'a> {
         pipeline: &'a Pipeline,
         plan: &Plan,
         wanted: &[bool],
-        place: &Place,
+        runs_on: &RunsOn,
         verbose: bool,
         eta: Estimator,
     ) -> Bars<'a> {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
         let wanted_total = wanted.iter().filter(|&&w| w).count();
         let digits = wanted_total.max(1).to_string().len();
-        let total_prefix = format!("total ({})", place.short());
+        let total_prefix = format!("total ({})", runs_on.short());
         let name_width = pipeline
             .steps
             .iter()
@@ -393,9 +397,9 @@ impl<'a> Bars<'a> {
             bar.set_prefix(truncate(&step.name, name_width));
             steps.push(Some(Bar {
                 bar,
-                counts: Counts {
+                counts: StepProgress {
                     total: count,
-                    ..Counts::default()
+                    ..StepProgress::default()
                 },
                 deadline,
             }));
@@ -413,9 +417,9 @@ impl<'a> Bars<'a> {
             steps,
             total: Bar {
                 bar: total,
-                counts: Counts {
+                counts: StepProgress {
                     total: all,
-                    ..Counts::default()
+                    ..StepProgress::default()
                 },
                 deadline,
             },
@@ -463,7 +467,7 @@ fn truncate(name: &str, width: usize) -> String {
     }
 }
 
-fn counts_message(c: &Counts) -> String {
+fn counts_message(c: &StepProgress) -> String {
     let mut parts = Vec::new();
     if c.failed > 0 {
         parts.push(format!("{} failed", c.failed));

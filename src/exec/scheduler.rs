@@ -1,14 +1,14 @@
 //! The ready-queue scheduler: starts each task as soon as everything it needs
-//! is done (no stage barrier), within the pool's slots, and skips what
-//! depends on a failure.
+//! is done (no stage barrier), within the pool's slots (which task goes
+//! first: ready.rs), and skips what depends on a failure.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use crate::exec::progress::Progress;
-use crate::exec::task::{Failure, Outcome, TaskResult};
+use crate::exec::ready::{Rank, ReadyQueue};
+use crate::exec::task::{Outcome, TaskResult};
 use crate::plan::{Plan, Task, TaskId};
 
 /// Runs single tasks; the local pool, or a fake in tests.
@@ -51,8 +51,18 @@ impl Schedule<'_> {
     }
 
     /// Where a ready task goes in the queue: the greatest runs first.
-    fn rank(&self, id: TaskId) -> (usize, Reverse<usize>, Reverse<TaskId>) {
+    fn rank(&self, id: TaskId) -> Rank {
         (self.priority[id], Reverse(self.order[id]), Reverse(id))
+    }
+
+    /// The pool slots task `id` takes (at least 1, at most the pool).
+    fn need(&self, id: TaskId) -> usize {
+        self.slots[id].clamp(1, self.jobs.max(1))
+    }
+
+    /// Puts a task that became ready into the queue.
+    fn enqueue(&self, ready: &mut ReadyQueue, id: TaskId) {
+        ready.push(self.need(id), self.rank(id));
     }
 }
 
@@ -65,8 +75,8 @@ pub(crate) struct Ledger<'a, 'p> {
     waiting: Vec<usize>,
     /// Per partial task: its upstream tasks that did not succeed.
     pub(crate) missing: Vec<Vec<TaskId>>,
-    /// Ready tasks, the one to run first on top.
-    pub(crate) ready: BinaryHeap<(usize, Reverse<usize>, Reverse<TaskId>)>,
+    /// Ready tasks, the one to run first on top (ready.rs).
+    pub(crate) ready: ReadyQueue,
     /// Where every start and end goes.
     pub(crate) progress: &'p mut (dyn Progress + Send + 'a),
 }
@@ -84,7 +94,7 @@ impl<'a, 'p> Ledger<'a, 'p> {
             results: vec![None; plan.tasks.len()],
             waiting: plan.tasks.iter().map(|t| t.upstream.len()).collect(),
             missing: vec![Vec::new(); plan.tasks.len()],
-            ready: BinaryHeap::new(),
+            ready: ReadyQueue::default(),
             progress,
         };
         for task in &plan.tasks {
@@ -102,7 +112,7 @@ impl<'a, 'p> Ledger<'a, 'p> {
                 && ledger.results[task.id].is_none()
                 && ledger.waiting[task.id] == 0
             {
-                ledger.ready.push(schedule.rank(task.id));
+                schedule.enqueue(&mut ledger.ready, task.id);
             }
         }
         ledger
@@ -126,7 +136,7 @@ impl<'a, 'p> Ledger<'a, 'p> {
                 for &d in &downstream[id] {
                     self.waiting[d] -= 1;
                     if self.waiting[d] == 0 && schedule.wanted[d] && self.results[d].is_none() {
-                        self.ready.push(schedule.rank(d));
+                        schedule.enqueue(&mut self.ready, d);
                     }
                 }
             }
@@ -156,6 +166,9 @@ impl<'a, 'p> Ledger<'a, 'p> {
 /// What the workers share, behind one mutex.
 struct Board<'a, 'p> {
     ledger: Ledger<'a, 'p>,
+    /// Per task: how often a lower-ranked task started while it was first
+    /// in the queue but did not fit (ready.rs: at most `jobs` times).
+    passed_over: Vec<u32>,
     free: usize,
     /// Per pool slot: taken by a running task. A task takes the lowest free
     /// slots; the first is its lane in the report's timeline.
@@ -187,6 +200,7 @@ pub(crate) fn run<'a>(
     let jobs = schedule.jobs.max(1);
     let board = Board {
         ledger: Ledger::new(schedule, &downstream, progress),
+        passed_over: vec![0; schedule.plan.tasks.len()],
         free: jobs,
         busy: vec![false; jobs],
         running: 0,
@@ -210,7 +224,7 @@ pub(crate) fn run<'a>(
     // task's end wakes no one when every worker is busy.
     let changed = Condvar::new();
     let finished = Condvar::new();
-    let signals = Signals {
+    let wakeups = Wakeups {
         changed: &changed,
         finished: &finished,
     };
@@ -219,7 +233,7 @@ pub(crate) fn run<'a>(
     pool.in_place_scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|_| {
-                worker(schedule, executor, &downstream, &board, &signals);
+                worker(schedule, executor, &downstream, &board, &wakeups);
             });
         }
         let mut interrupted = false;
@@ -256,36 +270,40 @@ fn worker(
     executor: &dyn Executor,
     downstream: &[Vec<TaskId>],
     board: &Mutex<Board<'_, '_>>,
-    signals: &Signals<'_>,
+    wakeups: &Wakeups<'_>,
 ) {
     let plan = schedule.plan;
     let jobs = schedule.jobs.max(1);
     let mut guard = board.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if guard.finished() {
-            signals.changed.notify_all();
-            signals.finished.notify_all();
+            wakeups.changed.notify_all();
+            wakeups.finished.notify_all();
             return;
         }
-        let next = match guard.ledger.ready.peek() {
-            Some(&(_, _, Reverse(id)))
-                if !guard.stopped && schedule.slots[id].clamp(1, jobs) <= guard.free =>
-            {
-                Some(id)
-            }
-            _ => None,
+        let limit = u32::try_from(jobs).unwrap_or(u32::MAX);
+        let next = if guard.stopped {
+            None
+        } else {
+            guard
+                .ledger
+                .ready
+                .choose(guard.free, &guard.passed_over, limit)
         };
-        let Some(id) = next else {
+        let Some(choice) = next else {
             guard.idle += 1;
-            guard = signals
+            guard = wakeups
                 .changed
                 .wait(guard)
                 .unwrap_or_else(|e| e.into_inner());
             guard.idle -= 1;
             continue;
         };
-        guard.ledger.ready.pop();
-        let need = schedule.slots[id].clamp(1, jobs);
+        guard.ledger.ready.take(choice);
+        if let Some(passed) = choice.passes {
+            guard.passed_over[passed] += 1;
+        }
+        let (id, need) = (choice.id, choice.need);
         guard.free -= need;
         let taken: Vec<usize> = (0..jobs).filter(|&s| !guard.busy[s]).take(need).collect();
         for &s in &taken {
@@ -301,15 +319,7 @@ fn worker(
         let mut result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             executor.run(task, &missing)
         }))
-        .unwrap_or_else(|_| {
-            TaskResult::not_run(Outcome::Failed(Failure {
-                reason: "bug in runner, please report it: running this task panicked".to_owned(),
-                exit_code: None,
-                stderr_tail: Vec::new(),
-                interrupted: false,
-                step_wide: false,
-            }))
-        });
+        .unwrap_or_else(|_| TaskResult::panicked());
         result.slot = taken.first().copied();
 
         guard = board.lock().unwrap_or_else(|e| e.into_inner());
@@ -322,13 +332,13 @@ fn worker(
             guard.stopped = true;
         }
         if guard.idle > 0 {
-            signals.changed.notify_all();
+            wakeups.changed.notify_all();
         }
     }
 }
 
 /// The condition variables of a run.
-struct Signals<'a> {
+struct Wakeups<'a> {
     changed: &'a Condvar,
     finished: &'a Condvar,
 }
@@ -357,7 +367,7 @@ fn skip_downstream(
                 continue;
             }
             if board.missing[id].len() < plan.tasks[id].upstream.len() {
-                board.ready.push(schedule.rank(id));
+                schedule.enqueue(&mut board.ready, id);
                 continue;
             }
         }
@@ -372,6 +382,7 @@ fn skip_downstream(
 mod tests {
     use super::*;
     use crate::exec::progress::Silent;
+    use crate::exec::task::Failure;
     use crate::plan::Command;
     use proptest::prelude::*;
     use std::path::PathBuf;
@@ -805,6 +816,97 @@ mod tests {
             }
             prop_assert!(clock.most_in_use.load(SeqCst) <= jobs);
         }
+    }
+
+    /// Task `long` runs until `s1` has finished.
+    struct Gate {
+        small_done: Mutex<std::sync::mpsc::Sender<()>>,
+        long_waits: Mutex<std::sync::mpsc::Receiver<()>>,
+    }
+
+    impl Executor for Gate {
+        fn run(&self, task: &Task, _failed: &[TaskId]) -> TaskResult {
+            let outcome = match task.key.as_str() {
+                // A hang guard, not a time limit: the old rule never starts
+                // `s1` while `long` runs, so `long` would wait forever.
+                "long" => match self
+                    .long_waits
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(60))
+                {
+                    Ok(()) => Outcome::Succeeded,
+                    Err(_) => Outcome::Failed(Failure {
+                        reason: "no small task ran beside it".into(),
+                        exit_code: None,
+                        stderr_tail: vec![],
+                        interrupted: false,
+                        step_wide: false,
+                    }),
+                },
+                "s1" => {
+                    let _ = self.small_done.lock().unwrap().send(());
+                    Outcome::Succeeded
+                }
+                _ => Outcome::Succeeded,
+            };
+            TaskResult {
+                attempts: 1,
+                ..TaskResult::not_run(outcome)
+            }
+        }
+        fn stop(&self) {}
+    }
+
+    /// Two slots. `long` (1 slot) runs first; `big` (2 slots) ranks next and
+    /// cannot start beside it; `s1`, `s2`, `s3` (1 slot) rank last. The free
+    /// slot is not left idle: small tasks start beside `long`, but at most
+    /// `jobs` (2) of them pass `big`, which then starts before `s3`.
+    #[test]
+    fn small_tasks_use_free_slots_but_a_big_task_is_not_starved() {
+        let plan = Plan {
+            tasks: ["long", "big", "s1", "s2", "s3"]
+                .iter()
+                .enumerate()
+                .map(|(id, key)| task(id, key, vec![]))
+                .collect(),
+            step_tasks: vec![],
+            input_files: vec![],
+        };
+        let wanted = vec![true; 5];
+        let (small_done, long_waits) = std::sync::mpsc::channel();
+        let gate = Gate {
+            small_done: Mutex::new(small_done),
+            long_waits: Mutex::new(long_waits),
+        };
+        let schedule = Schedule {
+            slots: vec![1, 2, 1, 1, 1],
+            priority: vec![3, 2, 1, 1, 1],
+            order: vec![0; 5],
+            jobs: 2,
+            up_to_date: &[false; 5],
+            ..schedule(&plan, &wanted, false)
+        };
+        let mut starts = Starts(vec![]);
+        let results = run(&schedule, &gate, &mut starts, &|| false);
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r.as_ref().unwrap().outcome, Outcome::Succeeded)),
+            "{results:?}"
+        );
+        assert_eq!(starts.0, vec!["long", "s1", "s2", "big", "s3"]);
+    }
+
+    /// The order in which the scheduler starts tasks (recorded under its
+    /// lock, so in the order it decided).
+    struct Starts(Vec<String>);
+
+    impl Progress for Starts {
+        fn task_started(&mut self, task: &Task) {
+            self.0.push(task.key.clone());
+        }
+        fn task_finished(&mut self, _: &Task, _: &TaskResult) {}
     }
 
     #[test]

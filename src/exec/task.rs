@@ -10,8 +10,10 @@ use std::time::{Duration, Instant, SystemTime};
 use rustc_hash::FxHashMap;
 
 use crate::config::{Action, Fanout, Pipeline, Step};
+use crate::error::chain;
+use crate::exec::error::TaskError;
 use crate::exec::group::{Group, Isolation};
-use crate::exec::process::{self, Children, Exit, Log, Ran, RunError, Sink, Spawn};
+use crate::exec::process::{self, Children, Exit, Log, Ran, RunError, Spawn, StdoutTo};
 use crate::exec::worker::{self, Call, CallOutcome, FoundDeps, WorkerPool};
 use crate::plan::{
     CallCommand, Command, Plan, Task, TaskId, display_path, exec_command, narrowed, temp_path,
@@ -128,6 +130,18 @@ impl TaskResult {
             slot: None,
         }
     }
+
+    /// The result of a task whose run panicked: a bug, but it must not
+    /// hang or end the run, so the task fails with the bug's message.
+    pub(crate) fn panicked() -> TaskResult {
+        TaskResult::not_run(Outcome::Failed(Failure {
+            reason: crate::error::Internal::new("running this task panicked").to_string(),
+            exit_code: None,
+            stderr_tail: Vec::new(),
+            interrupted: false,
+            step_wide: false,
+        }))
+    }
 }
 
 /// Runs tasks on this machine.
@@ -150,7 +164,7 @@ pub(crate) struct LocalTasks<'a> {
     /// The worker processes of `python` and `worker` steps.
     pub(crate) workers: &'a WorkerPool<'a>,
     /// Fingerprints taken before the run, and file hashes known.
-    pub(crate) freshness: Freshness<'a>,
+    pub(crate) fingerprints: FingerprintInputs<'a>,
     /// Tables that more than one task of the run reads.
     pub(crate) tables: SharedTables,
     /// Raised by `stop`: built-in steps and plots check it.
@@ -160,7 +174,7 @@ pub(crate) struct LocalTasks<'a> {
 }
 
 /// What a worker needs to fingerprint a task.
-pub(crate) struct Freshness<'a> {
+pub(crate) struct FingerprintInputs<'a> {
     /// Every task's last result (for the files its worker loaded, and to
     /// check a partial task again once its upstream tasks are done).
     pub(crate) latest: &'a FxHashMap<u128, Last>,
@@ -199,7 +213,7 @@ impl LocalTasks<'_> {
             Ok(t) => t,
             Err(message) => {
                 return TaskResult {
-                    outcome: Outcome::Failed(plain_failure(message)),
+                    outcome: Outcome::Failed(TaskError::Narrow { message }.into()),
                     ..TaskResult::not_run(Outcome::NotRun)
                 };
             }
@@ -207,8 +221,8 @@ impl LocalTasks<'_> {
         let narrowing = (!failed.is_empty()).then_some(Narrowed { inputs, failed });
         // Its upstream tasks ran, so it was not checked before the run; it
         // runs only if its inputs or the failed set changed.
-        let precomputed = match &self.freshness.verdicts[task.id] {
-            Some(Verdict::Run(Reason::UpstreamRuns(_), _)) if self.freshness.record => {
+        let precomputed = match &self.fingerprints.verdicts[task.id] {
+            Some(Verdict::Run(Reason::UpstreamRuns(_), _)) if self.fingerprints.record => {
                 match self.still_up_to_date(&narrowed_task) {
                     Ok(result) => return result,
                     Err(fp) => fp,
@@ -230,9 +244,9 @@ impl LocalTasks<'_> {
     fn task_deps<'b>(&self, task: &Task, base: &'b [PathBuf]) -> std::borrow::Cow<'b, [PathBuf]> {
         let step = &self.pipeline.steps[task.step];
         match &step.action {
-            Action::Call(_) if self.freshness.record => {
+            Action::Call(_) if self.fingerprints.record => {
                 let last = self
-                    .freshness
+                    .fingerprints
                     .latest
                     .get(&db::task_id(&step.name, &task.key));
                 fingerprint::task_deps(base, last.and_then(|l| l.found_deps.as_deref()))
@@ -246,19 +260,26 @@ impl LocalTasks<'_> {
     /// are those of its last success; else its fingerprint, for the run.
     fn still_up_to_date(&self, task: &Task) -> Result<TaskResult, Option<Box<Fingerprint>>> {
         let step = &self.pipeline.steps[task.step];
-        let base = self.freshness.step_deps[task.step].of_task(task);
+        let base = self.fingerprints.step_deps[task.step].of_task(task);
         let deps = &self.task_deps(task, &base);
         let Ok(mut fp) =
-            fingerprint::fingerprint(self.pipeline, task, &base, deps, &self.freshness.files)
+            fingerprint::fingerprint(self.pipeline, task, &base, deps, &self.fingerprints.files)
         else {
             return Err(None);
         };
         let mut hashes = std::mem::take(&mut fp.new_hashes);
         let latest = self
-            .freshness
+            .fingerprints
             .latest
             .get(&db::task_id(&step.name, &task.key));
-        match fingerprint::compare(task, deps, &fp, latest, &self.freshness.files, &mut hashes) {
+        match fingerprint::compare(
+            task,
+            deps,
+            &fp,
+            latest,
+            &self.fingerprints.files,
+            &mut hashes,
+        ) {
             Ok(()) => Ok(TaskResult {
                 new_hashes: hashes,
                 ..TaskResult::not_run(Outcome::UpToDate)
@@ -298,31 +319,37 @@ impl LocalTasks<'_> {
         // before (by the check before the run, or for a partial task).
         let taken = match precomputed {
             Some(given) => given,
-            None => match &self.freshness.verdicts[task.id] {
+            None => match &self.fingerprints.verdicts[task.id] {
                 Some(Verdict::Run(_, Some(fp))) => Some(fp.clone()),
                 _ => None,
             },
         };
         let base = match &taken {
             Some(fp) => fp.base_deps.clone(),
-            None if self.freshness.record => self.freshness.step_deps[task.step].of_task(task),
+            None if self.fingerprints.record => {
+                self.fingerprints.step_deps[task.step].of_task(task)
+            }
             None => Vec::new(),
         };
         let deps = self.task_deps(task, &base);
         let fingerprint = match taken {
-            _ if !self.freshness.record => None,
+            _ if !self.fingerprints.record => None,
             Some(mut fp) => {
                 new_hashes.append(&mut fp.new_hashes);
                 Some(fp)
             }
-            None => {
-                fingerprint::fingerprint(self.pipeline, task, &base, &deps, &self.freshness.files)
-                    .ok()
-                    .map(|mut fp| {
-                        new_hashes.append(&mut fp.new_hashes);
-                        Box::new(fp)
-                    })
-            }
+            None => fingerprint::fingerprint(
+                self.pipeline,
+                task,
+                &base,
+                &deps,
+                &self.fingerprints.files,
+            )
+            .ok()
+            .map(|mut fp| {
+                new_hashes.append(&mut fp.new_hashes);
+                Box::new(fp)
+            }),
         };
         let root = &self.pipeline.root;
         let (out_path, err_path) = log_paths(&self.log_dir, &step.name, &task.key);
@@ -397,7 +424,7 @@ impl LocalTasks<'_> {
                     Some(found) => self.with_found_deps(task, fingerprint, &base, &deps, &found),
                     None => (fingerprint, deps.into_owned(), None),
                 };
-                fingerprint::output_hashes(task, &self.freshness.files, &mut new_hashes)
+                fingerprint::output_hashes(task, &self.fingerprints.files, &mut new_hashes)
                     .ok()
                     .map(|outputs| Record {
                         inputs: fingerprint::to_hash_lines(&fingerprint::input_pairs(
@@ -464,7 +491,7 @@ impl LocalTasks<'_> {
         if deps == before_deps {
             return (before, deps, stored);
         }
-        let files = &self.freshness.files;
+        let files = &self.fingerprints.files;
         let root = &self.pipeline.root;
         let after = fingerprint::with_deps(task, &before, before_deps, &deps, |path| {
             let hash = files.hash(path);
@@ -525,18 +552,21 @@ impl LocalTasks<'_> {
         let task = attempt.task;
         let root = &self.pipeline.root;
         for out in task.outputs.iter() {
-            let out_abs = root.join(out);
-            if let Some(parent) = out_abs.parent() {
+            if let Some(parent) = out.parent() {
+                let parent_abs = root.join(parent);
                 self.folders
-                    .check_before_create(parent)
-                    .map_err(plain_failure)?;
-                fs::create_dir_all(parent).map_err(|e| {
-                    io_failure(format!("cannot create folder `{}`", parent.display()), e)
+                    .check_before_create(&parent_abs)
+                    .map_err(TaskError::OutputFolder)?;
+                fs::create_dir_all(&parent_abs).map_err(|source| TaskError::CreateFolder {
+                    path: parent.to_owned(),
+                    source,
                 })?;
-                self.folders.check(parent).map_err(plain_failure)?;
+                self.folders
+                    .check(&parent_abs)
+                    .map_err(TaskError::OutputFolder)?;
             }
         }
-        let command = exec_command(self.pipeline, task, attempt.temps).map_err(plain_failure)?;
+        let command = exec_command(self.pipeline, task, attempt.temps).map_err(TaskError::from)?;
         let temps: Vec<PathBuf> = attempt.temps.iter().map(|t| root.join(t)).collect();
         // Nothing may stand where this attempt writes (a planted link would
         // be followed by a built-in): the name is removed, never followed.
@@ -574,7 +604,7 @@ impl LocalTasks<'_> {
                 {
                     return Err(interrupted());
                 }
-                result.map_err(|e| plain_failure(relative_to(root, &crate::error::chain(&e))))?;
+                result.map_err(|e| TaskError::Builtin(relative_to(root, &chain(&e))))?;
             }
             Command::Plot(plot) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
@@ -598,44 +628,30 @@ impl LocalTasks<'_> {
                 {
                     return Err(interrupted());
                 }
-                result.map_err(|e| plain_failure(relative_to(root, &crate::error::chain(&e))))?;
+                result.map_err(|e| TaskError::Builtin(relative_to(root, &chain(&e))))?;
             }
         }
 
         // Every declared output must exist; then each is renamed into place.
         for (out, temp) in task.outputs.iter().zip(&temps) {
             if fs::symlink_metadata(temp).is_err() {
-                let call = matches!(command, Command::Call(_));
-                let hint = match (root.join(out).exists(), call) {
-                    (true, false) => {
-                        " (it wrote the final path directly; write to `{{ out }}`, a temporary name that runner renames when the task succeeds)"
-                    }
-                    (true, true) => {
-                        " (it wrote the final path directly; write to the `out` argument, a temporary name that runner renames when the task succeeds)"
-                    }
-                    (false, _) => "",
-                };
-                let what = if call { "the call" } else { "the command" };
-                return Err(plain_failure(format!(
-                    "{what} succeeded but did not write `{}`{hint}",
-                    display_path(out)
-                )));
+                return Err(TaskError::NotWritten {
+                    path: out.clone(),
+                    wrote_final: root.join(out).exists(),
+                    call: matches!(command, Command::Call(_)),
+                }
+                .into());
             }
             // A FIFO, a folder or a device is no output: hashing it could
             // wait forever (a FIFO) or mean nothing.
             if !fs::metadata(temp).is_ok_and(|m| m.is_file()) {
-                return Err(plain_failure(format!(
-                    "the output `{}` is not a regular file (a folder, a FIFO, a device or a broken link)",
-                    display_path(out)
-                )));
+                return Err(TaskError::NotAFile { path: out.clone() }.into());
             }
         }
         for (out, temp) in task.outputs.iter().zip(&temps) {
-            fs::rename(temp, root.join(out)).map_err(|e| {
-                io_failure(
-                    format!("cannot move the output into `{}`", display_path(out)),
-                    e,
-                )
+            fs::rename(temp, root.join(out)).map_err(|source| TaskError::Rename {
+                path: out.clone(),
+                source,
             })?;
         }
         Ok(found)
@@ -652,16 +668,19 @@ impl LocalTasks<'_> {
         let step = attempt.step;
         let root = &self.pipeline.root;
         let stdout = if step.stdout_to_out {
-            let temp = root.join(&attempt.temps[0]);
+            let temp = &attempt.temps[0];
             // A new file, never one that is there (nor a link).
             let file = fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
-                .open(&temp)
-                .map_err(|e| io_failure(format!("cannot create `{}`", temp.display()), e))?;
-            Sink::File(file)
+                .open(root.join(temp))
+                .map_err(|source| TaskError::CreateStdout {
+                    path: temp.clone(),
+                    source,
+                })?;
+            StdoutTo::File(file)
         } else {
-            Sink::Log(&mut logs.stdout)
+            StdoutTo::Log(&mut logs.stdout)
         };
         let isolation = self.isolation.get_or_init(Isolation::detect);
         let on_start = |group: &Group| self.registry.spawned(attempt.slot, group.record());
@@ -682,51 +701,41 @@ impl LocalTasks<'_> {
         };
         let ran = match process::run(spawn, &self.children) {
             Ok(ran) => ran,
-            Err(RunError::Spawn(err)) => {
-                let reason = if err.kind() == io::ErrorKind::NotFound {
-                    format!(
-                        "cannot run `{}`: program not found (is it on the task's PATH?)",
-                        program()
-                    )
-                } else {
-                    format!("cannot run `{}`: {err}", program())
-                };
-                return Err(plain_failure(reason));
+            Err(RunError::Spawn(source)) if source.kind() == io::ErrorKind::NotFound => {
+                return Err(TaskError::ProgramNotFound { program: program() }.into());
+            }
+            Err(RunError::Spawn(source)) => {
+                return Err(TaskError::Spawn {
+                    program: program(),
+                    source,
+                }
+                .into());
             }
             // The command ran: say what failed around it (issue 10, item 16).
-            Err(RunError::Log(path, err)) => {
-                return Err(plain_failure(format!(
-                    "`{}` ran, but its output could not be written to its log `{}`: {err}",
-                    program(),
-                    path.display()
-                )));
+            Err(RunError::Log(log, source)) => {
+                return Err(TaskError::Log {
+                    program: program(),
+                    log,
+                    source,
+                }
+                .into());
             }
-            Err(RunError::Wait(err)) => {
-                return Err(plain_failure(format!(
-                    "`{}` started, but waiting for it failed: {err}",
-                    program()
-                )));
+            Err(RunError::Wait(source)) => {
+                return Err(TaskError::Wait {
+                    program: program(),
+                    source,
+                }
+                .into());
             }
         };
-        match ran.exit {
-            Exit::Code(0) => Ok(ran),
-            Exit::Code(code) => Err(Failure {
-                reason: format!("exit code {code}"),
-                exit_code: Some(code),
-                stderr_tail: Vec::new(),
-                interrupted: false,
-                step_wide: false,
-            }),
-            Exit::Signal(sig) => Err(plain_failure(format!(
-                "killed by signal {sig} ({})",
-                process::signal_name(sig)
-            ))),
-            Exit::TimedOut(t) => Err(plain_failure(format!(
-                "timed out after {} (every process it started was killed)",
-                humantime::format_duration(t)
-            ))),
-            Exit::Interrupted => Err(interrupted()),
-        }
+        let failed = match ran.exit {
+            Exit::Code(0) => return Ok(ran),
+            Exit::Code(code) => TaskError::ExitCode(code),
+            Exit::Signal(sig) => TaskError::Signal(sig),
+            Exit::TimedOut(t) => TaskError::TimedOut(t),
+            Exit::Interrupted => TaskError::Interrupted,
+        };
+        Err(failed.into())
     }
 }
 
@@ -740,8 +749,9 @@ struct Attempt<'a> {
     slot: u64,
 }
 
-/// A built-in's message with the absolute paths it was given shown
-/// relative to root, as every other path runner prints.
+/// A built-in's or plot's message with the absolute paths it was given
+/// shown relative to root, as every other path runner prints. (A bridge:
+/// their errors take the paths as given; see `TaskError::Builtin`.)
 fn relative_to(root: &Path, message: &str) -> String {
     let prefix = format!("{}/", root.display());
     message.replace(&prefix, "")
@@ -749,27 +759,7 @@ fn relative_to(root: &Path, message: &str) -> String {
 
 /// A task stopped because the run was interrupted.
 fn interrupted() -> Failure {
-    Failure {
-        reason: "interrupted".to_owned(),
-        exit_code: None,
-        stderr_tail: Vec::new(),
-        interrupted: true,
-        step_wide: false,
-    }
-}
-
-fn plain_failure(reason: impl Into<String>) -> Failure {
-    Failure {
-        reason: reason.into(),
-        exit_code: None,
-        stderr_tail: Vec::new(),
-        interrupted: false,
-        step_wide: false,
-    }
-}
-
-fn io_failure(what: String, err: io::Error) -> Failure {
-    plain_failure(format!("{what}: {err}"))
+    TaskError::Interrupted.into()
 }
 
 /// A task's two captured streams.

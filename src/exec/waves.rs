@@ -71,7 +71,7 @@ pub(crate) fn run<'a>(
             let worth = ledger.ready.len() >= packing.full || since.elapsed() >= packing.linger;
             if in_flight == 0 || (gap && worth) {
                 let mut wave = Vec::with_capacity(ledger.ready.len());
-                while let Some((_, _, std::cmp::Reverse(id))) = ledger.ready.pop() {
+                while let Some(id) = ledger.ready.pop() {
                     ledger.progress.task_started(&schedule.plan.tasks[id]);
                     wave.push((id, std::mem::take(&mut ledger.missing[id])));
                 }

@@ -14,7 +14,9 @@ use std::time::SystemTime;
 
 use rayon::prelude::*;
 
-use crate::config::{Action, BuiltinStep, CallSpec, Fanout, Pipeline, PlotSpec, Tmpl, Upstream};
+use crate::config::{
+    Action, BuiltinStep, CallSpec, Fanout, LoadError, Pipeline, PlotSpec, Tmpl, Upstream,
+};
 use crate::diag::Diagnostic;
 use crate::template::whole_variable;
 
@@ -228,8 +230,13 @@ fn arg_text(path: &Path) -> String {
 }
 
 /// Builds the plan of a validated pipeline.
-pub(crate) fn build(pipeline: &Pipeline) -> Result<Plan, Vec<Diagnostic>> {
-    Builder::new(pipeline).build()
+pub(crate) fn build(pipeline: &Pipeline) -> Result<Plan, LoadError> {
+    Builder::new(pipeline)
+        .build()
+        .map_err(|diagnostics| LoadError {
+            source: pipeline.source.clone(),
+            diagnostics,
+        })
 }
 
 struct Builder<'p> {

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::config::{Action, Fanout, Pipeline, Tmpl, ValueMap, WithValue};
 use crate::diag::Diagnostic;
+use crate::error::Internal;
 use crate::template::whole_variable;
 
 /// What one task's templates see.
@@ -320,7 +321,7 @@ pub(crate) fn exec_command(
     pipeline: &Pipeline,
     task: &super::Task,
     temps: &[PathBuf],
-) -> Result<Command, String> {
+) -> Result<Command, Internal> {
     if task.outputs.is_empty() {
         return Ok(task.command.clone());
     }
@@ -335,9 +336,10 @@ pub(crate) fn exec_command(
     Renderer::new(pipeline)
         .command(&parts, &temps, Some(&task.command))
         .map_err(|f| {
-            format!(
-                "cannot render the command with its temporary outputs (bug in runner, please report it): {}",
+            // It rendered with the final outputs when the plan was made.
+            Internal::new(format!(
+                "cannot render the command with its temporary outputs: {}",
                 f.diagnostic.message
-            )
+            ))
         })
 }

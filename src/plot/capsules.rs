@@ -2,38 +2,76 @@
 //! stroke is exactly the union of the capsules around its segments (a dot
 //! for a lone point). Each pixel has 16 samples (4 by 4, as a supersampling
 //! scan converter takes them); a capsule sets the samples it covers, found
-//! per sample row as one interval (a capsule is convex), so the union is a
-//! bitwise or and overlaps never darken, as SVG paints one path once. For
-//! the dense lines of large plots this is several times faster than
-//! filling the stroke's outline (thousands of round joins) with a general
-//! scan converter, with the same coverage.
+//! per sample column as one interval (a capsule is convex), so the union is
+//! a bitwise or and overlaps never darken, as SVG paints one path once.
+//!
+//! The samples are kept per sample column, a bit per sample row, because
+//! the lines of large plots are mostly near-vertical: M4 (decimate.rs)
+//! keeps per half pixel column the first, lowest, highest and last point,
+//! so a dense series is a comb of segments a few samples wide and up to the
+//! panel's height tall. Such a capsule is a handful of columns, each a run
+//! of whole 64-bit words (issue 11: a noisy 50,000-row series cost tens of
+//! milliseconds per plot when each covered sample row was an interval of
+//! its own). For the dense lines of large plots this is many times faster
+//! than filling the stroke's outline (thousands of round joins) with a
+//! general scan converter, with the same coverage.
 
 use std::cell::RefCell;
 
 use resvg::tiny_skia::{Color, Pixmap};
 
 /// Samples per pixel along each axis.
-const SUB: i64 = 4;
+const SUB: usize = 4;
+
+/// Sample rows per word of a sample column (16 pixel rows).
+const WORD: usize = 64;
 
 thread_local! {
-    /// The sample masks, kept between plots of a thread.
-    static MASKS: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
+    /// The sample columns, kept between plots of a thread.
+    static COLUMNS: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The box of the canvas being drawn: left, top, width, height (pixels).
+/// The box of the canvas being drawn: left, top, width, height (pixels),
+/// and the words of each of its sample columns.
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     x0: i64,
     y0: i64,
     w: usize,
     h: usize,
+    words: usize,
+}
+
+impl Frame {
+    /// The frame of `w` x `h` pixels at `x0`, `y0`.
+    fn new(x0: i64, y0: i64, w: usize, h: usize) -> Frame {
+        Frame {
+            x0,
+            y0,
+            w,
+            h,
+            words: (h * SUB).div_ceil(WORD),
+        }
+    }
 }
 
 /// Paints the union of round-capped segments of `width` along each run of
 /// points (pixels) in `color` (straight, not premultiplied; its alpha is
 /// the stroke's opacity).
 pub(crate) fn stroke(pixmap: &mut Pixmap, runs: &[Vec<(f32, f32)>], width: f32, color: Color) {
-    let r = width / 2.0;
+    let Some(frame) = frame(pixmap, runs, width / 2.0) else {
+        return;
+    };
+    COLUMNS.with(|cell| {
+        let mut columns = cell.borrow_mut();
+        cover(&mut columns, frame, runs, width / 2.0);
+        blend(pixmap, &columns, frame, color);
+    });
+}
+
+/// The part of the canvas the runs can touch, or `None` when they touch
+/// none of it.
+fn frame(pixmap: &Pixmap, runs: &[Vec<(f32, f32)>], r: f32) -> Option<Frame> {
     let (pw, ph) = (i64::from(pixmap.width()), i64::from(pixmap.height()));
     let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
     for &(x, y) in runs.iter().flatten() {
@@ -43,38 +81,49 @@ pub(crate) fn stroke(pixmap: &mut Pixmap, runs: &[Vec<(f32, f32)>], width: f32, 
         y1 = y1.max(y);
     }
     if x0 > x1 {
-        return;
+        return None;
     }
-    let bx0 = ((x0 - r - 1.0).floor() as i64).clamp(0, pw);
-    let by0 = ((y0 - r - 1.0).floor() as i64).clamp(0, ph);
-    let bx1 = ((x1 + r + 1.0).ceil() as i64).clamp(0, pw);
-    let by1 = ((y1 + r + 1.0).ceil() as i64).clamp(0, ph);
-    if bx0 >= bx1 || by0 >= by1 {
-        return;
-    }
-    let frame = Frame {
-        x0: bx0,
-        y0: by0,
-        w: (bx1 - bx0) as usize,
-        h: (by1 - by0) as usize,
-    };
-    MASKS.with(|cell| {
-        let mut masks = cell.borrow_mut();
-        masks.clear();
-        masks.resize(frame.w * frame.h, 0);
-        for run in runs {
-            match run.as_slice() {
-                [] => {}
-                [p] => capsule(&mut masks, frame, *p, *p, r),
-                _ => {
-                    for pair in run.windows(2) {
-                        capsule(&mut masks, frame, pair[0], pair[1], r);
-                    }
+    let bx0 = floor_within(f64::from(x0 - r - 1.0), 0, pw);
+    let by0 = floor_within(f64::from(y0 - r - 1.0), 0, ph);
+    let bx1 = ceil_within(f64::from(x1 + r + 1.0), 0, pw);
+    let by1 = ceil_within(f64::from(y1 + r + 1.0), 0, ph);
+    (bx0 < bx1 && by0 < by1)
+        .then(|| Frame::new(bx0, by0, (bx1 - bx0) as usize, (by1 - by0) as usize))
+}
+
+/// Sets, in `columns` (cleared first), the samples of the frame that the
+/// capsules along the runs cover.
+fn cover(columns: &mut Vec<u64>, frame: Frame, runs: &[Vec<(f32, f32)>], r: f32) {
+    columns.clear();
+    columns.resize(frame.w * SUB * frame.words, 0);
+    for run in runs {
+        match run.as_slice() {
+            [] => {}
+            [p] => capsule(columns, frame, *p, *p, r),
+            _ => {
+                for pair in run.windows(2) {
+                    capsule(columns, frame, pair[0], pair[1], r);
                 }
             }
         }
-        blend(pixmap, &masks, frame, color);
-    });
+    }
+}
+
+/// `v.floor()` clamped to `lo..=hi`, without a libm call: the build targets
+/// baseline x86-64, where `f64::floor` and `f64::ceil` are calls (no SSE4.1
+/// rounding instruction), a tenth of a dense plot's time when they ran per
+/// sample row. A NaN gives `lo`.
+fn floor_within(v: f64, lo: i64, hi: i64) -> i64 {
+    let v = v.max(lo as f64).min(hi as f64);
+    let t = v as i64;
+    t - i64::from(t as f64 > v)
+}
+
+/// `v.ceil()` clamped to `lo..=hi`, as `floor_within`. A NaN gives `lo`.
+fn ceil_within(v: f64, lo: i64, hi: i64) -> i64 {
+    let v = v.max(lo as f64).min(hi as f64);
+    let t = v as i64;
+    t + i64::from((t as f64) < v)
 }
 
 /// A capsule's shape: its end circles and, unless its ends meet, the
@@ -84,7 +133,11 @@ pub(crate) fn stroke(pixmap: &mut Pixmap, runs: &[Vec<(f32, f32)>], width: f32, 
 struct Shape {
     ends: [(f64, f64); 2],
     r: f64,
-    body: Option<[(f64, f64); 4]>,
+    /// The rectangle's edges that are not horizontal: their ends' y, and
+    /// x at the first end and its change per unit of y.
+    edges: [(f64, f64, f64, f64); 4],
+    /// How many of `edges` there are.
+    sloped: usize,
 }
 
 impl Shape {
@@ -96,20 +149,30 @@ impl Shape {
         let r = f64::from(r);
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);
         let len = (dx * dx + dy * dy).sqrt();
-        let body = (len > 0.0 && len.is_finite()).then(|| {
+        let mut shape = Shape {
+            ends: [a, b],
+            r,
+            edges: [(0.0, 0.0, 0.0, 0.0); 4],
+            sloped: 0,
+        };
+        if len > 0.0 && len.is_finite() {
             let (nx, ny) = (-dy / len * r, dx / len * r);
-            [
+            let corners = [
                 (a.0 + nx, a.1 + ny),
                 (b.0 + nx, b.1 + ny),
                 (b.0 - nx, b.1 - ny),
                 (a.0 - nx, a.1 - ny),
-            ]
-        });
-        Shape {
-            ends: [a, b],
-            r,
-            body,
+            ];
+            for i in 0..4 {
+                let (p, q) = (corners[i], corners[(i + 1) % 4]);
+                if p.1 != q.1 {
+                    let slope = (q.0 - p.0) / (q.1 - p.1);
+                    shape.edges[shape.sloped] = (p.1, q.1, p.0, slope);
+                    shape.sloped += 1;
+                }
+            }
         }
+        shape
     }
 
     /// Where the horizontal line at `y` crosses the capsule: one interval,
@@ -124,78 +187,126 @@ impl Shape {
                 hi = hi.max(c.0 + half);
             }
         }
-        if let Some(corners) = &self.body {
-            for i in 0..4 {
-                let (p, q) = (corners[i], corners[(i + 1) % 4]);
-                if p.1 != q.1 && (p.1 - y) * (q.1 - y) <= 0.0 {
-                    let x = p.0 + (y - p.1) * (q.0 - p.0) / (q.1 - p.1);
-                    lo = lo.min(x);
-                    hi = hi.max(x);
-                }
+        for &(py, qy, px, slope) in &self.edges[..self.sloped] {
+            if (py - y) * (qy - y) <= 0.0 {
+                let x = px + (y - py) * slope;
+                lo = lo.min(x);
+                hi = hi.max(x);
             }
         }
         (lo <= hi).then_some((lo, hi))
     }
 }
 
-/// Sets the samples the capsule around `a`-`b` covers.
-fn capsule(masks: &mut [u16], f: Frame, a: (f32, f32), b: (f32, f32), r: f32) {
-    let shape = Shape::new(a, b, r);
+/// Sets the samples the capsule around `a`-`b` covers, a run of sample rows
+/// per sample column.
+fn capsule(columns: &mut [u64], f: Frame, a: (f32, f32), b: (f32, f32), r: f32) {
+    // The capsule with x and y swapped: its "rows" are our columns.
+    let shape = Shape::new((a.1, a.0), (b.1, b.0), r);
     let sub = SUB as f64;
-    let rows = f.h as i64 * SUB;
-    let columns = f.w as i64 * SUB;
+    let (rows, width) = ((f.h * SUB) as i64, (f.w * SUB) as i64);
     let (left, top) = (f.x0 as f64, f.y0 as f64);
-    // Sample rows whose centres (top + (i + 0.5) / SUB) the capsule spans;
-    // casts saturate (a NaN end gives 0: its rows cross nothing).
-    let above = f64::from(a.1.min(b.1) - r) - top;
-    let below = f64::from(a.1.max(b.1) + r) - top;
-    let first = ((above * sub - 0.5).ceil() as i64).max(0);
-    let last = ((below * sub - 0.5).floor() as i64).min(rows - 1);
-    for i in first..=last {
-        let y = top + (i as f64 + 0.5) / sub;
-        let Some((xa, xb)) = shape.interval(y) else {
+    // Sample columns whose centres (left + (j + 0.5) / SUB) the capsule
+    // spans (a NaN end gives none: its columns cross nothing).
+    let leftmost = f64::from(a.0.min(b.0) - r) - left;
+    let rightmost = f64::from(a.0.max(b.0) + r) - left;
+    let first = ceil_within(leftmost * sub - 0.5, 0, width);
+    let last = floor_within(rightmost * sub - 0.5, -1, width - 1);
+    for j in first..=last {
+        let x = left + (j as f64 + 0.5) / sub;
+        let Some((ya, yb)) = shape.interval(x) else {
             continue;
         };
-        // Sample columns j whose centres lie in [xa, xb].
-        let j0 = ((((xa - left) * sub) - 0.5).ceil() as i64).max(0);
-        let j1 = ((((xb - left) * sub) - 0.5).floor() as i64).min(columns - 1);
-        if j0 > j1 {
-            continue;
-        }
-        let row = (i / SUB) as usize * f.w;
-        let shift = (i % SUB) * SUB;
-        let mut j = j0;
-        while j <= j1 {
-            let pixel = j / SUB;
-            let end = ((pixel + 1) * SUB - 1).min(j1);
-            let bits = ((1u16 << (end - j + 1)) - 1) << (j % SUB);
-            masks[row + pixel as usize] |= bits << shift;
-            j = end + 1;
+        // Sample rows i whose centres lie in [ya, yb].
+        let i0 = ceil_within((ya - top) * sub - 0.5, 0, rows);
+        let i1 = floor_within((yb - top) * sub - 0.5, -1, rows - 1);
+        if i0 <= i1 {
+            let column = j as usize * f.words;
+            set_rows(
+                &mut columns[column..column + f.words],
+                i0 as usize,
+                i1 as usize,
+            );
         }
     }
 }
 
+/// Sets the bits `from..=to` of a sample column.
+fn set_rows(column: &mut [u64], from: usize, to: usize) {
+    let (w0, w1) = (from / WORD, to / WORD);
+    let head = !0u64 << (from % WORD);
+    let tail = !0u64 >> (WORD - 1 - to % WORD);
+    if w0 == w1 {
+        column[w0] |= head & tail;
+    } else {
+        column[w0] |= head;
+        column[w0 + 1..w1].fill(!0);
+        column[w1] |= tail;
+    }
+}
+
+/// Per 4-bit group of `x`, how many of its bits are set (0..=4).
+fn nibble_counts(x: u64) -> u64 {
+    let pairs = x - ((x >> 1) & 0x5555_5555_5555_5555);
+    (pairs & 0x3333_3333_3333_3333) + ((pairs >> 2) & 0x3333_3333_3333_3333)
+}
+
+/// The samples set per pixel of one pixel column and one word of 16 pixel
+/// rows, from the word of each of its 4 sample columns: byte `n` of the
+/// first result counts pixel row `2n`, of the second pixel row `2n + 1`.
+fn pixel_counts(words: [u64; SUB]) -> (u64, u64) {
+    // Two columns' counts per nibble stay within 8: no carry.
+    let left = nibble_counts(words[0]) + nibble_counts(words[1]);
+    let right = nibble_counts(words[2]) + nibble_counts(words[3]);
+    let even = 0x0F0F_0F0F_0F0F_0F0F;
+    (
+        (left & even) + (right & even),
+        ((left >> 4) & even) + ((right >> 4) & even),
+    )
+}
+
 /// Paints `color` over the box, each pixel by the share of its samples set
-/// (source-over, on the canvas's premultiplied RGBA).
-fn blend(pixmap: &mut Pixmap, masks: &[u16], f: Frame, color: Color) {
+/// (source-over, on the canvas's premultiplied RGBA), 16 pixel rows at a
+/// time.
+fn blend(pixmap: &mut Pixmap, columns: &[u64], f: Frame, color: Color) {
     let stride = pixmap.width() as usize;
     let data = pixmap.data_mut();
     let (r, g, b, a) = (color.red(), color.green(), color.blue(), color.alpha());
     let samples = (SUB * SUB) as f32;
-    for py in 0..f.h {
-        let line = (f.y0 as usize + py) * stride + f.x0 as usize;
-        for (px, &mask) in masks[py * f.w..(py + 1) * f.w].iter().enumerate() {
-            if mask == 0 {
-                continue;
+    let rows_per_word = WORD / SUB;
+    // The samples set per pixel of the 16 rows, row after row.
+    let mut counts = vec![0u8; rows_per_word * f.w];
+    for word in 0..f.words {
+        let mut any = false;
+        for px in 0..f.w {
+            let at = |k: usize| columns[(px * SUB + k) * f.words + word];
+            let (even, odd) = pixel_counts([at(0), at(1), at(2), at(3)]);
+            any |= (even | odd) != 0;
+            for n in 0..rows_per_word / 2 {
+                counts[2 * n * f.w + px] = (even >> (8 * n)) as u8;
+                counts[(2 * n + 1) * f.w + px] = (odd >> (8 * n)) as u8;
             }
-            let alpha = mask.count_ones() as f32 / samples * a;
-            let keep = 1.0 - alpha;
-            let i = (line + px) * 4;
-            let mix = |dst: u8, src: f32| (src * alpha * 255.0 + f32::from(dst) * keep + 0.5) as u8;
-            data[i] = mix(data[i], r);
-            data[i + 1] = mix(data[i + 1], g);
-            data[i + 2] = mix(data[i + 2], b);
-            data[i + 3] = mix(data[i + 3], 1.0);
+        }
+        if !any {
+            continue;
+        }
+        let band = word * rows_per_word;
+        for n in 0..rows_per_word.min(f.h - band) {
+            let line = (f.y0 as usize + band + n) * stride + f.x0 as usize;
+            for (px, &count) in counts[n * f.w..(n + 1) * f.w].iter().enumerate() {
+                if count == 0 {
+                    continue;
+                }
+                let alpha = f32::from(count) / samples * a;
+                let keep = 1.0 - alpha;
+                let i = (line + px) * 4;
+                let mix =
+                    |dst: u8, src: f32| (src * alpha * 255.0 + f32::from(dst) * keep + 0.5) as u8;
+                data[i] = mix(data[i], r);
+                data[i + 1] = mix(data[i + 1], g);
+                data[i + 2] = mix(data[i + 2], b);
+                data[i + 3] = mix(data[i + 3], 1.0);
+            }
         }
     }
 }
@@ -218,6 +329,12 @@ mod tests {
     /// anti-aliased scan converter resvg uses): the reference.
     fn skia(runs: &[Vec<(f32, f32)>], width: f32, color: Color, (w, h): (u32, u32)) -> Pixmap {
         let mut pixmap = Pixmap::new(w, h).unwrap();
+        skia_onto(&mut pixmap, runs, width, color);
+        pixmap
+    }
+
+    /// `skia` onto a given canvas.
+    fn skia_onto(pixmap: &mut Pixmap, runs: &[Vec<(f32, f32)>], width: f32, color: Color) {
         let mut paint = Paint::default();
         paint.set_color(color);
         paint.anti_alias = true;
@@ -230,7 +347,6 @@ mod tests {
         if let Some(path) = super::super::paths::skia_path(runs.iter().map(Vec::as_slice)) {
             pixmap.stroke_path(&path, &paint, &st, Transform::identity(), None);
         }
-        pixmap
     }
 
     /// How two coverages differ: the largest difference of one pixel's
@@ -441,6 +557,317 @@ mod tests {
             assert_eq!(p.pixel(10, y).unwrap().alpha(), 255, "row {y}");
             assert_eq!(p.pixel(9, y).unwrap().alpha(), 0, "row {y}");
             assert_eq!(p.pixel(11, y).unwrap().alpha(), 0, "row {y}");
+        }
+    }
+
+    /// A deterministic generator of numbers in `0.0..1.0`.
+    struct Noise(u64);
+
+    impl Noise {
+        fn next(&mut self) -> f32 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 40) as f32 / (1u64 << 24) as f32
+        }
+    }
+
+    /// A dense noisy series as M4 leaves it (decimate.rs): per half pixel
+    /// column its first, lowest, highest and last point, spread over
+    /// `low..high` of the canvas's height, from x `from` to `to`.
+    fn comb(seed: u64, (from, to): (f32, f32), (low, high): (f32, f32)) -> Vec<(f32, f32)> {
+        let mut noise = Noise(seed);
+        let mut points = Vec::new();
+        let mut x = from;
+        while x < to {
+            for k in 0..4 {
+                let y = low + noise.next() * (high - low);
+                // Tenths of a pixel, as path data has them.
+                let at = |v: f32| (v * 10.0).round() / 10.0;
+                points.push((at(x + k as f32 * 0.1), at(y)));
+            }
+            x += 0.5;
+        }
+        points
+    }
+
+    /// Whether the capsule of radius `r` around `a`-`b` holds `p`, and how
+    /// far `p` is from its outline, straight from the distance to the
+    /// segment.
+    fn holds(p: (f64, f64), a: (f32, f32), b: (f32, f32), r: f32) -> (bool, f64) {
+        let (a, b) = (
+            (f64::from(a.0), f64::from(a.1)),
+            (f64::from(b.0), f64::from(b.1)),
+        );
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len2 = dx * dx + dy * dy;
+        let t = if len2 > 0.0 {
+            (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let (cx, cy) = (a.0 + t * dx, a.1 + t * dy);
+        let d = ((p.0 - cx).powi(2) + (p.1 - cy).powi(2)).sqrt();
+        (d <= f64::from(r), (d - f64::from(r)).abs())
+    }
+
+    /// Asserts that the samples `cover` sets on a `w` x `h` canvas are
+    /// exactly those whose centres lie within `r` of a segment (or a lone
+    /// point), but for centres within a rounding error of an outline.
+    fn exact(name: &str, runs: &[Vec<(f32, f32)>], r: f32, (w, h): (u32, u32)) {
+        let pixmap = Pixmap::new(w, h).unwrap();
+        let Some(f) = frame(&pixmap, runs, r) else {
+            return;
+        };
+        let mut columns = Vec::new();
+        cover(&mut columns, f, runs, r);
+        let segments: Vec<((f32, f32), (f32, f32))> = runs
+            .iter()
+            .flat_map(|run| match run.as_slice() {
+                [p] => vec![(*p, *p)],
+                _ => run.windows(2).map(|w| (w[0], w[1])).collect(),
+            })
+            .collect();
+        let (mut set, mut wrong) = (0, 0);
+        for j in 0..f.w * SUB {
+            for i in 0..f.h * SUB {
+                let ours = columns[j * f.words + i / WORD] >> (i % WORD) & 1 == 1;
+                let centre = (
+                    f.x0 as f64 + (j as f64 + 0.5) / SUB as f64,
+                    f.y0 as f64 + (i as f64 + 0.5) / SUB as f64,
+                );
+                let (mut inside, mut margin) = (false, f64::INFINITY);
+                for &(a, b) in &segments {
+                    let (holds, off) = holds(centre, a, b, r);
+                    inside |= holds;
+                    margin = margin.min(off);
+                }
+                set += usize::from(ours);
+                if ours != inside && margin > 1e-9 {
+                    wrong += 1;
+                }
+            }
+        }
+        eprintln!("{name}: {set} samples set, {wrong} wrong");
+        assert_eq!(wrong, 0, "{name}: {wrong} samples wrong of {set} set");
+        assert!(set > 0, "{name}: nothing drawn");
+    }
+
+    #[test]
+    fn samples_are_exactly_those_within_the_radius() {
+        let size = (60, 40);
+        let mut noise = Noise(7);
+        let mut segments = Vec::new();
+        for _ in 0..60 {
+            // Anywhere on the canvas and up to a canvas beyond it.
+            let mut point = || (noise.next() * 180.0 - 60.0, noise.next() * 120.0 - 40.0);
+            segments.push(vec![point(), point()]);
+        }
+        let dense = comb(3, (2.0, 58.0), (1.0, 39.0));
+        let steep = vec![(10.0, 2.0), (10.02, 38.0), (10.5, 3.0), (10.37, 37.9)];
+        let shallow = vec![(2.0, 20.0), (58.0, 20.01), (3.0, 21.3), (57.0, 20.9)];
+        let dots: Vec<_> = (0..12)
+            .map(|i| vec![(4.3 + i as f32 * 4.6, 7.0 + i as f32 * 2.7)])
+            .collect();
+        for r in [0.1, 0.25, 0.45, 0.75, 2.5] {
+            exact(&format!("segments r={r}"), &segments, r, size);
+            exact(
+                &format!("dense r={r}"),
+                std::slice::from_ref(&dense),
+                r,
+                size,
+            );
+            exact(
+                &format!("steep r={r}"),
+                std::slice::from_ref(&steep),
+                r,
+                size,
+            );
+            exact(
+                &format!("shallow r={r}"),
+                std::slice::from_ref(&shallow),
+                r,
+                size,
+            );
+            exact(&format!("dots r={r}"), &dots, r, size);
+        }
+    }
+
+    #[test]
+    fn dense_noise_is_tiny_skias_stroke() {
+        let size = (300, 160);
+        let blue = Color::from_rgba8(0, 114, 178, 255);
+        // A noisy series over the whole panel, and one in a band, as the
+        // realworld benchmark's `count` and `temp` draw.
+        like_skia(
+            "noise",
+            &[comb(5, (4.0, 296.0), (3.0, 157.0))],
+            1.5,
+            blue,
+            size,
+        );
+        like_skia(
+            "band",
+            &[comb(9, (4.0, 296.0), (70.0, 90.0))],
+            1.5,
+            blue,
+            size,
+        );
+        // Three series over each other, each painted once.
+        let mut p = Pixmap::new(size.0, size.1).unwrap();
+        let mut q = Pixmap::new(size.0, size.1).unwrap();
+        for seed in [1, 2, 3] {
+            let runs = [comb(seed, (4.0, 296.0), (3.0, 157.0))];
+            stroke(&mut p, &runs, 1.5, blue);
+            skia_onto(&mut q, &runs, 1.5, blue);
+        }
+        let (max, mean, ratio) = compare(&p, &q);
+        assert!(
+            max <= 64 && mean < 6.0 && (ratio - 1.0).abs() < 0.02,
+            "{max} {mean} {ratio}"
+        );
+    }
+
+    #[test]
+    fn steep_and_shallow_segments_are_tiny_skias_stroke() {
+        let size = (200, 200);
+        // A fan of segments every 3 degrees, and the nearly vertical and
+        // nearly horizontal ones M4 and flat series draw.
+        let fan: Vec<_> = (0..60)
+            .map(|k| {
+                let angle = (k as f32 * 3.0).to_radians();
+                let (s, c) = angle.sin_cos();
+                vec![
+                    (100.0 + 10.0 * c, 100.0 + 10.0 * s),
+                    (100.0 + 95.0 * c, 100.0 + 95.0 * s),
+                ]
+            })
+            .collect();
+        like_skia("fan", &fan, 1.5, Color::BLACK, size);
+        let near: Vec<_> = (0..20)
+            .map(|k| {
+                let d = k as f32 * 0.013;
+                let x = 10.0 + k as f32 * 9.1;
+                [
+                    vec![(x, 5.0), (x + d, 95.0)],
+                    vec![
+                        (5.0, 105.0 + k as f32 * 4.3),
+                        (195.0, 105.3 + k as f32 * 4.3 + d),
+                    ],
+                ]
+            })
+            .flat_map(|pair| pair.into_iter())
+            .collect();
+        like_skia(
+            "near vertical and horizontal",
+            &near,
+            1.5,
+            Color::BLACK,
+            size,
+        );
+        like_skia("thick", &near, 5.0, Color::BLACK, size);
+    }
+
+    #[test]
+    fn sub_pixel_widths_cover_their_area() {
+        // tiny-skia draws strokes under a pixel wide as hairlines of less
+        // alpha, not as outlines: compare the ink (the stroke's area), and
+        // the samples with their exact definition above.
+        let size = (200, 120);
+        let lines = [comb(4, (4.0, 196.0), (10.0, 110.0))];
+        for width in [0.2f32, 0.5, 0.9] {
+            let p = ours(&lines, width, Color::BLACK, size);
+            let q = skia(&lines, width, Color::BLACK, size);
+            let (_, _, ratio) = compare(&p, &q);
+            eprintln!("width {width}: ink ratio to tiny-skia {ratio:.3}");
+            assert!((ratio - 1.0).abs() < 0.15, "width {width}: {ratio}");
+        }
+        // One vertical line 0.5 wide, centred in a pixel column: half of
+        // each pixel it crosses.
+        let p = ours(
+            &[vec![(10.5, 2.0), (10.5, 18.0)]],
+            0.5,
+            Color::BLACK,
+            (20, 20),
+        );
+        for y in 3..17 {
+            assert_eq!(p.pixel(10, y).unwrap().alpha(), 128, "row {y}");
+            assert_eq!(p.pixel(9, y).unwrap().alpha(), 0, "row {y}");
+        }
+    }
+
+    #[test]
+    fn dense_noise_is_clipped_at_the_canvas_edges_as_tiny_skia_clips() {
+        let size = (200, 120);
+        // From beyond the left edge to beyond the right, beyond the top and
+        // the bottom: the canvas's edge cuts the panel.
+        let noise = comb(12, (-20.0, 220.0), (-30.0, 150.0));
+        like_skia(
+            "noise past every edge",
+            std::slice::from_ref(&noise),
+            1.5,
+            Color::BLACK,
+            size,
+        );
+        exact("noise past every edge", &[noise], 0.75, size);
+        // Right on the edges: half of the stroke inside.
+        let p = ours(&[vec![(0.0, 10.0), (0.0, 110.0)]], 1.5, Color::BLACK, size);
+        assert_eq!(p.pixel(0, 50).unwrap().alpha(), 191);
+        let p = ours(
+            &[vec![(10.0, 120.0), (190.0, 120.0)]],
+            1.5,
+            Color::BLACK,
+            size,
+        );
+        assert_eq!(p.pixel(50, 119).unwrap().alpha(), 191);
+    }
+
+    #[test]
+    fn pixels_count_their_samples() {
+        let mut noise = Noise(21);
+        for _ in 0..200 {
+            let mut word = || {
+                let bits =
+                    u64::from(noise.next().to_bits()) << 40 ^ u64::from(noise.next().to_bits());
+                // Sparse, dense and mixed words.
+                match noise.next() {
+                    x if x < 0.2 => 0,
+                    x if x < 0.4 => !0,
+                    _ => bits.rotate_left(noise.next().to_bits() % 64),
+                }
+            };
+            let words = [word(), word(), word(), word()];
+            let (even, odd) = pixel_counts(words);
+            for row in 0..WORD / SUB {
+                let naive: u32 = words
+                    .iter()
+                    .map(|w| (w >> (row * SUB) & 0xF).count_ones())
+                    .sum();
+                let byte = if row % 2 == 0 { even } else { odd } >> (8 * (row / 2)) & 0xFF;
+                assert_eq!(byte, u64::from(naive), "{words:x?} row {row}");
+            }
+        }
+    }
+
+    #[test]
+    fn floor_and_ceil_within_bounds_are_libms() {
+        for i in -4000i32..4000 {
+            let v = f64::from(i) / 64.0 + [0.0, 1e-12, -1e-12, 0.5][i.rem_euclid(4) as usize];
+            assert_eq!(
+                floor_within(v, -100, 100),
+                (v.floor() as i64).clamp(-100, 100),
+                "{v}"
+            );
+            assert_eq!(
+                ceil_within(v, -100, 100),
+                (v.ceil() as i64).clamp(-100, 100),
+                "{v}"
+            );
+        }
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300] {
+            let lo = if v.is_nan() || v < 0.0 { -3 } else { 7 };
+            assert_eq!(floor_within(v, -3, 7), lo, "{v}");
+            assert_eq!(ceil_within(v, -3, 7), lo, "{v}");
         }
     }
 }

@@ -26,7 +26,7 @@ pub(crate) fn linear(lo: f64, hi: f64, count: usize) -> Vec<Tick> {
             label: general(lo),
         }];
     }
-    let Some(step) = Step::new(lo, hi, count) else {
+    let Some(step) = TickStep::new(lo, hi, count) else {
         return ends(lo, hi);
     };
     let values = step.values(lo, hi);
@@ -105,13 +105,13 @@ pub(crate) fn general(v: f64) -> String {
 
 /// A tick step: `factor` × 10^`power`, factor 1, 2, 5 or 10.
 #[derive(Debug, Clone, Copy)]
-struct Step {
+struct TickStep {
     power: i32,
     factor: f64,
 }
 
-impl Step {
-    fn new(lo: f64, hi: f64, count: usize) -> Option<Step> {
+impl TickStep {
+    fn new(lo: f64, hi: f64, count: usize) -> Option<TickStep> {
         let raw = hi / count as f64 - lo / count as f64;
         if !(raw > 0.0 && raw.is_finite()) {
             return None;
@@ -127,7 +127,7 @@ impl Step {
         } else {
             1.0
         };
-        Some(Step { power, factor })
+        Some(TickStep { power, factor })
     }
 
     /// The multiples of the step inside `[lo, hi]`. For steps below one the

@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use crate::error::Error;
+use super::StateError;
 
 /// The held lock; dropping it (or dying) releases it.
 #[derive(Debug)]
@@ -14,12 +14,12 @@ pub(crate) struct RunLock {
 }
 
 /// Takes the lock of `state_dir`, waiting for it if `wait`; otherwise a
-/// held lock is `Error::Locked`, naming the holder.
+/// held lock is `StateError::Locked`, naming the holder.
 pub(crate) fn acquire(
     state_dir: &Path,
     wait: bool,
     on_wait: impl FnOnce(&str),
-) -> Result<RunLock, Error> {
+) -> Result<RunLock, StateError> {
     let path = state_dir.join("lock");
     let mut file = OpenOptions::new()
         .read(true)
@@ -27,23 +27,34 @@ pub(crate) fn acquire(
         .create(true)
         .truncate(false)
         .open(&path)
-        .map_err(|e| Error::io(format!("cannot open the lock file `{}`", path.display()), e))?;
+        .map_err(|source| StateError::File {
+            what: "cannot open the lock file",
+            path: path.clone(),
+            source,
+        })?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
             let holder = holder(&mut file);
             if !wait {
                 let (pid, started) = holder.unwrap_or_else(|| ("?".into(), "?".into()));
-                return Err(Error::Locked { pid, started, path });
+                return Err(StateError::Locked { pid, started, path });
             }
             on_wait(&holder.map_or_else(String::new, |(pid, started)| {
                 format!("pid {pid}, started at {started}")
             }));
-            file.lock()
-                .map_err(|e| Error::io(format!("cannot lock `{}`", path.display()), e))?;
+            file.lock().map_err(|source| StateError::File {
+                what: "cannot lock",
+                path: path.clone(),
+                source,
+            })?;
         }
-        Err(TryLockError::Error(e)) => {
-            return Err(Error::io(format!("cannot lock `{}`", path.display()), e));
+        Err(TryLockError::Error(source)) => {
+            return Err(StateError::File {
+                what: "cannot lock",
+                path,
+                source,
+            });
         }
     }
     let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
@@ -52,11 +63,10 @@ pub(crate) fn acquire(
         .set_len(0)
         .and_then(|()| file.seek(SeekFrom::Start(0)))
         .and_then(|_| file.write_all(stamp.as_bytes()));
-    written.map_err(|e| {
-        Error::io(
-            format!("cannot write the lock file `{}`", path.display()),
-            e,
-        )
+    written.map_err(|source| StateError::File {
+        what: "cannot write the lock file",
+        path,
+        source,
     })?;
     Ok(RunLock { _file: file })
 }

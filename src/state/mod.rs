@@ -6,6 +6,7 @@ mod action_hash;
 mod command_deps;
 mod damage;
 pub(crate) mod db;
+mod error;
 pub(crate) mod fingerprint;
 pub(crate) mod git;
 pub(crate) mod groups;
@@ -22,9 +23,10 @@ use rayon::prelude::*;
 use rusqlite::Connection;
 
 use crate::config::Pipeline;
-use crate::error::Error;
+use crate::error::Internal;
 use crate::plan::{Plan, TaskId, display_path};
 use db::{CachedHash, Last};
+pub(crate) use error::StateError;
 use fingerprint::{Files, Fingerprint, Reason};
 pub(crate) use groups::{GroupRecord, Leftover, Registration};
 use writer::RunRecord;
@@ -181,7 +183,7 @@ fn forced_steps(pipeline: &Pipeline, force: &Force) -> Vec<bool> {
 }
 
 /// An open state folder, locked for this run.
-pub(crate) struct State {
+pub(crate) struct OpenState {
     /// The state folder (absolute).
     pub(crate) dir: PathBuf,
     /// This run's id.
@@ -195,16 +197,19 @@ pub(crate) struct State {
     _lock: lock::RunLock,
 }
 
-impl State {
+impl OpenState {
     /// Locks the state folder (waiting if `wait`) and opens or creates the
     /// database (setting a damaged one aside).
-    pub(crate) fn open(pipeline: &Pipeline, wait: bool, quiet: bool) -> Result<State, Error> {
+    pub(crate) fn open(
+        pipeline: &Pipeline,
+        wait: bool,
+        quiet: bool,
+    ) -> Result<OpenState, StateError> {
         let dir = pipeline.abs(&pipeline.state_dir);
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            Error::io(
-                format!("cannot create the state folder `{}`", dir.display()),
-                e,
-            )
+        std::fs::create_dir_all(&dir).map_err(|source| StateError::File {
+            what: "cannot create the state folder",
+            path: dir.clone(),
+            source,
         })?;
         ignore_in_git(pipeline);
         let lock = lock::acquire(&dir, wait, |holder| {
@@ -218,11 +223,11 @@ impl State {
             Ok(conn) => conn,
             Err(err) if damage::is_corrupt(&err) => {
                 damage::set_aside(&db_path, &err);
-                db::open(&db_path).map_err(|e| db_error(&db_path, e))?
+                db::open(&db_path).map_err(|e| StateError::database(&db_path, e))?
             }
-            Err(err) => return Err(db_error(&db_path, err)),
+            Err(err) => return Err(StateError::database(&db_path, err)),
         };
-        Ok(State {
+        Ok(OpenState {
             dir,
             run_id: 0,
             log_dir: PathBuf::new(),
@@ -233,10 +238,10 @@ impl State {
     }
 
     /// The database connection (not while a writer has it).
-    pub(crate) fn conn(&self) -> Result<&Connection, Error> {
+    pub(crate) fn conn(&self) -> Result<&Connection, StateError> {
         self.conn
             .as_ref()
-            .ok_or_else(|| Error::Internal("state connection in use".into()))
+            .ok_or_else(|| Internal::new("state connection in use").into())
     }
 
     /// `use_db` on the database; when it finds the database damaged, the
@@ -244,19 +249,19 @@ impl State {
     fn with_db<T>(
         &mut self,
         use_db: impl Fn(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, Error> {
+    ) -> Result<T, StateError> {
         let db_path = self.db_path();
         match use_db(self.conn()?) {
             Ok(value) => Ok(value),
             Err(err) if damage::is_corrupt(&err) => {
                 drop(self.conn.take());
                 damage::set_aside(&db_path, &err);
-                let fresh = db::open(&db_path).map_err(|e| db_error(&db_path, e))?;
-                let value = use_db(&fresh).map_err(|e| db_error(&db_path, e));
+                let fresh = db::open(&db_path).map_err(|e| StateError::database(&db_path, e))?;
+                let value = use_db(&fresh).map_err(|e| StateError::database(&db_path, e));
                 self.conn = Some(fresh);
                 value
             }
-            Err(err) => Err(db_error(&db_path, err)),
+            Err(err) => Err(StateError::database(&db_path, err)),
         }
     }
 
@@ -269,7 +274,7 @@ impl State {
         argv: &str,
         flags: Vec<String>,
         jobs: usize,
-    ) -> Result<(), Error> {
+    ) -> Result<(), StateError> {
         let start = db::RunStart {
             started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             pipeline_hash: blake3::hash(pipeline.source.text.as_bytes())
@@ -285,15 +290,12 @@ impl State {
             start,
         });
         let logs_dir = self.dir.join("logs");
-        self.log_dir = logs::make_run_folder(&logs_dir, self.run_id).map_err(|e| {
-            Error::io(
-                format!(
-                    "cannot create the log folder of run {} in `{}`",
-                    self.run_id,
-                    logs_dir.display()
-                ),
-                e,
-            )
+        self.log_dir = logs::make_run_folder(&logs_dir, self.run_id).map_err(|source| {
+            StateError::LogFolder {
+                run: self.run_id,
+                path: logs_dir.clone(),
+                source,
+            }
         })?;
         logs::prune(&logs_dir, &self.log_dir, pipeline.keep_logs);
         Ok(())
@@ -302,7 +304,7 @@ impl State {
     /// `snapshot` if no run wrote since it was read (it was read without
     /// the lock, at the same time as the plan), else a fresh one (empty if
     /// the database had to be set aside).
-    pub(crate) fn refresh(&mut self, snapshot: Snapshot) -> Result<Snapshot, Error> {
+    pub(crate) fn refresh(&mut self, snapshot: Snapshot) -> Result<Snapshot, StateError> {
         let read = snapshot.generation.clone();
         self.with_db(|conn| {
             if db::generation(conn)? == read {
@@ -315,36 +317,34 @@ impl State {
     }
 
     /// Hands the connection to a writer thread for the run.
-    pub(crate) fn writer(&mut self) -> Result<Writer, Error> {
+    pub(crate) fn writer(&mut self) -> Result<Writer, StateError> {
         let conn = self
             .conn
             .take()
-            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
+            .ok_or_else(|| Internal::new("state connection in use"))?;
         let record = self
             .record
             .take()
-            .ok_or_else(|| Error::Internal("writer before begin".into()))?;
+            .ok_or_else(|| Internal::new("writer before begin"))?;
         Writer::start(conn, self.run_id, record)
     }
 
     /// Takes the connection back from a finished writer (and the run's id:
     /// new if the writer had to replace a damaged database).
-    pub(crate) fn join(&mut self, writer: Writer) -> Result<(), Error> {
+    pub(crate) fn join(&mut self, writer: Writer) -> Result<(), StateError> {
         let (conn, run_id, result) = writer.finish()?;
         self.conn = Some(conn);
         self.run_id = run_id;
-        result.map_err(|message| {
-            Error::io(
-                format!("cannot record results in `{}`", self.db_path().display()),
-                std::io::Error::other(message),
-            )
+        result.map_err(|source| StateError::Record {
+            path: self.db_path(),
+            source,
         })
     }
 
     /// Closes the run record: how it ended, its counts (per step too), how
     /// it kept commands' processes together, and what git said about the
     /// pipeline file when it started.
-    pub(crate) fn end(&mut self, mut end: db::RunEnd) -> Result<(), Error> {
+    pub(crate) fn end(&mut self, mut end: db::RunEnd) -> Result<(), StateError> {
         end.ended_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let run_id = self.run_id;
         self.with_db(|conn| db::end_run(conn, run_id, &end))
@@ -371,32 +371,32 @@ impl State {
     }
 
     /// The open database, between runs of the writer thread.
-    pub(crate) fn connection(&self) -> Result<&Connection, Error> {
+    pub(crate) fn connection(&self) -> Result<&Connection, StateError> {
         self.conn()
     }
 
     /// What runs that are gone registered and did not release: their
     /// processes may still run, their temporary files may still be there.
     /// (This run holds the lock: every record is of a run that is gone.)
-    pub(crate) fn leftovers(&mut self) -> Result<Vec<Leftover>, Error> {
+    pub(crate) fn leftovers(&mut self) -> Result<Vec<Leftover>, StateError> {
         self.with_db(groups::leftovers)
     }
 
     /// Whether the newest run on record never ended (killed, or the
     /// machine stopped): it may have left temporary outputs that it had
     /// not registered yet.
-    pub(crate) fn last_run_unfinished(&mut self) -> Result<bool, Error> {
+    pub(crate) fn last_run_unfinished(&mut self) -> Result<bool, StateError> {
         self.with_db(db::generation)
             .map(|(id, ended)| id.is_some() && ended.is_none())
     }
 
     /// Forgets leftovers once they are stopped.
-    pub(crate) fn forget(&mut self, leftovers: &[Leftover]) -> Result<(), Error> {
+    pub(crate) fn forget(&mut self, leftovers: &[Leftover]) -> Result<(), StateError> {
         self.with_db(|conn| groups::forget(conn, leftovers))
     }
 
     /// The SLURM arrays of earlier runs not known to be over.
-    pub(crate) fn unfinished_arrays(&mut self) -> Result<Vec<db::ArrayRow>, Error> {
+    pub(crate) fn unfinished_arrays(&mut self) -> Result<Vec<db::ArrayRow>, StateError> {
         self.with_db(db::unfinished_arrays)
     }
 
@@ -406,29 +406,19 @@ impl State {
     pub(crate) fn unchanged_failures(
         &self,
         failures: &[db::FailureSeen],
-    ) -> Result<Vec<Option<String>>, Error> {
-        let conn = self
-            .conn
-            .as_ref()
-            .ok_or_else(|| Error::Internal("state connection in use".into()))?;
+    ) -> Result<Vec<Option<String>>, StateError> {
+        let conn = self.conn()?;
         failures
             .iter()
             .map(|f| db::same_failure_since(conn, self.run_id, f))
             .collect::<rusqlite::Result<_>>()
-            .map_err(|e| db_error(&self.db_path(), e))
+            .map_err(|e| StateError::database(self.db_path(), e))
     }
 
     /// The database path.
     pub(crate) fn db_path(&self) -> PathBuf {
         self.dir.join(DB_FILE)
     }
-}
-
-pub(crate) fn db_error(path: &Path, err: rusqlite::Error) -> Error {
-    Error::io(
-        format!("cannot use the state database `{}`", path.display()),
-        std::io::Error::other(err.to_string()),
-    )
 }
 
 /// `.runner/` holds a `.gitignore` of `*`, so state is never committed.

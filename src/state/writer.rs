@@ -6,15 +6,16 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 
+use super::StateError;
 use super::db::{self, TaskRow};
 use super::groups::{GroupOp, GroupRecord, Registration};
 use super::{COMMIT_INTERVAL, damage, fingerprint};
-use crate::error::Error;
+use crate::error::Internal;
 
 /// Messages to the writer thread.
 enum Write {
@@ -27,7 +28,7 @@ enum Write {
 
 /// What the thread hands back: the connection, the run's id (new if the
 /// database was replaced), and the first error that stopped the writing.
-type Finished = (Connection, i64, Result<(), String>);
+type Finished = (Connection, i64, Result<(), rusqlite::Error>);
 
 /// The thread that commits task results as they finish.
 pub(crate) struct Writer {
@@ -36,7 +37,6 @@ pub(crate) struct Writer {
     slots: AtomicU64,
     handle: Option<JoinHandle<Finished>>,
     failed: Arc<AtomicBool>,
-    error: Arc<Mutex<Option<String>>>,
 }
 
 /// What a new database needs to hold this run, if the one in use turns out
@@ -54,11 +54,10 @@ impl Writer {
         mut conn: Connection,
         mut run_id: i64,
         record: RunRecord,
-    ) -> Result<Writer, Error> {
+    ) -> Result<Writer, StateError> {
         let (tx, rx) = mpsc::channel::<Write>();
         let failed = Arc::new(AtomicBool::new(false));
-        let error = Arc::new(Mutex::new(None));
-        let (failed2, error2) = (failed.clone(), error.clone());
+        let failed2 = failed.clone();
         let handle = std::thread::Builder::new()
             .name("runner-state".into())
             .spawn(move || {
@@ -114,35 +113,32 @@ impl Writer {
                         };
                     }
                     if let Err(e) = written {
-                        let message = e.to_string();
-                        *error2.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
                         failed2.store(true, Ordering::SeqCst);
-                        result = Err(message);
+                        result = Err(e);
                     }
                 }
                 (conn, run_id, result)
             })
-            .map_err(|e| Error::io("cannot start the state writer thread", e))?;
+            .map_err(StateError::Thread)?;
         Ok(Writer {
             tx: Some(tx),
             slots: AtomicU64::new(0),
             handle: Some(handle),
             failed,
-            error,
         })
     }
 
     /// Waits for everything queued to be written; gives back the
     /// connection and the run's id (new if the database was replaced).
-    pub(crate) fn finish(mut self) -> Result<Finished, Error> {
+    pub(crate) fn finish(mut self) -> Result<Finished, Internal> {
         drop(self.tx.take());
         let handle = self
             .handle
             .take()
-            .ok_or_else(|| Error::Internal("writer joined twice".into()))?;
+            .ok_or_else(|| Internal::new("writer joined twice"))?;
         handle
             .join()
-            .map_err(|_| Error::Internal("the state writer thread panicked".into()))
+            .map_err(|_| Internal::new("the state writer thread panicked"))
     }
 
     /// A writer that records nothing (`--no-state`).
@@ -152,7 +148,6 @@ impl Writer {
             slots: AtomicU64::new(0),
             handle: None,
             failed: Arc::new(AtomicBool::new(false)),
-            error: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -214,14 +209,10 @@ impl Writer {
         }
     }
 
-    /// Set when a write failed; the run must stop.
+    /// Set when a write failed; the run must stop (`OpenState::join`
+    /// then says why).
     pub(crate) fn failed_flag(&self) -> Arc<AtomicBool> {
         self.failed.clone()
-    }
-
-    /// The first write error, if any.
-    pub(crate) fn error(&self) -> Option<String> {
-        self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 

@@ -908,14 +908,8 @@ out = "{{ key }}.txt"
 
 #[test]
 fn on_a_terminal_progress_is_bars_and_failures_print_above_them() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: `script` (util-linux) is not installed");
-        return;
-    }
+    // `script` gives the binary a pseudo-terminal.
+    require_tool("script", "apt-get install bsdutils");
     let t = Test::new();
     t.write("data/a.csv", "bad\n")
         .write("data/b.csv", "ok\n")

@@ -104,14 +104,8 @@ fn regex_escape(text: &str) -> String {
 /// binary a pseudo-terminal).
 #[test]
 fn colour_only_on_a_terminal() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: no `script` command to make a terminal");
-        return;
-    }
+    // `script` gives the binary a pseudo-terminal.
+    require_tool("script", "apt-get install bsdutils");
     let t = Test::new();
     t.pipeline("[pipeline]\njbos = 4\n");
     let bin = env!("CARGO_BIN_EXE_runner");

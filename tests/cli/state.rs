@@ -1,5 +1,6 @@
 //! Incremental runs, durable state, cron safety (issue 4).
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -359,7 +360,10 @@ fn kill_9_loses_nothing_and_redoes_nothing_completed() {
     });
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // The tasks it was running go on without it: let them end first.
+    wait_for("the orphaned tasks to end", Duration::from_secs(60), || {
+        processes_in(t.root()).is_empty()
+    });
     // Nothing under a final name is partial.
     for f in files_under(&t.path("build")) {
         if f.starts_with('.') {
@@ -373,15 +377,7 @@ fn kill_9_loses_nothing_and_redoes_nothing_completed() {
         );
     }
     // The database opens cleanly and says what completed.
-    let done = std::process::Command::new("sqlite3")
-        .arg(t.path(".runner/pipeline/state.db"))
-        .arg("SELECT key FROM latest WHERE status = 'ok'")
-        .output()
-        .unwrap();
-    let done: Vec<String> = String::from_utf8_lossy(&done.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let done = t.query("SELECT key FROM latest WHERE status = 'ok'");
     assert!(!done.is_empty());
     ran(&t);
     let run = t.run(["pipeline.toml"]);
@@ -445,18 +441,34 @@ out = "{{ key }}.txt"
         second.stderr
     );
     // `--wait` blocks until the first is done, then finds nothing to do.
-    let waiting = t
+    let mut waiting = t
         .command(["pipeline.toml", "--wait"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // The first run is let go only once the second says that it waits.
+    let (said_it_waits, waits) = std::sync::mpsc::channel();
+    let stderr = waiting.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("waiting for another run") {
+                let _ = said_it_waits.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    // An error means the second run ended without waiting: the asserts
+    // below show what it printed.
+    let _ = waits.recv();
     t.write("release", "");
     assert_eq!(first.wait().unwrap().code(), Some(0));
-    let out = waiting.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let status = waiting.wait().unwrap();
+    let stderr = reader.join().unwrap();
     assert!(stderr.contains("waiting for another run"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("1 up to date"), "{stderr}");
 }
 
@@ -503,23 +515,14 @@ shell = "sleep 300 & echo $! >> pids; touch started-{{ key }}; wait"
             "task process {pid} survived"
         );
     }
-    let statuses = std::process::Command::new("sqlite3")
-        .arg(t.path(".runner/pipeline/state.db"))
-        .arg("SELECT key || ':' || status FROM tasks ORDER BY key")
-        .output()
-        .unwrap();
-    let statuses = String::from_utf8_lossy(&statuses.stdout);
+    let statuses = t.query("SELECT key, status FROM tasks ORDER BY key");
     assert!(
-        statuses.contains("a:interrupted") && statuses.contains("b:interrupted"),
-        "{statuses}"
+        statuses.contains(&"a|interrupted".to_owned())
+            && statuses.contains(&"b|interrupted".to_owned()),
+        "{statuses:?}"
     );
-    assert!(statuses.contains("c:not_run"), "{statuses}");
-    let exit = std::process::Command::new("sqlite3")
-        .arg(t.path(".runner/pipeline/state.db"))
-        .arg("SELECT exit_code FROM runs")
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&exit.stdout).trim(), "143");
+    assert!(statuses.contains(&"c|not_run".to_owned()), "{statuses:?}");
+    assert_eq!(t.query("SELECT exit_code FROM runs"), ["143"]);
 }
 
 fn unsafe_kill(pid: i32, signal: i32) {
@@ -635,6 +638,8 @@ fn on_failure_gets_the_run_id_and_counts() {
 
 #[test]
 fn the_database_is_readable_with_the_sqlite3_cli() {
+    // What the README says: the state reads with the `sqlite3` program.
+    require_tool("sqlite3", "apt-get install sqlite3");
     let t = chain();
     t.run(["pipeline.toml"]).expect_code(0);
     let out = std::process::Command::new("sqlite3")
@@ -663,4 +668,48 @@ fn no_state_runs_everything_and_records_nothing() {
     assert_eq!(ran(&t).len(), 7);
     assert!(!t.exists(".runner"));
     assert_eq!(t.read("build/total.txt"), "2\n1\n3\n");
+}
+
+/// A database error keeps what SQLite said as its cause (issue 13): a state
+/// written by a newer runner is refused, saying so, with exit code 4, and
+/// the SQLite error under it (flattened into a string, it had no source).
+#[test]
+fn a_newer_state_is_refused_with_its_cause() {
+    let t = chain();
+    t.run(["pipeline.toml"]).expect_code(0);
+    t.state_db()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(4);
+    assert!(
+        run.stderr
+            .contains("error: cannot use the state database `")
+            && run.stderr.contains(
+                "\n  caused by: the state was written by a newer runner (schema 99, this one knows"
+            )
+            && run
+                .stderr
+                .contains("\n  caused by: Error code 20: datatype mismatch"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Messages name a task's files relative to root, as they were made (issue
+/// 13): an output folder that cannot be made because a file is in the way.
+#[test]
+fn a_folder_that_cannot_be_made_is_named_relative_to_root() {
+    let t = chain();
+    t.write("build/clean", "a file where a folder goes\n");
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("cannot create folder `build/clean`: File exists"),
+        "{}",
+        run.stderr
+    );
+    let absolute = t.root().join("build").display().to_string();
+    assert!(!run.stderr.contains(&absolute), "{}", run.stderr);
 }

@@ -85,6 +85,43 @@ impl Test {
         self.command(args).output_run()
     }
 
+    /// The state database of the pipeline called `pipeline` (the default
+    /// state folder), opened with rusqlite: no `sqlite3` program needed.
+    #[track_caller]
+    pub fn state_db(&self) -> rusqlite::Connection {
+        let path = self.path(".runner/pipeline/state.db");
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
+    }
+
+    /// The rows `sql` selects from the state database, each row's values
+    /// joined with `|` (as the `sqlite3` CLI prints them; NULL is empty).
+    #[track_caller]
+    pub fn query(&self, sql: &str) -> Vec<String> {
+        use rusqlite::types::ValueRef;
+        let db = self.state_db();
+        let mut stmt = db.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map([], |row| {
+                let mut values = Vec::with_capacity(columns);
+                for i in 0..columns {
+                    values.push(match row.get_ref(i)? {
+                        ValueRef::Null => String::new(),
+                        ValueRef::Integer(n) => n.to_string(),
+                        ValueRef::Real(x) => x.to_string(),
+                        ValueRef::Text(t) | ValueRef::Blob(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
+                    });
+                }
+                Ok(values.join("|"))
+            })
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.collect::<Result<_, _>>()
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// A command for the binary, to customize (env, cwd) before running.
     pub fn command<I, S>(&self, args: I) -> Command
     where
@@ -138,4 +175,35 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+/// Fails the test, saying how to install it, unless `program` can be run
+/// (a test that needs a tool never passes without it).
+#[track_caller]
+pub fn require_tool(program: &str, install: &str) {
+    match Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
+        Ok(_) => {}
+        Err(e) => {
+            panic!("this test needs `{program}`, which cannot be run ({e}); install it: {install}")
+        }
+    }
+}
+
+/// Process ids of the live processes whose working directory is `dir`
+/// (the tasks of a run, which run in the pipeline's root).
+pub fn processes_in(dir: &Path) -> Vec<u32> {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd == dir))
+        .collect()
 }

@@ -14,6 +14,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Action, Pipeline};
+use crate::exec::slurm::SlurmError;
 use crate::exec::task::{Failure, Outcome, Record, TaskResult};
 use crate::plan::{CallCommand, Command, PlotCommand, Task, TaskId};
 use crate::state::db::CachedHash;
@@ -239,10 +240,12 @@ impl TaskSpec {
 
     /// The task again, numbered `id`, its built-in or plot taken from the
     /// pipeline's step of the same name.
-    pub(crate) fn to_task(&self, id: TaskId, pipeline: &Pipeline) -> Result<Task, String> {
+    pub(crate) fn to_task(&self, id: TaskId, pipeline: &Pipeline) -> Result<Task, SlurmError> {
         let step = pipeline
             .step_index(&self.step)
-            .ok_or_else(|| format!("the pipeline file has no step `{}`", self.step))?;
+            .ok_or_else(|| SlurmError::NoStep {
+                step: self.step.clone(),
+            })?;
         let action = &pipeline.steps[step].action;
         let command = match (&self.command, action) {
             (CommandSpec::Argv(argv), Action::Run(_)) => {
@@ -272,10 +275,9 @@ impl TaskSpec {
                     .then(|| std::sync::Arc::new(pipeline.vars_table.clone())),
             }),
             _ => {
-                return Err(format!(
-                    "step `{}` of the pipeline file does another kind of action than the task list says",
-                    self.step
-                ));
+                return Err(SlurmError::OtherAction {
+                    step: self.step.clone(),
+                });
             }
         };
         Ok(Task {
@@ -511,12 +513,8 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Resul
 /// Reads a JSON file written by [`write_json`].
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> std::io::Result<T> {
     let bytes = std::fs::read(path)?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("`{}`: {e}", path.display()),
-        )
-    })
+    serde_json::from_slice(&bytes)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 /// Where an array's files are: `array.json`, `submit.sh`, and per element

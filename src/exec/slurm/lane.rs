@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 use std::time::Duration;
 
-use crate::exec::task::{Failure, LocalTasks, Outcome, TaskResult};
+use crate::exec::task::{LocalTasks, TaskResult};
 use crate::plan::{Plan, TaskId};
 
 /// Threads running local tasks during a SLURM run.
@@ -41,17 +41,7 @@ impl LocalLane {
                         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                             local.run(task, &failed)
                         }))
-                        .unwrap_or_else(|_| {
-                            TaskResult::not_run(Outcome::Failed(Failure {
-                                reason:
-                                    "bug in runner, please report it: running this task panicked"
-                                        .to_owned(),
-                                exit_code: None,
-                                stderr_tail: Vec::new(),
-                                interrupted: false,
-                                step_wide: false,
-                            }))
-                        });
+                        .unwrap_or_else(|_| TaskResult::panicked());
                         if result_tx.send((id, result)).is_err() {
                             break;
                         }

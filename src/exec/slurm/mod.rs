@@ -12,6 +12,7 @@
 
 mod arrays;
 pub(crate) mod element;
+mod error;
 mod lane;
 mod submit;
 mod watch;
@@ -22,7 +23,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::config::{ExecutorSettings, Pipeline};
-use crate::error::Error;
 use crate::exec::task::{Failure, LocalTasks, Outcome, TaskResult};
 use crate::exec::waves::{Packing, WaveExecutor};
 use crate::plan::{Plan, TaskId};
@@ -30,6 +30,7 @@ use crate::state::db::{ArrayRow, Last, TaskStatus, task_id};
 use crate::state::{Verdict, Writer, fingerprint};
 use arrays::Array;
 use element::{ArrayDir, ArrayManifest, OsText, ResultFile, ResultStatus, TaskSpec};
+pub(crate) use error::SlurmError;
 pub(crate) use lane::LocalLane;
 use submit::{ArrayJob, Class};
 
@@ -78,7 +79,7 @@ pub(crate) fn preflight(
     plan: &Plan,
     wanted: &[bool],
     verdicts: &[Option<Verdict>],
-) -> Result<(), Error> {
+) -> Result<(), SlurmError> {
     let settings = &pipeline.executor;
     let mut classes: BTreeMap<Class, String> = BTreeMap::new();
     for task in &plan.tasks {
@@ -94,10 +95,7 @@ pub(crate) fn preflight(
         return Ok(());
     }
     if let Some(program) = submit::missing_program() {
-        return Err(Error::Usage(format!(
-            "error: the SLURM executor needs `{program}`, which is not on PATH\n  \
-             hint: run runner on a machine that submits SLURM jobs (a login node), or use `--executor local`"
-        )));
+        return Err(SlurmError::MissingProgram { program });
     }
     for (class, step) in &classes {
         let options = submit::options(settings, class);
@@ -107,11 +105,11 @@ pub(crate) fn preflight(
             } else {
                 options.join(" ")
             };
-            return Err(Error::Usage(format!(
-                "error: SLURM refuses the options of step `{step}` (`sbatch --test-only` said so; nothing was submitted)\n  \
-                 options: {shown}\n  sbatch: {}",
-                message.replace('\n', "\n          ")
-            )));
+            return Err(SlurmError::Refused {
+                step: step.clone(),
+                options: shown,
+                said: message,
+            });
         }
     }
     Ok(())
@@ -309,7 +307,7 @@ impl<'a> SlurmExecutor<'a> {
         }
         let then = record.fingerprint.to_fingerprint()?;
         let task = &self.plan.tasks[id];
-        let files = &self.local.freshness.files;
+        let files = &self.local.fingerprints.files;
         let last = Last {
             status: TaskStatus::Ok,
             fingerprint: then.fingerprint,
@@ -324,7 +322,7 @@ impl<'a> SlurmExecutor<'a> {
         };
         // Its deps as a local run's check takes them: its step's, those its
         // command names, and the files its worker loaded then.
-        let base = self.local.freshness.step_deps[task.step].of_task(task);
+        let base = self.local.fingerprints.step_deps[task.step].of_task(task);
         let deps = fingerprint::task_deps(&base, last.found_deps.as_deref());
         let mut now = fingerprint::fingerprint(self.pipeline, task, &base, &deps, files).ok()?;
         let mut hashes = std::mem::take(&mut now.new_hashes);
@@ -391,7 +389,7 @@ impl<'a> SlurmExecutor<'a> {
                         let step = &self.pipeline.steps[task.step];
                         let found = self
                             .local
-                            .freshness
+                            .fingerprints
                             .latest
                             .get(&task_id(&step.name, &task.key))
                             .and_then(|l| l.found_deps.as_deref());

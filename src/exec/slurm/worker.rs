@@ -18,6 +18,7 @@ use crate::exec::folders::OutputFolders;
 use crate::exec::group::Isolation;
 use crate::exec::progress::{Progress, timestamp};
 use crate::exec::scheduler::{self, Executor};
+use crate::exec::slurm::SlurmError;
 use crate::exec::task::{self, LocalTasks, Outcome, TaskResult};
 use crate::exec::worker::WorkerPool;
 use crate::exec::{schedule, shared_tables};
@@ -38,54 +39,32 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
         None => std::env::var("SLURM_ARRAY_TASK_ID")
             .ok()
             .and_then(|v| v.trim().parse().ok())
-            .ok_or_else(|| {
-                Error::Usage(
-                    "error: `runner worker` runs one element of a SLURM array: give `--element N` or set SLURM_ARRAY_TASK_ID"
-                        .to_owned(),
-                )
-            })?,
+            .ok_or(SlurmError::NoElement)?,
     };
     let dir = ArrayDir(array_dir.to_owned());
-    let read_error = |what: &str, e: std::io::Error| Error::io(format!("cannot read {what}"), e);
-    let manifest: ArrayManifest =
-        read_json(&dir.manifest()).map_err(|e| read_error("the array's manifest", e))?;
+    let manifest: ArrayManifest = read("the array's manifest", dir.manifest())?;
     if manifest.format != FORMAT {
-        return Err(Error::Usage(format!(
-            "error: the array in `{}` was written in format {} and this runner reads format {FORMAT}; \
-             was the runner binary replaced while the array waited?",
-            dir.0.display(),
-            manifest.format
-        )));
+        return Err(SlurmError::Format {
+            dir: dir.0.clone(),
+            found: manifest.format,
+        }
+        .into());
     }
-    let specs: Vec<TaskSpec> =
-        read_json(&dir.tasks(element)).map_err(|e| read_error("the element's task list", e))?;
+    let specs: Vec<TaskSpec> = read("the element's task list", dir.tasks(element))?;
     let mut pipeline = crate::config::from_bytes(
         Path::new(&manifest.pipeline_path.0),
         manifest.pipeline_text.clone().into_bytes(),
-    )
-    .map_err(|err| {
-        Error::Load(crate::diag::render(
-            &err.diagnostics,
-            &err.source.path,
-            &err.source.text,
-            false,
-        ))
-    })?;
+    )?;
     // The coordinator's `[vars]`, `--set` included: calls are given them.
     if let Some(text) = &manifest.vars {
-        let vars: toml::Table = toml::from_str(text).map_err(|e| {
-            Error::Usage(format!(
-                "error: the array's manifest has unreadable `vars`: {e}"
-            ))
-        })?;
+        let vars: toml::Table = toml::from_str(text).map_err(SlurmError::Vars)?;
         pipeline.replace_vars(vars);
     }
     let tasks = specs
         .iter()
         .enumerate()
         .map(|(i, spec)| spec.to_task(i, &pipeline))
-        .collect::<Result<Vec<Task>, String>>()
-        .map_err(|m| Error::Usage(format!("error: {m}")))?;
+        .collect::<Result<Vec<Task>, SlurmError>>()?;
     let plan = element_plan(&pipeline, tasks);
     let verdicts: Vec<Option<Verdict>> = specs
         .iter()
@@ -144,7 +123,7 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
         workers: &workers,
         cancel: Default::default(),
         folders: OutputFolders::new(&pipeline),
-        freshness: task::Freshness {
+        fingerprints: task::FingerprintInputs {
             latest: &latest,
             verdicts: &verdicts,
             step_deps,
@@ -164,7 +143,7 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGINT,
     ])
-    .map_err(|e| Error::io("cannot watch for signals", e))?;
+    .map_err(SlurmError::Signals)?;
     let signals_handle = signals.handle();
     let started = Instant::now();
     eprintln!(
@@ -219,10 +198,18 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
         }
     );
     if code == EXIT_OK {
-        std::fs::write(dir.done(element), b"")
-            .map_err(|e| Error::io("cannot write the element's `done` file", e))?;
+        let path = dir.done(element);
+        std::fs::write(&path, b"").map_err(|source| SlurmError::Done { path, source })?;
     }
     Ok(code)
+}
+
+/// A JSON file of the array, or which one could not be read.
+fn read<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    path: PathBuf,
+) -> Result<T, SlurmError> {
+    read_json(&path).map_err(|source| SlurmError::Read { what, path, source })
 }
 
 /// Per call task of the list, the files its worker loaded last time, as

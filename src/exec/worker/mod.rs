@@ -228,7 +228,7 @@ impl<'a> WorkerPool<'a> {
     pub(crate) fn call(&self, call: Call<'_>, out: &mut Log, err: &mut Log) -> CallOutcome {
         let Some(kind) = self.step_kind.get(call.step).copied().flatten() else {
             return CallOutcome::Failed(CallFailure::task(
-                "bug in runner, please report it: a call for a step without a worker",
+                crate::error::Internal::new("a call for a step without a worker").to_string(),
             ));
         };
         // A worker's start (its imports) is not the task's work: it may take

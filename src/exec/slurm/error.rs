@@ -1,0 +1,113 @@
+//! Why a run cannot go to SLURM, or an array element cannot run its tasks:
+//! one typed error for the coordinator's checks before it submits and for
+//! `runner worker`.
+
+use std::io;
+use std::path::PathBuf;
+
+use super::element::FORMAT;
+use crate::error::{EXIT_INTERNAL, EXIT_USAGE};
+
+/// The SLURM executor cannot do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SlurmError {
+    /// A program of SLURM's is not on `PATH`.
+    #[error(
+        "the SLURM executor needs `{program}`, which is not on PATH\n  \
+         hint: run runner on a machine that submits SLURM jobs (a login node), or use `--executor local`"
+    )]
+    MissingProgram {
+        /// `sbatch`, `squeue` or `scancel`.
+        program: &'static str,
+    },
+    /// `sbatch --test-only` refused the options of a class of tasks.
+    #[error(
+        "SLURM refuses the options of step `{step}` (`sbatch --test-only` said so; nothing was submitted)\n  \
+         options: {options}\n  sbatch: {}",
+        said.replace('\n', "\n          ")
+    )]
+    Refused {
+        /// The first step of that class.
+        step: String,
+        /// The options, joined (`(none)` when there are none).
+        options: String,
+        /// What `sbatch` said.
+        said: String,
+    },
+    /// `--no-state` with the SLURM executor.
+    #[error(
+        "`--no-state` cannot run on SLURM: the elements' task lists and results live in the state folder\n  \
+         hint: drop `--no-state`, or add `--executor local`"
+    )]
+    NoState,
+    /// `runner worker` without an element number.
+    #[error(
+        "`runner worker` runs one element of a SLURM array: give `--element N` or set SLURM_ARRAY_TASK_ID"
+    )]
+    NoElement,
+    /// An array written by another version of runner.
+    #[error(
+        "the array in `{}` was written in format {found} and this runner reads format {FORMAT}; \
+         was the runner binary replaced while the array waited?",
+        dir.display()
+    )]
+    Format {
+        /// The array's folder.
+        dir: PathBuf,
+        /// Its format.
+        found: u32,
+    },
+    /// A file of the array cannot be read.
+    #[error("cannot read {what} `{}`", path.display())]
+    Read {
+        /// Which file ("the array's manifest").
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What the system (or the JSON reader) said.
+        #[source]
+        source: io::Error,
+    },
+    /// The manifest's `[vars]` are not TOML.
+    #[error("the array's manifest has unreadable `vars`")]
+    Vars(#[source] toml::de::Error),
+    /// A task of the list names a step the pipeline file does not have.
+    #[error("the pipeline file has no step `{step}`")]
+    NoStep {
+        /// The step's name in the task list.
+        step: String,
+    },
+    /// A task of the list does another kind of action than its step.
+    #[error(
+        "step `{step}` of the pipeline file does another kind of action than the task list says"
+    )]
+    OtherAction {
+        /// The step.
+        step: String,
+    },
+    /// The element cannot watch for SLURM's signals.
+    #[error("cannot watch for signals")]
+    Signals(#[source] io::Error),
+    /// The element's `done` file cannot be written.
+    #[error("cannot write the element's `done` file `{}`", path.display())]
+    Done {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl SlurmError {
+    /// The exit code: 2 for what the command line or the files ask that
+    /// cannot be, 4 when the system fails runner.
+    pub(crate) fn code(&self) -> i32 {
+        match self {
+            SlurmError::Read { .. } | SlurmError::Signals(_) | SlurmError::Done { .. } => {
+                EXIT_INTERNAL
+            }
+            _ => EXIT_USAGE,
+        }
+    }
+}
