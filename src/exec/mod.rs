@@ -387,8 +387,8 @@ impl Progress for Tee<'_> {
         self.display.tick();
     }
 
-    fn stopping(&mut self, running: usize) {
-        self.display.stopping(running);
+    fn stopping(&mut self, stopping: progress::Stopping) {
+        self.display.stopping(stopping);
     }
 }
 

@@ -27,11 +27,21 @@ pub(crate) trait Progress {
     fn task_finished(&mut self, task: &Task, result: &TaskResult);
     /// Nothing happened for a while.
     fn tick(&mut self) {}
-    /// The run is being stopped (an interrupt): `running` tasks are being
-    /// told to stop, and no other will start.
-    fn stopping(&mut self, _running: usize) {}
+    /// The run is being stopped (an interrupt): the tasks in `stopping`
+    /// are being told to stop, and no other will start.
+    fn stopping(&mut self, _stopping: Stopping) {}
     /// The run is over; clear bars before the summary is printed.
     fn finish(&mut self) {}
+}
+
+/// What an interrupt stops.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stopping {
+    /// This many tasks running in the pool here.
+    Running(usize),
+    /// This many tasks submitted to SLURM (running or still queued), whose
+    /// arrays are being cancelled.
+    Submitted(usize),
 }
 
 /// Where the tasks run, as the start line and the total bar say it.
@@ -269,17 +279,21 @@ impl Progress for Lines<'_> {
         self.maybe_line();
     }
 
-    fn stopping(&mut self, running: usize) {
-        eprintln!("{} {}", timestamp(), stopping_message(running));
+    fn stopping(&mut self, stopping: Stopping) {
+        eprintln!("{} {}", timestamp(), stopping_message(stopping));
     }
 }
 
 /// What is said when a run is being stopped.
-fn stopping_message(running: usize) -> String {
-    format!(
-        "interrupted: stopping {running} running task{}",
-        if running == 1 { "" } else { "s" }
-    )
+fn stopping_message(stopping: Stopping) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    match stopping {
+        Stopping::Running(n) => format!("interrupted: stopping {n} running task{}", plural(n)),
+        Stopping::Submitted(n) => format!(
+            "interrupted: cancelling {n} submitted task{} (scancel of their arrays)",
+            plural(n)
+        ),
+    }
 }
 
 /// When a bar's tasks should be done, as the estimator last said, for its
@@ -528,14 +542,14 @@ impl Progress for Bars<'_> {
 
     /// Clears the bars at once (Ctrl-C), so that what follows (the tasks
     /// being stopped, then the summary) prints on a clean screen.
-    fn stopping(&mut self, running: usize) {
+    fn stopping(&mut self, stopping: Stopping) {
         if !self.hidden {
             self.hidden = true;
             self.total.bar.disable_steady_tick();
             let _ = self.multi.clear();
             self.multi.set_draw_target(ProgressDrawTarget::hidden());
         }
-        eprintln!("{}", stopping_message(running));
+        eprintln!("{}", stopping_message(stopping));
     }
 
     fn finish(&mut self) {

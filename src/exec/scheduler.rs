@@ -6,7 +6,7 @@ use std::cmp::Reverse;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use crate::exec::progress::Progress;
+use crate::exec::progress::{Progress, Stopping};
 use crate::exec::ready::{Rank, ReadyQueue};
 use crate::exec::task::{Outcome, TaskResult};
 use crate::plan::{Plan, Task, TaskId};
@@ -250,7 +250,7 @@ pub(crate) fn run<'a>(
                 interrupted = true;
                 guard.stopped = true;
                 let running = guard.running;
-                guard.ledger.progress.stopping(running);
+                guard.ledger.progress.stopping(Stopping::Running(running));
                 changed.notify_all();
                 drop(guard);
                 executor.stop();

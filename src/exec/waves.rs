@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::exec::progress::Progress;
+use crate::exec::progress::{Progress, Stopping};
 use crate::exec::scheduler::{Ledger, Schedule};
 use crate::exec::task::TaskResult;
 use crate::plan::TaskId;
@@ -97,7 +97,7 @@ pub(crate) fn run<'a>(
         if !interrupted && stop() {
             interrupted = true;
             stopped = true;
-            ledger.progress.stopping(in_flight);
+            ledger.progress.stopping(Stopping::Submitted(in_flight));
             executor.cancel();
         }
     }

@@ -65,7 +65,7 @@ fn label_of(t: &Test, key: &str) -> (String, String) {
 
 #[test]
 fn a_partial_step_runs_here_over_what_elements_left_and_set_reaches_elements() {
-    cluster();
+    let _node = cluster();
     let t = Test::new();
     pipeline(&t);
     let run = t.run(["pipeline.toml", "--set", "label=Test"]);

@@ -45,7 +45,7 @@ fn on_slurm(t: &Test, file: &str) {
 
 #[test]
 fn example_pipelines_give_the_same_outputs_as_a_local_run() {
-    cluster();
+    let _node = cluster();
     let local = examples();
     let slurm = examples();
     for file in [
@@ -121,7 +121,7 @@ fn example_pipelines_give_the_same_outputs_as_a_local_run() {
 
 #[test]
 fn up_to_date_means_the_same_on_slurm_and_here() {
-    cluster();
+    let _node = cluster();
     // Run on SLURM, then here: nothing to do.
     let t = examples();
     on_slurm(&t, "pipelines/tools.toml");

@@ -1,14 +1,17 @@
 //! Failures on SLURM: a failing task fails alone (with its log and exit
 //! code) and a re-run submits only it; an element killed by its time limit
-//! fails the tasks it did not finish, with SLURM's reason; options SLURM
-//! refuses stop the run before anything is submitted.
+//! fails the tasks it did not finish, with SLURM's reason, and so does an
+//! element whose node goes down (not requeued); options SLURM refuses stop
+//! the run before anything is submitted.
+
+use std::process::{Command, Stdio};
 
 use crate::support::Test;
-use crate::{alive, cluster, inputs, sql};
+use crate::{alive, cluster, cluster_alone, inputs, sql, wait_for};
 
 #[test]
 fn a_failing_task_among_100_fails_alone_and_a_rerun_submits_only_it() {
-    cluster();
+    let _node = cluster();
     let t = Test::new();
     let names: Vec<String> = (0..100).map(|i| format!("f{i:03}")).collect();
     inputs(&t, names.iter().map(String::as_str));
@@ -116,7 +119,7 @@ out = "upper/{{ key }}.txt"
 
 #[test]
 fn an_element_killed_by_its_time_limit_fails_the_tasks_it_did_not_finish() {
-    cluster();
+    let _node = cluster();
     let t = Test::new();
     inputs(&t, ["a", "b", "c", "d"]);
     // Elements [a, b, c] and [d]; b outlives the one-minute limit, so the
@@ -176,9 +179,129 @@ out = "copy/{{ key }}.txt"
     assert_eq!(alive(&[jobs]), Vec::<String>::new());
 }
 
+/// The state of the local cluster's one node (`idle`, `mixed`, `down*`...).
+fn node_state() -> String {
+    let out = Command::new("sinfo")
+        .args(["-h", "-N", "-o", "%T"])
+        .output()
+        .expect("sinfo");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Brings the node back (the local cluster's `ReturnToService=2` does it by
+/// itself as soon as slurmd answers; `resume` in case it did not), however
+/// the test ends, and waits until it takes jobs again.
+struct NodeBack;
+
+impl Drop for NodeBack {
+    fn drop(&mut self) {
+        if node_state().contains("down") || node_state().contains("drain") {
+            let _ = Command::new("scontrol")
+                .args(["update", "nodename=localhost", "state=resume"])
+                .stderr(Stdio::null())
+                .status();
+        }
+        wait_for("the node to take jobs again", || {
+            let state = node_state();
+            !state.contains("down") && !state.contains("drain")
+        });
+    }
+}
+
+#[test]
+fn an_element_whose_node_goes_down_fails_its_unfinished_tasks_and_is_not_requeued() {
+    let _node = cluster_alone();
+    // It takes the node down: only on the throwaway single-node cluster of
+    // .ci/slurm (node `localhost`), never on a real one SLURM_CONF names.
+    let nodes = Command::new("sinfo")
+        .args(["-h", "-o", "%N"])
+        .output()
+        .expect("sinfo");
+    if String::from_utf8_lossy(&nodes.stdout).trim() != "localhost" {
+        eprintln!("not run: this test takes the node down, and this is not the local cluster");
+        return;
+    }
+    let t = Test::new();
+    inputs(&t, ["a", "b", "c", "d"]);
+    // Elements [a, b] and [c, d], one at a time; with $HOLD set, b says it
+    // started (in a file outside root) and sleeps until its node goes down.
+    t.pipeline(
+        r#"
+[pipeline]
+name = "nodefail"
+out = "out"
+
+[executor]
+kind = "slurm"
+tasks_per_element = 2
+max_array = 1
+
+[inputs.d]
+glob = "data/*.txt"
+
+[[steps]]
+name = "work"
+each = "d"
+shell = "if [ {{ key }} = b ] && [ -n \"$HOLD\" ]; then touch \"$HOLD\"; sleep 600; fi; cp {{ input }} {{ out }}"
+out = "copy/{{ key }}.txt"
+"#,
+    );
+    let outside = tempfile::tempdir().unwrap();
+    let hold = outside.path().join("b-started");
+    let child = t
+        .command(["pipeline.toml"])
+        .env("HOLD", &hold)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("b to start", || hold.exists());
+    let back = NodeBack;
+    let down = Command::new("scontrol")
+        .args([
+            "update",
+            "nodename=localhost",
+            "state=down",
+            "reason=runner test: node failure",
+        ])
+        .status()
+        .unwrap();
+    assert!(down.success());
+    let run = child.wait_with_output().unwrap();
+    drop(back);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("FAILED: work b\n"), "{stderr}");
+    assert!(stderr.contains("ended NODE_FAIL (NodeDown"), "{stderr}");
+    assert!(stderr.contains("FAILED: 3 ok, 1 failed"), "{stderr}");
+    // a finished before the node went down; the second element ran once the
+    // node was back; b's element was not requeued (it would run b again).
+    assert!(t.exists("out/copy/a.txt") && t.exists("out/copy/c.txt") && t.exists("out/copy/d.txt"));
+    assert!(!t.exists("out/copy/b.txt"));
+    let reason = sql(&t, "nodefail", "SELECT reason FROM tasks WHERE key = 'b'");
+    assert!(reason.contains("NODE_FAIL"), "{reason}");
+    let jobs = sql(
+        &t,
+        "nodefail",
+        "SELECT group_concat(job_id) FROM slurm_arrays",
+    );
+    assert_eq!(alive(&[jobs]), Vec::<String>::new());
+
+    // The next run submits b alone.
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("ok: 1 ok, 0 failed, 0 skipped, 3 up to date"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(t.read("out/copy/b.txt"), "b\n");
+}
+
 #[test]
 fn options_slurm_refuses_stop_the_run_before_anything_is_submitted() {
-    cluster();
+    let _node = cluster();
     let t = Test::new();
     inputs(&t, ["a"]);
     t.pipeline(

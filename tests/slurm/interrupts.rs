@@ -36,7 +36,7 @@ fn jobs(t: &Test, name: &str) -> Vec<String> {
 
 #[test]
 fn ctrl_c_cancels_the_arrays_and_exits_130() {
-    cluster();
+    let _node = cluster();
     let t = Test::new();
     inputs(&t, ["a", "b", "c", "d", "e", "f"]);
     t.pipeline(
@@ -74,7 +74,13 @@ out = "copy/{{ key }}.txt"
     let run = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(130), "{stderr}");
-    // The summary names the interrupted tasks; the state keeps why.
+    // What is stopped is what was submitted (6 tasks, running or queued),
+    // not "running tasks"; the summary names the interrupted tasks; the
+    // state keeps why.
+    assert!(
+        stderr.contains("interrupted: cancelling 6 submitted tasks (scancel of their arrays)"),
+        "{stderr}"
+    );
     assert!(stderr.contains("interrupted: slow/"), "{stderr}");
     assert_eq!(alive(&job), Vec::<String>::new(), "left in the queue");
     let reasons = sql(
@@ -168,7 +174,7 @@ fn each_ran_once(t: &Test) {
 
 #[test]
 fn a_coordinator_killed_and_restarted_watches_the_running_elements() {
-    cluster();
+    let _node = cluster();
     let t = Test::new();
     restart_pipeline(&t, "restart");
     let first = start_and_kill(&t, "restart");
@@ -200,7 +206,7 @@ fn a_coordinator_killed_and_restarted_watches_the_running_elements() {
 
 #[test]
 fn a_coordinator_restarted_after_its_elements_ended_picks_up_their_results() {
-    cluster();
+    let _node = cluster();
     let t = Test::new();
     restart_pipeline(&t, "afterwards");
     let first = start_and_kill(&t, "afterwards");

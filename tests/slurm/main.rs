@@ -16,7 +16,7 @@ mod interrupts;
 mod python;
 
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use support::Test;
@@ -28,9 +28,34 @@ Start the local single-node one (installs Debian's slurm packages as root the fi
 then run the tests again; stop it with `bash .ci/slurm/stop-local-slurm.sh /tmp/local-slurm`.\n\
 `.ci/run` does both around the tests.";
 
+/// The cluster's one node: every test shares it (a read guard) but the one
+/// that takes it down, which has it alone (the write guard), so that no
+/// other test's element dies with it.
+static NODE: RwLock<()> = RwLock::new(());
+
+/// Panics with `HOW_TO_START` unless a cluster answers; the guard keeps the
+/// node up until the test ends (hold it: `let _node = cluster();`).
+#[track_caller]
+#[must_use = "the guard keeps the node from being taken down under the test"]
+pub fn cluster() -> RwLockReadGuard<'static, ()> {
+    check_cluster();
+    NODE.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Like `cluster`, for a test that takes the node down: no other test runs
+/// elements meanwhile.
+#[track_caller]
+#[must_use = "the guard keeps the other tests off the node"]
+pub fn cluster_alone() -> RwLockWriteGuard<'static, ()> {
+    check_cluster();
+    NODE.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Panics with `HOW_TO_START` unless a cluster answers.
 #[track_caller]
-pub fn cluster() {
+fn check_cluster() {
     static READY: OnceLock<Result<(), String>> = OnceLock::new();
     let ready = READY.get_or_init(|| {
         if std::env::var_os("SLURM_CONF").is_none() {

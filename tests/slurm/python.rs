@@ -67,7 +67,7 @@ fn interpreters(t: &Test) -> BTreeMap<String, BTreeSet<String>> {
 
 #[test]
 fn python_steps_run_in_workers_inside_elements_one_per_cpu() {
-    cluster();
+    let _node = cluster();
     let t = Test::new();
     pid_pipeline(&t);
     let run = t.run(["pipeline.toml"]);

@@ -140,6 +140,12 @@ pub(crate) fn submit(job: &ArrayJob<'_>) -> Result<String, String> {
     chdir.push(job.root);
     let output = Command::new("sbatch")
         .arg("--parsable")
+        // An element whose node fails is not run again behind runner's back
+        // (its finished tasks would run twice, its log start over): its
+        // unfinished tasks fail with SLURM's reason, and the next run
+        // submits them. Before the user's options: `extra = ["--requeue"]`
+        // still wins.
+        .arg("--no-requeue")
         .arg(array)
         .arg(format!("--job-name={}", job.name))
         .arg(chdir)
