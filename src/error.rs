@@ -3,7 +3,7 @@
 //! ([`Internal`]). How the layers' errors fit together: DESIGN.md, Errors.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::config::{LoadError, SetError};
 use crate::exec::slurm::SlurmError;
@@ -39,9 +39,16 @@ pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+/// `path` relative to `root` when it is under it, else as it is: how an
+/// error of a layer that is given absolute paths (a built-in step, a plot,
+/// a table) names a file once the caller, who knows root, takes it.
+pub(crate) fn under_root(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root).unwrap_or(path).to_owned()
+}
+
 /// A bug in runner: something its own code should have made impossible,
 /// found in any layer and said the same way everywhere.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("bug in runner, please report it: {message}")]
 pub(crate) struct Internal {
     message: String,

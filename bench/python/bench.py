@@ -7,7 +7,8 @@ Installs numpy, pandas and matplotlib with pip into a virtual environment
 go to $BENCH_DIR (default /tmp/runner-bench-python). $REPS (default 3) runs
 of each timed job, interleaved; $SUBSET (default 20) files for the
 one-interpreter-per-file job, whose time is extrapolated to the corpus.
-$FILES, $ROWS and $TRIVIAL shrink the job for a smoke test."""
+$FILES, $ROWS and $TRIVIAL shrink the job for a smoke test; ONLY=trivial
+runs only the trivial-call pair (no pandas corpus)."""
 
 import glob
 import os
@@ -29,6 +30,7 @@ ROWS = int(os.environ.get("ROWS", "10000"))
 TRIVIAL = int(os.environ.get("TRIVIAL", "5000"))
 REPS = int(os.environ.get("REPS", "3"))
 SUBSET = int(os.environ.get("SUBSET", "20"))
+ONLY_TRIVIAL = os.environ.get("ONLY", "") == "trivial"
 
 PIPELINE = """
 [pipeline]
@@ -164,14 +166,15 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     versions = ensure_venv()
     corpus = os.path.join(WORK, "corpus")
-    if len(glob.glob(os.path.join(corpus, "*.csv"))) != FILES:
+    if not ONLY_TRIVIAL and len(glob.glob(os.path.join(corpus, "*.csv"))) != FILES:
         fresh(corpus)
         subprocess.run([sys.executable, os.path.join(REPO, "bench", "plot", "gen.py"),
                         "classic", corpus, str(FILES), str(ROWS)], check=True)
     subset = os.path.join(WORK, "subset")
     fresh(subset)
     for path in sorted(glob.glob(os.path.join(corpus, "*.csv")))[:SUBSET]:
-        shutil.copy(path, subset)
+        if not ONLY_TRIVIAL:
+            shutil.copy(path, subset)
     tiny = os.path.join(WORK, "tiny")
     if len(glob.glob(os.path.join(tiny, "*.txt"))) != TRIVIAL:
         fresh(tiny)
@@ -182,8 +185,22 @@ def main():
     print(f"load average before: {load()}; python {versions}", file=sys.stderr)
 
     pool, python, run, trivial_runner, trivial_pool = [], [], [], [], []
+    # The trivial jobs create 5,000 files each: in folders of new names
+    # (ext4 is slow making files right after mass deletes), removed at
+    # the end.
+    scratch = []
     for rep in range(REPS):
         print(f"round {rep + 1}/{REPS}", file=sys.stderr)
+        tag = f"{os.getpid()}-{rep}"
+        d = runner_python(f"runner-trivial-{tag}", "../tiny/*.txt", "trivial.py", "touch", "txt")
+        trivial_runner.append(measure([RUNNER, "pipeline.toml", "-q"], d))
+        out = os.path.join(WORK, f"pool-map-out-{tag}")
+        fresh(out)
+        trivial_pool.append(measure([PYTHON, os.path.join(HERE, "pool_map.py"), tiny, out],
+                                    WORK, env))
+        scratch += [d, out]
+        if ONLY_TRIVIAL:
+            continue
         out = os.path.join(WORK, "pool-out")
         fresh(out)
         pool.append(measure([PYTHON, os.path.join(HERE, "pool.py"), corpus, out], WORK, env))
@@ -193,12 +210,12 @@ def main():
         d = runner_dir("runner-run", "../subset/*.csv", action, "png",
                        modules=("plotting.py", "plot_cli.py"))
         run.append(measure([RUNNER, "pipeline.toml", "-q"], d))
-        d = runner_python("runner-trivial", "../tiny/*.txt", "trivial.py", "touch", "txt")
-        trivial_runner.append(measure([RUNNER, "pipeline.toml", "-q"], d))
-        out = os.path.join(WORK, "pool-map-out")
-        fresh(out)
-        trivial_pool.append(measure([PYTHON, os.path.join(HERE, "pool_map.py"), tiny, out],
-                                    WORK, env))
+    if ONLY_TRIVIAL:
+        print(f"load average after: {load()}", file=sys.stderr)
+        trivial_table(trivial_runner, trivial_pool)
+        for path in scratch:
+            shutil.rmtree(path, ignore_errors=True)
+        return
 
     # Re-runs of the last runner-python folder: nothing changed, one input
     # touched (same content), one input edited (one task runs).
@@ -235,6 +252,12 @@ def main():
     row("(b) again, one input edited (1 task runs)", edited)
     print()
     print(f"(b) / (a) = {b / a:.3f}; (c, extrapolated) / (a) = {c * FILES / SUBSET / a:.1f}")
+    trivial_table(trivial_runner, trivial_pool)
+    for path in scratch:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def trivial_table(trivial_runner, trivial_pool):
     print()
     print(f"{TRIVIAL:,} calls of a trivial function (writes its output file), 2 workers:")
     print()

@@ -150,9 +150,9 @@ impl Checker<'_> {
             ("time_format", &p.time_format),
         ] {
             if let Some(value) = value
-                && let Err(message) = table.set(key, value.get_ref())
+                && let Err(e) = table.set(key, value.get_ref())
             {
-                self.error(value.span(), message);
+                self.error(value.span(), crate::error::chain(&e));
             }
         }
         // Options that mean nothing for the chosen template are mistakes.

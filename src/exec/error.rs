@@ -8,9 +8,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Internal, chain};
+use crate::exec::folders::FolderError;
 use crate::exec::process::signal_name;
 use crate::exec::task::Failure;
 use crate::plan::display_path;
+use crate::plot::PlotError;
+use crate::steps::StepError;
 
 /// Why an attempt of a task failed.
 #[derive(Debug, thiserror::Error)]
@@ -110,8 +113,8 @@ pub(crate) enum TaskError {
     },
     /// An output's folder leads, through a link, where runner does not
     /// write (`exec::folders`).
-    #[error("{0}")]
-    OutputFolder(String),
+    #[error(transparent)]
+    OutputFolder(#[from] FolderError),
     /// A finished output cannot be moved into place.
     #[error("cannot move the output into `{}`", display_path(path))]
     Rename {
@@ -121,12 +124,14 @@ pub(crate) enum TaskError {
         #[source]
         source: io::Error,
     },
-    /// A built-in step or a plot failed: its message and causes, with the
-    /// paths it was given shown relative to root (a bridge until the errors
-    /// of steps/, plot/ and table/ name paths relative to root themselves;
-    /// DESIGN.md, Errors).
-    #[error("{0}")]
-    Builtin(String),
+    /// A built-in step failed (its files named relative to root:
+    /// `StepError::relative_to`).
+    #[error(transparent)]
+    Step(StepError),
+    /// A plot failed (its files named relative to root:
+    /// `PlotError::relative_to`).
+    #[error(transparent)]
+    Plot(PlotError),
     /// A partial task's command cannot be rendered over the outputs of
     /// the upstream tasks that succeeded (the template's diagnostic).
     #[error("{message}")]

@@ -6,18 +6,58 @@
 //! items 5 and 6; the same rules as `config/places.rs`, at run time).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rustc_hash::FxHashMap;
 
 use crate::config::Pipeline;
+use crate::plan::display_path;
+
+/// An output folder that runner does not write into. Cheap to clone: each
+/// folder is checked once, and every task writing there gets its verdict.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum FolderError {
+    /// The folder cannot be resolved.
+    #[error("cannot resolve the folder `{}`", display_path(folder))]
+    Resolve {
+        /// The folder, relative to root.
+        folder: PathBuf,
+        /// What the system said.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// A link leads into the state folder.
+    #[error(
+        "the output folder `{}` leads into the state folder (`{}`), through a link; runner does not write there",
+        display_path(folder),
+        real.display()
+    )]
+    IntoState {
+        /// The folder, relative to root.
+        folder: PathBuf,
+        /// Where it leads.
+        real: PathBuf,
+    },
+    /// A link leads into root outside the output folder.
+    #[error(
+        "the output folder `{}` leads to `{}`, inside root but outside the output folder, through a link; runner does not write there",
+        display_path(folder),
+        real.display()
+    )]
+    IntoRoot {
+        /// The folder, relative to root.
+        folder: PathBuf,
+        /// Where it leads.
+        real: PathBuf,
+    },
+}
 
 /// The output folders of a run, each checked once.
 pub(crate) struct OutputFolders {
     root: PathBuf,
     out: PathBuf,
     state: PathBuf,
-    checked: Mutex<FxHashMap<PathBuf, Result<(), String>>>,
+    checked: Mutex<FxHashMap<PathBuf, Result<(), FolderError>>>,
 }
 
 impl OutputFolders {
@@ -33,7 +73,7 @@ impl OutputFolders {
 
     /// `Ok` when `folder` (absolute, existing) resolves inside the output
     /// folder or outside root; else what is wrong, for the task's failure.
-    pub(crate) fn check(&self, folder: &Path) -> Result<(), String> {
+    pub(crate) fn check(&self, folder: &Path) -> Result<(), FolderError> {
         if let Some(known) = self.lock().get(folder) {
             return known.clone();
         }
@@ -46,7 +86,7 @@ impl OutputFolders {
     /// inside the output folder, the first one that exists is checked, so
     /// that nothing is made through a link that leads where runner does not
     /// write.
-    pub(crate) fn check_before_create(&self, folder: &Path) -> Result<(), String> {
+    pub(crate) fn check_before_create(&self, folder: &Path) -> Result<(), FolderError> {
         let mut at = folder;
         while !at.exists() {
             match at.parent() {
@@ -57,31 +97,29 @@ impl OutputFolders {
         self.check(at)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<PathBuf, Result<(), String>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<PathBuf, Result<(), FolderError>>> {
         self.checked.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn resolve_and_check(&self, folder: &Path) -> Result<(), String> {
-        let real = std::fs::canonicalize(folder)
-            .map_err(|e| format!("cannot resolve the folder `{}`: {e}", folder.display()))?;
+    fn resolve_and_check(&self, folder: &Path) -> Result<(), FolderError> {
+        let shown = folder.strip_prefix(&self.root).unwrap_or(folder).to_owned();
+        let real = std::fs::canonicalize(folder).map_err(|e| FolderError::Resolve {
+            folder: shown.clone(),
+            source: Arc::new(e),
+        })?;
         let resolved = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
-        let shown = folder
-            .strip_prefix(&self.root)
-            .unwrap_or(folder)
-            .display()
-            .to_string();
         if real.starts_with(resolved(&self.state)) {
-            return Err(format!(
-                "the output folder `{shown}` leads into the state folder (`{}`), through a link; runner does not write there",
-                real.display()
-            ));
+            return Err(FolderError::IntoState {
+                folder: shown,
+                real,
+            });
         }
         if real.starts_with(resolved(&self.out)) || !real.starts_with(&self.root) {
             return Ok(());
         }
-        Err(format!(
-            "the output folder `{shown}` leads to `{}`, inside root but outside the output folder, through a link; runner does not write there",
-            real.display()
-        ))
+        Err(FolderError::IntoRoot {
+            folder: shown,
+            real,
+        })
     }
 }

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant, SystemTime};
 use rustc_hash::FxHashMap;
 
 use crate::config::{Action, Fanout, Pipeline, Step};
-use crate::error::chain;
 use crate::exec::error::TaskError;
 use crate::exec::group::{Group, Isolation};
 use crate::exec::process::{self, Children, Exit, Log, Ran, RunError, Spawn, StdoutTo};
@@ -492,16 +491,10 @@ impl LocalTasks<'_> {
             return (before, deps, stored);
         }
         let files = &self.fingerprints.files;
-        let root = &self.pipeline.root;
         let after = fingerprint::with_deps(task, &before, before_deps, &deps, |path| {
-            let hash = files.hash(path);
-            let unchanged = fs::metadata(root.join(path))
-                .and_then(|m| m.modified())
-                .is_ok_and(|modified| modified <= found.since);
-            match hash {
-                Ok((hash, _)) if unchanged => hash,
-                _ => fingerprint::CHANGED_DURING_RUN,
-            }
+            files
+                .hash_unchanged_since(path, found.since)
+                .unwrap_or(fingerprint::CHANGED_DURING_RUN)
         });
         (Box::new(after), deps, stored)
     }
@@ -554,6 +547,14 @@ impl LocalTasks<'_> {
         for out in task.outputs.iter() {
             if let Some(parent) = out.parent() {
                 let parent_abs = root.join(parent);
+                // Usually there already (one `stat`; its check is
+                // remembered for the run).
+                if fs::metadata(&parent_abs).is_ok_and(|m| m.is_dir()) {
+                    self.folders
+                        .check(&parent_abs)
+                        .map_err(TaskError::OutputFolder)?;
+                    continue;
+                }
                 self.folders
                     .check_before_create(&parent_abs)
                     .map_err(TaskError::OutputFolder)?;
@@ -604,7 +605,7 @@ impl LocalTasks<'_> {
                 {
                     return Err(interrupted());
                 }
-                result.map_err(|e| TaskError::Builtin(relative_to(root, &chain(&e))))?;
+                result.map_err(|e| TaskError::Step(e.relative_to(root)))?;
             }
             Command::Plot(plot) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
@@ -628,13 +629,14 @@ impl LocalTasks<'_> {
                 {
                     return Err(interrupted());
                 }
-                result.map_err(|e| TaskError::Builtin(relative_to(root, &chain(&e))))?;
+                result.map_err(|e| TaskError::Plot(e.relative_to(root)))?;
             }
         }
 
         // Every declared output must exist; then each is renamed into place.
         for (out, temp) in task.outputs.iter().zip(&temps) {
-            if fs::symlink_metadata(temp).is_err() {
+            let written = fs::symlink_metadata(temp);
+            if written.is_err() {
                 return Err(TaskError::NotWritten {
                     path: out.clone(),
                     wrote_final: root.join(out).exists(),
@@ -643,8 +645,11 @@ impl LocalTasks<'_> {
                 .into());
             }
             // A FIFO, a folder or a device is no output: hashing it could
-            // wait forever (a FIFO) or mean nothing.
-            if !fs::metadata(temp).is_ok_and(|m| m.is_file()) {
+            // wait forever (a FIFO) or mean nothing. (One `stat` when it is
+            // a plain file: issue 9's 5,000 calls a second.)
+            let regular =
+                written.is_ok_and(|m| m.is_file()) || fs::metadata(temp).is_ok_and(|m| m.is_file());
+            if !regular {
                 return Err(TaskError::NotAFile { path: out.clone() }.into());
             }
         }
@@ -747,14 +752,6 @@ struct Attempt<'a> {
     temps: &'a [PathBuf],
     /// Its registration in the state.
     slot: u64,
-}
-
-/// A built-in's or plot's message with the absolute paths it was given
-/// shown relative to root, as every other path runner prints. (A bridge:
-/// their errors take the paths as given; see `TaskError::Builtin`.)
-fn relative_to(root: &Path, message: &str) -> String {
-    let prefix = format!("{}/", root.display());
-    message.replace(&prefix, "")
 }
 
 /// A task stopped because the run was interrupted.

@@ -325,6 +325,18 @@ pub(crate) fn exec_command(
     if task.outputs.is_empty() {
         return Ok(task.command.clone());
     }
+    // A call whose `with` values are not templates cannot name `out`: its
+    // command is the planned one (no renderer per call, issue 9's 5,000
+    // calls a second; the temporary outputs go in the request's `args`).
+    if let Command::Call(_) = &task.command
+        && let Action::Call(spec) = &pipeline.steps[task.step].action
+        && spec
+            .with
+            .iter()
+            .all(|(_, value)| matches!(value, WithValue::Literal(_)))
+    {
+        return Ok(task.command.clone());
+    }
     let temps: Arc<[PathBuf]> = temps.into();
     let parts = TaskParts {
         step: task.step,

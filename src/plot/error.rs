@@ -3,10 +3,11 @@
 //! underlying error kept as the source (printed as a `: cause` chain by
 //! `crate::error::chain`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cancel::Interrupted;
+use crate::error::{Internal, under_root};
 use crate::table::TableError;
 
 /// A plot task that failed.
@@ -159,9 +160,9 @@ pub(crate) enum PlotError {
     /// The run was interrupted (SIGINT / SIGTERM).
     #[error("interrupted")]
     Interrupted,
-    /// A bug in runner.
-    #[error("bug in runner, please report it: {0}")]
-    Internal(String),
+    /// A bug.
+    #[error(transparent)]
+    Internal(#[from] Internal),
 }
 
 impl From<Interrupted> for PlotError {
@@ -171,6 +172,20 @@ impl From<Interrupted> for PlotError {
 }
 
 impl PlotError {
+    /// The same error naming its files relative to `root`, when they are
+    /// under it (a plot is given absolute paths; the tables it reads come
+    /// back relative already).
+    pub(crate) fn relative_to(self, root: &Path) -> PlotError {
+        match self {
+            PlotError::Table(e) => PlotError::Table(e.relative_to(root)),
+            PlotError::Write { path, source } => PlotError::Write {
+                path: under_root(root, &path),
+                source,
+            },
+            other => other,
+        }
+    }
+
     /// Whether the task stopped because the run was interrupted.
     pub(crate) fn is_interrupted(&self) -> bool {
         match self {

@@ -15,6 +15,7 @@ use serde::{Serialize, Serializer};
 
 use super::error::PlotError;
 use super::figure::Figure;
+use crate::error::Internal;
 use crate::table::{self, Table, Text, Times, Values};
 
 /// The built-in templates: (name, text). `base` is the frame the others extend.
@@ -113,13 +114,13 @@ fn environment() -> Environment<'static> {
     env
 }
 
-fn builtins() -> &'static Result<Environment<'static>, String> {
-    static ENV: OnceLock<Result<Environment<'static>, String>> = OnceLock::new();
+fn builtins() -> &'static Result<Environment<'static>, Internal> {
+    static ENV: OnceLock<Result<Environment<'static>, Internal>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = environment();
         for (name, text) in BUILTIN {
             env.add_template(name, text)
-                .map_err(|e| format!("built-in template `{name}`: {e:#}"))?;
+                .map_err(|e| Internal::new(format!("built-in template `{name}`: {e:#}")))?;
         }
         Ok(env)
     })
@@ -127,15 +128,13 @@ fn builtins() -> &'static Result<Environment<'static>, String> {
 
 /// Renders the built-in template `name` (`line`, `scatter`, `bar`, `hist`).
 pub(crate) fn render_builtin(name: &str, figure: &Figure) -> Result<String, PlotError> {
-    let env = builtins()
-        .as_ref()
-        .map_err(|e| PlotError::Internal(e.clone()))?;
+    let env = builtins().as_ref().map_err(Internal::clone)?;
     let template = env
         .get_template(&format!("{name}.svg.j2"))
-        .map_err(|e| PlotError::Internal(format!("{e:#}")))?;
+        .map_err(|e| Internal::new(format!("{e:#}")))?;
     template
         .render(Value::from(Serde(figure)))
-        .map_err(|e| PlotError::Internal(format!("template `{name}`: {e:#}")))
+        .map_err(|e| Internal::new(format!("template `{name}`: {e:#}")).into())
 }
 
 /// Numbers for a template: NaN (missing) becomes none.

@@ -13,6 +13,7 @@ use super::notes::{self, Counts};
 use super::paths::{line_path, marker_path};
 use super::scale::{self, Scale};
 use super::series::{self, Selection, SeriesData, XValues};
+use crate::error::Internal;
 
 /// A day in microseconds: the room around a time axis of one instant.
 const DAY_US: f64 = 86_400_000_000.0;
@@ -82,7 +83,7 @@ fn x_axis(
         return Err(PlotError::LogTime { name });
     }
     let Some(t) = selection.x_times() else {
-        return Err(PlotError::Internal("a time axis without times".into()));
+        return Err(Internal::new("a time axis without times").into());
     };
     let domain = match extent {
         None => (0.0, DAY_US),
@@ -159,7 +160,7 @@ pub(crate) fn figure(req: &Request<'_>, selection: &Selection<'_>) -> Result<Fig
         return Ok(fig);
     }
     let Some(x_scale) = frame.x_scale else {
-        return Err(PlotError::Internal("a line plot without an x scale".into()));
+        return Err(Internal::new("a line plot without an x scale").into());
     };
     for (index, (s, name)) in selection.series.iter().zip(names).enumerate() {
         req.cancel.check()?;

@@ -12,6 +12,7 @@ use super::{
     BuiltinCall, OptionError, StepError, check_keys, output_kind, read_options, write_file,
 };
 use crate::cancel::Cancel;
+use crate::error::Internal;
 use crate::table::{self, Column, Table, TableRead, Text, Times, Values, format_number};
 
 /// Bumped whenever the output of the same input changes.
@@ -349,7 +350,7 @@ fn json_line(header: &[String], row: &[String]) -> String {
 fn render(stats: &Stats, out: &Path, layout: Layout) -> Result<Vec<u8>, StepError> {
     let kind = output_kind("csv.stats", out, &["json", "csv", "tsv", "jsonl"])?;
     let internal = |e: &dyn std::fmt::Display| {
-        StepError::Internal(format!("cannot write the statistics: {e}"))
+        StepError::from(Internal::new(format!("cannot write the statistics: {e}")))
     };
     if kind == "json" {
         let mut text = serde_json::to_string_pretty(stats).map_err(|e| internal(&e))?;

@@ -1,8 +1,9 @@
 //! Why a built-in step failed: a typed error whose message (with its
 //! causes) is the task's failure reason.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use crate::error::{Internal, under_root};
 use crate::table::{TableError, display};
 
 /// A built-in step that could not do its job.
@@ -35,11 +36,28 @@ pub(crate) enum StepError {
     #[error("interrupted")]
     Interrupted,
     /// A bug.
-    #[error("bug in runner, please report it: {0}")]
-    Internal(String),
+    #[error(transparent)]
+    Internal(#[from] Internal),
 }
 
 impl StepError {
+    /// The same error naming its files relative to `root`, when they are
+    /// under it (a built-in is given absolute paths).
+    pub(crate) fn relative_to(self, root: &Path) -> StepError {
+        match self {
+            StepError::Table(e) => StepError::Table(e.relative_to(root)),
+            StepError::Nothing { path, what } => StepError::Nothing {
+                path: under_root(root, &path),
+                what,
+            },
+            StepError::Write { path, source } => StepError::Write {
+                path: under_root(root, &path),
+                source,
+            },
+            other => other,
+        }
+    }
+
     /// Whether the step stopped because the run was interrupted.
     pub(crate) fn is_interrupted(&self) -> bool {
         match self {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 pub(crate) use error::StepError;
 
 use crate::cancel::Cancel;
+use crate::error::Internal;
 use crate::table::{ReadOptions, TableRead};
 
 /// What a built-in step is given: absolute paths.
@@ -117,9 +118,7 @@ pub(crate) fn check_options(name: &str, options: &toml::Table) -> Result<(), Opt
 pub(crate) fn run(name: &str, call: &BuiltinCall<'_>) -> Result<(), StepError> {
     match find(name) {
         Some(b) => (b.run)(call),
-        None => Err(StepError::Internal(format!(
-            "unknown built-in step `{name}`"
-        ))),
+        None => Err(Internal::new(format!("unknown built-in step `{name}`")).into()),
     }
 }
 
@@ -148,7 +147,7 @@ fn check_keys(step: &str, options: &toml::Table, known: &[&str]) -> Result<(), O
 fn read_options(options: &toml::Table) -> Result<Arc<ReadOptions>, OptionError> {
     ReadOptions::from_toml(options)
         .map(Arc::new)
-        .map_err(|(key, message)| OptionError::new(&key, message))
+        .map_err(|(key, e)| OptionError::new(&key, crate::error::chain(&e)))
 }
 
 /// The output's extension (lowercase) if it is one of `allowed`.

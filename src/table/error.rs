@@ -93,6 +93,15 @@ impl TableError {
         }
     }
 
+    /// The same error naming its file relative to `root` (the paths the
+    /// user knows), when the file is under it.
+    pub(crate) fn relative_to(self, root: &Path) -> TableError {
+        TableError {
+            path: crate::error::under_root(root, &self.path),
+            ..self
+        }
+    }
+
     /// Whether the read stopped because the run was interrupted.
     pub(crate) fn is_interrupted(&self) -> bool {
         matches!(self.kind, TableErrorKind::Interrupted)

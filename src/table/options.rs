@@ -6,6 +6,92 @@
 use super::Format;
 use super::time::TimeFormat;
 
+/// A table option (`with = {...}` of a built-in, a plot's keys) that is not
+/// one; its message names the key. Checked at load time, so the config
+/// turns it into a diagnostic at the key (with `error::chain`, which adds
+/// what jiff said about a time pattern).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OptionError {
+    /// A value of the wrong TOML type.
+    #[error("`{key}` must be {what}, found {found}")]
+    Type {
+        /// The key (`na`, `time_format.date`).
+        key: String,
+        /// What it must be.
+        what: String,
+        /// The TOML type found.
+        found: &'static str,
+    },
+    /// `format` names no format runner reads.
+    #[error("unknown table format `{name}`; known formats: {}", Format::NAMES.join(", "))]
+    Format {
+        /// The name given.
+        name: String,
+    },
+    /// `types.COLUMN` is not a column type.
+    #[error("`types.{column}` must be \"number\", \"text\" or \"time\", found {found}")]
+    ColumnType {
+        /// The column.
+        column: String,
+        /// The value found, as TOML.
+        found: String,
+    },
+    /// `delimiter` is not one character.
+    #[error(
+        "`delimiter` must be one ASCII character (such as \";\", \"|\" or \"\\t\"), found `{text}`"
+    )]
+    DelimiterLength {
+        /// The value given.
+        text: String,
+    },
+    /// `delimiter` is a character that cannot delimit.
+    #[error("`delimiter` cannot be `{}`", text.escape_debug())]
+    Delimiter {
+        /// The value given.
+        text: String,
+    },
+    /// `decimal` is neither `.` nor `,`.
+    #[error("`decimal` must be \".\" or \",\", found `{found}`")]
+    Decimal {
+        /// The value given.
+        found: String,
+    },
+    /// `encoding` names no encoding runner reads.
+    #[error("unknown encoding `{name}`; known: {ENCODINGS}")]
+    Encoding {
+        /// The name given.
+        name: String,
+    },
+    /// A `time_format` pattern that jiff cannot use.
+    #[error("`time_format` `{text}` is not a strftime pattern jiff can read")]
+    TimePattern {
+        /// The pattern.
+        text: String,
+        /// What jiff said.
+        #[source]
+        source: jiff::Error,
+    },
+    /// A `time_format` that is no format.
+    #[error(
+        "`time_format` must be a strftime pattern such as \"%d/%m/%Y\", \"unix_s\", \"unix_ms\" or \"iso\", found `{text}`"
+    )]
+    TimeFormat {
+        /// The value given.
+        text: String,
+    },
+    /// `time_format` neither a string nor a table.
+    #[error(
+        "`time_format` must be a strftime pattern (\"%d/%m/%Y\"), \"unix_s\", \"unix_ms\", or a table of them by column, found {found}"
+    )]
+    TimeFormatType {
+        /// The TOML type found.
+        found: &'static str,
+    },
+}
+
+/// The encodings `encoding` takes, as a message lists them.
+const ENCODINGS: &str = "\"utf-8\", \"latin1\" or \"windows-1252\"";
+
 /// The keys of table options, for option checks and suggestions.
 pub(crate) const KEYS: &[&str] = &[
     "format",
@@ -112,19 +198,17 @@ impl ReadOptions {
 
     /// Reads the table options of a TOML table (`with = {...}`), ignoring
     /// its other keys; the error names the key that is wrong.
-    pub(crate) fn from_toml(table: &toml::Table) -> Result<ReadOptions, (String, String)> {
+    pub(crate) fn from_toml(table: &toml::Table) -> Result<ReadOptions, (String, OptionError)> {
         let mut options = ReadOptions::new();
         for (key, value) in table {
-            options
-                .set(key, value)
-                .map_err(|message| (key.clone(), message))?;
+            options.set(key, value).map_err(|e| (key.clone(), e))?;
         }
         Ok(options)
     }
 
     /// Sets one option from its TOML value; keys that are not table
     /// options are left alone (`Ok`).
-    pub(crate) fn set(&mut self, key: &str, value: &toml::Value) -> Result<(), String> {
+    pub(crate) fn set(&mut self, key: &str, value: &toml::Value) -> Result<(), OptionError> {
         match key {
             "format" => self.format = Some(format(value)?),
             "na" => self.na = Some(na(value)?),
@@ -154,34 +238,42 @@ impl ReadOptions {
     }
 }
 
-fn string<'a>(key: &str, value: &'a toml::Value, what: &str) -> Result<&'a str, String> {
-    value
-        .as_str()
-        .ok_or_else(|| format!("`{key}` must be {what}, found {}", value.type_str()))
+/// `key` must be `what`, and `value` is not.
+fn wrong_type(key: &str, what: &str, value: &toml::Value) -> OptionError {
+    OptionError::Type {
+        key: key.to_owned(),
+        what: what.to_owned(),
+        found: value.type_str(),
+    }
 }
 
-fn format(value: &toml::Value) -> Result<Format, String> {
+fn string<'a>(key: &str, value: &'a toml::Value, what: &str) -> Result<&'a str, OptionError> {
+    value.as_str().ok_or_else(|| wrong_type(key, what, value))
+}
+
+fn format(value: &toml::Value) -> Result<Format, OptionError> {
     let names = Format::NAMES.join(", ");
     let name = string("format", value, &format!("a string ({names})"))?;
-    Format::from_name(name)
-        .ok_or_else(|| format!("unknown table format `{name}`; known formats: {names}"))
+    Format::from_name(name).ok_or_else(|| OptionError::Format {
+        name: name.to_owned(),
+    })
 }
 
-fn na(value: &toml::Value) -> Result<Vec<String>, String> {
+fn na(value: &toml::Value) -> Result<Vec<String>, OptionError> {
     let what = "a list of the cells that mean \"missing\", such as [\"\", \"NA\", \".\"]";
     let list = value
         .as_array()
-        .ok_or_else(|| format!("`na` must be {what}, found {}", value.type_str()))?;
+        .ok_or_else(|| wrong_type("na", what, value))?;
     list.iter()
         .map(|v| string("na", v, what).map(|s| s.trim().to_owned()))
         .collect()
 }
 
-fn types(value: &toml::Value) -> Result<Vec<(String, ColumnType)>, String> {
+fn types(value: &toml::Value) -> Result<Vec<(String, ColumnType)>, OptionError> {
     let what = "a table of column types, such as { depth = \"number\", date = \"time\" }";
     let table = value
         .as_table()
-        .ok_or_else(|| format!("`types` must be {what}, found {}", value.type_str()))?;
+        .ok_or_else(|| wrong_type("types", what, value))?;
     table
         .iter()
         .map(|(column, t)| {
@@ -190,9 +282,10 @@ fn types(value: &toml::Value) -> Result<Vec<(String, ColumnType)>, String> {
                 Some("text") => ColumnType::Text,
                 Some("time") => ColumnType::Time,
                 _ => {
-                    return Err(format!(
-                        "`types.{column}` must be \"number\", \"text\" or \"time\", found {t}"
-                    ));
+                    return Err(OptionError::ColumnType {
+                        column: column.clone(),
+                        found: t.to_string(),
+                    });
                 }
             };
             Ok((column.clone(), kind))
@@ -200,44 +293,49 @@ fn types(value: &toml::Value) -> Result<Vec<(String, ColumnType)>, String> {
         .collect()
 }
 
-fn delimiter(value: &toml::Value) -> Result<u8, String> {
+fn delimiter(value: &toml::Value) -> Result<u8, OptionError> {
     let text = string("delimiter", value, "one character, such as \";\"")?;
     let byte = match text {
         "\\t" | "tab" => b'\t',
         _ if text.len() == 1 => text.as_bytes()[0],
         _ => {
-            return Err(format!(
-                "`delimiter` must be one ASCII character (such as \";\", \"|\" or \"\\t\"), found `{text}`"
-            ));
+            return Err(OptionError::DelimiterLength {
+                text: text.to_owned(),
+            });
         }
     };
     if matches!(byte, b'"' | b'\n' | b'\r') || !byte.is_ascii() {
-        return Err(format!("`delimiter` cannot be `{}`", text.escape_debug()));
+        return Err(OptionError::Delimiter {
+            text: text.to_owned(),
+        });
     }
     Ok(byte)
 }
 
-fn decimal(value: &toml::Value) -> Result<u8, String> {
+fn decimal(value: &toml::Value) -> Result<u8, OptionError> {
     match string("decimal", value, "\".\" or \",\"")? {
         "." => Ok(b'.'),
         "," => Ok(b','),
-        other => Err(format!("`decimal` must be \".\" or \",\", found `{other}`")),
+        other => Err(OptionError::Decimal {
+            found: other.to_owned(),
+        }),
     }
 }
 
-fn encoding(value: &toml::Value) -> Result<Encoding, String> {
-    let what = "\"utf-8\", \"latin1\" or \"windows-1252\"";
-    let name = string("encoding", value, what)?;
+fn encoding(value: &toml::Value) -> Result<Encoding, OptionError> {
+    let name = string("encoding", value, ENCODINGS)?;
     match name.to_ascii_lowercase().replace('_', "-").as_str() {
         "utf-8" | "utf8" => Ok(Encoding::Utf8),
         "latin1" | "latin-1" | "iso-8859-1" | "iso8859-1" | "windows-1252" | "cp1252" => {
             Ok(Encoding::Windows1252)
         }
-        _ => Err(format!("unknown encoding `{name}`; known: {what}")),
+        _ => Err(OptionError::Encoding {
+            name: name.to_owned(),
+        }),
     }
 }
 
-fn time_format(value: &toml::Value) -> Result<TimeFormats, String> {
+fn time_format(value: &toml::Value) -> Result<TimeFormats, OptionError> {
     match value {
         toml::Value::String(s) => Ok(TimeFormats {
             all: Some(TimeFormat::from_option(s)?),
@@ -250,13 +348,12 @@ fn time_format(value: &toml::Value) -> Result<TimeFormats, String> {
                     let text = string(&format!("time_format.{column}"), f, "a string")?;
                     Ok((column.clone(), TimeFormat::from_option(text)?))
                 })
-                .collect::<Result<_, String>>()?;
+                .collect::<Result<_, OptionError>>()?;
             Ok(TimeFormats { all: None, columns })
         }
-        other => Err(format!(
-            "`time_format` must be a strftime pattern (\"%d/%m/%Y\"), \"unix_s\", \"unix_ms\", or a table of them by column, found {}",
-            other.type_str()
-        )),
+        other => Err(OptionError::TimeFormatType {
+            found: other.type_str(),
+        }),
     }
 }
 
@@ -264,8 +361,10 @@ fn time_format(value: &toml::Value) -> Result<TimeFormats, String> {
 mod tests {
     use super::*;
 
+    /// The options, or the key to blame and the message with its causes.
     fn options(text: &str) -> Result<ReadOptions, (String, String)> {
         ReadOptions::from_toml(&toml::from_str(text).unwrap())
+            .map_err(|(key, e)| (key, crate::error::chain(&e)))
     }
 
     #[test]
@@ -318,6 +417,12 @@ mod tests {
                 "unknown encoding `ebcdic`",
             ),
             ("time_format = 'dd/mm'", "time_format", "strftime pattern"),
+            // jiff's own words follow, as the cause.
+            (
+                "time_format = '%Y-%'",
+                "time_format",
+                "is not a strftime pattern jiff can read: ",
+            ),
             ("time_format = 3", "time_format", "found integer"),
             ("format = 'xls'", "format", "known formats: csv, tsv, jsonl"),
         ] {

@@ -9,6 +9,8 @@ use jiff::fmt::strtime;
 use jiff::fmt::temporal::{Pieces, PiecesOffset};
 use jiff::tz::Offset;
 
+use super::options::OptionError;
+
 /// The marker of a missing instant in `Times::micros` (as pandas' `NaT`).
 pub(crate) const MISSING_TIME: i64 = i64::MIN;
 
@@ -29,7 +31,7 @@ pub(crate) enum TimeFormat {
 impl TimeFormat {
     /// Reads `time_format = "..."`: `unix_s`, `unix_ms`, `iso`, or a strftime
     /// pattern (which must contain a `%` directive).
-    pub(crate) fn from_option(text: &str) -> Result<TimeFormat, String> {
+    pub(crate) fn from_option(text: &str) -> Result<TimeFormat, OptionError> {
         match text {
             "unix_s" => Ok(TimeFormat::UnixSeconds),
             "unix_ms" => Ok(TimeFormat::UnixMillis),
@@ -38,15 +40,14 @@ impl TimeFormat {
                 // A pattern jiff cannot use fails here, not on every cell.
                 strtime::format(text, Timestamp::UNIX_EPOCH)
                     .map(|_| TimeFormat::Strftime(text.to_owned()))
-                    .map_err(|e| {
-                        format!(
-                            "`time_format` `{text}` is not a strftime pattern jiff can read: {e}"
-                        )
+                    .map_err(|source| OptionError::TimePattern {
+                        text: text.to_owned(),
+                        source,
                     })
             }
-            _ => Err(format!(
-                "`time_format` must be a strftime pattern such as \"%d/%m/%Y\", \"unix_s\", \"unix_ms\" or \"iso\", found `{text}`"
-            )),
+            _ => Err(OptionError::TimeFormat {
+                text: text.to_owned(),
+            }),
         }
     }
 }

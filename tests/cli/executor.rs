@@ -146,3 +146,45 @@ executor = "local"
     );
     t.run(["check", "pipeline.toml"]).expect_code(0);
 }
+
+#[test]
+fn a_worker_that_cannot_read_its_array_names_the_file_and_the_cause() {
+    // Issue 13 item 3: the system's (or the JSON reader's) error is kept
+    // as the source and printed on its own `caused by:` line.
+    let t = Test::new();
+    let run = t.run(["worker", "arr", "--element", "0"]);
+    run.expect_code(4);
+    assert!(
+        run.stderr
+            .starts_with("error: cannot read the array's manifest `arr/array.json`\n  caused by: "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("No such file or directory"),
+        "{}",
+        run.stderr
+    );
+    t.write("arr/array.json", "{not json");
+    let run = t.run(["worker", "arr", "--element", "0"]);
+    run.expect_code(4);
+    assert!(
+        run.stderr.starts_with(
+            "error: cannot read the array's manifest `arr/array.json`\n  caused by: key must be a string at line 1 column 2"
+        ),
+        "{}",
+        run.stderr
+    );
+    // Without an element, nothing is read: a usage error.
+    let run = t
+        .command(["worker", "arr"])
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .output_run();
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("error: `runner worker` runs one element of a SLURM array"),
+        "{}",
+        run.stderr
+    );
+}

@@ -631,6 +631,43 @@ out = "{{ key }}.txt"
     assert!(deps.contains("python"), "the interpreter's binary: {deps}");
 }
 
+/// A module edited after its worker imported it: the task ran with the
+/// old code, so its result is not taken as made from the new one (the
+/// next run runs it again), however the per-call check is made cheap.
+#[test]
+fn a_helper_edited_while_its_worker_runs_runs_the_task_again() {
+    let t = Test::new();
+    inputs(&t, 1);
+    t.write("scripts/helpers.py", "def scale():\n    return 2\n");
+    t.write(
+        "scripts/work.py",
+        "import helpers\n\ndef f(input, out):\n    open(out, 'w').write(str(helpers.scale()))\n    if helpers.scale() == 2:\n        open(helpers.__file__, 'w').write('def scale():\\n    return 5\\n')\n",
+    );
+    one_step(&t, "f", "");
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("build/work/f00.txt"), "2");
+    let explain = t.run(["pipeline.toml", "-n", "--explain"]);
+    assert!(
+        explain
+            .stdout
+            .contains("# work f00: input changed: scripts/helpers.py"),
+        "{}",
+        explain.stdout
+    );
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("1 ok, 0 failed"), "{}", run.stderr);
+    assert_eq!(t.read("build/work/f00.txt"), "5");
+    let again = t.run(["pipeline.toml"]);
+    assert!(
+        again
+            .stderr
+            .contains("0 ok, 0 failed, 0 skipped, 1 up to date"),
+        "{}",
+        again.stderr
+    );
+}
+
 #[test]
 fn the_function_the_with_values_and_the_interpreter_are_part_of_the_fingerprint() {
     let t = Test::new();

@@ -254,7 +254,7 @@ impl<'a> WorkerPool<'a> {
             }
             let id = worker.next_id;
             worker.next_id += 1;
-            let line = protocol::request(id, call.step_name, call.function, call.args.clone());
+            let line = protocol::request(id, call.step_name, call.function, &call.args);
             tries += 1;
             match worker.send(&line) {
                 Ok(()) => break (worker, id),

@@ -89,16 +89,24 @@ pub(crate) fn request(
     id: u64,
     step: &str,
     function: Option<&str>,
-    args: Map<String, Value>,
+    args: &Map<String, Value>,
 ) -> Vec<u8> {
-    let mut message = Map::with_capacity(4);
-    message.insert("id".into(), Value::from(id));
-    message.insert("step".into(), Value::from(step));
-    if let Some(function) = function {
-        message.insert("function".into(), Value::from(function));
+    /// The request as it is written, borrowing the task's arguments.
+    #[derive(serde::Serialize)]
+    struct Request<'a> {
+        id: u64,
+        step: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        function: Option<&'a str>,
+        args: &'a Map<String, Value>,
     }
-    message.insert("args".into(), Value::Object(args));
-    let mut line = serde_json::to_vec(&Value::Object(message)).unwrap_or_default();
+    let mut line = serde_json::to_vec(&Request {
+        id,
+        step,
+        function,
+        args,
+    })
+    .unwrap_or_default();
     line.push(b'\n');
     line
 }
@@ -181,7 +189,7 @@ mod tests {
     fn a_request_is_one_line() {
         let mut args = Map::new();
         args.insert("input".into(), Value::from("a\nb.csv"));
-        let line = request(7, "plot", Some("plot_file"), args);
+        let line = request(7, "plot", Some("plot_file"), &args);
         assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
         assert!(line.ends_with(b"\n"));
         let back: Value = serde_json::from_slice(&line).unwrap();
