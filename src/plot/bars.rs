@@ -260,7 +260,8 @@ pub(crate) fn hist(req: &Request<'_>, selection: &Selection<'_>) -> Result<Figur
             } else {
                 0.5
             };
-            let b = ((f * bins as f64).floor().max(0.0) as usize).min(bins - 1);
+            // At least 0, where truncation is the floor (no libm call).
+            let b = ((f * bins as f64).max(0.0) as usize).min(bins - 1);
             tally[b] += 1;
         }
         tallies.push(tally);

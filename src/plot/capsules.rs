@@ -1,15 +1,16 @@
 //! Thick polylines with round joins and caps, rasterized directly: such a
 //! stroke is exactly the union of the capsules around its segments (a dot
-//! for a lone point). Each pixel has 16 samples (4 by 4, as a supersampling
-//! scan converter takes them); a capsule sets the samples it covers, found
-//! per sample column as one interval (a capsule is convex), so the union is
-//! a bitwise or and overlaps never darken, as SVG paints one path once.
+//! for a lone point), that is of a disc per point and a rectangle per
+//! segment. Each pixel has 16 samples (4 by 4, as a supersampling scan
+//! converter takes them); a disc or a rectangle sets the samples it covers,
+//! found per sample column as one interval (both are convex), so the union
+//! is a bitwise or and overlaps never darken, as SVG paints one path once.
 //!
 //! The samples are kept per sample column, a bit per sample row, because
 //! the lines of large plots are mostly near-vertical: M4 (decimate.rs)
 //! keeps per half pixel column the first, lowest, highest and last point,
 //! so a dense series is a comb of segments a few samples wide and up to the
-//! panel's height tall. Such a capsule is a handful of columns, each a run
+//! panel's height tall. Such a rectangle is a handful of columns, each a run
 //! of whole 64-bit words (issue 11: a noisy 50,000-row series cost tens of
 //! milliseconds per plot when each covered sample row was an interval of
 //! its own). For the dense lines of large plots this is many times faster
@@ -19,6 +20,8 @@
 use std::cell::RefCell;
 
 use resvg::tiny_skia::{Color, Pixmap};
+
+use super::rounding::{ceil_within, floor_within};
 
 /// Samples per pixel along each axis.
 const SUB: usize = 4;
@@ -92,129 +95,45 @@ fn frame(pixmap: &Pixmap, runs: &[Vec<(f32, f32)>], r: f32) -> Option<Frame> {
 }
 
 /// Sets, in `columns` (cleared first), the samples of the frame that the
-/// capsules along the runs cover.
+/// capsules along the runs cover: a capsule is the discs around its ends
+/// and the rectangle between them, so the union of the capsules is the
+/// union of a disc per point and a rectangle per segment (each end's disc
+/// drawn once, not once per segment it ends).
 fn cover(columns: &mut Vec<u64>, frame: Frame, runs: &[Vec<(f32, f32)>], r: f32) {
     columns.clear();
     columns.resize(frame.w * SUB * frame.words, 0);
     for run in runs {
-        match run.as_slice() {
-            [] => {}
-            [p] => capsule(columns, frame, *p, *p, r),
-            _ => {
-                for pair in run.windows(2) {
-                    capsule(columns, frame, pair[0], pair[1], r);
-                }
+        let mut last = None;
+        for &p in run {
+            if last != Some(p) {
+                dot(columns, frame, p, r);
             }
+            last = Some(p);
+        }
+        for pair in run.windows(2) {
+            body(columns, frame, pair[0], pair[1], r);
         }
     }
 }
 
-/// `v.floor()` clamped to `lo..=hi`, without a libm call: the build targets
-/// baseline x86-64, where `f64::floor` and `f64::ceil` are calls (no SSE4.1
-/// rounding instruction), a tenth of a dense plot's time when they ran per
-/// sample row. A NaN gives `lo`.
-fn floor_within(v: f64, lo: i64, hi: i64) -> i64 {
-    let v = v.max(lo as f64).min(hi as f64);
-    let t = v as i64;
-    t - i64::from(t as f64 > v)
-}
-
-/// `v.ceil()` clamped to `lo..=hi`, as `floor_within`. A NaN gives `lo`.
-fn ceil_within(v: f64, lo: i64, hi: i64) -> i64 {
-    let v = v.max(lo as f64).min(hi as f64);
-    let t = v as i64;
-    t + i64::from((t as f64) < v)
-}
-
-/// A capsule's shape: its end circles and, unless its ends meet, the
-/// rectangle between them, in f64 so that a segment thousands of times
-/// longer than the canvas keeps its width (its length squared would
-/// overflow f32).
-struct Shape {
-    ends: [(f64, f64); 2],
-    r: f64,
-    /// The rectangle's edges that are not horizontal: their ends' y, and
-    /// x at the first end and its change per unit of y.
-    edges: [(f64, f64, f64, f64); 4],
-    /// How many of `edges` there are.
-    sloped: usize,
-}
-
-impl Shape {
-    fn new(a: (f32, f32), b: (f32, f32), r: f32) -> Shape {
-        let (a, b) = (
-            (f64::from(a.0), f64::from(a.1)),
-            (f64::from(b.0), f64::from(b.1)),
-        );
-        let r = f64::from(r);
-        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-        let len = (dx * dx + dy * dy).sqrt();
-        let mut shape = Shape {
-            ends: [a, b],
-            r,
-            edges: [(0.0, 0.0, 0.0, 0.0); 4],
-            sloped: 0,
-        };
-        if len > 0.0 && len.is_finite() {
-            let (nx, ny) = (-dy / len * r, dx / len * r);
-            let corners = [
-                (a.0 + nx, a.1 + ny),
-                (b.0 + nx, b.1 + ny),
-                (b.0 - nx, b.1 - ny),
-                (a.0 - nx, a.1 - ny),
-            ];
-            for i in 0..4 {
-                let (p, q) = (corners[i], corners[(i + 1) % 4]);
-                if p.1 != q.1 {
-                    let slope = (q.0 - p.0) / (q.1 - p.1);
-                    shape.edges[shape.sloped] = (p.1, q.1, p.0, slope);
-                    shape.sloped += 1;
-                }
-            }
-        }
-        shape
-    }
-
-    /// Where the horizontal line at `y` crosses the capsule: one interval,
-    /// since a capsule is convex.
-    fn interval(&self, y: f64) -> Option<(f64, f64)> {
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for c in self.ends {
-            let dy = y - c.1;
-            if dy.abs() <= self.r {
-                let half = (self.r * self.r - dy * dy).sqrt();
-                lo = lo.min(c.0 - half);
-                hi = hi.max(c.0 + half);
-            }
-        }
-        for &(py, qy, px, slope) in &self.edges[..self.sloped] {
-            if (py - y) * (qy - y) <= 0.0 {
-                let x = px + (y - py) * slope;
-                lo = lo.min(x);
-                hi = hi.max(x);
-            }
-        }
-        (lo <= hi).then_some((lo, hi))
-    }
-}
-
-/// Sets the samples the capsule around `a`-`b` covers, a run of sample rows
-/// per sample column.
-fn capsule(columns: &mut [u64], f: Frame, a: (f32, f32), b: (f32, f32), r: f32) {
-    // The capsule with x and y swapped: its "rows" are our columns.
-    let shape = Shape::new((a.1, a.0), (b.1, b.0), r);
+/// Sets, in each sample column whose centre lies in `from..=to` (pixels),
+/// the samples whose centres lie in the one interval of y (pixels) that
+/// `span` gives for the column's centre x, if any.
+fn fill(
+    columns: &mut [u64],
+    f: Frame,
+    (from, to): (f64, f64),
+    span: impl Fn(f64) -> Option<(f64, f64)>,
+) {
     let sub = SUB as f64;
     let (rows, width) = ((f.h * SUB) as i64, (f.w * SUB) as i64);
     let (left, top) = (f.x0 as f64, f.y0 as f64);
-    // Sample columns whose centres (left + (j + 0.5) / SUB) the capsule
-    // spans (a NaN end gives none: its columns cross nothing).
-    let leftmost = f64::from(a.0.min(b.0) - r) - left;
-    let rightmost = f64::from(a.0.max(b.0) + r) - left;
-    let first = ceil_within(leftmost * sub - 0.5, 0, width);
-    let last = floor_within(rightmost * sub - 0.5, -1, width - 1);
+    // Sample columns j whose centres (left + (j + 0.5) / SUB) lie in
+    // [from, to] (none for a NaN).
+    let first = ceil_within((from - left) * sub - 0.5, 0, width);
+    let last = floor_within((to - left) * sub - 0.5, -1, width - 1);
     for j in first..=last {
-        let x = left + (j as f64 + 0.5) / sub;
-        let Some((ya, yb)) = shape.interval(x) else {
+        let Some((ya, yb)) = span(left + (j as f64 + 0.5) / sub) else {
             continue;
         };
         // Sample rows i whose centres lie in [ya, yb].
@@ -229,6 +148,69 @@ fn capsule(columns: &mut [u64], f: Frame, a: (f32, f32), b: (f32, f32), r: f32) 
             );
         }
     }
+}
+
+/// Sets the samples of the disc of radius `r` around `p`.
+fn dot(columns: &mut [u64], f: Frame, p: (f32, f32), r: f32) {
+    let (x, y, r) = (f64::from(p.0), f64::from(p.1), f64::from(r));
+    fill(columns, f, (x - r, x + r), |at| {
+        let dx = at - x;
+        // NaN outside the disc.
+        let half = (r * r - dx * dx).sqrt();
+        (half >= 0.0).then_some((y - half, y + half))
+    });
+}
+
+/// Sets the samples of the rectangle `2 r` wide around the segment `a`-`b`
+/// (nothing when its ends meet), in f64 so that a segment thousands of
+/// times longer than the canvas keeps its width (its length squared would
+/// overflow f32).
+fn body(columns: &mut [u64], f: Frame, a: (f32, f32), b: (f32, f32), r: f32) {
+    let (a, b) = (
+        (f64::from(a.0), f64::from(a.1)),
+        (f64::from(b.0), f64::from(b.1)),
+    );
+    let r = f64::from(r);
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len = (dx * dx + dy * dy).sqrt();
+    if !(len > 0.0 && len.is_finite()) {
+        return;
+    }
+    let (nx, ny) = (-dy / len * r, dx / len * r);
+    let corners = [
+        (a.0 + nx, a.1 + ny),
+        (b.0 + nx, b.1 + ny),
+        (b.0 - nx, b.1 - ny),
+        (a.0 - nx, a.1 - ny),
+    ];
+    // The edges that are not vertical: the x of their ends, y at the
+    // first end and its change per unit of x.
+    let mut edges = [(0.0, 0.0, 0.0, 0.0); 4];
+    let mut sloped = 0;
+    for i in 0..4 {
+        let (p, q) = (corners[i], corners[(i + 1) % 4]);
+        if p.0 != q.0 {
+            edges[sloped] = (p.0, q.0, p.1, (q.1 - p.1) / (q.0 - p.0));
+            sloped += 1;
+        }
+    }
+    let xs = corners.map(|c| c.0);
+    let from = xs.iter().copied().fold(f64::INFINITY, f64::min);
+    let to = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let edges = &edges[..sloped];
+    // A rectangle is convex: a vertical line crosses it in one interval,
+    // between the edges it crosses.
+    fill(columns, f, (from, to), |x| {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for &(px, qx, py, slope) in edges {
+            if (px - x) * (qx - x) <= 0.0 {
+                let y = py + (x - px) * slope;
+                lo = lo.min(y);
+                hi = hi.max(y);
+            }
+        }
+        (lo <= hi).then_some((lo, hi))
+    });
 }
 
 /// Sets the bits `from..=to` of a sample column.
@@ -267,45 +249,51 @@ fn pixel_counts(words: [u64; SUB]) -> (u64, u64) {
 
 /// Paints `color` over the box, each pixel by the share of its samples set
 /// (source-over, on the canvas's premultiplied RGBA), 16 pixel rows at a
-/// time.
+/// time, only in the pixel columns a sample of those rows is set in.
 fn blend(pixmap: &mut Pixmap, columns: &[u64], f: Frame, color: Color) {
     let stride = pixmap.width() as usize;
     let data = pixmap.data_mut();
-    let (r, g, b, a) = (color.red(), color.green(), color.blue(), color.alpha());
-    let samples = (SUB * SUB) as f32;
+    // Per count of samples set: the colour's share of each channel (with
+    // the rounding's half) and the share of the canvas kept.
+    let ink = std::array::from_fn::<_, 17, _>(|count| {
+        let alpha = count as f32 / (SUB * SUB) as f32 * color.alpha();
+        let channels = [color.red(), color.green(), color.blue(), 1.0];
+        (channels.map(|c| c * alpha * 255.0), 1.0 - alpha)
+    });
     let rows_per_word = WORD / SUB;
-    // The samples set per pixel of the 16 rows, row after row.
+    // The samples set per pixel of the 16 rows, row after row, valid in
+    // the `touched` pixel columns.
     let mut counts = vec![0u8; rows_per_word * f.w];
+    let mut touched = Vec::with_capacity(f.w);
     for word in 0..f.words {
-        let mut any = false;
+        touched.clear();
         for px in 0..f.w {
             let at = |k: usize| columns[(px * SUB + k) * f.words + word];
-            let (even, odd) = pixel_counts([at(0), at(1), at(2), at(3)]);
-            any |= (even | odd) != 0;
+            let words = [at(0), at(1), at(2), at(3)];
+            if words == [0; SUB] {
+                continue;
+            }
+            touched.push(px);
+            let (even, odd) = pixel_counts(words);
             for n in 0..rows_per_word / 2 {
                 counts[2 * n * f.w + px] = (even >> (8 * n)) as u8;
                 counts[(2 * n + 1) * f.w + px] = (odd >> (8 * n)) as u8;
             }
         }
-        if !any {
-            continue;
-        }
         let band = word * rows_per_word;
         for n in 0..rows_per_word.min(f.h - band) {
             let line = (f.y0 as usize + band + n) * stride + f.x0 as usize;
-            for (px, &count) in counts[n * f.w..(n + 1) * f.w].iter().enumerate() {
+            let row = &counts[n * f.w..(n + 1) * f.w];
+            for &px in &touched {
+                let count = row[px];
                 if count == 0 {
                     continue;
                 }
-                let alpha = f32::from(count) / samples * a;
-                let keep = 1.0 - alpha;
+                let (src, keep) = &ink[usize::from(count)];
                 let i = (line + px) * 4;
-                let mix =
-                    |dst: u8, src: f32| (src * alpha * 255.0 + f32::from(dst) * keep + 0.5) as u8;
-                data[i] = mix(data[i], r);
-                data[i + 1] = mix(data[i + 1], g);
-                data[i + 2] = mix(data[i + 2], b);
-                data[i + 3] = mix(data[i + 3], 1.0);
+                for (dst, src) in data[i..i + 4].iter_mut().zip(src) {
+                    *dst = (src + f32::from(*dst) * keep + 0.5) as u8;
+                }
             }
         }
     }
@@ -846,28 +834,6 @@ mod tests {
                 let byte = if row % 2 == 0 { even } else { odd } >> (8 * (row / 2)) & 0xFF;
                 assert_eq!(byte, u64::from(naive), "{words:x?} row {row}");
             }
-        }
-    }
-
-    #[test]
-    fn floor_and_ceil_within_bounds_are_libms() {
-        for i in -4000i32..4000 {
-            let v = f64::from(i) / 64.0 + [0.0, 1e-12, -1e-12, 0.5][i.rem_euclid(4) as usize];
-            assert_eq!(
-                floor_within(v, -100, 100),
-                (v.floor() as i64).clamp(-100, 100),
-                "{v}"
-            );
-            assert_eq!(
-                ceil_within(v, -100, 100),
-                (v.ceil() as i64).clamp(-100, 100),
-                "{v}"
-            );
-        }
-        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300] {
-            let lo = if v.is_nan() || v < 0.0 { -3 } else { 7 };
-            assert_eq!(floor_within(v, -3, 7), lo, "{v}");
-            assert_eq!(ceil_within(v, -3, 7), lo, "{v}");
         }
     }
 }

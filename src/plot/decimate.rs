@@ -4,6 +4,8 @@
 //! removal when x goes back and forth, and one marker per pixel for scatter
 //! plots. Points are already in pixels.
 
+use super::rounding;
+
 /// A point in pixels.
 pub(crate) type Point = [f64; 2];
 
@@ -24,10 +26,10 @@ const BUCKETS_PER_PIXEL: f64 = 2.0;
 pub(crate) fn m4(points: &[Point], out: &mut Vec<Point>) {
     let mut start = 0;
     while start < points.len() {
-        let column = (points[start][0] * BUCKETS_PER_PIXEL).floor();
+        let column = bucket(points[start][0]);
         let mut end = start + 1;
         let (mut low, mut high) = (start, start);
-        while end < points.len() && (points[end][0] * BUCKETS_PER_PIXEL).floor() == column {
+        while end < points.len() && bucket(points[end][0]) == column {
             if points[end][1] < points[low][1] {
                 low = end;
             }
@@ -49,8 +51,9 @@ pub(crate) fn m4(points: &[Point], out: &mut Vec<Point>) {
     }
 }
 
+/// The half pixel column of `x`.
 fn bucket(x: f64) -> f64 {
-    (x * BUCKETS_PER_PIXEL).floor()
+    rounding::floor(x * BUCKETS_PER_PIXEL)
 }
 
 /// A short run kept as a vertical stroke: its bucket, x range and y range.
@@ -160,8 +163,9 @@ pub(crate) fn one_per_pixel(points: &[Point], width: f64, height: f64) -> Vec<Po
     let mut seen = vec![false; w * h];
     let mut out = Vec::new();
     for &p in points {
-        let x = (p[0].max(-1.0) + 1.0).floor() as usize;
-        let y = (p[1].max(-1.0) + 1.0).floor() as usize;
+        // At least 0, where truncation is the floor.
+        let x = (p[0].max(-1.0) + 1.0) as usize;
+        let y = (p[1].max(-1.0) + 1.0) as usize;
         let cell = y.min(h - 1) * w + x.min(w - 1);
         if !std::mem::replace(&mut seen[cell], true) {
             out.push(p);

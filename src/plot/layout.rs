@@ -2,6 +2,8 @@
 //! embedded font's advance widths), the colour-blind-safe palette, and the
 //! short number format of pixel coordinates.
 
+use super::rounding;
+
 /// The font list written into SVG; PNG output uses the embedded Noto Sans.
 pub(crate) const FONT_FAMILY: &str = "Noto Sans, DejaVu Sans, Helvetica, Arial, sans-serif";
 
@@ -145,7 +147,11 @@ pub(crate) fn px(v: f64) -> f64 {
 
 /// Appends a coordinate with at most one decimal (`12`, `12.5`, never `-0`).
 pub(crate) fn push_coord(out: &mut String, v: f64) {
-    let tenths = (v * 10.0).round() as i64;
+    push_tenths(out, rounding::round_to_i64(v * 10.0));
+}
+
+/// Appends a length given in tenths (`125` as `12.5`).
+pub(crate) fn push_tenths(out: &mut String, tenths: i64) {
     if tenths < 0 {
         out.push('-');
     }

@@ -18,6 +18,7 @@ mod output;
 mod paint;
 mod paths;
 mod raster;
+mod rounding;
 mod scale;
 mod series;
 mod template;

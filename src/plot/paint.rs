@@ -322,10 +322,10 @@ pub(crate) fn encode(pixmap: &Pixmap) -> Result<Vec<u8>, PlotError> {
 /// `encode` with a given row filter.
 pub(crate) fn encode_with(pixmap: &Pixmap, filter: png::Filter) -> Result<Vec<u8>, PlotError> {
     let failed = |e: png::EncodingError| PlotError::Png(std::sync::Arc::new(e));
-    let mut rgb = Vec::with_capacity(pixmap.pixels().len() * 3);
-    for p in pixmap.pixels() {
-        // Opaque, so premultiplied and straight colour are the same.
-        rgb.extend_from_slice(&[p.red(), p.green(), p.blue()]);
+    // Opaque, so premultiplied and straight colour are the same.
+    let mut rgb = vec![0; pixmap.pixels().len() * 3];
+    for (to, from) in rgb.chunks_exact_mut(3).zip(pixmap.data().chunks_exact(4)) {
+        to.copy_from_slice(&from[..3]);
     }
     let mut out = Vec::with_capacity(rgb.len() / 8);
     let mut encoder = png::Encoder::new(&mut out, pixmap.width(), pixmap.height());

@@ -3,16 +3,12 @@
 //! markers as zero-length subpaths (`M x yh0`, drawn with round caps).
 
 use super::decimate::Point;
-use super::layout::push_coord;
+use super::layout::{push_coord, push_tenths};
+use super::rounding;
 
 /// Tenths of a pixel, the precision of path data.
 fn tenths(v: f64) -> i64 {
-    (v * 10.0).round() as i64
-}
-
-/// Appends a length in tenths of a pixel (`12`, `-0.5`).
-fn push_tenths(d: &mut String, t: i64) {
-    push_coord(d, t as f64 / 10.0);
+    rounding::round_to_i64(v * 10.0)
 }
 
 /// `M x y l dx dy dx dy ...` per run (relative steps are short: most of a

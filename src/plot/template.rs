@@ -91,7 +91,12 @@ fn format_value(
             if value.is_safe() {
                 write!(out, "{value}").map_err(Error::from)
             } else {
-                xml_escape(&value.to_string(), out).map_err(Error::from)
+                match value.as_str() {
+                    // Path data, most of a plot's bytes: not copied first.
+                    Some(text) => xml_escape(text, out),
+                    None => xml_escape(&value.to_string(), out),
+                }
+                .map_err(Error::from)
             }
         }
         _ => minijinja::escape_formatter(out, state, value),
