@@ -302,10 +302,7 @@ out = "{{ key }}.txt"
     );
     assert!(!alive(&pid));
     if cgroup2_writable() {
-        assert_eq!(
-            sql(&a, "SELECT isolation FROM runs WHERE id = 2"),
-            "cgroup"
-        );
+        assert_eq!(sql(&a, "SELECT isolation FROM runs WHERE id = 2"), "cgroup");
     }
 }
 
