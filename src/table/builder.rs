@@ -64,9 +64,10 @@ pub(super) struct ColumnBuilder {
     numeric: usize,
     /// Cells not of the forced type.
     invalid: usize,
-    /// It became text after cells that were kept as numbers or times: its
-    /// text is read in a second pass.
-    reread: bool,
+    /// It became text at this row, after cells that were kept as numbers
+    /// or times: the text of the rows before it is read in a second pass
+    /// that stops there (the rest is kept as it comes).
+    reread: Option<usize>,
 }
 
 enum State {
@@ -75,7 +76,7 @@ enum State {
     Numbers(Vec<f64>),
     /// Instants and the style of the cells so far (`None`: none yet).
     Times(Vec<i64>, Option<TimeStyle>),
-    /// Text; `None` when the cells are not kept (or come in a second pass).
+    /// Text; `None` when the cells are not kept.
     Text(Option<TextBuilder>),
 }
 
@@ -92,14 +93,15 @@ impl<'a> TableBuilder<'a> {
         }
     }
 
-    /// Indexes of the columns whose text needs a second pass.
-    pub(super) fn rereads(&self) -> Vec<usize> {
+    /// The columns whose first rows need a second pass: (column index, rows
+    /// to read).
+    pub(super) fn rereads(&self) -> Vec<(usize, usize)> {
         (0..self.columns.len())
-            .filter(|&i| self.columns[i].as_ref().is_some_and(|c| c.reread))
+            .filter_map(|i| Some((i, self.columns[i].as_ref()?.reread?)))
             .collect()
     }
 
-    /// The table, with the text of `rereads` from the second pass.
+    /// The table, with the first rows of `rereads` from the second pass.
     pub(super) fn finish(
         self,
         path: &std::path::Path,
@@ -141,6 +143,16 @@ impl<'a> TableBuilder<'a> {
 }
 
 impl Sink for TableBuilder<'_> {
+    fn byte_row(&mut self, _line: u64, record: &csv::ByteRecord) -> std::io::Result<()> {
+        for (column, bytes) in self.columns.iter_mut().zip(record) {
+            if let Some(column) = column {
+                column.push(&Cell::Bytes(bytes), self.rows, self.options, self.keep_text);
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
     fn column(&mut self, name: String) {
         let builder = self.select.wants(&name).then(|| {
             let forced = self.options.forced(&name);
@@ -157,7 +169,7 @@ impl Sink for TableBuilder<'_> {
     ) -> std::io::Result<()> {
         for (column, cell) in self.columns.iter_mut().zip(cells) {
             if let Some(column) = column {
-                column.push(&cell, self.options, self.keep_text);
+                column.push(&cell, self.rows, self.options, self.keep_text);
             }
         }
         self.rows += 1;
@@ -165,22 +177,30 @@ impl Sink for TableBuilder<'_> {
     }
 }
 
-/// Fills the text of columns that became text late, in a second pass.
+/// Reads the text of the first rows of columns that became text late, in a
+/// second pass that stops after the last row it needs (usually early: a
+/// mixed column shows its first non-number soon).
 pub(super) struct TextPass<'a> {
     options: &'a ReadOptions,
-    /// (column index, its text so far).
+    /// (column index, its text so far), by column index.
     pub(super) columns: Vec<(usize, TextBuilder)>,
+    /// Rows to read per column, as `columns`.
+    wanted: Vec<usize>,
+    /// Rows read so far.
+    rows: usize,
 }
 
 impl<'a> TextPass<'a> {
-    /// A pass over the columns `indexes`.
-    pub(super) fn new(options: &'a ReadOptions, indexes: &[usize]) -> Self {
+    /// A pass over the first rows of columns: (column index, rows).
+    pub(super) fn new(options: &'a ReadOptions, rereads: &[(usize, usize)]) -> Self {
         TextPass {
             options,
-            columns: indexes
+            columns: rereads
                 .iter()
-                .map(|&i| (i, TextBuilder::default()))
+                .map(|&(i, _)| (i, TextBuilder::default()))
                 .collect(),
+            wanted: rereads.iter().map(|&(_, rows)| rows).collect(),
+            rows: 0,
         }
     }
 }
@@ -199,19 +219,41 @@ impl Sink for TextPass<'_> {
                 break;
             };
             if *index == i {
-                next += 1;
-                if is_missing(&cell, self.options) {
-                    builder.push_missing();
-                } else {
-                    builder.push(&cell.text());
+                if self.rows < self.wanted[next] {
+                    push_text(builder, &cell, self.options);
                 }
+                next += 1;
             }
         }
         // JSON lines: a row may stop before a late column.
-        for (_, builder) in &mut self.columns[next..] {
-            builder.push_missing();
+        for (at, (_, builder)) in self.columns.iter_mut().enumerate().skip(next) {
+            if self.rows < self.wanted[at] {
+                builder.push_missing();
+            }
         }
+        self.rows += 1;
         Ok(())
+    }
+
+    fn done(&self) -> bool {
+        self.wanted.iter().all(|&rows| self.rows >= rows)
+    }
+}
+
+/// Appends a cell to a text column.
+fn push_text(builder: &mut TextBuilder, cell: &Cell<'_>, options: &ReadOptions) {
+    if is_missing(cell, options) {
+        builder.push_missing();
+    } else {
+        push_present(builder, cell);
+    }
+}
+
+/// Appends a cell known not to be missing to a text column.
+fn push_present(builder: &mut TextBuilder, cell: &Cell<'_>) {
+    match cell {
+        Cell::Bytes(bytes) => builder.push_bytes(bytes),
+        _ => builder.push(&cell.text()),
     }
 }
 
@@ -256,39 +298,71 @@ impl ColumnBuilder {
             state,
             numeric: 0,
             invalid: 0,
-            reread: false,
+            reread: None,
         }
     }
 
-    /// Appends a cell.
-    pub(super) fn push(&mut self, cell: &Cell<'_>, options: &ReadOptions, keep_text: bool) {
-        if is_missing(cell, options) {
-            match &mut self.state {
-                State::Pending(n) => *n += 1,
-                State::Numbers(v) => v.push(f64::NAN),
-                State::Times(v, _) => v.push(MISSING_TIME),
-                State::Text(Some(b)) => b.push_missing(),
-                State::Text(None) => {}
-            }
+    /// Appends the cell of row `row` (0-based).
+    ///
+    /// Inlined into each reader's loop, where the kind of cell is known
+    /// (CSV: always bytes), so the checks of the other kinds fall away.
+    #[inline(always)]
+    pub(super) fn push(
+        &mut self,
+        cell: &Cell<'_>,
+        row: usize,
+        options: &ReadOptions,
+        keep_text: bool,
+    ) {
+        let raw = raw(cell);
+        let missing = match cell {
+            Cell::Missing => true,
+            _ => raw.is_some_and(|r| options.is_missing(r)),
+        };
+        if missing {
+            self.push_missing();
             return;
         }
-        let raw = raw(cell);
         let number = match (cell, raw) {
             (Cell::Number(n), _) => Some(*n),
             (_, Some(raw)) => parse_number_with(raw, options.decimal),
             _ => None,
         };
-        if number.is_some() {
+        if let Some(n) = number {
             self.numeric += 1;
+            // The bulk of a data file: a number in a column of numbers
+            // (found or forced).
+            if let State::Numbers(v) = &mut self.state {
+                v.push(n);
+                return;
+            }
         }
         match self.forced {
-            None => self.push_auto(cell, raw, number, keep_text),
+            None => self.push_auto(cell, row, raw, number, keep_text),
             Some(forced) => self.push_forced(forced, cell, raw, number),
         }
     }
 
+    /// Appends a missing cell.
+    fn push_missing(&mut self) {
+        match &mut self.state {
+            State::Pending(n) => *n += 1,
+            State::Numbers(v) => v.push(f64::NAN),
+            State::Times(v, _) => v.push(MISSING_TIME),
+            State::Text(Some(b)) => b.push_missing(),
+            State::Text(None) => {}
+        }
+    }
+
     /// A cell of a column whose type is not forced.
-    fn push_auto(&mut self, cell: &Cell<'_>, raw: Option<&[u8]>, number: Option<f64>, keep: bool) {
+    fn push_auto(
+        &mut self,
+        cell: &Cell<'_>,
+        row: usize,
+        raw: Option<&[u8]>,
+        number: Option<f64>,
+        keep: bool,
+    ) {
         let time = || match cell {
             Cell::Time(micros, style) => Some((*micros, *style)),
             _ => raw.and_then(parse_iso),
@@ -308,14 +382,14 @@ impl ColumnBuilder {
                     State::Text(keep.then(|| {
                         let mut b = TextBuilder::default();
                         b.push_missing_n(missing);
-                        b.push(&cell.text());
+                        push_present(&mut b, cell);
                         b
                     }))
                 };
             }
             State::Numbers(v) => match number {
                 Some(n) => v.push(n),
-                None => self.demote(keep),
+                None => self.demote(cell, row, keep),
             },
             State::Times(v, style) => {
                 let merged = time().and_then(|(t, s)| {
@@ -327,19 +401,24 @@ impl ColumnBuilder {
                         v.push(t);
                         *style = Some(s);
                     }
-                    None => self.demote(keep),
+                    None => self.demote(cell, row, keep),
                 }
             }
-            State::Text(Some(b)) => b.push(&cell.text()),
+            State::Text(Some(b)) => push_present(b, cell),
             State::Text(None) => {}
         }
     }
 
-    /// Numbers or times so far, and now a cell that is neither: the column
-    /// is text, whose earlier cells a second pass reads (when kept).
-    fn demote(&mut self, keep: bool) {
-        self.state = State::Text(None);
-        self.reread = keep;
+    /// Numbers or times so far, and now (at row `row`) a cell that is
+    /// neither: the column is text. When text is kept, it is kept from this
+    /// cell on, and a second pass reads the rows before it.
+    fn demote(&mut self, cell: &Cell<'_>, row: usize, keep: bool) {
+        self.state = State::Text(keep.then(|| {
+            let mut b = TextBuilder::default();
+            push_present(&mut b, cell);
+            b
+        }));
+        self.reread = keep.then_some(row);
     }
 
     /// A cell of a column of a forced type.
@@ -380,13 +459,13 @@ impl ColumnBuilder {
                     }
                 }
             }
-            (State::Text(Some(b)), _) => b.push(&cell.text()),
+            (State::Text(Some(b)), _) => push_present(b, cell),
             (State::Text(None), _) | (State::Pending(_), _) => {}
         }
     }
 
-    /// The column's values and invalid count; `reread` gives the text of a
-    /// column that became text late.
+    /// The column's values and invalid count; `reread` gives the text of
+    /// the first rows of a column that became text late.
     pub(super) fn finish(
         self,
         rows: usize,
@@ -408,7 +487,14 @@ impl ColumnBuilder {
                 })
             }
             State::Text(builder) => {
-                let mut text = match builder.or_else(reread) {
+                let builder = match (self.reread, builder) {
+                    (Some(_), Some(later)) => reread().map(|mut first| {
+                        first.append(later);
+                        first
+                    }),
+                    (_, builder) => builder,
+                };
+                let mut text = match builder {
                     Some(b) => b.finish(self.numeric),
                     None => Text::not_kept(rows, self.numeric),
                 };
@@ -417,5 +503,209 @@ impl ColumnBuilder {
             }
         };
         (values, self.invalid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{TableRead, scan};
+    use super::*;
+    use crate::cancel::Cancel;
+    use std::sync::Arc;
+
+    /// Every cell of a file the slow, obvious way: `None` when missing,
+    /// else its text as `Cell::text` shows it (lossy UTF-8).
+    #[derive(Default)]
+    struct AllCells<'a> {
+        options: Option<&'a ReadOptions>,
+        names: Vec<String>,
+        rows: Vec<Vec<Option<String>>>,
+        numbers: Vec<Vec<bool>>,
+    }
+
+    impl Sink for AllCells<'_> {
+        fn column(&mut self, name: String) {
+            self.names.push(name);
+        }
+
+        fn row(
+            &mut self,
+            _: u64,
+            cells: &mut dyn Iterator<Item = Cell<'_>>,
+        ) -> std::io::Result<()> {
+            let options = self.options.unwrap();
+            let mut row = vec![None; self.names.len()];
+            let mut numbers = vec![false; self.names.len()];
+            for (i, cell) in cells.enumerate() {
+                if !is_missing(&cell, options) {
+                    row[i] = Some(cell.text().into_owned());
+                    numbers[i] = match (&cell, raw(&cell)) {
+                        (Cell::Number(_), _) => true,
+                        (_, Some(r)) => parse_number_with(r, options.decimal).is_some(),
+                        _ => false,
+                    };
+                }
+            }
+            self.rows.push(row);
+            self.numbers.push(numbers);
+            Ok(())
+        }
+    }
+
+    /// Reads `text` both ways and checks that every text column holds
+    /// exactly the cells the slow way sees, with its dictionary in order of
+    /// first appearance and its numbers counted; a column with a cell that
+    /// is neither a number nor a date must be text.
+    fn same_as_slow_path(name: &str, text: &[u8], options: ReadOptions) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut slow = AllCells {
+            options: Some(&options),
+            ..AllCells::default()
+        };
+        scan(&path, &options, &mut slow, &Cancel::never()).unwrap();
+        let options = Arc::new(options.clone());
+        let table = super::super::read(&TableRead::whole(&path, &options), &Cancel::never())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(table.rows, slow.rows.len(), "{name}");
+        for (i, column_name) in slow.names.iter().enumerate() {
+            let cells: Vec<Option<&str>> = slow
+                .rows
+                .iter()
+                .map(|row| row.get(i).and_then(|c| c.as_deref()))
+                .collect();
+            let numeric = slow
+                .numbers
+                .iter()
+                .filter(|n| n.get(i).copied().unwrap_or(false))
+                .count();
+            let must_be_text = cells.iter().zip(&slow.numbers).any(|(c, n)| {
+                c.is_some_and(|c| parse_iso(trim(c.as_bytes())).is_none())
+                    && !n.get(i).copied().unwrap_or(false)
+            });
+            let column = table.column(column_name).unwrap();
+            match &column.values {
+                Values::Text(t) => {
+                    let what = format!("{name}: column `{column_name}`");
+                    assert_eq!(t.iter().collect::<Vec<_>>(), cells, "{what}");
+                    let mut distinct: Vec<&str> = Vec::new();
+                    for c in cells.iter().flatten() {
+                        if !distinct.contains(c) {
+                            distinct.push(c);
+                        }
+                    }
+                    assert_eq!(
+                        t.dictionary().iter().collect::<Vec<_>>(),
+                        distinct,
+                        "{what}"
+                    );
+                    assert_eq!(t.numeric(), numeric, "{what}");
+                }
+                other => assert!(!must_be_text, "{name}: `{column_name}` is {}", other.kind()),
+            }
+        }
+    }
+
+    /// Issue 11 (reading speed): text cells found by their bytes, columns
+    /// that turn text late keeping their text from there on and reading
+    /// only the rows before in a second pass, give the table the obvious
+    /// way gives, on the edge cases of real files.
+    #[test]
+    fn fast_text_paths_give_the_same_table_as_the_slow_path() {
+        let numbers: String = (0..300).map(|i| format!("{i},{}.5\n", i % 7)).collect();
+        let cases: Vec<(&str, Vec<u8>, ReadOptions)> = vec![
+            (
+                "quoted.csv",
+                b"a,b,c\n1,\"x, y\",\"say \"\"hi\"\"\"\n2,\"two\nlines\",x\n3,x,\"x\"\n".to_vec(),
+                ReadOptions::new(),
+            ),
+            (
+                "crlf_bom.csv",
+                b"\xef\xbb\xbfa,b\r\n1,ok\r\n2,5+\r\n3,ok\r\n,NA\r\n".to_vec(),
+                ReadOptions::new(),
+            ),
+            (
+                "invalid_utf8.csv",
+                b"name,v\nK\xf6ln,1\nK\xfcln,2\nK\xf6ln,3\nK\xef\xbf\xbdln,4\n\xff,5\n".to_vec(),
+                ReadOptions::new(),
+            ),
+            (
+                "latin1.csv",
+                b"name,v\nK\xf6ln,1\nS\xe3o Paulo,x\nK\xf6ln,2\n".to_vec(),
+                ReadOptions::from_toml(&toml::from_str("encoding = 'latin1'").unwrap()).unwrap(),
+            ),
+            (
+                "second_row.csv",
+                b"v,w\n1,2\nT,3\n1,4\n,5\n1.50,6\nT,7\n".to_vec(),
+                ReadOptions::new(),
+            ),
+            (
+                "last_row.csv",
+                format!("v,w\n{numbers}T,x\n").into_bytes(),
+                ReadOptions::new(),
+            ),
+            (
+                "middle.csv",
+                format!("v,w\n{numbers}<5,NA\n{numbers}").into_bytes(),
+                ReadOptions::new(),
+            ),
+            (
+                "two_late_columns.csv",
+                b"a,b,c\n1,2,x\n1.0,3,y\n01,?,x\n1e0,4,y\n,NA,x\n1,5,z\nT,6,x\n1,7,y\n".to_vec(),
+                ReadOptions::new(),
+            ),
+            (
+                "late_time.csv",
+                b"t,v\n2024-03-01,1\n2024-03-02 10:00,2\n,3\nsoon,4\n2024-03-03,5\n".to_vec(),
+                ReadOptions::new(),
+            ),
+            (
+                "decimal_comma.csv",
+                b"v;w\n1,5;a\n2;b\n1.5;c\n1,5;d\n".to_vec(),
+                ReadOptions::from_toml(
+                    &toml::from_str("delimiter = ';'\ndecimal = ','").unwrap(),
+                )
+                .unwrap(),
+            ),
+            (
+                "custom_na.csv",
+                b"v\n1\n.\n2\nx\n?\n3\n".to_vec(),
+                ReadOptions::from_toml(&toml::from_str("na = ['.', '?']").unwrap()).unwrap(),
+            ),
+            (
+                "late.jsonl",
+                b"{\"a\": 1}\n{\"a\": 2, \"b\": 3}\n{\"b\": 4}\n{\"a\": \"x\", \"b\": 5.50}\n{\"b\": \"y\"}\n{\"a\": 1, \"c\": true}\n"
+                    .to_vec(),
+                ReadOptions::new(),
+            ),
+        ];
+        for (name, text, options) in cases {
+            same_as_slow_path(name, &text, options);
+        }
+    }
+
+    #[test]
+    fn the_second_pass_stops_at_the_last_row_it_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.csv");
+        let rows: String = (0..10_000).map(|i| format!("{i},{i}\n")).collect();
+        std::fs::write(&path, format!("a,b\n1,2\nT,3\n4,<5\n{rows}")).unwrap();
+        let options = ReadOptions::new();
+        let mut builder = TableBuilder::new(&options, &Columns::All, true);
+        scan(&path, &options, &mut builder, &Cancel::never()).unwrap();
+        assert_eq!(builder.rereads(), vec![(0, 1), (1, 2)]);
+        let mut pass = TextPass::new(&options, &builder.rereads());
+        scan(&path, &options, &mut pass, &Cancel::never()).unwrap();
+        assert_eq!(pass.rows, 2, "stops after row 2 of 10,003");
+        let table = builder.finish(&path, pass.columns);
+        let Values::Text(b) = &table.columns[1].values else {
+            panic!("`b` is not text")
+        };
+        assert_eq!(b.len(), 10_003);
+        assert_eq!(
+            (b.get(0), b.get(2), b.get(10_002)),
+            (Some("2"), Some("<5"), Some("9999"))
+        );
     }
 }

@@ -12,7 +12,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 
 use super::error::{TableError, TableErrorKind};
 use super::options::{Encoding, ReadOptions};
-use super::{Cell, Sink, trim};
+use super::{Sink, trim};
 use crate::cancel::Cancel;
 
 /// Rows between two checks of the cancellation flag.
@@ -21,9 +21,27 @@ pub(super) const CHECK_EVERY: u64 = 4096;
 /// The file's bytes as UTF-8 (or, for UTF-8 files, as they are: invalid
 /// bytes are shown lossily later), without a byte-order mark. Opening the
 /// same file twice gives the same bytes, so byte offsets agree.
-pub(super) fn open(path: &Path, encoding: Encoding) -> Result<impl Read, TableError> {
-    let file = File::open(path)
+pub(super) fn open(path: &Path, encoding: Encoding) -> Result<Box<dyn Read>, TableError> {
+    let mut file = File::open(path)
         .map_err(|e| TableError::new(path, None, TableErrorKind::Open(Arc::new(e))))?;
+    let mut start = Vec::with_capacity(3);
+    if encoding == Encoding::Utf8 {
+        // Most files: UTF-8 without a UTF-16 byte-order mark, read as they
+        // are, straight from the file (the decoder would copy every byte,
+        // in small reads); a UTF-8 byte-order mark is dropped here, as the
+        // decoder drops it.
+        (&mut file)
+            .take(3)
+            .read_to_end(&mut start)
+            .map_err(|e| read_error(path, e))?;
+        if !start.starts_with(&[0xFF, 0xFE]) && !start.starts_with(&[0xFE, 0xFF]) {
+            if start == [0xEF, 0xBB, 0xBF] {
+                start.clear();
+            }
+            return Ok(Box::new(io::Cursor::new(start).chain(file)));
+        }
+    }
+    let source = io::Cursor::new(start).chain(file);
     let mut builder = DecodeReaderBytesBuilder::new();
     builder.strip_bom(true);
     match encoding {
@@ -31,7 +49,7 @@ pub(super) fn open(path: &Path, encoding: Encoding) -> Result<impl Read, TableEr
         Encoding::Utf8 => builder.utf8_passthru(true),
         Encoding::Windows1252 => builder.encoding(Some(encoding_rs::WINDOWS_1252)),
     };
-    Ok(builder.build(file))
+    Ok(Box::new(builder.build(source)))
 }
 
 fn read_error(path: &Path, err: io::Error) -> TableError {
@@ -146,8 +164,12 @@ pub(super) fn scan(
         if rows.is_multiple_of(CHECK_EVERY) && cancel.is_cancelled() {
             return Err(TableError::new(path, None, TableErrorKind::Interrupted));
         }
-        sink.row(position.line(), &mut record.iter().map(Cell::Bytes))
+        sink.byte_row(position.line(), &record)
             .map_err(|e| output_error(path, position.line(), e))?;
+        if sink.done() {
+            // The rest was checked by an earlier pass (or is not wanted).
+            return Ok(());
+        }
         last = position;
     }
     // Only the last row (or the header) can hold a quote that never closes:
@@ -234,6 +256,43 @@ mod tests {
         from.set_byte(text.find('\n').unwrap() as u64 + 1)
             .set_line(2);
         unclosed_quote(&path, &ReadOptions::new(), b',', &from).unwrap()
+    }
+
+    /// A UTF-8 file is read straight from the file; the bytes are those the
+    /// decoder gives (byte-order marks dropped, UTF-16 still decoded).
+    #[test]
+    fn utf8_files_read_as_the_decoder_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.csv");
+        let cases: [&[u8]; 12] = [
+            b"",
+            b"a",
+            b"ab",
+            b"\xef\xbb",
+            b"\xef\xbb\xbf",
+            b"\xef\xbb\xbfa,b\n1,2\n",
+            b"a,b\r\nK\xf6ln,\xff\xfe\n",
+            b"\xff",
+            b"\xff\xfea\x00,\x00b\x00\n\x00",
+            b"\xfe\xff\x00a\x00,\x00b",
+            b"\xef\xbb\xbf\xef\xbb\xbfa",
+            b"\xfe",
+        ];
+        for bytes in cases {
+            std::fs::write(&path, bytes).unwrap();
+            let mut ours = Vec::new();
+            open(&path, Encoding::Utf8)
+                .unwrap()
+                .read_to_end(&mut ours)
+                .unwrap();
+            let mut decoder = DecodeReaderBytesBuilder::new()
+                .strip_bom(true)
+                .utf8_passthru(true)
+                .build(File::open(&path).unwrap());
+            let mut theirs = Vec::new();
+            decoder.read_to_end(&mut theirs).unwrap();
+            assert_eq!(ours, theirs, "{bytes:?}");
+        }
     }
 
     #[test]

@@ -118,6 +118,9 @@ pub(super) fn scan(
         }
         sink.row(line, &mut cells.into_iter())
             .map_err(|e| output_error(path, line, e))?;
+        if sink.done() {
+            return Ok(());
+        }
     }
     if line == 0 || (rows == 0 && columns.is_empty()) {
         return Err(TableError::new(

@@ -228,9 +228,11 @@ impl ReadOptions {
     }
 
     /// Whether a (trimmed) cell is missing.
+    #[inline(always)]
     pub(crate) fn is_missing(&self, cell: &[u8]) -> bool {
         match &self.na {
-            None => super::cell::is_missing(cell),
+            // No marker of the default list is longer than 4 bytes.
+            None => cell.len() <= 4 && super::cell::is_missing(cell),
             Some(list) => cell.is_empty() || list.iter().any(|na| na.as_bytes() == cell),
         }
     }

@@ -142,7 +142,9 @@ pub(super) fn read(read: &TableRead, cancel: &Cancel) -> Result<Table, TableErro
                 .get_column_reader(*i)
                 .map_err(|e| error(path, e))?;
             let max_def = schema.column(*i).max_def_level();
-            let mut push = |cell: Cell<'_>| builder.push(&cell, options, read.keep_text);
+            // Every column has a forced type here, so it never turns text
+            // late and the row (used only then) does not matter.
+            let mut push = |cell: Cell<'_>| builder.push(&cell, 0, options, read.keep_text);
             read_chunk(column, *kind, max_def, &mut push, cancel).map_err(|e| match e {
                 ChunkError::Parquet(e) => error(path, e),
                 ChunkError::Interrupted => TableError::new(path, None, TableErrorKind::Interrupted),

@@ -27,6 +27,13 @@ impl Dictionary {
         &self.bytes[start..self.ends[i] as usize]
     }
 
+    /// The bytes of the string with index `i`: what the hash table compares
+    /// (no check of a char boundary per lookup).
+    fn get_bytes(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes.as_bytes()[start..self.ends[i] as usize]
+    }
+
     /// Every distinct string.
     #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
@@ -218,8 +225,9 @@ impl Text {
 #[derive(Default)]
 pub(crate) struct TextBuilder {
     dictionary: Dictionary,
-    /// Dictionary indexes, hashed by their strings.
-    index: HashTable<u32>,
+    /// Dictionary indexes with their strings' hashes (kept, so that growing
+    /// the table does not hash every string again).
+    index: HashTable<(u64, u32)>,
     hasher: rustc_hash::FxBuildHasher,
     codes: Codes,
 }
@@ -227,23 +235,66 @@ pub(crate) struct TextBuilder {
 impl TextBuilder {
     /// Appends a cell.
     pub(crate) fn push(&mut self, text: &str) {
-        let hash = self.hasher.hash_one(text);
-        let dictionary = &self.dictionary;
-        let found = self
-            .index
-            .find(hash, |&i| dictionary.get(i as usize) == text)
-            .copied();
-        let index = match found {
+        let index = self.intern(text);
+        self.codes.push(index + 1);
+    }
+
+    /// Appends a cell given as the bytes of a file: a string already in the
+    /// dictionary is found by its bytes, without checking them as UTF-8
+    /// again; bytes that are not UTF-8 are stored lossily (U+FFFD), as
+    /// `String::from_utf8_lossy` shows them, so two cells that show the
+    /// same share one code.
+    pub(crate) fn push_bytes(&mut self, bytes: &[u8]) {
+        let hash = self.hasher.hash_one(bytes);
+        let index = match self.find(hash, bytes) {
             Some(i) => i,
-            None => {
-                let i = self.dictionary.push(text) as u32;
-                let (dictionary, hasher) = (&self.dictionary, &self.hasher);
-                self.index
-                    .insert_unique(hash, i, |&j| hasher.hash_one(dictionary.get(j as usize)));
-                i
-            }
+            None => match std::str::from_utf8(bytes) {
+                Ok(text) => self.insert(hash, text),
+                Err(_) => self.intern(&String::from_utf8_lossy(bytes)),
+            },
         };
         self.codes.push(index + 1);
+    }
+
+    /// The dictionary index of `text`, added when new.
+    fn intern(&mut self, text: &str) -> u32 {
+        let hash = self.hasher.hash_one(text.as_bytes());
+        match self.find(hash, text.as_bytes()) {
+            Some(i) => i,
+            None => self.insert(hash, text),
+        }
+    }
+
+    fn find(&self, hash: u64, bytes: &[u8]) -> Option<u32> {
+        let dictionary = &self.dictionary;
+        self.index
+            .find(hash, |&(h, i)| {
+                h == hash && dictionary.get_bytes(i as usize) == bytes
+            })
+            .map(|&(_, i)| i)
+    }
+
+    /// Adds `text` (not yet in the dictionary, hashing to `hash`).
+    fn insert(&mut self, hash: u64, text: &str) -> u32 {
+        let i = self.dictionary.push(text) as u32;
+        self.index.insert_unique(hash, (hash, i), |&(h, _)| h);
+        i
+    }
+
+    /// Appends the cells of `later`, the rows after this builder's (a
+    /// column that turned text late: its first rows come from a second
+    /// pass, the rest from the first): the same column as one builder fed
+    /// every row in order, dictionary order included.
+    pub(crate) fn append(&mut self, later: TextBuilder) {
+        let codes: Vec<u32> = (0..later.dictionary.len())
+            .map(|i| self.intern(later.dictionary.get(i)) + 1)
+            .collect();
+        for row in 0..later.codes.len() {
+            match later.codes.get(row) {
+                0 => self.push_missing(),
+                c => self.codes.push(codes[c as usize - 1]),
+            }
+        }
     }
 
     /// Appends a missing cell.
@@ -305,6 +356,56 @@ mod tests {
         assert_eq!(t.get(300), Some("v300"));
         let t = Text::from_cells((0..300).map(|i| if i % 2 == 0 { Some("x") } else { None }));
         assert!(matches!(t.codes, Codes::U8(_)));
+    }
+
+    /// Bytes that are not UTF-8 are stored as `String::from_utf8_lossy`
+    /// shows them; cells that show the same share a code, whether they come
+    /// as bytes or as text.
+    #[test]
+    fn cells_as_bytes_are_cells_as_text() {
+        let cells: [&[u8]; 7] = [
+            b"K\xf6ln",
+            b"ok",
+            b"K\xfcln",
+            b"K\xef\xbf\xbdln",
+            b"",
+            b"ok",
+            b"\xff",
+        ];
+        let mut by_bytes = TextBuilder::default();
+        let mut by_text = TextBuilder::default();
+        for cell in cells {
+            by_bytes.push_bytes(cell);
+            by_text.push(&String::from_utf8_lossy(cell));
+        }
+        let (by_bytes, by_text) = (by_bytes.finish(0), by_text.finish(0));
+        assert_eq!(by_bytes, by_text);
+        assert_eq!(
+            by_bytes.dictionary().iter().collect::<Vec<_>>(),
+            vec!["K\u{fffd}ln", "ok", "", "\u{fffd}"]
+        );
+        assert_eq!(by_bytes.code(0), by_bytes.code(2));
+    }
+
+    #[test]
+    fn appending_later_rows_is_pushing_them_in_order() {
+        let first = [Some("b"), None, Some("a")];
+        let later = [Some("c"), Some("a"), None, Some("d"), Some("c")];
+        let mut whole = TextBuilder::default();
+        let mut start = TextBuilder::default();
+        let mut end = TextBuilder::default();
+        for (cells, parts) in [(&first[..], &mut start), (&later[..], &mut end)] {
+            for cell in cells {
+                for b in [&mut whole, &mut *parts] {
+                    match cell {
+                        Some(s) => b.push(s),
+                        None => b.push_missing(),
+                    }
+                }
+            }
+        }
+        start.append(end);
+        assert_eq!(start.finish(0), whole.finish(0));
     }
 
     #[test]
