@@ -31,20 +31,13 @@ shell = "grep -q '^1,' {{ input }} && cp {{ input }} {{ out }}"
 out = "check/{{ key }}.csv"
 "#;
 
-/// The `tasks` rows of the last run: `step key status reason`.
+/// The `tasks` rows of the last run: `step key status reason` (read with
+/// rusqlite: no `sqlite3` program needed, issue 13 item 6).
 fn last_run_rows(t: &Test) -> Vec<String> {
-    let out = std::process::Command::new("sqlite3")
-        .arg(t.path(".runner/pipeline/state.db"))
-        .arg(
-            "SELECT step || ' ' || key || ' ' || status || ' ' || coalesce(reason, '-') \
-             FROM tasks WHERE run_id = (SELECT max(id) FROM runs) ORDER BY step, key",
-        )
-        .output()
-        .expect("sqlite3");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    t.query(
+        "SELECT step || ' ' || key || ' ' || status || ' ' || coalesce(reason, '-') \
+         FROM tasks WHERE run_id = (SELECT max(id) FROM runs) ORDER BY step, key",
+    )
 }
 
 /// The ok, failed, skipped and up-to-date counts of a step in the summary.
@@ -54,13 +47,6 @@ fn step_row<'a>(stderr: &'a str, step: &str) -> Vec<&'a str> {
         .find(|l| l.split_whitespace().next() == Some(step))
         .map(|l| l.split_whitespace().skip(1).take(4).collect())
         .unwrap_or_default()
-}
-
-fn sqlite3_available() -> bool {
-    std::process::Command::new("sqlite3")
-        .arg("-version")
-        .output()
-        .is_ok()
 }
 
 // ---- 1. partial reductions -------------------------------------------------
@@ -114,13 +100,11 @@ out = "concat.csv"
         "{}",
         run.stderr
     );
-    if sqlite3_available() {
-        let rows = last_run_rows(&t);
-        assert!(
-            rows.contains(&"summary all ok partial: without check/bad (failed)".to_owned()),
-            "{rows:?}"
-        );
-    }
+    let rows = last_run_rows(&t);
+    assert!(
+        rows.contains(&"summary all ok partial: without check/bad (failed)".to_owned()),
+        "{rows:?}"
+    );
 
     // Nothing changed: the failing task runs again, the summaries do not.
     let again = t.run(["pipeline.toml"]);
@@ -257,17 +241,15 @@ out = "summary.txt"
         "{}",
         run.stderr
     );
-    if sqlite3_available() {
-        let rows = last_run_rows(&t);
-        assert!(
-            rows.contains(&"summary all skipped check/bad failed".to_owned()),
-            "{rows:?}"
-        );
-        assert!(
-            rows.contains(&"copy bad skipped check/bad failed".to_owned()),
-            "{rows:?}"
-        );
-    }
+    let rows = last_run_rows(&t);
+    assert!(
+        rows.contains(&"summary all skipped check/bad failed".to_owned()),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&"copy bad skipped check/bad failed".to_owned()),
+        "{rows:?}"
+    );
 }
 
 #[test]

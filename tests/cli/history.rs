@@ -99,15 +99,11 @@ fn naps() -> Test {
 
 /// The median task time of `step` in the state, in milliseconds.
 fn median_ms(t: &Test, step: &str) -> f64 {
-    let out = std::process::Command::new("sqlite3")
-        .arg(t.path(".runner/pipeline/state.db"))
-        .arg(format!(
+    let mut ms: Vec<f64> = t
+        .query(&format!(
             "SELECT duration_ms FROM tasks WHERE step = '{step}' AND status = 'ok'"
         ))
-        .output()
-        .expect("the sqlite3 CLI (Debian: sqlite3)");
-    let mut ms: Vec<f64> = String::from_utf8_lossy(&out.stdout)
-        .lines()
+        .iter()
         .map(|l| l.parse().unwrap())
         .collect();
     ms.sort_by(f64::total_cmp);

@@ -213,14 +213,7 @@ out = "stats/{{ key }}.json"
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(143), "{stderr}");
-    let sql = |query: &str| {
-        let out = std::process::Command::new("sqlite3")
-            .arg(t.path(".runner/pipeline/state.db"))
-            .arg(query)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let sql = |query: &str| t.query(query).join("\n");
     assert_eq!(sql("SELECT status FROM tasks"), "interrupted", "{stderr}");
     assert_eq!(sql("SELECT count(*) FROM latest WHERE status = 'ok'"), "0");
     assert!(!t.exists("build/stats/big.json"));
