@@ -379,7 +379,7 @@ fn skip_downstream(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::exec::progress::Silent;
     use crate::exec::task::Failure;
@@ -390,6 +390,25 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
     use std::sync::atomic::Ordering::SeqCst;
 
+    /// A fake executor's result: ok, or failed with exit code 1.
+    pub(crate) fn finished(failed: bool) -> TaskResult {
+        let outcome = if failed {
+            Outcome::Failed(Failure {
+                reason: "exit code 1".into(),
+                exit_code: Some(1),
+                stderr_tail: vec![],
+                interrupted: false,
+                step_wide: false,
+            })
+        } else {
+            Outcome::Succeeded
+        };
+        TaskResult {
+            attempts: 1,
+            ..TaskResult::not_run(outcome)
+        }
+    }
+
     /// Records the order tasks start in; fails the keys it is told to.
     struct Fake {
         started: Mutex<Vec<String>>,
@@ -399,21 +418,7 @@ mod tests {
     impl Executor for Fake {
         fn run(&self, task: &Task, _failed: &[TaskId]) -> TaskResult {
             self.started.lock().unwrap().push(task.key.clone());
-            let outcome = if self.fail.contains(&task.key.as_str()) {
-                Outcome::Failed(Failure {
-                    reason: "exit code 1".into(),
-                    exit_code: Some(1),
-                    stderr_tail: vec![],
-                    interrupted: false,
-                    step_wide: false,
-                })
-            } else {
-                Outcome::Succeeded
-            };
-            TaskResult {
-                attempts: 1,
-                ..TaskResult::not_run(outcome)
-            }
+            finished(self.fail.contains(&task.key.as_str()))
         }
         fn stop(&self) {}
     }
@@ -550,21 +555,7 @@ mod tests {
                 .lock()
                 .unwrap()
                 .push((task.key.clone(), failed.to_vec()));
-            let outcome = if self.fail.contains(&task.key.as_str()) {
-                Outcome::Failed(Failure {
-                    reason: "exit code 1".into(),
-                    exit_code: Some(1),
-                    stderr_tail: vec![],
-                    interrupted: false,
-                    step_wide: false,
-                })
-            } else {
-                Outcome::Succeeded
-            };
-            TaskResult {
-                attempts: 1,
-                ..TaskResult::not_run(outcome)
-            }
+            finished(self.fail.contains(&task.key.as_str()))
         }
         fn stop(&self) {}
     }

@@ -108,7 +108,7 @@ pub(crate) fn run<'a>(
 mod tests {
     use super::*;
     use crate::exec::progress::Silent;
-    use crate::exec::task::{Failure, Outcome};
+    use crate::exec::task::Outcome;
     use crate::plan::{Command, Plan, Task};
     use proptest::prelude::*;
     use std::path::PathBuf;
@@ -138,21 +138,7 @@ mod tests {
         }
 
         fn result(&self, id: TaskId) -> TaskResult {
-            let outcome = if self.fail[id] {
-                Outcome::Failed(Failure {
-                    reason: "exit code 1".into(),
-                    exit_code: Some(1),
-                    stderr_tail: vec![],
-                    interrupted: false,
-                    step_wide: false,
-                })
-            } else {
-                Outcome::Succeeded
-            };
-            TaskResult {
-                attempts: 1,
-                ..TaskResult::not_run(outcome)
-            }
+            crate::exec::scheduler::tests::finished(self.fail[id])
         }
     }
 
