@@ -6,7 +6,9 @@
 
 use super::options::{ColumnType, ReadOptions};
 use super::text::{Text, TextBuilder};
-use super::time::{MISSING_TIME, TimeFormat, TimeOffset, TimeStyle, parse_iso, parse_with};
+#[cfg(test)]
+use super::time::parse_iso;
+use super::time::{IsoCells, MISSING_TIME, TimeFormat, TimeOffset, TimeStyle, parse_with};
 use super::{Cell, Column, Columns, Sink, Table, Times, Values, parse_number_with, trim};
 
 /// Collects a table's selected columns, typing each as its cells come.
@@ -68,6 +70,9 @@ pub(super) struct ColumnBuilder {
     /// or times: the text of the rows before it is read in a second pass
     /// that stops there (the rest is kept as it comes).
     reread: Option<usize>,
+    /// Reads its ISO cells, remembering the dates and times of day that
+    /// repeat down the column.
+    iso: IsoCells,
 }
 
 enum State {
@@ -299,6 +304,7 @@ impl ColumnBuilder {
             numeric: 0,
             invalid: 0,
             reread: None,
+            iso: IsoCells::default(),
         }
     }
 
@@ -321,6 +327,18 @@ impl ColumnBuilder {
         };
         if missing {
             self.push_missing();
+            return;
+        }
+        // The bulk of a time column: a time. A cell that `parse_iso` reads
+        // is never a number (four digits and a `-`), so it is not tried as
+        // one (`numeric` counts only numbers).
+        if self.forced.is_none()
+            && let (State::Times(v, style), Some(raw)) = (&mut self.state, raw)
+            && let Some((t, s)) = self.iso.parse(raw)
+            && let Some(merged) = style.map_or(Some(s), |old| old.merge(s))
+        {
+            v.push(t);
+            *style = Some(merged);
             return;
         }
         let number = match (cell, raw) {
@@ -363,9 +381,9 @@ impl ColumnBuilder {
         number: Option<f64>,
         keep: bool,
     ) {
-        let time = || match cell {
+        let time = |iso: &mut IsoCells| match cell {
             Cell::Time(micros, style) => Some((*micros, *style)),
-            _ => raw.and_then(parse_iso),
+            _ => raw.and_then(|raw| iso.parse(raw)),
         };
         match &mut self.state {
             State::Pending(missing) => {
@@ -374,7 +392,7 @@ impl ColumnBuilder {
                     let mut v = vec![f64::NAN; missing];
                     v.push(n);
                     State::Numbers(v)
-                } else if let Some((t, style)) = time() {
+                } else if let Some((t, style)) = time(&mut self.iso) {
                     let mut v = vec![MISSING_TIME; missing];
                     v.push(t);
                     State::Times(v, Some(style))
@@ -392,7 +410,7 @@ impl ColumnBuilder {
                 None => self.demote(cell, row, keep),
             },
             State::Times(v, style) => {
-                let merged = time().and_then(|(t, s)| {
+                let merged = time(&mut self.iso).and_then(|(t, s)| {
                     let merged = style.map_or(Some(s), |old| old.merge(s))?;
                     Some((t, merged))
                 });
@@ -440,7 +458,10 @@ impl ColumnBuilder {
             (State::Times(v, style), _) => {
                 let parsed = match cell {
                     Cell::Time(micros, style) => Some((*micros, *style)),
-                    _ => parse_with(raw.unwrap_or_default(), &self.time_format, number),
+                    _ => match &self.time_format {
+                        TimeFormat::Iso => self.iso.parse(raw.unwrap_or_default()),
+                        format => parse_with(raw.unwrap_or_default(), format, number),
+                    },
                 };
                 match parsed {
                     Some((t, s)) => {

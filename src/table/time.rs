@@ -4,10 +4,11 @@
 //! form the file used (date only or date and time, with its offset).
 
 use jiff::Timestamp;
-use jiff::civil::{Date, DateTime};
+use jiff::civil::{Date, DateTime, Time};
 use jiff::fmt::strtime;
 use jiff::fmt::temporal::{Pieces, PiecesOffset};
 use jiff::tz::Offset;
+use std::collections::HashMap;
 
 use super::options::OptionError;
 
@@ -189,9 +190,19 @@ pub(crate) fn parse_iso(cell: &[u8]) -> Option<(i64, TimeStyle)> {
     if pieces.time_zone_annotation().is_some() {
         return None;
     }
-    let date_only = pieces.time().is_none();
-    let civil = pieces.date().to_datetime(pieces.time().unwrap_or_default());
-    let (offset, style) = match pieces.offset() {
+    from_parts(pieces.date(), pieces.time(), pieces.offset())
+}
+
+/// The instant and style of a cell jiff read as `date`, a time of day (none
+/// for a date) and an offset.
+fn from_parts(
+    date: Date,
+    time: Option<Time>,
+    offset: Option<PiecesOffset>,
+) -> Option<(i64, TimeStyle)> {
+    let date_only = time.is_none();
+    let civil = date.to_datetime(time.unwrap_or_default());
+    let (offset, style) = match offset {
         None => (Offset::UTC, TimeOffset::Civil),
         Some(PiecesOffset::Zulu) => (
             Offset::UTC,
@@ -219,6 +230,78 @@ pub(crate) fn parse_iso(cell: &[u8]) -> Option<(i64, TimeStyle)> {
             offset: style,
         },
     ))
+}
+
+/// What follows the date in an ISO cell (`T12:30:00Z`, ` 00:10`), as jiff
+/// reads it: the time of day and the offset; `None` when jiff refuses it.
+type AfterDate = Option<(Option<Time>, Option<PiecesOffset>)>;
+
+/// Distinct "after the date" parts remembered per column; past it, the
+/// memo starts again (memory stays small whatever the column holds).
+const MAX_AFTER_DATES: usize = 4096;
+
+/// Reads a column's ISO 8601 cells as `parse_iso` does, with jiff still
+/// doing every parse, but once per distinct part: a column of time stamps
+/// repeats its dates (the rows of one day) and its times of day (every
+/// day), so the date of the last cell and the parts after the date are
+/// remembered. The date (`dddd-dd-dd`, which `looks_iso` checked) and what
+/// follows it are read apart: the second after a fixed date, which jiff
+/// reads exactly as after any other (ISO's grammar after the date does not
+/// depend on the date), and the instant is made from the parts as
+/// `parse_iso` makes it (issue 11, reading speed).
+#[derive(Default)]
+pub(crate) struct IsoCells {
+    /// The last cell's date bytes and jiff's reading of them.
+    date: Option<([u8; 10], Option<Date>)>,
+    /// Parts after the date, by their bytes.
+    after: HashMap<Box<[u8]>, AfterDate, rustc_hash::FxBuildHasher>,
+}
+
+impl IsoCells {
+    /// The cell (trimmed) as `parse_iso` reads it.
+    pub(crate) fn parse(&mut self, cell: &[u8]) -> Option<(i64, TimeStyle)> {
+        if !looks_iso(cell) {
+            return None;
+        }
+        let (date_bytes, after) = cell.split_at(10);
+        let date = match &self.date {
+            Some((bytes, date)) if bytes[..] == *date_bytes => *date,
+            _ => {
+                let date = Pieces::parse(date_bytes).ok().map(|p| p.date());
+                let mut bytes = [0u8; 10];
+                bytes.copy_from_slice(date_bytes);
+                self.date = Some((bytes, date));
+                date
+            }
+        };
+        let date = date?;
+        let (time, offset) = if after.is_empty() {
+            (None, None)
+        } else {
+            self.after(after)?
+        };
+        from_parts(date, time, offset)
+    }
+
+    /// What follows a date, read by jiff after a fixed date once per
+    /// distinct text.
+    fn after(&mut self, after: &[u8]) -> AfterDate {
+        if let Some(known) = self.after.get(after) {
+            return *known;
+        }
+        let mut cell = Vec::with_capacity(10 + after.len());
+        cell.extend_from_slice(b"1970-01-01");
+        cell.extend_from_slice(after);
+        let parsed = Pieces::parse(&cell)
+            .ok()
+            .filter(|p| p.time_zone_annotation().is_none())
+            .map(|p| (p.time(), p.offset()));
+        if self.after.len() >= MAX_AFTER_DATES {
+            self.after.clear();
+        }
+        self.after.insert(after.into(), parsed);
+        parsed
+    }
 }
 
 /// A cell (trimmed) read with `format`; `None` when it does not fit.
@@ -380,6 +463,100 @@ mod tests {
         ] {
             assert_eq!(iso(text), None, "{text}");
         }
+    }
+
+    /// The memo reads every cell as `parse_iso` does: dates valid and
+    /// not (leap days, month 13, day 00), every separator, times with and
+    /// without seconds and fractions, offsets, `Z`, annotations and
+    /// trailing garbage, in runs that repeat (the memo's hits) and not.
+    #[test]
+    fn remembered_parts_read_as_the_whole_cell() {
+        let dates = [
+            "2024-03-01",
+            "2024-02-29",
+            "2023-02-29",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-04-31",
+            "0000-01-01",
+            "9999-12-31",
+            "1969-12-31",
+            "2024-03-00",
+        ];
+        let afters = [
+            "",
+            "T12:30",
+            "t12:30",
+            " 12:30",
+            "T12",
+            "T1230",
+            "T12:30:00",
+            "T12:30:60",
+            "T24:00",
+            "T23:59:59.999999999",
+            " 00:10:05,5",
+            "T12:30:00.25Z",
+            "T12:30z",
+            "T12:30+01:00",
+            "T00:00-05:30",
+            "T23:30+14:00",
+            "T00:30-12:00",
+            "T12:30:00+0100",
+            "T12:30:00+01",
+            "T12:30[Europe/Paris]",
+            "T12:30Z[UTC]",
+            "Z",
+            "+01:00",
+            "x",
+            " ",
+            "T",
+            "T12:30 ",
+            "12:30",
+            "-05:00",
+            "T12:30:00.",
+        ];
+        let mut cells: Vec<String> = Vec::new();
+        for date in dates {
+            for after in afters {
+                cells.push(format!("{date}{after}"));
+            }
+        }
+        // The same cells again in another order: dates that change every
+        // cell, and a memo already full of parts.
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let date = dates[(seed % dates.len() as u64) as usize];
+            let after = afters[((seed >> 20) % afters.len() as u64) as usize];
+            cells.push(format!("{date}{after}"));
+        }
+        cells.extend(["2024", "2024-03", "01/03/2024", "2024-3-01T00:00", ""].map(String::from));
+        let mut memo = IsoCells::default();
+        let mut times = 0;
+        for cell in &cells {
+            let expected = parse_iso(cell.as_bytes());
+            times += usize::from(expected.is_some());
+            assert_eq!(memo.parse(cell.as_bytes()), expected, "{cell:?}");
+        }
+        assert!(times > 3_000, "{times} of {} cells are times", cells.len());
+        // A full memo starts again and still reads right.
+        let mut memo = IsoCells::default();
+        for minute in 0..(MAX_AFTER_DATES + 100) {
+            let cell = format!(
+                "2024-03-01T{:02}:{:02}:{:02}",
+                minute / 3600 % 24,
+                minute / 60 % 60,
+                minute % 60
+            );
+            assert_eq!(
+                memo.parse(cell.as_bytes()),
+                parse_iso(cell.as_bytes()),
+                "{cell}"
+            );
+        }
+        assert!(memo.after.len() <= MAX_AFTER_DATES);
     }
 
     #[test]
