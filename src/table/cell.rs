@@ -150,6 +150,7 @@ pub(crate) fn format_number(value: f64) -> String {
 /// A cell as a number with `decimal` as the decimal mark (`b'.'` or
 /// `b','`): with `,`, a cell with a `.` is not a number (`1.234,5` neither:
 /// there is no thousands separator).
+#[inline]
 pub(crate) fn parse_number_with(cell: &[u8], decimal: u8) -> Option<f64> {
     if decimal == b'.' {
         return parse_number(cell);

@@ -4,6 +4,7 @@
 //! megabyte (issue 11, bounded memory).
 
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use std::hash::BuildHasher;
 
 /// The distinct strings of a column, in order of first appearance.
@@ -49,6 +50,61 @@ impl Dictionary {
     fn heap_bytes(&self) -> usize {
         self.bytes.capacity() + self.ends.capacity() * 4
     }
+}
+
+/// A string of the dictionary in its index: its hash (32 bits), its
+/// index in the dictionary.
+#[derive(Clone, Copy)]
+struct Slot {
+    hash: u32,
+    index: u32,
+}
+
+/// A string's hash as the index keeps it: 32 bits of the 64.
+fn short_hash(hash: u64) -> u32 {
+    (hash ^ (hash >> 32)) as u32
+}
+
+/// The 64-bit hash the table works with, from the 32 bits kept: the high
+/// bits (the table's tag) and the low bits (its position) both come from
+/// them.
+fn table_hash(hash: u32) -> u64 {
+    (u64::from(hash) << 32) | u64::from(hash)
+}
+
+/// The slot of `index` for `bytes` (of hash `hash`, from `short_hash`):
+/// found, or where it goes, in one probe of the table.
+#[inline(always)]
+fn entry<'a>(
+    index: &'a mut HashTable<Slot>,
+    dictionary: &Dictionary,
+    hash: u32,
+    bytes: &[u8],
+) -> Entry<'a, Slot> {
+    index.entry(
+        table_hash(hash),
+        |slot| slot.hash == hash && same_bytes(dictionary.get_bytes(slot.index as usize), bytes),
+        |slot| table_hash(slot.hash),
+    )
+}
+
+/// Whether two strings have the same bytes, compared in place 8 bytes at a
+/// time: most cells are short (`ok`, `ST-048`), and a call to `memcmp` per
+/// cell cost more than the comparison.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a_words, mut b_words) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut a_words).zip(&mut b_words) {
+        let word = |w: &[u8]| u64::from_ne_bytes(w.try_into().unwrap_or_default());
+        if word(x) != word(y) {
+            return false;
+        }
+    }
+    let (a_rest, b_rest) = (a_words.remainder(), b_words.remainder());
+    (0..a_rest.len()).all(|i| a_rest[i] == b_rest[i])
 }
 
 /// Per-row codes: 0 = missing, `n` = the dictionary's string `n - 1`.
@@ -225,9 +281,11 @@ impl Text {
 #[derive(Default)]
 pub(crate) struct TextBuilder {
     dictionary: Dictionary,
-    /// Dictionary indexes with their strings' hashes (kept, so that growing
-    /// the table does not hash every string again).
-    index: HashTable<(u64, u32)>,
+    /// Dictionary indexes with 32 bits of their strings' hashes (kept, so
+    /// that growing the table does not hash every string again): 8 bytes a
+    /// string, so that the index of a column of mostly distinct strings
+    /// (free comments) stays as small as can be, and in the cache.
+    index: HashTable<Slot>,
     hasher: rustc_hash::FxBuildHasher,
     codes: Codes,
 }
@@ -245,11 +303,15 @@ impl TextBuilder {
     /// `String::from_utf8_lossy` shows them, so two cells that show the
     /// same share one code.
     pub(crate) fn push_bytes(&mut self, bytes: &[u8]) {
-        let hash = self.hasher.hash_one(bytes);
-        let index = match self.find(hash, bytes) {
-            Some(i) => i,
-            None => match std::str::from_utf8(bytes) {
-                Ok(text) => self.insert(hash, text),
+        let hash = short_hash(self.hasher.hash_one(bytes));
+        let index = match entry(&mut self.index, &self.dictionary, hash, bytes) {
+            Entry::Occupied(found) => found.get().index,
+            Entry::Vacant(slot) => match std::str::from_utf8(bytes) {
+                Ok(text) => {
+                    let index = self.dictionary.push(text) as u32;
+                    slot.insert(Slot { hash, index });
+                    index
+                }
                 Err(_) => self.intern(&String::from_utf8_lossy(bytes)),
             },
         };
@@ -258,27 +320,15 @@ impl TextBuilder {
 
     /// The dictionary index of `text`, added when new.
     fn intern(&mut self, text: &str) -> u32 {
-        let hash = self.hasher.hash_one(text.as_bytes());
-        match self.find(hash, text.as_bytes()) {
-            Some(i) => i,
-            None => self.insert(hash, text),
+        let hash = short_hash(self.hasher.hash_one(text.as_bytes()));
+        match entry(&mut self.index, &self.dictionary, hash, text.as_bytes()) {
+            Entry::Occupied(found) => found.get().index,
+            Entry::Vacant(slot) => {
+                let index = self.dictionary.push(text) as u32;
+                slot.insert(Slot { hash, index });
+                index
+            }
         }
-    }
-
-    fn find(&self, hash: u64, bytes: &[u8]) -> Option<u32> {
-        let dictionary = &self.dictionary;
-        self.index
-            .find(hash, |&(h, i)| {
-                h == hash && dictionary.get_bytes(i as usize) == bytes
-            })
-            .map(|&(_, i)| i)
-    }
-
-    /// Adds `text` (not yet in the dictionary, hashing to `hash`).
-    fn insert(&mut self, hash: u64, text: &str) -> u32 {
-        let i = self.dictionary.push(text) as u32;
-        self.index.insert_unique(hash, (hash, i), |&(h, _)| h);
-        i
     }
 
     /// Appends the cells of `later`, the rows after this builder's (a
@@ -344,6 +394,24 @@ mod tests {
         );
         assert_eq!(t.code(0), t.code(3));
         assert_eq!(t.present(), 4);
+    }
+
+    /// The in-place comparison is `==`: every length up to a few words,
+    /// a difference at every position, and lengths that differ.
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        for len in 0..40usize {
+            let a: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same_bytes(&a, &a.clone()), "{len}");
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x80;
+                assert!(!same_bytes(&a, &b), "{len} {at}");
+            }
+            let mut longer = a.clone();
+            longer.push(0);
+            assert!(!same_bytes(&a, &longer) && !same_bytes(&longer, &a));
+        }
     }
 
     #[test]
