@@ -321,6 +321,17 @@ impl ColumnBuilder {
         keep_text: bool,
     ) {
         let raw = raw(cell);
+        // The bulk of a data file: a number in a column of numbers (found
+        // or forced). No marker of the default `na` list is a number, so
+        // with that list a number needs no check against it.
+        if options.na.is_none()
+            && let (State::Numbers(v), Some(raw)) = (&mut self.state, raw)
+            && let Some(n) = parse_number_with(raw, options.decimal)
+        {
+            self.numeric += 1;
+            v.push(n);
+            return;
+        }
         let missing = match cell {
             Cell::Missing => true,
             _ => raw.is_some_and(|r| options.is_missing(r)),
@@ -623,7 +634,34 @@ mod tests {
                     );
                     assert_eq!(t.numeric(), numeric, "{what}");
                 }
-                other => assert!(!must_be_text, "{name}: `{column_name}` is {}", other.kind()),
+                Values::Numbers(v) => {
+                    assert!(!must_be_text, "{name}: `{column_name}` is numbers");
+                    let slow: Vec<f64> = cells
+                        .iter()
+                        .map(|c| match c {
+                            None => f64::NAN,
+                            Some(c) => parse_number_with(trim(c.as_bytes()), options.decimal)
+                                .unwrap_or_else(|| panic!("{name}: `{c}` is no number")),
+                        })
+                        .collect();
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(v), bits(&slow), "{name}: column `{column_name}`");
+                }
+                Values::Time(t) => {
+                    assert!(!must_be_text, "{name}: `{column_name}` is times");
+                    let slow: Vec<i64> = cells
+                        .iter()
+                        .map(|c| match c {
+                            None => MISSING_TIME,
+                            Some(c) => {
+                                parse_iso(trim(c.as_bytes()))
+                                    .unwrap_or_else(|| panic!("{name}: `{c}` is no time"))
+                                    .0
+                            }
+                        })
+                        .collect();
+                    assert_eq!(t.micros, slow, "{name}: column `{column_name}`");
+                }
             }
         }
     }
@@ -693,6 +731,17 @@ mod tests {
                 "custom_na.csv",
                 b"v\n1\n.\n2\nx\n?\n3\n".to_vec(),
                 ReadOptions::from_toml(&toml::from_str("na = ['.', '?']").unwrap()).unwrap(),
+            ),
+            (
+                "numbers_and_times.csv",
+                b"n,t,m\n1.5,2024-03-01 00:10,NA\n, 2024-03-01 00:20 ,-2\nNA,,1e3\n-0.25,2024-03-02T00:10,nan\n"
+                    .to_vec(),
+                ReadOptions::new(),
+            ),
+            (
+                "numbers_custom_na.csv",
+                b"n,t\n1.5,2024-03-01\n-999,2024-03-02\n,-999\n2,2024-03-02\n".to_vec(),
+                ReadOptions::from_toml(&toml::from_str("na = ['-999']").unwrap()).unwrap(),
             ),
             (
                 "late.jsonl",

@@ -262,6 +262,35 @@ mod tests {
         }
     }
 
+    /// The column builder takes a number in a column of numbers without
+    /// checking it against the default `na` list: no marker of that list
+    /// is a number, with either decimal mark.
+    #[test]
+    fn no_default_missing_marker_is_a_number() {
+        let mut markers: Vec<String> = ["", "NA", "N/A", "n/a", "null", "NULL"]
+            .map(String::from)
+            .to_vec();
+        for case in 0..8u8 {
+            let nan: String = "nan"
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if case >> i & 1 == 1 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            markers.push(nan);
+        }
+        for marker in &markers {
+            assert!(is_missing(marker.as_bytes()), "{marker}");
+            assert_eq!(parse_number_with(marker.as_bytes(), b'.'), None, "{marker}");
+            assert_eq!(parse_number_with(marker.as_bytes(), b','), None, "{marker}");
+        }
+    }
+
     #[test]
     fn numbers_format_short() {
         assert_eq!(format_number(3.0), "3");

@@ -4,7 +4,6 @@
 //! megabyte (issue 11, bounded memory).
 
 use hashbrown::HashTable;
-use hashbrown::hash_table::Entry;
 use std::hash::BuildHasher;
 
 /// The distinct strings of a column, in order of first appearance.
@@ -72,20 +71,17 @@ fn table_hash(hash: u32) -> u64 {
     (u64::from(hash) << 32) | u64::from(hash)
 }
 
-/// The slot of `index` for `bytes` (of hash `hash`, from `short_hash`):
-/// found, or where it goes, in one probe of the table.
+/// The dictionary index of `bytes` (of hash `hash`, from `short_hash`),
+/// if it is there. Inlined into the loop over a column's cells: most cells
+/// are found (a column of a few labels), and a lookup that is a call, or
+/// that makes room for an insert, cost a third more.
 #[inline(always)]
-fn entry<'a>(
-    index: &'a mut HashTable<Slot>,
-    dictionary: &Dictionary,
-    hash: u32,
-    bytes: &[u8],
-) -> Entry<'a, Slot> {
-    index.entry(
-        table_hash(hash),
-        |slot| slot.hash == hash && same_bytes(dictionary.get_bytes(slot.index as usize), bytes),
-        |slot| table_hash(slot.hash),
-    )
+fn find(index: &HashTable<Slot>, dictionary: &Dictionary, hash: u32, bytes: &[u8]) -> Option<u32> {
+    index
+        .find(table_hash(hash), |slot| {
+            slot.hash == hash && same_bytes(dictionary.get_bytes(slot.index as usize), bytes)
+        })
+        .map(|slot| slot.index)
 }
 
 /// Whether two strings have the same bytes, compared in place 8 bytes at a
@@ -304,14 +300,10 @@ impl TextBuilder {
     /// same share one code.
     pub(crate) fn push_bytes(&mut self, bytes: &[u8]) {
         let hash = short_hash(self.hasher.hash_one(bytes));
-        let index = match entry(&mut self.index, &self.dictionary, hash, bytes) {
-            Entry::Occupied(found) => found.get().index,
-            Entry::Vacant(slot) => match std::str::from_utf8(bytes) {
-                Ok(text) => {
-                    let index = self.dictionary.push(text) as u32;
-                    slot.insert(Slot { hash, index });
-                    index
-                }
+        let index = match find(&self.index, &self.dictionary, hash, bytes) {
+            Some(index) => index,
+            None => match std::str::from_utf8(bytes) {
+                Ok(text) => self.insert(hash, text),
                 Err(_) => self.intern(&String::from_utf8_lossy(bytes)),
             },
         };
@@ -321,14 +313,20 @@ impl TextBuilder {
     /// The dictionary index of `text`, added when new.
     fn intern(&mut self, text: &str) -> u32 {
         let hash = short_hash(self.hasher.hash_one(text.as_bytes()));
-        match entry(&mut self.index, &self.dictionary, hash, text.as_bytes()) {
-            Entry::Occupied(found) => found.get().index,
-            Entry::Vacant(slot) => {
-                let index = self.dictionary.push(text) as u32;
-                slot.insert(Slot { hash, index });
-                index
-            }
+        match find(&self.index, &self.dictionary, hash, text.as_bytes()) {
+            Some(index) => index,
+            None => self.insert(hash, text),
         }
+    }
+
+    /// Adds `text` (not in the dictionary yet, of hash `hash`).
+    fn insert(&mut self, hash: u32, text: &str) -> u32 {
+        let index = self.dictionary.push(text) as u32;
+        self.index
+            .insert_unique(table_hash(hash), Slot { hash, index }, |slot| {
+                table_hash(slot.hash)
+            });
+        index
     }
 
     /// Appends the cells of `later`, the rows after this builder's (a

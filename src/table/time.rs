@@ -263,14 +263,13 @@ impl IsoCells {
         if !looks_iso(cell) {
             return None;
         }
-        let (date_bytes, after) = cell.split_at(10);
+        let (date_bytes, after) = cell.split_first_chunk::<10>()?;
         let date = match &self.date {
-            Some((bytes, date)) if bytes[..] == *date_bytes => *date,
+            // Compared as an array: in place, no call.
+            Some((bytes, date)) if bytes == date_bytes => *date,
             _ => {
                 let date = Pieces::parse(date_bytes).ok().map(|p| p.date());
-                let mut bytes = [0u8; 10];
-                bytes.copy_from_slice(date_bytes);
-                self.date = Some((bytes, date));
+                self.date = Some((*date_bytes, date));
                 date
             }
         };
