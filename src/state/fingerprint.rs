@@ -101,27 +101,24 @@ impl<'a> Files<'a> {
         let now_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i64);
-        // Remembered (here and in the state) only when the file has not
-        // changed for a while: a change within the timestamps' granularity
-        // would go unseen. The ctime counts too: `touch -d` after a write
-        // puts the mtime back, never the ctime.
-        let entry =
-            (now_ns - stamp.mtime_ns.max(stamp.ctime_ns) > self.racy_window_ns).then(|| {
-                (
-                    key.to_vec(),
-                    CachedHash {
-                        size: stamp.size,
-                        mtime_ns: stamp.mtime_ns,
-                        ctime_ns: stamp.ctime_ns,
-                        inode: stamp.inode,
-                        hash,
-                    },
-                )
-            });
-        if let Some((key, cached)) = &entry {
-            self.lock_hashed().insert(key.clone(), *cached);
-        }
-        Ok((hash, entry))
+        let cached = CachedHash {
+            size: stamp.size,
+            mtime_ns: stamp.mtime_ns,
+            ctime_ns: stamp.ctime_ns,
+            inode: stamp.inode,
+            hash,
+        };
+        // Remembered for this run in any case: a module edited a second
+        // before the run is read once, not once per task (issue 9). Only a
+        // change during the run, within one timestamp tick, could go
+        // unseen by this run; the next run hashes the file again, since...
+        self.lock_hashed().insert(key.to_vec(), cached);
+        // ...it is remembered in the state only when it has not changed
+        // for a while: a change within the timestamps' granularity would go
+        // unseen. The ctime counts too: `touch -d` after a write puts the
+        // mtime back, never the ctime.
+        let racy = now_ns - stamp.mtime_ns.max(stamp.ctime_ns) <= self.racy_window_ns;
+        Ok((hash, (!racy).then(|| (key.to_vec(), cached))))
     }
 
     fn lock_hashed(&self) -> std::sync::MutexGuard<'_, FxHashMap<Vec<u8>, CachedHash>> {
@@ -529,7 +526,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_file_is_hashed_once_per_instance_unless_just_changed() {
+    fn a_file_is_hashed_once_per_run_and_remembered_only_when_settled() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("old.csv"), "a\n").unwrap();
         std::fs::write(dir.path().join("new.csv"), "b\n").unwrap();
@@ -550,16 +547,26 @@ mod tests {
         assert!(new.is_some());
         let (second, again) = files.hash(Path::new("old.csv")).unwrap();
         assert_eq!((first, again), (second, None));
-        // A file changed within the racy window is never remembered: a
-        // change in the same timestamp tick must not go unseen. Its ctime
-        // counts: `old.csv` was just written, its mtime put back.
+        // A file changed within the racy window is never remembered in the
+        // state: a change in the same timestamp tick must not go unseen by
+        // the next run. Its ctime counts: `old.csv` was just written, its
+        // mtime put back.
         let files = Files::new(dir.path(), &cache);
         assert!(files.hash(Path::new("old.csv")).unwrap().1.is_none());
-        assert!(files.hash(Path::new("new.csv")).unwrap().1.is_none());
-        std::fs::write(dir.path().join("new.csv"), "c\n").unwrap();
+        let (first, new) = files.hash(Path::new("new.csv")).unwrap();
+        assert!(new.is_none());
+        // For this run it is: read once, not once per task.
+        assert!(files.lock_hashed().get(b"new.csv".as_slice()).is_some());
+        assert_eq!(files.hash(Path::new("new.csv")).unwrap().0, first);
+        // A change that moves its stamp is seen in the same run, and the
+        // next run (a new instance, the same state) reads it again.
+        std::fs::write(dir.path().join("new.csv"), "cd\n").unwrap();
         let (after, _) = files.hash(Path::new("new.csv")).unwrap();
-        assert_eq!(after, *blake3::hash(b"c\n").as_bytes());
-        assert!(files.lock_hashed().get(b"new.csv".as_slice()).is_none());
+        assert_eq!(after, *blake3::hash(b"cd\n").as_bytes());
+        std::fs::write(dir.path().join("new.csv"), "ef\n").unwrap();
+        let next_run = Files::new(dir.path(), &cache);
+        let (again, _) = next_run.hash(Path::new("new.csv")).unwrap();
+        assert_eq!(again, *blake3::hash(b"ef\n").as_bytes());
     }
 
     #[test]
