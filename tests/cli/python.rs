@@ -131,10 +131,12 @@ fn output_is_captured_per_task_at_the_descriptor_level() {
     one_step(&t, "chatty", "");
     let run = t.run(["pipeline.toml"]);
     run.expect_code(0);
-    assert_eq!(
-        t.read("starts.log").lines().count(),
-        2,
-        "one worker per slot"
+    // At most one worker per slot, started when first needed: two, or one
+    // when the first worker was free again before the second slot asked.
+    let starts = t.read("starts.log").lines().count();
+    assert!(
+        (1..=2).contains(&starts),
+        "{starts} workers for 6 tasks on 2 slots"
     );
     let logs = t.path(".runner/pipeline/logs/1/work");
     for i in 0..6 {
