@@ -321,12 +321,10 @@ out = "c/{{ key }}.csv"
     assert_eq!(t.read("starts.log"), "start\n");
     assert!(e.contains("5 ok, 5 failed"), "{e}");
     // The state has every task's failure.
-    let rows = std::process::Command::new("sqlite3")
-        .arg(t.path(".runner/pipeline/state.db"))
-        .arg("SELECT count(*) FROM tasks WHERE step = 'broken' AND status = 'failed'")
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&rows.stdout).trim(), "5");
+    assert_eq!(
+        t.query("SELECT count(*) FROM tasks WHERE step = 'broken' AND status = 'failed'"),
+        ["5"]
+    );
     // `-v` shows the output of the one task that tried, once.
     let verbose = t.run(["pipeline.toml", "-v"]);
     verbose.expect_code(1);
@@ -618,12 +616,9 @@ out = "{{ key }}.txt"
         assert_eq!(t.read("build/f02.txt"), expected);
     }
     // The state names the files the worker loaded.
-    let deps = std::process::Command::new("sqlite3")
-        .arg(t.path(".runner/pipeline/state.db"))
-        .arg("SELECT deps FROM latest WHERE key = 'f00'")
-        .output()
-        .unwrap();
-    let deps = String::from_utf8_lossy(&deps.stdout);
+    let deps = t
+        .query("SELECT deps FROM latest WHERE key = 'f00'")
+        .join("\n");
     assert!(
         deps.contains("scripts/helpers.py") && deps.contains("scripts/lazy.py"),
         "{deps}"
@@ -958,12 +953,10 @@ out = "{{ key }}.txt"
     assert_eq!(t.read("build/f00.txt"), "ok");
     let log = t.read(".runner/pipeline/logs/1/flaky/f00.err");
     assert!(log.contains("RuntimeError: first time fails"), "{log}");
-    let attempts = std::process::Command::new("sqlite3")
-        .arg(t.path(".runner/pipeline/state.db"))
-        .arg("SELECT attempts FROM tasks WHERE key = 'f00'")
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&attempts.stdout).trim(), "2");
+    assert_eq!(
+        t.query("SELECT attempts FROM tasks WHERE key = 'f00'"),
+        ["2"]
+    );
 }
 
 #[test]
