@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::config::{ExecutorSettings, Placement};
+use crate::exec::slurm::SlurmError;
 use crate::exec::slurm::element::{ArrayDir, ArrayManifest, TaskSpec, write_json};
 
 /// The programs the coordinator calls.
@@ -68,8 +69,9 @@ pub(crate) fn missing_program() -> Option<&'static str> {
 }
 
 /// Asks SLURM whether it would take an array with these options
-/// (`sbatch --test-only`); `Err` holds its message.
-pub(crate) fn test_only(options: &[String], root: &Path) -> Result<(), String> {
+/// (`sbatch --test-only`), for the class of tasks whose first step is
+/// `step`.
+pub(crate) fn test_only(step: &str, options: &[String], root: &Path) -> Result<(), SlurmError> {
     let output = Command::new("sbatch")
         .arg("--test-only")
         .arg("--array=0-0")
@@ -79,25 +81,22 @@ pub(crate) fn test_only(options: &[String], root: &Path) -> Result<(), String> {
         .arg("--wrap=true")
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run `sbatch`: {e}"))?;
+        .map_err(|source| SlurmError::Spawn {
+            program: "sbatch",
+            source,
+        })?;
     if output.status.success() {
-        Ok(())
-    } else {
-        Err(message(&output))
+        return Ok(());
     }
-}
-
-/// What SLURM printed, trimmed to its lines.
-fn message(output: &std::process::Output) -> String {
-    let mut text = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if text.is_empty() {
-        text = stdout.trim().to_owned();
-    }
-    if text.is_empty() {
-        text = format!("`sbatch` ended with {}", output.status);
-    }
-    text
+    Err(SlurmError::Refused {
+        step: step.to_owned(),
+        options: if options.is_empty() {
+            "(none)".to_owned()
+        } else {
+            options.join(" ")
+        },
+        said: SlurmError::said("sbatch", &output),
+    })
 }
 
 /// One array to submit.
@@ -120,14 +119,11 @@ pub(crate) struct ArrayJob<'a> {
     pub(crate) max_array: Option<usize>,
 }
 
-/// Writes the array's folder and submits it; returns the job id, or what
-/// went wrong.
-pub(crate) fn submit(job: &ArrayJob<'_>) -> Result<String, String> {
-    write_files(job).map_err(|e| {
-        format!(
-            "cannot write the array's task lists under `{}`: {e}",
-            job.dir.0.display()
-        )
+/// Writes the array's folder and submits it; returns the job id.
+pub(crate) fn submit(job: &ArrayJob<'_>) -> Result<String, SlurmError> {
+    write_files(job).map_err(|source| SlurmError::WriteArray {
+        dir: job.dir.0.clone(),
+        source,
     })?;
     let last = job.elements.len().saturating_sub(1);
     let mut array = format!("--array=0-{last}");
@@ -154,18 +150,22 @@ pub(crate) fn submit(job: &ArrayJob<'_>) -> Result<String, String> {
         .arg(job.dir.script())
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run `sbatch`: {e}"))?;
+        .map_err(|source| SlurmError::Spawn {
+            program: "sbatch",
+            source,
+        })?;
     if !output.status.success() {
-        return Err(format!("`sbatch` refused the array: {}", message(&output)));
+        return Err(SlurmError::NotSubmitted {
+            said: SlurmError::said("sbatch", &output),
+        });
     }
     // `--parsable` prints `ID` or `ID;CLUSTER`.
     let text = String::from_utf8_lossy(&output.stdout);
     let id = text.trim().split(';').next().unwrap_or("").trim();
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "`sbatch` printed no job id (it printed `{}`)",
-            text.trim()
-        ));
+        return Err(SlurmError::NoJobId {
+            printed: text.trim().to_owned(),
+        });
     }
     Ok(id.to_owned())
 }
