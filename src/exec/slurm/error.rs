@@ -122,7 +122,8 @@ pub(crate) enum SlurmError {
     /// This run's folder of arrays cannot be made.
     #[error("cannot make a folder under `{}`", parent.display())]
     RunFolder {
-        /// The folder it goes in (`STATE/slurm`).
+        /// The folder it goes in (`STATE/slurm`; relative to root when
+        /// the state folder is under it).
         parent: PathBuf,
         /// What the system said.
         #[source]
@@ -131,7 +132,7 @@ pub(crate) enum SlurmError {
     /// An array's folder (manifest, task lists, script) cannot be written.
     #[error("cannot write the array's task lists under `{}`", dir.display())]
     WriteArray {
-        /// The array's folder.
+        /// The array's folder (relative to root when under it).
         dir: PathBuf,
         /// What the system said.
         #[source]

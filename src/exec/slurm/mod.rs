@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::config::{ExecutorSettings, Pipeline};
-use crate::error::chain;
+use crate::error::{chain, under_root};
 use crate::exec::task::{Failure, LocalTasks, Outcome, TaskResult};
 use crate::exec::waves::{Packing, WaveExecutor};
 use crate::plan::{Plan, TaskId};
@@ -349,7 +349,7 @@ impl<'a> SlurmExecutor<'a> {
         let dir =
             crate::state::logs::make_run_folder(&slurm, self.cluster.run_id).map_err(|source| {
                 SlurmError::RunFolder {
-                    parent: slurm,
+                    parent: under_root(&self.pipeline.root, &slurm),
                     source,
                 }
             })?;

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::config::{ExecutorSettings, Placement};
+use crate::error::under_root;
 use crate::exec::slurm::SlurmError;
 use crate::exec::slurm::element::{ArrayDir, ArrayManifest, TaskSpec, write_json};
 
@@ -122,7 +123,7 @@ pub(crate) struct ArrayJob<'a> {
 /// Writes the array's folder and submits it; returns the job id.
 pub(crate) fn submit(job: &ArrayJob<'_>) -> Result<String, SlurmError> {
     write_files(job).map_err(|source| SlurmError::WriteArray {
-        dir: job.dir.0.clone(),
+        dir: under_root(job.root, &job.dir.0),
         source,
     })?;
     let last = job.elements.len().saturating_sub(1);
