@@ -959,6 +959,52 @@ out = "{{ key }}.txt"
     );
 }
 
+/// A worker that writes something else than a JSON line on its reply fd
+/// breaks the protocol: before it is ready, every task of its step fails;
+/// after a request, that task fails. The reason shows the line and what
+/// the JSON reader said (issue 13 item 3: a typed error, its source kept).
+#[test]
+fn a_worker_that_breaks_the_protocol_fails_its_tasks_and_says_how() {
+    let t = Test::new();
+    inputs(&t, 2);
+    t.write("scripts/hello.sh", "echo 'hello, not json' >&4\nsleep 60\n");
+    t.write(
+        "scripts/reply.sh",
+        "echo '{\"ready\": true}' >&4\nread request <&3\necho 'done!' >&4\nsleep 60\n",
+    );
+    t.pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.csv]
+glob = "data/*.csv"
+[[steps]]
+name = "hello"
+each = "csv"
+worker = ["sh", "scripts/hello.sh"]
+out = "hello/{{ key }}.txt"
+[[steps]]
+name = "reply"
+each = "csv"
+worker = ["sh", "scripts/reply.sh"]
+out = "reply/{{ key }}.txt"
+"#,
+    );
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("0 ok, 4 failed"), "{}", run.stderr);
+    let reasons = t.query("SELECT DISTINCT step || ': ' || reason FROM tasks ORDER BY 1");
+    assert_eq!(
+        reasons,
+        [
+            "hello: the worker broke the protocol with the line `hello, not json`: \
+             expected value at line 1 column 1",
+            "reply: the worker broke the protocol with the line `done!`: \
+             expected value at line 1 column 1",
+        ]
+    );
+}
+
 #[test]
 fn a_worker_in_another_language_speaks_the_protocol() {
     let t = Test::new();
