@@ -34,6 +34,7 @@ use element::{ArrayDir, ArrayManifest, OsText, ResultFile, ResultStatus, TaskSpe
 pub(crate) use error::SlurmError;
 pub(crate) use lane::LocalLane;
 use submit::{ArrayJob, Class};
+use watch::ElementState;
 
 /// How often the elements' folders are read for new result files.
 const SCAN_EVERY: Duration = Duration::from_millis(100);
@@ -703,7 +704,7 @@ fn wait_until_ended(ids: &[&str]) {
     let start = Instant::now();
     while start.elapsed() < CANCEL_WAIT {
         match watch::states(ids) {
-            Ok(states) if states.values().all(|s| s.ended()) => return,
+            Ok(states) if states.values().all(ElementState::ended) => return,
             _ => std::thread::sleep(Duration::from_millis(300)),
         }
     }

@@ -4,6 +4,7 @@
 //! submitted, and one array: its folder (manifest, each element's task
 //! list, the script) and one `sbatch --array=0-N%M` call.
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -127,10 +128,10 @@ pub(crate) fn submit(job: &ArrayJob<'_>) -> Result<String, SlurmError> {
         source,
     })?;
     let last = job.elements.len().saturating_sub(1);
-    let mut array = format!("--array=0-{last}");
-    if let Some(max) = job.max_array {
-        array.push_str(&format!("%{max}"));
-    }
+    let array = match job.max_array {
+        Some(max) => format!("--array=0-{last}%{max}"),
+        None => format!("--array=0-{last}"),
+    };
     let mut output_opt = OsString::from("--output=");
     output_opt.push(job.dir.0.join("%a.log"));
     let mut chdir = OsString::from("--chdir=");
@@ -180,9 +181,7 @@ fn write_files(job: &ArrayJob<'_>) -> std::io::Result<()> {
     write_json(&job.dir.manifest(), job.manifest)?;
     let quote = |p: &Path| {
         let text = p.to_string_lossy();
-        shlex::try_quote(&text)
-            .map(|q| q.into_owned())
-            .unwrap_or_else(|_| format!("'{text}'"))
+        shlex::try_quote(&text).map_or_else(|_| format!("'{text}'"), Cow::into_owned)
     };
     let script = format!(
         "#!/bin/sh\n\
