@@ -186,3 +186,43 @@ impl SlurmError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+
+    fn output(code: i32, stdout: &str, stderr: &str) -> Output {
+        Output {
+            status: ExitStatus::from_raw(code << 8),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+        }
+    }
+
+    #[test]
+    fn what_a_program_said_is_its_stderr_else_its_stdout_else_its_end() {
+        let said = |o: &Output| SlurmError::said("scancel", o);
+        assert_eq!(said(&output(1, "out\n", " err\n")), "err");
+        assert_eq!(said(&output(1, "out\n", "\n")), "out");
+        assert_eq!(
+            said(&output(1, "", "")),
+            "`scancel` ended with exit status: 1"
+        );
+    }
+
+    #[test]
+    fn a_failed_call_keeps_the_system_error_and_is_not_a_usage_error() {
+        let err = SlurmError::Spawn {
+            program: "squeue",
+            source: io::Error::from(io::ErrorKind::NotFound),
+        };
+        assert_eq!(
+            crate::error::chain(&err),
+            "cannot run `squeue`: entity not found"
+        );
+        assert_eq!(err.code(), EXIT_INTERNAL);
+        assert_eq!(SlurmError::NoState.code(), EXIT_USAGE);
+    }
+}
