@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::config::{ExecutorSettings, Pipeline};
+use crate::error::{chain, under_root};
 use crate::exec::task::{Failure, LocalTasks, Outcome, TaskResult};
 use crate::exec::waves::{Packing, WaveExecutor};
 use crate::plan::{Plan, TaskId};
@@ -33,6 +34,7 @@ use element::{ArrayDir, ArrayManifest, OsText, ResultFile, ResultStatus, TaskSpe
 pub(crate) use error::SlurmError;
 pub(crate) use lane::LocalLane;
 use submit::{ArrayJob, Class};
+use watch::ElementState;
 
 /// How often the elements' folders are read for new result files.
 const SCAN_EVERY: Duration = Duration::from_millis(100);
@@ -98,19 +100,7 @@ pub(crate) fn preflight(
         return Err(SlurmError::MissingProgram { program });
     }
     for (class, step) in &classes {
-        let options = submit::options(settings, class);
-        if let Err(message) = submit::test_only(&options, &pipeline.root) {
-            let shown = if options.is_empty() {
-                "(none)".to_owned()
-            } else {
-                options.join(" ")
-            };
-            return Err(SlurmError::Refused {
-                step: step.clone(),
-                options: shown,
-                said: message,
-            });
-        }
+        submit::test_only(step, &submit::options(settings, class), &pipeline.root)?;
     }
     Ok(())
 }
@@ -245,8 +235,11 @@ impl<'a> SlurmExecutor<'a> {
         }
         if !to_cancel.is_empty() {
             let ids: Vec<&str> = to_cancel.iter().map(String::as_str).collect();
-            if let Err(message) = watch::cancel(&ids) {
-                eprintln!("warning: cannot cancel the arrays of an earlier run ({message})");
+            if let Err(err) = watch::cancel(&ids) {
+                eprintln!(
+                    "warning: cannot cancel the arrays of an earlier run: {}",
+                    chain(&err)
+                );
             }
             wait_until_ended(&ids);
             if let Ok(states) = watch::states(&ids) {
@@ -349,13 +342,18 @@ impl<'a> SlurmExecutor<'a> {
     }
 
     /// This run's folder of arrays, made at the first call.
-    fn run_dir(&mut self) -> Result<PathBuf, String> {
+    fn run_dir(&mut self) -> Result<PathBuf, SlurmError> {
         if let Some(dir) = &self.run_dir {
             return Ok(dir.clone());
         }
         let slurm = self.cluster.state_dir.join("slurm");
-        let dir = crate::state::logs::make_run_folder(&slurm, self.cluster.run_id)
-            .map_err(|e| format!("cannot make a folder under `{}`: {e}", slurm.display()))?;
+        let dir =
+            crate::state::logs::make_run_folder(&slurm, self.cluster.run_id).map_err(|source| {
+                SlurmError::RunFolder {
+                    parent: under_root(&self.pipeline.root, &slurm),
+                    source,
+                }
+            })?;
         self.run_dir = Some(dir.clone());
         Ok(dir)
     }
@@ -366,11 +364,8 @@ impl<'a> SlurmExecutor<'a> {
         let number = self.arrays.iter().filter(|a| a.ours).count();
         let run_dir = match self.run_dir() {
             Ok(dir) => dir,
-            Err(reason) => {
-                for &id in ids {
-                    self.done
-                        .push((id, failed(reason.clone(), None, Vec::new())));
-                }
+            Err(err) => {
+                self.fail_unsubmitted(ids, &err);
                 return;
             }
         };
@@ -440,12 +435,17 @@ impl<'a> SlurmExecutor<'a> {
                 // Ask SLURM soon: the first answer says what started.
                 self.last_poll = None;
             }
-            Err(reason) => {
-                for &id in ids {
-                    self.done
-                        .push((id, failed(reason.clone(), None, Vec::new())));
-                }
-            }
+            Err(err) => self.fail_unsubmitted(ids, &err),
+        }
+    }
+
+    /// Fails tasks whose array could not be submitted, with why (the
+    /// error and its causes on one line).
+    fn fail_unsubmitted(&mut self, ids: &[TaskId], err: &SlurmError) {
+        let reason = chain(err);
+        for &id in ids {
+            self.done
+                .push((id, failed(reason.clone(), None, Vec::new())));
         }
     }
 
@@ -677,8 +677,8 @@ impl WaveExecutor for SlurmExecutor<'_> {
             .map(|a| a.job_id.clone())
             .collect();
         let ids: Vec<&str> = live.iter().map(String::as_str).collect();
-        if let Err(message) = watch::cancel(&ids) {
-            eprintln!("warning: `scancel` failed: {message}");
+        if let Err(err) = watch::cancel(&ids) {
+            eprintln!("warning: {}", chain(&err));
         }
         wait_until_ended(&ids);
         self.scan();
@@ -704,7 +704,7 @@ fn wait_until_ended(ids: &[&str]) {
     let start = Instant::now();
     while start.elapsed() < CANCEL_WAIT {
         match watch::states(ids) {
-            Ok(states) if states.values().all(|s| s.ended()) => return,
+            Ok(states) if states.values().all(ElementState::ended) => return,
             _ => std::thread::sleep(Duration::from_millis(300)),
         }
     }
