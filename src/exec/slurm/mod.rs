@@ -20,7 +20,7 @@ pub(crate) mod worker;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{ExecutorSettings, Pipeline};
 use crate::error::{chain, under_root};
@@ -144,6 +144,9 @@ pub(crate) struct SlurmExecutor<'a> {
     last_scan: Option<Instant>,
     last_poll: Option<Instant>,
     cancelled: bool,
+    /// When the interrupt's `scancel` was sent (milliseconds since the
+    /// epoch): a task that failed after it was stopped by it.
+    cancelled_at_ms: Option<u64>,
 }
 
 impl<'a> SlurmExecutor<'a> {
@@ -178,6 +181,7 @@ impl<'a> SlurmExecutor<'a> {
             last_scan: None,
             last_poll: None,
             cancelled: false,
+            cancelled_at_ms: None,
         };
         executor.adopt_earlier();
         executor
@@ -472,7 +476,19 @@ impl<'a> SlurmExecutor<'a> {
         }
         slot.delivered = true;
         if ours {
-            self.done.push((id, result.to_result()));
+            let mut outcome = result.to_result();
+            // SLURM signals every process of a cancelled element, the
+            // element's runner and its task's processes in no set order:
+            // a task killed before its runner knew of the cancel comes back
+            // failed. Whatever failed once the cancel was sent was stopped
+            // by it (the element's clock against this one's).
+            if let (Some(at), Outcome::Failed(f)) = (self.cancelled_at_ms, &mut outcome.outcome)
+                && result.ended_ms().is_some_and(|end| end >= at)
+            {
+                f.reason = format!("interrupted (array element {}_{e} cancelled)", array.job_id);
+                f.interrupted = true;
+            }
+            self.done.push((id, outcome));
         } else {
             match self.accept_earlier(id, &result) {
                 Some(accepted) => self.done.push((id, accepted)),
@@ -668,6 +684,10 @@ impl WaveExecutor for SlurmExecutor<'_> {
 
     fn cancel(&mut self) {
         self.cancelled = true;
+        self.cancelled_at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_millis() as u64);
         // Local tasks see the cancel flag, their processes get SIGTERM.
         crate::exec::scheduler::Executor::stop(self.local);
         let live: Vec<String> = self
