@@ -120,11 +120,9 @@ pub(crate) fn find(
             continue;
         }
         if let Some(hash) = hash {
-            let now = std::fs::File::open(&abs).and_then(|f| {
-                let mut h = blake3::Hasher::new();
-                h.update_reader(f)?;
-                Ok(h.finalize().to_hex().to_string())
-            });
+            let now = std::fs::File::open(&abs)
+                .and_then(|f| crate::state::fingerprint::content_hash(f, meta.len()))
+                .map(|h| h.to_hex().to_string());
             if now.ok().as_deref() != Some(hash.as_str()) {
                 cleanup.kept.push(path);
                 continue;

@@ -11,7 +11,7 @@ use crate::error::{Internal, chain};
 use crate::exec::folders::FolderError;
 use crate::exec::process::signal_name;
 use crate::exec::task::Failure;
-use crate::plan::display_path;
+use crate::plan::{NarrowError, display_path};
 use crate::plot::PlotError;
 use crate::steps::StepError;
 
@@ -133,12 +133,9 @@ pub(crate) enum TaskError {
     #[error(transparent)]
     Plot(PlotError),
     /// A partial task's command cannot be rendered over the outputs of
-    /// the upstream tasks that succeeded (the template's diagnostic).
-    #[error("{message}")]
-    Narrow {
-        /// What the template engine said (`template error: ...`).
-        message: String,
-    },
+    /// the upstream tasks that succeeded.
+    #[error(transparent)]
+    Narrow(#[from] NarrowError),
     /// A bug.
     #[error(transparent)]
     Internal(#[from] Internal),

@@ -210,9 +210,9 @@ impl LocalTasks<'_> {
         keys.sort();
         let narrowed_task = match narrowed(self.pipeline, task, inputs.clone(), keys.into()) {
             Ok(t) => t,
-            Err(message) => {
+            Err(err) => {
                 return TaskResult {
-                    outcome: Outcome::Failed(TaskError::Narrow { message }.into()),
+                    outcome: Outcome::Failed(TaskError::Narrow(err).into()),
                     ..TaskResult::not_run(Outcome::NotRun)
                 };
             }

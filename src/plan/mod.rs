@@ -22,8 +22,8 @@ use crate::template::whole_variable;
 
 pub(crate) use call_check::call_checks;
 pub(crate) use inputs::{InputFile, batches, display_os, display_path, escaped};
+pub(crate) use render::{NarrowError, exec_command, narrowed};
 use render::{Renderer, TaskParts};
-pub(crate) use render::{exec_command, narrowed};
 
 /// Index of a task in `Plan::tasks`.
 pub(crate) type TaskId = usize;
@@ -654,8 +654,13 @@ pub(crate) fn find_program(
 
 /// A template that could not be rendered for a task.
 struct TemplateFailure {
+    /// The template's id.
     template: String,
+    /// How it is shown at plan time: at the template, with the task's key.
     diagnostic: Box<Diagnostic>,
+    /// What the template engine said (a partial task's failure when its
+    /// command is rendered again at run time).
+    error: render::TemplateError,
 }
 
 /// What one task reads.

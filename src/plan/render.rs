@@ -260,10 +260,6 @@ impl<'p> Renderer<'p> {
 
     fn render(&self, t: &Tmpl, ctx: &Value) -> Result<String, TemplateFailure> {
         self.pipeline.templates.render(&t.id, ctx).map_err(|err| {
-            let detail = err
-                .detail()
-                .map(str::to_owned)
-                .unwrap_or_else(|| err.kind().to_string());
             let key = ctx
                 .get_attr("key")
                 .map(|k| k.to_string())
@@ -275,16 +271,46 @@ impl<'p> Renderer<'p> {
                 .filter(|r| r.end <= t.text.len())
                 .and_then(|r| ValueMap::new(source, &t.span, &t.text).map(|m| m.range(r)))
                 .unwrap_or_else(|| t.span.clone());
+            let error = TemplateError(err);
             TemplateFailure {
                 template: t.id.clone(),
                 diagnostic: Box::new(
-                    Diagnostic::new(span, format!("template error: {detail}"))
+                    Diagnostic::new(span, error.to_string())
                         .note(format!("while rendering it for the task with key `{key}`")),
                 ),
+                error,
             }
         })
     }
 }
+
+/// The template engine's error, said without the name the template was
+/// compiled under (an internal id, another step's when two share a text):
+/// `template error: ` and what went wrong.
+#[derive(Debug)]
+pub(crate) struct TemplateError(minijinja::Error);
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.detail() {
+            Some(detail) => write!(f, "template error: {detail}"),
+            None => write!(f, "template error: {}", self.0.kind()),
+        }
+    }
+}
+
+impl std::error::Error for TemplateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Why a partial task's command cannot be rendered again over the outputs
+/// of the upstream tasks that succeeded (its template reads an input that
+/// is not there now, say).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot render the command over the outputs of the upstream tasks that succeeded")]
+pub(crate) struct NarrowError(#[source] TemplateError);
 
 /// A partial task as it runs: over the outputs of the upstream tasks that
 /// succeeded (`inputs`), with `failed` the keys of the others; its command
@@ -294,7 +320,7 @@ pub(crate) fn narrowed(
     task: &super::Task,
     inputs: Arc<[PathBuf]>,
     failed: Arc<[String]>,
-) -> Result<super::Task, String> {
+) -> Result<super::Task, NarrowError> {
     let parts = TaskParts {
         step: task.step,
         key: &task.key,
@@ -304,7 +330,7 @@ pub(crate) fn narrowed(
     };
     let command = Renderer::new(pipeline)
         .command(&parts, &task.outputs, None)
-        .map_err(|f| f.diagnostic.message)?;
+        .map_err(|f| NarrowError(f.error))?;
     Ok(super::Task {
         inputs,
         failed: Some(failed),

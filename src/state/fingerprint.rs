@@ -95,38 +95,53 @@ impl<'a> Files<'a> {
         if let Some(c) = self.lock_hashed().get(key).filter(|c| stamp.matches(c)) {
             return Ok((c.hash, None)); // its NewHash went out with the first
         }
-        let mut hasher = blake3::Hasher::new();
-        hasher.update_reader(File::open(abs)?)?;
-        let hash = *hasher.finalize().as_bytes();
+        let hash = *content_hash(File::open(abs)?, stamp.size)?.as_bytes();
         let now_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i64);
-        // Remembered (here and in the state) only when the file has not
-        // changed for a while: a change within the timestamps' granularity
-        // would go unseen. The ctime counts too: `touch -d` after a write
-        // puts the mtime back, never the ctime.
-        let entry =
-            (now_ns - stamp.mtime_ns.max(stamp.ctime_ns) > self.racy_window_ns).then(|| {
-                (
-                    key.to_vec(),
-                    CachedHash {
-                        size: stamp.size,
-                        mtime_ns: stamp.mtime_ns,
-                        ctime_ns: stamp.ctime_ns,
-                        inode: stamp.inode,
-                        hash,
-                    },
-                )
-            });
-        if let Some((key, cached)) = &entry {
-            self.lock_hashed().insert(key.clone(), *cached);
-        }
-        Ok((hash, entry))
+        let cached = CachedHash {
+            size: stamp.size,
+            mtime_ns: stamp.mtime_ns,
+            ctime_ns: stamp.ctime_ns,
+            inode: stamp.inode,
+            hash,
+        };
+        // Remembered for this run in any case: a module edited a second
+        // before the run is read once, not once per task (issue 9). Only a
+        // change during the run, within one timestamp tick, could go
+        // unseen by this run; the next run hashes the file again, since...
+        self.lock_hashed().insert(key.to_vec(), cached);
+        // ...it is remembered in the state only when it has not changed
+        // for a while: a change within the timestamps' granularity would go
+        // unseen. The ctime counts too: `touch -d` after a write puts the
+        // mtime back, never the ctime.
+        let racy = now_ns - stamp.mtime_ns.max(stamp.ctime_ns) <= self.racy_window_ns;
+        Ok((hash, (!racy).then(|| (key.to_vec(), cached))))
     }
 
     fn lock_hashed(&self) -> std::sync::MutexGuard<'_, FxHashMap<Vec<u8>, CachedHash>> {
         self.hashed.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Files up to this size are read whole before hashing: blake3's reader
+/// zeroes a 64 KiB buffer per file, most of the cost of hashing a small one.
+const SMALL_FILE: u64 = 64 * 1024;
+
+/// The blake3 hash of what `file` holds (`size`: its size as last seen, a
+/// hint only).
+pub(crate) fn content_hash(mut file: File, size: u64) -> io::Result<blake3::Hash> {
+    let mut hasher = blake3::Hasher::new();
+    if size < SMALL_FILE {
+        use std::io::Read;
+        // One more byte than expected: a file that grew is read to its end.
+        let mut data = Vec::with_capacity(size as usize + 1);
+        file.read_to_end(&mut data)?;
+        hasher.update(&data);
+    } else {
+        hasher.update_reader(file)?;
+    }
+    Ok(hasher.finalize())
 }
 
 /// What the cheap check compares (as git's index does): a file whose
@@ -529,7 +544,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_file_is_hashed_once_per_instance_unless_just_changed() {
+    fn a_file_is_hashed_once_per_run_and_remembered_only_when_settled() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("old.csv"), "a\n").unwrap();
         std::fs::write(dir.path().join("new.csv"), "b\n").unwrap();
@@ -550,16 +565,45 @@ mod tests {
         assert!(new.is_some());
         let (second, again) = files.hash(Path::new("old.csv")).unwrap();
         assert_eq!((first, again), (second, None));
-        // A file changed within the racy window is never remembered: a
-        // change in the same timestamp tick must not go unseen. Its ctime
-        // counts: `old.csv` was just written, its mtime put back.
+        // A file changed within the racy window is never remembered in the
+        // state: a change in the same timestamp tick must not go unseen by
+        // the next run. Its ctime counts: `old.csv` was just written, its
+        // mtime put back.
         let files = Files::new(dir.path(), &cache);
         assert!(files.hash(Path::new("old.csv")).unwrap().1.is_none());
-        assert!(files.hash(Path::new("new.csv")).unwrap().1.is_none());
-        std::fs::write(dir.path().join("new.csv"), "c\n").unwrap();
+        let (first, new) = files.hash(Path::new("new.csv")).unwrap();
+        assert!(new.is_none());
+        // For this run it is: read once, not once per task.
+        assert!(files.lock_hashed().get(b"new.csv".as_slice()).is_some());
+        assert_eq!(files.hash(Path::new("new.csv")).unwrap().0, first);
+        // A change that moves its stamp is seen in the same run, and the
+        // next run (a new instance, the same state) reads it again.
+        std::fs::write(dir.path().join("new.csv"), "cd\n").unwrap();
         let (after, _) = files.hash(Path::new("new.csv")).unwrap();
-        assert_eq!(after, *blake3::hash(b"c\n").as_bytes());
-        assert!(files.lock_hashed().get(b"new.csv".as_slice()).is_none());
+        assert_eq!(after, *blake3::hash(b"cd\n").as_bytes());
+        std::fs::write(dir.path().join("new.csv"), "ef\n").unwrap();
+        let next_run = Files::new(dir.path(), &cache);
+        let (again, _) = next_run.hash(Path::new("new.csv")).unwrap();
+        assert_eq!(again, *blake3::hash(b"ef\n").as_bytes());
+    }
+
+    #[test]
+    fn small_and_large_files_hash_as_blake3_of_their_content() {
+        let dir = tempfile::tempdir().unwrap();
+        for size in [0, 1, SMALL_FILE as usize - 1, SMALL_FILE as usize, 200_000] {
+            let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+            let path = dir.path().join(format!("f{size}"));
+            std::fs::write(&path, &data).unwrap();
+            // The size is a hint: a wrong one still hashes the whole file.
+            for hint in [size as u64, 0, 10 * SMALL_FILE] {
+                let file = File::open(&path).unwrap();
+                assert_eq!(
+                    content_hash(file, hint).unwrap(),
+                    blake3::hash(&data),
+                    "size {size}, hint {hint}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -76,8 +76,8 @@ pub(crate) enum TableErrorKind {
     #[error("cannot write the output")]
     Output(#[source] Arc<std::io::Error>),
     /// A Parquet file that cannot be read.
-    #[error("cannot read as Parquet: {0}")]
-    Parquet(String),
+    #[error("cannot read as Parquet")]
+    Parquet(#[source] Arc<parquet::errors::ParquetError>),
     /// The run was interrupted while reading.
     #[error("interrupted")]
     Interrupted,

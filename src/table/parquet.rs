@@ -11,6 +11,7 @@ use std::sync::Arc;
 use parquet::basic::{LogicalType, TimeUnit, Type as Physical};
 use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
 use parquet::data_type::DataType;
+use parquet::errors::ParquetError;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::schema::types::ColumnDescriptor;
 
@@ -42,8 +43,8 @@ enum Kind {
     Int96,
 }
 
-fn error(path: &Path, err: impl std::fmt::Display) -> TableError {
-    TableError::new(path, None, TableErrorKind::Parquet(err.to_string()))
+fn error(path: &Path, err: ParquetError) -> TableError {
+    TableError::new(path, None, TableErrorKind::Parquet(Arc::new(err)))
 }
 
 fn open(path: &Path) -> Result<SerializedFileReader<File>, TableError> {
@@ -52,10 +53,35 @@ fn open(path: &Path) -> Result<SerializedFileReader<File>, TableError> {
     SerializedFileReader::new(file).map_err(|e| error(path, e))
 }
 
+/// A column runner does not read from Parquet (it is left out with a note).
+#[derive(Debug, thiserror::Error)]
+enum Unsupported {
+    /// A column inside a group, or a list.
+    #[error("a nested or repeated column")]
+    Nested,
+    /// A decimal stored in a type runner does not decode.
+    #[error("a decimal stored as {0}")]
+    Decimal(Physical),
+    /// A time of day (no date).
+    #[error("a time of day")]
+    TimeOfDay,
+    /// Any other annotated type.
+    #[error("{logical:?} ({physical})")]
+    Logical {
+        /// How it is stored.
+        physical: Physical,
+        /// What it means.
+        logical: LogicalType,
+    },
+    /// Any other stored type.
+    #[error("{0}")]
+    Physical(Physical),
+}
+
 /// What a column holds, or why it is left out.
-fn kind(column: &ColumnDescriptor) -> Result<Kind, String> {
+fn kind(column: &ColumnDescriptor) -> Result<Kind, Unsupported> {
     if column.max_rep_level() > 0 || column.path().parts().len() > 1 {
-        return Err("a nested or repeated column".to_owned());
+        return Err(Unsupported::Nested);
     }
     let logical = column.logical_type_ref();
     let decimal = |scale: i32| Kind::Number {
@@ -64,12 +90,12 @@ fn kind(column: &ColumnDescriptor) -> Result<Kind, String> {
     let kind = match (column.physical_type(), logical) {
         (_, Some(LogicalType::Decimal(d))) => match column.physical_type() {
             Physical::INT32 | Physical::INT64 | Physical::FIXED_LEN_BYTE_ARRAY => decimal(d.scale),
-            other => return Err(format!("a decimal stored as {other}")),
+            other => return Err(Unsupported::Decimal(other)),
         },
         (Physical::BOOLEAN, _) => Kind::Bool,
         (Physical::INT32, Some(LogicalType::Date)) => Kind::Date,
         (Physical::INT32 | Physical::INT64, Some(LogicalType::Time(_))) => {
-            return Err("a time of day".to_owned());
+            return Err(Unsupported::TimeOfDay);
         }
         (Physical::INT64, Some(LogicalType::Timestamp(t))) => Kind::Timestamp {
             unit: t.unit,
@@ -83,8 +109,13 @@ fn kind(column: &ColumnDescriptor) -> Result<Kind, String> {
             Physical::BYTE_ARRAY,
             None | Some(LogicalType::String | LogicalType::Enum | LogicalType::Json),
         ) => Kind::Text,
-        (physical, Some(logical)) => return Err(format!("{logical:?} ({physical})")),
-        (physical, None) => return Err(format!("{physical}")),
+        (physical, Some(logical)) => {
+            return Err(Unsupported::Logical {
+                physical,
+                logical: logical.clone(),
+            });
+        }
+        (physical, None) => return Err(Unsupported::Physical(physical)),
     };
     Ok(kind)
 }
@@ -585,9 +616,21 @@ pub(crate) mod tests {
         let path = dir.path().join("x.parquet");
         std::fs::write(&path, "a,b\n1,2\n").unwrap();
         let request = TableRead::whole(&path, &Arc::new(ReadOptions::new()));
-        let err = crate::table::read(&request, &Cancel::never())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("x.parquet: cannot read as Parquet"), "{err}");
+        let err = crate::table::read(&request, &Cancel::never()).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("x.parquet: cannot read as Parquet"),
+            "{err}"
+        );
+        // The parquet crate's error is kept as the cause, not flattened.
+        let cause = std::error::Error::source(&err).expect("a cause");
+        assert!(
+            cause.downcast_ref::<Arc<ParquetError>>().is_some(),
+            "{cause}"
+        );
+        assert!(
+            crate::error::chain(&err).contains(&format!("cannot read as Parquet: {cause}")),
+            "{err}"
+        );
     }
 }

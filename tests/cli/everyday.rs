@@ -180,6 +180,37 @@ out = "summary.txt"
     );
 }
 
+/// A partial task whose command cannot be rendered over the outputs that
+/// exist (it names the fourth input, and one of four failed) fails with
+/// the template engine's reason, typed (issue 13 item 3), not a panic.
+#[test]
+fn a_partial_command_that_cannot_be_rendered_again_fails_its_task() {
+    let t = Test::new();
+    folder(&t);
+    t.pipeline(&format!(
+        "{CHECK}{}",
+        r#"
+[[steps]]
+name = "last"
+all = "check"
+partial = true
+shell = "cp {{ inputs[3] }} {{ out }}"
+out = "last.csv"
+"#
+    ));
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    assert!(!t.exists("build/last.csv"));
+    let reason = "cannot render the command over the outputs of the upstream tasks \
+                  that succeeded: template error: undefined value";
+    assert!(run.stderr.contains(reason), "{}", run.stderr);
+    let rows = last_run_rows(&t);
+    assert!(
+        rows.contains(&format!("last all failed {reason}")),
+        "{rows:?}"
+    );
+}
+
 #[test]
 fn a_plot_can_be_partial_and_its_title_reads_failed() {
     let t = Test::new();

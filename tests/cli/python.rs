@@ -131,10 +131,12 @@ fn output_is_captured_per_task_at_the_descriptor_level() {
     one_step(&t, "chatty", "");
     let run = t.run(["pipeline.toml"]);
     run.expect_code(0);
-    assert_eq!(
-        t.read("starts.log").lines().count(),
-        2,
-        "one worker per slot"
+    // At most one worker per slot, started when first needed: two, or one
+    // when the first worker was free again before the second slot asked.
+    let starts = t.read("starts.log").lines().count();
+    assert!(
+        (1..=2).contains(&starts),
+        "{starts} workers for 6 tasks on 2 slots"
     );
     let logs = t.path(".runner/pipeline/logs/1/work");
     for i in 0..6 {
@@ -321,12 +323,10 @@ out = "c/{{ key }}.csv"
     assert_eq!(t.read("starts.log"), "start\n");
     assert!(e.contains("5 ok, 5 failed"), "{e}");
     // The state has every task's failure.
-    let rows = std::process::Command::new("sqlite3")
-        .arg(t.path(".runner/pipeline/state.db"))
-        .arg("SELECT count(*) FROM tasks WHERE step = 'broken' AND status = 'failed'")
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&rows.stdout).trim(), "5");
+    assert_eq!(
+        t.query("SELECT count(*) FROM tasks WHERE step = 'broken' AND status = 'failed'"),
+        ["5"]
+    );
     // `-v` shows the output of the one task that tried, once.
     let verbose = t.run(["pipeline.toml", "-v"]);
     verbose.expect_code(1);
@@ -618,12 +618,9 @@ out = "{{ key }}.txt"
         assert_eq!(t.read("build/f02.txt"), expected);
     }
     // The state names the files the worker loaded.
-    let deps = std::process::Command::new("sqlite3")
-        .arg(t.path(".runner/pipeline/state.db"))
-        .arg("SELECT deps FROM latest WHERE key = 'f00'")
-        .output()
-        .unwrap();
-    let deps = String::from_utf8_lossy(&deps.stdout);
+    let deps = t
+        .query("SELECT deps FROM latest WHERE key = 'f00'")
+        .join("\n");
     assert!(
         deps.contains("scripts/helpers.py") && deps.contains("scripts/lazy.py"),
         "{deps}"
@@ -958,12 +955,56 @@ out = "{{ key }}.txt"
     assert_eq!(t.read("build/f00.txt"), "ok");
     let log = t.read(".runner/pipeline/logs/1/flaky/f00.err");
     assert!(log.contains("RuntimeError: first time fails"), "{log}");
-    let attempts = std::process::Command::new("sqlite3")
-        .arg(t.path(".runner/pipeline/state.db"))
-        .arg("SELECT attempts FROM tasks WHERE key = 'f00'")
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&attempts.stdout).trim(), "2");
+    assert_eq!(
+        t.query("SELECT attempts FROM tasks WHERE key = 'f00'"),
+        ["2"]
+    );
+}
+
+/// A worker that writes something else than a JSON line on its reply fd
+/// breaks the protocol: before it is ready, every task of its step fails;
+/// after a request, that task fails. The reason shows the line and what
+/// the JSON reader said (issue 13 item 3: a typed error, its source kept).
+#[test]
+fn a_worker_that_breaks_the_protocol_fails_its_tasks_and_says_how() {
+    let t = Test::new();
+    inputs(&t, 2);
+    t.write("scripts/hello.sh", "echo 'hello, not json' >&4\nsleep 60\n");
+    t.write(
+        "scripts/reply.sh",
+        "echo '{\"ready\": true}' >&4\nread request <&3\necho 'done!' >&4\nsleep 60\n",
+    );
+    t.pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.csv]
+glob = "data/*.csv"
+[[steps]]
+name = "hello"
+each = "csv"
+worker = ["sh", "scripts/hello.sh"]
+out = "hello/{{ key }}.txt"
+[[steps]]
+name = "reply"
+each = "csv"
+worker = ["sh", "scripts/reply.sh"]
+out = "reply/{{ key }}.txt"
+"#,
+    );
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("0 ok, 4 failed"), "{}", run.stderr);
+    let reasons = t.query("SELECT DISTINCT step || ': ' || reason FROM tasks ORDER BY 1");
+    assert_eq!(
+        reasons,
+        [
+            "hello: the worker broke the protocol with the line `hello, not json`: \
+             expected value at line 1 column 1",
+            "reply: the worker broke the protocol with the line `done!`: \
+             expected value at line 1 column 1",
+        ]
+    );
 }
 
 #[test]

@@ -89,37 +89,47 @@ impl Test {
     /// state folder), opened with rusqlite: no `sqlite3` program needed.
     #[track_caller]
     pub fn state_db(&self) -> rusqlite::Connection {
-        let path = self.path(".runner/pipeline/state.db");
+        self.state_db_of("pipeline")
+            .unwrap_or_else(|e| panic!("open the state of `pipeline`: {e}"))
+    }
+
+    /// The state database of the pipeline called `name`, opened with
+    /// rusqlite (never created: an error when there is none yet).
+    pub fn state_db_of(&self, name: &str) -> rusqlite::Result<rusqlite::Connection> {
+        let path = self.path(format!(".runner/{name}/state.db"));
         rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
-            .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
     }
 
     /// The rows `sql` selects from the state database, each row's values
     /// joined with `|` (as the `sqlite3` CLI prints them; NULL is empty).
     #[track_caller]
     pub fn query(&self, sql: &str) -> Vec<String> {
-        use rusqlite::types::ValueRef;
-        let db = self.state_db();
-        let mut stmt = db.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let columns = stmt.column_count();
-        let rows = stmt
-            .query_map([], |row| {
-                let mut values = Vec::with_capacity(columns);
-                for i in 0..columns {
-                    values.push(match row.get_ref(i)? {
-                        ValueRef::Null => String::new(),
-                        ValueRef::Integer(n) => n.to_string(),
-                        ValueRef::Real(x) => x.to_string(),
-                        ValueRef::Text(t) | ValueRef::Blob(t) => {
-                            String::from_utf8_lossy(t).into_owned()
-                        }
-                    });
-                }
-                Ok(values.join("|"))
-            })
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        rows.collect::<Result<_, _>>()
+        self.query_of("pipeline", sql)
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Like `query`, on the state of the pipeline called `name`; an error
+    /// when there is no state (yet) or the query fails.
+    pub fn query_of(&self, name: &str, sql: &str) -> rusqlite::Result<Vec<String>> {
+        use rusqlite::types::ValueRef;
+        let db = self.state_db_of(name)?;
+        let mut stmt = db.prepare(sql)?;
+        let columns = stmt.column_count();
+        let rows = stmt.query_map([], |row| {
+            let mut values = Vec::with_capacity(columns);
+            for i in 0..columns {
+                values.push(match row.get_ref(i)? {
+                    ValueRef::Null => String::new(),
+                    ValueRef::Integer(n) => n.to_string(),
+                    ValueRef::Real(x) => x.to_string(),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        String::from_utf8_lossy(t).into_owned()
+                    }
+                });
+            }
+            Ok(values.join("|"))
+        })?;
+        rows.collect()
     }
 
     /// A command for the binary, to customize (env, cwd) before running.

@@ -6,19 +6,11 @@ use std::time::{Duration, SystemTime};
 
 use crate::support::*;
 
-/// Runs a query on the pipeline's state database with the `sqlite3` CLI.
+/// Runs a query on the pipeline's state database (with rusqlite): its
+/// rows on lines, each row's values joined with `|`.
+#[track_caller]
 fn sql(t: &Test, query: &str) -> String {
-    let out = std::process::Command::new("sqlite3")
-        .arg(t.path(".runner/pipeline/state.db"))
-        .arg(query)
-        .output()
-        .expect("sqlite3");
-    assert!(
-        out.status.success(),
-        "sqlite3: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    t.query(query).join("\n").trim().to_owned()
 }
 
 /// Waits for a condition that the test itself causes (no time limit on the

@@ -2,7 +2,8 @@
 //! code) and a re-run submits only it; an element killed by its time limit
 //! fails the tasks it did not finish, with SLURM's reason, and so does an
 //! element whose node goes down (not requeued); options SLURM refuses stop
-//! the run before anything is submitted.
+//! the run before anything is submitted; an array that cannot be written
+//! fails its tasks with why.
 
 use std::process::{Command, Stdio};
 
@@ -340,4 +341,53 @@ out = "copy/{{ key }}.txt"
     assert!(run.stderr.contains("invalid partition"), "{}", run.stderr);
     assert!(!t.exists(".runner/refused/slurm"));
     assert!(!t.exists("out"));
+}
+
+/// The run's folder of arrays cannot be made (a file stands where it goes):
+/// the tasks fail with why, the system's error kept as the cause (issue 13
+/// item 3), nothing is submitted, and the next run, once the file is gone,
+/// runs them.
+#[test]
+fn an_array_folder_that_cannot_be_made_fails_its_tasks_with_why() {
+    let _node = cluster();
+    let t = Test::new();
+    inputs(&t, ["a", "b"]);
+    t.pipeline(
+        r#"
+[pipeline]
+name = "nofolder"
+out = "out"
+
+[executor]
+kind = "slurm"
+
+[inputs.d]
+glob = "data/*.txt"
+
+[[steps]]
+name = "copy"
+each = "d"
+shell = "cp {{ input }} {{ out }}"
+out = "copy/{{ key }}.txt"
+"#,
+    );
+    t.write(".runner/nofolder/slurm", "in the way\n");
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("0 ok, 2 failed"), "{}", run.stderr);
+    let reason = sql(&t, "nofolder", "SELECT DISTINCT reason FROM tasks");
+    // Named as the user knows it: relative to root.
+    assert_eq!(
+        reason,
+        "cannot make a folder under `.runner/nofolder/slurm`: File exists (os error 17)"
+    );
+    assert_eq!(
+        sql(&t, "nofolder", "SELECT count(*) FROM slurm_arrays"),
+        "0"
+    );
+    std::fs::remove_file(t.path(".runner/nofolder/slurm")).unwrap();
+    let again = t.run(["pipeline.toml"]);
+    again.expect_code(0);
+    assert!(again.stderr.contains("2 ok, 0 failed"), "{}", again.stderr);
+    assert_eq!(t.read("out/copy/b.txt"), "b\n");
 }

@@ -17,21 +17,11 @@ fn signal(child: &Child, sig: &str) {
     assert!(status.success());
 }
 
-/// The job ids the state of pipeline `name` recorded.
+/// The job ids the state of pipeline `name` recorded; none while the
+/// coordinator has not made its state (or its tables) yet.
 fn jobs(t: &Test, name: &str) -> Vec<String> {
-    let db = t.path(format!(".runner/{name}/state.db"));
-    if !db.exists() {
-        return Vec::new();
-    }
-    let out = std::process::Command::new("sqlite3")
-        .arg(db)
-        .arg("SELECT job_id FROM slurm_arrays")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    t.query_of(name, "SELECT job_id FROM slurm_arrays")
+        .unwrap_or_default()
 }
 
 #[test]

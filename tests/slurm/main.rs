@@ -1,7 +1,7 @@
 //! Integration tests through a real SLURM (issue 15): the `runner` binary
 //! submits job arrays to the cluster `SLURM_CONF` points at, its elements
 //! run `runner worker`, and the tests read what came out (files, the state
-//! with the sqlite3 CLI, `squeue`). They need a running cluster: `.ci/run`
+//! with rusqlite, `squeue`). They need a running cluster: `.ci/run`
 //! starts a local single-node one for them (`.ci/slurm/`); without one they
 //! fail and say how to start it.
 #![allow(unreachable_pub, dead_code)]
@@ -75,21 +75,15 @@ fn check_cluster() {
     }
 }
 
-/// Runs an SQL query on the state of pipeline `name` with the sqlite3 CLI.
+/// Runs an SQL query on the state of pipeline `name` (with rusqlite): its
+/// rows on lines, each row's values joined with `|`.
 #[track_caller]
 pub fn sql(t: &Test, name: &str, query: &str) -> String {
-    let db = t.path(format!(".runner/{name}/state.db"));
-    let out = Command::new("sqlite3")
-        .arg(&db)
-        .arg(query)
-        .output()
-        .expect("sqlite3 (installed by .ci/run)");
-    assert!(
-        out.status.success(),
-        "sqlite3 {query}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    t.query_of(name, query)
+        .unwrap_or_else(|e| panic!("{query} on the state of `{name}`: {e}"))
+        .join("\n")
+        .trim()
+        .to_owned()
 }
 
 /// Elements of these jobs that SLURM lists as pending or running.

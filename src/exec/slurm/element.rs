@@ -444,6 +444,13 @@ impl ResultFile {
         })
     }
 
+    /// When the task ended (milliseconds since the epoch, the element's
+    /// clock), if it started.
+    pub(crate) fn ended_ms(&self) -> Option<u64> {
+        self.started_at_ms
+            .map(|s| s.saturating_add(self.duration_ms))
+    }
+
     /// The result as the scheduler and the state take it.
     pub(crate) fn to_result(&self) -> TaskResult {
         let outcome = match self.status {

@@ -20,9 +20,10 @@ pub(crate) mod worker;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{ExecutorSettings, Pipeline};
+use crate::error::{chain, under_root};
 use crate::exec::task::{Failure, LocalTasks, Outcome, TaskResult};
 use crate::exec::waves::{Packing, WaveExecutor};
 use crate::plan::{Plan, TaskId};
@@ -33,6 +34,7 @@ use element::{ArrayDir, ArrayManifest, OsText, ResultFile, ResultStatus, TaskSpe
 pub(crate) use error::SlurmError;
 pub(crate) use lane::LocalLane;
 use submit::{ArrayJob, Class};
+use watch::ElementState;
 
 /// How often the elements' folders are read for new result files.
 const SCAN_EVERY: Duration = Duration::from_millis(100);
@@ -98,19 +100,7 @@ pub(crate) fn preflight(
         return Err(SlurmError::MissingProgram { program });
     }
     for (class, step) in &classes {
-        let options = submit::options(settings, class);
-        if let Err(message) = submit::test_only(&options, &pipeline.root) {
-            let shown = if options.is_empty() {
-                "(none)".to_owned()
-            } else {
-                options.join(" ")
-            };
-            return Err(SlurmError::Refused {
-                step: step.clone(),
-                options: shown,
-                said: message,
-            });
-        }
+        submit::test_only(step, &submit::options(settings, class), &pipeline.root)?;
     }
     Ok(())
 }
@@ -154,6 +144,9 @@ pub(crate) struct SlurmExecutor<'a> {
     last_scan: Option<Instant>,
     last_poll: Option<Instant>,
     cancelled: bool,
+    /// When the interrupt's `scancel` was sent (milliseconds since the
+    /// epoch): a task that failed after it was stopped by it.
+    cancelled_at_ms: Option<u64>,
 }
 
 impl<'a> SlurmExecutor<'a> {
@@ -188,6 +181,7 @@ impl<'a> SlurmExecutor<'a> {
             last_scan: None,
             last_poll: None,
             cancelled: false,
+            cancelled_at_ms: None,
         };
         executor.adopt_earlier();
         executor
@@ -245,8 +239,11 @@ impl<'a> SlurmExecutor<'a> {
         }
         if !to_cancel.is_empty() {
             let ids: Vec<&str> = to_cancel.iter().map(String::as_str).collect();
-            if let Err(message) = watch::cancel(&ids) {
-                eprintln!("warning: cannot cancel the arrays of an earlier run ({message})");
+            if let Err(err) = watch::cancel(&ids) {
+                eprintln!(
+                    "warning: cannot cancel the arrays of an earlier run: {}",
+                    chain(&err)
+                );
             }
             wait_until_ended(&ids);
             if let Ok(states) = watch::states(&ids) {
@@ -349,13 +346,18 @@ impl<'a> SlurmExecutor<'a> {
     }
 
     /// This run's folder of arrays, made at the first call.
-    fn run_dir(&mut self) -> Result<PathBuf, String> {
+    fn run_dir(&mut self) -> Result<PathBuf, SlurmError> {
         if let Some(dir) = &self.run_dir {
             return Ok(dir.clone());
         }
         let slurm = self.cluster.state_dir.join("slurm");
-        let dir = crate::state::logs::make_run_folder(&slurm, self.cluster.run_id)
-            .map_err(|e| format!("cannot make a folder under `{}`: {e}", slurm.display()))?;
+        let dir =
+            crate::state::logs::make_run_folder(&slurm, self.cluster.run_id).map_err(|source| {
+                SlurmError::RunFolder {
+                    parent: under_root(&self.pipeline.root, &slurm),
+                    source,
+                }
+            })?;
         self.run_dir = Some(dir.clone());
         Ok(dir)
     }
@@ -366,11 +368,8 @@ impl<'a> SlurmExecutor<'a> {
         let number = self.arrays.iter().filter(|a| a.ours).count();
         let run_dir = match self.run_dir() {
             Ok(dir) => dir,
-            Err(reason) => {
-                for &id in ids {
-                    self.done
-                        .push((id, failed(reason.clone(), None, Vec::new())));
-                }
+            Err(err) => {
+                self.fail_unsubmitted(ids, &err);
                 return;
             }
         };
@@ -440,12 +439,17 @@ impl<'a> SlurmExecutor<'a> {
                 // Ask SLURM soon: the first answer says what started.
                 self.last_poll = None;
             }
-            Err(reason) => {
-                for &id in ids {
-                    self.done
-                        .push((id, failed(reason.clone(), None, Vec::new())));
-                }
-            }
+            Err(err) => self.fail_unsubmitted(ids, &err),
+        }
+    }
+
+    /// Fails tasks whose array could not be submitted, with why (the
+    /// error and its causes on one line).
+    fn fail_unsubmitted(&mut self, ids: &[TaskId], err: &SlurmError) {
+        let reason = chain(err);
+        for &id in ids {
+            self.done
+                .push((id, failed(reason.clone(), None, Vec::new())));
         }
     }
 
@@ -472,7 +476,19 @@ impl<'a> SlurmExecutor<'a> {
         }
         slot.delivered = true;
         if ours {
-            self.done.push((id, result.to_result()));
+            let mut outcome = result.to_result();
+            // SLURM signals every process of a cancelled element, the
+            // element's runner and its task's processes in no set order:
+            // a task killed before its runner knew of the cancel comes back
+            // failed. Whatever failed once the cancel was sent was stopped
+            // by it (the element's clock against this one's).
+            if let (Some(at), Outcome::Failed(f)) = (self.cancelled_at_ms, &mut outcome.outcome)
+                && result.ended_ms().is_some_and(|end| end >= at)
+            {
+                f.reason = format!("interrupted (array element {}_{e} cancelled)", array.job_id);
+                f.interrupted = true;
+            }
+            self.done.push((id, outcome));
         } else {
             match self.accept_earlier(id, &result) {
                 Some(accepted) => self.done.push((id, accepted)),
@@ -668,6 +684,10 @@ impl WaveExecutor for SlurmExecutor<'_> {
 
     fn cancel(&mut self) {
         self.cancelled = true;
+        self.cancelled_at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_millis() as u64);
         // Local tasks see the cancel flag, their processes get SIGTERM.
         crate::exec::scheduler::Executor::stop(self.local);
         let live: Vec<String> = self
@@ -677,8 +697,8 @@ impl WaveExecutor for SlurmExecutor<'_> {
             .map(|a| a.job_id.clone())
             .collect();
         let ids: Vec<&str> = live.iter().map(String::as_str).collect();
-        if let Err(message) = watch::cancel(&ids) {
-            eprintln!("warning: `scancel` failed: {message}");
+        if let Err(err) = watch::cancel(&ids) {
+            eprintln!("warning: {}", chain(&err));
         }
         wait_until_ended(&ids);
         self.scan();
@@ -704,7 +724,7 @@ fn wait_until_ended(ids: &[&str]) {
     let start = Instant::now();
     while start.elapsed() < CANCEL_WAIT {
         match watch::states(ids) {
-            Ok(states) if states.values().all(|s| s.ended()) => return,
+            Ok(states) if states.values().all(ElementState::ended) => return,
             _ => std::thread::sleep(Duration::from_millis(300)),
         }
     }

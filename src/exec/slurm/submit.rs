@@ -4,11 +4,14 @@
 //! submitted, and one array: its folder (manifest, each element's task
 //! list, the script) and one `sbatch --array=0-N%M` call.
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::config::{ExecutorSettings, Placement};
+use crate::error::under_root;
+use crate::exec::slurm::SlurmError;
 use crate::exec::slurm::element::{ArrayDir, ArrayManifest, TaskSpec, write_json};
 
 /// The programs the coordinator calls.
@@ -68,8 +71,9 @@ pub(crate) fn missing_program() -> Option<&'static str> {
 }
 
 /// Asks SLURM whether it would take an array with these options
-/// (`sbatch --test-only`); `Err` holds its message.
-pub(crate) fn test_only(options: &[String], root: &Path) -> Result<(), String> {
+/// (`sbatch --test-only`), for the class of tasks whose first step is
+/// `step`.
+pub(crate) fn test_only(step: &str, options: &[String], root: &Path) -> Result<(), SlurmError> {
     let output = Command::new("sbatch")
         .arg("--test-only")
         .arg("--array=0-0")
@@ -79,25 +83,22 @@ pub(crate) fn test_only(options: &[String], root: &Path) -> Result<(), String> {
         .arg("--wrap=true")
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run `sbatch`: {e}"))?;
+        .map_err(|source| SlurmError::Spawn {
+            program: "sbatch",
+            source,
+        })?;
     if output.status.success() {
-        Ok(())
-    } else {
-        Err(message(&output))
+        return Ok(());
     }
-}
-
-/// What SLURM printed, trimmed to its lines.
-fn message(output: &std::process::Output) -> String {
-    let mut text = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if text.is_empty() {
-        text = stdout.trim().to_owned();
-    }
-    if text.is_empty() {
-        text = format!("`sbatch` ended with {}", output.status);
-    }
-    text
+    Err(SlurmError::Refused {
+        step: step.to_owned(),
+        options: if options.is_empty() {
+            "(none)".to_owned()
+        } else {
+            options.join(" ")
+        },
+        said: SlurmError::said("sbatch", &output),
+    })
 }
 
 /// One array to submit.
@@ -120,20 +121,17 @@ pub(crate) struct ArrayJob<'a> {
     pub(crate) max_array: Option<usize>,
 }
 
-/// Writes the array's folder and submits it; returns the job id, or what
-/// went wrong.
-pub(crate) fn submit(job: &ArrayJob<'_>) -> Result<String, String> {
-    write_files(job).map_err(|e| {
-        format!(
-            "cannot write the array's task lists under `{}`: {e}",
-            job.dir.0.display()
-        )
+/// Writes the array's folder and submits it; returns the job id.
+pub(crate) fn submit(job: &ArrayJob<'_>) -> Result<String, SlurmError> {
+    write_files(job).map_err(|source| SlurmError::WriteArray {
+        dir: under_root(job.root, &job.dir.0),
+        source,
     })?;
     let last = job.elements.len().saturating_sub(1);
-    let mut array = format!("--array=0-{last}");
-    if let Some(max) = job.max_array {
-        array.push_str(&format!("%{max}"));
-    }
+    let array = match job.max_array {
+        Some(max) => format!("--array=0-{last}%{max}"),
+        None => format!("--array=0-{last}"),
+    };
     let mut output_opt = OsString::from("--output=");
     output_opt.push(job.dir.0.join("%a.log"));
     let mut chdir = OsString::from("--chdir=");
@@ -154,18 +152,22 @@ pub(crate) fn submit(job: &ArrayJob<'_>) -> Result<String, String> {
         .arg(job.dir.script())
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run `sbatch`: {e}"))?;
+        .map_err(|source| SlurmError::Spawn {
+            program: "sbatch",
+            source,
+        })?;
     if !output.status.success() {
-        return Err(format!("`sbatch` refused the array: {}", message(&output)));
+        return Err(SlurmError::NotSubmitted {
+            said: SlurmError::said("sbatch", &output),
+        });
     }
     // `--parsable` prints `ID` or `ID;CLUSTER`.
     let text = String::from_utf8_lossy(&output.stdout);
     let id = text.trim().split(';').next().unwrap_or("").trim();
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "`sbatch` printed no job id (it printed `{}`)",
-            text.trim()
-        ));
+        return Err(SlurmError::NoJobId {
+            printed: text.trim().to_owned(),
+        });
     }
     Ok(id.to_owned())
 }
@@ -179,9 +181,7 @@ fn write_files(job: &ArrayJob<'_>) -> std::io::Result<()> {
     write_json(&job.dir.manifest(), job.manifest)?;
     let quote = |p: &Path| {
         let text = p.to_string_lossy();
-        shlex::try_quote(&text)
-            .map(|q| q.into_owned())
-            .unwrap_or_else(|_| format!("'{text}'"))
+        shlex::try_quote(&text).map_or_else(|_| format!("'{text}'"), Cow::into_owned)
     };
     let script = format!(
         "#!/bin/sh\n\

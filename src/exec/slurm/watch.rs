@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
+use super::SlurmError;
+
 /// An element's state as `squeue` shows it: `RUNNING`, `TIMEOUT`... and the
 /// reason (`TimeLimit`, `NonZeroExitCode`, `None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +45,9 @@ impl ElementState {
 /// The states of every element SLURM still lists of these jobs, keyed by
 /// (job id, element). A job SLURM has forgotten (its `MinJobAge` passed) is
 /// simply not in the map. `Err` when `squeue` could not answer.
-pub(crate) fn states(job_ids: &[&str]) -> Result<HashMap<(String, usize), ElementState>, String> {
+pub(crate) fn states(
+    job_ids: &[&str],
+) -> Result<HashMap<(String, usize), ElementState>, SlurmError> {
     if job_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -52,14 +56,19 @@ pub(crate) fn states(job_ids: &[&str]) -> Result<HashMap<(String, usize), Elemen
         .arg(job_ids.join(","))
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run `squeue`: {e}"))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .map_err(|source| SlurmError::Spawn {
+            program: "squeue",
+            source,
+        })?;
     if !output.status.success() {
         // Every job id given is unknown: all of them were forgotten.
-        if stderr.contains("Invalid job id") {
+        if String::from_utf8_lossy(&output.stderr).contains("Invalid job id") {
             return Ok(HashMap::new());
         }
-        return Err(format!("`squeue` failed: {}", stderr.trim()));
+        return Err(SlurmError::Failed {
+            program: "squeue",
+            said: SlurmError::said("squeue", &output),
+        });
     }
     Ok(parse_states(&String::from_utf8_lossy(&output.stdout)))
 }
@@ -126,8 +135,8 @@ pub(crate) fn exit_code(job: &str, element: usize) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Cancels these jobs (every element); `Err` holds `scancel`'s message.
-pub(crate) fn cancel(job_ids: &[&str]) -> Result<(), String> {
+/// Cancels these jobs (every element).
+pub(crate) fn cancel(job_ids: &[&str]) -> Result<(), SlurmError> {
     if job_ids.is_empty() {
         return Ok(());
     }
@@ -135,11 +144,17 @@ pub(crate) fn cancel(job_ids: &[&str]) -> Result<(), String> {
         .args(job_ids)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run `scancel`: {e}"))?;
+        .map_err(|source| SlurmError::Spawn {
+            program: "scancel",
+            source,
+        })?;
     if output.status.success() {
         Ok(())
     } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+        Err(SlurmError::Failed {
+            program: "scancel",
+            said: SlurmError::said("scancel", &output),
+        })
     }
 }
 

@@ -18,6 +18,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Pipeline;
+use crate::error::chain;
 use crate::exec::group::Isolation;
 use crate::exec::process::{Exit, KILL_GRACE, Log, signal_name};
 use crate::state::{Registration, Writer};
@@ -325,10 +326,10 @@ impl<'a> WorkerPool<'a> {
                     self.give_back(kind, worker, call.max_tasks);
                     outcome
                 }
-                Err(message) => {
+                Err(broken) => {
                     let _ = worker.terminate(out, err);
                     self.end(worker);
-                    CallOutcome::Failed(CallFailure::task(message))
+                    CallOutcome::Failed(CallFailure::task(chain(&broken)))
                 }
             },
             Event::Died(exit) => {
@@ -515,9 +516,9 @@ impl<'a> WorkerPool<'a> {
                         .unwrap_or_else(|| "the worker said it cannot start".to_owned());
                     Err((CallFailure::step(reason), true))
                 }
-                Err(message) => {
+                Err(broken) => {
                     let _ = worker.terminate(out, err);
-                    Err((CallFailure::step(message), true))
+                    Err((CallFailure::step(chain(&broken)), true))
                 }
             },
             Event::Died(exit) => Err((

@@ -54,11 +54,22 @@ pub(crate) struct Reply {
     pub(crate) deps: Vec<String>,
 }
 
+/// A line from a worker that is not what the protocol says.
+#[derive(Debug, thiserror::Error)]
+#[error("the worker broke the protocol with the line `{line}`")]
+pub(crate) struct ProtocolError {
+    /// The line (its first 200 bytes) as text.
+    line: String,
+    /// What the JSON reader said.
+    #[source]
+    source: serde_json::Error,
+}
+
 /// Parses one protocol line.
-pub(crate) fn parse<'a, T: Deserialize<'a>>(line: &'a [u8]) -> Result<T, String> {
-    serde_json::from_slice(line).map_err(|e| {
-        let shown = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
-        format!("the worker broke the protocol ({e}): `{shown}`")
+pub(crate) fn parse<'a, T: Deserialize<'a>>(line: &'a [u8]) -> Result<T, ProtocolError> {
+    serde_json::from_slice(line).map_err(|source| ProtocolError {
+        line: String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned(),
+        source,
     })
 }
 
@@ -182,7 +193,11 @@ mod tests {
         assert!(hello.ready);
         assert_eq!(hello.deps, vec!["scripts/h.py"]);
         let err = parse::<Reply>(b"hello world").unwrap_err();
-        assert!(err.contains("broke the protocol"), "{err}");
+        assert_eq!(
+            crate::error::chain(&err),
+            "the worker broke the protocol with the line `hello world`: \
+             expected value at line 1 column 1"
+        );
     }
 
     #[test]
