@@ -79,7 +79,15 @@ pub(crate) fn parse_plain_decimal(cell: &[u8]) -> Option<f64> {
     if count == 0 || count > 15 {
         return None;
     }
-    let value = mantissa as f64 / POW10[decimals];
+    // At most 15 digits: exact as an `i64` and as an `f64` (one
+    // instruction, where a `u64` takes several); an integer needs no
+    // division (by 1, which changes nothing).
+    let digits = mantissa as i64 as f64;
+    let value = if decimals == 0 {
+        digits
+    } else {
+        digits / POW10[decimals]
+    };
     Some(if negative { -value } else { value })
 }
 
