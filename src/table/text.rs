@@ -134,29 +134,37 @@ impl Codes {
         }
     }
 
-    /// Appends a code, widening the storage when it does not fit.
+    /// Appends a code, widening the storage when it does not fit. Inlined
+    /// into the loop over a column's cells (a call per cell cost about as
+    /// much as the push); widening, once or twice per column, is not.
+    #[inline(always)]
     fn push(&mut self, code: u32) {
         match self {
-            Codes::U8(v) => match u8::try_from(code) {
-                Ok(c) => v.push(c),
-                Err(_) => {
-                    let mut wide: Vec<u16> = Vec::with_capacity(v.capacity().max(v.len() + 1));
-                    wide.extend(v.iter().map(|&c| u16::from(c)));
-                    *self = Codes::U16(wide);
-                    self.push(code);
-                }
-            },
-            Codes::U16(v) => match u16::try_from(code) {
-                Ok(c) => v.push(c),
-                Err(_) => {
-                    let mut wide: Vec<u32> = Vec::with_capacity(v.capacity().max(v.len() + 1));
-                    wide.extend(v.iter().map(|&c| u32::from(c)));
-                    *self = Codes::U32(wide);
-                    self.push(code);
-                }
-            },
+            Codes::U8(v) if code <= u32::from(u8::MAX) => v.push(code as u8),
+            Codes::U16(v) if code <= u32::from(u16::MAX) => v.push(code as u16),
             Codes::U32(v) => v.push(code),
+            _ => self.widen_and_push(code),
         }
+    }
+
+    /// Appends a code that does not fit the storage: widens it first.
+    #[cold]
+    #[inline(never)]
+    fn widen_and_push(&mut self, code: u32) {
+        match self {
+            Codes::U8(v) => {
+                let mut wide: Vec<u16> = Vec::with_capacity(v.capacity().max(v.len() + 1));
+                wide.extend(v.iter().map(|&c| u16::from(c)));
+                *self = Codes::U16(wide);
+            }
+            Codes::U16(v) => {
+                let mut wide: Vec<u32> = Vec::with_capacity(v.capacity().max(v.len() + 1));
+                wide.extend(v.iter().map(|&c| u32::from(c)));
+                *self = Codes::U32(wide);
+            }
+            Codes::U32(_) => {}
+        }
+        self.push(code);
     }
 
     fn heap_bytes(&self) -> usize {
