@@ -366,6 +366,14 @@ impl ColumnBuilder {
                 return;
             }
         }
+        // The bulk of a text column (found or forced, the same): its text,
+        // if kept.
+        if let State::Text(builder) = &mut self.state {
+            if let Some(builder) = builder {
+                push_present(builder, cell);
+            }
+            return;
+        }
         match self.forced {
             None => self.push_auto(cell, row, raw, number, keep_text),
             Some(forced) => self.push_forced(forced, cell, raw, number),
