@@ -66,7 +66,9 @@ pub(crate) fn parse_plain_decimal(cell: &[u8]) -> Option<f64> {
     for &b in digits {
         match b {
             b'0'..=b'9' => {
-                mantissa = mantissa * 10 + u64::from(b - b'0');
+                // Wrapping: more than 19 digits overflow (a panic where
+                // overflows are checked), and are turned away below anyway.
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
                 count += 1;
                 if point {
                     decimals += 1;
@@ -221,6 +223,10 @@ mod tests {
             "-",
             "+3",
             "1234567890123456",
+            "123456789012345678901234567890",
+            "-0",
+            "0.",
+            "-.5",
         ] {
             assert_eq!(
                 parse_number(text.as_bytes()),
