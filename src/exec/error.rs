@@ -154,6 +154,10 @@ impl From<TaskError> for Failure {
                 TaskError::ExitCode(code) => Some(code),
                 _ => None,
             },
+            signal: match err {
+                TaskError::Signal(sig) => Some(sig),
+                _ => None,
+            },
             interrupted: matches!(err, TaskError::Interrupted),
             reason: chain(&err),
             stderr_tail: Vec::new(),

@@ -396,6 +396,7 @@ pub(crate) mod tests {
             Outcome::Failed(Failure {
                 reason: "exit code 1".into(),
                 exit_code: Some(1),
+                signal: None,
                 stderr_tail: vec![],
                 interrupted: false,
                 step_wide: false,
@@ -658,6 +659,7 @@ pub(crate) mod tests {
                 Outcome::Failed(Failure {
                     reason: "exit code 1".into(),
                     exit_code: Some(1),
+                    signal: None,
                     stderr_tail: vec![],
                     interrupted: false,
                     step_wide: false,
@@ -830,6 +832,7 @@ pub(crate) mod tests {
                     Err(_) => Outcome::Failed(Failure {
                         reason: "no small task ran beside it".into(),
                         exit_code: None,
+                        signal: None,
                         stderr_tail: vec![],
                         interrupted: false,
                         step_wide: false,

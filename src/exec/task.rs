@@ -50,6 +50,9 @@ pub(crate) struct Failure {
     pub(crate) reason: String,
     /// The exit code, when the command exited.
     pub(crate) exit_code: Option<i32>,
+    /// The signal that killed its process (or its worker), when one did
+    /// and it was not runner's.
+    pub(crate) signal: Option<i32>,
     /// The last lines of its stderr.
     pub(crate) stderr_tail: Vec<String>,
     /// Whether it was interrupted (not its own fault).
@@ -136,6 +139,7 @@ impl TaskResult {
         TaskResult::not_run(Outcome::Failed(Failure {
             reason: crate::error::Internal::new("running this task panicked").to_string(),
             exit_code: None,
+            signal: None,
             stderr_tail: Vec::new(),
             interrupted: false,
             step_wide: false,
@@ -302,6 +306,7 @@ impl LocalTasks<'_> {
                 outcome: Outcome::Failed(Failure {
                     reason: message.clone(),
                     exit_code: None,
+                    signal: None,
                     stderr_tail: Vec::new(),
                     interrupted: false,
                     step_wide: false,
@@ -529,6 +534,7 @@ impl LocalTasks<'_> {
             CallOutcome::Failed(f) => Err(Failure {
                 reason: f.reason,
                 exit_code: f.exit_code,
+                signal: f.signal,
                 stderr_tail: Vec::new(),
                 interrupted: f.interrupted,
                 step_wide: f.step_wide,

@@ -458,6 +458,7 @@ impl ResultFile {
             ResultStatus::Failed => Outcome::Failed(Failure {
                 reason: self.reason.clone().unwrap_or_else(|| "failed".to_owned()),
                 exit_code: self.exit_code,
+                signal: None,
                 stderr_tail: self.stderr_tail.clone(),
                 interrupted: false,
                 step_wide: self.step_wide,

@@ -564,6 +564,7 @@ impl<'a> SlurmExecutor<'a> {
                 ..TaskResult::not_run(Outcome::Failed(Failure {
                     reason: reason.to_owned(),
                     exit_code: None,
+                    signal: None,
                     stderr_tail: Vec::new(),
                     interrupted: true,
                     step_wide: false,
@@ -737,6 +738,7 @@ fn failed(reason: String, log: Option<PathBuf>, tail: Vec<String>) -> TaskResult
         ..TaskResult::not_run(Outcome::Failed(Failure {
             reason,
             exit_code: None,
+            signal: None,
             stderr_tail: tail,
             interrupted: false,
             step_wide: false,

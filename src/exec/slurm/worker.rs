@@ -266,13 +266,42 @@ struct ResultFiles<'a> {
     failed: usize,
 }
 
+/// How long a task killed by a signal waits for its element's own signal.
+const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl ResultFiles<'_> {
+    /// Whether the element was signalled. SLURM signals every process of a
+    /// cancelled or failed element in no set order (its node went down, its
+    /// time ran out), so a task killed by a signal may end before this
+    /// runner gets its own: it waits a moment for it before taking the
+    /// task's death as the task's own failure.
+    fn signalled(&self, result: &TaskResult) -> bool {
+        let now = || self.signal.load(Ordering::SeqCst) != 0;
+        if now() {
+            return true;
+        }
+        let killed = matches!(&result.outcome, Outcome::Failed(f) if f.signal.is_some());
+        if !killed {
+            return false;
+        }
+        let until = std::time::Instant::now() + SIGNAL_GRACE;
+        while std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            if now() {
+                return true;
+            }
+        }
+        false
+    }
+}
+
 impl Progress for ResultFiles<'_> {
     fn task_started(&mut self, _: &Task) {}
 
     fn task_finished(&mut self, task: &Task, result: &TaskResult) {
         self.workers.settled(task.step);
         let spec = &self.specs[task.id];
-        let signalled = self.signal.load(Ordering::SeqCst) != 0;
+        let signalled = self.signalled(result);
         let status = match &result.outcome {
             Outcome::Succeeded => {
                 self.ok += 1;

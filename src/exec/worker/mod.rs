@@ -114,6 +114,8 @@ pub(crate) struct CallFailure {
     pub(crate) reason: String,
     /// The worker's exit code, when it exited.
     pub(crate) exit_code: Option<i32>,
+    /// The signal that killed the worker, when one did.
+    pub(crate) signal: Option<i32>,
     /// Every task of the step fails the same way (it could not start).
     pub(crate) step_wide: bool,
     /// The run is being interrupted.
@@ -125,6 +127,7 @@ impl CallFailure {
         CallFailure {
             reason: reason.into(),
             exit_code: None,
+            signal: None,
             step_wide: false,
             interrupted: false,
         }
@@ -640,10 +643,13 @@ fn died(exit: Exit, when: &str) -> CallFailure {
             exit_code: Some(code),
             ..CallFailure::task(format!("the worker exited with code {code} {when}"))
         },
-        Exit::Signal(sig) => CallFailure::task(format!(
-            "the worker was killed by signal {sig} ({}) {when}",
-            signal_name(sig)
-        )),
+        Exit::Signal(sig) => CallFailure {
+            signal: Some(sig),
+            ..CallFailure::task(format!(
+                "the worker was killed by signal {sig} ({}) {when}",
+                signal_name(sig)
+            ))
+        },
         Exit::TimedOut(_) | Exit::Interrupted => CallFailure::interrupted(),
     }
 }
