@@ -655,25 +655,10 @@ pub(crate) mod tests {
             let start = self.now.fetch_add(1, SeqCst);
             self.started.lock().unwrap()[task.id] = Some(start);
             std::thread::yield_now();
-            let outcome = if self.fail[task.id] {
-                Outcome::Failed(Failure {
-                    reason: "exit code 1".into(),
-                    exit_code: Some(1),
-                    signal: None,
-                    stderr_tail: vec![],
-                    interrupted: false,
-                    step_wide: false,
-                })
-            } else {
-                Outcome::Succeeded
-            };
             self.in_use.fetch_sub(slots, SeqCst);
             let end = self.now.fetch_add(1, SeqCst);
             self.finished.lock().unwrap()[task.id] = Some(end);
-            TaskResult {
-                attempts: 1,
-                ..TaskResult::not_run(outcome)
-            }
+            finished(self.fail[task.id])
         }
         fn stop(&self) {}
     }
