@@ -472,9 +472,11 @@ impl LocalTasks<'_> {
     }
 
     /// The fingerprint, deps and stored list of a task whose worker reported
-    /// the files its code came from. A file not hashed before the run is
-    /// hashed now, and taken as changed if it was modified after the worker
-    /// started (it may have loaded either version).
+    /// the files its code came from. A file not hashed before the call is
+    /// hashed now; a file the worker loaded is taken as changed if it was
+    /// modified after the worker started (it may have loaded either
+    /// version), even when this task's fingerprint, taken later, hashed the
+    /// new one.
     fn with_found_deps(
         &self,
         task: &Task,
@@ -492,14 +494,25 @@ impl LocalTasks<'_> {
                 .collect::<Vec<_>>()
                 .join("\n")
         });
-        if deps == before_deps {
+        let files = &self.fingerprints.files;
+        let loaded: Vec<&Path> = found.paths.iter().map(PathBuf::as_path).collect();
+        // Only a fingerprint hashed after the worker started can hold a
+        // newer file than the worker loaded.
+        let changed_since = |path: &Path| {
+            before.hashed_at > found.since && !files.unchanged_since(path, found.since)
+        };
+        if deps == before_deps && !loaded.iter().any(|p| changed_since(p)) {
             return (before, deps, stored);
         }
-        let files = &self.fingerprints.files;
-        let after = fingerprint::with_deps(task, &before, before_deps, &deps, |path| {
-            files
-                .hash_unchanged_since(path, found.since)
-                .unwrap_or(fingerprint::CHANGED_DURING_RUN)
+        let after = fingerprint::with_deps(task, &before, before_deps, &deps, |path, known| {
+            if loaded.contains(&path) && changed_since(path) {
+                return fingerprint::CHANGED_DURING_RUN;
+            }
+            known.unwrap_or_else(|| {
+                files
+                    .hash_unchanged_since(path, found.since)
+                    .unwrap_or(fingerprint::CHANGED_DURING_RUN)
+            })
         });
         (Box::new(after), deps, stored)
     }

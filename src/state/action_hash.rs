@@ -75,7 +75,7 @@ pub(crate) fn action_hash(step: &Step, task: &Task) -> blake3::Hash {
         timeout: _,    // does not change a successful result
         retries: _,    // the same
         env,           // hashed
-        threads: _,    // the same
+        threads,       // for a call: hashed when not 1 (below)
         placement: _,  // where it runs (local or SLURM) does not change a result
         partial: _,    // `task.failed` below
     } = step;
@@ -96,7 +96,17 @@ pub(crate) fn action_hash(step: &Step, task: &Task) -> blake3::Hash {
         }
         Command::Builtin(builtin) => builtin_fields(&mut f, builtin),
         Command::Plot(plot) => plot_fields(&mut f, plot),
-        Command::Call(call) => call_fields(&mut f, call),
+        Command::Call(call) => {
+            call_fields(&mut f, call);
+            // A worker's numeric libraries get `threads` threads
+            // (`OMP_NUM_THREADS`...), which can change their results in
+            // the last bits. Hashed only when not the default, so that
+            // other call steps keep their fingerprints.
+            if *threads != 1 {
+                f.str("threads");
+                f.u64(*threads as u64);
+            }
+        }
     }
     f.str("env");
     f.count(env.len());
@@ -481,7 +491,10 @@ out = "plots/{{ key }}.txt"
             .iter()
             .map(|task| {
                 let step = &pipeline.steps[task.step];
-                let deps = fingerprint::StepDeps::new(&pipeline, step).of_task(task);
+                let mut deps = fingerprint::StepDeps::new(&pipeline, step).of_task(task);
+                // The call step's interpreter binary (absolute) is this
+                // machine's: out of the pinned values.
+                deps.retain(|p| p.is_relative());
                 let fp = fingerprint::fingerprint(&pipeline, task, &deps, &deps, &files).unwrap();
                 (
                     step.name.clone(),

@@ -2,7 +2,9 @@
 //! and a plot's template file, and every file its rendered command names
 //! (issue 10, item 1). The scan reads the command as it runs: each argv
 //! element, or each word of a `shell` line after shell-aware splitting (the
-//! file after `<` is read, the file after `>` is written and left out). A
+//! file after `<` is read, the file after `>` is written and left out), or
+//! each string of a call's `with` values; for a Python call, also the
+//! interpreter binary its name resolves to now (`interpreter.rs`). A
 //! word, or the part after the first `=` of one (`--config=x.yaml`), that
 //! names an existing file under root, other than the task's own inputs and
 //! outputs and anything in the state folder, is a dependency: its content
@@ -78,6 +80,14 @@ impl StepDeps {
                 WorkerProgram::Argv { argv, .. } => argv.clone(),
             },
         };
+        // The interpreter a Python step would run now (absolute: usually
+        // outside root).
+        if let Action::Call(spec) = &step.action
+            && let WorkerProgram::Python { interpreter, .. } = &spec.worker
+            && let Some(binary) = super::interpreter::binary(&deps.root, interpreter, &step.env)
+        {
+            deps.declared.push(binary);
+        }
         let is_call = matches!(step.action, Action::Call(_));
         for word in fixed_words {
             if !word.contains(['{', '}']) {
@@ -126,7 +136,14 @@ impl StepDeps {
                         .map(|w| OsStr::new(w.text.as_str())),
                 );
             }
-            Command::Builtin(_) | Command::Plot(_) | Command::Call(_) => {}
+            // A file a `with` value names (`config = "conf/params.json"`)
+            // is read by the function as a script reads its argv's.
+            Command::Call(call) => {
+                for (_, value) in &call.with {
+                    strings_in(value, &mut words);
+                }
+            }
+            Command::Builtin(_) | Command::Plot(_) => {}
         }
         if words.is_empty() {
             return Vec::new();
@@ -191,6 +208,16 @@ impl StepDeps {
         }
         let abs = self.root.join(&rel);
         (!abs.starts_with(&self.state) && abs.is_file()).then_some(rel)
+    }
+}
+
+/// Every string in a `with` value, in arrays and tables too.
+fn strings_in<'v>(value: &'v serde_json::Value, out: &mut Vec<&'v OsStr>) {
+    match value {
+        serde_json::Value::String(s) => out.push(OsStr::new(s.as_str())),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| strings_in(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| strings_in(v, out)),
+        _ => {}
     }
 }
 

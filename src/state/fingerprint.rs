@@ -59,6 +59,13 @@ impl<'a> Files<'a> {
         self.hash_with(rel, &abs, &meta)
     }
 
+    /// Whether `rel` exists and was last modified at or before `since`.
+    pub(crate) fn unchanged_since(&self, rel: &Path, since: SystemTime) -> bool {
+        std::fs::metadata(self.root.join(rel))
+            .and_then(|meta| meta.modified())
+            .is_ok_and(|modified| modified <= since)
+    }
+
     /// The content hash of `rel`, a file a worker loaded its code from
     /// when it started at `since`; `None` when it was modified after that
     /// (the worker may have loaded either version) or cannot be read. One
@@ -215,6 +222,9 @@ pub(crate) struct Fingerprint {
     pub(crate) input_hashes: Vec<[u8; 32]>,
     /// Files that had to be hashed, for the cache.
     pub(crate) new_hashes: Vec<NewHash>,
+    /// When its last hash was taken: a worker that started after this
+    /// loaded what was hashed, or newer.
+    pub(crate) hashed_at: SystemTime,
 }
 
 /// Fingerprints a task as its inputs are now, over `deps` (`base_deps`, the
@@ -242,6 +252,7 @@ pub(crate) fn fingerprint(
         base_deps: base_deps.to_vec(),
         input_hashes,
         new_hashes,
+        hashed_at: SystemTime::now(),
     })
 }
 
@@ -269,14 +280,15 @@ fn combine(
 
 /// The fingerprint of a task after its worker reported which files its code
 /// came from: the same action and input hashes as `before` (taken before it
-/// ran, with `before_deps`), over `deps`; a dep that `before` did not hash
-/// is hashed by `hash_new`.
+/// ran, with `before_deps`), over `deps`; each dep's hash is what
+/// `dep_hash` makes of it and of its hash in `before` (`None`: not hashed
+/// before).
 pub(crate) fn with_deps(
     task: &Task,
     before: &Fingerprint,
     before_deps: &[PathBuf],
     deps: &[PathBuf],
-    mut hash_new: impl FnMut(&Path) -> [u8; 32],
+    mut dep_hash: impl FnMut(&Path, Option<[u8; 32]>) -> [u8; 32],
 ) -> Fingerprint {
     let inputs = task.inputs.len().min(before.input_hashes.len());
     let known: HashMap<&Path, [u8; 32]> = before_deps
@@ -286,12 +298,7 @@ pub(crate) fn with_deps(
         .collect();
     let mut input_hashes = before.input_hashes[..inputs].to_vec();
     for dep in deps {
-        input_hashes.push(
-            known
-                .get(dep.as_path())
-                .copied()
-                .unwrap_or_else(|| hash_new(dep)),
-        );
+        input_hashes.push(dep_hash(dep, known.get(dep.as_path()).copied()));
     }
     Fingerprint {
         fingerprint: combine(&before.action, task, deps, &input_hashes),
@@ -299,6 +306,7 @@ pub(crate) fn with_deps(
         base_deps: before.base_deps.clone(),
         input_hashes,
         new_hashes: Vec::new(),
+        hashed_at: before.hashed_at,
     }
 }
 

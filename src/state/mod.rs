@@ -10,6 +10,7 @@ mod error;
 pub(crate) mod fingerprint;
 pub(crate) mod git;
 pub(crate) mod groups;
+mod interpreter;
 pub(crate) mod lock;
 pub(crate) mod logs;
 pub(crate) mod recorded;

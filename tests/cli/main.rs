@@ -19,4 +19,5 @@ mod state;
 mod tables;
 mod trust;
 mod trust_plots;
+mod trust_python;
 mod trust_tables;

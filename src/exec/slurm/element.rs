@@ -135,6 +135,9 @@ impl FingerprintSpec {
                 .map(|h| hash(h).map(|h| *h.as_bytes()))
                 .collect::<Option<_>>()?,
             new_hashes: Vec::new(),
+            // Taken by the coordinator before this element's workers
+            // started (whose clock may differ from this node's).
+            hashed_at: std::time::UNIX_EPOCH,
         })
     }
 }
@@ -587,6 +590,7 @@ mod tests {
             base_deps: vec![PathBuf::from("scripts/tool.sh")],
             input_hashes: vec![*blake3::hash(b"c").as_bytes()],
             new_hashes: Vec::new(),
+            hashed_at: std::time::UNIX_EPOCH,
         };
         let back = FingerprintSpec::of(&fp).to_fingerprint().unwrap();
         assert_eq!(back.fingerprint, fp.fingerprint);
