@@ -538,9 +538,11 @@ out = "plots/{{ key }}.txt"
                 "d5e4e093e57eaf9a9a72be59d0fbc74b243f76f85fe2f8230f9abb3d87897677",
             ),
             (
+                // Shim version 2 (session 5: user modules never run from
+                // a `__pycache__`; more files reported as loaded).
                 "call",
-                "0debaa1001954432f77daa8814e6f94f7da146d8b12c2618ed77d30e82a196e0",
-                "b7e52fd733117966eb31441cc1de0033cd79b5b9d2297f29ce5032a7c55fd55e",
+                "acd0376d9dd66cb5d6d6cb7643723323db707e42ac28d1259e84dd2c5e1c94e9",
+                "cfbfc70de525d2660336f001dd405363013c3fbdb10d86bb77ba48409cad8471",
             ),
             (
                 "plot",

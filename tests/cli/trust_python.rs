@@ -232,3 +232,123 @@ out = "py/{{ key }}.txt"
         assert_eq!(t.read(format!("build/py/{key}.txt")), "2222", "{key}");
     }
 }
+
+/// A same-size edit that keeps the old mtime (or lands in the same second
+/// as a `__pycache__` another Python run left): the worker compiles the
+/// new source, never the stale bytecode.
+#[test]
+fn a_stale_pycache_is_never_run() {
+    let t = Test::new();
+    t.write("scripts/helper.py", "V = 1\n");
+    one_call(&t, "", "str(__import__('helper').V)", "");
+    // Another Python run leaves bytecode beside the helper.
+    let status = std::process::Command::new("python3")
+        .args(["-c", "import helper"])
+        .current_dir(t.path("scripts"))
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(t.exists("scripts/__pycache__"));
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("build/a.txt"), "1");
+    let old = std::fs::metadata(t.path("scripts/helper.py"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    t.write("scripts/helper.py", "V = 2\n");
+    std::fs::File::options()
+        .write(true)
+        .open(t.path("scripts/helper.py"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("build/a.txt"), "2");
+}
+
+/// A plugin loaded from a file per task under one module name: the
+/// number of loaded modules does not change, the file does.
+#[test]
+fn a_plugin_loaded_under_a_reused_module_name_is_a_dependency() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n");
+    t.write("data/b.txt", "b\n");
+    t.write("plugins/a.py", "X = 'a1'\n");
+    t.write("plugins/b.py", "X = 'b1'\n");
+    t.write(
+        "scripts/m.py",
+        "import importlib.util, sys\n\ndef f(out, kind):\n    spec = importlib.util.spec_from_file_location('plugin', 'plugins/%s.py' % kind)\n    m = importlib.util.module_from_spec(spec)\n    spec.loader.exec_module(m)\n    sys.modules['plugin'] = m\n    open(out, 'w').write(m.X)\n",
+    );
+    t.pipeline(
+        r#"
+[pipeline]
+out = "build"
+jobs = 1
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "py"
+each = "data"
+python = "scripts/m.py:f"
+with = { kind = "{{ stem }}" }
+out = "{{ key }}.txt"
+"#,
+    );
+    t.run(["pipeline.toml"]).expect_code(0);
+    t.write("plugins/b.py", "X = 'b2'\n");
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("1 ok"), "{}", run.stderr);
+    assert_eq!(t.read("build/b.txt"), "b2");
+}
+
+/// A project under the interpreter's prefix (`/usr/src/app` with
+/// `/usr/bin/python3`; here a venv made in root itself): its helpers are
+/// still the user's code.
+#[test]
+fn helpers_of_a_project_under_the_interpreters_prefix_are_dependencies() {
+    let t = Test::new();
+    let status = std::process::Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(t.root())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    t.write("scripts/helper.py", "V = 1\n");
+    one_call(
+        &t,
+        "python = \"bin/python\"",
+        "str(__import__('helper').V)",
+        "",
+    );
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("build/a.txt"), "1");
+    t.write("scripts/helper.py", "V = 2\n");
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("build/a.txt"), "2");
+}
+
+/// A helper imported through a link (outside root) to a folder of root.
+#[test]
+fn a_helper_imported_through_a_link_to_root_is_a_dependency() {
+    let t = Test::new();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let link = elsewhere.path().join("link");
+    std::os::unix::fs::symlink(t.root(), &link).unwrap();
+    t.write("lib/helper.py", "V = 1\n");
+    one_call(
+        &t,
+        "",
+        &format!(
+            "(sys.path.insert(0, '{}/lib'), str(__import__('helper').V))[1]",
+            link.display()
+        ),
+        "",
+    );
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("build/a.txt"), "1");
+    t.write("lib/helper.py", "V = 2\n");
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("build/a.txt"), "2");
+}

@@ -30,7 +30,7 @@ pub(crate) use protocol::{SHIM, Shared, task_args};
 /// The version of the embedded shim's behaviour, part of the fingerprint of
 /// `python` tasks: bumped when a change to `shim.py` can change what a
 /// function does.
-pub(crate) const SHIM_VERSION: u32 = 1;
+pub(crate) const SHIM_VERSION: u32 = 2;
 
 /// The shortest time a worker may take to start (import its module) when
 /// its step has a `timeout`: a task's timeout is for its own work, and

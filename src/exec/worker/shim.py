@@ -85,38 +85,96 @@ def _main():
 
     # Modules under root (the user's helpers) are reported as dependencies:
     # their content is part of every task's fingerprint. Installed packages
-    # (a virtual environment inside root too) are not.
+    # (a virtual environment inside root too) and the standard library are
+    # not; a project that is itself under the interpreter's prefix
+    # (/usr/src/app with /usr/bin/python3) still is. Paths are compared
+    # with their links resolved (root is the physical working folder).
+    import sysconfig
+
     prefix = os.path.join(root, "")
-    installed = tuple(
-        os.path.join(os.path.abspath(p), "")
-        for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}
-    )
+    installed = set()
+    for scheme_vars in (None, {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}):
+        paths = sysconfig.get_paths(vars=scheme_vars) if scheme_vars else sysconfig.get_paths()
+        for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+            if paths.get(key):
+                installed.add(os.path.join(os.path.realpath(paths[key]), ""))
+    installed = tuple(installed)
+
+    def is_users(path):
+        """Whether a file is the user's code under root (not installed)."""
+        if not path.startswith(prefix) or path.startswith(installed):
+            return False
+        parts = path.split(os.sep)
+        return "site-packages" not in parts and "dist-packages" not in parts
+
     reported = set()
     seen_modules = [0]
+    # Source files read through the import system's `open_code` (a plugin
+    # loaded with `spec_from_file_location` and put in sys.modules under a
+    # name another one had: the count of modules does not change).
+    opened = []
+
+    def on_audit(event, args):
+        if event != "open":
+            return
+        try:
+            path, mode = args[0], args[1]
+            if (
+                type(path) is str
+                and path.endswith(".py")
+                and mode in ("r", "rb")
+                and path not in reported
+            ):
+                opened.append(os.path.join(root, path))
+        except Exception:
+            pass
+
+    sys.addaudithook(on_audit)
 
     def new_deps():
-        if len(sys.modules) == seen_modules[0]:
+        if len(sys.modules) == seen_modules[0] and not opened:
             return []
         seen_modules[0] = len(sys.modules)
+        candidates = [getattr(m, "__file__", None) for m in list(sys.modules.values())]
+        candidates += opened
+        del opened[:]
         found = []
-        for module in list(sys.modules.values()):
-            path = getattr(module, "__file__", None)
-            if not isinstance(path, str):
-                continue
-            path = os.path.abspath(path)
-            if path in reported or not path.startswith(prefix):
+        for path in candidates:
+            if not isinstance(path, str) or path in reported:
                 continue
             reported.add(path)
-            parts = path.split(os.sep)
-            if (
-                path.startswith(installed)
-                or "site-packages" in parts
-                or "dist-packages" in parts
-                or not os.path.isfile(path)
-            ):
+            real = os.path.realpath(path)
+            if real in reported and real != path:
                 continue
-            found.append(os.path.relpath(path, root))
-        return sorted(found)
+            reported.add(real)
+            if is_users(real) and os.path.isfile(real):
+                found.append(os.path.relpath(real, root))
+        return sorted(set(found))
+
+    # The user's modules are compiled from their source, never from a
+    # `__pycache__` left by another Python run: its check is the source's
+    # mtime in whole seconds and its size, which a quick same-size edit
+    # passes (runner would then record the new source for the old code).
+    import importlib.machinery as machinery
+
+    class SourceOnly(machinery.SourceFileLoader):
+        def get_code(self, fullname):
+            return self.source_to_code(self.get_data(self.path), self.path)
+
+    users_finder = machinery.FileFinder.path_hook(
+        (machinery.ExtensionFileLoader, machinery.EXTENSION_SUFFIXES),
+        (SourceOnly, machinery.SOURCE_SUFFIXES),
+        (machinery.SourcelessFileLoader, machinery.BYTECODE_SUFFIXES),
+    )
+
+    def users_hook(entry):
+        folder = os.path.join(os.path.realpath(entry or "."), "")
+        if not is_users(folder):
+            raise ImportError("not the user's folder")
+        return users_finder(entry)
+
+    sys.path_hooks.insert(0, users_hook)
+    sys.path_importer_cache.clear()
 
     # Script semantics: the module's folder comes first on sys.path, so
     # `import helpers` finds scripts/helpers.py. Its name is its stem, so
@@ -131,7 +189,9 @@ def _main():
 
         if not os.path.isfile(module_path):
             raise FileNotFoundError("no module file `%s` under root" % module_file)
-        spec = importlib.util.spec_from_file_location(name, module_path)
+        spec = importlib.util.spec_from_file_location(
+            name, module_path, loader=SourceOnly(name, module_path)
+        )
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
