@@ -80,17 +80,20 @@ impl Log {
         file.write_all(data)
     }
 
-    /// Writes what is pending; the path, if the log is not empty.
-    pub(crate) fn finish(mut self) -> io::Result<Option<PathBuf>> {
+    /// Writes what is pending; the path, if the log is not empty. An error
+    /// comes with the log's path.
+    pub(crate) fn finish(mut self) -> Result<Option<PathBuf>, (PathBuf, io::Error)> {
         if self.is_empty() {
             return Ok(None);
         }
         if !self.pending.is_empty() {
-            let file = match &mut self.file {
-                Some(file) => file,
-                None => self.file.insert(open_log(&self.path)?),
+            let written = match &mut self.file {
+                Some(file) => file.write_all(&self.pending),
+                None => open_log(&self.path).and_then(|mut file| file.write_all(&self.pending)),
             };
-            file.write_all(&self.pending)?;
+            if let Err(source) = written {
+                return Err((self.path, source));
+            }
         }
         Ok(Some(self.path))
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rustc_hash::FxHashMap;
 
-use crate::config::{Action, Fanout, Pipeline, Step};
+use crate::config::{Action, Fanout, Pipeline, Step, WorkerProgram};
 use crate::exec::error::TaskError;
 use crate::exec::group::{Group, Isolation};
 use crate::exec::process::{self, Children, Exit, Log, Ran, RunError, Spawn, StdoutTo};
@@ -406,8 +406,20 @@ impl LocalTasks<'_> {
                 Err(_) => continue,
             }
         };
-        let stdout_log = logs.stdout.finish().ok().flatten();
-        let stderr_log = logs.stderr.finish().ok().flatten();
+        let (stdout_log, stdout_lost) = split_finished(logs.stdout.finish());
+        let (stderr_log, stderr_lost) = split_finished(logs.stderr.finish());
+        // What a task printed is kept, or the task fails (a full disk).
+        let outcome = match (outcome, stdout_lost.or(stderr_lost)) {
+            (Outcome::Succeeded, Some((log, source))) => Outcome::Failed(
+                TaskError::Log {
+                    program: program_label(&task.command),
+                    log,
+                    source,
+                }
+                .into(),
+            ),
+            (outcome, _) => outcome,
+        };
         let outcome = match outcome {
             Outcome::Failed(mut f) => {
                 // The tail of stderr, or of stdout when stderr was empty.
@@ -816,4 +828,31 @@ pub(crate) fn tail(path: &Path, n: usize) -> Vec<String> {
     }
     let skip = lines.len().saturating_sub(n);
     lines[skip..].iter().map(|l| (*l).to_owned()).collect()
+}
+
+/// A finished log: its path, or what kept it from being written.
+fn split_finished(
+    finished: Result<Option<PathBuf>, (PathBuf, io::Error)>,
+) -> (Option<PathBuf>, Option<(PathBuf, io::Error)>) {
+    match finished {
+        Ok(path) => (path, None),
+        Err((path, source)) => (None, Some((path, source))),
+    }
+}
+
+/// The program a task runs, as its failures name it.
+fn program_label(command: &Command) -> String {
+    match command {
+        Command::Argv(argv) => argv
+            .first()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        Command::Shell(_) => "sh".to_owned(),
+        Command::Builtin(builtin) => builtin.name.clone(),
+        Command::Plot(_) => "plot".to_owned(),
+        Command::Call(call) => match &call.spec.worker {
+            WorkerProgram::Python { function, .. } => function.clone(),
+            WorkerProgram::Argv { argv, .. } => argv.first().cloned().unwrap_or_default(),
+        },
+    }
 }

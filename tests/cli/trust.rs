@@ -994,6 +994,37 @@ out = "{{ key }}.txt"
     assert!(!run.stderr.contains("cannot run"), "{}", run.stderr);
 }
 
+/// Found by bench/attack (session 5): a task's short output, kept in
+/// memory and written to its log when the task ends, was dropped without a
+/// word when that write failed, and the task counted as ok. Here the
+/// command puts a file where its step's log folder goes.
+#[test]
+fn found_a_log_that_cannot_be_written_at_the_end_fails_its_task() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n");
+    t.pipeline(
+        r#"
+[pipeline]
+out = "build"
+[inputs.d]
+glob = "data/*.txt"
+[[steps]]
+name = "s"
+each = "d"
+shell = "echo hi; mkdir -p .runner/pipeline/logs/1 && : > .runner/pipeline/logs/1/s; cp {{ input }} {{ out }}"
+out = "{{ key }}.txt"
+"#,
+    );
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("`sh` ran, but its output could not be written to its log"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn item_01_files_named_by_the_rendered_command_are_dependencies() {
     let t = Test::new();
