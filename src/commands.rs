@@ -593,8 +593,13 @@ fn run_without_state(pipeline: &Pipeline, plan: &Plan, options: &RunOptions) -> 
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(report.render().as_bytes());
     }
-    // Keep the logs only if a task printed something.
-    let _ = std::fs::remove_dir(&log_dir);
+    // Nothing records them: the logs stay only when the summary above
+    // points at them (a task failed, or the run was stopped).
+    if totals.failed == 0 && interrupts.exit_code().is_none() {
+        let _ = std::fs::remove_dir_all(&log_dir);
+    } else {
+        let _ = std::fs::remove_dir(&log_dir);
+    }
     Ok(match interrupts.exit_code() {
         Some(code) => code,
         None if totals.failed > 0 => EXIT_TASKS_FAILED,

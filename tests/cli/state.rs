@@ -670,6 +670,49 @@ fn no_state_runs_everything_and_records_nothing() {
     assert_eq!(t.read("build/total.txt"), "2\n1\n3\n");
 }
 
+/// `--no-state` writes its logs to `$TMPDIR/runner-PID-logs`: removed
+/// after a run whose tasks all succeeded, kept when the summary points at
+/// a failed task's log.
+#[test]
+fn no_state_keeps_its_logs_only_when_a_task_failed() {
+    let t = Test::new();
+    t.write("data/a.txt", "a\n");
+    let pipeline = |code: u8| {
+        t.pipeline(&format!(
+            r#"
+[pipeline]
+out = "build"
+[inputs.d]
+glob = "data/*.txt"
+[[steps]]
+name = "s"
+each = "d"
+shell = "echo printed; cp {{{{ input }}}} {{{{ out }}}}; exit {code}"
+out = "{{{{ key }}}}.txt"
+"#
+        ));
+    };
+    let tmp = t.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let logs = || crate::support::files_under(&tmp);
+    pipeline(0);
+    t.command(["pipeline.toml", "--no-state"])
+        .env("TMPDIR", &tmp)
+        .output_run()
+        .expect_code(0);
+    assert_eq!(logs(), Vec::<String>::new());
+    pipeline(3);
+    t.command(["pipeline.toml", "--no-state"])
+        .env("TMPDIR", &tmp)
+        .output_run()
+        .expect_code(1);
+    assert!(
+        logs().iter().any(|f| f.ends_with("/s/a.out")),
+        "{:?}",
+        logs()
+    );
+}
+
 /// A database error keeps what SQLite said as its cause (issue 13): a state
 /// written by a newer runner is refused, saying so, with exit code 4, and
 /// the SQLite error under it (flattened into a string, it had no source).
