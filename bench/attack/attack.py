@@ -579,6 +579,504 @@ def outputs_read_back_through_a_link_among_the_inputs(c):
     expect(made == ["a.txt"] or rc == 2, f"outputs became inputs: {made}")
 
 
+# -------------------------------------------------------------- python ----
+#
+# `python = "m.py:f"` steps: the files a worker loaded its code from, the
+# interpreter, the call's arguments, and workers that die or change under
+# a run. Each checks the outputs against what the current files give (a
+# run from scratch in another folder, or the value the function writes),
+# and that nothing was written outside `out` and the state folder.
+
+PYONE = """
+[pipeline]
+out = "build"
+{pipeline}
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "py"
+each = "data"
+python = "{module}:f"
+out = "{{{{ key }}}}.txt"
+{step}
+"""
+
+
+def py_pipeline(c, module="scripts/m.py", pipeline="", step="", keys="a"):
+    for k in keys:
+        c.write(f"data/{k}.txt", k + "\n")
+    c.pipeline(PYONE.format(module=module, pipeline=pipeline, step=step))
+
+
+def snapshot(c, skip=("build", ".runner")):
+    """Every file outside `out` and the state folder, with its content."""
+    seen = {}
+    for rel in tree(c.dir):
+        if rel.split(os.sep)[0] in skip:
+            continue
+        p = c.path(rel)
+        seen[rel] = os.readlink(p) if os.path.islink(p) else open(p, "rb").read()
+    return seen
+
+
+def run_inside(c, *args, env=None, changes=()):
+    """A run that must write nothing outside `out` and the state folder
+    (but for `changes`, files the test's own code writes)."""
+    before = snapshot(c)
+    result = c.run(*args, env=env)
+    after = snapshot(c)
+    wrote = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p) and p not in changes)
+    expect(not wrote, f"wrote outside out and the state folder: {wrote}")
+    return result
+
+
+def from_scratch(c, *args, env=None):
+    """The outputs of a run of the same folder from scratch (no `build`,
+    no state), made in a copy of it."""
+    copy = tempfile.mkdtemp(prefix="runner-attack-fresh-")
+    try:
+        dst = os.path.join(copy, "case")
+        shutil.copytree(c.dir, dst, symlinks=True, ignore=shutil.ignore_patterns("build", ".runner"))
+        p = subprocess.run([c.runner, *args], cwd=dst, env={**c.env, **(env or {})}, capture_output=True, stdin=subprocess.DEVNULL)
+        expect(p.returncode == 0, "the run from scratch failed\n" + p.stderr.decode(errors="replace"))
+        out = {}
+        for rel in tree(os.path.join(dst, "build")):
+            with open(os.path.join(dst, "build", rel), "rb") as f:
+                out[rel] = f.read()
+        return out
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+
+
+def outputs(c):
+    out = {}
+    for rel in tree(c.path("build")):
+        if ".tmp-" not in rel:
+            with open(c.path("build/" + rel), "rb") as f:
+                out[rel] = f.read()
+    return out
+
+
+def same_as_scratch(c, *args, env=None, what=""):
+    fresh = from_scratch(c, *args, env=env)
+    have = outputs(c)
+    stale = sorted(k for k in set(fresh) | set(have) if fresh.get(k) != have.get(k))
+    expect(not stale, f"{what}: outputs differ from a run from scratch: " + ", ".join(
+        f"{k}: {have.get(k, b'(none)')[:60]!r} instead of {fresh.get(k, b'(none)')[:60]!r}" for k in stale))
+
+
+def explain_names(c, words, *args, env=None):
+    rc, out, err = c.run("run", "-n", "--explain", "pipeline.toml", *args, env=env)
+    text = out + err
+    expect(all(w in text for w in words), f"--explain does not say {words}:\n{text}")
+
+
+def changed_then_rerun(c, change, explain=(), args=(), env=None, changes=()):
+    """First run, the change, `--explain`, a second run; then the outputs
+    must equal a run from scratch and nothing outside may have changed."""
+    expect_code(run_inside(c, "pipeline.toml", *args, env=env, changes=changes), 0, "first run")
+    change()
+    if explain:
+        explain_names(c, explain, *args, env=env)
+    expect_code(run_inside(c, "pipeline.toml", *args, env=env, changes=changes), 0, "second run")
+    same_as_scratch(c, "pipeline.toml", *args, env=env, what="after the change")
+
+
+HELPER_USER = """
+import helper
+def f(input, out):
+    open(out, "w").write(open(input).read().strip() + " " + str(helper.V) + "\\n")
+"""
+
+
+@attack("python")
+def python_helper_plain_import(c):
+    py_pipeline(c, keys="ab")
+    c.write("scripts/m.py", HELPER_USER).write("scripts/helper.py", "V = 1\n")
+    changed_then_rerun(c, lambda: c.write("scripts/helper.py", "V = 2\n"), ["input changed: scripts/helper.py"])
+
+
+@attack("python")
+def python_from_package_import(c):
+    py_pipeline(c)
+    c.write("scripts/m.py", "from pkg import sub\ndef f(input, out):\n    open(out, 'w').write(str(sub.V))\n")
+    c.write("scripts/pkg/__init__.py", "").write("scripts/pkg/sub.py", "V = 1\n")
+    changed_then_rerun(c, lambda: c.write("scripts/pkg/sub.py", "V = 2\n"), ["scripts/pkg/sub.py"])
+
+
+@attack("python")
+def python_relative_import_inside_a_package(c):
+    py_pipeline(c)
+    c.write("scripts/m.py", "import pkg\ndef f(input, out):\n    open(out, 'w').write(str(pkg.V))\n")
+    c.write("scripts/pkg/__init__.py", "from .inner import V\n").write("scripts/pkg/inner.py", "V = 1\n")
+    changed_then_rerun(c, lambda: c.write("scripts/pkg/inner.py", "V = 2\n"), ["scripts/pkg/inner.py"])
+
+
+@attack("python")
+def python_import_module_with_a_computed_name(c):
+    py_pipeline(c)
+    c.write(
+        "scripts/m.py",
+        "import importlib\ndef f(input, out):\n"
+        "    m = importlib.import_module('plug_' + 'in')\n    open(out, 'w').write(str(m.V))\n",
+    ).write("scripts/plug_in.py", "V = 1\n")
+    changed_then_rerun(c, lambda: c.write("scripts/plug_in.py", "V = 2\n"), ["scripts/plug_in.py"])
+
+
+@attack("python")
+def python_lazy_import_on_the_first_call_only(c):
+    # One worker, three tasks: only the first call imports the module; the
+    # others use what it left in a global.
+    py_pipeline(c, pipeline="jobs = 1", keys="abc")
+    c.write(
+        "scripts/m.py",
+        "CACHE = []\ndef f(input, out):\n    if not CACHE:\n        import lazy\n        CACHE.append(lazy.V)\n"
+        "    open(out, 'w').write(str(CACHE[0]))\n",
+    ).write("scripts/lazy.py", "V = 1\n")
+    changed_then_rerun(c, lambda: c.write("scripts/lazy.py", "V = 2\n"), ["scripts/lazy.py"])
+
+
+@attack("python")
+def python_module_imported_only_by_another_task(c):
+    # Task a imports a plugin that registers itself; task b (same worker)
+    # only reads the registry.
+    py_pipeline(c, pipeline="jobs = 1", keys="ab")
+    c.write(
+        "scripts/m.py",
+        "import registry\ndef f(input, key, out):\n    if key == 'a':\n        import plugin\n"
+        "    open(out, 'w').write(repr(registry.PLUGINS))\n",
+    ).write("scripts/registry.py", "PLUGINS = []\n").write(
+        "scripts/plugin.py", "import registry\nregistry.PLUGINS.append('one')\n"
+    )
+    changed_then_rerun(c, lambda: c.write("scripts/plugin.py", "import registry\nregistry.PLUGINS.append('two')\n"), ["scripts/plugin.py"])
+
+
+@attack("python")
+def python_sys_path_insert_to_a_folder_under_root(c):
+    py_pipeline(c)
+    c.write(
+        "scripts/m.py",
+        "import os, sys\nsys.path.insert(0, os.path.join(os.getcwd(), 'lib', 'shared'))\nimport libhelper\n"
+        "def f(input, out):\n    open(out, 'w').write(str(libhelper.V))\n",
+    ).write("lib/shared/libhelper.py", "V = 1\n")
+    changed_then_rerun(c, lambda: c.write("lib/shared/libhelper.py", "V = 2\n"), ["lib/shared/libhelper.py"])
+
+
+@attack("python")
+def python_pth_file_in_a_venv_to_a_folder_under_root(c):
+    # A virtual environment inside root (not followed) whose .pth file puts
+    # a source folder under root on sys.path (as `pip install -e` does).
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", c.path(".venv")], check=True)
+    site = subprocess.run(
+        [c.path(".venv/bin/python"), "-c", "import site; print(site.getsitepackages()[0])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    with open(os.path.join(site, "src.pth"), "w") as f:
+        f.write(c.path("src") + "\n")
+    py_pipeline(c, pipeline='python = ".venv/bin/python"')
+    c.write("scripts/m.py", "import srcmod\ndef f(input, out):\n    open(out, 'w').write(str(srcmod.V))\n")
+    c.write("src/srcmod.py", "V = 1\n")
+    changed_then_rerun(c, lambda: c.write("src/srcmod.py", "V = 2\n"), ["src/srcmod.py"])
+
+
+@attack("python")
+def python_data_file_read_at_import_listed_in_deps(c):
+    # A file the module opens itself is what `deps` is for.
+    py_pipeline(c, step='deps = ["conf/*.json"]')
+    c.write(
+        "scripts/m.py",
+        "import json\nPARAMS = json.load(open('conf/params.json'))\n"
+        "def f(input, out):\n    open(out, 'w').write(str(PARAMS['scale']))\n",
+    ).write("conf/params.json", '{"scale": 1}\n')
+    changed_then_rerun(c, lambda: c.write("conf/params.json", '{"scale": 2}\n'), ["conf/params.json"])
+
+
+@attack("python")
+def python_default_argument_edited(c):
+    py_pipeline(c)
+    c.write("scripts/m.py", "def f(input, out, scale=2):\n    open(out, 'w').write(str(scale))\n")
+    changed_then_rerun(
+        c, lambda: c.write("scripts/m.py", "def f(input, out, scale=3):\n    open(out, 'w').write(str(scale))\n"), ["scripts/m.py"]
+    )
+
+
+@attack("python")
+def python_function_renamed(c):
+    py_pipeline(c)
+    c.write("scripts/m.py", "def f(input, out):\n    open(out, 'w').write('f')\ndef g(input, out):\n    open(out, 'w').write('g')\n")
+    changed_then_rerun(c, lambda: c.write("pipeline.toml", c.read("pipeline.toml").replace("m.py:f", "m.py:g")), ["action changed"])
+
+
+VERSION_OUT = "import sys\ndef f(input, out):\n    open(out, 'w').write('%d.%d\\n' % sys.version_info[:2])\n"
+
+
+def pythons():
+    """Two interpreters of different versions (pyenv's), or Skip."""
+    found = []
+    for v in ["3.11.7", "3.12.1", "3.10.13", "3.13.0"]:
+        p = f"/root/.pyenv/versions/{v}/bin/python3"
+        if os.access(p, os.X_OK):
+            found.append(p)
+    if len(found) < 2:
+        raise Skip("needs two Python versions (pyenv's)")
+    return found[0], found[1]
+
+
+@attack("python")
+def python_interpreter_changed_in_the_pipeline(c):
+    one, two = pythons()
+    py_pipeline(c, pipeline=f'python = "{one}"')
+    c.write("scripts/m.py", VERSION_OUT)
+    changed_then_rerun(c, lambda: c.write("pipeline.toml", c.read("pipeline.toml").replace(one, two)), ["action changed"])
+
+
+@attack("python")
+def python_venv_made_again_with_another_version(c):
+    # The same `python = ".venv/bin/python"`; the venv is made again with
+    # another Python (`rm -rf .venv; python3.12 -m venv .venv`).
+    one, two = pythons()
+    subprocess.run([one, "-m", "venv", "--without-pip", c.path(".venv")], check=True)
+    py_pipeline(c, pipeline='python = ".venv/bin/python"')
+    c.write("scripts/m.py", VERSION_OUT)
+
+    def remake():
+        shutil.rmtree(c.path(".venv"))
+        subprocess.run([two, "-m", "venv", "--without-pip", c.path(".venv")], check=True)
+
+    changed_then_rerun(c, remake, changes=())
+
+
+@attack("python")
+def python_another_python3_first_on_path(c):
+    # `python = "python3"` (the default), found on PATH: a conda or pyenv
+    # environment activated before the next run.
+    one, two = pythons()
+    py_pipeline(c)
+    c.write("scripts/m.py", VERSION_OUT)
+    first = {"PATH": os.path.dirname(one) + ":" + os.environ["PATH"]}
+    second = {"PATH": os.path.dirname(two) + ":" + os.environ["PATH"]}
+    expect_code(run_inside(c, "pipeline.toml", env=first), 0)
+    expect_code(run_inside(c, "pipeline.toml", env=second), 0)
+    same_as_scratch(c, "pipeline.toml", env=second, what="after PATH changed")
+
+
+@attack("python")
+def python_pyenv_local_version_changed(c):
+    # `pyenv local 3.12.1` writes `.python-version` in root: the shim on
+    # PATH runs another interpreter.
+    one, two = pythons()
+    shims = "/root/.pyenv/shims"
+    if not os.access(os.path.join(shims, "python3"), os.X_OK):
+        raise Skip("no pyenv shims")
+    env = {"PATH": shims + ":" + os.environ["PATH"], "PYENV_ROOT": "/root/.pyenv"}
+    c.env.pop("PYENV_VERSION", None)
+    py_pipeline(c)
+    c.write("scripts/m.py", VERSION_OUT).write(".python-version", one.split("/")[-3] + "\n")
+    changed_then_rerun(c, lambda: c.write(".python-version", two.split("/")[-3] + "\n"), env=env)
+
+
+@attack("python")
+def python_with_value_changed(c):
+    py_pipeline(c, step="with = { scale = 2 }")
+    c.write("scripts/m.py", "def f(input, out, scale):\n    open(out, 'w').write(str(scale))\n")
+    changed_then_rerun(c, lambda: c.write("pipeline.toml", c.read("pipeline.toml").replace("scale = 2", "scale = 2.5")), ["action changed"])
+
+
+@attack("python")
+def python_with_template_whose_rendering_changes(c):
+    py_pipeline(c, step='with = { title = "{{ vars.prefix }}-{{ stem }}" }')
+    c.write("pipeline.toml", c.read("pipeline.toml") + '\n[vars]\nprefix = "one"\n')
+    c.write("scripts/m.py", "def f(input, out, title):\n    open(out, 'w').write(title)\n")
+    changed_then_rerun(c, lambda: c.write("pipeline.toml", c.read("pipeline.toml").replace('"one"', '"two"')), ["action changed"])
+    # And through --set, then back without it.
+    expect_code(c.run("pipeline.toml", "--set", "prefix=three"), 0)
+    expect(c.read("build/a.txt") == "three-a", f"--set: {c.read('build/a.txt')!r}")
+    expect_code(c.run("pipeline.toml"), 0)
+    expect(c.read("build/a.txt") == "two-a", f"after --set: {c.read('build/a.txt')!r}")
+
+
+@attack("python")
+def python_project_folder_moved(c):
+    # The function is given `pipeline` (with root, an absolute path); the
+    # same run step naming `{{ pipeline.root }}` runs again after a move.
+    py_pipeline(c)
+    c.write("scripts/m.py", "def f(input, out, pipeline):\n    open(out, 'w').write(pipeline['root'])\n")
+    expect_code(run_inside(c, "pipeline.toml"), 0)
+    moved = c.dir + "-moved"
+    os.rename(c.dir, moved)
+    c.dir = moved
+    expect_code(run_inside(c, "pipeline.toml"), 0)
+    expect(c.read("build/a.txt") == os.path.realpath(moved), f"after moving the folder: {c.read('build/a.txt')!r}")
+
+
+@attack("python")
+def python_threads_changed(c):
+    # `threads` sets OMP_NUM_THREADS & co. in the worker's environment.
+    py_pipeline(c, step="threads = 1")
+    c.write("scripts/m.py", "import os\ndef f(input, out):\n    open(out, 'w').write(os.environ['OMP_NUM_THREADS'])\n")
+    changed_then_rerun(c, lambda: c.write("pipeline.toml", c.read("pipeline.toml").replace("threads = 1", "threads = 2")))
+
+
+def edited_during_run(c, step_each, first_run_edits):
+    for k in "abc":
+        c.write(f"data/{k}.txt", k + "\n")
+    c.write("scripts/helper.py", "V = 1\n").write(
+        "scripts/m.py",
+        "import helper, os\ndef f(input, out, key):\n    open(out, 'w').write(str(helper.V))\n"
+        "    if key == 'a' and os.path.exists('edit-now'):\n"
+        "        open('scripts/helper.py', 'w').write('V = 2222\\n')\n        os.remove('edit-now')\n",
+    )
+    c.pipeline(
+        f"""
+[pipeline]
+out = "build"
+jobs = 1
+[inputs.data]
+glob = "data/*.txt"
+[[steps]]
+name = "copy"
+each = "data"
+run = ["cp", "{{{{ input }}}}", "{{{{ out }}}}"]
+out = "copy/{{{{ key }}}}.txt"
+[[steps]]
+name = "py"
+each = "{step_each}"
+python = "scripts/m.py:f"
+out = "py/{{{{ key }}}}.txt"
+"""
+    )
+    edits = ["scripts/helper.py", "edit-now"]
+    if not first_run_edits:
+        expect_code(run_inside(c, "pipeline.toml"), 0)
+        for k in "abc":
+            c.write(f"data/{k}.txt", k + "2\n")
+    # The helper is edited during the call of task a (as a user saving it
+    # in an editor while the run goes on): b and c ran with V = 1.
+    c.write("edit-now", "")
+    expect_code(run_inside(c, "pipeline.toml", changes=edits), 0)
+    expect(c.read("scripts/helper.py") == "V = 2222\n", "the helper was not edited")
+    expect_code(run_inside(c, "pipeline.toml"), 0)
+    got = {k: c.read(f"build/py/{k}.txt") for k in "abc"}
+    expect(set(got.values()) == {"2222"}, f"the run after: outputs {got} with helper V = 2222; explain said:\n" + c.run("run", "-n", "--explain", "pipeline.toml")[1])
+
+
+@attack("python")
+def python_helper_edited_during_the_run_fingerprints_taken_before(c):
+    edited_during_run(c, "data", first_run_edits=False)
+
+
+@attack("python")
+def python_helper_edited_during_the_first_run(c):
+    edited_during_run(c, "copy", first_run_edits=True)
+
+
+@attack("python")
+def python_helper_edited_during_the_run_downstream_of_a_step(c):
+    # The tasks of `py` follow a step that ran: their fingerprints are taken
+    # when they start, after the worker imported the helper.
+    edited_during_run(c, "copy", first_run_edits=False)
+
+
+WAITER = """
+import os, time
+def f(input, out, key):
+    open('marks/pid-' + key, 'w').write(str(os.getpid()))
+    value = open(input).read()
+    while not os.path.exists('marks/go'):
+        time.sleep(0.02)
+    open(out, 'w').write(value)
+"""
+
+
+@attack("python")
+def python_worker_killed_mid_call_then_rerun(c):
+    py_pipeline(c)
+    c.write("scripts/m.py", WAITER).write("marks/.keep", "")
+    p = c.spawn("pipeline.toml")
+    wait_for(lambda: c.exists("marks/pid-a") and c.read("marks/pid-a"), "the call")
+    os.kill(int(c.read("marks/pid-a")), signal.SIGKILL)
+    expect(p.wait() == 1, "the killed worker's task did not fail")
+    expect(not c.exists("build/a.txt"), "an output from a killed call")
+    c.write("marks/go", "")
+    os.remove(c.path("marks/pid-a"))
+    rc, out, err = c.run("pipeline.toml")
+    expect(rc == 0 and "1 ok" in err, f"the re-run\n{err}")
+    expect(c.read("build/a.txt") == "a\n", "wrong output")
+
+
+@attack("python")
+def python_runner_killed_mid_call_then_changed_input(c):
+    py_pipeline(c)
+    c.write("scripts/m.py", WAITER).write("marks/.keep", "")
+    p = c.spawn("pipeline.toml")
+    wait_for(lambda: c.exists("marks/pid-a") and c.read("marks/pid-a"), "the call")
+    worker = int(c.read("marks/pid-a"))
+    p.kill()
+    p.wait()
+    wait_for(lambda: not alive(worker), "the worker to die with runner", seconds=10)
+    c.write("data/a.txt", "new\n")
+    c.write("marks/go", "")
+    expect_code(c.run("pipeline.toml"), 0)
+    expect(c.read("build/a.txt") == "new\n", f"stale output {c.read('build/a.txt')!r}")
+
+
+@attack("python")
+def python_function_writes_its_output_then_raises(c):
+    py_pipeline(c)
+    body = "def f(input, out):\n    open(out, 'w').write(open(input).read())\n    if 'bad' in open(input).read():\n        raise ValueError('bad input')\n"
+    c.write("scripts/m.py", body)
+    expect_code(c.run("pipeline.toml"), 0)
+    c.write("data/a.txt", "bad\n")
+    expect_code(c.run("pipeline.toml"), 1, "the raising call")
+    expect(c.read("build/a.txt") == "a\n", f"the failed call's output was kept: {c.read('build/a.txt')!r}")
+    expect(not [f for f in tree(c.path("build")) if ".tmp-" in f], "a temporary output was left")
+    rc, out, err = c.run("pipeline.toml")
+    expect(rc == 1 and "1 up to date" not in err, f"a failed task counted up to date\n{err}")
+    c.write("data/a.txt", "good\n")
+    expect_code(c.run("pipeline.toml"), 0)
+    expect(c.read("build/a.txt") == "good\n", "wrong output after the fix")
+
+
+def stale_pycache(c, put_back_mtime):
+    # A __pycache__ left by the user's own `python -c "import helper"` (a
+    # test suite, an IDE): Python trusts a .pyc whose recorded source mtime
+    # (whole seconds) and size match the source's.
+    py_pipeline(c)
+    c.write("scripts/m.py", HELPER_USER).write("scripts/helper.py", "V = 1\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if put_back_mtime:
+        subprocess.run([sys.executable, "-c", "import helper"], cwd=c.path("scripts"), env=env, check=True)
+        expect_code(run_inside(c, "pipeline.toml"), 0)
+        st = os.stat(c.path("scripts/helper.py"))
+        c.write("scripts/helper.py", "V = 2\n")
+        os.utime(c.path("scripts/helper.py"), ns=(st.st_atime_ns, st.st_mtime_ns))
+    else:
+        # At the start of a second, so that the edit below falls in it.
+        time.sleep(1 - time.time() % 1 + 0.05)
+        c.write("scripts/helper.py", "V = 0\n")
+        subprocess.run([sys.executable, "-c", "import helper"], cwd=c.path("scripts"), env=env, check=True)
+        st = os.stat(c.path("scripts/helper.py"))
+        c.write("scripts/helper.py", "V = 2\n")
+        if int(os.stat(c.path("scripts/helper.py")).st_mtime) != int(st.st_mtime):
+            raise Skip("the edit fell in another second than the .pyc")
+    expect_code(run_inside(c, "pipeline.toml"), 0)
+    expect(
+        c.read("build/a.txt") == "a 2\n",
+        f"helper.py says V = 2, the output {c.read('build/a.txt')!r}; the run after says: "
+        + c.run("pipeline.toml")[2].strip().splitlines()[-1],
+    )
+
+
+@attack("python")
+def python_stale_pycache_with_mtime_put_back(c):
+    stale_pycache(c, put_back_mtime=True)
+
+
+@attack("python")
+def python_stale_pycache_edit_in_the_same_second(c):
+    stale_pycache(c, put_back_mtime=False)
+
+
 # ------------------------------------------------------------- outside ----
 
 
