@@ -1077,6 +1077,80 @@ def python_stale_pycache_edit_in_the_same_second(c):
     stale_pycache(c, put_back_mtime=False)
 
 
+@attack("python")
+def python_with_value_names_a_file_under_root(c):
+    # As `run = ["python3", "fit.py", "--config", "conf/params.json"]`
+    # would name it (and the scan would make it a dependency).
+    py_pipeline(c, step='with = { config = "conf/params.json" }')
+    c.write("scripts/m.py", "def f(input, out, config):\n    open(out, 'w').write(open(config).read())\n")
+    c.write("conf/params.json", '{"scale": 1}\n')
+    changed_then_rerun(c, lambda: c.write("conf/params.json", '{"scale": 2}\n'), ["conf/params.json"])
+
+
+@attack("python")
+def python_with_template_names_a_sidecar_file(c):
+    # `with = { meta = "data/{{ stem }}.meta" }`: a file beside each input.
+    py_pipeline(c, step='with = { meta = "data/{{ stem }}.meta" }')
+    c.write("scripts/m.py", "def f(input, out, meta):\n    open(out, 'w').write(open(meta).read())\n")
+    c.write("data/a.meta", "one\n")
+    changed_then_rerun(c, lambda: c.write("data/a.meta", "two\n"), ["data/a.meta"])
+
+
+@attack("python")
+def python_new_package_shadows_the_imported_module(c):
+    # helper.py made into a package helper/ (the old file left behind):
+    # Python imports the package first.
+    py_pipeline(c)
+    c.write("scripts/m.py", HELPER_USER).write("scripts/helper.py", "V = 1\n")
+    changed_then_rerun(c, lambda: c.write("scripts/helper/__init__.py", "V = 2\n"), ["scripts/helper/__init__.py"])
+
+
+@attack("python")
+def python_new_module_earlier_on_sys_path(c):
+    py_pipeline(c)
+    c.write(
+        "scripts/m.py",
+        "import os, sys\nsys.path.insert(0, os.path.join(os.getcwd(), 'overrides'))\n" + HELPER_USER,
+    ).write("scripts/helper.py", "V = 1\n").write("overrides/README", "local overrides of scripts/\n")
+    changed_then_rerun(c, lambda: c.write("overrides/helper.py", "V = 2\n"), ["overrides/helper.py"])
+
+
+@attack("python")
+def python_pipeline_env_changed(c):
+    py_pipeline(c, pipeline='env = { SCALE = "1" }')
+    c.write("scripts/m.py", "import os\ndef f(input, out):\n    open(out, 'w').write(os.environ['SCALE'])\n")
+    changed_then_rerun(c, lambda: c.write("pipeline.toml", c.read("pipeline.toml").replace('"1"', '"2"')), ["action changed"])
+
+
+PROTOCOL_WORKER = r"""
+import json, os, sys
+import wordhelper
+requests = os.fdopen(int(os.environ["RUNNER_REQUEST_FD"]), "r")
+replies = os.fdopen(int(os.environ["RUNNER_REPLY_FD"]), "w")
+replies.write(json.dumps({"ready": True, "deps": ["scripts/wordhelper.py"]}) + "\n")
+replies.flush()
+for line in requests:
+    req = json.loads(line)
+    with open(req["args"]["out"], "w") as f:
+        f.write(wordhelper.WORD + "\n")
+    replies.write(json.dumps({"id": req["id"], "ok": True}) + "\n")
+    replies.flush()
+"""
+
+
+@attack("python")
+def worker_step_program_and_reported_deps_edited(c):
+    for k in "ab":
+        c.write(f"data/{k}.txt", k + "\n")
+    c.write("scripts/w.py", PROTOCOL_WORKER).write("scripts/wordhelper.py", "WORD = 'one'\n")
+    c.pipeline(
+        '[pipeline]\nout = "build"\n[inputs.data]\nglob = "data/*.txt"\n'
+        '[[steps]]\nname = "w"\neach = "data"\nworker = ["python3", "scripts/w.py"]\nout = "{{ key }}.txt"\n'
+    )
+    changed_then_rerun(c, lambda: c.write("scripts/wordhelper.py", "WORD = 'two'\n"), ["scripts/wordhelper.py"])
+    changed_then_rerun(c, lambda: c.write("scripts/w.py", PROTOCOL_WORKER.replace("WORD + ", "WORD + '!' + ")), ["scripts/w.py"])
+
+
 # --------------------------------------------------------------- table ----
 #
 # Built-in table steps and plots: inputs rewritten in place, each table
