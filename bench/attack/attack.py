@@ -1151,6 +1151,21 @@ def worker_step_program_and_reported_deps_edited(c):
     changed_then_rerun(c, lambda: c.write("scripts/w.py", PROTOCOL_WORKER.replace("WORD + ", "WORD + '!' + ")), ["scripts/w.py"])
 
 
+@attack("python")
+def python_module_replaced_in_sys_modules_under_one_name(c):
+    # A plugin loader that loads plugins/KEY.py under one module name: the
+    # second call replaces an entry of sys.modules instead of adding one.
+    py_pipeline(c, pipeline="jobs = 1", keys="ab", step='with = { kind = "{{ stem }}" }')
+    c.write(
+        "scripts/m.py",
+        "import importlib.util, sys\ndef f(input, out, kind):\n"
+        "    spec = importlib.util.spec_from_file_location('plugin', 'plugins/%s.py' % kind)\n"
+        "    m = importlib.util.module_from_spec(spec)\n    sys.modules['plugin'] = m\n    spec.loader.exec_module(m)\n"
+        "    open(out, 'w').write(m.V)\n",
+    ).write("plugins/a.py", "V = 'a1'\n").write("plugins/b.py", "V = 'b1'\n")
+    changed_then_rerun(c, lambda: c.write("plugins/b.py", "V = 'b2'\n"), ["plugins/b.py"])
+
+
 # --------------------------------------------------------------- table ----
 #
 # Built-in table steps and plots: inputs rewritten in place, each table
