@@ -1166,6 +1166,39 @@ def python_module_replaced_in_sys_modules_under_one_name(c):
     changed_then_rerun(c, lambda: c.write("plugins/b.py", "V = 'b2'\n"), ["plugins/b.py"])
 
 
+@attack("python")
+def python_project_under_the_interpreters_prefix(c):
+    # Debian's python3 has sys.prefix = /usr; Docker images often keep the
+    # project in /usr/src/app. Every file under the prefix is taken for an
+    # installed package.
+    python = "/usr/bin/python3"
+    prefix = subprocess.run([python, "-c", "import sys; print(sys.base_prefix)"], capture_output=True, text=True).stdout.strip() if os.access(python, os.X_OK) else ""
+    if prefix != "/usr" or not os.access("/usr/src", os.W_OK):
+        raise Skip("needs /usr/bin/python3 with prefix /usr and a writable /usr/src")
+    shutil.rmtree(c.dir)
+    c.dir = tempfile.mkdtemp(prefix="runner-attack-", dir="/usr/src")
+    py_pipeline(c, pipeline=f'python = "{python}"')
+    c.write("scripts/m.py", HELPER_USER).write("scripts/helper.py", "V = 1\n")
+    changed_then_rerun(c, lambda: c.write("scripts/helper.py", "V = 2\n"), ["scripts/helper.py"])
+
+
+@attack("python")
+def python_helper_imported_through_a_link_to_root(c):
+    # sys.path names root through a symbolic link (a home folder that is a
+    # link on a cluster: /home/u -> /gpfs/home/u); the worker's working
+    # directory is the physical path.
+    link = c.dir + "-link"
+    os.symlink(c.dir, link)
+    try:
+        py_pipeline(c)
+        c.write(
+            "scripts/m.py", f"import sys\nsys.path.insert(0, {link + '/lib'!r})\n" + HELPER_USER
+        ).write("lib/helper.py", "V = 1\n")
+        changed_then_rerun(c, lambda: c.write("lib/helper.py", "V = 2\n"), ["lib/helper.py"])
+    finally:
+        os.remove(link)
+
+
 # --------------------------------------------------------------- table ----
 #
 # Built-in table steps and plots: inputs rewritten in place, each table
