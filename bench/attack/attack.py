@@ -1199,6 +1199,36 @@ def python_helper_imported_through_a_link_to_root(c):
         os.remove(link)
 
 
+@attack("python")
+def python_worker_exits_0_in_the_middle_of_a_call(c):
+    py_pipeline(c)
+    c.write("scripts/m.py", "import os\ndef f(input, out):\n    open(out, 'w').write('half')\n    os._exit(0)\n")
+    rc, out, err = c.run("pipeline.toml")
+    expect(rc == 1, f"a call whose worker exited without a reply: exit {rc}\n{err}")
+    expect(not c.exists("build/a.txt"), "its output was renamed into place")
+    rc, out, err = c.run("pipeline.toml")
+    expect(rc == 1 and "1 up to date" not in err, f"the next run\n{err}")
+
+
+@attack("python")
+def python_thread_writes_the_output_after_the_reply(c):
+    # The function leaves a thread that writes through its open file after
+    # the reply (the worker lives on): the output no longer matches its
+    # record, and the next run must not take it as up to date.
+    py_pipeline(c, pipeline="jobs = 1", keys="ab")
+    c.write(
+        "scripts/m.py",
+        "import threading, time\ndef f(input, out, key):\n    fh = open(out, 'w')\n    fh.write('good\\n')\n    fh.flush()\n"
+        "    def late():\n        time.sleep(0.3)\n        fh.write('evil\\n')\n        fh.close()\n"
+        "    if key == 'a':\n        threading.Thread(target=late).start()\n    else:\n        time.sleep(0.6)\n        fh.close()\n",
+    )
+    expect_code(run_inside(c, "pipeline.toml"), 0)
+    if c.read("build/a.txt") == "good\n":
+        raise Skip("the thread did not write before the worker ended")
+    rc, out, err = c.run("run", "-n", "--explain", "pipeline.toml")
+    expect("# py a:" in out and "1 task up to date" in out, f"an output changed after its record was taken as up to date:\n{out}{err}")
+
+
 # --------------------------------------------------------------- table ----
 #
 # Built-in table steps and plots: inputs rewritten in place, each table
