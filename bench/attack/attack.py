@@ -1229,6 +1229,17 @@ def python_thread_writes_the_output_after_the_reply(c):
     expect("# py a:" in out and "1 task up to date" in out, f"an output changed after its record was taken as up to date:\n{out}{err}")
 
 
+@attack("python")
+def python_max_tasks_per_worker_changed(c):
+    # Not part of the fingerprint (it is for leaking libraries): a pure
+    # function's outputs are the same with any value, and nothing runs.
+    py_pipeline(c, keys="abc", step="max_tasks_per_worker = 1")
+    c.write("scripts/m.py", HELPER_USER).write("scripts/helper.py", "V = 1\n")
+    changed_then_rerun(c, lambda: c.write("pipeline.toml", c.read("pipeline.toml").replace("max_tasks_per_worker = 1", "max_tasks_per_worker = 2")))
+    rc, out, err = c.run("pipeline.toml")
+    expect(rc == 0 and "3 up to date" in err, err)
+
+
 # --------------------------------------------------------------- table ----
 #
 # Built-in table steps and plots: inputs rewritten in place, each table
