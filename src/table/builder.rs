@@ -5,6 +5,7 @@
 //! not fit as `invalid`.
 
 use super::options::{ColumnType, ReadOptions};
+use super::records::Record;
 use super::text::{Text, TextBuilder};
 #[cfg(test)]
 use super::time::parse_iso;
@@ -148,8 +149,8 @@ impl<'a> TableBuilder<'a> {
 }
 
 impl Sink for TableBuilder<'_> {
-    fn byte_row(&mut self, _line: u64, record: &csv::ByteRecord) -> std::io::Result<()> {
-        for (column, bytes) in self.columns.iter_mut().zip(record) {
+    fn byte_row(&mut self, _line: u64, record: &Record<'_>) -> std::io::Result<()> {
+        for (column, bytes) in self.columns.iter_mut().zip(record.iter()) {
             if let Some(column) = column {
                 column.push(&Cell::Bytes(bytes), self.rows, self.options, self.keep_text);
             }

@@ -22,6 +22,7 @@ mod error;
 mod jsonl;
 mod options;
 mod parquet;
+mod records;
 mod shared;
 mod text;
 mod time;
@@ -122,7 +123,7 @@ pub(crate) trait Sink {
     /// One CSV/TSV row: the same as `row` with every cell `Cell::Bytes`
     /// (what it does by default); a sink that reads every cell may take
     /// them faster straight from the record.
-    fn byte_row(&mut self, line: u64, record: &csv::ByteRecord) -> std::io::Result<()> {
+    fn byte_row(&mut self, line: u64, record: &records::Record<'_>) -> std::io::Result<()> {
         self.row(line, &mut record.iter().map(Cell::Bytes))
     }
     /// Whether the sink needs no more rows: the reader may stop early
