@@ -159,6 +159,13 @@ impl Sink for TableBuilder<'_> {
         Ok(())
     }
 
+    fn expect_rows(&mut self, rows: usize) {
+        let more = rows.saturating_sub(self.rows);
+        for column in self.columns.iter_mut().flatten() {
+            column.reserve(more);
+        }
+    }
+
     fn column(&mut self, name: String) {
         let builder = self.select.wants(&name).then(|| {
             let forced = self.options.forced(&name);
@@ -378,6 +385,16 @@ impl ColumnBuilder {
         match self.forced {
             None => self.push_auto(cell, row, raw, number, keep_text),
             Some(forced) => self.push_forced(forced, cell, raw, number),
+        }
+    }
+
+    /// Makes room for `more` cells.
+    fn reserve(&mut self, more: usize) {
+        match &mut self.state {
+            State::Pending(_) | State::Text(None) => {}
+            State::Numbers(v) => v.reserve(more),
+            State::Times(v, _) => v.reserve(more),
+            State::Text(Some(b)) => b.reserve(more),
         }
     }
 

@@ -19,6 +19,9 @@ use crate::cancel::Cancel;
 /// Rows between two checks of the cancellation flag.
 pub(super) const CHECK_EVERY: u64 = 4096;
 
+/// Rows read before the sink is told how many to expect in all.
+const ESTIMATE_AFTER: u64 = 1000;
+
 /// The file's bytes as UTF-8 (or, for UTF-8 files, as they are: invalid
 /// bytes are shown lossily later), without a byte-order mark. Opening the
 /// same file twice gives the same bytes, so byte offsets agree.
@@ -116,7 +119,9 @@ pub(super) fn scan(
         sink.column(name);
     }
     let mut rows: u64 = 0;
+    let mut first = None;
     while let Some(position) = next(&mut records)? {
+        let first = *first.get_or_insert(position.byte);
         let record = records.record();
         if record.len() != expected {
             // A quote that never closes swallows the rest of the file into
@@ -135,6 +140,9 @@ pub(super) fn scan(
             ));
         }
         rows += 1;
+        if rows == ESTIMATE_AFTER {
+            expect_rows(path, sink, first, position.byte, rows);
+        }
         if rows.is_multiple_of(CHECK_EVERY) && cancel.is_cancelled() {
             return Err(TableError::new(path, None, TableErrorKind::Interrupted));
         }
@@ -152,6 +160,20 @@ pub(super) fn scan(
         return Err(unterminated(path, opened));
     }
     Ok(())
+}
+
+/// Tells `sink` about how many rows the file has: as many as its size
+/// holds, at the size of the `rows` rows from byte `first` to byte `now`
+/// (and a little more; a file read through a decoder is about as long).
+fn expect_rows(path: &Path, sink: &mut dyn Sink, first: u64, now: u64, rows: u64) {
+    let Ok(size) = std::fs::metadata(path).map(|m| m.len()) else {
+        return;
+    };
+    let per_row = (now - first) / (rows - 1);
+    if per_row > 0 {
+        let expected = size / per_row;
+        sink.expect_rows((expected + expected / 16) as usize);
+    }
 }
 
 pub(super) fn output_error(path: &Path, line: u64, err: io::Error) -> TableError {

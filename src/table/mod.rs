@@ -131,6 +131,9 @@ pub(crate) trait Sink {
     fn done(&self) -> bool {
         false
     }
+    /// About how many rows the file has in all (from its size and its
+    /// first rows), so that columns can make room once.
+    fn expect_rows(&mut self, _rows: usize) {}
 }
 
 /// The delimiter of a delimited file: the option, else by format.

@@ -353,6 +353,15 @@ impl TextBuilder {
         }
     }
 
+    /// Makes room for the codes of `more` cells.
+    pub(crate) fn reserve(&mut self, more: usize) {
+        match &mut self.codes {
+            Codes::U8(v) => v.reserve(more),
+            Codes::U16(v) => v.reserve(more),
+            Codes::U32(v) => v.reserve(more),
+        }
+    }
+
     /// Appends a missing cell.
     pub(crate) fn push_missing(&mut self) {
         self.codes.push(0);
