@@ -62,8 +62,7 @@ enum Fast {
 pub(super) struct Records<R> {
     source: R,
     delimiter: u8,
-    /// `delimiter` in every byte of a word.
-    delimiters: u64,
+    finder: Finder,
     /// Whether the fast path may be used (a delimiter other than a quote or
     /// a line end).
     fast: bool,
@@ -93,17 +92,65 @@ pub(super) struct Records<R> {
     ends: Vec<usize>,
 }
 
-/// `b` in every byte of a word.
-fn splat(b: u8) -> u64 {
-    u64::from_ne_bytes([b; 8])
+/// Finds the bytes that matter to the fast path (the delimiter, `\n`,
+/// `"`) 16 at a time.
+#[derive(Clone, Copy)]
+struct Finder {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    splats: [std::arch::x86_64::__m128i; 3],
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    bytes: [u8; 3],
 }
 
-/// The high bit of each byte of `word` that is zero, exactly (no carry
-/// from one byte into the next).
-#[inline(always)]
-fn zero_bytes(word: u64) -> u64 {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    !(((word & LOW7).wrapping_add(LOW7)) | word | LOW7)
+impl Finder {
+    fn new(delimiter: u8) -> Finder {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        {
+            use std::arch::x86_64::_mm_set1_epi8;
+            // SAFETY: SSE2 is enabled in this build (the `cfg` above).
+            let splat = |b: u8| unsafe { _mm_set1_epi8(b as i8) };
+            Finder {
+                splats: [splat(delimiter), splat(b'\n'), splat(b'"')],
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+        Finder {
+            bytes: [delimiter, b'\n', b'"'],
+        }
+    }
+
+    /// Bit `i` is set when `block[i]` is one of the three bytes (SSE2, in
+    /// every x86-64 processor: three comparisons and a mask).
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[inline(always)]
+    fn find(&self, block: &[u8; 16]) -> u32 {
+        use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128};
+        let v: __m128i = bytemuck::cast(*block);
+        let [a, b, c] = self.splats;
+        // SAFETY: SSE2 is enabled in this build (the `cfg` above).
+        unsafe {
+            let hits = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, a), _mm_cmpeq_epi8(v, b)),
+                _mm_cmpeq_epi8(v, c),
+            );
+            _mm_movemask_epi8(hits) as u32
+        }
+    }
+
+    /// The same, byte by byte (the compiler vectorizes it).
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[inline(always)]
+    fn find(&self, block: &[u8; 16]) -> u32 {
+        find_bytes(self.bytes, block)
+    }
+}
+
+/// `Finder::find`, byte by byte.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+fn find_bytes([a, b, c]: [u8; 3], block: &[u8; 16]) -> u32 {
+    block.iter().enumerate().fold(0, |mask, (i, &x)| {
+        mask | (u32::from(x == a || x == b || x == c) << i)
+    })
 }
 
 impl<R: Read> Records<R> {
@@ -123,7 +170,7 @@ impl<R: Read> Records<R> {
         Records {
             source,
             delimiter,
-            delimiters: splat(delimiter),
+            finder: Finder::new(delimiter),
             fast: !matches!(delimiter, b'"' | b'\n' | b'\r'),
             buf: vec![0; chunk],
             start: 0,
@@ -225,16 +272,15 @@ impl<R: Read> Records<R> {
             return Fast::Slow;
         }
         let text = &self.buf[..self.filled];
-        let (delimiter, delimiters) = (self.delimiter, self.delimiters);
-        let (newlines, quotes) = (splat(b'\n'), splat(b'"'));
+        let (delimiter, finder) = (self.delimiter, self.finder);
         let bounds = &mut self.bounds;
         bounds.clear();
         // The field being read starts at `field`; bytes from `at` on are
         // not looked at yet.
         let mut field = self.start;
         let mut at = self.start;
-        'words: loop {
-            let width = (text.len() - at).min(8);
+        'blocks: loop {
+            let width = (text.len() - at).min(16);
             if width == 0 {
                 // The end of the bytes read, inside the record.
                 if !self.eof {
@@ -244,22 +290,16 @@ impl<R: Read> Records<R> {
                 bounds.push((field, end));
                 return self.plain(end, text.len());
             }
-            let word = match text.get(at..at + 8) {
-                Some(bytes) => u64::from_le_bytes(bytes.try_into().unwrap_or_default()),
+            let mut found = match text.get(at..at + 16) {
+                Some(block) => finder.find(block.try_into().unwrap_or(&[0; 16])),
                 None => {
-                    let mut word = [0u8; 8];
-                    word[..width].copy_from_slice(&text[at..]);
-                    u64::from_le_bytes(word)
+                    let mut block = [0u8; 16];
+                    block[..width].copy_from_slice(&text[at..]);
+                    finder.find(&block) & ((1 << width) - 1)
                 }
             };
-            let mut found = zero_bytes(word ^ delimiters)
-                | zero_bytes(word ^ newlines)
-                | zero_bytes(word ^ quotes);
-            if width < 8 {
-                found &= (1u64 << (8 * width)) - 1;
-            }
             while found != 0 {
-                let i = at + (found.trailing_zeros() / 8) as usize;
+                let i = at + found.trailing_zeros() as usize;
                 found &= found - 1;
                 let byte = text[i];
                 if byte == delimiter {
@@ -285,7 +325,7 @@ impl<R: Read> Records<R> {
                         Some(&b) if b == delimiter => {
                             field = close + 2;
                             at = field;
-                            continue 'words;
+                            continue 'blocks;
                         }
                         Some(b'\n') => return self.plain(close, close + 2),
                         Some(b'\r') => match text.get(close + 2) {
@@ -481,6 +521,27 @@ mod tests {
                 .map(|_| alphabet[(random() % alphabet.len() as u64) as usize])
                 .collect();
             check(&text, b',');
+        }
+    }
+
+    /// The bytes the fast path looks for, 16 at a time: SSE2's mask is the
+    /// byte-by-byte one.
+    #[test]
+    fn blocks_find_what_bytes_find() {
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        for delimiter in [b',', b';', b'\t', 0, 0xFF] {
+            let finder = Finder::new(delimiter);
+            for _ in 0..2000 {
+                let mut block = [0u8; 16];
+                for b in &mut block {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    *b = [delimiter, b'\n', b'"', b'a', 0, 0xFF, b','][(seed % 7) as usize];
+                }
+                let expected = find_bytes([delimiter, b'\n', b'"'], &block);
+                assert_eq!(finder.find(&block), expected, "{block:?}");
+            }
         }
     }
 
