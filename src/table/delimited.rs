@@ -170,8 +170,7 @@ fn expect_rows(path: &Path, sink: &mut dyn Sink, first: u64, now: u64, rows: u64
         return;
     };
     let per_row = (now - first) / (rows - 1);
-    if per_row > 0 {
-        let expected = size / per_row;
+    if let Some(expected) = size.checked_div(per_row) {
         sink.expect_rows((expected + expected / 16) as usize);
     }
 }
