@@ -131,7 +131,7 @@ mod tests {
             .open(dir.join("lock"))
             .unwrap();
         other.try_lock().unwrap();
-        write!(other, "{pid} 2026-11-30T00:00:00Z\n").unwrap();
+        writeln!(other, "{pid} 2026-11-30T00:00:00Z").unwrap();
         other
     }
 
