@@ -388,8 +388,10 @@ fn open_uses_the_desktop_opener() {
         .expect_code(0);
     // The opener is started detached: wait for what it writes (the limit
     // only ends a hang; 10 s was too short for a machine under load).
+    // The shell creates the file before `echo` writes: wait for the line.
+    let written = || std::fs::read_to_string(t.path("opened")).is_ok_and(|s| s.ends_with('\n'));
     let start = Instant::now();
-    while !t.exists("opened") && start.elapsed() < Duration::from_secs(300) {
+    while !written() && start.elapsed() < Duration::from_secs(300) {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(
