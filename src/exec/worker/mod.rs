@@ -4,16 +4,20 @@
 //! their steps have nothing left to run, and never left behind.
 //!
 //! Steps whose workers would be started the same way (same argv, root and
-//! environment: two functions of one module) share them. A pool thread runs
-//! one task at a time, so at most `jobs` workers of a kind are ever busy;
-//! see DESIGN.md for how many are alive.
+//! environment: two functions of one module) share them. Calls run in
+//! lanes (a pool slot each, lane.rs): one call per lane at a time, so at
+//! most `jobs` workers of a kind are ever busy, and a second call may
+//! queue its request behind the running one; see DESIGN.md for how many
+//! are alive.
 
 mod command;
+mod lane;
 mod process;
 mod protocol;
+mod split;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -23,8 +27,9 @@ use crate::exec::group::Isolation;
 use crate::exec::process::{Exit, KILL_GRACE, Log, signal_name};
 use crate::state::{Registration, Writer};
 use command::worker_command;
+use lane::{Entry, Lane, LaneGuard};
 use process::{Event, Spawner, Worker, WorkerCommand};
-use protocol::{Hello, Reply};
+use protocol::{Hello, MIN_BOUNDARY, Reply};
 pub(crate) use protocol::{SHIM, Shared, task_args};
 
 /// The version of the embedded shim's behaviour, part of the fingerprint of
@@ -48,6 +53,10 @@ pub(crate) struct WorkerPool<'a> {
     state: Mutex<PoolState>,
     /// A kind's first start ended (others wait for it).
     started: Condvar,
+    /// A call on a lane ended (the call queued behind it goes on).
+    handover: Condvar,
+    /// The id of the next request (unique in the run).
+    next_id: AtomicU64,
     stopping: AtomicBool,
     spawner: Spawner,
     /// Where output a worker writes between two tasks goes
@@ -65,6 +74,9 @@ struct PoolState {
     broken_steps: Vec<Option<Arc<str>>>,
     /// Asked to exit, not reaped yet.
     leaving: Vec<Worker>,
+    /// Per lane (a pool slot): the call running there, and the one queued
+    /// behind it.
+    lanes: Vec<Lane>,
 }
 
 /// The workers of one kind.
@@ -95,6 +107,19 @@ pub(crate) enum CallOutcome {
     Done(FoundDeps),
     /// It failed.
     Failed(CallFailure),
+    /// It was queued behind another call and the run stopped before it
+    /// began: not run.
+    NotStarted,
+}
+
+/// A call's end.
+#[derive(Debug)]
+pub(crate) struct Called {
+    /// How it ended.
+    pub(crate) outcome: CallOutcome,
+    /// When it began, if it waited for a worker busy with another call
+    /// first (its task's time counts from then).
+    pub(crate) began: Option<(Instant, SystemTime)>,
 }
 
 /// Files under root that a worker loaded its code from, as it reported them.
@@ -204,8 +229,11 @@ impl<'a> WorkerPool<'a> {
                 kinds,
                 broken_steps: vec![None; pipeline.steps.len()],
                 leaving: Vec::new(),
+                lanes: Vec::new(),
             }),
             started: Condvar::new(),
+            handover: Condvar::new(),
+            next_id: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
             spawner: Spawner::default(),
             log_dir,
@@ -227,78 +255,111 @@ impl<'a> WorkerPool<'a> {
         self.stopping.load(Ordering::SeqCst)
     }
 
-    /// Runs one call on an idle worker of its kind (started if there is
-    /// none), its output going into `out` and `err`.
-    pub(crate) fn call(&self, call: Call<'_>, out: &mut Log, err: &mut Log) -> CallOutcome {
-        let Some(kind) = self.step_kind.get(call.step).copied().flatten() else {
-            return CallOutcome::Failed(CallFailure::task(
-                crate::error::Internal::new("a call for a step without a worker").to_string(),
-            ));
+    /// The kind of worker that serves `step`'s tasks, if it is a call
+    /// step: calls of one kind may queue behind each other on a lane.
+    pub(crate) fn kind_of(&self, step: usize) -> Option<usize> {
+        self.step_kind.get(step).copied().flatten()
+    }
+
+    /// Runs one call in `lane` (the caller's pool slot): behind the call
+    /// running there, if one is, on its worker (the request sent at once
+    /// when the worker marks the ends of its calls), else on an idle
+    /// worker of its kind or a new one; its output going into `out` and
+    /// `err`.
+    pub(crate) fn call(&self, call: Call<'_>, lane: usize, out: &mut Log, err: &mut Log) -> Called {
+        let Some(kind) = self.kind_of(call.step) else {
+            return Called {
+                outcome: CallOutcome::Failed(CallFailure::task(
+                    crate::error::Internal::new("a call for a step without a worker").to_string(),
+                )),
+                began: None,
+            };
         };
-        // A worker's start (its imports) is not the task's work: it may take
-        // the step's timeout or START_TIMEOUT, whichever is longer.
-        let start_deadline = call.timeout.map(|t| {
-            let t = t.max(START_TIMEOUT);
-            (Instant::now() + t, t)
-        });
-        let mut tries = 0;
-        let (mut worker, id) = loop {
-            let mut worker =
-                match self.checkout(kind, call.step, call.step_name, out, err, start_deadline) {
-                    Ok(worker) => worker,
-                    Err(failure) => return CallOutcome::Failed(failure),
-                };
-            // What it wrote since its last task (a thread it left running)
-            // is no part of this one's output.
-            if let Err(e) = worker.drain_between(&self.log_dir) {
-                self.give_back(kind, worker, call.max_tasks);
-                return CallOutcome::Failed(CallFailure::task(format!(
-                    "cannot write the worker's log: {e}"
-                )));
-            }
-            let id = worker.next_id;
-            worker.next_id += 1;
-            let line = protocol::request(id, call.step_name, call.function, &call.args);
-            tries += 1;
-            match worker.send(&line) {
-                Ok(()) => break (worker, id),
-                // An idle worker that died since its last task (the OOM
-                // killer, say) did not get this task: a fresh one does.
-                Err(_) if tries < 3 => {
+        let request = |id| protocol::request(id, call.step_name, call.function, &call.args);
+        let entry = self.enter(lane, kind, &request);
+        let mut guard = LaneGuard::new(self, lane, kind);
+        let began =
+            matches!(entry, Entry::Handed { .. }).then(|| (Instant::now(), SystemTime::now()));
+        let (worker, outcome) = self.run_call(&call, kind, lane, entry, out, err);
+        guard.disarm();
+        self.leave(lane, kind, worker, call.max_tasks, out, err);
+        Called { outcome, began }
+    }
+
+    /// The request id of a new call.
+    fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Makes a call once it has its place in the lane; the worker to keep
+    /// (`None` when it was ended) and how the call went.
+    fn run_call(
+        &self,
+        call: &Call<'_>,
+        kind: usize,
+        lane: usize,
+        entry: Entry,
+        out: &mut Log,
+        err: &mut Log,
+    ) -> (Option<Worker>, CallOutcome) {
+        let (mut worker, id) = match entry {
+            // Queued: the worker began it as soon as the last call ended.
+            Entry::Handed {
+                worker: Some(worker),
+                sent: Some(id),
+            } => {
+                let mut worker = *worker;
+                if let Err(e) = worker.begin(out, err) {
                     let _ = worker.terminate(out, err);
                     self.end(worker);
+                    return (None, log_failure(e));
                 }
-                Err(e) => {
-                    let _ = worker.terminate(out, err);
-                    self.end(worker);
-                    return CallOutcome::Failed(CallFailure::task(format!(
-                        "cannot send the task to the worker: {e}"
-                    )));
+                (worker, id)
+            }
+            Entry::Handed { worker: None, .. } if self.stopping() => {
+                return (None, CallOutcome::NotStarted);
+            }
+            // A worker given without a request in it (it does not mark the
+            // ends of its calls), none (the last call's died or was
+            // recycled: a new one, not a retry), or a lane of its own.
+            Entry::Handed { worker, .. } => {
+                match self.send(worker.map(|w| *w), kind, call, out, err) {
+                    Ok(sent) => sent,
+                    Err(outcome) => return (None, outcome),
                 }
             }
+            Entry::Free => match self.send(None, kind, call, out, err) {
+                Ok(sent) => sent,
+                Err(outcome) => return (None, outcome),
+            },
         };
+        self.publish(lane, kind, &worker, call.max_tasks);
         let stop = || self.stopping();
         let deadline = call.timeout.map(|t| (Instant::now() + t, t));
-        let event = worker.next_line(out, err, deadline, &stop);
-        let event = match event {
+        let event = match worker.next_line(out, err, deadline, &stop) {
             Ok(event) => event,
             Err(e) => {
                 let _ = worker.terminate(out, err);
                 self.end(worker);
-                return CallOutcome::Failed(CallFailure::task(format!(
-                    "cannot talk to the worker: {e}"
-                )));
+                return (
+                    None,
+                    CallOutcome::Failed(CallFailure::task(format!(
+                        "cannot talk to the worker: {e}"
+                    ))),
+                );
             }
         };
+        let failed = |f: CallFailure| CallOutcome::Failed(f);
         match event {
             Event::Line(line) => match protocol::parse::<Reply>(&line) {
                 Ok(reply) if reply.id != id => {
                     let _ = worker.terminate(out, err);
                     self.end(worker);
-                    CallOutcome::Failed(CallFailure::task(format!(
+                    let reason = format!(
                         "the worker broke the protocol: it answered request {} to request {id}",
                         reply.id
-                    )))
+                    );
+                    (None, failed(CallFailure::task(reason)))
                 }
                 Ok(reply) => {
                     worker.tasks += 1;
@@ -321,34 +382,102 @@ impl<'a> WorkerPool<'a> {
                         if reply.fatal {
                             let mut state = self.lock();
                             state.broken_steps[call.step] = Some(Arc::from(reason.as_str()));
-                            CallOutcome::Failed(CallFailure::step(reason))
+                            failed(CallFailure::step(reason))
                         } else {
-                            CallOutcome::Failed(CallFailure::task(reason))
+                            failed(CallFailure::task(reason))
                         }
                     };
-                    self.give_back(kind, worker, call.max_tasks);
-                    outcome
+                    (Some(worker), outcome)
                 }
                 Err(broken) => {
                     let _ = worker.terminate(out, err);
                     self.end(worker);
-                    CallOutcome::Failed(CallFailure::task(chain(&broken)))
+                    (None, failed(CallFailure::task(chain(&broken))))
                 }
             },
             Event::Died(exit) => {
                 self.end(worker);
-                CallOutcome::Failed(died(exit, "while running this task"))
+                (None, failed(died(exit, "while running this task")))
             }
             Event::TimedOut(t) => {
                 self.end(worker);
-                CallOutcome::Failed(CallFailure::task(format!(
-                    "timed out after {} (its worker's processes were killed; a fresh worker takes the next task)",
-                    humantime::format_duration(t)
-                )))
+                (
+                    None,
+                    failed(CallFailure::task(format!(
+                        "timed out after {} (its worker's processes were killed; a fresh worker takes the next task)",
+                        humantime::format_duration(t)
+                    ))),
+                )
             }
             Event::Interrupted => {
                 self.end(worker);
-                CallOutcome::Failed(CallFailure::interrupted())
+                (None, failed(CallFailure::interrupted()))
+            }
+        }
+    }
+
+    /// Sends a call's request to `given` (a worker handed over idle) or to
+    /// an idle or new worker of its kind, after copying what the worker
+    /// wrote since its last call to its own logs; the worker and the
+    /// request's id.
+    fn send(
+        &self,
+        given: Option<Worker>,
+        kind: usize,
+        call: &Call<'_>,
+        out: &mut Log,
+        err: &mut Log,
+    ) -> Result<(Worker, u64), CallOutcome> {
+        // A worker's start (its imports) is not the task's work: it may take
+        // the step's timeout or START_TIMEOUT, whichever is longer.
+        let start_deadline = call.timeout.map(|t| {
+            let t = t.max(START_TIMEOUT);
+            (Instant::now() + t, t)
+        });
+        let mut given = given;
+        let mut tries = 0;
+        loop {
+            let mut worker = match given.take() {
+                Some(worker) => {
+                    // A reply said that every task of the step fails.
+                    let broken = self.lock().broken_steps[call.step].clone();
+                    if let Some(reason) = broken {
+                        self.give_back(kind, worker, call.max_tasks);
+                        return Err(CallOutcome::Failed(CallFailure::step(reason.as_ref())));
+                    }
+                    worker
+                }
+                None => self
+                    .checkout(kind, call.step, call.step_name, out, err, start_deadline)
+                    .map_err(CallOutcome::Failed)?,
+            };
+            // What it wrote since its last task (a thread it left running)
+            // is no part of this one's output.
+            if let Err(e) = worker
+                .drain_between(&self.log_dir)
+                .and_then(|()| worker.begin(out, err))
+            {
+                self.give_back(kind, worker, call.max_tasks);
+                return Err(log_failure(e));
+            }
+            let id = self.next_id();
+            let line = protocol::request(id, call.step_name, call.function, &call.args);
+            tries += 1;
+            match worker.send(&line) {
+                Ok(()) => return Ok((worker, id)),
+                // An idle worker that died since its last task (the OOM
+                // killer, say) did not get this task: a fresh one does.
+                Err(_) if tries < 3 => {
+                    let _ = worker.terminate(out, err);
+                    self.end(worker);
+                }
+                Err(e) => {
+                    let _ = worker.terminate(out, err);
+                    self.end(worker);
+                    return Err(CallOutcome::Failed(CallFailure::task(format!(
+                        "cannot send the task to the worker: {e}"
+                    ))));
+                }
             }
         }
     }
@@ -511,6 +640,10 @@ impl<'a> WorkerPool<'a> {
             Event::Line(line) => match protocol::parse::<Hello>(&line) {
                 Ok(hello) if hello.ready => {
                     worker.deps = hello.deps.into_iter().map(PathBuf::from).collect();
+                    worker.boundary = hello
+                        .boundary
+                        .filter(|b| b.len() >= MIN_BOUNDARY)
+                        .map(|b| b.into_bytes().into_boxed_slice());
                     Ok(())
                 }
                 Ok(hello) => {
@@ -633,6 +766,13 @@ impl Drop for StartGuard<'_> {
             self.pool.started.notify_all();
         }
     }
+}
+
+/// A call that failed because its log could not be written.
+fn log_failure(e: std::io::Error) -> CallOutcome {
+    CallOutcome::Failed(CallFailure::task(format!(
+        "cannot write the worker's log: {e}"
+    )))
 }
 
 /// The failure of a worker that ended `when` (before it was ready, or
