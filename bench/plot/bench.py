@@ -17,7 +17,9 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import proctree  # noqa: E402  (bench/proctree.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -57,44 +59,14 @@ out = "plots/{{{{ key }}}}.{ext}"
 """
 
 
-def tree_rss_kb(root):
-    """The summed VmRSS of `root` and its descendants."""
-    children, rss = {}, {}
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        rss[int(pid)] = int(line.split()[1])
-                        break
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(pid))
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
-    return total
-
-
 def measured(argv, cwd=None):
     """Runs argv; returns (wall seconds, peak tree RSS in MB), sampling
-    every 10 ms."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss_kb(proc.pid))
-        time.sleep(0.01)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"{argv} failed with exit code {proc.returncode}")
-    return wall, peak / 1024
+    every 10 ms (bench/proctree.py: a sampler that costs the job next to
+    nothing)."""
+    wall, rss, _, err, code = proctree.measure(argv, cwd=cwd)
+    if code != 0:
+        sys.exit(f"{argv} failed with exit code {code}:\n{err[-2000:]}")
+    return wall, rss
 
 
 def fresh(path):

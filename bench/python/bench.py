@@ -16,8 +16,9 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import proctree  # noqa: E402  (bench/proctree.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -67,64 +68,14 @@ def ensure_venv():
     return dict(zip(["python", "numpy", "pandas", "matplotlib"], versions))
 
 
-def descendants(root):
-    """`root` and every process under it, from /proc."""
-    children = {}
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.split("/")[2]))
-    out, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        out.append(pid)
-        stack.extend(children.get(pid, []))
-    return out
-
-
-def memory(pids):
-    """Summed RSS and PSS (MB) of `pids`."""
-    rss = pss = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Rss:"):
-                        rss += int(line.split()[1])
-                    elif line.startswith("Pss:"):
-                        pss += int(line.split()[1])
-        except OSError:
-            continue
-    return rss / 1024, pss / 1024
-
-
-def measure(argv, cwd, env=None):
-    """Wall seconds and the peak summed RSS and PSS (MB) of the process
-    tree, sampled every 50 ms."""
-    peak = [0.0, 0.0]
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            rss, pss = memory(descendants(proc.pid))
-            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
-            done.wait(0.05)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    _, err = proc.communicate()
-    seconds = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    if proc.returncode != 0:
-        sys.exit(f"{argv} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
-    return seconds, peak[0], peak[1]
+def measure(argv, cwd, env=None, pss=False):
+    """Wall seconds, the peak summed RSS (MB) of the process tree and, only
+    when asked, its peak summed PSS (bench/proctree.py: reading PSS costs
+    the job milliseconds a sample, so a run that reads it is not timed)."""
+    seconds, rss, peak_pss, err, code = proctree.measure(argv, cwd, env, every=0.02, pss=pss)
+    if code != 0:
+        sys.exit(f"{argv} failed ({code}):\n{err[-2000:]}")
+    return seconds, rss, peak_pss
 
 
 def fresh(path):
@@ -151,12 +102,14 @@ def load():
     return " ".join(open("/proc/loadavg").read().split()[:3])
 
 
-def row(label, results, note=""):
+def row(label, results, note="", memory=()):
+    """A table row: seconds of the timed `results`; memory of those and of
+    the untimed `memory` runs, which also read PSS."""
     secs = [r[0] for r in results]
-    rss = max(r[1] for r in results)
-    pss = max(r[2] for r in results)
+    rss = max(r[1] for r in list(results) + list(memory))
+    pss = f"{max(r[2] for r in memory):.0f}" if memory else "-"
     best, median = min(secs), statistics.median(secs)
-    print(f"| {label} | {best:.2f} ({median:.2f}) | {rss:.0f} | {pss:.0f} | {note} |")
+    print(f"| {label} | {best:.2f} ({median:.2f}) | {rss:.0f} | {pss} | {note} |")
     return best
 
 
@@ -210,9 +163,26 @@ def main():
         d = runner_dir("runner-run", "../subset/*.csv", action, "png",
                        modules=("plotting.py", "plot_cli.py"))
         run.append(measure([RUNNER, "pipeline.toml", "-q"], d))
+    # One more run of each job that reads PSS too (not timed).
+    memory = {}
+    d = runner_python(f"runner-trivial-{os.getpid()}-pss", "../tiny/*.txt", "trivial.py",
+                      "touch", "txt")
+    memory["trivial-runner"] = [measure([RUNNER, "pipeline.toml", "-q"], d, pss=True)]
+    out = os.path.join(WORK, f"pool-map-out-{os.getpid()}-pss")
+    fresh(out)
+    memory["trivial-pool"] = [measure([PYTHON, os.path.join(HERE, "pool_map.py"), tiny, out],
+                                      WORK, env, pss=True)]
+    scratch += [d, out]
+    if not ONLY_TRIVIAL:
+        out = os.path.join(WORK, "pool-out")
+        fresh(out)
+        memory["pool"] = [measure([PYTHON, os.path.join(HERE, "pool.py"), corpus, out], WORK,
+                                  env, pss=True)]
+        d = runner_python("runner-python", "../corpus/*.csv", "plotting.py", "plot_file", "png")
+        memory["python"] = [measure([RUNNER, "pipeline.toml", "-q"], d, pss=True)]
     if ONLY_TRIVIAL:
         print(f"load average after: {load()}", file=sys.stderr)
-        trivial_table(trivial_runner, trivial_pool)
+        trivial_table(trivial_runner, trivial_pool, memory)
         for path in scratch:
             shutil.rmtree(path, ignore_errors=True)
         return
@@ -243,8 +213,8 @@ def main():
     print()
     print("| job | seconds | RSS MB | PSS MB | |")
     print("| --- | ---: | ---: | ---: | --- |")
-    a = row("(a) `Pool(2)`, 8 batches, `apply_async`", pool)
-    b = row("(b) runner `-j2`, `python` step", python, "")
+    a = row("(a) `Pool(2)`, 8 batches, `apply_async`", pool, memory=memory["pool"])
+    b = row("(b) runner `-j2`, `python` step", python, "", memory=memory["python"])
     c = row(f"(c) runner `-j2`, `run` step per file, {SUBSET} files", run,
             f"x{FILES / SUBSET:.0f} = {min(r[0] for r in run) * FILES / SUBSET:.0f} s for {FILES}")
     row("(b) again, nothing changed", again)
@@ -252,20 +222,21 @@ def main():
     row("(b) again, one input edited (1 task runs)", edited)
     print()
     print(f"(b) / (a) = {b / a:.3f}; (c, extrapolated) / (a) = {c * FILES / SUBSET / a:.1f}")
-    trivial_table(trivial_runner, trivial_pool)
+    trivial_table(trivial_runner, trivial_pool, memory)
     for path in scratch:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def trivial_table(trivial_runner, trivial_pool):
+def trivial_table(trivial_runner, trivial_pool, memory):
     print()
     print(f"{TRIVIAL:,} calls of a trivial function (writes its output file), 2 workers:")
     print()
     print("| job | seconds | RSS MB | PSS MB | calls/s |")
     print("| --- | ---: | ---: | ---: | ---: |")
     t = row("runner `-j2`, `python` step", trivial_runner,
-            f"{TRIVIAL / min(r[0] for r in trivial_runner):,.0f}")
-    p = row("`Pool(2).map`", trivial_pool, f"{TRIVIAL / min(r[0] for r in trivial_pool):,.0f}")
+            f"{TRIVIAL / min(r[0] for r in trivial_runner):,.0f}", memory["trivial-runner"])
+    p = row("`Pool(2).map`", trivial_pool, f"{TRIVIAL / min(r[0] for r in trivial_pool):,.0f}",
+            memory["trivial-pool"])
     print()
     print(f"runner / Pool: {t / p:.2f}")
 

@@ -5,6 +5,7 @@
 //! not fit as `invalid`.
 
 use super::options::{ColumnType, ReadOptions};
+use super::records::Record;
 use super::text::{Text, TextBuilder};
 #[cfg(test)]
 use super::time::parse_iso;
@@ -148,14 +149,21 @@ impl<'a> TableBuilder<'a> {
 }
 
 impl Sink for TableBuilder<'_> {
-    fn byte_row(&mut self, _line: u64, record: &csv::ByteRecord) -> std::io::Result<()> {
-        for (column, bytes) in self.columns.iter_mut().zip(record) {
+    fn byte_row(&mut self, _line: u64, record: &Record<'_>) -> std::io::Result<()> {
+        for (column, bytes) in self.columns.iter_mut().zip(record.iter()) {
             if let Some(column) = column {
                 column.push(&Cell::Bytes(bytes), self.rows, self.options, self.keep_text);
             }
         }
         self.rows += 1;
         Ok(())
+    }
+
+    fn expect_rows(&mut self, rows: usize) {
+        let more = rows.saturating_sub(self.rows);
+        for column in self.columns.iter_mut().flatten() {
+            column.reserve(more);
+        }
     }
 
     fn column(&mut self, name: String) {
@@ -377,6 +385,16 @@ impl ColumnBuilder {
         match self.forced {
             None => self.push_auto(cell, row, raw, number, keep_text),
             Some(forced) => self.push_forced(forced, cell, raw, number),
+        }
+    }
+
+    /// Makes room for `more` cells.
+    fn reserve(&mut self, more: usize) {
+        match &mut self.state {
+            State::Pending(_) | State::Text(None) => {}
+            State::Numbers(v) => v.reserve(more),
+            State::Times(v, _) => v.reserve(more),
+            State::Text(Some(b)) => b.reserve(more),
         }
     }
 

@@ -12,11 +12,15 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 
 use super::error::{TableError, TableErrorKind};
 use super::options::{Encoding, ReadOptions};
+use super::records::{Position, Record, Records};
 use super::{Sink, trim};
 use crate::cancel::Cancel;
 
 /// Rows between two checks of the cancellation flag.
 pub(super) const CHECK_EVERY: u64 = 4096;
+
+/// Rows read before the sink is told how many to expect in all.
+const ESTIMATE_AFTER: u64 = 1000;
 
 /// The file's bytes as UTF-8 (or, for UTF-8 files, as they are: invalid
 /// bytes are shown lossily later), without a byte-order mark. Opening the
@@ -56,26 +60,13 @@ fn read_error(path: &Path, err: io::Error) -> TableError {
     TableError::new(path, None, TableErrorKind::Read(Arc::new(err)))
 }
 
-fn csv_error(path: &Path, err: csv::Error) -> TableError {
-    let line = err.position().map(|p| p.line());
-    let kind = if err.is_io_error() {
-        match err.into_kind() {
-            csv::ErrorKind::Io(e) => TableErrorKind::Read(Arc::new(e)),
-            other => TableErrorKind::Csv(format!("{other:?}")),
-        }
-    } else {
-        TableErrorKind::Csv(err.to_string())
-    };
-    TableError::new(path, line, kind)
-}
-
-fn reader(source: impl Read, delimiter: u8) -> csv::Reader<impl Read> {
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(256 * 1024)
-        .from_reader(source)
+/// The records of a delimited file.
+fn records(
+    path: &Path,
+    options: &ReadOptions,
+    delimiter: u8,
+) -> Result<Records<Box<dyn Read>>, TableError> {
+    Ok(Records::new(open(path, options.encoding)?, delimiter))
 }
 
 /// The header's column names (trimmed; an empty one becomes `column_N`).
@@ -84,23 +75,21 @@ pub(super) fn header(
     options: &ReadOptions,
     delimiter: u8,
 ) -> Result<Vec<String>, TableError> {
-    let mut reader = reader(open(path, options.encoding)?, delimiter);
-    let mut record = csv::ByteRecord::new();
-    if !reader
-        .read_byte_record(&mut record)
-        .map_err(|e| csv_error(path, e))?
-    {
+    let mut records = records(path, options, delimiter)?;
+    if records.next().map_err(|e| read_error(path, e))?.is_none() {
         return Err(empty(path));
     }
-    names(path, &record)
+    names(path, &records.record())
 }
 
 fn empty(path: &Path) -> TableError {
     TableError::new(path, None, TableErrorKind::Empty("no header row"))
 }
 
-fn names(path: &Path, header: &csv::ByteRecord) -> Result<Vec<String>, TableError> {
-    if header.is_empty() || (header.len() == 1 && trim(&header[0]).is_empty()) {
+fn names(path: &Path, header: &Record<'_>) -> Result<Vec<String>, TableError> {
+    let mut fields = header.iter();
+    if header.len() == 0 || (header.len() == 1 && fields.next().is_some_and(|f| trim(f).is_empty()))
+    {
         return Err(empty(path));
     }
     super::header_names(
@@ -119,31 +108,21 @@ pub(super) fn scan(
     sink: &mut dyn Sink,
     cancel: &Cancel,
 ) -> Result<(), TableError> {
-    let mut reader = reader(open(path, options.encoding)?, delimiter);
-    let mut record = csv::ByteRecord::new();
-    let read = |reader: &mut csv::Reader<_>, record: &mut csv::ByteRecord| {
-        reader
-            .read_byte_record(record)
-            .map_err(|e| csv_error(path, e))
-    };
-    if !read(&mut reader, &mut record)? {
+    let mut records = records(path, options, delimiter)?;
+    let next = |records: &mut Records<_>| records.next().map_err(|e| read_error(path, e));
+    let Some(mut last) = next(&mut records)? else {
         return Err(empty(path));
-    }
-    let header = names(path, &record)?;
+    };
+    let header = names(path, &records.record())?;
     let expected = header.len();
     for name in header {
         sink.column(name);
     }
-    let mut last = record
-        .position()
-        .cloned()
-        .unwrap_or_else(csv::Position::new);
     let mut rows: u64 = 0;
-    while read(&mut reader, &mut record)? {
-        let position = record
-            .position()
-            .cloned()
-            .unwrap_or_else(csv::Position::new);
+    let mut first = None;
+    while let Some(position) = next(&mut records)? {
+        let first = *first.get_or_insert(position.byte);
+        let record = records.record();
         if record.len() != expected {
             // A quote that never closes swallows the rest of the file into
             // one row (the last), whose length is then wrong: say what
@@ -153,7 +132,7 @@ pub(super) fn scan(
             }
             return Err(TableError::new(
                 path,
-                Some(position.line()),
+                Some(position.line),
                 TableErrorKind::Ragged {
                     found: record.len() as u64,
                     expected: expected as u64,
@@ -161,11 +140,14 @@ pub(super) fn scan(
             ));
         }
         rows += 1;
+        if rows == ESTIMATE_AFTER {
+            expect_rows(path, sink, first, position.byte, rows);
+        }
         if rows.is_multiple_of(CHECK_EVERY) && cancel.is_cancelled() {
             return Err(TableError::new(path, None, TableErrorKind::Interrupted));
         }
-        sink.byte_row(position.line(), &record)
-            .map_err(|e| output_error(path, position.line(), e))?;
+        sink.byte_row(position.line, &record)
+            .map_err(|e| output_error(path, position.line, e))?;
         if sink.done() {
             // The rest was checked by an earlier pass (or is not wanted).
             return Ok(());
@@ -178,6 +160,19 @@ pub(super) fn scan(
         return Err(unterminated(path, opened));
     }
     Ok(())
+}
+
+/// Tells `sink` about how many rows the file has: as many as its size
+/// holds, at the size of the `rows` rows from byte `first` to byte `now`
+/// (and a little more; a file read through a decoder is about as long).
+fn expect_rows(path: &Path, sink: &mut dyn Sink, first: u64, now: u64, rows: u64) {
+    let Ok(size) = std::fs::metadata(path).map(|m| m.len()) else {
+        return;
+    };
+    let per_row = (now - first) / (rows - 1);
+    if let Some(expected) = size.checked_div(per_row) {
+        sink.expect_rows((expected + expected / 16) as usize);
+    }
 }
 
 pub(super) fn output_error(path: &Path, line: u64, err: io::Error) -> TableError {
@@ -197,7 +192,7 @@ fn unclosed_quote(
     path: &Path,
     options: &ReadOptions,
     delimiter: u8,
-    from: &csv::Position,
+    from: &Position,
 ) -> Result<Option<u64>, TableError> {
     #[derive(Clone, Copy, PartialEq)]
     enum State {
@@ -207,10 +202,10 @@ fn unclosed_quote(
         QuoteInQuoted,
     }
     let mut source = open(path, options.encoding)?;
-    io::copy(&mut (&mut source).take(from.byte()), &mut io::sink())
+    io::copy(&mut (&mut source).take(from.byte), &mut io::sink())
         .map_err(|e| read_error(path, e))?;
     let mut state = State::FieldStart;
-    let mut line = from.line();
+    let mut line = from.line;
     let mut opened = line;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -252,9 +247,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("q.csv");
         std::fs::write(&path, text).unwrap();
-        let mut from = csv::Position::new();
-        from.set_byte(text.find('\n').unwrap() as u64 + 1)
-            .set_line(2);
+        let from = Position {
+            byte: text.find('\n').unwrap() as u64 + 1,
+            line: 2,
+        };
         unclosed_quote(&path, &ReadOptions::new(), b',', &from).unwrap()
     }
 

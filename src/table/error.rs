@@ -52,9 +52,6 @@ pub(crate) enum TableErrorKind {
         "a quote (\") opened on this line is never closed, so the rest of the file would be one cell; close it, or write a quote inside a quoted cell as \"\""
     )]
     UnterminatedQuote,
-    /// Another CSV problem.
-    #[error("{0}")]
-    Csv(String),
     /// A JSON lines line that is not valid JSON.
     #[error("invalid JSON at column {column}: {message}")]
     Json {

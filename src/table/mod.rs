@@ -22,6 +22,7 @@ mod error;
 mod jsonl;
 mod options;
 mod parquet;
+mod records;
 mod shared;
 mod text;
 mod time;
@@ -122,7 +123,7 @@ pub(crate) trait Sink {
     /// One CSV/TSV row: the same as `row` with every cell `Cell::Bytes`
     /// (what it does by default); a sink that reads every cell may take
     /// them faster straight from the record.
-    fn byte_row(&mut self, line: u64, record: &csv::ByteRecord) -> std::io::Result<()> {
+    fn byte_row(&mut self, line: u64, record: &records::Record<'_>) -> std::io::Result<()> {
         self.row(line, &mut record.iter().map(Cell::Bytes))
     }
     /// Whether the sink needs no more rows: the reader may stop early
@@ -130,6 +131,9 @@ pub(crate) trait Sink {
     fn done(&self) -> bool {
         false
     }
+    /// About how many rows the file has in all (from its size and its
+    /// first rows), so that columns can make room once.
+    fn expect_rows(&mut self, _rows: usize) {}
 }
 
 /// The delimiter of a delimited file: the option, else by format.

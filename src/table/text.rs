@@ -353,6 +353,26 @@ impl TextBuilder {
         }
     }
 
+    /// Makes room for `more` cells: their codes, and, in a column of mostly
+    /// distinct strings (free comments), as many new strings as the cells
+    /// so far suggest (their index then never grows, hashing nothing again).
+    pub(crate) fn reserve(&mut self, more: usize) {
+        let rows = self.codes.len();
+        match &mut self.codes {
+            Codes::U8(v) => v.reserve(more),
+            Codes::U16(v) => v.reserve(more),
+            Codes::U32(v) => v.reserve(more),
+        }
+        let distinct = self.dictionary.len();
+        if distinct * 2 > rows {
+            let strings = more * distinct / rows;
+            self.index.reserve(strings, |slot| table_hash(slot.hash));
+            self.dictionary.ends.reserve(strings);
+            let bytes = more * self.dictionary.bytes.len() / rows;
+            self.dictionary.bytes.reserve(bytes);
+        }
+    }
+
     /// Appends a missing cell.
     pub(crate) fn push_missing(&mut self) {
         self.codes.push(0);

@@ -1,0 +1,555 @@
+//! Splits delimited text into records exactly as the `csv` crate does
+//! (`csv_core`: a quote opens a quoted field only at a field's start, `""`
+//! inside one is a quote, `\r`, `\n` and `\r\n` end a record, blank lines
+//! are skipped): plain records (whole quoted fields allowed, no bare `\r`)
+//! are found 16 bytes at a time and handed over in place, in a large
+//! buffer; every other record goes through `csv_core` itself.
+
+use std::io::{self, Read};
+
+use memchr::{memchr, memchr2};
+
+/// Bytes read at a time (more when one record is longer).
+const CHUNK: usize = 1 << 18;
+
+/// A UTF-8 byte-order mark, which `csv_core` drops at the start of the text.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Where a record starts: the offset of its first byte in the text and its
+/// line (1 + the `\n` before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Position {
+    /// Bytes of the text before the record.
+    pub(super) byte: u64,
+    /// The record's first line.
+    pub(super) line: u64,
+}
+
+/// The fields of one record.
+pub(crate) struct Record<'a> {
+    /// The bytes the fields are in.
+    bytes: &'a [u8],
+    /// Where each field starts and ends in `bytes`.
+    bounds: &'a [(usize, usize)],
+}
+
+impl<'a> Record<'a> {
+    /// How many fields.
+    pub(crate) fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    /// Every field, in order.
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + use<'a> {
+        let bytes = self.bytes;
+        self.bounds
+            .iter()
+            .map(move |&(start, end)| &bytes[start..end])
+    }
+}
+
+/// How the fast path ended with a record.
+enum Fast {
+    /// A record, ending (its terminator included) at this offset.
+    Record(usize),
+    /// The buffer ends inside the record: read more, then try again.
+    More,
+    /// A record `csv_core` must read.
+    Slow,
+}
+
+/// Reads the records of a text, one at a time.
+pub(super) struct Records<R> {
+    source: R,
+    delimiter: u8,
+    finder: Finder,
+    /// Whether the fast path may be used (a delimiter other than a quote or
+    /// a line end).
+    fast: bool,
+    buf: Vec<u8>,
+    /// The next byte to read in `buf`.
+    start: usize,
+    /// The end of the bytes read into `buf`.
+    filled: usize,
+    /// Whether the source has no more bytes.
+    eof: bool,
+    /// Whether `buf[..filled]` holds a `\r` (else no record needs a look
+    /// for a bare one).
+    has_cr: bool,
+    /// Bytes of the text before `buf[0]`.
+    offset: u64,
+    /// The line of `buf[start]`.
+    line: u64,
+    /// Whether the first bytes were read (and a byte-order mark dropped).
+    started: bool,
+    core: csv_core::Reader,
+    /// The current record's fields, in `buf` (fast path) or in `out`.
+    bounds: Vec<(usize, usize)>,
+    /// Whether the current record is in `out`.
+    slow: bool,
+    /// `csv_core`'s output: the fields, one after the other, and their ends.
+    out: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+/// Finds the bytes that matter to the fast path (the delimiter, `\n`,
+/// `"`) 16 at a time.
+#[derive(Clone, Copy)]
+struct Finder {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    splats: [std::arch::x86_64::__m128i; 3],
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    bytes: [u8; 3],
+}
+
+impl Finder {
+    fn new(delimiter: u8) -> Finder {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        {
+            use std::arch::x86_64::_mm_set1_epi8;
+            // SAFETY: SSE2 is enabled in this build (the `cfg` above).
+            let splat = |b: u8| unsafe { _mm_set1_epi8(b as i8) };
+            Finder {
+                splats: [splat(delimiter), splat(b'\n'), splat(b'"')],
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+        Finder {
+            bytes: [delimiter, b'\n', b'"'],
+        }
+    }
+
+    /// Bit `i` is set when `block[i]` is one of the three bytes (SSE2, in
+    /// every x86-64 processor: three comparisons and a mask).
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[inline(always)]
+    fn find(&self, block: &[u8; 16]) -> u32 {
+        use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128};
+        let v: __m128i = bytemuck::cast(*block);
+        let [a, b, c] = self.splats;
+        // SAFETY: SSE2 is enabled in this build (the `cfg` above).
+        unsafe {
+            let hits = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, a), _mm_cmpeq_epi8(v, b)),
+                _mm_cmpeq_epi8(v, c),
+            );
+            _mm_movemask_epi8(hits) as u32
+        }
+    }
+
+    /// The same, byte by byte (the compiler vectorizes it).
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    #[inline(always)]
+    fn find(&self, block: &[u8; 16]) -> u32 {
+        find_bytes(self.bytes, block)
+    }
+}
+
+/// `Finder::find`, byte by byte.
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+fn find_bytes([a, b, c]: [u8; 3], block: &[u8; 16]) -> u32 {
+    block.iter().enumerate().fold(0, |mask, (i, &x)| {
+        mask | (u32::from(x == a || x == b || x == c) << i)
+    })
+}
+
+impl<R: Read> Records<R> {
+    /// Records of `source`, fields separated by `delimiter`.
+    pub(super) fn new(source: R, delimiter: u8) -> Records<R> {
+        Records::with_buffer(source, delimiter, CHUNK)
+    }
+
+    /// The same, reading `chunk` bytes at a time.
+    fn with_buffer(source: R, delimiter: u8, chunk: usize) -> Records<R> {
+        let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+        // A blank line leaves csv_core at the start of a record, and from
+        // now on it no longer looks for a byte-order mark (that is done
+        // here, at the start of the text only).
+        let (mut out, mut ends) = ([0u8; 1], [0usize; 1]);
+        core.read_record(b"\n", &mut out, &mut ends);
+        Records {
+            source,
+            delimiter,
+            finder: Finder::new(delimiter),
+            fast: !matches!(delimiter, b'"' | b'\n' | b'\r'),
+            buf: vec![0; chunk],
+            start: 0,
+            filled: 0,
+            eof: false,
+            has_cr: false,
+            offset: 0,
+            line: 1,
+            started: false,
+            core,
+            bounds: Vec::new(),
+            slow: false,
+            out: Vec::new(),
+            ends: Vec::new(),
+        }
+    }
+
+    /// The record read last.
+    pub(super) fn record(&self) -> Record<'_> {
+        Record {
+            bytes: if self.slow { &self.out } else { &self.buf },
+            bounds: &self.bounds,
+        }
+    }
+
+    /// Reads the next record (then `record` has it); `None` at the end.
+    pub(super) fn next(&mut self) -> io::Result<Option<Position>> {
+        if !self.started {
+            self.started = true;
+            self.fill()?;
+            if self.buf[..self.filled].starts_with(BOM) {
+                self.start = BOM.len();
+            }
+        }
+        // Blank lines (and line ends left by the record before).
+        loop {
+            while self.start < self.filled && matches!(self.buf[self.start], b'\n' | b'\r') {
+                self.line += u64::from(self.buf[self.start] == b'\n');
+                self.start += 1;
+            }
+            if self.start < self.filled {
+                break;
+            }
+            if self.eof {
+                return Ok(None);
+            }
+            self.fill()?;
+        }
+        let position = Position {
+            byte: self.offset + self.start as u64,
+            line: self.line,
+        };
+        loop {
+            match self.fast_record() {
+                Fast::Record(end) => {
+                    self.line += u64::from(self.buf[end - 1] == b'\n');
+                    self.start = end;
+                    self.slow = false;
+                    return Ok(Some(position));
+                }
+                Fast::More => self.fill()?,
+                Fast::Slow => {
+                    self.slow_record()?;
+                    return Ok(Some(position));
+                }
+            }
+        }
+    }
+
+    /// Keeps the unread bytes, at the start of the buffer, and reads more
+    /// after them (the buffer doubles when they fill it).
+    fn fill(&mut self) -> io::Result<()> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.filled, 0);
+            self.offset += self.start as u64;
+            self.filled -= self.start;
+            self.start = 0;
+        }
+        if self.filled == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        while !self.eof && self.filled < self.buf.len() {
+            match self.source.read(&mut self.buf[self.filled..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.has_cr = memchr(b'\r', &self.buf[..self.filled]).is_some();
+        Ok(())
+    }
+
+    /// The record at `start` if it is plain: fields of bytes other than the
+    /// delimiter, a quote and a line end, or quoted without a quote or line
+    /// end inside; ended by `\n`, `\r\n` or the end of the text.
+    fn fast_record(&mut self) -> Fast {
+        if !self.fast {
+            return Fast::Slow;
+        }
+        let text = &self.buf[..self.filled];
+        let (delimiter, finder) = (self.delimiter, self.finder);
+        let bounds = &mut self.bounds;
+        bounds.clear();
+        // The field being read starts at `field`; bytes from `at` on are
+        // not looked at yet.
+        let mut field = self.start;
+        let mut at = self.start;
+        'blocks: loop {
+            let width = (text.len() - at).min(16);
+            if width == 0 {
+                // The end of the bytes read, inside the record.
+                if !self.eof {
+                    return Fast::More;
+                }
+                let end = strip_cr(text, field, text.len());
+                bounds.push((field, end));
+                return self.plain(end, text.len());
+            }
+            let mut found = match text.get(at..at + 16) {
+                Some(block) => finder.find(block.try_into().unwrap_or(&[0; 16])),
+                None => {
+                    let mut block = [0u8; 16];
+                    block[..width].copy_from_slice(&text[at..]);
+                    finder.find(&block) & ((1 << width) - 1)
+                }
+            };
+            while found != 0 {
+                let i = at + found.trailing_zeros() as usize;
+                found &= found - 1;
+                let byte = text[i];
+                if byte == delimiter {
+                    bounds.push((field, i));
+                    field = i + 1;
+                } else if byte == b'\n' {
+                    let end = strip_cr(text, field, i);
+                    bounds.push((field, end));
+                    return self.plain(end, i + 1);
+                } else {
+                    // A quote: plain only as a whole quoted field.
+                    if i != field {
+                        return Fast::Slow;
+                    }
+                    let close = match memchr2(b'"', b'\n', &text[i + 1..]) {
+                        Some(n) if text[i + 1 + n] == b'"' => i + 1 + n,
+                        Some(_) => return Fast::Slow,
+                        None if self.eof => return Fast::Slow,
+                        None => return Fast::More,
+                    };
+                    bounds.push((i + 1, close));
+                    match text.get(close + 1) {
+                        Some(&b) if b == delimiter => {
+                            field = close + 2;
+                            at = field;
+                            continue 'blocks;
+                        }
+                        Some(b'\n') => return self.plain(close, close + 2),
+                        Some(b'\r') => match text.get(close + 2) {
+                            Some(b'\n') => return self.plain(close, close + 3),
+                            None if !self.eof => return Fast::More,
+                            _ => return Fast::Slow,
+                        },
+                        None if self.eof => return self.plain(close, close + 1),
+                        None => return Fast::More,
+                        Some(_) => return Fast::Slow,
+                    }
+                }
+            }
+            at += width;
+        }
+    }
+
+    /// A record found plain, whose fields end at `last` and which ends at
+    /// `end`: plain indeed unless a `\r` before `last` ends it earlier (or
+    /// is in a quoted field: `csv_core` reads those).
+    fn plain(&self, last: usize, end: usize) -> Fast {
+        if self.has_cr && memchr(b'\r', &self.buf[self.start..last]).is_some() {
+            return Fast::Slow;
+        }
+        Fast::Record(end)
+    }
+
+    /// Reads the record at `start` with `csv_core`.
+    fn slow_record(&mut self) -> io::Result<()> {
+        use csv_core::ReadRecordResult;
+        self.core.set_line(self.line);
+        let (mut out_len, mut ends_len) = (0, 0);
+        loop {
+            if out_len == self.out.len() {
+                self.out.resize((self.out.len() * 2).max(1024), 0);
+            }
+            if ends_len == self.ends.len() {
+                self.ends.resize((self.ends.len() * 2).max(64), 0);
+            }
+            let (result, read, written, ended) = self.core.read_record(
+                &self.buf[self.start..self.filled],
+                &mut self.out[out_len..],
+                &mut self.ends[ends_len..],
+            );
+            self.start += read;
+            out_len += written;
+            ends_len += ended;
+            match result {
+                ReadRecordResult::InputEmpty if !self.eof => self.fill()?,
+                // At the end of the text, the next call (with no input)
+                // ends the record.
+                ReadRecordResult::InputEmpty
+                | ReadRecordResult::OutputFull
+                | ReadRecordResult::OutputEndsFull => {}
+                ReadRecordResult::Record | ReadRecordResult::End => break,
+            }
+        }
+        self.line = self.core.line();
+        self.bounds.clear();
+        let mut start = 0;
+        for &end in &self.ends[..ends_len] {
+            self.bounds.push((start, end));
+            start = end;
+        }
+        self.slow = true;
+        Ok(())
+    }
+}
+
+/// The end of a field that ends at `end`, before a line end: without the
+/// `\r` of a `\r\n`.
+fn strip_cr(text: &[u8], field: usize, end: usize) -> usize {
+    if end > field && text[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records as the `csv` crate reads them (its reader as `runner` used
+    /// it before), and the line each starts on.
+    fn by_csv(text: &[u8], delimiter: u8) -> Vec<Vec<Vec<u8>>> {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text);
+        let mut records = Vec::new();
+        let mut record = csv::ByteRecord::new();
+        while reader.read_byte_record(&mut record).unwrap() {
+            records.push(record.iter().map(<[u8]>::to_vec).collect());
+        }
+        records
+    }
+
+    /// A reader that gives at most `step` bytes per read.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(self.1).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn by_us(source: impl Read, delimiter: u8, chunk: usize) -> Vec<(Position, Vec<Vec<u8>>)> {
+        let mut records = Records::with_buffer(source, delimiter, chunk);
+        let mut out = Vec::new();
+        while let Some(position) = records.next().unwrap() {
+            out.push((
+                position,
+                records.record().iter().map(<[u8]>::to_vec).collect(),
+            ));
+        }
+        out
+    }
+
+    /// The same records as the `csv` crate, read whole or a few bytes at a
+    /// time (records across buffer refills), with a small buffer too; each
+    /// record's position is where its first byte is.
+    fn check(text: &[u8], delimiter: u8) {
+        let expected = by_csv(text, delimiter);
+        for (step, chunk) in [(usize::MAX, CHUNK), (1, 4), (3, 5), (7, 8), (5, 16)] {
+            let ours = by_us(Trickle(text, step), delimiter, chunk);
+            let fields: Vec<_> = ours.iter().map(|(_, f)| f.clone()).collect();
+            assert_eq!(
+                fields,
+                expected,
+                "{:?} step {step}",
+                String::from_utf8_lossy(text)
+            );
+            for (position, _) in &ours {
+                let at = position.byte as usize;
+                let lines = text[..at].iter().filter(|&&b| b == b'\n').count() as u64;
+                assert_eq!(position.line, lines + 1, "{text:?}");
+                assert!(!matches!(text[at], b'\n' | b'\r'), "{text:?} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn records_are_those_of_the_csv_crate() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"\n\n\r\n",
+            b"a,b\n1,2\n",
+            b"a,b\n1,2",
+            b"a,b\r\n1,2\r\n\r\n3,4",
+            b"a,b\r1,2\r3,4\r",
+            b"a,b\n1,\"x, y\",\"say \"\"hi\"\"\"\n2,\"two\nlines\",x\n",
+            b"a,b\n1,ab\"c\n2,\"x\"y\n3,\"x\" ,z\n",
+            b"a,b\n1,\"abc\n2,3\n",
+            b"a,b\n1,\"abc\"",
+            b"a,b\n1,\"abc\"\r",
+            b"a,b\n1,\"abc\"\r\n2,\"\"\n",
+            b"a,b\n1,\"a\rb\"\n2,x\ry\n",
+            b"\xef\xbb\xbfa,b\n1,2\n",
+            b"\xef\xbb\xbf\xef\xbb\xbfa,b\n1,2\n",
+            b"a\n\xef\xbb\xbfb\n",
+            b"a,b\n1\n1,2,3\n,\n,,\n \n",
+            b"\"a\",\"b\"\n\"1\",\"2\"\n",
+            b"a,b\n\"\",\"\"\n\",\",\"\n\"\n",
+        ];
+        for text in cases {
+            check(text, b',');
+        }
+        check(b"a;b\n1,5;\"x;y\"\n", b';');
+        check(b"a\tb\n1\t\"2\"\n", b'\t');
+        check(b"a\"b\n1\"2\n", b'"');
+    }
+
+    /// Random texts of the bytes that matter: the same records as the `csv`
+    /// crate, whatever the order of quotes, delimiters and line ends.
+    #[test]
+    fn random_texts_read_as_the_csv_crate_reads_them() {
+        let alphabet = b"ab,,,\"\"\n\r \xef";
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut random = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let len = (random() % 40) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|_| alphabet[(random() % alphabet.len() as u64) as usize])
+                .collect();
+            check(&text, b',');
+        }
+    }
+
+    /// The bytes the fast path looks for, 16 at a time: SSE2's mask is the
+    /// byte-by-byte one.
+    #[test]
+    fn blocks_find_what_bytes_find() {
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        for delimiter in [b',', b';', b'\t', 0, 0xFF] {
+            let finder = Finder::new(delimiter);
+            for _ in 0..2000 {
+                let mut block = [0u8; 16];
+                for b in &mut block {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    *b = [delimiter, b'\n', b'"', b'a', 0, 0xFF, b','][(seed % 7) as usize];
+                }
+                let expected = find_bytes([delimiter, b'\n', b'"'], &block);
+                assert_eq!(finder.find(&block), expected, "{block:?}");
+            }
+        }
+    }
+
+    /// Records longer than the buffer: it grows.
+    #[test]
+    fn a_record_longer_than_the_buffer() {
+        let long = "x".repeat(CHUNK + 10);
+        let text = format!("a,b\n{long},\"{long}\"\n1,2\n");
+        check(text.as_bytes(), b',');
+    }
+}
