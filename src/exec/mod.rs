@@ -172,8 +172,12 @@ pub(crate) fn schedule<'a>(
 }
 
 impl Executor for LocalTasks<'_> {
-    fn run(&self, task: &Task, failed: &[TaskId]) -> TaskResult {
-        LocalTasks::run(self, task, failed)
+    fn run(&self, task: &Task, failed: &[TaskId], lane: usize) -> TaskResult {
+        LocalTasks::run(self, task, failed, lane)
+    }
+
+    fn line(&self, task: &Task) -> Option<usize> {
+        self.workers.kind_of(task.step)
     }
 
     fn stop(&self) {

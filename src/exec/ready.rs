@@ -72,6 +72,16 @@ impl ReadyQueue {
         heap.pop().map(id_of)
     }
 
+    /// The best ready task, whatever it needs (left in the queue).
+    pub(crate) fn top(&self) -> Option<Choice> {
+        let (need, rank) = self.best(usize::MAX)?;
+        Some(Choice {
+            id: id_of(rank),
+            need,
+            passes: None,
+        })
+    }
+
     /// The best ready task among those needing at most `free` slots.
     fn best(&self, free: usize) -> Option<(usize, Rank)> {
         self.by_need

@@ -1,23 +1,34 @@
 //! The ready-queue scheduler: starts each task as soon as everything it needs
 //! is done (no stage barrier), within the pool's slots (which task goes
-//! first: ready.rs), and skips what depends on a failure.
+//! first: ready.rs), and skips what depends on a failure. A task of a
+//! "line" (a call step's kind of worker) may also start behind a running
+//! task of its line, holding no slot: it waits in that task's lane and
+//! takes the lane's slot over (its request queued in that task's worker).
 
 use std::cmp::Reverse;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use crate::exec::progress::{Progress, Stopping};
-use crate::exec::ready::{Rank, ReadyQueue};
+use crate::exec::ready::{Choice, Rank, ReadyQueue};
 use crate::exec::task::{Outcome, TaskResult};
 use crate::plan::{Plan, Task, TaskId};
 
 /// Runs single tasks; the local pool, or a fake in tests.
 pub(crate) trait Executor: Sync {
-    /// Runs one task to its end; `failed` lists its upstream tasks that did
-    /// not succeed (only ever non-empty for a partial task).
-    fn run(&self, task: &Task, failed: &[TaskId]) -> TaskResult;
+    /// Runs one task to its end in `lane` (the first pool slot it holds, or
+    /// the one of the task it was started behind); `failed` lists its
+    /// upstream tasks that did not succeed (only ever non-empty for a
+    /// partial task). A task started behind another returns `NotRun` if it
+    /// never began (the run stopped).
+    fn run(&self, task: &Task, failed: &[TaskId], lane: usize) -> TaskResult;
     /// Stops everything running now (interrupt).
     fn stop(&self);
+    /// The task's line, if it may start behind a running task of the same
+    /// line (and wait for it in its lane); `None`: it never does.
+    fn line(&self, _task: &Task) -> Option<usize> {
+        None
+    }
 }
 
 /// What to schedule and how.
@@ -170,9 +181,15 @@ struct Board<'a, 'p> {
     /// in the queue but did not fit (ready.rs: at most `jobs` times).
     passed_over: Vec<u32>,
     free: usize,
-    /// Per pool slot: taken by a running task. A task takes the lowest free
+    /// Per pool slot (lane): the running tasks holding it, the one that
+    /// took it and the one started behind it. A task takes the lowest free
     /// slots; the first is its lane in the report's timeline.
-    busy: Vec<bool>,
+    holders: Vec<u8>,
+    /// Per pool slot: the line of the one-slot task that took it, which a
+    /// task of that line may start behind.
+    lines: Vec<Option<usize>>,
+    /// Per task: its line (empty when no task may start behind another).
+    task_lines: Vec<Option<usize>>,
     running: usize,
     /// Workers waiting for a ready task that fits.
     idle: usize,
@@ -183,6 +200,20 @@ impl Board<'_, '_> {
     /// Nothing left to start and nothing running: the workers can go.
     fn finished(&self) -> bool {
         self.running == 0 && (self.stopped || self.ledger.ready.is_empty())
+    }
+
+    /// With no slot free: the best ready task, if it needs one slot and a
+    /// lane runs a task of its line alone; that task and the lane. (Only
+    /// the best: a task never passes a better one by queueing.)
+    fn behind(&self) -> Option<(Choice, usize)> {
+        let top = self.ledger.ready.top()?;
+        let line = self.task_lines.get(top.id).copied().flatten()?;
+        if top.need != 1 {
+            return None;
+        }
+        let lane = (0..self.holders.len())
+            .find(|&s| self.holders[s] == 1 && self.lines[s] == Some(line))?;
+        Some((top, lane))
     }
 }
 
@@ -198,17 +229,36 @@ pub(crate) fn run<'a>(
 ) -> Vec<Option<TaskResult>> {
     let downstream = schedule.plan.downstream();
     let jobs = schedule.jobs.max(1);
+    // Tasks start behind others (one per lane) unless `--fail-fast`: a
+    // queued request would run even after a failure.
+    let task_lines: Vec<Option<usize>> = if schedule.fail_fast {
+        Vec::new()
+    } else {
+        schedule
+            .plan
+            .tasks
+            .iter()
+            .map(|t| executor.line(t).filter(|_| schedule.wanted[t.id]))
+            .collect()
+    };
+    let threads = if task_lines.iter().any(Option::is_some) {
+        2 * jobs
+    } else {
+        jobs
+    };
     let board = Board {
         ledger: Ledger::new(schedule, &downstream, progress),
         passed_over: vec![0; schedule.plan.tasks.len()],
         free: jobs,
-        busy: vec![false; jobs],
+        holders: vec![0; jobs],
+        lines: vec![None; jobs],
+        task_lines,
         running: 0,
         idle: 0,
         stopped: false,
     };
     let pool = match rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
+        .num_threads(threads)
         .thread_name(|i| format!("runner-worker-{i}"))
         .build()
     {
@@ -231,7 +281,7 @@ pub(crate) fn run<'a>(
     let lock = || board.lock().unwrap_or_else(|e| e.into_inner());
 
     pool.in_place_scope(|scope| {
-        for _ in 0..jobs {
+        for _ in 0..threads {
             scope.spawn(|_| {
                 worker(schedule, executor, &downstream, &board, &wakeups);
             });
@@ -263,8 +313,8 @@ pub(crate) fn run<'a>(
     board.ledger.finish(schedule)
 }
 
-/// One pool thread: take the next ready task that fits, run it, record it,
-/// until there is nothing left.
+/// One pool thread: take the next ready task that fits (or that may start
+/// behind a running one), run it, record it, until there is nothing left.
 fn worker(
     schedule: &Schedule<'_>,
     executor: &dyn Executor,
@@ -290,7 +340,35 @@ fn worker(
                 .ready
                 .choose(guard.free, &guard.passed_over, limit)
         };
-        let Some(choice) = next else {
+        let behind = match next {
+            None if !guard.stopped => guard.behind(),
+            _ => None,
+        };
+        let (id, taken) = if let Some(choice) = next {
+            guard.ledger.ready.take(choice);
+            if let Some(passed) = choice.passes {
+                guard.passed_over[passed] += 1;
+            }
+            guard.free -= choice.need;
+            let taken: Vec<usize> = (0..jobs)
+                .filter(|&s| guard.holders[s] == 0)
+                .take(choice.need)
+                .collect();
+            let line = guard.task_lines.get(choice.id).copied().flatten();
+            for &s in &taken {
+                guard.holders[s] = 1;
+                guard.lines[s] = line.filter(|_| choice.need == 1);
+            }
+            // A thread may start a task behind this one.
+            if line.is_some() && guard.idle > 0 && !guard.ledger.ready.is_empty() {
+                wakeups.changed.notify_all();
+            }
+            (choice.id, taken)
+        } else if let Some((choice, lane)) = behind {
+            guard.ledger.ready.take(choice);
+            guard.holders[lane] += 1;
+            (choice.id, vec![lane])
+        } else {
             guard.idle += 1;
             guard = wakeups
                 .changed
@@ -299,16 +377,6 @@ fn worker(
             guard.idle -= 1;
             continue;
         };
-        guard.ledger.ready.take(choice);
-        if let Some(passed) = choice.passes {
-            guard.passed_over[passed] += 1;
-        }
-        let (id, need) = (choice.id, choice.need);
-        guard.free -= need;
-        let taken: Vec<usize> = (0..jobs).filter(|&s| !guard.busy[s]).take(need).collect();
-        for &s in &taken {
-            guard.busy[s] = true;
-        }
         guard.running += 1;
         let task = &plan.tasks[id];
         guard.ledger.progress.task_started(task);
@@ -316,17 +384,22 @@ fn worker(
         drop(guard);
 
         // A panic is a bug, but it must not hang the run: it fails the task.
+        let lane = taken.first().copied().unwrap_or(0);
         let mut result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            executor.run(task, &missing)
+            executor.run(task, &missing, lane)
         }))
         .unwrap_or_else(|_| TaskResult::panicked());
-        result.slot = taken.first().copied();
+        result.slot = Some(lane);
 
         guard = board.lock().unwrap_or_else(|e| e.into_inner());
         guard.running -= 1;
-        guard.free += need;
+        // A slot is free when the last task in its lane ended.
         for &s in &taken {
-            guard.busy[s] = false;
+            guard.holders[s] -= 1;
+            if guard.holders[s] == 0 {
+                guard.free += 1;
+                guard.lines[s] = None;
+            }
         }
         if guard.ledger.settle(schedule, downstream, id, result) {
             guard.stopped = true;
@@ -417,7 +490,7 @@ pub(crate) mod tests {
     }
 
     impl Executor for Fake {
-        fn run(&self, task: &Task, _failed: &[TaskId]) -> TaskResult {
+        fn run(&self, task: &Task, _failed: &[TaskId], _lane: usize) -> TaskResult {
             self.started.lock().unwrap().push(task.key.clone());
             finished(self.fail.contains(&task.key.as_str()))
         }
@@ -551,7 +624,7 @@ pub(crate) mod tests {
     }
 
     impl Executor for Partial {
-        fn run(&self, task: &Task, failed: &[TaskId]) -> TaskResult {
+        fn run(&self, task: &Task, failed: &[TaskId], _lane: usize) -> TaskResult {
             self.told
                 .lock()
                 .unwrap()
@@ -648,7 +721,7 @@ pub(crate) mod tests {
     }
 
     impl Executor for Clock {
-        fn run(&self, task: &Task, _failed: &[TaskId]) -> TaskResult {
+        fn run(&self, task: &Task, _failed: &[TaskId], _lane: usize) -> TaskResult {
             let slots = self.slots[task.id];
             let in_use = self.in_use.fetch_add(slots, SeqCst) + slots;
             self.most_in_use.fetch_max(in_use, SeqCst);
@@ -803,7 +876,7 @@ pub(crate) mod tests {
     }
 
     impl Executor for Gate {
-        fn run(&self, task: &Task, _failed: &[TaskId]) -> TaskResult {
+        fn run(&self, task: &Task, _failed: &[TaskId], _lane: usize) -> TaskResult {
             let outcome = match task.key.as_str() {
                 // A hang guard, not a time limit: the old rule never starts
                 // `s1` while `long` runs, so `long` would wait forever.

@@ -13,7 +13,7 @@ use crate::config::{Action, Fanout, Pipeline, Step};
 use crate::exec::error::TaskError;
 use crate::exec::group::{Group, Isolation};
 use crate::exec::process::{self, Children, Exit, Log, Ran, RunError, Spawn, StdoutTo};
-use crate::exec::worker::{self, Call, CallOutcome, FoundDeps, WorkerPool};
+use crate::exec::worker::{self, Call, CallOutcome, Called, FoundDeps, WorkerPool};
 use crate::plan::{
     CallCommand, Command, Plan, Task, TaskId, display_path, exec_command, narrowed, temp_path,
 };
@@ -192,12 +192,14 @@ pub(crate) struct FingerprintInputs<'a> {
 }
 
 impl LocalTasks<'_> {
-    /// Runs a task; a partial one over the outputs of its upstream tasks
-    /// that succeeded (`failed`: the others), after checking again whether
-    /// it is up to date now that they are done.
-    pub(crate) fn run(&self, task: &Task, failed: &[TaskId]) -> TaskResult {
+    /// Runs a task in `lane` (the pool slot of the caller: a call step's
+    /// task may wait there for the worker of the task running in it); a
+    /// partial one over the outputs of its upstream tasks that succeeded
+    /// (`failed`: the others), after checking again whether it is up to
+    /// date now that they are done.
+    pub(crate) fn run(&self, task: &Task, failed: &[TaskId], lane: usize) -> TaskResult {
         if task.failed.is_none() {
-            return self.run_task(task, None);
+            return self.run_task(task, None, lane);
         }
         let mut failed = failed.to_vec();
         failed.sort_unstable();
@@ -236,7 +238,7 @@ impl LocalTasks<'_> {
             Some(Verdict::Run(_, Some(fp))) if narrowing.is_none() => Some(fp.clone()),
             _ => None,
         };
-        let mut result = self.run_task(&narrowed_task, Some(precomputed));
+        let mut result = self.run_task(&narrowed_task, Some(precomputed), lane);
         result.narrowed = narrowing;
         result
     }
@@ -297,9 +299,14 @@ impl LocalTasks<'_> {
     /// Runs a task with its retries; never panics on bad input. With
     /// `precomputed`, the fingerprint given (or to take now, if `None`)
     /// instead of the one the check before the run took.
-    fn run_task(&self, task: &Task, precomputed: Option<Option<Box<Fingerprint>>>) -> TaskResult {
-        let started = Instant::now();
-        let started_at = SystemTime::now();
+    fn run_task(
+        &self,
+        task: &Task,
+        precomputed: Option<Option<Box<Fingerprint>>>,
+        lane: usize,
+    ) -> TaskResult {
+        let mut started = Instant::now();
+        let mut started_at = SystemTime::now();
         let step = &self.pipeline.steps[task.step];
         if let Some(message) = &task.invalid {
             return TaskResult {
@@ -384,20 +391,28 @@ impl LocalTasks<'_> {
                 step,
                 temps: &temps,
                 slot,
+                lane,
             };
-            let result = self.attempt(&attempt, &mut logs, &mut peak_memory);
+            let mut began = None;
+            let result = self.attempt(&attempt, &mut logs, &mut peak_memory, &mut began);
+            // A first call that waited behind another task's: the task's
+            // time counts from when its call began.
+            if let (1, Some((instant, at))) = (attempts, began) {
+                (started, started_at) = (instant, at);
+            }
             // Whatever happened, no temporary output stays behind.
-            if result.is_err() {
+            if !matches!(result, Ok(Attempted::Ran(_))) {
                 for temp in &temps {
                     let _ = fs::remove_file(root.join(temp));
                 }
             }
             self.registry.release(slot);
             match result {
-                Ok(deps) => {
+                Ok(Attempted::Ran(deps)) => {
                     found = deps;
                     break Outcome::Succeeded;
                 }
+                Ok(Attempted::NotStarted) => break Outcome::NotRun,
                 Err(failure)
                     if failure.interrupted || failure.step_wide || attempts > step.retries =>
                 {
@@ -408,6 +423,10 @@ impl LocalTasks<'_> {
         };
         let stdout_log = logs.stdout.finish().ok().flatten();
         let stderr_log = logs.stderr.finish().ok().flatten();
+        // Queued behind a call and the run stopped first: it never ran.
+        if matches!(outcome, Outcome::NotRun) {
+            return TaskResult::not_run(Outcome::NotRun);
+        }
         let outcome = match outcome {
             Outcome::Failed(mut f) => {
                 // The tail of stderr, or of stdout when stderr was empty.
@@ -504,13 +523,16 @@ impl LocalTasks<'_> {
         (Box::new(after), deps, stored)
     }
 
-    /// A call to the step's worker; the files its code came from.
+    /// A call to the step's worker; the files its code came from, or
+    /// `None` when it never began (the run stopped while it waited behind
+    /// another call); `began` set when it waited.
     fn call(
         &self,
         attempt: &Attempt<'_>,
         call: &CallCommand,
         logs: &mut Logs,
-    ) -> Result<FoundDeps, Failure> {
+        began: &mut Option<(Instant, SystemTime)>,
+    ) -> Result<Option<FoundDeps>, Failure> {
         let (task, step) = (attempt.task, attempt.step);
         let request = Call {
             step: task.step,
@@ -526,11 +548,13 @@ impl LocalTasks<'_> {
             timeout: step.timeout,
             max_tasks: call.spec.max_tasks,
         };
-        match self
-            .workers
-            .call(request, &mut logs.stdout, &mut logs.stderr)
-        {
-            CallOutcome::Done(deps) => Ok(deps),
+        let Called { outcome, began: at } =
+            self.workers
+                .call(request, attempt.lane, &mut logs.stdout, &mut logs.stderr);
+        *began = at;
+        match outcome {
+            CallOutcome::Done(deps) => Ok(Some(deps)),
+            CallOutcome::NotStarted => Ok(None),
             CallOutcome::Failed(f) => Err(Failure {
                 reason: f.reason,
                 exit_code: f.exit_code,
@@ -547,7 +571,8 @@ impl LocalTasks<'_> {
         attempt: &Attempt<'_>,
         logs: &mut Logs,
         peak_memory: &mut Option<u64>,
-    ) -> Result<Option<FoundDeps>, Failure> {
+        began: &mut Option<(Instant, SystemTime)>,
+    ) -> Result<Attempted, Failure> {
         let task = attempt.task;
         let root = &self.pipeline.root;
         for out in task.outputs.iter() {
@@ -591,7 +616,10 @@ impl LocalTasks<'_> {
         let mut found = None;
         match &command {
             Command::Argv(argv) => spawn(argv.clone())?,
-            Command::Call(call) => found = Some(self.call(attempt, call, logs)?),
+            Command::Call(call) => match self.call(attempt, call, logs, began)? {
+                Some(deps) => found = Some(deps),
+                None => return Ok(Attempted::NotStarted),
+            },
             Command::Shell(script) => {
                 spawn(vec!["sh".into(), "-c".into(), script.into()])?;
             }
@@ -665,7 +693,7 @@ impl LocalTasks<'_> {
                 source,
             })?;
         }
-        Ok(found)
+        Ok(Attempted::Ran(found))
     }
 
     /// Runs one attempt's command; `Ok` when it exited 0 (with what it
@@ -758,6 +786,16 @@ struct Attempt<'a> {
     temps: &'a [PathBuf],
     /// Its registration in the state.
     slot: u64,
+    /// The pool slot it runs in (a call waits there behind another's).
+    lane: usize,
+}
+
+/// How an attempt that did not fail went.
+enum Attempted {
+    /// It ran; for a call, the files its worker's code came from.
+    Ran(Option<FoundDeps>),
+    /// Its call waited behind another and the run stopped first.
+    NotStarted,
 }
 
 /// A task stopped because the run was interrupted.

@@ -1223,3 +1223,225 @@ fn the_example_pipeline_checks_runs_and_follows_its_helpers() {
         edited.stderr
     );
 }
+
+/// Functions for the tests of queued requests (a worker's next request
+/// sent before its reply to the last one). `queued()` waits until the
+/// next request is in the request pipe (fd 3), so that a test knows a
+/// request was queued behind the running call.
+const QUEUE: &str = r#"
+import os, sys, time
+
+with open("starts.log", "a") as f:
+    f.write("%d\n" % os.getpid())
+
+def queued():
+    # Waits for the next request: in the shim's read buffer (`requests`,
+    # the caller's) or, when it comes, in the pipe; False at end of file.
+    return sys._getframe(2).f_locals["requests"].peek(1) != b""
+
+def talk(input, out, key):
+    print("print", key, flush=True)
+    sys.stdout.write("partial " + key)
+    sys.stdout.flush()
+    sys.stderr.write("stderr %s\n" % key)
+    os.write(1, ("fd 1 %s\n" % key).encode())
+    os.write(2, ("fd 2 %s" % key).encode())
+    if key.endswith("0"):
+        with open("queued-" + key, "w") as f:
+            f.write(str(queued()))
+    with open(out, "w") as f:
+        f.write("%d\n" % os.getpid())
+
+def fate(input, out, key):
+    with open("calls.log", "a") as f:
+        f.write("%d %s\n" % (os.getpid(), key))
+    if key in ("f01", "f03"):
+        with open("queued-" + key, "w") as f:
+            f.write(str(queued()))
+        if key == "f01":
+            os._exit(3)
+        time.sleep(1000)
+    # The task queued behind f03 sleeps 2 s of its 4.
+    if os.path.exists("queued-f03") and not os.path.exists("slept"):
+        open("slept", "w").close()
+        time.sleep(2)
+    with open(out, "w") as f:
+        f.write("%d\n" % os.getpid())
+
+def count(input, out, key):
+    with open("calls.log", "a") as f:
+        f.write("%d %s\n" % (os.getpid(), key))
+    with open(out, "w") as f:
+        f.write("%d\n" % os.getpid())
+"#;
+
+/// Requests queued behind running calls (the shim marks each call's end
+/// on fds 1 and 2): each task's logs still hold exactly its own output,
+/// written through every path, some without a final newline, while the
+/// next call writes its own right after.
+#[test]
+fn queued_requests_keep_each_tasks_output_exactly_its_own() {
+    let t = Test::new();
+    inputs(&t, 30);
+    t.write("scripts/work.py", QUEUE);
+    one_step(&t, "talk", "timeout = \"60s\"");
+    t.run(["pipeline.toml"]).expect_code(0);
+    // Requests were queued behind running calls (else this tests nothing).
+    let queued: Vec<String> = ["f00", "f10", "f20"]
+        .iter()
+        .map(|k| t.read(format!("queued-{k}")))
+        .collect();
+    assert!(queued.iter().any(|q| q == "True"), "{queued:?}");
+    let logs = t.path(".runner/pipeline/logs/1/work");
+    for i in 0..30 {
+        let key = format!("f{i:02}");
+        let out = std::fs::read_to_string(logs.join(format!("{key}.out"))).unwrap();
+        let err = std::fs::read_to_string(logs.join(format!("{key}.err"))).unwrap();
+        assert_eq!(out, format!("print {key}\npartial {key}fd 1 {key}\n"));
+        assert_eq!(err, format!("stderr {key}\nfd 2 {key}"));
+    }
+    assert!(!t.path(".runner/pipeline/logs/1/workers").exists());
+}
+
+/// A worker that dies, and one that times out, each with a request queued
+/// behind the running call: the running task fails; the queued one runs
+/// in a new worker, as its first attempt, with its timeout counted from
+/// its own start (the one behind f03 sleeps 2 s of its 4: counted from
+/// when it was queued, behind f03's 4 s, it would have timed out). (Tasks
+/// may enter a lane in either order: the test does not rely on it.)
+#[test]
+fn a_task_queued_behind_a_worker_that_dies_or_times_out_runs_in_a_new_one() {
+    let t = Test::new();
+    inputs(&t, 6);
+    t.write("scripts/work.py", QUEUE);
+    one_step(&t, "fate", "timeout = \"4s\"");
+    t.write(
+        "pipeline.toml",
+        t.read("pipeline.toml").replace("jobs = 2", "jobs = 1"),
+    );
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(1);
+    let e = &run.stderr;
+    assert_eq!(t.read("queued-f01"), "True", "{e}");
+    assert_eq!(t.read("queued-f03"), "True", "{e}");
+    assert!(e.contains("4 ok, 2 failed"), "{e}");
+    assert_eq!(
+        t.query("SELECT key || ' ' || status || ' ' || attempts || ' ' || coalesce(reason, '') FROM tasks ORDER BY key"),
+        [
+            "f00 ok 1 ",
+            "f01 failed 1 the worker exited with code 3 while running this task",
+            "f02 ok 1 ",
+            "f03 failed 1 timed out after 4s (its worker's processes were killed; a fresh worker takes the next task)",
+            "f04 ok 1 ",
+            "f05 ok 1 ",
+        ],
+        "{e}"
+    );
+    // The call after f01's, and after f03's, ran in a new worker.
+    let calls = t.read("calls.log");
+    let lines: Vec<(&str, &str)> = calls.lines().map(|l| l.split_once(' ').unwrap()).collect();
+    assert_eq!(lines.len(), 6, "{calls}");
+    for bad in ["f01", "f03"] {
+        let at = lines.iter().position(|(_, k)| *k == bad).unwrap();
+        assert_ne!(lines[at].0, lines[at + 1].0, "{calls}");
+    }
+    assert!(t.exists("slept"), "{calls}");
+    assert_eq!(t.read("starts.log").lines().count(), 3, "{e}");
+}
+
+/// `max_tasks_per_worker` with queued requests: no request is queued in a
+/// worker that has no room left for it, so each worker runs exactly its
+/// share of calls (a worker killed with a request in it could have begun
+/// one more).
+#[test]
+fn a_worker_recycled_after_max_tasks_is_never_sent_one_more() {
+    let t = Test::new();
+    inputs(&t, 7);
+    t.write("scripts/work.py", QUEUE);
+    one_step(&t, "count", "max_tasks_per_worker = 3");
+    t.write(
+        "pipeline.toml",
+        t.read("pipeline.toml").replace("jobs = 2", "jobs = 1"),
+    );
+    t.run(["pipeline.toml"]).expect_code(0);
+    let calls = t.read("calls.log");
+    let lines: Vec<(&str, &str)> = calls.lines().map(|l| l.split_once(' ').unwrap()).collect();
+    assert_eq!(lines.len(), 7, "{calls}");
+    // Tasks may enter a lane in either order; each worker runs 3 calls in
+    // a row (the last one, 1).
+    let mut keys: Vec<&str> = lines.iter().map(|(_, k)| *k).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["f00", "f01", "f02", "f03", "f04", "f05", "f06"],
+        "{calls}"
+    );
+    let pid = |i: usize| lines[i].0;
+    assert!(pid(0) == pid(1) && pid(1) == pid(2), "{calls}");
+    assert!(pid(3) == pid(4) && pid(4) == pid(5), "{calls}");
+    assert!(
+        pid(2) != pid(3) && pid(5) != pid(6) && pid(0) != pid(6),
+        "{calls}"
+    );
+    assert_eq!(t.read("starts.log").lines().count(), 3, "{calls}");
+}
+
+/// Ctrl-C with a request queued behind a running call: the queued task
+/// does not begin (its function never runs) and is recorded as not run,
+/// not interrupted; the running one is interrupted. (The first call to
+/// have a request queued behind it waits: whichever task entered the
+/// lane first.)
+#[test]
+fn ctrl_c_does_not_begin_a_queued_task() {
+    let t = Test::new();
+    inputs(&t, 3);
+    t.write("scripts/work.py", WORK);
+    t.write(
+        "scripts/wait.py",
+        "import os, sys, time\n\
+         def wait(input, out, key):\n\
+         \x20   os.makedirs('began', exist_ok=True)\n\
+         \x20   open('began/' + key, 'w').close()\n\
+         \x20   requests = sys._getframe(1).f_locals['requests']\n\
+         \x20   if requests.peek(1) and not os.path.exists('queued'):\n\
+         \x20       open('queued', 'w').close()\n\
+         \x20       time.sleep(1000)\n\
+         \x20   open(out, 'w').close()\n",
+    );
+    one_step(&t, "slow", "");
+    t.write(
+        "pipeline.toml",
+        t.read("pipeline.toml")
+            .replace("jobs = 2", "jobs = 1")
+            .replace("work.py:slow", "wait.py:wait"),
+    );
+    let child = t
+        .command(["pipeline.toml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("a request queued behind a call", || t.exists("queued"));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{e}");
+    let began = files_under(&t.path("began"));
+    assert_eq!(began.len(), 1, "{e}");
+    let statuses = t.query("SELECT key || ' ' || status FROM tasks ORDER BY key");
+    for key in ["f00", "f01", "f02"] {
+        let status = if began[0] == key {
+            "interrupted"
+        } else {
+            "not_run"
+        };
+        assert!(
+            statuses.contains(&format!("{key} {status}")),
+            "{statuses:?} {e}"
+        );
+    }
+}

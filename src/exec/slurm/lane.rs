@@ -39,7 +39,7 @@ impl LocalLane {
                         let Ok((id, failed)) = next else { break };
                         let task = &plan.tasks[id];
                         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            local.run(task, &failed)
+                            local.run(task, &failed, i)
                         }))
                         .unwrap_or_else(|_| TaskResult::panicked());
                         if result_tx.send((id, result)).is_err() {

@@ -4,16 +4,21 @@
 //! their steps have nothing left to run, and never left behind.
 //!
 //! Steps whose workers would be started the same way (same argv, root and
-//! environment: two functions of one module) share them. A pool thread runs
-//! one task at a time, so at most `jobs` workers of a kind are ever busy;
-//! see DESIGN.md for how many are alive.
+//! environment: two functions of one module) share them. Calls run in
+//! lanes (a pool slot each, lane.rs): one call per lane at a time, so at
+//! most `jobs` workers of a kind are ever busy, and a second call may
+//! queue its request behind the running one; see DESIGN.md for how many
+//! are alive.
 
 mod command;
+mod lane;
 mod process;
 mod protocol;
+mod split;
+mod start;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,10 +26,11 @@ use crate::config::Pipeline;
 use crate::error::chain;
 use crate::exec::group::Isolation;
 use crate::exec::process::{Exit, KILL_GRACE, Log, signal_name};
-use crate::state::{Registration, Writer};
+use crate::state::Writer;
 use command::worker_command;
+use lane::{Entry, Lane, LaneGuard};
 use process::{Event, Spawner, Worker, WorkerCommand};
-use protocol::{Hello, Reply};
+use protocol::Reply;
 pub(crate) use protocol::{SHIM, Shared, task_args};
 
 /// The version of the embedded shim's behaviour, part of the fingerprint of
@@ -48,6 +54,10 @@ pub(crate) struct WorkerPool<'a> {
     state: Mutex<PoolState>,
     /// A kind's first start ended (others wait for it).
     started: Condvar,
+    /// A call on a lane ended (the call queued behind it goes on).
+    handover: Condvar,
+    /// The id of the next request (unique in the run).
+    next_id: AtomicU64,
     stopping: AtomicBool,
     spawner: Spawner,
     /// Where output a worker writes between two tasks goes
@@ -65,6 +75,9 @@ struct PoolState {
     broken_steps: Vec<Option<Arc<str>>>,
     /// Asked to exit, not reaped yet.
     leaving: Vec<Worker>,
+    /// Per lane (a pool slot): the call running there, and the one queued
+    /// behind it.
+    lanes: Vec<Lane>,
 }
 
 /// The workers of one kind.
@@ -95,6 +108,19 @@ pub(crate) enum CallOutcome {
     Done(FoundDeps),
     /// It failed.
     Failed(CallFailure),
+    /// It was queued behind another call and the run stopped before it
+    /// began: not run.
+    NotStarted,
+}
+
+/// A call's end.
+#[derive(Debug)]
+pub(crate) struct Called {
+    /// How it ended.
+    pub(crate) outcome: CallOutcome,
+    /// When it began, if it waited for a worker busy with another call
+    /// first (its task's time counts from then).
+    pub(crate) began: Option<(Instant, SystemTime)>,
 }
 
 /// Files under root that a worker loaded its code from, as it reported them.
@@ -204,8 +230,11 @@ impl<'a> WorkerPool<'a> {
                 kinds,
                 broken_steps: vec![None; pipeline.steps.len()],
                 leaving: Vec::new(),
+                lanes: Vec::new(),
             }),
             started: Condvar::new(),
+            handover: Condvar::new(),
+            next_id: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
             spawner: Spawner::default(),
             log_dir,
@@ -227,78 +256,111 @@ impl<'a> WorkerPool<'a> {
         self.stopping.load(Ordering::SeqCst)
     }
 
-    /// Runs one call on an idle worker of its kind (started if there is
-    /// none), its output going into `out` and `err`.
-    pub(crate) fn call(&self, call: Call<'_>, out: &mut Log, err: &mut Log) -> CallOutcome {
-        let Some(kind) = self.step_kind.get(call.step).copied().flatten() else {
-            return CallOutcome::Failed(CallFailure::task(
-                crate::error::Internal::new("a call for a step without a worker").to_string(),
-            ));
+    /// The kind of worker that serves `step`'s tasks, if it is a call
+    /// step: calls of one kind may queue behind each other on a lane.
+    pub(crate) fn kind_of(&self, step: usize) -> Option<usize> {
+        self.step_kind.get(step).copied().flatten()
+    }
+
+    /// Runs one call in `lane` (the caller's pool slot): behind the call
+    /// running there, if one is, on its worker (the request sent at once
+    /// when the worker marks the ends of its calls), else on an idle
+    /// worker of its kind or a new one; its output going into `out` and
+    /// `err`.
+    pub(crate) fn call(&self, call: Call<'_>, lane: usize, out: &mut Log, err: &mut Log) -> Called {
+        let Some(kind) = self.kind_of(call.step) else {
+            return Called {
+                outcome: CallOutcome::Failed(CallFailure::task(
+                    crate::error::Internal::new("a call for a step without a worker").to_string(),
+                )),
+                began: None,
+            };
         };
-        // A worker's start (its imports) is not the task's work: it may take
-        // the step's timeout or START_TIMEOUT, whichever is longer.
-        let start_deadline = call.timeout.map(|t| {
-            let t = t.max(START_TIMEOUT);
-            (Instant::now() + t, t)
-        });
-        let mut tries = 0;
-        let (mut worker, id) = loop {
-            let mut worker =
-                match self.checkout(kind, call.step, call.step_name, out, err, start_deadline) {
-                    Ok(worker) => worker,
-                    Err(failure) => return CallOutcome::Failed(failure),
-                };
-            // What it wrote since its last task (a thread it left running)
-            // is no part of this one's output.
-            if let Err(e) = worker.drain_between(&self.log_dir) {
-                self.give_back(kind, worker, call.max_tasks);
-                return CallOutcome::Failed(CallFailure::task(format!(
-                    "cannot write the worker's log: {e}"
-                )));
-            }
-            let id = worker.next_id;
-            worker.next_id += 1;
-            let line = protocol::request(id, call.step_name, call.function, &call.args);
-            tries += 1;
-            match worker.send(&line) {
-                Ok(()) => break (worker, id),
-                // An idle worker that died since its last task (the OOM
-                // killer, say) did not get this task: a fresh one does.
-                Err(_) if tries < 3 => {
+        let request = |id| protocol::request(id, call.step_name, call.function, &call.args);
+        let entry = self.enter(lane, kind, &request);
+        let mut guard = LaneGuard::new(self, lane, kind);
+        let began =
+            matches!(entry, Entry::Handed { .. }).then(|| (Instant::now(), SystemTime::now()));
+        let (worker, outcome) = self.run_call(&call, kind, lane, entry, out, err);
+        guard.disarm();
+        self.leave(lane, kind, worker, call.max_tasks, out, err);
+        Called { outcome, began }
+    }
+
+    /// The request id of a new call.
+    fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Makes a call once it has its place in the lane; the worker to keep
+    /// (`None` when it was ended) and how the call went.
+    fn run_call(
+        &self,
+        call: &Call<'_>,
+        kind: usize,
+        lane: usize,
+        entry: Entry,
+        out: &mut Log,
+        err: &mut Log,
+    ) -> (Option<Worker>, CallOutcome) {
+        let (mut worker, id) = match entry {
+            // Queued: the worker began it as soon as the last call ended.
+            Entry::Handed {
+                worker: Some(worker),
+                sent: Some(id),
+            } => {
+                let mut worker = *worker;
+                if let Err(e) = worker.begin(out, err) {
                     let _ = worker.terminate(out, err);
                     self.end(worker);
+                    return (None, log_failure(e));
                 }
-                Err(e) => {
-                    let _ = worker.terminate(out, err);
-                    self.end(worker);
-                    return CallOutcome::Failed(CallFailure::task(format!(
-                        "cannot send the task to the worker: {e}"
-                    )));
+                (worker, id)
+            }
+            Entry::Handed { worker: None, .. } if self.stopping() => {
+                return (None, CallOutcome::NotStarted);
+            }
+            // A worker given without a request in it (it does not mark the
+            // ends of its calls), none (the last call's died or was
+            // recycled: a new one, not a retry), or a lane of its own.
+            Entry::Handed { worker, .. } => {
+                match self.send(worker.map(|w| *w), kind, call, out, err) {
+                    Ok(sent) => sent,
+                    Err(outcome) => return (None, outcome),
                 }
             }
+            Entry::Free => match self.send(None, kind, call, out, err) {
+                Ok(sent) => sent,
+                Err(outcome) => return (None, outcome),
+            },
         };
+        self.publish(lane, kind, &worker, call.max_tasks);
         let stop = || self.stopping();
         let deadline = call.timeout.map(|t| (Instant::now() + t, t));
-        let event = worker.next_line(out, err, deadline, &stop);
-        let event = match event {
+        let event = match worker.next_line(out, err, deadline, &stop) {
             Ok(event) => event,
             Err(e) => {
                 let _ = worker.terminate(out, err);
                 self.end(worker);
-                return CallOutcome::Failed(CallFailure::task(format!(
-                    "cannot talk to the worker: {e}"
-                )));
+                return (
+                    None,
+                    CallOutcome::Failed(CallFailure::task(format!(
+                        "cannot talk to the worker: {e}"
+                    ))),
+                );
             }
         };
+        let failed = |f: CallFailure| CallOutcome::Failed(f);
         match event {
             Event::Line(line) => match protocol::parse::<Reply>(&line) {
                 Ok(reply) if reply.id != id => {
                     let _ = worker.terminate(out, err);
                     self.end(worker);
-                    CallOutcome::Failed(CallFailure::task(format!(
+                    let reason = format!(
                         "the worker broke the protocol: it answered request {} to request {id}",
                         reply.id
-                    )))
+                    );
+                    (None, failed(CallFailure::task(reason)))
                 }
                 Ok(reply) => {
                     worker.tasks += 1;
@@ -321,34 +383,102 @@ impl<'a> WorkerPool<'a> {
                         if reply.fatal {
                             let mut state = self.lock();
                             state.broken_steps[call.step] = Some(Arc::from(reason.as_str()));
-                            CallOutcome::Failed(CallFailure::step(reason))
+                            failed(CallFailure::step(reason))
                         } else {
-                            CallOutcome::Failed(CallFailure::task(reason))
+                            failed(CallFailure::task(reason))
                         }
                     };
-                    self.give_back(kind, worker, call.max_tasks);
-                    outcome
+                    (Some(worker), outcome)
                 }
                 Err(broken) => {
                     let _ = worker.terminate(out, err);
                     self.end(worker);
-                    CallOutcome::Failed(CallFailure::task(chain(&broken)))
+                    (None, failed(CallFailure::task(chain(&broken))))
                 }
             },
             Event::Died(exit) => {
                 self.end(worker);
-                CallOutcome::Failed(died(exit, "while running this task"))
+                (None, failed(died(exit, "while running this task")))
             }
             Event::TimedOut(t) => {
                 self.end(worker);
-                CallOutcome::Failed(CallFailure::task(format!(
-                    "timed out after {} (its worker's processes were killed; a fresh worker takes the next task)",
-                    humantime::format_duration(t)
-                )))
+                (
+                    None,
+                    failed(CallFailure::task(format!(
+                        "timed out after {} (its worker's processes were killed; a fresh worker takes the next task)",
+                        humantime::format_duration(t)
+                    ))),
+                )
             }
             Event::Interrupted => {
                 self.end(worker);
-                CallOutcome::Failed(CallFailure::interrupted())
+                (None, failed(CallFailure::interrupted()))
+            }
+        }
+    }
+
+    /// Sends a call's request to `given` (a worker handed over idle) or to
+    /// an idle or new worker of its kind, after copying what the worker
+    /// wrote since its last call to its own logs; the worker and the
+    /// request's id.
+    fn send(
+        &self,
+        given: Option<Worker>,
+        kind: usize,
+        call: &Call<'_>,
+        out: &mut Log,
+        err: &mut Log,
+    ) -> Result<(Worker, u64), CallOutcome> {
+        // A worker's start (its imports) is not the task's work: it may take
+        // the step's timeout or START_TIMEOUT, whichever is longer.
+        let start_deadline = call.timeout.map(|t| {
+            let t = t.max(START_TIMEOUT);
+            (Instant::now() + t, t)
+        });
+        let mut given = given;
+        let mut tries = 0;
+        loop {
+            let mut worker = match given.take() {
+                Some(worker) => {
+                    // A reply said that every task of the step fails.
+                    let broken = self.lock().broken_steps[call.step].clone();
+                    if let Some(reason) = broken {
+                        self.give_back(kind, worker, call.max_tasks);
+                        return Err(CallOutcome::Failed(CallFailure::step(reason.as_ref())));
+                    }
+                    worker
+                }
+                None => self
+                    .checkout(kind, call.step, call.step_name, out, err, start_deadline)
+                    .map_err(CallOutcome::Failed)?,
+            };
+            // What it wrote since its last task (a thread it left running)
+            // is no part of this one's output.
+            if let Err(e) = worker
+                .drain_between(&self.log_dir)
+                .and_then(|()| worker.begin(out, err))
+            {
+                self.give_back(kind, worker, call.max_tasks);
+                return Err(log_failure(e));
+            }
+            let id = self.next_id();
+            let line = protocol::request(id, call.step_name, call.function, &call.args);
+            tries += 1;
+            match worker.send(&line) {
+                Ok(()) => return Ok((worker, id)),
+                // An idle worker that died since its last task (the OOM
+                // killer, say) did not get this task: a fresh one does.
+                Err(_) if tries < 3 => {
+                    let _ = worker.terminate(out, err);
+                    self.end(worker);
+                }
+                Err(e) => {
+                    let _ = worker.terminate(out, err);
+                    self.end(worker);
+                    return Err(CallOutcome::Failed(CallFailure::task(format!(
+                        "cannot send the task to the worker: {e}"
+                    ))));
+                }
             }
         }
     }
@@ -372,173 +502,6 @@ impl<'a> WorkerPool<'a> {
             } else {
                 i += 1;
             }
-        }
-    }
-
-    /// An idle worker of `kind`, or a new one; the failure of the step
-    /// when its workers cannot start.
-    fn checkout(
-        &self,
-        kind: usize,
-        step: usize,
-        step_name: &str,
-        out: &mut Log,
-        err: &mut Log,
-        deadline: Option<(Instant, Duration)>,
-    ) -> Result<Worker, CallFailure> {
-        let mut state = self.lock();
-        loop {
-            self.reap_leaving(&mut state);
-            if self.stopping() {
-                return Err(CallFailure::interrupted());
-            }
-            if let Some(reason) = &state.broken_steps[step] {
-                return Err(CallFailure::step(reason.as_ref()));
-            }
-            match &state.kinds[kind].status {
-                Status::Broken(reason) => return Err(CallFailure::step(reason.as_ref())),
-                Status::Starting => {
-                    state = self.started.wait(state).unwrap_or_else(|e| e.into_inner());
-                    continue;
-                }
-                Status::Untried | Status::Ready => {}
-            }
-            while let Some(worker) = state.kinds[kind].idle.pop() {
-                if !worker.gone() {
-                    return Ok(worker);
-                }
-                self.end(worker);
-            }
-            let first = matches!(state.kinds[kind].status, Status::Untried);
-            if first {
-                state.kinds[kind].status = Status::Starting;
-            }
-            drop(state);
-            // Should starting panic (a bug), the threads waiting for the
-            // first start must not wait forever.
-            let guard = StartGuard {
-                pool: self,
-                kind,
-                armed: first,
-            };
-            let result = self.start(kind, step_name, out, err, deadline);
-            std::mem::forget(guard);
-            state = self.lock();
-            let status = &mut state.kinds[kind].status;
-            match result {
-                Ok(worker) => {
-                    if first {
-                        *status = Status::Ready;
-                        self.started.notify_all();
-                    }
-                    return Ok(worker);
-                }
-                Err((failure, breaks)) => {
-                    if breaks {
-                        *status = Status::Broken(Arc::from(failure.reason.as_str()));
-                    } else if first {
-                        *status = Status::Untried;
-                    }
-                    self.started.notify_all();
-                    return Err(failure);
-                }
-            }
-        }
-    }
-
-    /// Starts a worker (in a cgroup of its own where the run uses them,
-    /// registered in the state while it lives) and waits for its hello; on
-    /// failure, whether the kind is broken (an interrupt is not the
-    /// worker's fault).
-    fn start(
-        &self,
-        kind: usize,
-        step_name: &str,
-        out: &mut Log,
-        err: &mut Log,
-        deadline: Option<(Instant, Duration)>,
-    ) -> Result<Worker, (CallFailure, bool)> {
-        let command = &self.commands[kind];
-        let program = command
-            .argv
-            .first()
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let cgroup = self.isolation.get_or_init(Isolation::detect).cgroup();
-        let mut worker = self.spawner.start(command.clone(), cgroup).map_err(|e| {
-            let reason = if e.kind() == std::io::ErrorKind::NotFound {
-                format!(
-                    "cannot start the worker: `{program}` is not found (is it on the task's PATH?)"
-                )
-            } else {
-                format!("cannot start the worker `{program}`: {e}")
-            };
-            (CallFailure::step(reason), true)
-        })?;
-        let slot = self.registry.register(Registration {
-            owner: format!("worker {} of step {step_name}", worker.pid()),
-            temps: Vec::new(),
-            cgroup: None,
-        });
-        self.registry.spawned(slot, worker.record());
-        worker.slot = Some(slot);
-        match self.hello(&mut worker, out, err, deadline) {
-            Ok(()) => Ok(worker),
-            Err(failure) => {
-                self.end(worker);
-                Err(failure)
-            }
-        }
-    }
-
-    /// Waits for a new worker's first line: ready (with the files its code
-    /// came from), or why not.
-    fn hello(
-        &self,
-        worker: &mut Worker,
-        out: &mut Log,
-        err: &mut Log,
-        deadline: Option<(Instant, Duration)>,
-    ) -> Result<(), (CallFailure, bool)> {
-        let stop = || self.stopping();
-        let event = worker.next_line(out, err, deadline, &stop).map_err(|e| {
-            (
-                CallFailure::step(format!("cannot talk to the worker: {e}")),
-                true,
-            )
-        })?;
-        match event {
-            Event::Line(line) => match protocol::parse::<Hello>(&line) {
-                Ok(hello) if hello.ready => {
-                    worker.deps = hello.deps.into_iter().map(PathBuf::from).collect();
-                    Ok(())
-                }
-                Ok(hello) => {
-                    let reason = hello
-                        .error
-                        .unwrap_or_else(|| "the worker said it cannot start".to_owned());
-                    Err((CallFailure::step(reason), true))
-                }
-                Err(broken) => {
-                    let _ = worker.terminate(out, err);
-                    Err((CallFailure::step(chain(&broken)), true))
-                }
-            },
-            Event::Died(exit) => Err((
-                CallFailure {
-                    step_wide: true,
-                    ..died(exit, "before it was ready")
-                },
-                true,
-            )),
-            Event::TimedOut(t) => Err((
-                CallFailure::step(format!(
-                    "timed out after {} while the worker was starting (its processes were killed)",
-                    humantime::format_duration(t)
-                )),
-                true,
-            )),
-            Event::Interrupted => Err((CallFailure::interrupted(), false)),
         }
     }
 
@@ -615,24 +578,11 @@ impl Drop for WorkerPool<'_> {
     }
 }
 
-/// Puts a kind whose first start was cut short by a panic back to
-/// `Untried`, waking the threads that wait for it.
-struct StartGuard<'a> {
-    pool: &'a WorkerPool<'a>,
-    kind: usize,
-    armed: bool,
-}
-
-impl Drop for StartGuard<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            let mut state = self.pool.lock();
-            if matches!(state.kinds[self.kind].status, Status::Starting) {
-                state.kinds[self.kind].status = Status::Untried;
-            }
-            self.pool.started.notify_all();
-        }
-    }
+/// A call that failed because its log could not be written.
+fn log_failure(e: std::io::Error) -> CallOutcome {
+    CallOutcome::Failed(CallFailure::task(format!(
+        "cannot write the worker's log: {e}"
+    )))
 }
 
 /// The failure of a worker that ended `when` (before it was ready, or

@@ -1,8 +1,9 @@
 //! One worker process: started in its own process group, with the protocol
 //! pipes on its fds 3 and 4, its stdout and stderr piped to runner, and a
 //! parent-death signal; then one message at a time, the output it writes
-//! meanwhile copied into the current task's logs, under a deadline and an
-//! interrupt that kill its whole group.
+//! meanwhile copied into the current task's logs (cut at the end of each
+//! call when it marks them: split.rs), under a deadline and an interrupt
+//! that kill its whole group.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -10,12 +11,13 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, ChildStderr, ChildStdout, Stdio};
-use std::sync::{Mutex, mpsc};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::protocol::{PROTOCOL, REPLY_FD, REQUEST_FD};
+use super::split::Split;
 use crate::exec::cgroup::Cgroup;
 use crate::exec::group::{Group, kill_group};
 use crate::exec::process::{Exit, KILL_GRACE, Log, PidFd, poll};
@@ -43,13 +45,17 @@ pub(crate) struct Worker {
     /// Its registration in the state, while it lives.
     pub(crate) slot: Option<u64>,
     pidfd: Option<PidFd>,
-    /// Its request pipe; closing it asks the worker to exit.
-    requests: Option<File>,
+    /// Its request pipe; closing it (every copy) asks the worker to exit.
+    /// Shared with a thread that queues a request behind the running one.
+    requests: Option<Arc<File>>,
     replies: File,
     /// Reply bytes read but not yet returned as a line.
     pending: Vec<u8>,
-    stdout: Option<ChildStdout>,
-    stderr: Option<ChildStderr>,
+    /// Its stdout and stderr, each cut at the end of every call.
+    outputs: [Output; 2],
+    /// What it writes on both after each call, if it said so in its hello:
+    /// requests may then be queued behind a running one.
+    pub(crate) boundary: Option<Box<[u8]>>,
     /// Reaped already.
     reaped: bool,
     /// When it was started: a dependency modified after this may have been
@@ -59,10 +65,29 @@ pub(crate) struct Worker {
     pub(crate) tasks: u32,
     /// Files under root its code came from (relative to root), as reported.
     pub(crate) deps: Vec<PathBuf>,
-    /// The id of its next request.
-    pub(crate) next_id: u64,
     /// Its output between tasks (stdout, stderr), once there was a task.
     between: Option<[Log; 2]>,
+}
+
+/// One of a worker's output pipes.
+#[derive(Debug)]
+struct Output {
+    /// `None` once it reached end of file.
+    pipe: Option<File>,
+    split: Split,
+}
+
+impl Output {
+    fn new(pipe: Option<OwnedFd>) -> Output {
+        Output {
+            pipe: pipe.map(File::from),
+            split: Split::default(),
+        }
+    }
+
+    fn fd(&self) -> Option<i32> {
+        self.pipe.as_ref().map(|p| p.as_raw_fd())
+    }
 }
 
 /// What came from a worker while waiting for its next message.
@@ -167,11 +192,14 @@ fn start(command: &WorkerCommand, cgroup: Option<Cgroup>) -> io::Result<Worker> 
     let pidfd = PidFd::open(child.id());
     Ok(Worker {
         pidfd,
-        requests: Some(File::from(request_write)),
+        requests: Some(Arc::new(File::from(request_write))),
         replies: File::from(reply_read),
         pending: Vec::new(),
-        stdout: child.stdout.take(),
-        stderr: child.stderr.take(),
+        outputs: [
+            Output::new(child.stdout.take().map(OwnedFd::from)),
+            Output::new(child.stderr.take().map(OwnedFd::from)),
+        ],
+        boundary: None,
         child,
         cgroup,
         slot: None,
@@ -179,7 +207,6 @@ fn start(command: &WorkerCommand, cgroup: Option<Cgroup>) -> io::Result<Worker> 
         started: SystemTime::now(),
         tasks: 0,
         deps: Vec::new(),
-        next_id: 1,
         between: None,
     })
 }
@@ -232,13 +259,29 @@ impl Worker {
     /// Sends one request line. A worker that died meanwhile gives an error
     /// (EPIPE; runner ignores SIGPIPE, as every Rust program does).
     pub(crate) fn send(&mut self, line: &[u8]) -> io::Result<()> {
-        match &mut self.requests {
-            Some(requests) => requests.write_all(line),
+        match &self.requests {
+            Some(requests) => (&**requests).write_all(line),
             None => Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "the worker was asked to exit",
             )),
         }
+    }
+
+    /// Its request pipe, for a request queued behind the running one.
+    pub(crate) fn request_pipe(&self) -> Option<Arc<File>> {
+        self.requests.clone()
+    }
+
+    /// A call begins: with `queued`, its request was sent while the last
+    /// call ran, so what the worker wrote after that call's boundary is
+    /// this one's (into `out`, `err`); else that went between the calls
+    /// (`drain_between` took it).
+    pub(crate) fn begin(&mut self, out: &mut Log, err: &mut Log) -> io::Result<()> {
+        let boundary = self.boundary.as_deref();
+        let [o, e] = &mut self.outputs;
+        o.split.begin(boundary, out)?;
+        e.split.begin(boundary, err)
     }
 
     /// Whether it has exited (without blocking); reaps it if so.
@@ -271,7 +314,7 @@ impl Worker {
                 let mut line: Vec<u8> = self.pending.drain(..=end).collect();
                 line.pop();
                 // The pipes hold everything written before the reply.
-                self.drain(out, err, Duration::ZERO)?;
+                self.drain_call(out, err)?;
                 return Ok(Event::Line(line));
             }
             if stop() {
@@ -297,11 +340,14 @@ impl Worker {
             if let Some(p) = &self.pidfd {
                 fds.push(pollfd(p.fd()));
             }
-            if let Some(s) = &self.stdout {
-                fds.push(pollfd(s.as_raw_fd()));
-            }
-            if let Some(s) = &self.stderr {
-                fds.push(pollfd(s.as_raw_fd()));
+            // A stream whose boundary came holds the next call's output:
+            // read once the reply is in (no wake-up for it meanwhile).
+            for output in &self.outputs {
+                if let Some(fd) = output.fd()
+                    && !output.split.ended()
+                {
+                    fds.push(pollfd(fd));
+                }
             }
             poll(&mut fds, slice)?;
             let ready = |fd: i32| {
@@ -338,23 +384,69 @@ impl Worker {
         err: &mut Log,
     ) -> io::Result<bool> {
         let mut any = false;
-        if let Some(pipe) = &mut self.stdout
-            && ready(pipe.as_raw_fd())
-        {
-            match read_into(pipe, out)? {
-                Some(came) => any |= came,
-                None => self.stdout = None,
+        let boundary = self.boundary.as_deref();
+        for (output, log) in self.outputs.iter_mut().zip([out, err]) {
+            let Some(pipe) = &mut output.pipe else {
+                continue;
+            };
+            if !ready(pipe.as_raw_fd()) {
+                continue;
             }
-        }
-        if let Some(pipe) = &mut self.stderr
-            && ready(pipe.as_raw_fd())
-        {
-            match read_into(pipe, err)? {
-                Some(came) => any |= came,
-                None => self.stderr = None,
+            let mut buf = [0u8; 16 * 1024];
+            match pipe.read(&mut buf) {
+                Ok(0) => output.pipe = None,
+                Ok(n) => {
+                    output.split.feed(&buf[..n], boundary, log)?;
+                    any = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => any = true,
+                Err(e) => return Err(e),
             }
         }
         Ok(any)
+    }
+
+    /// After a reply: what the call wrote before it, up to its boundary on
+    /// each stream (in the pipes already: the worker wrote it before the
+    /// reply). A boundary that is not there (the function closed or
+    /// redirected fd 1 for good) ends the queueing of requests to this
+    /// worker: what it wrote goes to this call, as it comes.
+    fn drain_call(&mut self, out: &mut Log, err: &mut Log) -> io::Result<()> {
+        if self.boundary.is_none() {
+            return self.drain(out, err, Duration::ZERO);
+        }
+        loop {
+            let mut fds: Vec<libc::pollfd> = self
+                .outputs
+                .iter()
+                .filter(|o| !o.split.ended())
+                .filter_map(Output::fd)
+                .map(|fd| libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            if fds.is_empty() {
+                break;
+            }
+            poll(&mut fds, Duration::ZERO)?;
+            let ready = |fd: i32| {
+                fds.iter().any(|p| {
+                    p.fd == fd && p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
+                })
+            };
+            if !self.copy_output(&ready, out, err)? {
+                break;
+            }
+        }
+        if self.outputs.iter().any(|o| !o.split.ended()) {
+            self.boundary = None;
+            let [o, e] = &mut self.outputs;
+            o.split.flush(out)?;
+            e.split.flush(err)?;
+        }
+        Ok(())
     }
 
     /// Copies what it wrote since its last task into its own logs under
@@ -367,7 +459,14 @@ impl Worker {
                 Log::new(log_dir.join(format!("{pid}.err"))),
             ]
         });
-        let result = self.drain(&mut out, &mut err, Duration::ZERO);
+        let mut result = self.drain(&mut out, &mut err, Duration::ZERO);
+        if result.is_ok() {
+            let [o, e] = &mut self.outputs;
+            result = o
+                .split
+                .flush(&mut out)
+                .and_then(|()| e.split.flush(&mut err));
+        }
         self.between = Some([out, err]);
         result
     }
@@ -376,19 +475,17 @@ impl Worker {
     /// still comes) into the logs.
     fn drain(&mut self, out: &mut Log, err: &mut Log, linger: Duration) -> io::Result<()> {
         let end = Instant::now() + linger;
-        while self.stdout.is_some() || self.stderr.is_some() {
-            let mut fds: Vec<libc::pollfd> = [
-                self.stdout.as_ref().map(|p| p.as_raw_fd()),
-                self.stderr.as_ref().map(|p| p.as_raw_fd()),
-            ]
-            .into_iter()
-            .flatten()
-            .map(|fd| libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
+        while self.outputs.iter().any(|o| o.pipe.is_some()) {
+            let mut fds: Vec<libc::pollfd> = self
+                .outputs
+                .iter()
+                .filter_map(Output::fd)
+                .map(|fd| libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
             poll(&mut fds, end.saturating_duration_since(Instant::now()))?;
             let ready = |fd: i32| {
                 fds.iter().any(|p| {
@@ -410,6 +507,7 @@ impl Worker {
         self.kill_all();
         // Processes it left behind may hold its pipes: read for a moment.
         self.drain(out, err, Duration::from_millis(200))?;
+        self.flush_call(out, err)?;
         self.reap()
     }
 
@@ -433,7 +531,20 @@ impl Worker {
         // What is left of the group (children that ignored SIGTERM) too.
         self.kill_all();
         self.drain(out, err, Duration::ZERO)?;
+        self.flush_call(out, err)?;
         self.reap()
+    }
+
+    /// The call ended without its boundary (the worker is gone): what it
+    /// wrote is the call's, whatever came after a boundary that did come
+    /// (a queued call it never answered) is no one's.
+    fn flush_call(&mut self, out: &mut Log, err: &mut Log) -> io::Result<()> {
+        for (output, log) in self.outputs.iter_mut().zip([out, err]) {
+            if !output.split.ended() {
+                output.split.flush(log)?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether it has exited (without reaping it: one poll of its pidfd).
@@ -504,21 +615,6 @@ impl Drop for Worker {
                 let _ = log.finish();
             }
         }
-    }
-}
-
-/// One read from a ready pipe into a log: `None` at end of file, else
-/// whether bytes came.
-fn read_into(pipe: &mut impl Read, log: &mut Log) -> io::Result<Option<bool>> {
-    let mut buf = [0u8; 16 * 1024];
-    match pipe.read(&mut buf) {
-        Ok(0) => Ok(None),
-        Ok(n) => {
-            log.write(&buf[..n])?;
-            Ok(Some(true))
-        }
-        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(Some(true)),
-        Err(e) => Err(e),
     }
 }
 

@@ -33,7 +33,16 @@ pub(crate) struct Hello {
     /// Files under root that its code was loaded from (relative to root).
     #[serde(default)]
     pub(crate) deps: Vec<String>,
+    /// What it writes on its stdout and stderr after each call, before
+    /// the reply (at least `MIN_BOUNDARY` bytes, e.g. random): runner may
+    /// then send a request before the reply to the last one, and cuts the
+    /// output there.
+    #[serde(default)]
+    pub(crate) boundary: Option<String>,
 }
+
+/// The shortest boundary taken: shorter ones could be a task's output.
+pub(crate) const MIN_BOUNDARY: usize = 16;
 
 /// The answer to one request.
 #[derive(Debug, Deserialize)]

@@ -60,6 +60,26 @@ def _main():
 
     encode = json.JSONEncoder(separators=(",", ":")).encode
 
+    # Written on fds 1 and 2 after each call, before its reply: runner
+    # cuts the output there, so it may send the next request before this
+    # reply (the worker never sleeps between two calls). Random, so no
+    # output of a task can be taken for it.
+    boundary = "\0runner-boundary-%s\0" % os.urandom(16).hex()
+    boundary_bytes = boundary.encode()
+
+    def write_all(fd, data):
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        except OSError:
+            pass
+
+    def end_call():
+        """Flushes the call's output and marks its end on fds 1 and 2."""
+        flush()
+        write_all(1, boundary_bytes)
+        write_all(2, boundary_bytes)
+
     def send_bytes(data):
         while data:
             data = data[os.write(reply_fd, data):]
@@ -149,6 +169,7 @@ def _main():
             "ready": True,
             "deps": new_deps() + ([interpreter] if os.path.isfile(interpreter) else []),
             "python": sys.version.split()[0],
+            "boundary": boundary,
         }
     )
 
@@ -211,7 +232,7 @@ def _main():
         except LookupError as exc:
             message = str(exc).strip("'\"")
             sys.stderr.write("error: %s\n" % message)
-            flush()
+            end_call()
             send({"id": task_id, "ok": False, "error": message, "fatal": True})
             continue
         kwargs = args if accepted is None else {k: args[k] for k in accepted if k in args}
@@ -230,7 +251,7 @@ def _main():
             sys.stdout, sys.stderr = stdout, stderr
             if os.getcwd() != root:
                 os.chdir(root)
-            flush()
+            end_call()
         deps = new_deps()
         if error is None and not deps and type(task_id) is int:
             send_bytes(b'{"id":%d,"ok":true}\n' % task_id)
