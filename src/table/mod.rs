@@ -691,6 +691,23 @@ mod tests {
                 "a,b\n1,2,3\n",
                 "ragged2.csv:2: this row has 3 fields, but the header has 2",
             ),
+            // The line a row starts on, also after CRLF line ends and
+            // blank lines.
+            (
+                "ragged_crlf.csv",
+                "a,b\r\n1,2\r\n3,4,5\r\n",
+                "ragged_crlf.csv:3: this row has 3 fields, but the header has 2",
+            ),
+            (
+                "ragged_blank.csv",
+                "a,b\n1,2\n\n\n3,4,5\n",
+                "ragged_blank.csv:5: this row has 3 fields, but the header has 2",
+            ),
+            (
+                "quote_crlf.csv",
+                "t,v\r\n1,2\r\n3,\"abc\r\n4,5\r\n",
+                "quote_crlf.csv:3: a quote (\") opened on this line is never closed",
+            ),
             (
                 "quote.csv",
                 "t,v\n1,\"abc\n2,3\n",

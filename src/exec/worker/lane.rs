@@ -207,11 +207,21 @@ impl WorkerPool<'_> {
         let here = &mut state.lanes[lane];
         match here.waiter.as_mut().filter(|w| w.handed.is_none()) {
             Some(waiter) => {
-                waiter.handed = Some(worker);
+                // (The scheduler queues only tasks of the lane's kind; a
+                // waiter of another kind would start its own worker.)
+                let (give, keep) = if waiter.kind == kind {
+                    (worker, None)
+                } else {
+                    (None, worker)
+                };
+                waiter.handed = Some(give);
                 here.running = Some(Running {
-                    kind,
+                    kind: waiter.kind,
                     queue_to: None,
                 });
+                if let Some(worker) = keep {
+                    state.kinds[kind].idle.push(worker);
+                }
             }
             None => {
                 here.running = None;
