@@ -1233,9 +1233,9 @@ fn the_example_pipeline_checks_runs_and_follows_its_helpers() {
 }
 
 /// Functions for the tests of queued requests (a worker's next request
-/// sent before its reply to the last one). `queued()` waits until the
-/// next request is in the request pipe (fd 3), so that a test knows a
-/// request was queued behind the running call.
+/// sent before its reply to the last one). `queued()` tells, waiting up
+/// to 10 s but never blocking, whether a next request has come behind
+/// the running call, so that a test knows one was queued.
 const QUEUE: &str = r#"
 import os, sys, time
 
@@ -1243,9 +1243,22 @@ with open("starts.log", "a") as f:
     f.write("%d\n" % os.getpid())
 
 def queued():
-    # Waits for the next request: in the shim's read buffer (`requests`,
-    # the caller's) or, when it comes, in the pipe; False at end of file.
-    return sys._getframe(2).f_locals["requests"].peek(1) != b""
+    # Whether a next request is waiting, in the shim's read buffer
+    # (`requests`, the caller's) or in the pipe: looked at without
+    # blocking for up to 10 s (a blocking peek hung the last task of a
+    # worker that nothing was queued behind until its timeout).
+    requests = sys._getframe(2).f_locals["requests"]
+    for _ in range(1000):
+        os.set_blocking(requests.fileno(), False)
+        try:
+            if requests.peek(1) != b"":
+                return True
+        except BlockingIOError:
+            pass
+        finally:
+            os.set_blocking(requests.fileno(), True)
+        time.sleep(0.01)
+    return False
 
 def talk(input, out, key):
     print("print", key, flush=True)
