@@ -8,11 +8,13 @@
 //! pyenv version runs them again; the worker reports the same path when it
 //! starts (the shim's hello), so the two are one dep.
 
+use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a shim may take to name its interpreter (pyenv's take tens
@@ -43,8 +45,35 @@ pub(crate) fn binary(root: &Path, interpreter: &str, env: &[(String, String)]) -
     if !starts_with_shebang(&real) {
         return Some(real);
     }
-    probe(root, program.as_os_str(), env).or(Some(real))
+    // A run builds its steps' deps more than once (the up-to-date check,
+    // then the tasks): a shim is asked once per run, unless it changed.
+    let key = ProbeKey {
+        program: program.clone(),
+        env: env.to_vec(),
+        script: std::fs::metadata(&real)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok())),
+    };
+    let mut asked = PROBED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    asked
+        .entry(key)
+        .or_insert_with(|| probe(root, program.as_os_str(), env))
+        .clone()
+        .or(Some(real))
 }
+
+/// What a probe's answer depends on.
+#[derive(PartialEq, Eq, Hash)]
+struct ProbeKey {
+    program: PathBuf,
+    env: Vec<(String, String)>,
+    script: Option<(u64, Option<std::time::SystemTime>)>,
+}
+
+/// The answers of the shims asked by this process.
+static PROBED: LazyLock<Mutex<HashMap<ProbeKey, Option<PathBuf>>>> = LazyLock::new(Mutex::default);
 
 fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
