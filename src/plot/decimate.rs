@@ -80,17 +80,12 @@ fn bucket(x: f64) -> f64 {
 /// of a table.
 pub(crate) fn sorted_buckets(x: &[f64]) -> Option<Vec<f64>> {
     let mut last = f64::NEG_INFINITY;
-    let mut buckets = Vec::with_capacity(x.len());
-    for &x in x {
-        if !x.is_nan() {
-            if x < last {
-                return None;
-            }
-            last = x;
-        }
-        buckets.push(bucket(x));
-    }
-    Some(buckets)
+    let never_left = x.iter().filter(|x| !x.is_nan()).all(|&x| {
+        let right = last <= x;
+        last = x;
+        right
+    });
+    never_left.then(|| x.iter().map(|&x| bucket(x)).collect())
 }
 
 /// A short run kept as a vertical stroke: its bucket, x range and y range.
