@@ -72,7 +72,7 @@ impl XColumns {
     /// Maps every value to its pixel column; NaN where it cannot be drawn.
     /// (A value that can be drawn maps to a finite pixel: one that a series
     /// draws lies in the scale's domain.)
-    fn to_pixels(&mut self, x_scale: &Scale) {
+    fn map_to_pixels(&mut self, x_scale: &Scale) {
         let log = x_scale.is_log();
         for (column, buckets) in self.columns.iter_mut().zip(&mut self.buckets) {
             for x in column.iter_mut() {
@@ -247,7 +247,7 @@ pub(crate) fn figure(req: &Request<'_>, selection: &Selection<'_>) -> Result<Fig
     let Some(x_scale) = frame.x_scale else {
         return Err(Internal::new("a line plot without an x scale").into());
     };
-    xs.to_pixels(&x_scale);
+    xs.map_to_pixels(&x_scale);
     let mut y_pixels = Vec::new();
     for (index, (s, name)) in selection.series.iter().zip(names).enumerate() {
         req.cancel.check()?;
