@@ -318,6 +318,23 @@ impl TextBuilder {
         self.codes.push(index + 1);
     }
 
+    /// Appends `cells` in order: `None` is a missing cell (as
+    /// `push_missing`), `Some(bytes)` a cell as `push_bytes` takes it
+    /// (untrimmed, maybe not UTF-8). The same column as pushing them one
+    /// by one; the column builder hands a column's cells over in batches.
+    #[allow(
+        dead_code,
+        reason = "the column builder's batches call it next; drop this then"
+    )]
+    pub(crate) fn push_many(&mut self, cells: &[Option<&[u8]>]) {
+        for cell in cells {
+            match cell {
+                Some(bytes) => self.push_bytes(bytes),
+                None => self.push_missing(),
+            }
+        }
+    }
+
     /// The dictionary index of `text`, added when new.
     fn intern(&mut self, text: &str) -> u32 {
         let hash = short_hash(self.hasher.hash_one(text.as_bytes()));
@@ -500,6 +517,55 @@ mod tests {
         }
         start.append(end);
         assert_eq!(start.finish(0), whole.finish(0));
+    }
+
+    /// Random cells: missing, empty, not UTF-8, long, repeated, and enough
+    /// distinct ones to widen the codes past 255 and 65535.
+    fn random_cells(seed: u64, count: usize) -> Vec<Option<Vec<u8>>> {
+        let mut state = seed;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let r = next();
+                match r % 16 {
+                    0 => None,
+                    1 => Some(Vec::new()),
+                    2 => Some(vec![b'K', 0xf6 + (r >> 8) as u8 % 4, b'l', b'n']),
+                    3 => Some(format!("{:>100}ö", (r >> 8) % 50).into_bytes()),
+                    4..=6 => Some(format!("label{}", (r >> 8) % 7).into_bytes()),
+                    _ => Some(format!("free comment {}", (r >> 8) % 200_000).into_bytes()),
+                }
+            })
+            .collect()
+    }
+
+    /// `push_many` is `push_bytes` and `push_missing` cell by cell, in
+    /// batches of every size.
+    #[test]
+    fn pushing_many_is_pushing_one_by_one() {
+        let cells = random_cells(7, 150_000);
+        let mut one_by_one = TextBuilder::default();
+        for cell in &cells {
+            match cell {
+                Some(bytes) => one_by_one.push_bytes(bytes),
+                None => one_by_one.push_missing(),
+            }
+        }
+        let one_by_one = one_by_one.finish(0);
+        assert!(matches!(one_by_one.codes, Codes::U32(_)));
+        for batch in [1, 3, 64, 300, 1000] {
+            let mut many = TextBuilder::default();
+            let cells: Vec<Option<&[u8]>> = cells.iter().map(|c| c.as_deref()).collect();
+            for chunk in cells.chunks(batch) {
+                many.push_many(chunk);
+            }
+            assert_eq!(many.finish(0), one_by_one, "batches of {batch}");
+        }
     }
 
     #[test]
