@@ -412,29 +412,31 @@ fn take_times<'b>(
 }
 
 /// Appends the cells of rows `from..to` to a text column (kept when
-/// `builder` is given); gives how many are numbers.
+/// `builder` is given: in one call, so that the dictionary can look up a
+/// cell while the next ones' places are fetched); gives how many are
+/// numbers.
 #[inline(always)]
 fn take_text<'b>(
-    mut builder: Option<&mut TextBuilder>,
+    builder: Option<&mut TextBuilder>,
     from: usize,
     to: usize,
     cell: impl Fn(usize) -> &'b [u8],
     options: &ReadOptions,
 ) -> usize {
     let mut numeric = 0;
+    let mut cells: Vec<Option<&[u8]>> = Vec::with_capacity(to - from);
     for row in from..to {
         let bytes = cell(row);
         let raw = trim(bytes);
         if options.is_missing(raw) {
-            if let Some(b) = builder.as_deref_mut() {
-                b.push_missing();
-            }
+            cells.push(None);
             continue;
         }
         numeric += usize::from(parse_number_with(raw, options.decimal).is_some());
-        if let Some(b) = builder.as_deref_mut() {
-            b.push_bytes(bytes);
-        }
+        cells.push(Some(bytes));
+    }
+    if let Some(builder) = builder {
+        builder.push_many(&cells);
     }
     numeric
 }
