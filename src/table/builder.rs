@@ -35,13 +35,15 @@ struct Batch {
     /// The rows' bytes, one after the other.
     bytes: Vec<u8>,
     /// Where each cell starts and ends in `bytes`, row by row.
-    bounds: Vec<(usize, usize)>,
+    bounds: Vec<(u32, u32)>,
     /// Rows held.
     rows: usize,
 }
 
-/// Rows a batch holds before its cells go to their columns.
-const BATCH_ROWS: usize = 256;
+/// Rows a batch holds before its cells go to their columns: a batch of a
+/// usual table (its bytes and 8 bytes of bounds per cell) stays in the
+/// first-level cache while each column walks it.
+const BATCH_ROWS: usize = 128;
 
 /// Bytes a batch holds before its cells go to their columns (rows of long
 /// text fill it before `BATCH_ROWS`).
@@ -52,7 +54,7 @@ impl Batch {
     #[inline(always)]
     fn cell(&self, row: usize, column: usize, width: usize) -> &[u8] {
         let (start, end) = self.bounds[row * width + column];
-        &self.bytes[start..end]
+        &self.bytes[start as usize..end as usize]
     }
 
     fn clear(&mut self) {
@@ -208,8 +210,11 @@ impl<'a> TableBuilder<'a> {
 
 impl Sink for TableBuilder<'_> {
     fn byte_row(&mut self, _line: u64, record: &Record<'_>) -> std::io::Result<()> {
-        if record.len() != self.columns.len() {
-            // Not from the CSV reader, which turns such a row away.
+        let batched = record.len() == self.columns.len()
+            && record.copy_into(&mut self.batch.bytes, &mut self.batch.bounds);
+        if !batched {
+            // A row of another width (the CSV reader turns those away) or
+            // of more than 4 GiB: cell by cell.
             self.flush();
             for (column, bytes) in self.columns.iter_mut().zip(record.iter()) {
                 if let Some(column) = column {
@@ -219,7 +224,6 @@ impl Sink for TableBuilder<'_> {
             self.rows += 1;
             return Ok(());
         }
-        record.copy_into(&mut self.batch.bytes, &mut self.batch.bounds);
         self.batch.rows += 1;
         self.rows += 1;
         if self.batch.rows == BATCH_ROWS || self.batch.bytes.len() >= BATCH_BYTES {

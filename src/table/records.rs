@@ -41,20 +41,23 @@ impl<'a> Record<'a> {
 
     /// Appends the record's bytes (from its first field's start to its last
     /// field's end, in one copy) to `bytes`, and its fields' bounds in
-    /// `bytes` to `bounds`.
-    pub(crate) fn copy_into(&self, bytes: &mut Vec<u8>, bounds: &mut Vec<(usize, usize)>) {
+    /// `bytes` to `bounds` (32 bits each, so that a batch's bounds stay in
+    /// the cache); `false`, and nothing appended, when they would not fit
+    /// in 32 bits.
+    pub(crate) fn copy_into(&self, bytes: &mut Vec<u8>, bounds: &mut Vec<(u32, u32)>) -> bool {
         let (Some(first), Some(last)) = (self.bounds.first(), self.bounds.last()) else {
-            return;
+            return true;
         };
         // Fields are in order, each after the one before.
+        let Ok(end) = u32::try_from(bytes.len() + (last.1 - first.0)) else {
+            return false;
+        };
         let shift = bytes.len() as isize - first.0 as isize;
         bytes.extend_from_slice(&self.bytes[first.0..last.1]);
-        bounds.extend(self.bounds.iter().map(|&(start, end)| {
-            (
-                start.wrapping_add_signed(shift),
-                end.wrapping_add_signed(shift),
-            )
-        }));
+        let at = |i: usize| i.wrapping_add_signed(shift) as u32;
+        bounds.extend(self.bounds.iter().map(|&(start, end)| (at(start), at(end))));
+        debug_assert!(bounds.last().is_none_or(|b| b.1 <= end));
+        true
     }
 
     /// Every field, in order.
