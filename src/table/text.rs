@@ -32,20 +32,60 @@ impl Dictionary {
         (0..self.len()).map(|i| self.get(i))
     }
 
-    fn push(&mut self, text: &str) -> usize {
-        self.bytes.push_str(text);
-        self.ends.push(self.bytes.len() as u32);
-        self.ends.len() - 1
-    }
-
     fn heap_bytes(&self) -> usize {
         self.bytes.capacity() + self.ends.capacity() * 4
     }
 }
 
+/// The dictionary while its column is built: the strings' bytes, each
+/// checked as UTF-8 when added, by a quick ASCII check for most (one
+/// check of them all at the end makes the `Dictionary`'s `String`: a
+/// `from_utf8` per string cost more).
+#[derive(Default)]
+struct Strings {
+    /// Every string, one after the other: UTF-8.
+    bytes: Vec<u8>,
+    /// Where each string ends in `bytes`.
+    ends: Vec<u32>,
+}
+
+impl Strings {
+    /// The string with index `i`.
+    fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
+    }
+
+    /// Adds `text` (UTF-8); its code (its index + 1).
+    fn push(&mut self, text: &[u8]) -> u32 {
+        self.bytes.extend_from_slice(text);
+        self.ends.push(self.bytes.len() as u32);
+        self.ends.len() as u32
+    }
+
+    /// The dictionary of these strings.
+    fn finish(mut self) -> Dictionary {
+        self.bytes.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        let bytes = String::from_utf8(self.bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Dictionary {
+            bytes,
+            ends: self.ends,
+        }
+    }
+}
+
+/// Whether `bytes` are UTF-8: ASCII, most often, is checked a word at a
+/// time.
+#[inline(always)]
+fn is_utf8(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
+}
+
 /// Finds a string's code by its hash while a column is built: an
-/// open-addressing table (a power of two of slots, at most half full,
-/// linear probing) whose slot holds all a lookup needs, so that a string
+/// open-addressing table (a power of two of slots, at most half full, a
+/// quarter while small; linear probing) whose slot holds all a lookup needs, so that a string
 /// found costs its slot and its bytes only. (hashbrown's table cost a call
 /// through `dyn FnMut` per candidate, and two more loads per hit: its
 /// control bytes and the dictionary's ends.)
@@ -58,6 +98,9 @@ struct Index {
 
 /// The slots of an empty index.
 const MIN_SLOTS: usize = 16;
+
+/// Below this many slots (64 KiB), the index is at most a quarter full.
+const SMALL_SLOTS: usize = 4096;
 
 /// A string of the dictionary in the index.
 #[derive(Clone, Copy)]
@@ -105,12 +148,29 @@ impl Default for Index {
 }
 
 impl Index {
+    /// How many strings the index holds before it grows: a quarter of
+    /// its slots while small (`SMALL_SLOTS`: a label is then more often at
+    /// its first slot, a branch the processor guesses right), half beyond.
+    fn most(&self) -> usize {
+        if self.slots.len() < SMALL_SLOTS {
+            self.slots.len() / 4
+        } else {
+            self.slots.len() / 2
+        }
+    }
+
+    /// The slot where the probe of `hash` starts.
+    #[inline(always)]
+    fn home(&self, hash: u32) -> usize {
+        hash as usize & (self.slots.len() - 1)
+    }
+
     /// Looks `cell` (of hash `hash`) up among the strings of `text`, the
     /// dictionary's bytes. Inlined into the loop over a column's cells.
     #[inline(always)]
     fn probe(&self, text: &[u8], hash: u32, cell: &[u8]) -> Probe {
         let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
+        let mut at = self.home(hash);
         loop {
             let slot = self.slots[at];
             if slot.code == 0 {
@@ -127,10 +187,9 @@ impl Index {
     }
 
     /// Adds `slot`, a string not in the index, at `at`: the empty slot its
-    /// probe stopped at (or elsewhere, when the index grows first, to stay
-    /// at most half full).
+    /// probe stopped at (or elsewhere, when the index grows first).
     fn insert(&mut self, at: usize, slot: Slot) {
-        if (self.used + 1) * 2 > self.slots.len() {
+        if self.used + 1 > self.most() {
             self.grow_to(self.slots.len() * 2);
             self.place(slot);
         } else {
@@ -142,7 +201,7 @@ impl Index {
     /// Puts `slot` at the first empty slot from where its hash points.
     fn place(&mut self, slot: Slot) {
         let mask = self.slots.len() - 1;
-        let mut at = slot.hash as usize & mask;
+        let mut at = self.home(slot.hash);
         while self.slots[at].code != 0 {
             at = (at + 1) & mask;
         }
@@ -169,7 +228,7 @@ impl Index {
     /// Starts loading the slot where the probe of `hash` starts.
     #[inline(always)]
     fn prefetch(&self, hash: u32) {
-        prefetch(&self.slots[hash as usize & (self.slots.len() - 1)]);
+        prefetch(&self.slots[self.home(hash)]);
     }
 }
 
@@ -198,23 +257,47 @@ fn hash_of(bytes: &[u8]) -> u32 {
     (hash ^ (hash >> 32)) as u32
 }
 
-/// Whether two strings have the same bytes, compared in place 8 bytes at a
-/// time: most cells are short (`ok`, `ST-048`), and a call to `memcmp` per
-/// cell cost more than the comparison.
+/// Whether two strings have the same bytes, compared in place a word at a
+/// time, the last word overlapping the one before: most cells are short
+/// (`ok`, `ST-048`), and a call to `memcmp` per cell cost more than the
+/// comparison.
 #[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let len = a.len();
+    if len != b.len() {
         return false;
     }
-    let (mut a_words, mut b_words) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (x, y) in (&mut a_words).zip(&mut b_words) {
-        let word = |w: &[u8]| u64::from_ne_bytes(w.try_into().unwrap_or_default());
-        if word(x) != word(y) {
-            return false;
+    if len >= 8 {
+        let mut at = 0;
+        while at + 8 < len {
+            if word8(a, at) != word8(b, at) {
+                return false;
+            }
+            at += 8;
         }
+        word8(a, len - 8) == word8(b, len - 8)
+    } else if len >= 4 {
+        word4(a, 0) == word4(b, 0) && word4(a, len - 4) == word4(b, len - 4)
+    } else {
+        (0..len).all(|i| a[i] == b[i])
     }
-    let (a_rest, b_rest) = (a_words.remainder(), b_words.remainder());
-    (0..a_rest.len()).all(|i| a_rest[i] == b_rest[i])
+}
+
+/// The 8 bytes of `s` from `at` (`at + 8 <= s.len()`) as a number (0
+/// past the end: never, for `same_bytes`).
+#[inline(always)]
+fn word8(s: &[u8], at: usize) -> u64 {
+    s.get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |w| u64::from_ne_bytes(*w))
+}
+
+/// The 4 bytes of `s` from `at`, as `word8` does.
+#[inline(always)]
+fn word4(s: &[u8], at: usize) -> u32 {
+    s.get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |w| u32::from_ne_bytes(*w))
 }
 
 /// Per-row codes: 0 = missing, `n` = the dictionary's string `n - 1`.
@@ -414,7 +497,7 @@ impl Text {
 /// hash table over the dictionary (dropped when the column is finished).
 #[derive(Default)]
 pub(crate) struct TextBuilder {
-    dictionary: Dictionary,
+    strings: Strings,
     /// Where each string is, by its hash.
     index: Index,
     codes: Codes,
@@ -431,7 +514,7 @@ const AHEAD: usize = 8;
 impl TextBuilder {
     /// Appends a cell.
     pub(crate) fn push(&mut self, text: &str) {
-        let code = self.intern(text);
+        let code = self.intern(text.as_bytes());
         self.codes.push(code);
     }
 
@@ -483,10 +566,7 @@ impl TextBuilder {
     /// found (a column of a few labels).
     #[inline(always)]
     fn code_of(&mut self, hash: u32, bytes: &[u8]) -> u32 {
-        match self
-            .index
-            .probe(self.dictionary.bytes.as_bytes(), hash, bytes)
-        {
+        match self.index.probe(&self.strings.bytes, hash, bytes) {
             Probe::Found(code) => code,
             Probe::Vacant(at) => self.add(at, hash, bytes),
         }
@@ -496,19 +576,17 @@ impl TextBuilder {
     /// the empty slot `at`): added as they are when UTF-8, else as
     /// `String::from_utf8_lossy` shows them (maybe there already).
     fn add(&mut self, at: usize, hash: u32, bytes: &[u8]) -> u32 {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => self.insert(at, hash, text),
-            Err(_) => self.intern(&String::from_utf8_lossy(bytes)),
+        if is_utf8(bytes) {
+            self.insert(at, hash, bytes)
+        } else {
+            self.intern(String::from_utf8_lossy(bytes).as_bytes())
         }
     }
 
-    /// The code of `text`, added when new.
-    fn intern(&mut self, text: &str) -> u32 {
-        let hash = hash_of(text.as_bytes());
-        match self
-            .index
-            .probe(self.dictionary.bytes.as_bytes(), hash, text.as_bytes())
-        {
+    /// The code of `text` (UTF-8), added when new.
+    fn intern(&mut self, text: &[u8]) -> u32 {
+        let hash = hash_of(text);
+        match self.index.probe(&self.strings.bytes, hash, text) {
             Probe::Found(code) => code,
             Probe::Vacant(at) => self.insert(at, hash, text),
         }
@@ -516,9 +594,9 @@ impl TextBuilder {
 
     /// Adds `text` (not in the dictionary yet, of hash `hash`, whose probe
     /// stopped at the empty slot `at`); its code.
-    fn insert(&mut self, at: usize, hash: u32, text: &str) -> u32 {
-        let start = self.dictionary.bytes.len() as u32;
-        let code = self.dictionary.push(text) as u32 + 1;
+    fn insert(&mut self, at: usize, hash: u32, text: &[u8]) -> u32 {
+        let start = self.strings.bytes.len() as u32;
+        let code = self.strings.push(text);
         let len = text.len() as u32;
         self.index.insert(
             at,
@@ -537,8 +615,8 @@ impl TextBuilder {
     /// pass, the rest from the first): the same column as one builder fed
     /// every row in order, dictionary order included.
     pub(crate) fn append(&mut self, later: TextBuilder) {
-        let codes: Vec<u32> = (0..later.dictionary.len())
-            .map(|i| self.intern(later.dictionary.get(i)))
+        let codes: Vec<u32> = (0..later.strings.ends.len())
+            .map(|i| self.intern(later.strings.get(i)))
             .collect();
         for row in 0..later.codes.len() {
             match later.codes.get(row) {
@@ -558,13 +636,13 @@ impl TextBuilder {
             Codes::U16(v) => v.reserve(more),
             Codes::U32(v) => v.reserve(more),
         }
-        let distinct = self.dictionary.len();
+        let distinct = self.strings.ends.len();
         if distinct * 2 > rows {
             let strings = more * distinct / rows;
             self.index.reserve(strings);
-            self.dictionary.ends.reserve(strings);
-            let bytes = more * self.dictionary.bytes.len() / rows;
-            self.dictionary.bytes.reserve(bytes);
+            self.strings.ends.reserve(strings);
+            let bytes = more * self.strings.bytes.len() / rows;
+            self.strings.bytes.reserve(bytes);
         }
     }
 
@@ -584,11 +662,8 @@ impl TextBuilder {
     pub(crate) fn finish(self, numeric: usize) -> Text {
         let codes = self.codes;
         let rows = codes.len();
-        let mut dictionary = self.dictionary;
-        dictionary.bytes.shrink_to_fit();
-        dictionary.ends.shrink_to_fit();
         Text {
-            dictionary,
+            dictionary: self.strings.finish(),
             codes,
             rows,
             numeric,
@@ -744,6 +819,26 @@ mod tests {
             }
             assert_eq!(many.finish(0), one_by_one, "batches of {batch}");
         }
+    }
+
+    /// Making room (as the reader does once it knows about how many rows
+    /// a file has) changes no code and no string.
+    #[test]
+    fn reserving_room_changes_nothing() {
+        let cells = random_cells(11, 20_000);
+        let (mut plain, mut reserved) = (TextBuilder::default(), TextBuilder::default());
+        for (row, cell) in cells.iter().enumerate() {
+            if row == 1000 {
+                reserved.reserve(19_000);
+            }
+            for b in [&mut plain, &mut reserved] {
+                match cell {
+                    Some(bytes) => b.push_bytes(bytes),
+                    None => b.push_missing(),
+                }
+            }
+        }
+        assert_eq!(reserved.finish(0), plain.finish(0));
     }
 
     #[test]
