@@ -94,7 +94,13 @@ pub(crate) fn expand(
                 continue;
             }
             let full = entry.path();
-            let rel = full.strip_prefix(root).unwrap_or(full);
+            // An absolute glob matches (and keeps) absolute paths, also
+            // inside root: its base and pattern are absolute.
+            let rel = if Path::new(pattern_text).is_absolute() {
+                full
+            } else {
+                full.strip_prefix(root).unwrap_or(full)
+            };
             let rel_text = display_path(rel);
             if !pattern.matches_with(&rel_text, MATCH) {
                 continue;

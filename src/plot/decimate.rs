@@ -24,26 +24,45 @@ const BUCKETS_PER_PIXEL: f64 = 2.0;
 /// column keeps the first, lowest, highest and last point, in their original
 /// order. The line through the result covers the same pixels as the full one.
 pub(crate) fn m4(points: &[Point], out: &mut Vec<Point>) {
+    m4_indices(
+        points.len(),
+        |i| bucket(points[i][0]),
+        |i| points[i][1],
+        |i| out.push(points[i]),
+    );
+}
+
+/// M4 over the points `0..len` of a run, given by the bucket and the y of
+/// each: calls `keep` with the index of each point kept, in order.
+#[inline]
+fn m4_indices(
+    len: usize,
+    bucket_of: impl Fn(usize) -> f64,
+    y_of: impl Fn(usize) -> f64,
+    mut keep: impl FnMut(usize),
+) {
     let mut start = 0;
-    while start < points.len() {
-        let column = bucket(points[start][0]);
+    while start < len {
+        let column = bucket_of(start);
         let mut end = start + 1;
         let (mut low, mut high) = (start, start);
-        while end < points.len() && bucket(points[end][0]) == column {
-            if points[end][1] < points[low][1] {
-                low = end;
+        let (mut low_y, mut high_y) = (y_of(start), y_of(start));
+        while end < len && bucket_of(end) == column {
+            let y = y_of(end);
+            if y < low_y {
+                (low, low_y) = (end, y);
             }
-            if points[end][1] > points[high][1] {
-                high = end;
+            if y > high_y {
+                (high, high_y) = (end, y);
             }
             end += 1;
         }
-        let mut keep = [start, low, high, end - 1];
-        keep.sort_unstable();
+        let mut kept = [start, low, high, end - 1];
+        kept.sort_unstable();
         let mut last = usize::MAX;
-        for i in keep {
+        for i in kept {
             if i != last {
-                out.push(points[i]);
+                keep(i);
                 last = i;
             }
         }
@@ -56,7 +75,21 @@ fn bucket(x: f64) -> f64 {
     rounding::floor(x * BUCKETS_PER_PIXEL)
 }
 
+/// The buckets of pixel columns `x` (NaN: none), if x never goes left
+/// (NaNs aside): what `sorted_line` needs, computed once for all the series
+/// of a table.
+pub(crate) fn sorted_buckets(x: &[f64]) -> Option<Vec<f64>> {
+    let mut last = f64::NEG_INFINITY;
+    let never_left = x.iter().filter(|x| !x.is_nan()).all(|&x| {
+        let right = last <= x;
+        last = x;
+        right
+    });
+    never_left.then(|| x.iter().map(|&x| bucket(x)).collect())
+}
+
 /// A short run kept as a vertical stroke: its bucket, x range and y range.
+#[derive(Debug)]
 struct Interval {
     bucket: f64,
     x0: f64,
@@ -76,6 +109,50 @@ impl Interval {
     }
 }
 
+/// The reduced runs of a line so far, the last short run held back in case
+/// the next one merges with it.
+#[derive(Debug, Default)]
+struct Reduced {
+    runs: Vec<Vec<Point>>,
+    pending: Option<Interval>,
+}
+
+impl Reduced {
+    /// Adds a short run: merged with the stroke before it when both lie in
+    /// the same bucket and overlap.
+    fn stroke(&mut self, s: Interval) {
+        if let Some(p) = &mut self.pending
+            && p.bucket == s.bucket
+            && s.lo <= p.hi
+            && s.hi >= p.lo
+        {
+            p.x1 = s.x1;
+            p.lo = p.lo.min(s.lo);
+            p.hi = p.hi.max(s.hi);
+            return;
+        }
+        self.flush();
+        self.pending = Some(s);
+    }
+
+    /// Adds a reduced long run.
+    fn run(&mut self, run: Vec<Point>) {
+        self.flush();
+        self.runs.push(run);
+    }
+
+    fn flush(&mut self) {
+        if let Some(p) = self.pending.take() {
+            self.runs.push(p.points());
+        }
+    }
+
+    fn finish(mut self) -> Vec<Vec<Point>> {
+        self.flush();
+        self.runs
+    }
+}
+
 /// Reduces a line given as its unbroken runs (split where values are
 /// missing). Long runs go through M4 (or `drop_repeats` when x goes back).
 /// A run that fits inside one bucket is a vertical stroke from its lowest to
@@ -84,8 +161,7 @@ impl Interval {
 /// narrower than a pixel (a million rows with 1% missing) do not keep every
 /// point, while a gap across which the line jumps stays a gap.
 pub(crate) fn line(runs: Vec<Vec<Point>>) -> Vec<Vec<Point>> {
-    let mut out: Vec<Vec<Point>> = Vec::new();
-    let mut pending: Option<Interval> = None;
+    let mut out = Reduced::default();
     for run in runs {
         let (Some(first), Some(last)) = (run.first(), run.last()) else {
             continue;
@@ -94,20 +170,7 @@ pub(crate) fn line(runs: Vec<Vec<Point>>) -> Vec<Vec<Point>> {
         if sorted && bucket(first[0]) == bucket(last[0]) {
             let lo = run.iter().map(|p| p[1]).fold(f64::INFINITY, f64::min);
             let hi = run.iter().map(|p| p[1]).fold(f64::NEG_INFINITY, f64::max);
-            if let Some(p) = &mut pending
-                && p.bucket == bucket(first[0])
-                && lo <= p.hi
-                && hi >= p.lo
-            {
-                p.x1 = last[0];
-                p.lo = p.lo.min(lo);
-                p.hi = p.hi.max(hi);
-                continue;
-            }
-            if let Some(p) = pending.take() {
-                out.push(p.points());
-            }
-            pending = Some(Interval {
+            out.stroke(Interval {
                 bucket: bucket(first[0]),
                 x0: first[0],
                 x1: last[0],
@@ -116,21 +179,63 @@ pub(crate) fn line(runs: Vec<Vec<Point>>) -> Vec<Vec<Point>> {
             });
             continue;
         }
-        if let Some(p) = pending.take() {
-            out.push(p.points());
-        }
         let mut reduced = Vec::new();
         if sorted {
             m4(&run, &mut reduced);
         } else {
             drop_repeats(&run, &mut reduced);
         }
-        out.push(reduced);
+        out.run(reduced);
     }
-    if let Some(p) = pending {
-        out.push(p.points());
+    out.finish()
+}
+
+/// `line` of the points `(x[i], y[i])`, split where y is NaN, for pixel
+/// columns `x` that never go left, `buckets` from `sorted_buckets`: the same
+/// runs, without building the points first.
+pub(crate) fn sorted_line(x: &[f64], buckets: &[f64], y: &[f64]) -> Vec<Vec<Point>> {
+    let mut out = Reduced::default();
+    let mut start = 0;
+    while start < y.len() {
+        if y[start].is_nan() {
+            start += 1;
+            continue;
+        }
+        let len = y[start..].iter().position(|v| v.is_nan());
+        let end = len.map_or(y.len(), |len| start + len);
+        sorted_run(
+            &x[start..end],
+            &buckets[start..end],
+            &y[start..end],
+            &mut out,
+        );
+        start = end;
     }
-    out
+    out.finish()
+}
+
+/// One unbroken run of `sorted_line` (not empty): a stroke when it fits in
+/// one bucket, M4 otherwise, as in `line`.
+fn sorted_run(x: &[f64], buckets: &[f64], y: &[f64], out: &mut Reduced) {
+    let last = y.len() - 1;
+    if buckets[0] == buckets[last] {
+        out.stroke(Interval {
+            bucket: buckets[0],
+            x0: x[0],
+            x1: x[last],
+            lo: y.iter().copied().fold(f64::INFINITY, f64::min),
+            hi: y.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        });
+        return;
+    }
+    let mut reduced = Vec::new();
+    m4_indices(
+        y.len(),
+        |i| buckets[i],
+        |i| y[i],
+        |i| reduced.push([x[i], y[i]]),
+    );
+    out.run(reduced);
 }
 
 /// Reduces a line that goes back and forth in x: drops each point that lands
@@ -246,6 +351,48 @@ mod tests {
                 vec![[30.0, 1.0], [31.0, 2.0], [32.0, 3.0]],
             ]
         );
+    }
+
+    /// A pseudo-random line whose x never goes left, with missing points
+    /// (NaN y), repeated x, flat stretches and runs inside one bucket.
+    fn random_line(seed: u64, len: usize) -> (Vec<f64>, Vec<f64>) {
+        let mut state = seed;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % 1000
+        };
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        let mut at = 0.0;
+        for _ in 0..len {
+            at += [0.0, 0.01, 0.1, 0.3, 2.0][(next() % 5) as usize];
+            x.push(at);
+            y.push(match next() {
+                0..100 => f64::NAN,
+                100..200 => 50.0,
+                r => r as f64 / 7.0,
+            });
+        }
+        (x, y)
+    }
+
+    #[test]
+    fn sorted_line_is_line() {
+        for seed in 1..200 {
+            let (x, y) = random_line(seed, 1 + (seed as usize * 37) % 500);
+            let mut runs = vec![Vec::new()];
+            for (&x, &y) in x.iter().zip(&y) {
+                if y.is_nan() {
+                    runs.push(Vec::new());
+                } else {
+                    runs.last_mut().unwrap().push([x, y]);
+                }
+            }
+            let buckets = sorted_buckets(&x).unwrap();
+            assert_eq!(sorted_line(&x, &buckets, &y), line(runs), "seed {seed}");
+        }
+        assert_eq!(sorted_buckets(&[1.0, f64::NAN, 0.5]), None);
     }
 
     #[test]

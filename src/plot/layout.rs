@@ -156,12 +156,22 @@ pub(crate) fn push_tenths(out: &mut String, tenths: i64) {
         out.push('-');
     }
     let abs = tenths.unsigned_abs();
-    // itoa: path data is most of a plot's bytes, and `write!` through
-    // `core::fmt` was a tenth of the CPU of a plot job.
-    out.push_str(itoa::Buffer::new().format(abs / 10));
+    push_digits(out, abs / 10);
     if !abs.is_multiple_of(10) {
         out.push('.');
-        out.push(char::from(b'0' + (abs % 10) as u8));
+        push_digits(out, abs % 10);
+    }
+}
+
+/// Appends `n` in decimal. Path data is most of a plot's bytes: `write!`
+/// through `core::fmt` was a tenth of the CPU of a plot job, hence itoa; a
+/// single digit (most steps between points, every tenth) is pushed as is,
+/// without itoa's copy of its buffer (a `memcpy` call).
+fn push_digits(out: &mut String, n: u64) {
+    if n < 10 {
+        out.push(char::from(b'0' + n as u8));
+    } else {
+        out.push_str(itoa::Buffer::new().format(n));
     }
 }
 
@@ -177,6 +187,37 @@ mod tests {
             s.push(' ');
         }
         assert_eq!(s, "12 12.5 0 -3.3 1 ");
+    }
+
+    #[test]
+    fn tenths_are_written_as_format_writes_them() {
+        for t in [
+            0,
+            1,
+            9,
+            10,
+            11,
+            99,
+            100,
+            105,
+            12_345,
+            i64::MAX,
+            -1,
+            -10,
+            -123,
+            i64::MIN,
+        ] {
+            let mut s = String::new();
+            push_tenths(&mut s, t);
+            let (whole, tenth) = (t.unsigned_abs() / 10, t.unsigned_abs() % 10);
+            let sign = if t < 0 { "-" } else { "" };
+            let expected = if tenth == 0 {
+                format!("{sign}{whole}")
+            } else {
+                format!("{sign}{whole}.{tenth}")
+            };
+            assert_eq!(s, expected);
+        }
     }
 
     #[test]

@@ -24,14 +24,20 @@ pub(crate) enum XValues<'a> {
 }
 
 impl XValues<'_> {
-    /// The x value of row `i` as a number: NaN when missing. A time is in
-    /// microseconds since the epoch, shifted into the offset the file wrote
-    /// it with (so that ticks fall on its midnights, not UTC's).
-    pub(crate) fn at(self, i: usize) -> f64 {
+    /// The x values of the first `rows` rows as numbers: NaN when missing.
+    /// A time is in microseconds since the epoch, shifted into the offset the
+    /// file wrote it with (so that ticks fall on its midnights, not UTC's).
+    /// Computed once per table: its series share them.
+    pub(crate) fn numbers(self, rows: usize) -> Vec<f64> {
         match self {
-            XValues::Row | XValues::Text(_) => i as f64,
-            XValues::Numbers(v) => v[i],
-            XValues::Time(t) => t.get(i).map_or(f64::NAN, |us| (us + shift(t)) as f64),
+            XValues::Row | XValues::Text(_) => (0..rows).map(|i| i as f64).collect(),
+            XValues::Numbers(v) => v[..rows].to_vec(),
+            XValues::Time(t) => {
+                let shift = shift(t);
+                (0..rows)
+                    .map(|i| t.get(i).map_or(f64::NAN, |us| (us + shift) as f64))
+                    .collect()
+            }
         }
     }
 }

@@ -54,14 +54,31 @@ fn escape_for(name: &str) -> AutoEscape {
     }
 }
 
+/// The bytes `xml_escape` changes or must look at: markup, control
+/// characters, and 0xEF (which starts U+FFFE and U+FFFF). A table: a look-up
+/// per byte, where a `matches!` of them was several instructions (the path
+/// data of a large plot is hundreds of kB).
+const NOT_PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    let mut i = 0;
+    let others = *b"&<>\"'\xef";
+    while i < others.len() {
+        table[others[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// Escapes text for XML content and attribute values. Characters XML 1.0
 /// cannot hold at all, even escaped (most control characters), become U+FFFD.
 pub(crate) fn xml_escape(text: &str, out: &mut impl Write) -> std::fmt::Result {
     // Path data and numbers (most of an SVG) need nothing.
-    if !text
-        .bytes()
-        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | 0..=0x1f | 0xef))
-    {
+    if !text.bytes().any(|b| NOT_PLAIN[usize::from(b)]) {
         return out.write_str(text);
     }
     for c in text.chars() {
@@ -277,6 +294,14 @@ mod tests {
         let mut out = String::new();
         xml_escape(text, &mut out).unwrap();
         out
+    }
+
+    #[test]
+    fn the_bytes_looked_at_are_those_escaping_changes() {
+        for b in 0..=255u8 {
+            let special = matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | 0..=0x1f | 0xef);
+            assert_eq!(NOT_PLAIN[usize::from(b)], special, "{b:#x}");
+        }
     }
 
     #[test]

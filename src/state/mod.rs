@@ -139,6 +139,13 @@ pub(crate) fn assess(
                     return (id, Verdict::Run(Reason::New, None), Vec::new());
                 }
                 let latest = snapshot.latest.get(&db::task_id(&step.name, &task.key));
+                // Never run: it runs whatever its inputs hold, and its
+                // fingerprint is taken by the worker that runs it, right
+                // before (a first run over many files hashes them on every
+                // core, while tasks run, not all before the first starts).
+                if latest.is_none() {
+                    return (id, Verdict::Run(Reason::New, None), Vec::new());
+                }
                 // The files its command names (issue 10, item 1), and those
                 // its worker loaded last time (issue 9).
                 let base = step_deps.of_task(task);

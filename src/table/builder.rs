@@ -20,7 +20,46 @@ pub(super) struct TableBuilder<'a> {
     names: Vec<String>,
     /// Per column of the file: its builder, `None` when not selected.
     columns: Vec<Option<ColumnBuilder>>,
+    /// Rows read (also those still in `batch`).
     rows: usize,
+    /// CSV/TSV rows not yet given to their columns.
+    batch: Batch,
+}
+
+/// Rows of a CSV/TSV file kept until their cells go to their columns, a
+/// column at a time: each column's state is looked at once per batch, not
+/// once per cell, and its cells go through a loop of their own (issue 11:
+/// the per-cell dispatch was a tenth of reading a file).
+#[derive(Default)]
+struct Batch {
+    /// The rows' bytes, one after the other.
+    bytes: Vec<u8>,
+    /// Where each cell starts and ends in `bytes`, row by row.
+    bounds: Vec<(usize, usize)>,
+    /// Rows held.
+    rows: usize,
+}
+
+/// Rows a batch holds before its cells go to their columns.
+const BATCH_ROWS: usize = 256;
+
+/// Bytes a batch holds before its cells go to their columns (rows of long
+/// text fill it before `BATCH_ROWS`).
+const BATCH_BYTES: usize = 1 << 20;
+
+impl Batch {
+    /// The cell of column `column` (of `width`) in the batch's row `row`.
+    #[inline(always)]
+    fn cell(&self, row: usize, column: usize, width: usize) -> &[u8] {
+        let (start, end) = self.bounds[row * width + column];
+        &self.bytes[start..end]
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.bounds.clear();
+        self.rows = 0;
+    }
 }
 
 /// Which columns to keep, with globs compiled once.
@@ -96,12 +135,30 @@ impl<'a> TableBuilder<'a> {
             names: Vec::new(),
             columns: Vec::new(),
             rows: 0,
+            batch: Batch::default(),
         }
     }
 
+    /// Gives the cells of the rows in `batch` to their columns.
+    fn flush(&mut self) {
+        let batch = &self.batch;
+        if batch.rows == 0 {
+            return;
+        }
+        let width = self.columns.len();
+        let first = self.rows - batch.rows;
+        for (index, column) in self.columns.iter_mut().enumerate() {
+            if let Some(column) = column {
+                column.push_batch(batch, index, width, first, self.options, self.keep_text);
+            }
+        }
+        self.batch.clear();
+    }
+
     /// The columns whose first rows need a second pass: (column index, rows
-    /// to read).
-    pub(super) fn rereads(&self) -> Vec<(usize, usize)> {
+    /// to read). Called after the last row.
+    pub(super) fn rereads(&mut self) -> Vec<(usize, usize)> {
+        self.flush();
         (0..self.columns.len())
             .filter_map(|i| Some((i, self.columns[i].as_ref()?.reread?)))
             .collect()
@@ -109,10 +166,11 @@ impl<'a> TableBuilder<'a> {
 
     /// The table, with the first rows of `rereads` from the second pass.
     pub(super) fn finish(
-        self,
+        mut self,
         path: &std::path::Path,
         mut reread: Vec<(usize, TextBuilder)>,
     ) -> Table {
+        self.flush();
         let rows = self.rows;
         let mut columns = Vec::new();
         let mut notes = Vec::new();
@@ -150,12 +208,23 @@ impl<'a> TableBuilder<'a> {
 
 impl Sink for TableBuilder<'_> {
     fn byte_row(&mut self, _line: u64, record: &Record<'_>) -> std::io::Result<()> {
-        for (column, bytes) in self.columns.iter_mut().zip(record.iter()) {
-            if let Some(column) = column {
-                column.push(&Cell::Bytes(bytes), self.rows, self.options, self.keep_text);
+        if record.len() != self.columns.len() {
+            // Not from the CSV reader, which turns such a row away.
+            self.flush();
+            for (column, bytes) in self.columns.iter_mut().zip(record.iter()) {
+                if let Some(column) = column {
+                    column.push(&Cell::Bytes(bytes), self.rows, self.options, self.keep_text);
+                }
             }
+            self.rows += 1;
+            return Ok(());
         }
+        record.copy_into(&mut self.batch.bytes, &mut self.batch.bounds);
+        self.batch.rows += 1;
         self.rows += 1;
+        if self.batch.rows == BATCH_ROWS || self.batch.bytes.len() >= BATCH_BYTES {
+            self.flush();
+        }
         Ok(())
     }
 
@@ -180,6 +249,7 @@ impl Sink for TableBuilder<'_> {
         _line: u64,
         cells: &mut dyn Iterator<Item = Cell<'_>>,
     ) -> std::io::Result<()> {
+        self.flush();
         for (column, cell) in self.columns.iter_mut().zip(cells) {
             if let Some(column) = column {
                 column.push(&cell, self.rows, self.options, self.keep_text);
@@ -285,6 +355,92 @@ fn is_missing(cell: &Cell<'_>, options: &ReadOptions) -> bool {
     }
 }
 
+/// Appends the cells of rows `from..to` to a column of numbers (the
+/// default `na` list: no missing marker is a number) while they are
+/// numbers; gives the first row that is not.
+#[inline(always)]
+fn take_numbers<'b>(
+    values: &mut Vec<f64>,
+    numeric: &mut usize,
+    from: usize,
+    to: usize,
+    cell: impl Fn(usize) -> &'b [u8],
+    decimal: u8,
+) -> usize {
+    for row in from..to {
+        match parse_number_with(trim(cell(row)), decimal) {
+            Some(n) => values.push(n),
+            None => {
+                *numeric += row - from;
+                return row;
+            }
+        }
+    }
+    *numeric += to - from;
+    to
+}
+
+/// Appends the cells of rows `from..to` to a column of times found by
+/// their cells (not forced) while they are ISO 8601 times in a style that
+/// goes with the column's, or missing; gives the first row that is not.
+#[inline(always)]
+fn take_times<'b>(
+    values: &mut Vec<i64>,
+    style: &mut Option<TimeStyle>,
+    iso: &mut IsoCells,
+    from: usize,
+    to: usize,
+    cell: impl Fn(usize) -> &'b [u8],
+    options: &ReadOptions,
+) -> usize {
+    for row in from..to {
+        let raw = trim(cell(row));
+        if options.is_missing(raw) {
+            values.push(MISSING_TIME);
+            continue;
+        }
+        let Some((t, s)) = iso.parse(raw) else {
+            return row;
+        };
+        let Some(merged) = style.map_or(Some(s), |old| old.merge(s)) else {
+            return row;
+        };
+        values.push(t);
+        *style = Some(merged);
+    }
+    to
+}
+
+/// Appends the cells of rows `from..to` to a text column (kept when
+/// `builder` is given: in one call, so that the dictionary can look up a
+/// cell while the next ones' places are fetched); gives how many are
+/// numbers.
+#[inline(always)]
+fn take_text<'b>(
+    builder: Option<&mut TextBuilder>,
+    from: usize,
+    to: usize,
+    cell: impl Fn(usize) -> &'b [u8],
+    options: &ReadOptions,
+) -> usize {
+    let mut numeric = 0;
+    let mut cells: Vec<Option<&[u8]>> = Vec::with_capacity(to - from);
+    for row in from..to {
+        let bytes = cell(row);
+        let raw = trim(bytes);
+        if options.is_missing(raw) {
+            cells.push(None);
+            continue;
+        }
+        numeric += usize::from(parse_number_with(raw, options.decimal).is_some());
+        cells.push(Some(bytes));
+    }
+    if let Some(builder) = builder {
+        builder.push_many(&cells);
+    }
+    numeric
+}
+
 impl ColumnBuilder {
     /// A builder of column `name` of type `kind` (`None`: from its cells),
     /// whose first `missing` rows are missing.
@@ -385,6 +541,44 @@ impl ColumnBuilder {
         match self.forced {
             None => self.push_auto(cell, row, raw, number, keep_text),
             Some(forced) => self.push_forced(forced, cell, raw, number),
+        }
+    }
+
+    /// Appends the cells of column `column` of every row in `batch` (rows
+    /// of `width` cells; the first is row `first` of the file). The bulk
+    /// of a column, cells of the type it has so far, goes through a loop
+    /// of its own; any other cell through `push`, which may change the
+    /// column's type, and the loop of the new type takes the cells after
+    /// it. The same as `push` cell by cell.
+    fn push_batch(
+        &mut self,
+        batch: &Batch,
+        column: usize,
+        width: usize,
+        first: usize,
+        options: &ReadOptions,
+        keep_text: bool,
+    ) {
+        let cell = |row: usize| batch.cell(row, column, width);
+        let mut row = 0;
+        while row < batch.rows {
+            row = match &mut self.state {
+                State::Numbers(v) if options.na.is_none() => {
+                    take_numbers(v, &mut self.numeric, row, batch.rows, cell, options.decimal)
+                }
+                State::Times(v, style) if self.forced.is_none() => {
+                    take_times(v, style, &mut self.iso, row, batch.rows, cell, options)
+                }
+                State::Text(builder) => {
+                    self.numeric += take_text(builder.as_mut(), row, batch.rows, cell, options);
+                    batch.rows
+                }
+                _ => row,
+            };
+            if row < batch.rows {
+                self.push(&Cell::Bytes(cell(row)), first + row, options, keep_text);
+                row += 1;
+            }
         }
     }
 
@@ -699,6 +893,23 @@ mod tests {
     #[test]
     fn fast_text_paths_give_the_same_table_as_the_slow_path() {
         let numbers: String = (0..300).map(|i| format!("{i},{}.5\n", i % 7)).collect();
+        // Batches of rows: types that change inside one and across two,
+        // and rows long enough to end a batch by its size.
+        let times: String = (0..700)
+            .map(|i| match i {
+                333 => "soon,1,x\n".to_owned(),
+                500 => ",NA,5\n".to_owned(),
+                _ => format!(
+                    "2024-03-01 {:02}:{:02},{i}.5,{}\n",
+                    i / 60 % 24,
+                    i % 60,
+                    i % 3
+                ),
+            })
+            .collect();
+        let long: String = (0..400)
+            .map(|i| format!("{i},{}\n", "x".repeat(4000 + i % 7)))
+            .collect();
         let cases: Vec<(&str, Vec<u8>, ReadOptions)> = vec![
             (
                 "quoted.csv",
@@ -733,6 +944,16 @@ mod tests {
             (
                 "middle.csv",
                 format!("v,w\n{numbers}<5,NA\n{numbers}").into_bytes(),
+                ReadOptions::new(),
+            ),
+            (
+                "batches.csv",
+                format!("t,v,w\n{times}").into_bytes(),
+                ReadOptions::new(),
+            ),
+            (
+                "long_rows.csv",
+                format!("n,text\n{long}").into_bytes(),
                 ReadOptions::new(),
             ),
             (

@@ -39,6 +39,24 @@ impl<'a> Record<'a> {
         self.bounds.len()
     }
 
+    /// Appends the record's bytes (from its first field's start to its last
+    /// field's end, in one copy) to `bytes`, and its fields' bounds in
+    /// `bytes` to `bounds`.
+    pub(crate) fn copy_into(&self, bytes: &mut Vec<u8>, bounds: &mut Vec<(usize, usize)>) {
+        let (Some(first), Some(last)) = (self.bounds.first(), self.bounds.last()) else {
+            return;
+        };
+        // Fields are in order, each after the one before.
+        let shift = bytes.len() as isize - first.0 as isize;
+        bytes.extend_from_slice(&self.bytes[first.0..last.1]);
+        bounds.extend(self.bounds.iter().map(|&(start, end)| {
+            (
+                start.wrapping_add_signed(shift),
+                end.wrapping_add_signed(shift),
+            )
+        }));
+    }
+
     /// Every field, in order.
     pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + use<'a> {
         let bytes = self.bytes;

@@ -252,9 +252,52 @@ const MAX_AFTER_DATES: usize = 4096;
 #[derive(Default)]
 pub(crate) struct IsoCells {
     /// The last cell's date bytes and jiff's reading of them.
-    date: Option<([u8; 10], Option<Date>)>,
+    date: Option<([u8; 10], Option<KnownDate>)>,
     /// Parts after the date, by their bytes.
-    after: HashMap<Box<[u8]>, AfterDate, rustc_hash::FxBuildHasher>,
+    after: HashMap<Box<[u8]>, KnownAfter, rustc_hash::FxBuildHasher>,
+}
+
+/// A date as jiff read it, and its midnight (UTC) in microseconds when an
+/// instant on it with any offset is in range (years 1 to 9998).
+#[derive(Clone, Copy)]
+struct KnownDate {
+    date: Date,
+    midnight: Option<i64>,
+}
+
+/// What follows a date as jiff read it, and, when it has no fraction
+/// finer than a microsecond, the instant and style it gives on 1970-01-01
+/// (what it adds to any date's midnight, offset included).
+#[derive(Clone, Copy)]
+struct KnownAfter {
+    parts: AfterDate,
+    on_epoch_day: Option<(i64, TimeStyle)>,
+}
+
+impl KnownDate {
+    fn of(date: Date) -> KnownDate {
+        let midnight = (1..=9998)
+            .contains(&date.year())
+            .then(|| from_parts(date, None, None))
+            .flatten()
+            .map(|(micros, _)| micros);
+        KnownDate { date, midnight }
+    }
+}
+
+impl KnownAfter {
+    fn of(parts: AfterDate) -> KnownAfter {
+        let on_epoch_day = parts.and_then(|(time, offset)| {
+            if time.is_some_and(|t| t.subsec_nanosecond() % 1000 != 0) {
+                return None;
+            }
+            from_parts(Date::constant(1970, 1, 1), time, offset)
+        });
+        KnownAfter {
+            parts,
+            on_epoch_day,
+        }
+    }
 }
 
 impl IsoCells {
@@ -268,23 +311,34 @@ impl IsoCells {
             // Compared as an array: in place, no call.
             Some((bytes, date)) if bytes == date_bytes => *date,
             _ => {
-                let date = Pieces::parse(date_bytes).ok().map(|p| p.date());
+                let date = Pieces::parse(date_bytes)
+                    .ok()
+                    .map(|p| KnownDate::of(p.date()));
                 self.date = Some((*date_bytes, date));
                 date
             }
         };
         let date = date?;
-        let (time, offset) = if after.is_empty() {
-            (None, None)
-        } else {
-            self.after(after)?
-        };
-        from_parts(date, time, offset)
+        if after.is_empty() {
+            return match date.midnight {
+                Some(midnight) => Some((midnight, TimeStyle::DATE)),
+                None => from_parts(date.date, None, None),
+            };
+        }
+        let after = self.after(after);
+        // The bulk of a column: a date in range and a time of whole
+        // microseconds: its midnight plus what the time adds (the same
+        // integers jiff's conversion gives: a fixed offset is a shift).
+        if let (Some(midnight), Some((shift, style))) = (date.midnight, after.on_epoch_day) {
+            return Some((midnight + shift, style));
+        }
+        let (time, offset) = after.parts?;
+        from_parts(date.date, time, offset)
     }
 
     /// What follows a date, read by jiff after a fixed date once per
     /// distinct text.
-    fn after(&mut self, after: &[u8]) -> AfterDate {
+    fn after(&mut self, after: &[u8]) -> KnownAfter {
         if let Some(known) = self.after.get(after) {
             return *known;
         }
@@ -298,8 +352,9 @@ impl IsoCells {
         if self.after.len() >= MAX_AFTER_DATES {
             self.after.clear();
         }
-        self.after.insert(after.into(), parsed);
-        parsed
+        let known = KnownAfter::of(parsed);
+        self.after.insert(after.into(), known);
+        known
     }
 }
 
@@ -472,6 +527,9 @@ mod tests {
     fn remembered_parts_read_as_the_whole_cell() {
         let dates = [
             "2024-03-01",
+            "0001-01-01",
+            "9998-12-31",
+            "1900-01-01",
             "2024-02-29",
             "2023-02-29",
             "2024-13-01",
@@ -493,6 +551,9 @@ mod tests {
             "T12:30:60",
             "T24:00",
             "T23:59:59.999999999",
+            "T00:00:00.0000005-01:00",
+            "T00:00:00.000001+14:00",
+            "T23:59:59.123456-12:00",
             " 00:10:05,5",
             "T12:30:00.25Z",
             "T12:30z",

@@ -606,6 +606,35 @@ fn a_missing_listed_file_is_an_error_with_the_lists_line() {
     );
 }
 
+/// A glob written as an absolute path finds its files inside root as well
+/// as outside it (it matched nothing inside root: the files were matched
+/// as root-relative paths against the absolute pattern), with the keys of
+/// a relative glob, and a second run finds them up to date.
+#[test]
+fn an_absolute_glob_finds_files_inside_root() {
+    let t = Test::new();
+    folder(&t);
+    let glob = format!("{}/data/[abc].csv", t.root().display());
+    t.pipeline(&CHECK.replace("\"data/*.csv\"", &format!("{glob:?}")));
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    for key in ["a", "b", "c"] {
+        assert_eq!(
+            t.read(format!("build/check/{key}.csv")),
+            t.read(format!("data/{key}.csv"))
+        );
+    }
+    assert!(!t.exists("build/check/bad.csv"));
+    let again = t.run(["pipeline.toml"]);
+    again.expect_code(0);
+    assert_eq!(
+        step_row(&again.stderr, "check"),
+        ["0", "0", "0", "3"],
+        "{}",
+        again.stderr
+    );
+}
+
 // ---- 7. --explain of tasks that failed --------------------------------------
 
 #[test]
