@@ -533,10 +533,6 @@ impl TextBuilder {
     /// (untrimmed, maybe not UTF-8). The same column as pushing them one
     /// by one, faster: the cells are hashed first, and each cell's slot is
     /// loaded a few cells ahead of its lookup.
-    #[allow(
-        dead_code,
-        reason = "the column builder's batches call it next; drop this then"
-    )]
     pub(crate) fn push_many(&mut self, cells: &[Option<&[u8]>]) {
         for batch in cells.chunks(BATCH) {
             self.push_batch(batch);
