@@ -151,6 +151,7 @@ pub(crate) fn push_coord(out: &mut String, v: f64) {
 }
 
 /// Appends a length given in tenths (`125` as `12.5`).
+#[inline]
 pub(crate) fn push_tenths(out: &mut String, tenths: i64) {
     if tenths < 0 {
         out.push('-');
