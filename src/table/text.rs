@@ -3,7 +3,6 @@
 //! allows (1, 2 or 4 bytes), so a million repeated labels cost about a
 //! megabyte (issue 11, bounded memory).
 
-use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
 /// The distinct strings of a column, in order of first appearance.
@@ -27,23 +26,10 @@ impl Dictionary {
         &self.bytes[start..self.ends[i] as usize]
     }
 
-    /// The bytes of the string with index `i`: what the hash table compares
-    /// (no check of a char boundary per lookup).
-    fn get_bytes(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.bytes.as_bytes()[start..self.ends[i] as usize]
-    }
-
     /// Every distinct string.
     #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         (0..self.len()).map(|i| self.get(i))
-    }
-
-    fn push(&mut self, text: &str) -> usize {
-        self.bytes.push_str(text);
-        self.ends.push(self.bytes.len() as u32);
-        self.ends.len() - 1
     }
 
     fn heap_bytes(&self) -> usize {
@@ -51,56 +37,267 @@ impl Dictionary {
     }
 }
 
-/// A string of the dictionary in its index: its hash (32 bits), its
-/// index in the dictionary.
-#[derive(Clone, Copy)]
-struct Slot {
-    hash: u32,
-    index: u32,
+/// The dictionary while its column is built: the strings' bytes, each
+/// checked as UTF-8 when added, by a quick ASCII check for most (one
+/// check of them all at the end makes the `Dictionary`'s `String`: a
+/// `from_utf8` per string cost more).
+#[derive(Default)]
+struct Strings {
+    /// Every string, one after the other: UTF-8.
+    bytes: Vec<u8>,
+    /// Where each string ends in `bytes`.
+    ends: Vec<u32>,
 }
 
-/// A string's hash as the index keeps it: 32 bits of the 64.
-fn short_hash(hash: u64) -> u32 {
+impl Strings {
+    /// The string with index `i`.
+    fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
+    }
+
+    /// Adds `text` (UTF-8); its code (its index + 1).
+    fn push(&mut self, text: &[u8]) -> u32 {
+        self.bytes.extend_from_slice(text);
+        self.ends.push(self.bytes.len() as u32);
+        self.ends.len() as u32
+    }
+
+    /// The dictionary of these strings.
+    fn finish(mut self) -> Dictionary {
+        self.bytes.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        let bytes = String::from_utf8(self.bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Dictionary {
+            bytes,
+            ends: self.ends,
+        }
+    }
+}
+
+/// Whether `bytes` are UTF-8: ASCII, most often, is checked a word at a
+/// time.
+#[inline(always)]
+fn is_utf8(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
+}
+
+/// Finds a string's code by its hash while a column is built: an
+/// open-addressing table (a power of two of slots, at most half full, a
+/// quarter while small; linear probing) whose slot holds all a lookup needs, so that a string
+/// found costs its slot and its bytes only. (hashbrown's table cost a call
+/// through `dyn FnMut` per candidate, and two more loads per hit: its
+/// control bytes and the dictionary's ends.)
+struct Index {
+    /// A power of two of slots, at least `MIN_SLOTS`.
+    slots: Vec<Slot>,
+    /// Slots in use.
+    used: usize,
+}
+
+/// The slots of an empty index.
+const MIN_SLOTS: usize = 16;
+
+/// Below this many slots (64 KiB), the index is at most a quarter full.
+const SMALL_SLOTS: usize = 4096;
+
+/// A string of the dictionary in the index.
+#[derive(Clone, Copy)]
+struct Slot {
+    /// 32 bits of the string's hash.
+    hash: u32,
+    /// The string's code (its dictionary index + 1); 0 = an empty slot.
+    code: u32,
+    /// Where the string starts in the dictionary's bytes.
+    start: u32,
+    /// Its length in bytes.
+    len: u32,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        hash: 0,
+        code: 0,
+        start: 0,
+        len: 0,
+    };
+
+    /// The string's bytes in `text`, the dictionary's bytes.
+    #[inline(always)]
+    fn bytes<'t>(&self, text: &'t [u8]) -> &'t [u8] {
+        &text[self.start as usize..][..self.len as usize]
+    }
+}
+
+/// Where a lookup stopped.
+enum Probe {
+    /// At the string: its code.
+    Found(u32),
+    /// At an empty slot, where the string goes if added.
+    Vacant(usize),
+}
+
+impl Default for Index {
+    fn default() -> Index {
+        Index {
+            slots: vec![Slot::EMPTY; MIN_SLOTS],
+            used: 0,
+        }
+    }
+}
+
+impl Index {
+    /// How many strings the index holds before it grows: a quarter of
+    /// its slots while small (`SMALL_SLOTS`: a label is then more often at
+    /// its first slot, a branch the processor guesses right), half beyond.
+    fn most(&self) -> usize {
+        if self.slots.len() < SMALL_SLOTS {
+            self.slots.len() / 4
+        } else {
+            self.slots.len() / 2
+        }
+    }
+
+    /// The slot where the probe of `hash` starts.
+    #[inline(always)]
+    fn home(&self, hash: u32) -> usize {
+        hash as usize & (self.slots.len() - 1)
+    }
+
+    /// Looks `cell` (of hash `hash`) up among the strings of `text`, the
+    /// dictionary's bytes. Inlined into the loop over a column's cells.
+    #[inline(always)]
+    fn probe(&self, text: &[u8], hash: u32, cell: &[u8]) -> Probe {
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(hash);
+        loop {
+            let slot = self.slots[at];
+            if slot.code == 0 {
+                return Probe::Vacant(at);
+            }
+            if slot.hash == hash
+                && slot.len as usize == cell.len()
+                && same_bytes(slot.bytes(text), cell)
+            {
+                return Probe::Found(slot.code);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Adds `slot`, a string not in the index, at `at`: the empty slot its
+    /// probe stopped at (or elsewhere, when the index grows first).
+    fn insert(&mut self, at: usize, slot: Slot) {
+        if self.used + 1 > self.most() {
+            self.grow_to(self.slots.len() * 2);
+            self.place(slot);
+        } else {
+            self.slots[at] = slot;
+        }
+        self.used += 1;
+    }
+
+    /// Puts `slot` at the first empty slot from where its hash points.
+    fn place(&mut self, slot: Slot) {
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(slot.hash);
+        while self.slots[at].code != 0 {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = slot;
+    }
+
+    /// Makes room for `more` strings (the index then does not grow).
+    fn reserve(&mut self, more: usize) {
+        let slots = (self.used + more).saturating_mul(2).next_power_of_two();
+        if slots > self.slots.len() {
+            self.grow_to(slots);
+        }
+    }
+
+    /// Moves every string to a table of `slots` slots (their hashes are
+    /// kept: nothing is hashed again).
+    fn grow_to(&mut self, slots: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; slots]);
+        for slot in old.into_iter().filter(|slot| slot.code != 0) {
+            self.place(slot);
+        }
+    }
+
+    /// Starts loading the slot where the probe of `hash` starts.
+    #[inline(always)]
+    fn prefetch(&self, hash: u32) {
+        prefetch(&self.slots[self.home(hash)]);
+    }
+}
+
+/// Asks the processor to start loading `slot`'s cache line, so that a
+/// lookup a few cells later finds it there: a hint, with no effect on what
+/// is computed (`push_many`'s test compares it with `push_bytes`, which
+/// does not prefetch).
+#[inline(always)]
+fn prefetch(slot: &Slot) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: SSE is enabled in this build (the `cfg` above), and a
+        // prefetch neither reads nor writes anything the program sees nor
+        // faults, whatever the address (here a live reference's).
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(slot).cast()) }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
+    let _ = slot;
+}
+
+/// 32 bits of the hash of a cell's bytes: what the index keeps.
+#[inline(always)]
+fn hash_of(bytes: &[u8]) -> u32 {
+    let hash = rustc_hash::FxBuildHasher.hash_one(bytes);
     (hash ^ (hash >> 32)) as u32
 }
 
-/// The 64-bit hash the table works with, from the 32 bits kept: the high
-/// bits (the table's tag) and the low bits (its position) both come from
-/// them.
-fn table_hash(hash: u32) -> u64 {
-    (u64::from(hash) << 32) | u64::from(hash)
-}
-
-/// The dictionary index of `bytes` (of hash `hash`, from `short_hash`),
-/// if it is there. Inlined into the loop over a column's cells: most cells
-/// are found (a column of a few labels), and a lookup that is a call, or
-/// that makes room for an insert, cost a third more.
-#[inline(always)]
-fn find(index: &HashTable<Slot>, dictionary: &Dictionary, hash: u32, bytes: &[u8]) -> Option<u32> {
-    index
-        .find(table_hash(hash), |slot| {
-            slot.hash == hash && same_bytes(dictionary.get_bytes(slot.index as usize), bytes)
-        })
-        .map(|slot| slot.index)
-}
-
-/// Whether two strings have the same bytes, compared in place 8 bytes at a
-/// time: most cells are short (`ok`, `ST-048`), and a call to `memcmp` per
-/// cell cost more than the comparison.
+/// Whether two strings have the same bytes, compared in place a word at a
+/// time, the last word overlapping the one before: most cells are short
+/// (`ok`, `ST-048`), and a call to `memcmp` per cell cost more than the
+/// comparison.
 #[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let len = a.len();
+    if len != b.len() {
         return false;
     }
-    let (mut a_words, mut b_words) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (x, y) in (&mut a_words).zip(&mut b_words) {
-        let word = |w: &[u8]| u64::from_ne_bytes(w.try_into().unwrap_or_default());
-        if word(x) != word(y) {
-            return false;
+    if len >= 8 {
+        let mut at = 0;
+        while at + 8 < len {
+            if word8(a, at) != word8(b, at) {
+                return false;
+            }
+            at += 8;
         }
+        word8(a, len - 8) == word8(b, len - 8)
+    } else if len >= 4 {
+        word4(a, 0) == word4(b, 0) && word4(a, len - 4) == word4(b, len - 4)
+    } else {
+        (0..len).all(|i| a[i] == b[i])
     }
-    let (a_rest, b_rest) = (a_words.remainder(), b_words.remainder());
-    (0..a_rest.len()).all(|i| a_rest[i] == b_rest[i])
+}
+
+/// The 8 bytes of `s` from `at` (`at + 8 <= s.len()`) as a number (0
+/// past the end: never, for `same_bytes`).
+#[inline(always)]
+fn word8(s: &[u8], at: usize) -> u64 {
+    s.get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |w| u64::from_ne_bytes(*w))
+}
+
+/// The 4 bytes of `s` from `at`, as `word8` does.
+#[inline(always)]
+fn word4(s: &[u8], at: usize) -> u32 {
+    s.get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |w| u32::from_ne_bytes(*w))
 }
 
 /// Per-row codes: 0 = missing, `n` = the dictionary's string `n - 1`.
@@ -151,20 +348,36 @@ impl Codes {
     #[cold]
     #[inline(never)]
     fn widen_and_push(&mut self, code: u32) {
+        self.widen_to_fit(code);
+        self.push(code);
+    }
+
+    /// Appends `codes`, widening the storage once for the largest.
+    fn extend(&mut self, codes: &[u32]) {
+        self.widen_to_fit(codes.iter().copied().max().unwrap_or(0));
         match self {
-            Codes::U8(v) => {
+            Codes::U8(v) => v.extend(codes.iter().map(|&c| c as u8)),
+            Codes::U16(v) => v.extend(codes.iter().map(|&c| c as u16)),
+            Codes::U32(v) => v.extend_from_slice(codes),
+        }
+    }
+
+    /// Widens the storage until `code` fits.
+    fn widen_to_fit(&mut self, code: u32) {
+        match self {
+            Codes::U8(v) if code > u32::from(u8::MAX) => {
                 let mut wide: Vec<u16> = Vec::with_capacity(v.capacity().max(v.len() + 1));
                 wide.extend(v.iter().map(|&c| u16::from(c)));
                 *self = Codes::U16(wide);
+                self.widen_to_fit(code);
             }
-            Codes::U16(v) => {
+            Codes::U16(v) if code > u32::from(u16::MAX) => {
                 let mut wide: Vec<u32> = Vec::with_capacity(v.capacity().max(v.len() + 1));
                 wide.extend(v.iter().map(|&c| u32::from(c)));
                 *self = Codes::U32(wide);
             }
-            Codes::U32(_) => {}
+            _ => {}
         }
-        self.push(code);
     }
 
     fn heap_bytes(&self) -> usize {
@@ -284,21 +497,25 @@ impl Text {
 /// hash table over the dictionary (dropped when the column is finished).
 #[derive(Default)]
 pub(crate) struct TextBuilder {
-    dictionary: Dictionary,
-    /// Dictionary indexes with 32 bits of their strings' hashes (kept, so
-    /// that growing the table does not hash every string again): 8 bytes a
-    /// string, so that the index of a column of mostly distinct strings
-    /// (free comments) stays as small as can be, and in the cache.
-    index: HashTable<Slot>,
-    hasher: rustc_hash::FxBuildHasher,
+    strings: Strings,
+    /// Where each string is, by its hash.
+    index: Index,
     codes: Codes,
 }
+
+/// Cells `push_many` hashes before it looks them up.
+const BATCH: usize = 256;
+
+/// How many cells ahead `push_many` prefetches a cell's slot: enough for
+/// the loads of a column of mostly distinct strings (a table bigger than
+/// the caches) to overlap.
+const AHEAD: usize = 8;
 
 impl TextBuilder {
     /// Appends a cell.
     pub(crate) fn push(&mut self, text: &str) {
-        let index = self.intern(text);
-        self.codes.push(index + 1);
+        let code = self.intern(text.as_bytes());
+        self.codes.push(code);
     }
 
     /// Appends a cell given as the bytes of a file: a string already in the
@@ -307,51 +524,86 @@ impl TextBuilder {
     /// `String::from_utf8_lossy` shows them, so two cells that show the
     /// same share one code.
     pub(crate) fn push_bytes(&mut self, bytes: &[u8]) {
-        let hash = short_hash(self.hasher.hash_one(bytes));
-        let index = match find(&self.index, &self.dictionary, hash, bytes) {
-            Some(index) => index,
-            None => match std::str::from_utf8(bytes) {
-                Ok(text) => self.insert(hash, text),
-                Err(_) => self.intern(&String::from_utf8_lossy(bytes)),
-            },
-        };
-        self.codes.push(index + 1);
+        let code = self.code_of(hash_of(bytes), bytes);
+        self.codes.push(code);
     }
 
     /// Appends `cells` in order: `None` is a missing cell (as
     /// `push_missing`), `Some(bytes)` a cell as `push_bytes` takes it
     /// (untrimmed, maybe not UTF-8). The same column as pushing them one
-    /// by one; the column builder hands a column's cells over in batches.
-    #[allow(
-        dead_code,
-        reason = "the column builder's batches call it next; drop this then"
-    )]
+    /// by one, faster: the cells are hashed first, and each cell's slot is
+    /// loaded a few cells ahead of its lookup.
     pub(crate) fn push_many(&mut self, cells: &[Option<&[u8]>]) {
-        for cell in cells {
-            match cell {
-                Some(bytes) => self.push_bytes(bytes),
-                None => self.push_missing(),
+        for batch in cells.chunks(BATCH) {
+            self.push_batch(batch);
+        }
+    }
+
+    /// `push_many` of at most `BATCH` cells.
+    fn push_batch(&mut self, cells: &[Option<&[u8]>]) {
+        let mut hashes = [0; BATCH];
+        for (hash, cell) in hashes.iter_mut().zip(cells) {
+            *hash = cell.map_or(0, hash_of);
+        }
+        let mut codes = [0; BATCH];
+        for (at, cell) in cells.iter().enumerate() {
+            if at + AHEAD < cells.len() {
+                self.index.prefetch(hashes[at + AHEAD]);
+            }
+            if let Some(bytes) = cell {
+                codes[at] = self.code_of(hashes[at], bytes);
             }
         }
+        self.codes.extend(&codes[..cells.len()]);
     }
 
-    /// The dictionary index of `text`, added when new.
-    fn intern(&mut self, text: &str) -> u32 {
-        let hash = short_hash(self.hasher.hash_one(text.as_bytes()));
-        match find(&self.index, &self.dictionary, hash, text.as_bytes()) {
-            Some(index) => index,
-            None => self.insert(hash, text),
+    /// The code of a cell's bytes (of hash `hash`), its string added when
+    /// new. Inlined into the loops over a column's cells: most cells are
+    /// found (a column of a few labels).
+    #[inline(always)]
+    fn code_of(&mut self, hash: u32, bytes: &[u8]) -> u32 {
+        match self.index.probe(&self.strings.bytes, hash, bytes) {
+            Probe::Found(code) => code,
+            Probe::Vacant(at) => self.add(at, hash, bytes),
         }
     }
 
-    /// Adds `text` (not in the dictionary yet, of hash `hash`).
-    fn insert(&mut self, hash: u32, text: &str) -> u32 {
-        let index = self.dictionary.push(text) as u32;
-        self.index
-            .insert_unique(table_hash(hash), Slot { hash, index }, |slot| {
-                table_hash(slot.hash)
-            });
-        index
+    /// The code of a cell's bytes not in the index (their probe stopped at
+    /// the empty slot `at`): added as they are when UTF-8, else as
+    /// `String::from_utf8_lossy` shows them (maybe there already).
+    fn add(&mut self, at: usize, hash: u32, bytes: &[u8]) -> u32 {
+        if is_utf8(bytes) {
+            self.insert(at, hash, bytes)
+        } else {
+            self.intern(String::from_utf8_lossy(bytes).as_bytes())
+        }
+    }
+
+    /// The code of `text` (UTF-8), added when new.
+    fn intern(&mut self, text: &[u8]) -> u32 {
+        let hash = hash_of(text);
+        match self.index.probe(&self.strings.bytes, hash, text) {
+            Probe::Found(code) => code,
+            Probe::Vacant(at) => self.insert(at, hash, text),
+        }
+    }
+
+    /// Adds `text` (not in the dictionary yet, of hash `hash`, whose probe
+    /// stopped at the empty slot `at`); its code.
+    fn insert(&mut self, at: usize, hash: u32, text: &[u8]) -> u32 {
+        let start = self.strings.bytes.len() as u32;
+        let code = self.strings.push(text);
+        let len = text.len() as u32;
+        self.index.insert(
+            at,
+            Slot {
+                hash,
+                code,
+                start,
+                len,
+            },
+        );
+        code
     }
 
     /// Appends the cells of `later`, the rows after this builder's (a
@@ -359,8 +611,8 @@ impl TextBuilder {
     /// pass, the rest from the first): the same column as one builder fed
     /// every row in order, dictionary order included.
     pub(crate) fn append(&mut self, later: TextBuilder) {
-        let codes: Vec<u32> = (0..later.dictionary.len())
-            .map(|i| self.intern(later.dictionary.get(i)) + 1)
+        let codes: Vec<u32> = (0..later.strings.ends.len())
+            .map(|i| self.intern(later.strings.get(i)))
             .collect();
         for row in 0..later.codes.len() {
             match later.codes.get(row) {
@@ -380,13 +632,13 @@ impl TextBuilder {
             Codes::U16(v) => v.reserve(more),
             Codes::U32(v) => v.reserve(more),
         }
-        let distinct = self.dictionary.len();
+        let distinct = self.strings.ends.len();
         if distinct * 2 > rows {
             let strings = more * distinct / rows;
-            self.index.reserve(strings, |slot| table_hash(slot.hash));
-            self.dictionary.ends.reserve(strings);
-            let bytes = more * self.dictionary.bytes.len() / rows;
-            self.dictionary.bytes.reserve(bytes);
+            self.index.reserve(strings);
+            self.strings.ends.reserve(strings);
+            let bytes = more * self.strings.bytes.len() / rows;
+            self.strings.bytes.reserve(bytes);
         }
     }
 
@@ -406,11 +658,8 @@ impl TextBuilder {
     pub(crate) fn finish(self, numeric: usize) -> Text {
         let codes = self.codes;
         let rows = codes.len();
-        let mut dictionary = self.dictionary;
-        dictionary.bytes.shrink_to_fit();
-        dictionary.ends.shrink_to_fit();
         Text {
-            dictionary,
+            dictionary: self.strings.finish(),
             codes,
             rows,
             numeric,
@@ -566,6 +815,26 @@ mod tests {
             }
             assert_eq!(many.finish(0), one_by_one, "batches of {batch}");
         }
+    }
+
+    /// Making room (as the reader does once it knows about how many rows
+    /// a file has) changes no code and no string.
+    #[test]
+    fn reserving_room_changes_nothing() {
+        let cells = random_cells(11, 20_000);
+        let (mut plain, mut reserved) = (TextBuilder::default(), TextBuilder::default());
+        for (row, cell) in cells.iter().enumerate() {
+            if row == 1000 {
+                reserved.reserve(19_000);
+            }
+            for b in [&mut plain, &mut reserved] {
+                match cell {
+                    Some(bytes) => b.push_bytes(bytes),
+                    None => b.push_missing(),
+                }
+            }
+        }
+        assert_eq!(reserved.finish(0), plain.finish(0));
     }
 
     #[test]
