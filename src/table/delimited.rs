@@ -113,6 +113,7 @@ pub(super) fn scan(
     let Some(mut last) = next(&mut records)? else {
         return Err(empty(path));
     };
+    let mut last_may_be_open = records.may_hold_an_open_quote();
     let header = names(path, &records.record())?;
     let expected = header.len();
     for name in header {
@@ -153,10 +154,12 @@ pub(super) fn scan(
             return Ok(());
         }
         last = position;
+        last_may_be_open = records.may_hold_an_open_quote();
     }
     // Only the last row (or the header) can hold a quote that never closes:
-    // it runs to the end of the file.
-    if let Some(opened) = unclosed_quote(path, options, delimiter, &last)? {
+    // it runs to the end of the file. Read again only when it may (most
+    // files end with a plain record; the second read is from its start).
+    if last_may_be_open && let Some(opened) = unclosed_quote(path, options, delimiter, &last)? {
         return Err(unterminated(path, opened));
     }
     Ok(())
@@ -307,5 +310,49 @@ mod tests {
         assert_eq!(check("t,v\r\n3,\"a\"\"\r\n"), Some(2));
         // A later record's quote is that record's problem, not this one's.
         assert_eq!(check("t,v\n1,2\n3,\"x\n"), None);
+    }
+
+    /// `scan` reads the last record again only when `Records` says it may
+    /// hold an open quote: never when it does not. Every text of up to
+    /// four pieces, in every buffer size that splits them differently.
+    #[test]
+    fn the_last_record_is_checked_whenever_a_quote_may_be_open() {
+        let pieces = [
+            "a", "\"x", "\"x\"", ",", "\n", "\r\n", "\"\"", "\"a,b\"", "\r",
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.csv");
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = texts
+                .iter()
+                .flat_map(|t| pieces.iter().map(move |p| format!("{t}{p}")))
+                .collect();
+            texts.extend(longer);
+        }
+        texts.sort();
+        texts.dedup();
+        let (mut unclosed, mut checked) = (0, 0);
+        for text in &texts {
+            std::fs::write(&path, format!("h\n{text}")).unwrap();
+            for chunk in [1, 3, 1 << 18] {
+                let source = open(&path, Encoding::Utf8).unwrap();
+                let mut records = Records::with_buffer(source, b',', chunk);
+                let (mut last, mut may_be_open) = (None, false);
+                while let Some(position) = records.next().unwrap() {
+                    last = Some(position);
+                    may_be_open = records.may_hold_an_open_quote();
+                }
+                let last = last.unwrap();
+                let opened = unclosed_quote(&path, &ReadOptions::new(), b',', &last).unwrap();
+                assert!(opened.is_none() || may_be_open, "{text:?}, chunk {chunk}");
+                unclosed += usize::from(opened.is_some());
+                checked += usize::from(may_be_open);
+            }
+        }
+        assert!(
+            unclosed > 100 && checked < texts.len() * 3,
+            "{unclosed} unclosed, {checked} checked"
+        );
     }
 }

@@ -108,6 +108,9 @@ pub(super) struct Records<R> {
     bounds: Vec<(usize, usize)>,
     /// Whether the current record is in `out`.
     slow: bool,
+    /// Whether the current record was read by `csv_core` up to the end of
+    /// the text, where a quoted field may still be open.
+    slow_to_end: bool,
     /// `csv_core`'s output: the fields, one after the other, and their ends.
     out: Vec<u8>,
     ends: Vec<usize>,
@@ -181,7 +184,7 @@ impl<R: Read> Records<R> {
     }
 
     /// The same, reading `chunk` bytes at a time.
-    fn with_buffer(source: R, delimiter: u8, chunk: usize) -> Records<R> {
+    pub(super) fn with_buffer(source: R, delimiter: u8, chunk: usize) -> Records<R> {
         let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
         // A blank line leaves csv_core at the start of a record, and from
         // now on it no longer looks for a byte-order mark (that is done
@@ -204,6 +207,7 @@ impl<R: Read> Records<R> {
             core,
             bounds: Vec::new(),
             slow: false,
+            slow_to_end: false,
             out: Vec::new(),
             ends: Vec::new(),
         }
@@ -215,6 +219,13 @@ impl<R: Read> Records<R> {
             bytes: if self.slow { &self.out } else { &self.buf },
             bounds: &self.bounds,
         }
+    }
+
+    /// Whether the record read last may hold a quote that never closes:
+    /// only one that `csv_core` read to the end of the text can (the fast
+    /// path takes a quoted field only when it closes).
+    pub(super) fn may_hold_an_open_quote(&self) -> bool {
+        self.slow && self.slow_to_end
     }
 
     /// Reads the next record (then `record` has it); `None` at the end.
@@ -380,6 +391,9 @@ impl<R: Read> Records<R> {
         self.core.set_line(self.line);
         let (mut out_len, mut ends_len) = (0, 0);
         loop {
+            // A call with no input left ends the record at the end of the
+            // text (a line end would have ended it before).
+            self.slow_to_end = self.eof && self.start == self.filled;
             if out_len == self.out.len() {
                 self.out.resize((self.out.len() * 2).max(1024), 0);
             }
