@@ -17,6 +17,7 @@
 
 mod builder;
 mod cell;
+mod column;
 mod delimited;
 mod error;
 mod jsonl;

@@ -15,7 +15,8 @@ use parquet::errors::ParquetError;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::schema::types::ColumnDescriptor;
 
-use super::builder::{ColumnBuilder, Selector};
+use super::builder::Selector;
+use super::column::ColumnBuilder;
 use super::error::{TableError, TableErrorKind};
 use super::options::{ColumnType, ReadOptions};
 use super::time::TimeStyle;
