@@ -7,7 +7,7 @@
 
 use std::cmp::Reverse;
 use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::exec::progress::{Progress, Stopping};
 use crate::exec::ready::{Choice, Rank, ReadyQueue};
@@ -217,6 +217,15 @@ impl Board<'_, '_> {
     }
 }
 
+/// How often the calling thread looks at `stop` while no task ends: an
+/// interrupt (a flag set by the signal handler, which cannot wake a
+/// condition variable) is acted on within this, so a task that was running
+/// when it came is stopped, not let finish.
+const STOP_POLL: Duration = Duration::from_millis(20);
+
+/// How often the progress is ticked.
+const TICK: Duration = Duration::from_millis(200);
+
 /// Runs the schedule on a pool of `jobs` threads; returns a result for every
 /// wanted task (`None` for the others). Each worker takes the next ready
 /// task itself as soon as it is free (no round trip through a coordinator);
@@ -287,13 +296,15 @@ pub(crate) fn run<'a>(
             });
         }
         let mut interrupted = false;
+        let mut ticked = Instant::now();
         let mut guard = lock();
         while !guard.finished() {
-            let (g, timeout) = finished
-                .wait_timeout(guard, Duration::from_millis(200))
+            let (g, _) = finished
+                .wait_timeout(guard, STOP_POLL)
                 .unwrap_or_else(|e| e.into_inner());
             guard = g;
-            if timeout.timed_out() {
+            if ticked.elapsed() >= TICK {
+                ticked = Instant::now();
                 guard.ledger.progress.tick();
             }
             if !interrupted && stop() {
