@@ -1,6 +1,6 @@
 //! Tables that several tasks of one run read (`csv.stats` and a plot of the
-//! same file): parsed once, handed to each reader, dropped when the last
-//! reader has taken it.
+//! same file): parsed once, handed to each reader while the file is as it
+//! was when the parse began, dropped when the last reader has taken it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +15,34 @@ const MAX_WAITING_BYTES: usize = 512 << 20;
 
 type Parsed = Result<Arc<Table>, TableError>;
 
+/// A parse and the file's stamp right before it began (`None`: no stamp).
+type Stamped = (Option<FileStamp>, Parsed);
+
+/// What changes when a file is written: its size, modification and change
+/// times, and which file it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    ino: u64,
+    dev: u64,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<FileStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileStamp {
+            len: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            ino: m.ino(),
+            dev: m.dev(),
+        })
+    }
+}
+
 /// A table with readers to come.
 struct Entry {
     /// Readers that have not taken it yet.
@@ -24,7 +52,7 @@ struct Entry {
     /// The columns any reader needs.
     columns: Columns,
     /// Filled by the first reader; the others wait for it.
-    parsed: Arc<OnceLock<Parsed>>,
+    parsed: Arc<OnceLock<Stamped>>,
     /// Its size once parsed and kept (counted in `waiting_bytes`).
     bytes: usize,
 }
@@ -114,21 +142,32 @@ impl SharedTables {
             return self.parse(read, cancel);
         };
         let mut parsed_here = false;
-        let result = cell
+        let (stamp, result) = cell
             .get_or_init(|| {
                 parsed_here = true;
-                self.parse(&shared, cancel)
+                (FileStamp::of(&shared.path), self.parse(&shared, cancel))
             })
             .clone();
-        if parsed_here && let Ok(table) = &result {
-            self.keep_or_drop(&key, &cell, table.heap_bytes());
+        if parsed_here {
+            if let Ok(table) = &result {
+                self.keep_or_drop(&key, &cell, table.heap_bytes());
+            }
+            return result;
+        }
+        // Parsed by another reader: this one's fingerprint, taken before it
+        // came here, may be of the file as written since that parse began
+        // (by a step in between, or a writer outside): it would record that
+        // with a result of the older table, and say "up to date" next time.
+        // The table is shared only while the file is as it was then.
+        if stamp.is_none() || stamp != FileStamp::of(&read.path) {
+            return self.parse(read, cancel);
         }
         result
     }
 
     /// After the first reader parsed a table: count it as waiting for the
     /// others, or forget it when too much is waiting already.
-    fn keep_or_drop(&self, key: &Key, cell: &Arc<OnceLock<Parsed>>, bytes: usize) {
+    fn keep_or_drop(&self, key: &Key, cell: &Arc<OnceLock<Stamped>>, bytes: usize) {
         let mut state = self.lock();
         let over = state.waiting_bytes + bytes > self.max_waiting_bytes;
         let Some(entry) = state.entries.get_mut(key) else {
@@ -209,6 +248,30 @@ mod tests {
         let state = shared.lock();
         assert!(state.entries.is_empty());
         assert_eq!(state.waiting_bytes, 0);
+    }
+
+    /// A step between two readers rewrote the file: the later reader,
+    /// whose fingerprint saw the new file, gets it, not the older table.
+    #[test]
+    fn a_file_written_after_the_parse_is_parsed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = csv(dir.path(), "a.csv", "t\n1\n2\n");
+        let shared = SharedTables::new(dir.path(), reads(&path, 3, true));
+        let first = get(&shared, &path, true).unwrap();
+        assert_eq!(first.rows, 2);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        std::io::Write::write_all(&mut file, b"3\n").unwrap();
+        drop(file);
+        let second = get(&shared, &path, true).unwrap();
+        assert_eq!(second.rows, 3);
+        // Unchanged since: shared again.
+        let shared = SharedTables::new(dir.path(), reads(&path, 2, true));
+        let a = get(&shared, &path, true).unwrap();
+        let b = get(&shared, &path, true).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Regression tests for issue 10's items about tables: a built-in step
-//! stopped by a signal (item 9) and a quote that never closes (item 13).
+//! stopped by a signal (item 9) and a quote that never closes (item 13);
+//! and a table shared by two tasks while a step between them wrote it.
 
 use std::io::Write as _;
 use std::process::Stdio;
@@ -222,4 +223,73 @@ out = "stats/{{ key }}.json"
     run.expect_code(0);
     assert!(run.stderr.contains("1 ok"), "{}", run.stderr);
     assert!(t.exists("build/stats/big.json"));
+}
+
+/// `csv.stats` and a plot of one file share one parse. A step that runs
+/// between them appends a row (as a writer outside runner could): the
+/// plot's fingerprint sees three rows, so the plot must be drawn from
+/// three rows, or run again next time. Session 6 took fingerprints later
+/// (right before each task) and the plot was drawn from the stats task's
+/// two-row table, then called up to date.
+#[test]
+fn a_file_written_between_two_readers_of_its_table_is_never_up_to_date_stale() {
+    let t = Test::new();
+    t.write("data/a.csv", "t,v\n1,10\n2,20\n").pipeline(
+        r#"
+[pipeline]
+out = "out"
+jobs = 1
+
+[inputs.data]
+glob = ["data/*.csv"]
+
+[[steps]]
+name = "stats"
+each = "data"
+use = "csv.stats"
+out = "stats/{{ key }}.json"
+
+[[steps]]
+name = "grow"
+each = "data"
+run = ["sh", "-c", "printf '3,30\\n' >> {{ input }} && touch {{ out }}"]
+out = "grow/{{ key }}.done"
+
+[[plots]]
+name = "plot"
+each = "data"
+x = "t"
+y = ["v"]
+out = "plots/{{ key }}.svg"
+"#,
+    );
+    t.run(["pipeline.toml"]).expect_code(0);
+    assert_eq!(t.read("data/a.csv"), "t,v\n1,10\n2,20\n3,30\n");
+    let stats: serde_json::Value = serde_json::from_str(&t.read("out/stats/a.json")).unwrap();
+    assert_eq!(stats["rows"], 2, "the stats ran before the row was added");
+    let plot = t.read("out/plots/a.svg");
+    // The same plot drawn from scratch from the file as it is now.
+    let fresh = Test::new();
+    fresh.write("data/a.csv", t.read("data/a.csv")).pipeline(
+        r#"
+[pipeline]
+out = "out"
+[inputs.data]
+glob = ["data/*.csv"]
+[[plots]]
+name = "plot"
+each = "data"
+x = "t"
+y = ["v"]
+out = "plots/{{ key }}.svg"
+"#,
+    );
+    fresh.run(["pipeline.toml", "--no-state"]).expect_code(0);
+    let explain = t.run(["pipeline.toml", "-n", "--explain"]);
+    let all = format!("{}{}", explain.stdout, explain.stderr);
+    let plot_runs = all.contains("# plot a:");
+    assert!(
+        plot_runs || plot == fresh.read("out/plots/a.svg"),
+        "the plot is called up to date but was drawn from the older table:\n{all}"
+    );
 }
