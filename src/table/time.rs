@@ -255,6 +255,67 @@ pub(crate) struct IsoCells {
     date: Option<([u8; 10], Option<KnownDate>)>,
     /// Parts after the date, by their bytes.
     after: HashMap<Box<[u8]>, KnownAfter, rustc_hash::FxBuildHasher>,
+    /// The instants that short parts after the date give on 1970-01-01,
+    /// found in one load and compare (the map above costs a hash and a
+    /// `memcmp` call per cell): `RECENT_SLOTS` slots, made on first use.
+    recent: Vec<RecentAfter>,
+}
+
+/// Slots of `IsoCells::recent`: a column's times of day (144 at 10-minute
+/// steps) mostly land in slots of their own.
+const RECENT_SLOTS: usize = 1024;
+
+/// A short part after the date (at most 16 bytes: ` 00:10`,
+/// `T12:30:00Z`) and the instant and style it gives on 1970-01-01.
+#[derive(Clone, Copy, Default)]
+struct RecentAfter {
+    /// The part, as `ShortKey` packs it; `len` 0: an empty slot.
+    key: ShortKey,
+    on_epoch_day: (i64, Option<TimeStyle>),
+}
+
+/// Up to 16 bytes as two words and a length: the first 8 bytes and the
+/// last 8 (overlapping when fewer than 16), 4 and 4 from 4 bytes on, and
+/// byte by byte below; with the length, the bytes are known exactly.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct ShortKey {
+    head: u64,
+    tail: u64,
+    len: usize,
+}
+
+impl ShortKey {
+    #[inline(always)]
+    fn of(bytes: &[u8]) -> Option<ShortKey> {
+        let len = bytes.len();
+        let word = |at: usize| -> u64 {
+            match bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+                Some(w) => u64::from_le_bytes(*w),
+                None => 0,
+            }
+        };
+        let half = |at: usize| -> u64 {
+            match bytes.get(at..).and_then(<[u8]>::first_chunk::<4>) {
+                Some(w) => u64::from(u32::from_le_bytes(*w)),
+                None => 0,
+            }
+        };
+        let (head, tail) = match len {
+            17.. => return None,
+            8.. => (word(0), word(len - 8)),
+            4.. => (half(0), half(len - 4)),
+            _ => (bytes.iter().fold(0, |k, &b| k << 8 | u64::from(b)), 0),
+        };
+        Some(ShortKey { head, tail, len })
+    }
+
+    /// Its slot among `RECENT_SLOTS`.
+    #[inline(always)]
+    fn slot(&self) -> usize {
+        let mixed = (self.head ^ self.tail.rotate_left(29) ^ self.len as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (mixed >> 54) as usize & (RECENT_SLOTS - 1)
+    }
 }
 
 /// A date as jiff read it, and its midnight (UTC) in microseconds when an
@@ -325,10 +386,29 @@ impl IsoCells {
                 None => from_parts(date.date, None, None),
             };
         }
-        let after = self.after(after);
         // The bulk of a column: a date in range and a time of whole
         // microseconds: its midnight plus what the time adds (the same
         // integers jiff's conversion gives: a fixed offset is a shift).
+        let key = ShortKey::of(after);
+        if let (Some(midnight), Some(key)) = (date.midnight, key)
+            && let Some(recent) = self.recent.get(key.slot())
+            && recent.key == key
+            && let (shift, Some(style)) = recent.on_epoch_day
+        {
+            return Some((midnight + shift, style));
+        }
+        let after = self.after(after);
+        if let Some(key) = key
+            && let Some((shift, style)) = after.on_epoch_day
+        {
+            if self.recent.is_empty() {
+                self.recent = vec![RecentAfter::default(); RECENT_SLOTS];
+            }
+            self.recent[key.slot()] = RecentAfter {
+                key,
+                on_epoch_day: (shift, Some(style)),
+            };
+        }
         if let (Some(midnight), Some((shift, style))) = (date.midnight, after.on_epoch_day) {
             return Some((midnight + shift, style));
         }
@@ -617,6 +697,58 @@ mod tests {
             );
         }
         assert!(memo.after.len() <= MAX_AFTER_DATES);
+    }
+
+    /// The slots of recent parts after the date give what jiff gives,
+    /// when parts share a slot and take it from each other: every second
+    /// of a day in two forms (far more parts than slots), on dates that
+    /// change every day, read twice in different orders.
+    #[test]
+    fn recent_parts_after_the_date_read_as_jiff_reads_them() {
+        let mut cells = Vec::new();
+        for day in 1..=3 {
+            for second in (0..86_400).step_by(7) {
+                let (h, m, s) = (second / 3600, second / 60 % 60, second % 60);
+                cells.push(format!("2024-03-{day:02} {h:02}:{m:02}"));
+                cells.push(format!("2024-03-{day:02}T{h:02}:{m:02}:{s:02}Z"));
+                cells.push(format!("2024-03-{day:02}T{h:02}:{m:02}:{s:02}.5+01:00"));
+            }
+        }
+        let mut memo = IsoCells::default();
+        for cell in cells.iter().chain(cells.iter().rev()) {
+            assert_eq!(
+                memo.parse(cell.as_bytes()),
+                parse_iso(cell.as_bytes()),
+                "{cell}"
+            );
+        }
+        assert_eq!(memo.recent.len(), RECENT_SLOTS);
+    }
+
+    /// Two different parts never share a key: every string of up to 11
+    /// bytes of two letters (and a NUL), and parts of every length to 17.
+    #[test]
+    fn short_keys_tell_every_part_apart() {
+        let mut parts: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=11 {
+            for bits in 0..(1u32 << len) {
+                parts.push(
+                    (0..len)
+                        .map(|i| [b'0', 0][(bits >> i) as usize & 1])
+                        .collect(),
+                );
+            }
+        }
+        for len in 0..=17 {
+            parts.push(b"T12:30:00.123456Z".iter().copied().take(len).collect());
+        }
+        parts.sort();
+        parts.dedup();
+        let keys: std::collections::HashSet<(u64, u64, usize)> = parts
+            .iter()
+            .filter_map(|p| ShortKey::of(p).map(|k| (k.head, k.tail, k.len)))
+            .collect();
+        assert_eq!(keys.len(), parts.len() - 1, "only the 17 bytes have no key");
     }
 
     #[test]
