@@ -396,15 +396,17 @@ impl TextBuilder {
     /// pass, the rest from the first): the same column as one builder fed
     /// every row in order, dictionary order included.
     pub(crate) fn append(&mut self, later: TextBuilder) {
-        let codes: Vec<u32> = (0..later.strings.ends.len())
-            .map(|i| self.intern(later.strings.get(i)))
+        // Their codes here, by their codes there (0: missing in both).
+        let codes: Vec<u32> = std::iter::once(0)
+            .chain((0..later.strings.ends.len()).map(|i| self.intern(later.strings.get(i))))
             .collect();
-        for row in 0..later.codes.len() {
-            match later.codes.get(row) {
-                0 => self.push_missing(),
-                c => self.codes.push(codes[c as usize - 1]),
-            }
-        }
+        let map = |c: u32| codes[c as usize];
+        let mapped: Vec<u32> = match &later.codes {
+            Codes::U8(v) => v.iter().map(|&c| map(u32::from(c))).collect(),
+            Codes::U16(v) => v.iter().map(|&c| map(u32::from(c))).collect(),
+            Codes::U32(v) => v.iter().map(|&c| map(c)).collect(),
+        };
+        self.codes.extend(&mapped);
     }
 
     /// Makes room for `more` cells: their codes, and, in a column of mostly
