@@ -2,8 +2,10 @@
 //! (`csv_core`: a quote opens a quoted field only at a field's start, `""`
 //! inside one is a quote, `\r`, `\n` and `\r\n` end a record, blank lines
 //! are skipped): plain records (whole quoted fields allowed, no bare `\r`)
-//! are found 16 bytes at a time and handed over in place, in a large
-//! buffer; every other record goes through `csv_core` itself.
+//! are found 64 bytes at a time (a mask each of delimiters, line ends and
+//! quotes; a record starts in the block the one before ended in) and
+//! handed over in place, in a large buffer; every other record goes
+//! through `csv_core` itself.
 
 use std::io::{self, Read};
 
@@ -99,6 +101,9 @@ pub(super) struct Records<R> {
     has_cr: bool,
     /// Bytes of the text before `buf[0]`.
     offset: u64,
+    /// A full block of `buf` the fast path looked at last and its masks,
+    /// where the record after it may start (until the buffer moves).
+    block: Option<(usize, Masks)>,
     /// The line of `buf[start]`.
     line: u64,
     /// Whether the first bytes were read (and a byte-order mark dropped).
@@ -116,8 +121,42 @@ pub(super) struct Records<R> {
     ends: Vec<usize>,
 }
 
+/// Width of the blocks the fast path looks at.
+const BLOCK: usize = 64;
+
+/// Where the bytes that matter to the fast path are in a block of
+/// `BLOCK` bytes: bit `i` of a mask is set when byte `i` is that byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Masks {
+    delimiters: u64,
+    newlines: u64,
+    quotes: u64,
+}
+
+impl Masks {
+    /// Only the bits from `from` on (`from < 64`).
+    fn from(self, from: usize) -> Masks {
+        let keep = u64::MAX << from;
+        Masks {
+            delimiters: self.delimiters & keep,
+            newlines: self.newlines & keep,
+            quotes: self.quotes & keep,
+        }
+    }
+
+    /// Only the bits before `to` (`to <= 64`).
+    fn before(self, to: usize) -> Masks {
+        let keep = if to >= BLOCK { u64::MAX } else { (1 << to) - 1 };
+        Masks {
+            delimiters: self.delimiters & keep,
+            newlines: self.newlines & keep,
+            quotes: self.quotes & keep,
+        }
+    }
+}
+
 /// Finds the bytes that matter to the fast path (the delimiter, `\n`,
-/// `"`) 16 at a time.
+/// `"`), a block at a time.
 #[derive(Clone, Copy)]
 struct Finder {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -143,38 +182,60 @@ impl Finder {
         }
     }
 
-    /// Bit `i` is set when `block[i]` is one of the three bytes (SSE2, in
-    /// every x86-64 processor: three comparisons and a mask).
+    /// The masks of `block` (SSE2, in every x86-64 processor: 16 bytes at
+    /// a time, three comparisons and three masks each).
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     #[inline(always)]
-    fn find(&self, block: &[u8; 16]) -> u32 {
-        use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128};
-        let v: __m128i = bytemuck::cast(*block);
-        let [a, b, c] = self.splats;
-        // SAFETY: SSE2 is enabled in this build (the `cfg` above).
-        unsafe {
-            let hits = _mm_or_si128(
-                _mm_or_si128(_mm_cmpeq_epi8(v, a), _mm_cmpeq_epi8(v, b)),
-                _mm_cmpeq_epi8(v, c),
-            );
-            _mm_movemask_epi8(hits) as u32
+    fn find(&self, block: &[u8; BLOCK]) -> Masks {
+        use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_movemask_epi8};
+        let [d, n, q] = self.splats;
+        let mut masks = Masks::default();
+        let (chunks, _) = block.as_chunks::<16>();
+        for (k, chunk) in chunks.iter().enumerate() {
+            let v: __m128i = bytemuck::cast(*chunk);
+            // SAFETY: SSE2 is enabled in this build (the `cfg` above).
+            let mask = |splat| unsafe { _mm_movemask_epi8(_mm_cmpeq_epi8(v, splat)) };
+            let mask = |splat| u64::from(mask(splat) as u16) << (16 * k);
+            masks.delimiters |= mask(d);
+            masks.newlines |= mask(n);
+            masks.quotes |= mask(q);
         }
+        masks
     }
 
     /// The same, byte by byte (the compiler vectorizes it).
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     #[inline(always)]
-    fn find(&self, block: &[u8; 16]) -> u32 {
+    fn find(&self, block: &[u8; BLOCK]) -> Masks {
         find_bytes(self.bytes, block)
+    }
+
+    /// The masks of the block of `text` at `at` (`at < text.len()`), its
+    /// bits past the end of `text` clear.
+    #[inline(always)]
+    fn find_at(&self, text: &[u8], at: usize) -> Masks {
+        match text.get(at..at + BLOCK) {
+            Some(block) => self.find(block.try_into().unwrap_or(&[0; BLOCK])),
+            None => {
+                let width = text.len() - at;
+                let mut block = [0u8; BLOCK];
+                block[..width].copy_from_slice(&text[at..]);
+                self.find(&block).before(width)
+            }
+        }
     }
 }
 
 /// `Finder::find`, byte by byte.
 #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
-fn find_bytes([a, b, c]: [u8; 3], block: &[u8; 16]) -> u32 {
-    block.iter().enumerate().fold(0, |mask, (i, &x)| {
-        mask | (u32::from(x == a || x == b || x == c) << i)
-    })
+fn find_bytes([a, b, c]: [u8; 3], block: &[u8; BLOCK]) -> Masks {
+    let mut masks = Masks::default();
+    for (i, &x) in block.iter().enumerate() {
+        masks.delimiters |= u64::from(x == a) << i;
+        masks.newlines |= u64::from(x == b) << i;
+        masks.quotes |= u64::from(x == c) << i;
+    }
+    masks
 }
 
 impl<R: Read> Records<R> {
@@ -202,6 +263,7 @@ impl<R: Read> Records<R> {
             eof: false,
             has_cr: false,
             offset: 0,
+            block: None,
             line: 1,
             started: false,
             core,
@@ -275,6 +337,7 @@ impl<R: Read> Records<R> {
     /// Keeps the unread bytes, at the start of the buffer, and reads more
     /// after them (the buffer doubles when they fill it).
     fn fill(&mut self) -> io::Result<()> {
+        self.block = None;
         if self.start > 0 {
             self.buf.copy_within(self.start..self.filled, 0);
             self.offset += self.start as u64;
@@ -304,16 +367,21 @@ impl<R: Read> Records<R> {
             return Fast::Slow;
         }
         let text = &self.buf[..self.filled];
-        let (delimiter, finder) = (self.delimiter, self.finder);
+        let finder = self.finder;
         let bounds = &mut self.bounds;
         bounds.clear();
-        // The field being read starts at `field`; bytes from `at` on are
-        // not looked at yet.
+        // The field being read starts at `field`; the block at `at` is the
+        // one looked at, its bits before `field` clear. The record before
+        // ended in the block it left (when it left one): usually this one
+        // starts there too.
         let mut field = self.start;
-        let mut at = self.start;
-        'blocks: loop {
-            let width = (text.len() - at).min(16);
-            if width == 0 {
+        let (mut at, mut masks) = match self.block.take() {
+            Some((at, masks)) if (at..at + BLOCK).contains(&field) => (at, masks.from(field - at)),
+            _ if field < text.len() => (field, finder.find_at(text, field)),
+            _ => (field, Masks::default()),
+        };
+        loop {
+            if at >= text.len() {
                 // The end of the bytes read, inside the record.
                 if !self.eof {
                     return Fast::More;
@@ -322,56 +390,70 @@ impl<R: Read> Records<R> {
                 bounds.push((field, end));
                 return self.plain(end, text.len());
             }
-            let mut found = match text.get(at..at + 16) {
-                Some(block) => finder.find(block.try_into().unwrap_or(&[0; 16])),
-                None => {
-                    let mut block = [0u8; 16];
-                    block[..width].copy_from_slice(&text[at..]);
-                    finder.find(&block) & ((1 << width) - 1)
-                }
-            };
-            while found != 0 {
-                let i = at + found.trailing_zeros() as usize;
-                found &= found - 1;
-                let byte = text[i];
-                if byte == delimiter {
+            // The bits before the first line end.
+            let newline = masks.newlines.trailing_zeros() as usize;
+            let before = masks.before(newline);
+            if before.quotes == 0 {
+                let mut delimiters = before.delimiters;
+                while delimiters != 0 {
+                    let i = at + delimiters.trailing_zeros() as usize;
+                    delimiters &= delimiters - 1;
                     bounds.push((field, i));
                     field = i + 1;
-                } else if byte == b'\n' {
+                }
+                if newline < BLOCK {
+                    let i = at + newline;
+                    if at + BLOCK <= text.len() {
+                        self.block = Some((at, masks));
+                    }
                     let end = strip_cr(text, field, i);
                     bounds.push((field, end));
                     return self.plain(end, i + 1);
-                } else {
-                    // A quote: plain only as a whole quoted field.
-                    if i != field {
-                        return Fast::Slow;
-                    }
-                    let close = match memchr2(b'"', b'\n', &text[i + 1..]) {
-                        Some(n) if text[i + 1 + n] == b'"' => i + 1 + n,
-                        Some(_) => return Fast::Slow,
-                        None if self.eof => return Fast::Slow,
-                        None => return Fast::More,
-                    };
-                    bounds.push((i + 1, close));
-                    match text.get(close + 1) {
-                        Some(&b) if b == delimiter => {
-                            field = close + 2;
-                            at = field;
-                            continue 'blocks;
-                        }
-                        Some(b'\n') => return self.plain(close, close + 2),
-                        Some(b'\r') => match text.get(close + 2) {
-                            Some(b'\n') => return self.plain(close, close + 3),
-                            None if !self.eof => return Fast::More,
-                            _ => return Fast::Slow,
-                        },
-                        None if self.eof => return self.plain(close, close + 1),
-                        None => return Fast::More,
-                        Some(_) => return Fast::Slow,
+                }
+                at += BLOCK;
+                if at < text.len() {
+                    masks = finder.find_at(text, at);
+                }
+                continue;
+            }
+            // A quote: plain only as a whole quoted field.
+            let quote = before.quotes.trailing_zeros() as usize;
+            let mut delimiters = before.before(quote).delimiters;
+            while delimiters != 0 {
+                let i = at + delimiters.trailing_zeros() as usize;
+                delimiters &= delimiters - 1;
+                bounds.push((field, i));
+                field = i + 1;
+            }
+            let i = at + quote;
+            if i != field {
+                return Fast::Slow;
+            }
+            let close = match memchr2(b'"', b'\n', &text[i + 1..]) {
+                Some(n) if text[i + 1 + n] == b'"' => i + 1 + n,
+                Some(_) => return Fast::Slow,
+                None if self.eof => return Fast::Slow,
+                None => return Fast::More,
+            };
+            bounds.push((i + 1, close));
+            match text.get(close + 1) {
+                Some(&b) if b == self.delimiter => {
+                    field = close + 2;
+                    at = field;
+                    if at < text.len() {
+                        masks = finder.find_at(text, at);
                     }
                 }
+                Some(b'\n') => return self.plain(close, close + 2),
+                Some(b'\r') => match text.get(close + 2) {
+                    Some(b'\n') => return self.plain(close, close + 3),
+                    None if !self.eof => return Fast::More,
+                    _ => return Fast::Slow,
+                },
+                None if self.eof => return self.plain(close, close + 1),
+                None => return Fast::More,
+                Some(_) => return Fast::Slow,
             }
-            at += width;
         }
     }
 
@@ -488,8 +570,17 @@ mod tests {
     /// time (records across buffer refills), with a small buffer too; each
     /// record's position is where its first byte is.
     fn check(text: &[u8], delimiter: u8) {
+        check_sizes(
+            text,
+            delimiter,
+            &[(usize::MAX, CHUNK), (1, 4), (3, 5), (7, 8), (5, 16)],
+        );
+    }
+
+    /// `check`, reading `step` bytes at a time into a buffer of `chunk`.
+    fn check_sizes(text: &[u8], delimiter: u8, sizes: &[(usize, usize)]) {
         let expected = by_csv(text, delimiter);
-        for (step, chunk) in [(usize::MAX, CHUNK), (1, 4), (3, 5), (7, 8), (5, 16)] {
+        for &(step, chunk) in sizes {
             let ours = by_us(Trickle(text, step), delimiter, chunk);
             let fields: Vec<_> = ours.iter().map(|(_, f)| f.clone()).collect();
             assert_eq!(
@@ -559,15 +650,81 @@ mod tests {
         }
     }
 
-    /// The bytes the fast path looks for, 16 at a time: SSE2's mask is the
-    /// byte-by-byte one.
+    /// Longer random texts, mostly plain records of a few fields: records
+    /// that cross blocks, start where the record before ended (in the block
+    /// it left) and cross the ends of small buffers.
+    #[test]
+    fn long_random_texts_read_as_the_csv_crate_reads_them() {
+        let alphabet = b"abcdefghijk,,,,,\"\n\n\r \xef";
+        let mut seed: u64 = 0x51_7CC1_B727_220A;
+        let mut random = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..600 {
+            let len = (random() % 400) as usize;
+            let quotes = random() % 4 == 0;
+            let text: Vec<u8> = (0..len)
+                .map(|_| alphabet[(random() % alphabet.len() as u64) as usize])
+                .filter(|&b| quotes || b != b'"')
+                .collect();
+            check_sizes(
+                &text,
+                b',',
+                &[
+                    (usize::MAX, CHUNK),
+                    (17, 64),
+                    (64, 65),
+                    (5, 100),
+                    (200, 128),
+                ],
+            );
+        }
+    }
+
+    /// Records whose delimiters, quotes and line ends fall on every byte
+    /// around the ends of blocks (64 bytes) and of the buffer.
+    #[test]
+    fn bytes_that_matter_at_the_ends_of_blocks() {
+        let templates = [
+            "{x}\n{y}\n",
+            "{x},{y}\r\n{y},{x}",
+            "{x},\"{y}\"\n\"{x}\",{y}\r\n",
+            "\"{x}\",\"a,b\"\n{y},\"\"\n",
+            "{x},{y}\"z\n{y}\n",
+            "{x},\"{y}\n{x}\"\n{y}",
+            "{x},{y}\r{y}\n",
+            "\u{feff}{x},{y}\n{y},{x}\n",
+            "{x}\n\n\r\n{y},\"{x}\"",
+            "{x},\"{y}\"\"q\"\n{y}\n",
+        ];
+        for template in templates {
+            for x in 0..140 {
+                for y in [0, 1, 2, 30, 61, 62, 63, 64, 65] {
+                    let text = template
+                        .replace("{x}", &"x".repeat(x))
+                        .replace("{y}", &"y".repeat(y));
+                    check_sizes(
+                        text.as_bytes(),
+                        b',',
+                        &[(usize::MAX, CHUNK), (64, 64), (7, 65), (100, 128)],
+                    );
+                }
+            }
+        }
+    }
+
+    /// The bytes the fast path looks for, a block at a time: SSE2's masks
+    /// are the byte-by-byte ones.
     #[test]
     fn blocks_find_what_bytes_find() {
         let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
         for delimiter in [b',', b';', b'\t', 0, 0xFF] {
             let finder = Finder::new(delimiter);
             for _ in 0..2000 {
-                let mut block = [0u8; 16];
+                let mut block = [0u8; BLOCK];
                 for b in &mut block {
                     seed ^= seed << 13;
                     seed ^= seed >> 7;
