@@ -65,9 +65,10 @@ const POW10: [f64; 23] = [
 /// file: the digits as an integer divided by an exact power of ten, which is
 /// correctly rounded (Clinger's fast path). `None` for anything else.
 ///
-/// The loop keeps where the point is rather than whether there was one, and
-/// the digits and decimals are found from it afterwards, not counted byte
-/// by byte.
+/// The loop walks the bytes by their slice alone (no index beside it) and
+/// keeps how many bytes follow the point, the decimals, rather than
+/// whether there was one; the digits are found from it afterwards, not
+/// counted byte by byte.
 #[inline(always)]
 pub(crate) fn parse_plain_decimal(cell: &[u8]) -> Option<f64> {
     let (negative, digits) = match cell.first()? {
@@ -76,23 +77,25 @@ pub(crate) fn parse_plain_decimal(cell: &[u8]) -> Option<f64> {
         _ => (false, cell),
     };
     let mut mantissa: u64 = 0;
-    // The point's place; `usize::MAX` while there is none.
-    let mut point = usize::MAX;
-    for (i, &b) in digits.iter().enumerate() {
+    // Bytes after the point; `usize::MAX` while there is none.
+    let mut decimals = usize::MAX;
+    let mut rest = digits;
+    while let [b, tail @ ..] = rest {
         let digit = b.wrapping_sub(b'0');
         if digit < 10 {
             // Wrapping: more than 19 digits overflow (a panic where
             // overflows are checked), and are turned away below anyway.
             mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
-        } else if b == b'.' && point == usize::MAX {
-            point = i;
+        } else if *b == b'.' && decimals == usize::MAX {
+            decimals = tail.len();
         } else {
             return None;
         }
+        rest = tail;
     }
-    let (count, decimals) = match point {
+    let (count, decimals) = match decimals {
         usize::MAX => (digits.len(), 0),
-        at => (digits.len() - 1, digits.len() - 1 - at),
+        after => (digits.len() - 1, after),
     };
     if count == 0 || count > 15 {
         return None;
