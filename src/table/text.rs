@@ -390,6 +390,7 @@ impl TextBuilder {
 
     /// Adds `text` (not in the dictionary yet, of hash `hash`, whose probe
     /// stopped at the empty slot `at`); its code.
+    #[inline]
     fn insert(&mut self, at: usize, hash: u32, text: &[u8]) -> u32 {
         let start = self.strings.bytes.len() as u32;
         let code = self.strings.push(text);

@@ -70,6 +70,7 @@ impl Index {
     /// How many strings the index holds before it grows: a quarter of
     /// its slots while small (`SMALL_SLOTS`: a label is then more often at
     /// its first slot, a branch the processor guesses right), half beyond.
+    #[inline(always)]
     fn most(&self) -> usize {
         if self.slots.len() < SMALL_SLOTS {
             self.slots.len() / 4
@@ -107,14 +108,23 @@ impl Index {
 
     /// Adds `slot`, a string not in the index, at `at`: the empty slot its
     /// probe stopped at (or elsewhere, when the index grows first).
+    /// Inlined into the adding of a new string; growing is not.
+    #[inline(always)]
     pub(super) fn insert(&mut self, at: usize, slot: Slot) {
         if self.used + 1 > self.most() {
-            self.grow_to(self.slots.len() * 2);
-            self.place(slot);
+            self.grow_and_place(slot);
         } else {
             self.slots[at] = slot;
         }
         self.used += 1;
+    }
+
+    /// Doubles the slots, then places `slot`.
+    #[cold]
+    #[inline(never)]
+    fn grow_and_place(&mut self, slot: Slot) {
+        self.grow_to(self.slots.len() * 2);
+        self.place(slot);
     }
 
     /// Puts `slot` at the first empty slot from where its hash points.
