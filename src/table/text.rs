@@ -5,7 +5,7 @@
 
 mod index;
 
-use index::{Index, Probe, Slot, hash_of};
+use index::{HIGH_BITS, Index, Probe, Slot, hash_and_high_bits, hash_of};
 
 /// The distinct strings of a column, in order of first appearance.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -327,19 +327,34 @@ impl TextBuilder {
         }
     }
 
-    /// `push_many` of at most `BATCH` cells.
+    /// `push_many` of at most `BATCH` cells. Their hashes come with
+    /// whether they are all ASCII (then a new string is not checked as
+    /// UTF-8 again) and their length, room for which is made once.
     fn push_batch(&mut self, cells: &[Option<&[u8]>]) {
         let mut hashes = [0; BATCH];
+        let (mut bits, mut bytes) = (0, 0);
         for (hash, cell) in hashes.iter_mut().zip(cells) {
-            *hash = cell.map_or(0, hash_of);
+            if let Some(cell) = cell {
+                let (h, b) = hash_and_high_bits(cell);
+                *hash = h;
+                bits |= b;
+                bytes += cell.len();
+            }
         }
+        let ascii = bits & HIGH_BITS == 0;
+        self.strings.bytes.reserve(bytes);
         let mut codes = [0; BATCH];
         for (at, cell) in cells.iter().enumerate() {
             if at + AHEAD < cells.len() {
                 self.index.prefetch(hashes[at + AHEAD]);
             }
             if let Some(bytes) = cell {
-                codes[at] = self.code_of(hashes[at], bytes);
+                let hash = hashes[at];
+                codes[at] = match self.index.probe(&self.strings.bytes, hash, bytes) {
+                    Probe::Found(code) => code,
+                    Probe::Vacant(at) if ascii => self.insert(at, hash, bytes),
+                    Probe::Vacant(at) => self.add(at, hash, bytes),
+                };
             }
         }
         self.codes.extend(&codes[..cells.len()]);
@@ -378,6 +393,7 @@ impl TextBuilder {
 
     /// Adds `text` (not in the dictionary yet, of hash `hash`, whose probe
     /// stopped at the empty slot `at`); its code.
+    #[inline]
     fn insert(&mut self, at: usize, hash: u32, text: &[u8]) -> u32 {
         let start = self.strings.bytes.len() as u32;
         let code = self.strings.push(text);
@@ -593,6 +609,60 @@ mod tests {
         for batch in [1, 3, 64, 300, 1000] {
             let mut many = TextBuilder::default();
             let cells: Vec<Option<&[u8]>> = cells.iter().map(|c| c.as_deref()).collect();
+            for chunk in cells.chunks(batch) {
+                many.push_many(chunk);
+            }
+            assert_eq!(many.finish(0), one_by_one, "batches of {batch}");
+        }
+    }
+
+    /// `push_many` is `push_bytes` cell by cell, and `push` of the lossy
+    /// text, on the edges of the hash and of the batch's ASCII check: every
+    /// length around the words the hash reads, empty strings, strings past
+    /// 4 KiB, bytes that are not UTF-8 in a batch of ASCII (and a batch of
+    /// ASCII after them), a string equal to another's lossy text, and so
+    /// many strings in an index that starts at 16 slots that their probes
+    /// meet.
+    #[test]
+    fn pushing_many_is_pushing_one_by_one_on_edges() {
+        let mut cells: Vec<Option<Vec<u8>>> = Vec::new();
+        for len in 0..40 {
+            cells.push(Some(vec![b'a'; len]));
+            cells.push(Some((0..len).map(|i| b'a' + (i % 26) as u8).collect()));
+            cells.push(None);
+        }
+        cells.push(Some(vec![b'x'; 5000]));
+        let mut long = vec![b'x'; 5000];
+        long[4999] = b'y';
+        cells.push(Some(long.clone()));
+        long[2500] = 0xff;
+        cells.push(Some(long));
+        cells.push(Some(b"K\xf6ln".to_vec()));
+        cells.push(Some("K\u{fffd}ln".as_bytes().to_vec()));
+        cells.push(Some(b"\xe2\x82".to_vec()));
+        cells.push(Some("Z\u{fc}rich".as_bytes().to_vec()));
+        cells.extend((0..300).map(|i| Some(format!("s{i}").into_bytes())));
+        cells.push(Some(Vec::new()));
+        let doubled: Vec<Option<Vec<u8>>> = cells.iter().chain(&cells).cloned().collect();
+        let mut one_by_one = TextBuilder::default();
+        let mut as_text = TextBuilder::default();
+        for cell in &doubled {
+            match cell {
+                Some(bytes) => {
+                    one_by_one.push_bytes(bytes);
+                    as_text.push(&String::from_utf8_lossy(bytes));
+                }
+                None => {
+                    one_by_one.push_missing();
+                    as_text.push_missing();
+                }
+            }
+        }
+        let one_by_one = one_by_one.finish(0);
+        assert_eq!(one_by_one, as_text.finish(0));
+        let cells: Vec<Option<&[u8]>> = doubled.iter().map(|c| c.as_deref()).collect();
+        for batch in [1, 2, 7, 128, 1000] {
+            let mut many = TextBuilder::default();
             for chunk in cells.chunks(batch) {
                 many.push_many(chunk);
             }

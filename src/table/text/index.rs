@@ -2,8 +2,6 @@
 //! strings found by their hash in an open-addressing table, each slot
 //! holding all a lookup needs.
 
-use std::hash::BuildHasher;
-
 /// Finds a string's code by its hash while a column is built: an
 /// open-addressing table (a power of two of slots, at most half full, a
 /// quarter while small; linear probing) whose slot holds all a lookup needs, so that a string
@@ -72,6 +70,7 @@ impl Index {
     /// How many strings the index holds before it grows: a quarter of
     /// its slots while small (`SMALL_SLOTS`: a label is then more often at
     /// its first slot, a branch the processor guesses right), half beyond.
+    #[inline(always)]
     fn most(&self) -> usize {
         if self.slots.len() < SMALL_SLOTS {
             self.slots.len() / 4
@@ -109,14 +108,23 @@ impl Index {
 
     /// Adds `slot`, a string not in the index, at `at`: the empty slot its
     /// probe stopped at (or elsewhere, when the index grows first).
+    /// Inlined into the adding of a new string; growing is not.
+    #[inline(always)]
     pub(super) fn insert(&mut self, at: usize, slot: Slot) {
         if self.used + 1 > self.most() {
-            self.grow_to(self.slots.len() * 2);
-            self.place(slot);
+            self.grow_and_place(slot);
         } else {
             self.slots[at] = slot;
         }
         self.used += 1;
+    }
+
+    /// Doubles the slots, then places `slot`.
+    #[cold]
+    #[inline(never)]
+    fn grow_and_place(&mut self, slot: Slot) {
+        self.grow_to(self.slots.len() * 2);
+        self.place(slot);
     }
 
     /// Puts `slot` at the first empty slot from where its hash points.
@@ -174,8 +182,64 @@ fn prefetch(slot: &Slot) {
 /// 32 bits of the hash of a cell's bytes: what the index keeps.
 #[inline(always)]
 pub(super) fn hash_of(bytes: &[u8]) -> u32 {
-    let hash = rustc_hash::FxBuildHasher.hash_one(bytes);
-    (hash ^ (hash >> 32)) as u32
+    hash_and_high_bits(bytes).0
+}
+
+/// Multipliers of the hash: digits of pi (as rustc-hash's), odd and with
+/// bits all over.
+const SEED: u64 = 0x243f_6a88_85a3_08d3;
+const K1: u64 = 0x1319_8a2e_0370_7344;
+const K2: u64 = 0xa409_3822_299f_31d1;
+
+/// The high bit of every byte of a word: a word of ASCII has none.
+pub(super) const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The product of `a` and `b`, its two halves folded together.
+#[inline(always)]
+fn fold(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// 32 bits of the hash of a cell's bytes, and the OR of the words it read
+/// (every byte at least once), whose `HIGH_BITS` are clear when the bytes
+/// are ASCII: the check of a new string as UTF-8 comes with its hash.
+///
+/// A cell of up to 16 bytes is read as two words that may overlap (the
+/// first and last 8, or 4, bytes; a byte at a time below 4) and hashed by
+/// one multiplication (as rustc-hash's `hash_bytes`, without its length
+/// prefix: the length is added at the end); a longer one 16 bytes at a
+/// time. rustc-hash's `FxHasher` cost a write of the length and a rotation
+/// more, and the UTF-8 check a second pass over each new string.
+#[inline(always)]
+pub(super) fn hash_and_high_bits(bytes: &[u8]) -> (u32, u64) {
+    let len = bytes.len();
+    let (mut a, mut b) = (0, 0);
+    let mut acc = SEED;
+    let mut bits = 0;
+    if len >= 8 {
+        let mut at = 0;
+        while at + 16 < len {
+            let (x, y) = (word8(bytes, at), word8(bytes, at + 8));
+            acc = fold(x ^ K1, y ^ acc);
+            bits |= x | y;
+            at += 16;
+        }
+        if len > 16 {
+            a = word8(bytes, len - 16);
+        } else {
+            a = word8(bytes, 0);
+        }
+        b = word8(bytes, len - 8);
+    } else if len >= 4 {
+        a = u64::from(word4(bytes, 0));
+        b = u64::from(word4(bytes, len - 4));
+    } else if len > 0 {
+        a = u64::from(bytes[0]) << 16 | u64::from(bytes[len / 2]) << 8 | u64::from(bytes[len - 1]);
+    }
+    bits |= a | b;
+    let hash = fold(a ^ acc, b ^ K2).wrapping_add(len as u64);
+    ((hash.wrapping_mul(K1 | 1) >> 32) as u32, bits)
 }
 
 /// Whether two strings have the same bytes, compared in place a word at a
@@ -241,5 +305,46 @@ mod tests {
             longer.push(0);
             assert!(!same_bytes(&a, &longer) && !same_bytes(&longer, &a));
         }
+    }
+
+    /// The high bits the hash reads are those of the bytes: clear for ASCII
+    /// only, whatever the length and wherever a byte past ASCII is.
+    #[test]
+    fn high_bits_are_clear_for_ascii_only() {
+        for len in 0..80usize {
+            let a: Vec<u8> = (0..len).map(|i| b' ' + (i % 90) as u8).collect();
+            assert_eq!(hash_and_high_bits(&a).1 & HIGH_BITS, 0, "{len}");
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] |= 0x80;
+                assert_ne!(hash_and_high_bits(&b).1 & HIGH_BITS, 0, "{len} {at}");
+            }
+        }
+    }
+
+    /// The hash is of the bytes only (not of where they are), the same
+    /// from run to run, and tells apart strings whose words overlap alike
+    /// (`aaaaaaaa`, `aaaaaaaaa`) and one-byte changes at every length.
+    #[test]
+    fn hash_is_of_the_bytes() {
+        let text = b"a longer comment, past sixteen bytes and a few words".repeat(2);
+        for len in 0..48 {
+            let moved = text[..len].to_vec();
+            let mut padded = vec![b'#'; 3];
+            padded.extend_from_slice(&moved);
+            assert_eq!(hash_of(&text[..len]), hash_of(&moved), "{len}");
+            assert_eq!(hash_of(&text[..len]), hash_of(&padded[3..]), "{len}");
+            let a = vec![b'a'; len];
+            assert_ne!(hash_of(&a), hash_of(&vec![b'a'; len + 1]), "{len}");
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] = b'b';
+                assert_ne!(hash_of(&a), hash_of(&b), "{len} {at}");
+            }
+        }
+        assert_eq!(
+            [hash_of(b""), hash_of(b"ok"), hash_of(b"ST-048")],
+            [152_347_039, 976_559_636, 3_128_027_164]
+        );
     }
 }
