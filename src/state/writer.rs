@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use rusqlite::Connection;
 
@@ -67,18 +68,26 @@ impl Writer {
                 // COMMIT_INTERVAL when they finish faster.
                 let mut last_commit: Option<std::time::Instant> = None;
                 while let Ok(first) = rx.recv() {
-                    if let Some(wait) =
-                        last_commit.and_then(|t| COMMIT_INTERVAL.checked_sub(t.elapsed()))
-                    {
-                        std::thread::sleep(wait);
+                    // What comes until COMMIT_INTERVAL after the last
+                    // commit goes in this one; the end of the run (the
+                    // channel closed) is committed at once, not after the
+                    // rest of the interval.
+                    let mut waited = Vec::new();
+                    if let Some(until) = last_commit.map(|t| t + COMMIT_INTERVAL) {
+                        while let Some(wait) = until.checked_duration_since(Instant::now()) {
+                            match rx.recv_timeout(wait) {
+                                Ok(message) => waited.push(message),
+                                Err(_) => break,
+                            }
+                        }
                     }
-                    last_commit = Some(std::time::Instant::now());
+                    last_commit = Some(Instant::now());
                     let mut rows = Vec::new();
                     let mut hashes = Vec::new();
                     let mut groups = Vec::new();
                     let mut arrays = Vec::new();
                     let mut finished = Vec::new();
-                    for message in std::iter::once(first).chain(rx.try_iter()) {
+                    for message in std::iter::once(first).chain(waited).chain(rx.try_iter()) {
                         match message {
                             Write::Task(row, h) => {
                                 rows.push(*row);
