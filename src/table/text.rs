@@ -137,9 +137,12 @@ impl Codes {
         self.push(code);
     }
 
-    /// Appends `codes`, widening the storage once for the largest.
-    fn extend(&mut self, codes: &[u32]) {
-        self.widen_to_fit(codes.iter().copied().max().unwrap_or(0));
+    /// Appends `codes`, none above `largest` (the dictionary's size: the
+    /// largest code pushed, since each string's code is pushed when it is
+    /// added), widening the storage once for it.
+    fn extend(&mut self, codes: &[u32], largest: u32) {
+        debug_assert!(codes.iter().all(|&c| c <= largest));
+        self.widen_to_fit(largest);
         match self {
             Codes::U8(v) => v.extend(codes.iter().map(|&c| c as u8)),
             Codes::U16(v) => v.extend(codes.iter().map(|&c| c as u16)),
@@ -357,7 +360,8 @@ impl TextBuilder {
                 };
             }
         }
-        self.codes.extend(&codes[..cells.len()]);
+        let largest = self.strings.ends.len() as u32;
+        self.codes.extend(&codes[..cells.len()], largest);
     }
 
     /// The code of a cell's bytes (of hash `hash`), its string added when
@@ -425,7 +429,8 @@ impl TextBuilder {
             Codes::U16(v) => v.iter().map(|&c| map(u32::from(c))).collect(),
             Codes::U32(v) => v.iter().map(|&c| map(c)).collect(),
         };
-        self.codes.extend(&mapped);
+        let largest = self.strings.ends.len() as u32;
+        self.codes.extend(&mapped, largest);
     }
 
     /// Makes room for `more` cells: their codes, and, in a column of mostly
