@@ -590,6 +590,46 @@ mod tests {
         }
     }
 
+    /// The least and greatest value of a column holding both zeros are the
+    /// ones a pass one value at a time finds, to the sign: `0` and `-0`
+    /// compare equal, so which one `f64::min` / `max` keeps depends on the
+    /// order they are met in, and lanes meet them in another order
+    /// (`1,0,0,0,-0` gave `"min": -0.0` where it gave `0.0` before the
+    /// lanes, session 8's adversarial test).
+    #[test]
+    fn signed_zeros_give_the_bounds_of_one_pass() {
+        let mut cases: Vec<Vec<f64>> = vec![
+            vec![1.0, 0.0, 0.0, 0.0, -0.0],
+            vec![-1.0, -0.0, -1.0, -1.0, 0.0],
+        ];
+        // Every sequence of up to 6 values of 0, -0, 1, -1.
+        for len in 1..=6u32 {
+            for mut n in 0..4usize.pow(len) {
+                let mut v = Vec::new();
+                for _ in 0..len {
+                    v.push([0.0, -0.0, 1.0, -1.0][n % 4]);
+                    n /= 4;
+                }
+                cases.push(v);
+            }
+        }
+        let bits = |v: f64| v.to_bits();
+        for values in &cases {
+            let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let s = numbers(values);
+            let (Some(Some(Value::Number(lo))), Some(Some(Value::Number(hi)))) = (&s.min, &s.max)
+            else {
+                panic!("{values:?}: {s:?}");
+            };
+            assert_eq!(
+                (bits(*lo), bits(*hi)),
+                (bits(min), bits(max)),
+                "{values:?}: ({lo:?}, {hi:?}) where one pass finds ({min:?}, {max:?})"
+            );
+        }
+    }
+
     fn column(name: &str, values: Values) -> Column {
         Column {
             name: name.into(),
