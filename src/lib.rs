@@ -19,6 +19,8 @@ mod steps;
 mod table;
 mod targets;
 mod template;
+#[cfg(test)]
+mod test_rng;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

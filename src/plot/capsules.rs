@@ -364,9 +364,7 @@ mod tests {
         let mut y = h as f32 / 2.0;
         (0..n)
             .map(|i| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                seed = crate::test_rng::xorshift(seed);
                 let step = (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
                 y = (y + step * 6.0).clamp(5.0, h as f32 - 5.0);
                 (3.0 + i as f32 * (w as f32 - 6.0) / n as f32, y)

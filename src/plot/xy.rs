@@ -383,9 +383,7 @@ mod tests {
             for stride in [1, 4] {
                 let values: Vec<f64> = (0..len)
                     .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
+                        seed = crate::test_rng::xorshift(seed);
                         (seed >> 11) as f64 / 1e9 - 4e3
                     })
                     .collect();

@@ -578,9 +578,7 @@ mod tests {
             for round in 0..20 {
                 let values: Vec<f64> = (0..len)
                     .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
+                        seed = crate::test_rng::xorshift(seed);
                         match (seed % 10, round) {
                             (_, 0) => f64::NAN,
                             (0, _) => f64::NAN,

@@ -347,9 +347,7 @@ mod tests {
                 [&vec![b'0'; length - 1][..], b"1"].concat(),
             ];
             for _ in 0..24 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                seed = crate::test_rng::xorshift(seed);
                 patterns.push(
                     (0..length)
                         .map(|i| b'0' + (seed >> (i * 3 % 61) & 0xff) as u8 % 10)
@@ -377,9 +375,7 @@ mod tests {
         let alphabet = b"0123456789012345678901234567890123456789....--+eE x\x80\xc3\xff";
         let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
         let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            seed = crate::test_rng::xorshift(seed);
             seed
         };
         for _ in 0..150_000 {
@@ -461,9 +457,7 @@ mod tests {
     fn plain_decimals_parse_exactly_like_std() {
         let mut seed: u64 = 88172645463325252;
         for _ in 0..200_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            seed = crate::test_rng::xorshift(seed);
             let digits = (seed % 15 + 1) as usize;
             let mut text: String = (0..digits)
                 .map(|i| char::from(b'0' + ((seed >> (i * 4)) % 10) as u8))
@@ -507,9 +501,7 @@ mod tests {
         let alphabet = b"0123456789+-.eEinfINFtyaTYAx ,";
         let mut seed: u64 = 2463534242;
         for _ in 0..300_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            seed = crate::test_rng::xorshift(seed);
             let len = (seed % 9) as usize;
             let cell: Vec<u8> = (0..len)
                 .map(|i| alphabet[(seed >> (i * 7 + 4)) as usize % alphabet.len()])

@@ -523,9 +523,7 @@ mod tests {
         let alphabet = b"ab,,,\"\"\n\r \xef";
         let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut random = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            seed = crate::test_rng::xorshift(seed);
             seed
         };
         for _ in 0..3000 {
@@ -545,9 +543,7 @@ mod tests {
         let alphabet = b"abcdefghijk,,,,,\"\n\n\r \xef";
         let mut seed: u64 = 0x51_7CC1_B727_220A;
         let mut random = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            seed = crate::test_rng::xorshift(seed);
             seed
         };
         for _ in 0..600 {

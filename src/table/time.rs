@@ -665,9 +665,7 @@ mod tests {
         // cell, and a memo already full of parts.
         let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
         for _ in 0..20_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            seed = crate::test_rng::xorshift(seed);
             let date = dates[(seed % dates.len() as u64) as usize];
             let after = afters[((seed >> 20) % afters.len() as u64) as usize];
             cells.push(format!("{date}{after}"));

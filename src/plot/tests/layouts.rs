@@ -153,9 +153,7 @@ fn m4_on_a_time_axis_same_picture() {
     let mut walk = 0.0f64;
     let rows = 140 * 24 * 60;
     let input = table(dir.path(), "minutes.csv", "time,walk", rows, |i| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
+        seed = crate::test_rng::xorshift(seed);
         walk += (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
         let minute = i % (24 * 60);
         format!(

@@ -357,9 +357,7 @@ fn m4_million_rows_same_picture() {
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     let mut walk = 0.0f64;
     for i in 0..1_000_000u32 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
+        seed = crate::test_rng::xorshift(seed);
         let r = (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
         walk += r;
         let wave = (f64::from(i) * 0.00002).sin() * 300.0 + r * 12.0;

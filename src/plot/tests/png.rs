@@ -256,9 +256,7 @@ fn walk(dir: &Path, rows: u32) -> PathBuf {
     let mut walk = 0.0f64;
     let mut seed: u64 = 7;
     for i in 0..rows {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
+        seed = crate::test_rng::xorshift(seed);
         walk += (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
         text.push_str(&format!("{i},{walk:.4}\n"));
     }

@@ -133,9 +133,7 @@ mod tests {
             for _ in 0..2000 {
                 let mut block = [0u8; BLOCK];
                 for b in &mut block {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
+                    seed = crate::test_rng::xorshift(seed);
                     *b = [delimiter, b'\n', b'"', b'a', 0, 0xFF, b','][(seed % 7) as usize];
                 }
                 let expected = find_bytes([delimiter, b'\n', b'"'], &block);
