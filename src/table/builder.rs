@@ -1,11 +1,12 @@
 //! A table from its rows: the selected columns (each typed by
-//! `column::ColumnBuilder`), CSV/TSV rows given to them in batches, a
-//! column at a time, and the second pass that reads the first rows of a
-//! column that turned text late.
+//! `column::ColumnBuilder`), CSV/TSV rows given to them in batches (where
+//! the reader has them, or copied when it reads them one by one), a column
+//! at a time, and the second pass that reads the first rows of a column
+//! that turned text late.
 
 use super::column::{ColumnBuilder, push_text};
 use super::options::ReadOptions;
-use super::records::Record;
+use super::records::{Record, RecordBatch};
 use super::text::TextBuilder;
 use super::{Cell, Column, Columns, Sink, Table};
 
@@ -23,10 +24,12 @@ pub(super) struct TableBuilder<'a> {
     batch: Batch,
 }
 
-/// Rows of a CSV/TSV file kept until their cells go to their columns, a
-/// column at a time: each column's state is looked at once per batch, not
-/// once per cell, and its cells go through a loop of their own (issue 11:
-/// the per-cell dispatch was a tenth of reading a file).
+/// Rows of a CSV/TSV file that the reader gave one by one (a row that
+/// needed more bytes read, or `csv_core`), copied until their cells go to
+/// their columns, a column at a time: each column's state is looked at
+/// once per batch, not once per cell, and its cells go through a loop of
+/// their own (issue 11: the per-cell dispatch was a tenth of reading a
+/// file). Plain rows come in batches where the reader has them.
 #[derive(Default)]
 struct Batch {
     /// The rows' bytes, one after the other.
@@ -38,8 +41,8 @@ struct Batch {
 }
 
 /// Rows a batch holds before its cells go to their columns: a batch of a
-/// usual table (its bytes and 8 bytes of bounds per cell) stays in the
-/// first-level cache while each column walks it.
+/// usual table (its bytes and its cells' bounds) stays in the first-level
+/// cache while each column walks it.
 const BATCH_ROWS: usize = 128;
 
 /// Bytes a batch holds before its cells go to their columns (rows of long
@@ -58,6 +61,23 @@ impl Batch {
         self.bytes.clear();
         self.bounds.clear();
         self.rows = 0;
+    }
+}
+
+/// Gives the cells of `rows` rows (from row `first` of the table on;
+/// `cell(row, column)`) to their columns, a column at a time.
+fn push_rows<'b>(
+    columns: &mut [Option<ColumnBuilder>],
+    first: usize,
+    rows: usize,
+    cell: impl Fn(usize, usize) -> &'b [u8] + Copy,
+    options: &ReadOptions,
+    keep_text: bool,
+) {
+    for (index, column) in columns.iter_mut().enumerate() {
+        if let Some(column) = column {
+            column.push_batch(rows, |row| cell(row, index), first, options, keep_text);
+        }
     }
 }
 
@@ -118,12 +138,15 @@ impl<'a> TableBuilder<'a> {
         }
         let width = self.columns.len();
         let first = self.rows - batch.rows;
-        for (index, column) in self.columns.iter_mut().enumerate() {
-            if let Some(column) = column {
-                let cell = |row: usize| batch.cell(row, index, width);
-                column.push_batch(batch.rows, cell, first, self.options, self.keep_text);
-            }
-        }
+        let cell = |row: usize, column: usize| batch.cell(row, column, width);
+        push_rows(
+            &mut self.columns,
+            first,
+            batch.rows,
+            cell,
+            self.options,
+            self.keep_text,
+        );
         self.batch.clear();
     }
 
@@ -199,6 +222,28 @@ impl Sink for TableBuilder<'_> {
         if self.batch.rows == BATCH_ROWS || self.batch.bytes.len() >= BATCH_BYTES {
             self.flush();
         }
+        Ok(())
+    }
+
+    fn batch_rows(&self) -> usize {
+        BATCH_ROWS
+    }
+
+    fn byte_rows(&mut self, batch: &RecordBatch<'_>) -> std::io::Result<()> {
+        // Rows taken one by one before these go first.
+        self.flush();
+        let rows = batch.len();
+        let first = self.rows;
+        self.rows += rows;
+        let cell = |row: usize, column: usize| batch.field(row, column);
+        push_rows(
+            &mut self.columns,
+            first,
+            rows,
+            cell,
+            self.options,
+            self.keep_text,
+        );
         Ok(())
     }
 

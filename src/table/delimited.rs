@@ -119,34 +119,44 @@ pub(super) fn scan(
     for name in header {
         sink.column(name);
     }
-    let mut rows: u64 = 0;
-    let mut first = None;
-    while let Some(position) = next(&mut records)? {
-        let first = *first.get_or_insert(position.byte);
-        let record = records.record();
-        if record.len() != expected {
-            // A quote that never closes swallows the rest of the file into
-            // one row (the last), whose length is then wrong: say what
-            // really is.
-            if let Some(opened) = unclosed_quote(path, options, delimiter, &position)? {
-                return Err(unterminated(path, opened));
+    let mut count = RowCount {
+        path,
+        options,
+        delimiter,
+        expected,
+        rows: 0,
+        first: None,
+    };
+    let batch_rows = sink.batch_rows();
+    loop {
+        // Plain rows the buffer holds, where they are, a batch at a time.
+        if batch_rows > 0 {
+            let mut taken = 0;
+            while taken < batch_rows
+                && let Some((position, fields)) = records.next_batched()
+            {
+                count.row(&position, fields, sink, cancel)?;
+                taken += 1;
+                last = position;
+                last_may_be_open = false;
             }
-            return Err(TableError::new(
-                path,
-                Some(position.line),
-                TableErrorKind::Ragged {
-                    found: record.len() as u64,
-                    expected: expected as u64,
-                },
-            ));
+            if taken > 0 {
+                sink.byte_rows(&records.batch(expected))
+                    .map_err(|e| output_error(path, last.line, e))?;
+                records.clear_batch();
+                if sink.done() {
+                    return Ok(());
+                }
+                continue;
+            }
         }
-        rows += 1;
-        if rows == ESTIMATE_AFTER {
-            expect_rows(path, sink, first, position.byte, rows);
-        }
-        if rows.is_multiple_of(CHECK_EVERY) && cancel.is_cancelled() {
-            return Err(TableError::new(path, None, TableErrorKind::Interrupted));
-        }
+        // The rest (and every row of a sink that takes them one by one):
+        // a row that needs more bytes read, or `csv_core`.
+        let Some(position) = next(&mut records)? else {
+            break;
+        };
+        let record = records.record();
+        count.row(&position, record.len(), sink, cancel)?;
         sink.byte_row(position.line, &record)
             .map_err(|e| output_error(path, position.line, e))?;
         if sink.done() {
@@ -163,6 +173,58 @@ pub(super) fn scan(
         return Err(unterminated(path, opened));
     }
     Ok(())
+}
+
+/// The rows of a file read so far, each checked as it comes.
+struct RowCount<'a> {
+    path: &'a Path,
+    options: &'a ReadOptions,
+    delimiter: u8,
+    /// Fields per row: the header's.
+    expected: usize,
+    rows: u64,
+    /// Where the first row starts.
+    first: Option<u64>,
+}
+
+impl RowCount<'_> {
+    /// Counts the row at `position`, of `fields` fields: an error when it
+    /// is ragged, or when the read is cancelled; after the first rows, the
+    /// sink hears how many to expect.
+    fn row(
+        &mut self,
+        position: &Position,
+        fields: usize,
+        sink: &mut dyn Sink,
+        cancel: &Cancel,
+    ) -> Result<(), TableError> {
+        let path = self.path;
+        let first = *self.first.get_or_insert(position.byte);
+        if fields != self.expected {
+            // A quote that never closes swallows the rest of the file into
+            // one row (the last), whose length is then wrong: say what
+            // really is.
+            if let Some(opened) = unclosed_quote(path, self.options, self.delimiter, position)? {
+                return Err(unterminated(path, opened));
+            }
+            return Err(TableError::new(
+                path,
+                Some(position.line),
+                TableErrorKind::Ragged {
+                    found: fields as u64,
+                    expected: self.expected as u64,
+                },
+            ));
+        }
+        self.rows += 1;
+        if self.rows == ESTIMATE_AFTER {
+            expect_rows(path, sink, first, position.byte, self.rows);
+        }
+        if self.rows.is_multiple_of(CHECK_EVERY) && cancel.is_cancelled() {
+            return Err(TableError::new(path, None, TableErrorKind::Interrupted));
+        }
+        Ok(())
+    }
 }
 
 /// Tells `sink` about how many rows the file has: as many as its size

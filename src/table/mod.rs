@@ -127,6 +127,21 @@ pub(crate) trait Sink {
     fn byte_row(&mut self, line: u64, record: &records::Record<'_>) -> std::io::Result<()> {
         self.row(line, &mut record.iter().map(Cell::Bytes))
     }
+    /// How many CSV/TSV rows the sink takes at a time in `byte_rows`
+    /// (0: one at a time, in `byte_row`).
+    fn batch_rows(&self) -> usize {
+        0
+    }
+    /// Plain CSV/TSV rows, at most `batch_rows` of them, each as wide as
+    /// the header, their cells where the reader has them. Given only to a
+    /// sink whose `batch_rows` is not 0; their lines are not counted (this
+    /// default gives `byte_row` line 0).
+    fn byte_rows(&mut self, batch: &records::RecordBatch<'_>) -> std::io::Result<()> {
+        for i in 0..batch.len() {
+            self.byte_row(0, &batch.record(i))?;
+        }
+        Ok(())
+    }
     /// Whether the sink needs no more rows: the reader may stop early
     /// (after checking the rows it has given).
     fn done(&self) -> bool {

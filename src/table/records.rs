@@ -75,6 +75,40 @@ impl<'a> Record<'a> {
     }
 }
 
+/// Plain records read one after the other without the buffer moving,
+/// their fields where they are in it (`Records::next_batched`): a sink
+/// takes their cells a column at a time, copying nothing.
+pub(crate) struct RecordBatch<'a> {
+    /// The bytes the fields are in.
+    bytes: &'a [u8],
+    /// Where each field starts and ends in `bytes`, record by record.
+    bounds: &'a [(usize, usize)],
+    /// Fields per record.
+    width: usize,
+}
+
+impl<'a> RecordBatch<'a> {
+    /// How many records.
+    pub(crate) fn len(&self) -> usize {
+        self.bounds.len().checked_div(self.width).unwrap_or(0)
+    }
+
+    /// Field `field` of record `record`.
+    #[inline(always)]
+    pub(crate) fn field(&self, record: usize, field: usize) -> &'a [u8] {
+        let (start, end) = self.bounds[record * self.width + field];
+        &self.bytes[start..end]
+    }
+
+    /// Record `record`.
+    pub(crate) fn record(&self, record: usize) -> Record<'a> {
+        Record {
+            bytes: self.bytes,
+            bounds: &self.bounds[record * self.width..(record + 1) * self.width],
+        }
+    }
+}
+
 /// How the fast path ended with a record.
 enum Fast {
     /// A record, ending (its terminator included) at this offset.
@@ -113,8 +147,11 @@ pub(super) struct Records<R> {
     /// Whether the first bytes were read (and a byte-order mark dropped).
     started: bool,
     core: csv_core::Reader,
-    /// The current record's fields, in `buf` (fast path) or in `out`.
+    /// The current record's fields, in `buf` (fast path) or in `out`; or
+    /// those of the records of a batch, in `buf`.
     bounds: Vec<(usize, usize)>,
+    /// Whether `bounds` are those of a batch (`next_batched`).
+    in_batch: bool,
     /// Whether the current record is in `out`.
     slow: bool,
     /// Whether the current record was read by `csv_core` up to the end of
@@ -155,6 +192,7 @@ impl<R: Read> Records<R> {
             started: false,
             core,
             bounds: Vec::new(),
+            in_batch: false,
             slow: false,
             slow_to_end: false,
             out: Vec::new(),
@@ -162,7 +200,7 @@ impl<R: Read> Records<R> {
         }
     }
 
-    /// The record read last.
+    /// The record `next` read last (until `next_batched` is called).
     pub(super) fn record(&self) -> Record<'_> {
         Record {
             bytes: if self.slow { &self.out } else { &self.buf },
@@ -178,6 +216,7 @@ impl<R: Read> Records<R> {
     }
 
     /// Reads the next record (then `record` has it); `None` at the end.
+    /// The records of a batch (`next_batched`) are forgotten.
     pub(super) fn next(&mut self) -> io::Result<Option<Position>> {
         if !self.started {
             self.started = true;
@@ -188,10 +227,7 @@ impl<R: Read> Records<R> {
         }
         // Blank lines (and line ends left by the record before).
         loop {
-            while self.start < self.filled && matches!(self.buf[self.start], b'\n' | b'\r') {
-                self.line += u64::from(self.buf[self.start] == b'\n');
-                self.start += 1;
-            }
+            self.skip_blank_lines();
             if self.start < self.filled {
                 break;
             }
@@ -200,16 +236,13 @@ impl<R: Read> Records<R> {
             }
             self.fill()?;
         }
-        let position = Position {
-            byte: self.offset + self.start as u64,
-            line: self.line,
-        };
+        let position = self.position();
+        self.in_batch = false;
         loop {
+            self.bounds.clear();
             match self.fast_record() {
                 Fast::Record(end) => {
-                    self.line += u64::from(self.buf[end - 1] == b'\n');
-                    self.start = end;
-                    self.slow = false;
+                    self.take(end);
                     return Ok(Some(position));
                 }
                 Fast::More => self.fill()?,
@@ -219,6 +252,78 @@ impl<R: Read> Records<R> {
                 }
             }
         }
+    }
+
+    /// Reads the next record into the batch (after the records before it,
+    /// which stay where they are) when that needs neither more bytes read
+    /// nor `csv_core`: its position and how many fields it has. `None`
+    /// leaves the record (and the batch) as they were, for `next`.
+    pub(super) fn next_batched(&mut self) -> Option<(Position, usize)> {
+        if !self.started {
+            return None;
+        }
+        if !self.in_batch {
+            // The record `next` read last is the caller's no longer.
+            self.bounds.clear();
+            self.in_batch = true;
+        }
+        self.skip_blank_lines();
+        if self.start == self.filled {
+            return None;
+        }
+        let position = self.position();
+        let before = self.bounds.len();
+        match self.fast_record() {
+            Fast::Record(end) => {
+                self.take(end);
+                Some((position, self.bounds.len() - before))
+            }
+            Fast::More | Fast::Slow => {
+                self.bounds.truncate(before);
+                None
+            }
+        }
+    }
+
+    /// The records `next_batched` read since the last `next`, each of
+    /// `width` fields (any other makes the batch empty).
+    pub(super) fn batch(&self, width: usize) -> RecordBatch<'_> {
+        let whole = self.in_batch && width > 0 && self.bounds.len().is_multiple_of(width);
+        RecordBatch {
+            bytes: &self.buf,
+            bounds: if whole { &self.bounds } else { &[] },
+            width,
+        }
+    }
+
+    /// Forgets the records of the batch.
+    pub(super) fn clear_batch(&mut self) {
+        if self.in_batch {
+            self.bounds.clear();
+        }
+    }
+
+    /// Moves past blank lines (and line ends left by the record before).
+    fn skip_blank_lines(&mut self) {
+        while self.start < self.filled && matches!(self.buf[self.start], b'\n' | b'\r') {
+            self.line += u64::from(self.buf[self.start] == b'\n');
+            self.start += 1;
+        }
+    }
+
+    /// Where the record at `start` is.
+    fn position(&self) -> Position {
+        Position {
+            byte: self.offset + self.start as u64,
+            line: self.line,
+        }
+    }
+
+    /// Takes the plain record at `start`, which ends at `end`.
+    fn take(&mut self, end: usize) {
+        self.line += u64::from(self.buf[end - 1] == b'\n');
+        self.start = end;
+        self.slow = false;
     }
 
     /// Keeps the unread bytes, at the start of the buffer, and reads more
@@ -248,7 +353,8 @@ impl<R: Read> Records<R> {
 
     /// The record at `start` if it is plain: fields of bytes other than the
     /// delimiter, a quote and a line end, or quoted without a quote or line
-    /// end inside; ended by `\n`, `\r\n` or the end of the text.
+    /// end inside; ended by `\n`, `\r\n` or the end of the text. Its
+    /// fields' bounds are appended to `bounds` (also when it is not plain).
     fn fast_record(&mut self) -> Fast {
         if !self.fast {
             return Fast::Slow;
@@ -256,7 +362,6 @@ impl<R: Read> Records<R> {
         let text = &self.buf[..self.filled];
         let finder = self.finder;
         let bounds = &mut self.bounds;
-        bounds.clear();
         // The field being read starts at `field`; the block at `at` is the
         // one looked at, its bits before `field` clear. The record before
         // ended in the block it left (when it left one): usually this one
@@ -453,6 +558,49 @@ mod tests {
         out
     }
 
+    /// `by_us` as the table reader reads: plain records in batches of up
+    /// to `batch` where the buffer has them (`next_batched`), the others
+    /// one by one.
+    fn by_us_batched(
+        source: impl Read,
+        delimiter: u8,
+        chunk: usize,
+        batch: usize,
+    ) -> Vec<(Position, Vec<Vec<u8>>)> {
+        let mut records = Records::with_buffer(source, delimiter, chunk);
+        let mut out = Vec::new();
+        loop {
+            let mut widths = Vec::new();
+            while widths.len() < batch
+                && let Some((position, fields)) = records.next_batched()
+            {
+                widths.push((position, fields));
+            }
+            if !widths.is_empty() {
+                let mut at = 0;
+                for (position, fields) in widths {
+                    let record = Record {
+                        bytes: &records.buf,
+                        bounds: &records.bounds[at..at + fields],
+                    };
+                    out.push((position, record.iter().map(<[u8]>::to_vec).collect()));
+                    at += fields;
+                }
+                assert_eq!(at, records.bounds.len());
+                records.clear_batch();
+                continue;
+            }
+            let Some(position) = records.next().unwrap() else {
+                break;
+            };
+            out.push((
+                position,
+                records.record().iter().map(<[u8]>::to_vec).collect(),
+            ));
+        }
+        out
+    }
+
     /// The same records as the `csv` crate, read whole or a few bytes at a
     /// time (records across buffer refills), with a small buffer too; each
     /// record's position is where its first byte is.
@@ -469,6 +617,15 @@ mod tests {
         let expected = by_csv(text, delimiter);
         for &(step, chunk) in sizes {
             let ours = by_us(Trickle(text, step), delimiter, chunk);
+            for batch in [1, 3, 128] {
+                let batched = by_us_batched(Trickle(text, step), delimiter, chunk, batch);
+                assert_eq!(
+                    batched,
+                    ours,
+                    "{:?} batches of {batch}",
+                    String::from_utf8_lossy(text)
+                );
+            }
             let fields: Vec<_> = ours.iter().map(|(_, f)| f.clone()).collect();
             assert_eq!(
                 fields,
