@@ -26,7 +26,7 @@ use crate::plan::{Plan, Task, TaskId};
 use crate::state::db::{Latest, TaskRow, TaskStatus};
 use crate::state::fingerprint::{self, Files};
 use crate::state::{Snapshot, Verdict, Writer, paths_json};
-use crate::table::SharedTables;
+use crate::table::{SharedTables, TableRead};
 use progress::{Bars, Lines, Progress, Silent};
 use scheduler::{Executor, Schedule};
 use task::{LocalTasks, Outcome, TaskResult};
@@ -85,30 +85,38 @@ pub(crate) fn wanted_tasks(plan: &Plan, targets: Option<&[TaskId]>) -> Vec<bool>
 }
 
 /// The tables that the tasks about to run read whole, for sharing those that
-/// several of them read.
+/// several of them read; with `hash`, each file hashed as it is read.
 pub(crate) fn shared_tables(
     pipeline: &Pipeline,
     plan: &Plan,
     wanted: &[bool],
     up_to_date: &[bool],
+    hash: bool,
 ) -> SharedTables {
-    let root = &pipeline.root;
     let reads = plan
         .tasks
         .iter()
         .filter(|t| wanted[t.id] && !up_to_date[t.id])
-        .flat_map(|t| {
-            let inputs = || t.inputs.iter().map(|i| root.join(i)).collect::<Vec<_>>();
-            match &pipeline.steps[t.step].action {
-                Action::Builtin(builtin) => {
-                    crate::steps::table_reads(&builtin.name, &builtin.options, &inputs())
-                }
-                Action::Plot(spec) => crate::plot::table_reads(spec, &inputs()),
-                // A process reads its files itself.
-                Action::Run(_) | Action::Shell(_) | Action::Call(_) => Vec::new(),
-            }
-        });
-    SharedTables::new(root, reads)
+        .flat_map(|t| table_reads(pipeline, t));
+    SharedTables::new(&pipeline.root, reads, hash)
+}
+
+/// The tables a task reads (a built-in step's or a plot's; a process reads
+/// its files itself), their paths absolute.
+pub(crate) fn table_reads(pipeline: &Pipeline, task: &Task) -> Vec<TableRead> {
+    let inputs = || {
+        task.inputs
+            .iter()
+            .map(|i| pipeline.root.join(i))
+            .collect::<Vec<_>>()
+    };
+    match &pipeline.steps[task.step].action {
+        Action::Builtin(builtin) => {
+            crate::steps::table_reads(&builtin.name, &builtin.options, &inputs())
+        }
+        Action::Plot(spec) => crate::plot::table_reads(spec, &inputs()),
+        Action::Run(_) | Action::Shell(_) | Action::Call(_) => Vec::new(),
+    }
 }
 
 /// Per task: its position within its step, in groups of `jobs`. Among ready
@@ -289,7 +297,7 @@ pub(crate) fn execute(
             files: Files::new(&pipeline.root, &state.snapshot.files),
             record: state.record,
         },
-        tables: shared_tables(pipeline, plan, &here, &up_to_date),
+        tables: shared_tables(pipeline, plan, &here, &up_to_date, state.record),
     };
     let total = wanted.iter().filter(|&&w| w).count();
     let to_run: Vec<bool> = wanted

@@ -21,7 +21,7 @@ use crate::state::Verdict;
 use crate::state::db::{self, Last};
 use crate::state::fingerprint::{self, Files, Fingerprint, NewHash, Reason};
 use crate::state::{Registration, Writer};
-use crate::table::SharedTables;
+use crate::table::{ReadFrom, SharedTables, TableRead, TaskTables};
 use std::sync::Arc;
 
 /// Lines of stderr kept for the summary.
@@ -343,18 +343,25 @@ impl LocalTasks<'_> {
             None => Vec::new(),
         };
         let deps = self.task_deps(task, &base);
+        // Inputs read as tables are hashed as they are read: each file is
+        // read once, and the record names the bytes the result came from.
+        let as_read = match &taken {
+            None if self.fingerprints.record => self.hashed_as_read(task),
+            _ => Vec::new(),
+        };
         let fingerprint = match taken {
             _ if !self.fingerprints.record => None,
             Some(mut fp) => {
                 new_hashes.append(&mut fp.new_hashes);
                 Some(fp)
             }
-            None => fingerprint::fingerprint(
+            None => fingerprint::fingerprint_but(
                 self.pipeline,
                 task,
                 &base,
                 &deps,
                 &self.fingerprints.files,
+                &as_read,
             )
             .ok()
             .map(|mut fp| {
@@ -362,6 +369,7 @@ impl LocalTasks<'_> {
                 Box::new(fp)
             }),
         };
+        let mut read_from = Vec::new();
         let root = &self.pipeline.root;
         let (out_path, err_path) = log_paths(&self.log_dir, &step.name, &task.key);
         let mut logs = Logs {
@@ -394,7 +402,14 @@ impl LocalTasks<'_> {
                 lane,
             };
             let mut began = None;
-            let result = self.attempt(&attempt, &mut logs, &mut peak_memory, &mut began);
+            read_from.clear();
+            let result = self.attempt(
+                &attempt,
+                &mut logs,
+                &mut peak_memory,
+                &mut began,
+                &mut read_from,
+            );
             // A first call that waited behind another task's: the task's
             // time counts from when its call began.
             if let (1, Some((instant, at))) = (attempts, began) {
@@ -451,6 +466,14 @@ impl LocalTasks<'_> {
             }
             other => other,
         };
+        let fingerprint = fingerprint.map(|fp| {
+            let read = self.read_hashes(task, &read_from, &mut new_hashes);
+            let succeeded = matches!(outcome, Outcome::Succeeded);
+            let files = &self.fingerprints.files;
+            Box::new(fingerprint::settle(
+                task, &deps, *fp, &read, &as_read, succeeded, files,
+            ))
+        });
         let fingerprint_hash = fingerprint.as_ref().map(|fp| fp.fingerprint);
         let record = match (&outcome, fingerprint) {
             (Outcome::Succeeded, Some(fingerprint)) => {
@@ -591,12 +614,64 @@ impl LocalTasks<'_> {
         }
     }
 
+    /// Per input of `task`, the hashes its table reads took of it as they
+    /// read it (`read_from`), each also remembered as the file's hash.
+    fn read_hashes(
+        &self,
+        task: &Task,
+        read_from: &[(PathBuf, Option<ReadFrom>)],
+        new_hashes: &mut Vec<NewHash>,
+    ) -> Vec<Vec<[u8; 32]>> {
+        if read_from.is_empty() {
+            return Vec::new();
+        }
+        let root = &self.pipeline.root;
+        task.inputs
+            .iter()
+            .map(|input| {
+                let abs = root.join(input);
+                read_from
+                    .iter()
+                    .filter(|(path, _)| *path == abs)
+                    .filter_map(|(_, from)| from.as_ref())
+                    .map(|from| {
+                        let files = &self.fingerprints.files;
+                        new_hashes.extend(files.remember_read(input, &from.meta, from.hash));
+                        from.hash
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Per input of `task`: whether the task hashes it as it reads it (as
+    /// a table, whole, from a CSV, TSV or JSON lines file, every time it
+    /// reads it).
+    fn hashed_as_read(&self, task: &Task) -> Vec<bool> {
+        let reads = crate::exec::table_reads(self.pipeline, task);
+        if reads.is_empty() {
+            return Vec::new();
+        }
+        let root = &self.pipeline.root;
+        task.inputs
+            .iter()
+            .map(|input| {
+                let abs = root.join(input);
+                let mut of_input = reads.iter().filter(|r| r.path == abs).peekable();
+                of_input.peek().is_some() && of_input.all(TableRead::hashed_as_read)
+            })
+            .collect()
+    }
+
+    /// One attempt at a task; the tables it read, with what each file was
+    /// when read, go to `read_from`.
     fn attempt(
         &self,
         attempt: &Attempt<'_>,
         logs: &mut Logs,
         peak_memory: &mut Option<u64>,
         began: &mut Option<(Instant, SystemTime)>,
+        read_from: &mut Vec<(PathBuf, Option<ReadFrom>)>,
     ) -> Result<Attempted, Failure> {
         let task = attempt.task;
         let root = &self.pipeline.root;
@@ -650,14 +725,16 @@ impl LocalTasks<'_> {
             }
             Command::Builtin(builtin) => {
                 let inputs: Vec<PathBuf> = task.inputs.iter().map(|i| root.join(i)).collect();
+                let tables = TaskTables::new(&self.tables);
                 let call = crate::steps::BuiltinCall {
                     inputs: &inputs,
                     outputs: &temps,
                     options: &builtin.options,
-                    tables: &self.tables,
+                    tables: &tables,
                     cancel: &self.cancel,
                 };
                 let result = crate::steps::run(&builtin.name, &call);
+                *read_from = tables.read_from();
                 // Stopped by a signal: interrupted, never `ok` (issue 10,
                 // item 9), even when it managed to finish.
                 if self.cancel.is_cancelled() || result.as_ref().is_err_and(|e| e.is_interrupted())
@@ -673,15 +750,17 @@ impl LocalTasks<'_> {
                     x_label: plot.x_label.as_deref(),
                     y_label: plot.y_label.as_deref(),
                 };
+                let tables = TaskTables::new(&self.tables);
                 let result = crate::plot::render(
                     &plot.spec,
                     &texts,
                     root,
-                    &self.tables,
+                    &tables,
                     &inputs,
                     &temps,
                     &self.cancel,
                 );
+                *read_from = tables.read_from();
                 // Stopped by a signal: interrupted, never `ok` (issue 10,
                 // item 9), even when it managed to finish.
                 if self.cancel.is_cancelled() || result.as_ref().is_err_and(|e| e.is_interrupted())

@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use crate::cancel::Cancel;
 use crate::config::{PlotSpec, PlotTemplate};
-use crate::table::{Columns, SharedTables, Table, TableRead};
+use crate::table::{Columns, Table, TableRead, TaskTables};
 
 /// Bumped whenever the output of the same plot and data changes.
 const VERSION: u32 = 2;
@@ -104,12 +104,21 @@ pub(crate) fn render(
     spec: &PlotSpec,
     texts: &Texts<'_>,
     root: &Path,
-    shared: &SharedTables,
+    task_tables: &TaskTables<'_>,
     inputs: &[PathBuf],
     outputs: &[PathBuf],
     cancel: &Cancel,
 ) -> Result<(), PlotError> {
-    let rendered = draw(spec, texts, root, shared, inputs, outputs, true, cancel)?;
+    let rendered = draw(
+        spec,
+        texts,
+        root,
+        task_tables,
+        inputs,
+        outputs,
+        true,
+        cancel,
+    )?;
     for (out, bytes) in outputs.iter().zip(rendered) {
         cancel.check()?;
         std::fs::write(out, bytes).map_err(|source| PlotError::Write {
@@ -126,7 +135,7 @@ fn draw(
     spec: &PlotSpec,
     texts: &Texts<'_>,
     root: &Path,
-    shared: &SharedTables,
+    task_tables: &TaskTables<'_>,
     inputs: &[PathBuf],
     outputs: &[PathBuf],
     decimate: bool,
@@ -136,11 +145,11 @@ fn draw(
         return Err(PlotError::NoInput);
     }
     // A table's path is only shown from here on (in notes and messages, some
-    // of them inside the picture): `shared` makes it relative to root, the
+    // of them inside the picture): the shared tables make it relative to root, the
     // same on every machine.
     let tables: Vec<Arc<Table>> = table_reads(spec, inputs)
         .into_iter()
-        .map(|read| shared.read(&read, cancel))
+        .map(|read| task_tables.read(&read, cancel))
         .collect::<Result<_, _>>()?;
     let kind = match spec.template {
         PlotTemplate::Builtin(kind) => kind,

@@ -103,6 +103,23 @@ impl<'a> Files<'a> {
             return Ok((c.hash, None)); // its NewHash went out with the first
         }
         let hash = *content_hash(File::open(abs)?, stamp.size)?.as_bytes();
+        Ok((hash, self.remember(key, &stamp, hash)))
+    }
+
+    /// Remembers that `rel` hashed to `hash` when it had metadata `meta`
+    /// (taken before it was read): as `hash` does, for this run, and a new
+    /// entry for the state when it has settled.
+    pub(crate) fn remember_read(
+        &self,
+        rel: &Path,
+        meta: &std::fs::Metadata,
+        hash: [u8; 32],
+    ) -> Option<NewHash> {
+        let key = rel.as_os_str().as_encoded_bytes();
+        self.remember(key, &Stamp::of(meta), hash)
+    }
+
+    fn remember(&self, key: &[u8], stamp: &Stamp, hash: [u8; 32]) -> Option<NewHash> {
         let now_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i64);
@@ -123,7 +140,7 @@ impl<'a> Files<'a> {
         // unseen. The ctime counts too: `touch -d` after a write puts the
         // mtime back, never the ctime.
         let racy = now_ns - stamp.mtime_ns.max(stamp.ctime_ns) <= self.racy_window_ns;
-        Ok((hash, (!racy).then(|| (key.to_vec(), cached))))
+        (!racy).then(|| (key.to_vec(), cached))
     }
 
     fn lock_hashed(&self) -> std::sync::MutexGuard<'_, FxHashMap<Vec<u8>, CachedHash>> {
@@ -236,10 +253,28 @@ pub(crate) fn fingerprint(
     deps: &[PathBuf],
     files: &Files<'_>,
 ) -> Result<Fingerprint, Reason> {
+    fingerprint_but(pipeline, task, base_deps, deps, files, &[])
+}
+
+/// `fingerprint`, but the inputs marked in `as_read` are not hashed now:
+/// the task hashes them as it reads them, and `settle` puts their hashes in
+/// once it has run (until then they hash as `CHANGED_DURING_RUN`).
+pub(crate) fn fingerprint_but(
+    pipeline: &Pipeline,
+    task: &Task,
+    base_deps: &[PathBuf],
+    deps: &[PathBuf],
+    files: &Files<'_>,
+    as_read: &[bool],
+) -> Result<Fingerprint, Reason> {
     let action = action_hash(&pipeline.steps[task.step], task);
     let mut input_hashes = Vec::with_capacity(task.inputs.len() + deps.len());
     let mut new_hashes = Vec::new();
-    for path in task.inputs.iter().chain(deps) {
+    for (i, path) in task.inputs.iter().chain(deps).enumerate() {
+        if as_read.get(i) == Some(&true) {
+            input_hashes.push(CHANGED_DURING_RUN);
+            continue;
+        }
         let (hash, new) = files
             .hash(path)
             .map_err(|_| Reason::InputMissing(display_path(path)))?;
@@ -254,6 +289,44 @@ pub(crate) fn fingerprint(
         new_hashes,
         hashed_at: SystemTime::now(),
     })
+}
+
+/// A task's fingerprint once it has run, with the hashes of the inputs it
+/// read as tables (`read`: each table read's hash, by input) in place of
+/// those taken before: the record names exactly the bytes its result came
+/// from. An input read twice with different bytes (written in between)
+/// hashes as `CHANGED_DURING_RUN`. An input left to be hashed as read
+/// (`as_read`) that was not read: also `CHANGED_DURING_RUN` after a
+/// success (never trusted); after a failure, hashed now (a failure's
+/// record never makes a task up to date; it says what changed since).
+pub(crate) fn settle(
+    task: &Task,
+    deps: &[PathBuf],
+    mut fp: Fingerprint,
+    read: &[Vec<[u8; 32]>],
+    as_read: &[bool],
+    succeeded: bool,
+    files: &Files<'_>,
+) -> Fingerprint {
+    for (i, input) in task.inputs.iter().enumerate() {
+        let hashes = read.get(i).map_or(&[][..], Vec::as_slice);
+        let hash = match hashes.split_first() {
+            Some((first, rest)) if rest.iter().all(|h| h == first) => *first,
+            Some(_) => CHANGED_DURING_RUN,
+            None if as_read.get(i) != Some(&true) => continue,
+            None if succeeded => CHANGED_DURING_RUN,
+            None => match files.hash(input) {
+                Ok((hash, new)) => {
+                    fp.new_hashes.extend(new);
+                    hash
+                }
+                Err(_) => CHANGED_DURING_RUN,
+            },
+        };
+        fp.input_hashes[i] = hash;
+    }
+    fp.fingerprint = combine(&fp.action, task, deps, &fp.input_hashes);
+    fp
 }
 
 /// The fingerprint over an action and the hashes of the task's inputs,

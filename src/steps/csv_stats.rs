@@ -562,7 +562,11 @@ mod tests {
             inputs,
             outputs,
             options,
-            tables: &table::SharedTables::new(std::path::Path::new("/"), []),
+            tables: &table::TaskTables::new(&table::SharedTables::new(
+                std::path::Path::new("/"),
+                [],
+                false,
+            )),
             cancel: &Cancel::never(),
         })
         .map_err(|e| crate::error::chain(&e))

@@ -24,7 +24,7 @@ pub(crate) struct BuiltinCall<'a> {
     /// `with = {...}`, already checked by `check_options`.
     pub(crate) options: &'a toml::Table,
     /// Tables other tasks of the run read too.
-    pub(crate) tables: &'a crate::table::SharedTables,
+    pub(crate) tables: &'a crate::table::TaskTables<'a>,
     /// Raised when the run must stop: built-ins check it between rows and
     /// chunks and stop with `StepError::Interrupted` (issue 10, item 9).
     pub(crate) cancel: &'a Cancel,

@@ -225,7 +225,11 @@ mod tests {
             inputs,
             outputs: &[out.to_owned()],
             options: &options,
-            tables: &crate::table::SharedTables::new(Path::new("/"), []),
+            tables: &crate::table::TaskTables::new(&crate::table::SharedTables::new(
+                Path::new("/"),
+                [],
+                false,
+            )),
             cancel: &Cancel::never(),
         })
         .map_err(|e| crate::error::chain(&e))

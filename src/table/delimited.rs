@@ -13,6 +13,7 @@ use encoding_rs_io::DecodeReaderBytesBuilder;
 use super::error::{TableError, TableErrorKind};
 use super::options::{Encoding, ReadOptions};
 use super::records::{Position, Record, Records};
+use super::source::{ContentHasher, Hashed};
 use super::{Sink, trim};
 use crate::cancel::Cancel;
 
@@ -24,10 +25,16 @@ const ESTIMATE_AFTER: u64 = 1000;
 
 /// The file's bytes as UTF-8 (or, for UTF-8 files, as they are: invalid
 /// bytes are shown lossily later), without a byte-order mark. Opening the
-/// same file twice gives the same bytes, so byte offsets agree.
-pub(super) fn open(path: &Path, encoding: Encoding) -> Result<Box<dyn Read>, TableError> {
-    let mut file = File::open(path)
+/// same file twice gives the same bytes, so byte offsets agree. The file's
+/// own bytes are hashed into `hasher`, when given, as they are read.
+pub(super) fn open<'a>(
+    path: &Path,
+    encoding: Encoding,
+    hasher: Option<&'a mut ContentHasher>,
+) -> Result<Box<dyn Read + 'a>, TableError> {
+    let file = File::open(path)
         .map_err(|e| TableError::new(path, None, TableErrorKind::Open(Arc::new(e))))?;
+    let mut file = Hashed::new(file, hasher);
     let mut start = Vec::with_capacity(3);
     if encoding == Encoding::Utf8 {
         // Most files: UTF-8 without a UTF-16 byte-order mark, read as they
@@ -60,13 +67,17 @@ fn read_error(path: &Path, err: io::Error) -> TableError {
     TableError::new(path, None, TableErrorKind::Read(Arc::new(err)))
 }
 
-/// The records of a delimited file.
-fn records(
+/// The records of a delimited file (its bytes hashed into `hasher`).
+fn records<'a>(
     path: &Path,
     options: &ReadOptions,
     delimiter: u8,
-) -> Result<Records<Box<dyn Read>>, TableError> {
-    Ok(Records::new(open(path, options.encoding)?, delimiter))
+    hasher: Option<&'a mut ContentHasher>,
+) -> Result<Records<Box<dyn Read + 'a>>, TableError> {
+    Ok(Records::new(
+        open(path, options.encoding, hasher)?,
+        delimiter,
+    ))
 }
 
 /// The header's column names (trimmed; an empty one becomes `column_N`).
@@ -75,7 +86,7 @@ pub(super) fn header(
     options: &ReadOptions,
     delimiter: u8,
 ) -> Result<Vec<String>, TableError> {
-    let mut records = records(path, options, delimiter)?;
+    let mut records = records(path, options, delimiter, None)?;
     if records.next().map_err(|e| read_error(path, e))?.is_none() {
         return Err(empty(path));
     }
@@ -100,15 +111,17 @@ fn names(path: &Path, header: &Record<'_>) -> Result<Vec<String>, TableError> {
     )
 }
 
-/// Reads every row of a delimited file into `sink`.
+/// Reads every row of a delimited file into `sink` (its bytes hashed into
+/// `hasher`).
 pub(super) fn scan(
     path: &Path,
     options: &ReadOptions,
     delimiter: u8,
     sink: &mut dyn Sink,
     cancel: &Cancel,
+    hasher: Option<&mut ContentHasher>,
 ) -> Result<(), TableError> {
-    let mut records = records(path, options, delimiter)?;
+    let mut records = records(path, options, delimiter, hasher)?;
     let next = |records: &mut Records<_>| records.next().map_err(|e| read_error(path, e));
     let Some(mut last) = next(&mut records)? else {
         return Err(empty(path));
@@ -266,7 +279,7 @@ fn unclosed_quote(
         Quoted,
         QuoteInQuoted,
     }
-    let mut source = open(path, options.encoding)?;
+    let mut source = open(path, options.encoding, None)?;
     io::copy(&mut (&mut source).take(from.byte), &mut io::sink())
         .map_err(|e| read_error(path, e))?;
     let mut state = State::FieldStart;
@@ -342,7 +355,7 @@ mod tests {
         for bytes in cases {
             std::fs::write(&path, bytes).unwrap();
             let mut ours = Vec::new();
-            open(&path, Encoding::Utf8)
+            open(&path, Encoding::Utf8, None)
                 .unwrap()
                 .read_to_end(&mut ours)
                 .unwrap();
@@ -398,7 +411,7 @@ mod tests {
         for text in &texts {
             std::fs::write(&path, format!("h\n{text}")).unwrap();
             for chunk in [1, 3, 1 << 18] {
-                let source = open(&path, Encoding::Utf8).unwrap();
+                let source = open(&path, Encoding::Utf8, None).unwrap();
                 let mut records = Records::with_buffer(source, b',', chunk);
                 let (mut last, mut may_be_open) = (None, false);
                 while let Some(position) = records.next().unwrap() {

@@ -15,6 +15,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use super::delimited::{CHECK_EVERY, open, output_error};
 use super::error::{TableError, TableErrorKind};
 use super::options::ReadOptions;
+use super::source::ContentHasher;
 use super::{Cell, Sink};
 use crate::cancel::Cancel;
 
@@ -72,8 +73,10 @@ pub(super) fn scan(
     options: &ReadOptions,
     sink: &mut dyn Sink,
     cancel: &Cancel,
+    hasher: Option<&mut ContentHasher>,
 ) -> Result<(), TableError> {
-    let mut reader = BufReader::with_capacity(256 * 1024, open(path, options.encoding)?);
+    let source = open(path, options.encoding, hasher)?;
+    let mut reader = BufReader::with_capacity(256 * 1024, source);
     let mut columns: HashMap<String, usize> = HashMap::new();
     let mut bytes = Vec::new();
     let mut line: u64 = 0;

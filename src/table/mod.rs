@@ -25,6 +25,7 @@ mod options;
 mod parquet;
 mod records;
 mod shared;
+mod source;
 mod text;
 mod time;
 
@@ -40,7 +41,9 @@ pub(crate) use error::{TableError, TableErrorKind};
 #[cfg(test)]
 pub(crate) use options::ColumnType;
 pub(crate) use options::{Encoding, KEYS as OPTION_KEYS, ReadOptions, TimeFormats};
-pub(crate) use shared::SharedTables;
+pub(crate) use shared::{SharedTables, TaskTables};
+use source::ContentHasher;
+pub(crate) use source::ReadFrom;
 pub(crate) use text::Text;
 #[cfg(test)]
 pub(crate) use time::TimeFormat;
@@ -169,10 +172,25 @@ pub(crate) fn scan(
     sink: &mut dyn Sink,
     cancel: &Cancel,
 ) -> Result<(), TableError> {
+    scan_hashing(path, options, sink, cancel, None)
+}
+
+/// `scan`, the bytes of a CSV, TSV or JSON lines file hashed into `hasher`
+/// (when given) as they are read.
+fn scan_hashing(
+    path: &Path,
+    options: &ReadOptions,
+    sink: &mut dyn Sink,
+    cancel: &Cancel,
+    hasher: Option<&mut ContentHasher>,
+) -> Result<(), TableError> {
     match Format::for_path(path, options.format) {
-        Format::JsonLines => jsonl::scan(path, options, sink, cancel),
+        Format::JsonLines => jsonl::scan(path, options, sink, cancel, hasher),
         Format::Parquet => parquet::scan(path, options, sink, cancel),
-        format => delimited::scan(path, options, delimiter(options, format), sink, cancel),
+        format => {
+            let delimiter = delimiter(options, format);
+            delimited::scan(path, options, delimiter, sink, cancel, hasher)
+        }
     }
 }
 
@@ -227,7 +245,7 @@ pub(crate) fn columns(
     match Format::for_path(path, options.format) {
         Format::JsonLines => {
             let mut names = Names(Vec::new());
-            jsonl::scan(path, options, &mut names, cancel)?;
+            jsonl::scan(path, options, &mut names, cancel, None)?;
             Ok(names.0)
         }
         Format::Parquet => parquet::names(path),
@@ -352,6 +370,12 @@ pub(crate) struct TableRead {
 }
 
 impl TableRead {
+    /// Whether reading it reads its whole file, hashing it as it goes
+    /// (`read_hashing`): every format but Parquet, which is read in parts.
+    pub(crate) fn hashed_as_read(&self) -> bool {
+        Format::for_path(&self.path, self.options.format) != Format::Parquet
+    }
+
     /// Every column of `path`, text included, read with `options`.
     pub(crate) fn whole(path: &Path, options: &Arc<ReadOptions>) -> TableRead {
         TableRead {
@@ -403,13 +427,34 @@ impl Table {
 /// the text of the rows before is read in a second pass over the start of
 /// the file, which stops at the last row it needs.
 pub(crate) fn read(read: &TableRead, cancel: &Cancel) -> Result<Table, TableError> {
+    read_into(read, cancel, None)
+}
+
+/// `read`, the file hashed as it is read: also what the table was read
+/// from (`None` for Parquet, which is read in parts).
+pub(crate) fn read_hashing(
+    read: &TableRead,
+    cancel: &Cancel,
+) -> Result<(Table, Option<ReadFrom>), TableError> {
+    let mut hasher = ContentHasher::default();
+    let table = read_into(read, cancel, Some(&mut hasher))?;
+    Ok((table, hasher.finish()))
+}
+
+/// `read`, the file's bytes hashed into `hasher` (when given) by the first
+/// pass, the one that reads the whole file.
+fn read_into(
+    read: &TableRead,
+    cancel: &Cancel,
+    hasher: Option<&mut ContentHasher>,
+) -> Result<Table, TableError> {
     if Format::for_path(&read.path, read.options.format) == Format::Parquet {
         return parquet::read(read, cancel);
     }
     let path = &read.path;
     let options = &read.options;
     let mut builder = builder::TableBuilder::new(options, &read.columns, read.keep_text);
-    scan(path, options, &mut builder, cancel)?;
+    scan_hashing(path, options, &mut builder, cancel, hasher)?;
     let rereads = builder.rereads();
     let mut texts = Vec::new();
     if !rereads.is_empty() {

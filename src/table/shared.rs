@@ -1,19 +1,22 @@
 //! Tables that several tasks of one run read (`csv.stats` and a plot of the
 //! same file): parsed once, handed to each reader while the file is as it
-//! was when the parse began, dropped when the last reader has taken it.
+//! was when the parse began, dropped when the last reader has taken it;
+//! and what each task read them from (`TaskTables`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::{Columns, ReadOptions, Table, TableError, TableRead};
+use super::{Columns, ReadFrom, ReadOptions, Table, TableError, TableRead};
 use crate::cancel::Cancel;
 
 /// At most this many bytes of parsed tables wait for their later readers;
 /// beyond it, a table is not kept and its later readers parse it again.
 const MAX_WAITING_BYTES: usize = 512 << 20;
 
-type Parsed = Result<Arc<Table>, TableError>;
+/// A table, and what it was read from when its file was hashed as it was
+/// read.
+type Parsed = Result<(Arc<Table>, Option<ReadFrom>), TableError>;
 
 /// A parse and the file's stamp right before it began (`None`: no stamp).
 type Stamped = (Option<FileStamp>, Parsed);
@@ -62,6 +65,8 @@ pub(crate) struct SharedTables {
     root: PathBuf,
     entries: Mutex<State>,
     max_waiting_bytes: usize,
+    /// Whether files are hashed as they are read (for the state).
+    hash: bool,
 }
 
 /// A file read with some options.
@@ -76,15 +81,21 @@ struct State {
 impl SharedTables {
     /// Shares the tables that `reads` (every table read the run's tasks will
     /// make) names more than once. Tables come back with their path relative
-    /// to `root` when they are under it (as plots show them).
-    pub(crate) fn new(root: &Path, reads: impl IntoIterator<Item = TableRead>) -> SharedTables {
-        SharedTables::with_limit(root, reads, MAX_WAITING_BYTES)
+    /// to `root` when they are under it (as plots show them); with `hash`,
+    /// with what they were read from.
+    pub(crate) fn new(
+        root: &Path,
+        reads: impl IntoIterator<Item = TableRead>,
+        hash: bool,
+    ) -> SharedTables {
+        SharedTables::with_limit(root, reads, MAX_WAITING_BYTES, hash)
     }
 
     fn with_limit(
         root: &Path,
         reads: impl IntoIterator<Item = TableRead>,
         max_waiting_bytes: usize,
+        hash: bool,
     ) -> SharedTables {
         let mut state = State::default();
         for read in reads {
@@ -107,6 +118,7 @@ impl SharedTables {
             root: root.to_owned(),
             entries: Mutex::new(state),
             max_waiting_bytes,
+            hash,
         }
     }
 
@@ -115,7 +127,7 @@ impl SharedTables {
     /// shared a table gets every column and text that any of its readers
     /// asked for. `cancel` stops the parse (every waiting reader then gets
     /// the interruption).
-    pub(crate) fn read(&self, read: &TableRead, cancel: &Cancel) -> Result<Arc<Table>, TableError> {
+    fn read(&self, read: &TableRead, cancel: &Cancel) -> Parsed {
         let key = (read.path.clone(), read.options.clone());
         let shared = {
             let mut state = self.lock();
@@ -149,7 +161,7 @@ impl SharedTables {
             })
             .clone();
         if parsed_here {
-            if let Ok(table) = &result {
+            if let Ok((table, _)) = &result {
                 self.keep_or_drop(&key, &cell, table.heap_bytes());
             }
             return result;
@@ -186,15 +198,55 @@ impl SharedTables {
     }
 
     fn parse(&self, read: &TableRead, cancel: &Cancel) -> Parsed {
-        let mut table = super::read(read, cancel)?;
+        let (mut table, from) = if self.hash {
+            super::read_hashing(read, cancel)?
+        } else {
+            (super::read(read, cancel)?, None)
+        };
         if let Ok(rel) = table.path.strip_prefix(&self.root) {
             table.path = rel.to_owned();
         }
-        Ok(Arc::new(table))
+        Ok((Arc::new(table), from))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The tables one task reads, through the run's shared tables, and what
+/// each file was when it was read (its content hash, for the task's record).
+pub(crate) struct TaskTables<'a> {
+    shared: &'a SharedTables,
+    read_from: Mutex<Vec<(PathBuf, Option<ReadFrom>)>>,
+}
+
+impl<'a> TaskTables<'a> {
+    /// A task's reads of `shared`.
+    pub(crate) fn new(shared: &'a SharedTables) -> TaskTables<'a> {
+        TaskTables {
+            shared,
+            read_from: Mutex::default(),
+        }
+    }
+
+    /// The table `read` asks for (as `SharedTables` gives it).
+    pub(crate) fn read(&self, read: &TableRead, cancel: &Cancel) -> Result<Arc<Table>, TableError> {
+        let (table, from) = self.shared.read(read, cancel)?;
+        self.read_from
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((read.path.clone(), from));
+        Ok(table)
+    }
+
+    /// Every file read (absolute, as the reads named them), in order, with
+    /// what it was when read: `None` when it was not hashed as it was read
+    /// (Parquet, or hashing off).
+    pub(crate) fn read_from(self) -> Vec<(PathBuf, Option<ReadFrom>)> {
+        self.read_from
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -214,7 +266,9 @@ mod tests {
     }
 
     fn get(shared: &SharedTables, path: &Path, keep_text: bool) -> Result<Arc<Table>, TableError> {
-        shared.read(&request(path, keep_text), &Cancel::never())
+        shared
+            .read(&request(path, keep_text), &Cancel::never())
+            .map(|(table, _)| table)
     }
 
     fn csv(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -233,6 +287,7 @@ mod tests {
             reads(&path, 2, false)
                 .into_iter()
                 .chain(reads(&path, 1, true)),
+            true,
         );
         let first = get(&shared, &path, false).unwrap();
         assert_eq!(first.path, Path::new("a.csv"), "relative to root");
@@ -256,7 +311,7 @@ mod tests {
     fn a_file_written_after_the_parse_is_parsed_again() {
         let dir = tempfile::tempdir().unwrap();
         let path = csv(dir.path(), "a.csv", "t\n1\n2\n");
-        let shared = SharedTables::new(dir.path(), reads(&path, 3, true));
+        let shared = SharedTables::new(dir.path(), reads(&path, 3, true), false);
         let first = get(&shared, &path, true).unwrap();
         assert_eq!(first.rows, 2);
         let mut file = std::fs::OpenOptions::new()
@@ -268,17 +323,57 @@ mod tests {
         let second = get(&shared, &path, true).unwrap();
         assert_eq!(second.rows, 3);
         // Unchanged since: shared again.
-        let shared = SharedTables::new(dir.path(), reads(&path, 2, true));
+        let shared = SharedTables::new(dir.path(), reads(&path, 2, true), false);
         let a = get(&shared, &path, true).unwrap();
         let b = get(&shared, &path, true).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
+    }
+
+    /// Every reader of a shared parse gets the hash of the bytes it was
+    /// parsed from (the file's), through its own `TaskTables`; none when
+    /// files are not hashed, or for Parquet.
+    #[test]
+    fn the_readers_of_a_parse_get_the_hash_of_what_it_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "t,v\n1,2\n3,4\n";
+        let path = csv(dir.path(), "a.csv", text);
+        let shared = SharedTables::new(dir.path(), reads(&path, 2, true), true);
+        let (first, second) = (TaskTables::new(&shared), TaskTables::new(&shared));
+        let a = first.read(&request(&path, true), &Cancel::never()).unwrap();
+        let b = second
+            .read(&request(&path, true), &Cancel::never())
+            .unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        for reads in [first.read_from(), second.read_from()] {
+            assert_eq!(reads.len(), 1);
+            assert_eq!(reads[0].0, path);
+            let from = reads[0].1.as_ref().expect("hashed as read");
+            assert_eq!(from.hash, *blake3::hash(text.as_bytes()).as_bytes());
+            assert_eq!(from.meta.len(), text.len() as u64);
+        }
+        let unhashed = SharedTables::new(dir.path(), [], false);
+        let tables = TaskTables::new(&unhashed);
+        tables
+            .read(&request(&path, true), &Cancel::never())
+            .unwrap();
+        assert!(tables.read_from()[0].1.is_none());
+        // Not CSV: Parquet is read in parts, never hashed as read.
+        let fake = csv(dir.path(), "a.parquet", text);
+        let hashing = SharedTables::new(dir.path(), [], true);
+        let tables = TaskTables::new(&hashing);
+        assert!(
+            tables
+                .read(&request(&fake, true), &Cancel::never())
+                .is_err()
+        );
+        assert!(tables.read_from().is_empty(), "a failed read is no read");
     }
 
     #[test]
     fn a_table_read_once_is_not_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = csv(dir.path(), "a.csv", "t\n1\n");
-        let shared = SharedTables::new(dir.path(), reads(&path, 1, true));
+        let shared = SharedTables::new(dir.path(), reads(&path, 1, true), false);
         let a = get(&shared, &path, true).unwrap();
         let b = get(&shared, &path, true).unwrap();
         assert!(!Arc::ptr_eq(&a, &b));
@@ -289,7 +384,7 @@ mod tests {
     fn a_broken_table_fails_every_reader_with_the_same_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = csv(dir.path(), "bad.csv", "t,v\n1,2\n3\n");
-        let shared = SharedTables::new(dir.path(), reads(&path, 2, true));
+        let shared = SharedTables::new(dir.path(), reads(&path, 2, true), false);
         let a = get(&shared, &path, true).unwrap_err();
         let b = get(&shared, &path, true).unwrap_err();
         assert_eq!(a, b);
@@ -300,7 +395,7 @@ mod tests {
     fn over_the_limit_later_readers_parse_again() {
         let dir = tempfile::tempdir().unwrap();
         let path = csv(dir.path(), "a.csv", "t\n1\n2\n");
-        let shared = SharedTables::with_limit(dir.path(), reads(&path, 3, true), 0);
+        let shared = SharedTables::with_limit(dir.path(), reads(&path, 3, true), 0, false);
         let a = get(&shared, &path, true).unwrap();
         assert_eq!(shared.lock().waiting_bytes, 0);
         let b = get(&shared, &path, true).unwrap();
@@ -315,7 +410,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let rows: String = (0..200_000).map(|i| format!("{i}\n")).collect();
         let path = csv(dir.path(), "big.csv", &format!("t\n{rows}"));
-        let shared = SharedTables::new(dir.path(), reads(&path, 4, true));
+        let shared = SharedTables::new(dir.path(), reads(&path, 4, true), false);
         let tables: Vec<Arc<Table>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..4)
                 .map(|_| s.spawn(|| get(&shared, &path, true).unwrap()))

@@ -1,12 +1,13 @@
 //! Regression tests for issue 10's items about tables: a built-in step
 //! stopped by a signal (item 9) and a quote that never closes (item 13);
-//! and a table shared by two tasks while a step between them wrote it.
+//! a table shared by two tasks while a step between them wrote it; and a
+//! table's file read once, its hash taken as it is read.
 
 use std::io::Write as _;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::Test;
+use crate::support::{OutputRun, Test, require_tool};
 
 /// A CSV big enough that reading it takes a while (6 million rows: about
 /// 150 MB, half a second in a release build; 2 million were read before
@@ -292,4 +293,88 @@ out = "plots/{{ key }}.svg"
         plot_runs || plot == fresh.read("out/plots/a.svg"),
         "the plot is called up to date but was drawn from the older table:\n{all}"
     );
+}
+
+/// With the state on, a table's file is read once per run (issue 11: it
+/// was read once to hash it and again to parse it): its hash comes from
+/// the bytes as the table reader reads them, for every task that shares
+/// the parse; it is the hash of the file, the next run finds both tasks
+/// up to date, and a change makes both run again.
+#[test]
+fn a_table_file_is_read_once_and_recorded_with_the_hash_of_what_was_read() {
+    require_tool("strace", "apt-get install strace");
+    let t = Test::new();
+    let rows: String = (0..20_000)
+        .map(|i| format!("{i},{}.5,{}\n", i % 97, i % 13))
+        .collect();
+    let text = format!("t,v,w\n{rows}");
+    t.write("data/a.csv", &text).pipeline(
+        r#"
+[pipeline]
+out = "out"
+jobs = 1
+[inputs.data]
+glob = ["data/*.csv"]
+[[steps]]
+name = "stats"
+each = "data"
+use = "csv.stats"
+out = "stats/{{ key }}.json"
+[[plots]]
+name = "plot"
+each = "data"
+x = "t"
+y = ["v", "w"]
+out = "plots/{{ key }}.svg"
+"#,
+    );
+    let trace = t.path("opens.txt");
+    let run = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=open,openat,openat2", "-o"])
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_runner"))
+        .arg("pipeline.toml")
+        .current_dir(t.root())
+        .stdin(Stdio::null())
+        .output_run();
+    run.expect_code(0);
+    let opens: Vec<String> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("data/a.csv"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        opens.len(),
+        1,
+        "opened more than once:\n{}",
+        opens.join("\n")
+    );
+    let hash = blake3::hash(text.as_bytes()).to_hex();
+    for step in ["stats", "plot"] {
+        let inputs = t.query(&format!("SELECT inputs FROM latest WHERE step = '{step}'"));
+        assert_eq!(inputs.len(), 1);
+        assert!(
+            inputs[0].contains(&format!("{hash}  data/a.csv")),
+            "{step}: {inputs:?}, not the file's hash {hash}"
+        );
+    }
+    let again = t.run(["pipeline.toml"]);
+    again.expect_code(0);
+    assert!(
+        again.stderr.contains("0 ok") && again.stderr.contains("2 up to date"),
+        "{}",
+        again.stderr
+    );
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(t.path("data/a.csv"))
+        .unwrap();
+    file.write_all(b"20000,1.5,2\n").unwrap();
+    drop(file);
+    let changed = t.run(["pipeline.toml"]);
+    changed.expect_code(0);
+    assert!(changed.stderr.contains("2 ok"), "{}", changed.stderr);
+    let stats: serde_json::Value = serde_json::from_str(&t.read("out/stats/a.json")).unwrap();
+    assert_eq!(stats["rows"], 20_001);
 }

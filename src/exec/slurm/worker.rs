@@ -130,7 +130,7 @@ pub(crate) fn run(array_dir: &Path, element: Option<usize>) -> Result<i32, Error
             files: Files::new(&pipeline.root, &cache),
             record: true,
         },
-        tables: shared_tables(&pipeline, &plan, &wanted, &none_done),
+        tables: shared_tables(&pipeline, &plan, &wanted, &none_done, true),
     };
     let schedule = schedule(&pipeline, &plan, &wanted, &none_done, jobs, false);
 

@@ -3,6 +3,7 @@
 //! picture.
 
 use super::*;
+use crate::table::SharedTables;
 use std::process::Command;
 
 mod layouts;
@@ -48,7 +49,7 @@ pub(super) fn svg(
         spec,
         texts,
         root,
-        &SharedTables::new(root, []),
+        &TaskTables::new(&SharedTables::new(root, [], false)),
         inputs,
         &out,
         decimate,
@@ -279,7 +280,7 @@ fn errors_name_the_file_and_the_column() {
         &spec("line", None, &["v"]),
         &NO_TEXTS,
         Path::new("/"),
-        &SharedTables::new(Path::new("/"), []),
+        &TaskTables::new(&SharedTables::new(Path::new("/"), [], false)),
         &[input],
         &[PathBuf::from("x.html")],
         true,
@@ -425,7 +426,9 @@ fn a_raised_flag_stops_the_figure() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tables: Vec<Arc<Table>> = table_reads(&s, &inputs)
         .iter()
-        .map(|read| SharedTables::new(root, []).read(read, &Cancel::never()))
+        .map(|read| {
+            TaskTables::new(&SharedTables::new(root, [], false)).read(read, &Cancel::never())
+        })
         .collect::<Result<_, _>>()
         .unwrap();
     let stop = Cancel::never();

@@ -7,6 +7,7 @@
 use std::process::Command;
 
 use super::*;
+use crate::table::SharedTables;
 
 /// Straight RGB of every pixel, composited over white.
 fn rgb_of_pixmap(p: &resvg::tiny_skia::Pixmap) -> Vec<[u8; 3]> {
@@ -101,7 +102,9 @@ fn figure_of(spec: &PlotSpec, texts: &Texts<'_>, inputs: &[PathBuf]) -> figure::
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tables: Vec<Arc<Table>> = table_reads(spec, inputs)
         .iter()
-        .map(|read| SharedTables::new(root, []).read(read, &Cancel::never()))
+        .map(|read| {
+            TaskTables::new(&SharedTables::new(root, [], false)).read(read, &Cancel::never())
+        })
         .collect::<Result<_, _>>()
         .unwrap();
     let kind = match spec.template {
