@@ -378,3 +378,159 @@ out = "plots/{{ key }}.svg"
     let stats: serde_json::Value = serde_json::from_str(&t.read("out/stats/a.json")).unwrap();
     assert_eq!(stats["rows"], 20_001);
 }
+
+/// The read offsets of every descriptor process `pid` has open on `path`.
+fn offsets_of(pid: u32, path: &std::path::Path) -> Vec<u64> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    fds.flatten()
+        .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+        .filter_map(|fd| {
+            let info =
+                std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_str()?))
+                    .ok()?;
+            info.lines()
+                .find_map(|l| l.strip_prefix("pos:"))
+                .and_then(|pos| pos.trim().parse().ok())
+        })
+        .collect()
+}
+
+fn send(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Whether every thread of `pid` is stopped (by SIGSTOP).
+fn all_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            state.starts_with('T') || state.starts_with('t')
+        })
+    })
+}
+
+/// Runs `args` in `t` and stops the run (SIGSTOP, every thread stopped)
+/// while one descriptor on `path` has read at least `from` bytes but not
+/// the whole file (`len` bytes); `None` when the run got past that
+/// point before it could be stopped (it is then waited for).
+fn stop_while_reading(
+    t: &Test,
+    args: &[&str],
+    path: &std::path::Path,
+    from: u64,
+    len: u64,
+) -> Option<std::process::Child> {
+    let mut child = t
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let reading = || {
+        offsets_of(pid, path)
+            .iter()
+            .any(|&pos| pos >= from && pos < len)
+    };
+    let start = Instant::now();
+    loop {
+        if reading() {
+            send("-STOP", pid);
+            wait_for("the run to stop", || all_stopped(pid));
+            if reading() {
+                return Some(child);
+            }
+            send("-CONT", pid);
+            child.wait_with_output().unwrap();
+            return None;
+        }
+        if child.try_wait().unwrap().is_some() || start.elapsed() > Duration::from_secs(120) {
+            child.wait_with_output().unwrap();
+            return None;
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+/// A column that is numbers for its first rows and then text is read in
+/// two passes: the whole file (hashed as it is read, for the record), then
+/// its first rows again, for their text (not hashed). A file written in
+/// between (here: while the first pass reads the end of the file, in a
+/// part it has read already) gives the result the new first rows, and the
+/// record the hash of the old file. Once the file is put back as it was
+/// (an editor's undo, `git checkout`, a tool that rewrites a file and
+/// restores it), the task is called up to date with a result that no run
+/// over that file gives: `distinct` counts a value the file does not hold.
+#[test]
+fn a_file_written_between_the_two_passes_of_a_late_text_column_is_never_up_to_date_stale() {
+    let mut text = String::from("t,v\n0,1.5\n1,1.5\n2,1.5\n3,1.5\n4,1.5\n5,T\n");
+    let at = text.find("2,1.5").unwrap() + 2;
+    for i in 6..10_000_000 {
+        std::fmt::Write::write_fmt(&mut text, format_args!("{i},\n")).unwrap();
+    }
+    let pipeline = r#"
+[pipeline]
+out = "out"
+[inputs.data]
+glob = ["data/*.csv"]
+[[steps]]
+name = "stats"
+each = "data"
+use = "csv.stats"
+out = "stats/{{ key }}.json"
+"#;
+    // What a run over the file gives.
+    let fresh = Test::new();
+    fresh.write("data/a.csv", &text).pipeline(pipeline);
+    fresh.run(["pipeline.toml", "--no-state"]).expect_code(0);
+    let expected = fresh.read("out/stats/a.json");
+    assert!(expected.contains("\"distinct\": 2"), "{expected}");
+    drop(fresh);
+    let write_at = |path: &std::path::Path, bytes: &[u8]| {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        file.write_all_at(bytes, at as u64).unwrap();
+    };
+    for _ in 0..5 {
+        let t = Test::new();
+        t.write("data/a.csv", &text).pipeline(pipeline);
+        let path = t.path("data/a.csv");
+        // Stopped while the first pass reads: it has read row 2 already.
+        let Some(child) =
+            stop_while_reading(&t, &["pipeline.toml"], &path, 8 << 20, text.len() as u64)
+        else {
+            continue;
+        };
+        write_at(&path, b"zzz");
+        send("-CONT", child.id());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The file as it was when the run began.
+        write_at(&path, b"1.5");
+        assert_eq!(t.read("data/a.csv"), text);
+        let again = t.run(["pipeline.toml"]);
+        again.expect_code(0);
+        let result = t.read("out/stats/a.json");
+        assert!(
+            !again.stderr.contains("1 up to date") || result == expected,
+            "called up to date, but made from other bytes than the file's:\n{result}\n{}",
+            again.stderr
+        );
+        return;
+    }
+    panic!("the run could not be stopped while it read the file");
+}
