@@ -534,3 +534,179 @@ out = "stats/{{ key }}.json"
     }
     panic!("the run could not be stopped while it read the file");
 }
+
+/// A folder on a file system whose timestamps are whole seconds (ext4
+/// with 128-byte inodes, as ext3, FAT, HFS+ and some NFS servers give):
+/// `RUNNER_TEST_COARSE_DIR` when set, else a loop-mounted image (root
+/// only), unmounted when dropped.
+struct CoarseDir {
+    dir: std::path::PathBuf,
+    mounted: Option<tempfile::TempDir>,
+}
+
+impl CoarseDir {
+    fn new() -> CoarseDir {
+        if let Some(dir) = std::env::var_os("RUNNER_TEST_COARSE_DIR") {
+            return CoarseDir {
+                dir: tempfile::tempdir_in(dir).unwrap().keep(),
+                mounted: None,
+            };
+        }
+        let holder = tempfile::tempdir().unwrap();
+        let image = holder.path().join("fs.img");
+        let mount = holder.path().join("mnt");
+        std::fs::create_dir(&mount).unwrap();
+        std::fs::File::create(&image)
+            .unwrap()
+            .set_len(256 << 20)
+            .unwrap();
+        let ok = |cmd: &mut Command| {
+            cmd.stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        assert!(
+            ok(Command::new("mkfs.ext4")
+                .args(["-q", "-F", "-I", "128"])
+                .arg(&image))
+                && ok(Command::new("mount")
+                    .args(["-o", "loop"])
+                    .arg(&image)
+                    .arg(&mount)),
+            "this test needs a file system with whole-second timestamps: run it as root \
+             (it mounts an ext4 image with 128-byte inodes), or set RUNNER_TEST_COARSE_DIR \
+             to a folder on one"
+        );
+        CoarseDir {
+            dir: mount,
+            mounted: Some(holder),
+        }
+    }
+}
+
+impl Drop for CoarseDir {
+    fn drop(&mut self) {
+        if self.mounted.is_some() {
+            let _ = Command::new("umount").arg(&self.dir).status();
+        }
+    }
+}
+
+/// The cache of file hashes keeps an entry only when the file had not
+/// changed for 2 s when it was hashed (a write within the timestamps'
+/// granularity leaves size, mtime and ctime as they were). Before 850a64f
+/// a plot's input was hashed, and its entry judged, right when it was
+/// stat'ed; now it is hashed as the plot reads it, with the metadata from
+/// when it was opened, but judged when the task has run, seconds later (a
+/// plot that reads a big second file, or takes long to draw). A file
+/// rewritten (same size) in the second it was read in then keeps its
+/// metadata; its entry, with the hash of the old bytes, is stored, and
+/// the next run takes the file as unchanged: the plot is up to date,
+/// drawn from bytes the file no longer holds.
+#[test]
+fn a_file_rewritten_in_the_second_a_plot_read_it_is_never_up_to_date_stale() {
+    let coarse = CoarseDir::new();
+    let pipeline = r#"
+[pipeline]
+out = "out"
+[inputs.data]
+glob = ["data/*.csv"]
+[[plots]]
+name = "plot"
+all = "data"
+x = "t"
+y = ["v"]
+out = "plots/all.svg"
+"#;
+    let big: String = std::iter::once("t,v\n".to_owned())
+        .chain((0..3_000_000).map(|i| format!("{i},{}\n", i % 100)))
+        .collect();
+    let (old, new) = ("t,v\n1,10\n2,20\n", "t,v\n1,10\n2,99\n");
+    let mtime = |path: &std::path::Path| {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).unwrap();
+        (
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+            m.len(),
+        )
+    };
+    for _ in 0..5 {
+        let root = tempfile::tempdir_in(&coarse.dir).unwrap();
+        let t = |rel: &str| root.path().join(rel);
+        std::fs::create_dir_all(t("data")).unwrap();
+        std::fs::write(t("pipeline.toml"), pipeline).unwrap();
+        std::fs::write(t("data/b_big.csv"), &big).unwrap();
+        // Early in a second, so that the run opens it in the same one.
+        std::thread::sleep(Duration::from_millis(1100));
+        wait_for("the start of a second", || {
+            let ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_millis();
+            (100..300).contains(&ms)
+        });
+        std::fs::write(t("data/a_small.csv"), old).unwrap();
+        let before = mtime(&t("data/a_small.csv"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_runner"))
+            .arg("pipeline.toml")
+            .current_dir(root.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let big_path = t("data/b_big.csv");
+        // The plot has read the small file, and reads the big one.
+        wait_for("the plot to read the big file", || {
+            has_open(pid, &big_path) || child.try_wait().unwrap().is_some()
+        });
+        send("-STOP", pid);
+        wait_for("the run to stop", || {
+            all_stopped(pid) || child.try_wait().unwrap().is_some()
+        });
+        std::fs::write(t("data/a_small.csv"), new).unwrap();
+        let same_second = mtime(&t("data/a_small.csv")) == before;
+        // A plot that takes a few seconds more.
+        std::thread::sleep(Duration::from_millis(2500));
+        send("-CONT", pid);
+        let out = child.wait_with_output().unwrap();
+        if !same_second {
+            continue;
+        }
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let plot = std::fs::read(t("out/plots/all.svg")).unwrap();
+        // The same plot drawn from scratch from the files as they are now.
+        let fresh = Test::new();
+        fresh
+            .write("data/a_small.csv", new)
+            .write("data/b_big.csv", &big)
+            .pipeline(pipeline);
+        fresh.run(["pipeline.toml", "--no-state"]).expect_code(0);
+        let expected = std::fs::read(fresh.path("out/plots/all.svg")).unwrap();
+        assert_ne!(plot, expected, "the plot was drawn from the old bytes");
+        let again = Command::new(env!("CARGO_BIN_EXE_runner"))
+            .arg("pipeline.toml")
+            .current_dir(root.path())
+            .stdin(Stdio::null())
+            .output_run();
+        again.expect_code(0);
+        let now = std::fs::read(t("out/plots/all.svg")).unwrap();
+        assert!(
+            !again.stderr.contains("1 up to date") || now == expected,
+            "called up to date, but drawn from bytes a_small.csv no longer holds:\n{}",
+            again.stderr
+        );
+        return;
+    }
+    panic!("the small file could not be rewritten in the second the run read it");
+}
