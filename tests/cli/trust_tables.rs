@@ -684,7 +684,6 @@ out = "plots/all.svg"
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let plot = std::fs::read(t("out/plots/all.svg")).unwrap();
         // The same plot drawn from scratch from the files as they are now.
         let fresh = Test::new();
         fresh
@@ -693,7 +692,6 @@ out = "plots/all.svg"
             .pipeline(pipeline);
         fresh.run(["pipeline.toml", "--no-state"]).expect_code(0);
         let expected = std::fs::read(fresh.path("out/plots/all.svg")).unwrap();
-        assert_ne!(plot, expected, "the plot was drawn from the old bytes");
         let again = Command::new(env!("CARGO_BIN_EXE_runner"))
             .arg("pipeline.toml")
             .current_dir(root.path())
