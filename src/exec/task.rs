@@ -615,7 +615,9 @@ impl LocalTasks<'_> {
     }
 
     /// Per input of `task`, the hashes its table reads took of it as they
-    /// read it (`read_from`), each also remembered as the file's hash.
+    /// read it (`read_from`), each also remembered as the file's hash; a
+    /// read whose hash is not of the bytes its table came from (the file was
+    /// written between its two passes) counts as `CHANGED_DURING_RUN`.
     fn read_hashes(
         &self,
         task: &Task,
@@ -630,13 +632,17 @@ impl LocalTasks<'_> {
             .iter()
             .map(|input| {
                 let abs = root.join(input);
+                let files = &self.fingerprints.files;
                 read_from
                     .iter()
                     .filter(|(path, _)| *path == abs)
                     .filter_map(|(_, from)| from.as_ref())
                     .map(|from| {
-                        let files = &self.fingerprints.files;
-                        new_hashes.extend(files.remember_read(input, &from.meta, from.hash));
+                        if !files.trusts(from) {
+                            // Written while it was read: run again next time.
+                            return fingerprint::CHANGED_DURING_RUN;
+                        }
+                        new_hashes.extend(files.remember_read(input, from));
                         from.hash
                     })
                     .collect()

@@ -19,6 +19,7 @@ use crate::plan::{Task, display_path, escaped};
 use crate::state::action_hash::action_hash;
 pub(crate) use crate::state::command_deps::StepDeps;
 use crate::state::db::{CachedHash, Last, TaskStatus};
+use crate::table::ReadFrom;
 
 /// A file hash cache entry older than this (relative to its mtime) is
 /// trusted; a file modified within it is hashed again next time (a write in
@@ -102,27 +103,56 @@ impl<'a> Files<'a> {
         if let Some(c) = self.lock_hashed().get(key).filter(|c| stamp.matches(c)) {
             return Ok((c.hash, None)); // its NewHash went out with the first
         }
+        // Judged as of now, before the first byte is read (a slow read
+        // must not make a file written right after this look settled).
+        let seen_at = SystemTime::now();
         let hash = *content_hash(File::open(abs)?, stamp.size)?.as_bytes();
-        Ok((hash, self.remember(key, &stamp, hash)))
+        Ok((hash, self.remember(key, &stamp, hash, seen_at)))
     }
 
-    /// Remembers that `rel` hashed to `hash` when it had metadata `meta`
-    /// (taken before it was read): as `hash` does, for this run, and a new
-    /// entry for the state when it has settled.
-    pub(crate) fn remember_read(
-        &self,
-        rel: &Path,
-        meta: &std::fs::Metadata,
-        hash: [u8; 32],
-    ) -> Option<NewHash> {
+    /// Whether the hash a table reader took of a file as it read it is of
+    /// the bytes its table came from: always, but when a second pass read
+    /// the first rows again, only if the file was not written since it was
+    /// opened (its metadata the same then and after, and settled when it
+    /// was opened, so that a write within the timestamps' granularity
+    /// would have shown).
+    pub(crate) fn trusts(&self, from: &ReadFrom) -> bool {
+        match &from.after_second_pass {
+            None => true,
+            Some(after) => {
+                let stamp = Stamp::of(&from.meta);
+                stamp.same_as(&Stamp::of(after)) && !self.racy(&stamp, from.opened_at)
+            }
+        }
+    }
+
+    /// Remembers the hash a table reader took of `rel` as it read it
+    /// (`trusts` it): as `hash` does, for this run, and a new entry for the
+    /// state when the file had settled when it was opened.
+    pub(crate) fn remember_read(&self, rel: &Path, from: &ReadFrom) -> Option<NewHash> {
         let key = rel.as_os_str().as_encoded_bytes();
-        self.remember(key, &Stamp::of(meta), hash)
+        self.remember(key, &Stamp::of(&from.meta), from.hash, from.opened_at)
     }
 
-    fn remember(&self, key: &[u8], stamp: &Stamp, hash: [u8; 32]) -> Option<NewHash> {
-        let now_ns = SystemTime::now()
+    /// Whether a file of `stamp`, looked at `at`, may have been written
+    /// since within the timestamps' granularity (its mtime or ctime less
+    /// than the racy window before `at`).
+    fn racy(&self, stamp: &Stamp, at: SystemTime) -> bool {
+        let at_ns = at
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i64);
+        at_ns - stamp.mtime_ns.max(stamp.ctime_ns) <= self.racy_window_ns
+    }
+
+    /// Remembers `hash` for the file of `stamp`, whose stamp was taken at
+    /// `seen_at`, before its bytes were read.
+    fn remember(
+        &self,
+        key: &[u8],
+        stamp: &Stamp,
+        hash: [u8; 32],
+        seen_at: SystemTime,
+    ) -> Option<NewHash> {
         let cached = CachedHash {
             size: stamp.size,
             mtime_ns: stamp.mtime_ns,
@@ -139,8 +169,7 @@ impl<'a> Files<'a> {
         // for a while: a change within the timestamps' granularity would go
         // unseen. The ctime counts too: `touch -d` after a write puts the
         // mtime back, never the ctime.
-        let racy = now_ns - stamp.mtime_ns.max(stamp.ctime_ns) <= self.racy_window_ns;
-        (!racy).then(|| (key.to_vec(), cached))
+        (!self.racy(stamp, seen_at)).then(|| (key.to_vec(), cached))
     }
 
     fn lock_hashed(&self) -> std::sync::MutexGuard<'_, FxHashMap<Vec<u8>, CachedHash>> {
@@ -188,6 +217,11 @@ impl Stamp {
             ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
             inode: meta.ino(),
         }
+    }
+
+    fn same_as(&self, other: &Stamp) -> bool {
+        (self.size, self.mtime_ns, self.ctime_ns, self.inode)
+            == (other.size, other.mtime_ns, other.ctime_ns, other.inode)
     }
 
     fn matches(&self, c: &CachedHash) -> bool {
@@ -666,6 +700,43 @@ mod tests {
         let next_run = Files::new(dir.path(), &cache);
         let (again, _) = next_run.hash(Path::new("new.csv")).unwrap();
         assert_eq!(again, *blake3::hash(b"ef\n").as_bytes());
+    }
+
+    /// A hash a table reader took as it read a file is judged as of when
+    /// it opened the file, not when its task ended (seconds later, after a
+    /// big second input or a long draw): a file written in the timestamp
+    /// tick it was opened in must not be remembered as settled. After a
+    /// second pass over its first rows, the hash is trusted only if the
+    /// file is as it was when opened, and had settled then.
+    #[test]
+    fn a_hash_taken_as_read_is_judged_as_of_the_open() {
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        std::fs::write(&path, "t\n1\n").unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        let written = meta.modified().unwrap().max(meta.created().unwrap_or(UNIX_EPOCH));
+        let read = |opened_after: u64, after: Option<std::fs::Metadata>| ReadFrom {
+            hash: *blake3::hash(b"t\n1\n").as_bytes(),
+            meta: meta.clone(),
+            opened_at: written + Duration::from_secs(opened_after),
+            after_second_pass: after,
+        };
+        let cache = FxHashMap::default();
+        let files = Files::new(dir.path(), &cache);
+        let rel = Path::new("a.csv");
+        assert!(files.remember_read(rel, &read(1, None)).is_none(), "racy");
+        assert!(files.remember_read(rel, &read(3, None)).is_some(), "settled");
+        // One pass: the hash is of the bytes read, whatever happened since.
+        assert!(files.trusts(&read(0, None)));
+        // Two passes: the same file, settled when opened.
+        assert!(files.trusts(&read(3, Some(meta.clone()))));
+        assert!(!files.trusts(&read(1, Some(meta.clone()))), "racy");
+        // (Another size: a rewrite in the same clock tick would leave
+        // size and times as they were; that is what `racy` is for.)
+        std::fs::write(&path, "t\n22\n").unwrap();
+        let rewritten = std::fs::metadata(&path).unwrap();
+        assert!(!files.trusts(&read(3, Some(rewritten))), "written in between");
     }
 
     #[test]

@@ -427,7 +427,7 @@ impl Table {
 /// the text of the rows before is read in a second pass over the start of
 /// the file, which stops at the last row it needs.
 pub(crate) fn read(read: &TableRead, cancel: &Cancel) -> Result<Table, TableError> {
-    read_into(read, cancel, None)
+    Ok(read_into(read, cancel, None)?.0)
 }
 
 /// `read`, the file hashed as it is read: also what the table was read
@@ -437,19 +437,28 @@ pub(crate) fn read_hashing(
     cancel: &Cancel,
 ) -> Result<(Table, Option<ReadFrom>), TableError> {
     let mut hasher = ContentHasher::default();
-    let table = read_into(read, cancel, Some(&mut hasher))?;
-    Ok((table, hasher.finish()))
+    let (table, second_pass) = read_into(read, cancel, Some(&mut hasher))?;
+    let mut from = hasher.finish();
+    if second_pass {
+        from = from.and_then(|mut from| {
+            // Gone since: not as it was either.
+            from.after_second_pass = Some(std::fs::metadata(&read.path).ok()?);
+            Some(from)
+        });
+    }
+    Ok((table, from))
 }
 
 /// `read`, the file's bytes hashed into `hasher` (when given) by the first
-/// pass, the one that reads the whole file.
+/// pass, the one that reads the whole file; and whether a second pass read
+/// the first rows again.
 fn read_into(
     read: &TableRead,
     cancel: &Cancel,
     hasher: Option<&mut ContentHasher>,
-) -> Result<Table, TableError> {
+) -> Result<(Table, bool), TableError> {
     if Format::for_path(&read.path, read.options.format) == Format::Parquet {
-        return parquet::read(read, cancel);
+        return Ok((parquet::read(read, cancel)?, false));
     }
     let path = &read.path;
     let options = &read.options;
@@ -462,7 +471,7 @@ fn read_into(
         scan(path, options, &mut pass, cancel)?;
         texts = pass.columns;
     }
-    Ok(builder.finish(path, texts))
+    Ok((builder.finish(path, texts), !rereads.is_empty()))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use std::fs::{File, Metadata};
 use std::io::{self, Read};
+use std::time::SystemTime;
 
 /// A file read to its end: its content hash, and its metadata from before
 /// the first byte was read (a write during the read changes the metadata
@@ -15,6 +16,14 @@ pub(crate) struct ReadFrom {
     pub(crate) hash: [u8; 32],
     /// The file's metadata when it was opened.
     pub(crate) meta: Metadata,
+    /// When it was opened (right after `meta` was taken): a write after
+    /// this, within the timestamps' granularity, leaves `meta` as it is.
+    pub(crate) opened_at: SystemTime,
+    /// Its metadata after a second pass read its first rows again (a
+    /// column that turned text late), which the hash does not cover: the
+    /// table is of the hashed bytes only if the file was not written since
+    /// it was opened.
+    pub(crate) after_second_pass: Option<Metadata>,
 }
 
 /// The hash of a file being read, while it is read.
@@ -22,8 +31,8 @@ pub(crate) struct ReadFrom {
 pub(crate) struct ContentHasher {
     hasher: blake3::Hasher,
     /// The file's metadata when it was opened (`None`: not opened, or not a
-    /// regular file).
-    meta: Option<Metadata>,
+    /// regular file), and when.
+    meta: Option<(Metadata, SystemTime)>,
     /// Whether a read found the end of the file.
     ended: bool,
 }
@@ -32,10 +41,12 @@ impl ContentHasher {
     /// What the file was, when it was read to its end; `None` when it was
     /// not (the reader stopped early, or failed).
     pub(crate) fn finish(self) -> Option<ReadFrom> {
-        let meta = self.meta.filter(|_| self.ended)?;
+        let (meta, opened_at) = self.meta.filter(|_| self.ended)?;
         Some(ReadFrom {
             hash: *self.hasher.finalize().as_bytes(),
             meta,
+            opened_at,
+            after_second_pass: None,
         })
     }
 }
@@ -52,7 +63,11 @@ impl<'a> Hashed<'a> {
     pub(super) fn new(file: File, mut hasher: Option<&'a mut ContentHasher>) -> Hashed<'a> {
         if let Some(hasher) = hasher.as_deref_mut() {
             *hasher = ContentHasher {
-                meta: file.metadata().ok().filter(Metadata::is_file),
+                meta: file
+                    .metadata()
+                    .ok()
+                    .filter(Metadata::is_file)
+                    .map(|meta| (meta, SystemTime::now())),
                 ..ContentHasher::default()
             };
         }
