@@ -274,8 +274,13 @@ pub(crate) fn figure(req: &Request<'_>, selection: &Selection<'_>) -> Result<Fig
             let runs = project(x_pixels, s.y, &y_scale);
             one_marker_per_pixel(runs, &p.area)
         } else if let Some(buckets) = xs.sorted_buckets(index) {
-            project_y(x_pixels, s.y, &y_scale, &mut y_pixels);
-            decimate::sorted_line(x_pixels, buckets, &y_pixels)
+            if y_scale.is_log() {
+                // A logarithm is not known never to go back: M4 on pixel rows.
+                project_y(x_pixels, s.y, &y_scale, &mut y_pixels);
+                decimate::sorted_line(x_pixels, buckets, &y_pixels, |y| !y.is_nan(), |y| y)
+            } else {
+                decimate::sorted_line(x_pixels, buckets, s.y, f64::is_finite, |y| y_scale.map(y))
+            }
         } else {
             decimate::line(project(x_pixels, s.y, &y_scale))
         };
