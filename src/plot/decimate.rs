@@ -330,9 +330,10 @@ impl Column {
         let lower = |a: f64, b: f64| if b < a { b } else { a };
         let row = |at: usize| (at, y_pixel(y[at]));
         if shares_row(self.high, higher) || shares_row(self.low, lower) {
-            let mut kept = Column::new(self.first.0, y_pixel(y[self.first.0]));
-            for at in self.first.0 + 1..=self.last.0 {
-                kept.take(at, y_pixel(y[at]));
+            let (first, last) = (self.first.0, self.last.0);
+            let mut kept = Column::new(first, y_pixel(y[first]));
+            for (at, &v) in (first + 1..).zip(&y[first + 1..=last]) {
+                kept.take(at, y_pixel(v));
             }
             return kept;
         }
