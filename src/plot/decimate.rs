@@ -190,52 +190,182 @@ pub(crate) fn line(runs: Vec<Vec<Point>>) -> Vec<Vec<Point>> {
     out.finish()
 }
 
-/// `line` of the points `(x[i], y[i])`, split where y is NaN, for pixel
-/// columns `x` that never go left, `buckets` from `sorted_buckets`: the same
-/// runs, without building the points first.
-pub(crate) fn sorted_line(x: &[f64], buckets: &[f64], y: &[f64]) -> Vec<Vec<Point>> {
+/// `line` of the points `(x[i], y_pixel(y[i]))`, split where a point is
+/// missing (x NaN, or y not `drawable`), for pixel columns `x` that never go
+/// left, `buckets` from `sorted_buckets`: the same runs, in one pass,
+/// without building the points first. `y_pixel` must never go back: as y
+/// grows its pixel row only grows, or only shrinks (a linear scale). M4 then
+/// compares values, not pixel rows, and maps only the points it keeps
+/// (`Column::to_pixels`): a division per point was as much CPU as the rest.
+/// Kept out of line: inlined into the plot's (large) function, its loop's
+/// state lived on the stack.
+#[inline(never)]
+pub(crate) fn sorted_line(
+    x: &[f64],
+    buckets: &[f64],
+    y: &[f64],
+    drawable: impl Fn(f64) -> bool,
+    y_pixel: impl Fn(f64) -> f64,
+) -> Vec<Vec<Point>> {
+    let len = x.len().min(buckets.len()).min(y.len());
+    let (buckets, y) = (&buckets[..len], &y[..len]);
     let mut out = Reduced::default();
-    let mut start = 0;
-    while start < y.len() {
-        if y[start].is_nan() {
-            start += 1;
+    let mut at = 0;
+    while at < len {
+        if buckets[at].is_nan() || !drawable(y[at]) {
+            at += 1;
             continue;
         }
-        let len = y[start..].iter().position(|v| v.is_nan());
-        let end = len.map_or(y.len(), |len| start + len);
-        sorted_run(
-            &x[start..end],
-            &buckets[start..end],
-            &y[start..end],
-            &mut out,
-        );
-        start = end;
+        // A run starts at `at`: M4 bucket by bucket, as `m4`.
+        let mut reduced = Vec::new();
+        loop {
+            let column = buckets[at];
+            let by_value;
+            (by_value, at) = Column::by_value(buckets, y, &drawable, at);
+            let kept = by_value.to_pixels(y, &y_pixel);
+            let run_ends = at == len || buckets[at].is_nan() || !drawable(y[at]);
+            if run_ends && reduced.is_empty() {
+                // The run fits in one bucket.
+                out.stroke(Interval {
+                    bucket: column,
+                    x0: x[kept.first.0],
+                    x1: x[kept.last.0],
+                    lo: kept.low.1,
+                    hi: kept.high.1,
+                });
+                break;
+            }
+            kept.push_to(x, &mut reduced);
+            if run_ends {
+                out.run(reduced);
+                break;
+            }
+        }
     }
     out.finish()
 }
 
-/// One unbroken run of `sorted_line` (not empty): a stroke when it fits in
-/// one bucket, M4 otherwise, as in `line`.
-fn sorted_run(x: &[f64], buckets: &[f64], y: &[f64], out: &mut Reduced) {
-    let last = y.len() - 1;
-    if buckets[0] == buckets[last] {
-        out.stroke(Interval {
-            bucket: buckets[0],
-            x0: x[0],
-            x1: x[last],
-            lo: y.iter().copied().fold(f64::INFINITY, f64::min),
-            hi: y.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        });
-        return;
+/// The points M4 keeps of one bucket of `sorted_line`, so far: the first,
+/// lowest, highest and last (index and value or pixel row; the first of
+/// equals).
+struct Column {
+    first: (usize, f64),
+    low: (usize, f64),
+    high: (usize, f64),
+    last: (usize, f64),
+}
+
+impl Column {
+    /// A bucket's first point.
+    fn new(at: usize, y: f64) -> Column {
+        Column {
+            first: (at, y),
+            low: (at, y),
+            high: (at, y),
+            last: (at, y),
+        }
     }
-    let mut reduced = Vec::new();
-    m4_indices(
-        y.len(),
-        |i| buckets[i],
-        |i| y[i],
-        |i| reduced.push([x[i], y[i]]),
-    );
-    out.run(reduced);
+
+    /// The column by values of the bucket that starts at `start`, and where
+    /// the bucket ends (where the bucket changes or a point is missing).
+    fn by_value(
+        buckets: &[f64],
+        y: &[f64],
+        drawable: impl Fn(f64) -> bool,
+        start: usize,
+    ) -> (Column, usize) {
+        let column = buckets[start];
+        let (mut low, mut high) = ((start, y[start]), (start, y[start]));
+        let mut end = start + 1;
+        for (&bucket, &v) in buckets[end..].iter().zip(&y[end..]) {
+            if bucket != column || !drawable(v) {
+                break;
+            }
+            if v < low.1 {
+                low = (end, v);
+            }
+            if v > high.1 {
+                high = (end, v);
+            }
+            end += 1;
+        }
+        let kept = Column {
+            first: (start, y[start]),
+            low,
+            high,
+            last: (end - 1, y[end - 1]),
+        };
+        (kept, end)
+    }
+
+    /// Takes in the bucket's next point.
+    fn take(&mut self, at: usize, y: f64) {
+        if y < self.low.1 {
+            self.low = (at, y);
+        }
+        if y > self.high.1 {
+            self.high = (at, y);
+        }
+        self.last = (at, y);
+    }
+
+    /// The column by pixel rows of this one by values (of `y`). As
+    /// `y_pixel` never goes back, the lowest and highest rows are those of
+    /// the highest and lowest values; the first point with such a row is
+    /// the value's unless an earlier point maps to the same row (only the
+    /// nearest earlier value can), and then the bucket is taken again by
+    /// rows.
+    fn to_pixels(&self, y: &[f64], y_pixel: impl Fn(f64) -> f64) -> Column {
+        // Earlier points are all below the highest value (above the
+        // lowest): the nearest is the highest (lowest) of them.
+        let shares_row = |(at, extreme): (usize, f64), nearest: fn(f64, f64) -> f64| {
+            let before = &y[self.first.0..at];
+            before
+                .iter()
+                .copied()
+                .reduce(nearest)
+                .is_some_and(|near| y_pixel(near) == y_pixel(extreme))
+        };
+        let higher = |a: f64, b: f64| if b > a { b } else { a };
+        let lower = |a: f64, b: f64| if b < a { b } else { a };
+        let row = |at: usize| (at, y_pixel(y[at]));
+        if shares_row(self.high, higher) || shares_row(self.low, lower) {
+            let (first, last) = (self.first.0, self.last.0);
+            let mut kept = Column::new(first, y_pixel(y[first]));
+            for (at, &v) in (first + 1..).zip(&y[first + 1..=last]) {
+                kept.take(at, y_pixel(v));
+            }
+            return kept;
+        }
+        let (high, low) = (row(self.high.0), row(self.low.0));
+        let (low, high) = if high.1 < low.1 {
+            (high, low)
+        } else if high.1 > low.1 {
+            (low, high)
+        } else {
+            // One row for the whole bucket: the first point has it.
+            (row(self.first.0), row(self.first.0))
+        };
+        Column {
+            first: row(self.first.0),
+            low,
+            high,
+            last: row(self.last.0),
+        }
+    }
+
+    /// Appends the kept points, in their order, each once.
+    fn push_to(&self, x: &[f64], out: &mut Vec<Point>) {
+        let mut kept = [self.first, self.low, self.high, self.last];
+        kept.sort_unstable_by_key(|&(at, _)| at);
+        let mut last = usize::MAX;
+        for (at, y) in kept {
+            if at != last {
+                out.push([x[at], y]);
+                last = at;
+            }
+        }
+    }
 }
 
 /// Reduces a line that goes back and forth in x: drops each point that lands
@@ -390,9 +520,40 @@ mod tests {
                 }
             }
             let buckets = sorted_buckets(&x).unwrap();
-            assert_eq!(sorted_line(&x, &buckets, &y), line(runs), "seed {seed}");
+            let sorted = sorted_line(&x, &buckets, &y, |y| !y.is_nan(), |y| y);
+            assert_eq!(sorted, line(runs), "seed {seed}");
         }
         assert_eq!(sorted_buckets(&[1.0, f64::NAN, 0.5]), None);
+    }
+
+    /// M4 on values keeps what M4 on pixel rows keeps, also when many
+    /// values share a row (where the first of a row is not the first of a
+    /// value) and when rows run up or down.
+    #[test]
+    fn sorted_line_on_values_is_line_on_rows() {
+        let maps: [fn(f64) -> f64; 5] = [
+            |v| 300.0 - v * 0.5,
+            |v| v * 3.0,
+            |v| (v / 16.0).floor(),
+            |v| -(v / 16.0).floor(),
+            |_| 7.0,
+        ];
+        for seed in 1..100 {
+            let (x, y) = random_line(seed, 1 + (seed as usize * 53) % 700);
+            let buckets = sorted_buckets(&x).unwrap();
+            for (m, map) in maps.iter().enumerate() {
+                let mut runs = vec![Vec::new()];
+                for (&x, &y) in x.iter().zip(&y) {
+                    if y.is_nan() {
+                        runs.push(Vec::new());
+                    } else {
+                        runs.last_mut().unwrap().push([x, map(y)]);
+                    }
+                }
+                let sorted = sorted_line(&x, &buckets, &y, |y| !y.is_nan(), map);
+                assert_eq!(sorted, line(runs), "seed {seed}, map {m}");
+            }
+        }
     }
 
     #[test]
