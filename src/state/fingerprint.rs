@@ -715,7 +715,11 @@ mod tests {
         let path = dir.path().join("a.csv");
         std::fs::write(&path, "t\n1\n").unwrap();
         let meta = std::fs::metadata(&path).unwrap();
-        let written = meta.modified().unwrap().max(meta.created().unwrap_or(UNIX_EPOCH));
+        let changed = {
+            use std::os::unix::fs::MetadataExt;
+            UNIX_EPOCH + Duration::new(meta.ctime() as u64, meta.ctime_nsec() as u32)
+        };
+        let written = meta.modified().unwrap().max(changed);
         let read = |opened_after: u64, after: Option<std::fs::Metadata>| ReadFrom {
             hash: *blake3::hash(b"t\n1\n").as_bytes(),
             meta: meta.clone(),
@@ -726,7 +730,10 @@ mod tests {
         let files = Files::new(dir.path(), &cache);
         let rel = Path::new("a.csv");
         assert!(files.remember_read(rel, &read(1, None)).is_none(), "racy");
-        assert!(files.remember_read(rel, &read(3, None)).is_some(), "settled");
+        assert!(
+            files.remember_read(rel, &read(3, None)).is_some(),
+            "settled"
+        );
         // One pass: the hash is of the bytes read, whatever happened since.
         assert!(files.trusts(&read(0, None)));
         // Two passes: the same file, settled when opened.
@@ -736,7 +743,10 @@ mod tests {
         // size and times as they were; that is what `racy` is for.)
         std::fs::write(&path, "t\n22\n").unwrap();
         let rewritten = std::fs::metadata(&path).unwrap();
-        assert!(!files.trusts(&read(3, Some(rewritten))), "written in between");
+        assert!(
+            !files.trusts(&read(3, Some(rewritten))),
+            "written in between"
+        );
     }
 
     #[test]
