@@ -128,10 +128,17 @@ impl<'a> Files<'a> {
 
     /// Remembers the hash a table reader took of `rel` as it read it
     /// (`trusts` it): as `hash` does, for this run, and a new entry for the
-    /// state when the file had settled when it was opened.
+    /// state when the file had settled when it was opened, unless the state
+    /// or this run knows it already (another task shared the parse).
     pub(crate) fn remember_read(&self, rel: &Path, from: &ReadFrom) -> Option<NewHash> {
         let key = rel.as_os_str().as_encoded_bytes();
-        self.remember(key, &Stamp::of(&from.meta), from.hash, from.opened_at)
+        let stamp = Stamp::of(&from.meta);
+        let known = |c: &CachedHash| stamp.matches(c) && c.hash == from.hash;
+        if self.cache.get(key).is_some_and(known) || self.lock_hashed().get(key).is_some_and(known)
+        {
+            return None;
+        }
+        self.remember(key, &stamp, from.hash, from.opened_at)
     }
 
     /// Whether a file of `stamp`, looked at `at`, may have been written
@@ -730,10 +737,13 @@ mod tests {
         let files = Files::new(dir.path(), &cache);
         let rel = Path::new("a.csv");
         assert!(files.remember_read(rel, &read(1, None)).is_none(), "racy");
+        let files = Files::new(dir.path(), &cache);
         assert!(
             files.remember_read(rel, &read(3, None)).is_some(),
             "settled"
         );
+        // The second reader of the same parse: known already.
+        assert!(files.remember_read(rel, &read(3, None)).is_none());
         // One pass: the hash is of the bytes read, whatever happened since.
         assert!(files.trusts(&read(0, None)));
         // Two passes: the same file, settled when opened.
