@@ -137,6 +137,23 @@ fn start(command: &WorkerCommand, cgroup: Option<Cgroup>) -> io::Result<Worker> 
     for (key, value) in &command.env {
         cmd.env(key, value);
     }
+    // The child joins its cgroup first, by writing to the cgroup's
+    // `cgroup.procs` descriptor, which may be 3 or 4 in this process: after
+    // the pipes are moved onto 3 and 4 below, that write would go into a
+    // pipe (a `0` before the worker's hello, and no cgroup).
+    let joiner = cgroup.as_ref().and_then(|c| c.joiner().ok());
+    let cgroup = match joiner {
+        Some(_) => cgroup,
+        None => {
+            if let Some(c) = cgroup {
+                c.remove();
+            }
+            None
+        }
+    };
+    if let Some(joiner) = &joiner {
+        joiner.apply(&mut cmd);
+    }
     let (from, to) = (request_read.as_raw_fd(), reply_write.as_raw_fd());
     let death_signal = command.death_signal;
     // SAFETY: getpid has no preconditions.
@@ -162,19 +179,6 @@ fn start(command: &WorkerCommand, cgroup: Option<Cgroup>) -> io::Result<Worker> 
             }
             Ok(())
         });
-    }
-    let joiner = cgroup.as_ref().and_then(|c| c.joiner().ok());
-    let cgroup = match joiner {
-        Some(_) => cgroup,
-        None => {
-            if let Some(c) = cgroup {
-                c.remove();
-            }
-            None
-        }
-    };
-    if let Some(joiner) = &joiner {
-        joiner.apply(&mut cmd);
     }
     let spawned = cmd.spawn();
     drop(joiner);
