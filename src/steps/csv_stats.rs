@@ -183,10 +183,10 @@ fn number_stats(
     })
 }
 
-/// Lanes of `Tally`: independent minima and maxima, so that each value
-/// waits for the one four places before it, not the one before it (the
-/// comparisons' latency bound the loop).
-const LANES: usize = 4;
+/// Lanes of `Tally`: independent counts, minima and maxima, so that each
+/// value waits for the one eight places before it, not the one before it,
+/// and the compiler does eight at a time in vector registers.
+const LANES: usize = 8;
 
 /// What one pass over a number column counts, with the least and greatest
 /// finite value per lane.
@@ -213,24 +213,42 @@ impl Default for Tally {
 impl Tally {
     /// Counts `values`, value `i` in lane `i % LANES` (chunks are a
     /// multiple of `LANES` long but the last).
+    ///
+    /// Written so that it vectorizes: comparisons and selects, no
+    /// `f64::min` (whose NaN rule is a branch or a blend per value; a value
+    /// that is not finite is replaced before the comparison, so none is
+    /// NaN there) and counts per lane (a vectorized loop of `f64::min`
+    /// and a running count took 2 ns a value, a tenth of `csv.stats`).
     fn add(&mut self, values: &[f64]) {
-        let mut finite = 0;
-        let mut nan = 0;
-        for group in values.chunks(LANES) {
-            for (lane, &v) in group.iter().enumerate() {
-                let is_finite = v.is_finite();
-                finite += usize::from(is_finite);
-                nan += usize::from(v.is_nan());
-                // Infinities and NaN change neither.
-                let (low, high) = if is_finite {
-                    (v, v)
-                } else {
-                    (f64::INFINITY, f64::NEG_INFINITY)
-                };
-                self.min[lane] = self.min[lane].min(low);
-                self.max[lane] = self.max[lane].max(high);
+        let mut finite = [0u64; LANES];
+        let mut nan = [0u64; LANES];
+        let (mut min, mut max) = (self.min, self.max);
+        let mut groups = values.chunks_exact(LANES);
+        for group in &mut groups {
+            for lane in 0..LANES {
+                let v = group[lane];
+                // False for infinities and NaN.
+                let is_finite = v.abs() < f64::INFINITY;
+                finite[lane] += u64::from(is_finite);
+                nan[lane] += u64::from(v.is_nan());
+                let low = if is_finite { v } else { f64::INFINITY };
+                let high = if is_finite { v } else { f64::NEG_INFINITY };
+                min[lane] = if low < min[lane] { low } else { min[lane] };
+                max[lane] = if high > max[lane] { high } else { max[lane] };
             }
         }
+        for (lane, &v) in groups.remainder().iter().enumerate() {
+            let is_finite = v.is_finite();
+            finite[lane] += u64::from(is_finite);
+            nan[lane] += u64::from(v.is_nan());
+            if is_finite {
+                min[lane] = if v < min[lane] { v } else { min[lane] };
+                max[lane] = if v > max[lane] { v } else { max[lane] };
+            }
+        }
+        (self.min, self.max) = (min, max);
+        let finite = finite.iter().sum::<u64>() as usize;
+        let nan = nan.iter().sum::<u64>() as usize;
         self.count += finite;
         self.missing += nan;
         self.non_finite += values.len() - finite - nan;
@@ -312,17 +330,18 @@ fn welford(values: &[f64]) -> (f64, f64) {
 }
 
 fn time_stats(column: &Column, times: &Times, cancel: &Cancel) -> Result<ColumnStats, StepError> {
-    let mut range: Option<(i64, i64)> = None;
-    let mut count = 0;
+    // Selects and counts, no branch per cell: the loop vectorizes.
+    let (mut lo, mut hi, mut count) = (i64::MAX, i64::MIN, 0usize);
     for chunk in times.micros.chunks(CHUNK) {
         cancel.check()?;
         for &t in chunk {
-            if t != table::MISSING_TIME {
-                count += 1;
-                range = Some(range.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
-            }
+            let present = t != table::MISSING_TIME;
+            count += usize::from(present);
+            lo = lo.min(if present { t } else { i64::MAX });
+            hi = hi.max(t);
         }
     }
+    let range = (count > 0).then_some((lo, hi));
     Ok(ColumnStats {
         name: column.name.clone(),
         kind: "time",
