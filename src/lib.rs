@@ -10,6 +10,7 @@ mod config;
 mod diag;
 mod error;
 mod exec;
+mod malloc;
 mod plan;
 mod plot;
 mod report;
@@ -31,6 +32,7 @@ use clap::Parser;
 /// Runs runner with these arguments (the program name first); returns the
 /// exit code.
 pub fn main_with_args(args: Vec<OsString>) -> i32 {
+    malloc::tune();
     let args = cli::with_default_subcommand(args);
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,

@@ -62,7 +62,10 @@ out = "plots/{{{{ key }}}}.{ext}"
 def measured(argv, cwd=None):
     """Runs argv; returns (wall seconds, peak tree RSS in MB), sampling
     every 10 ms (bench/proctree.py: a sampler that costs the job next to
-    nothing)."""
+    nothing). The page cache's dirty pages are written out first, so that
+    neither side pays for writing back the files of the run before it (the
+    pool's SVGs are 31 MB): the kernel's flusher threads share the 2 cores."""
+    os.sync()
     wall, rss, _, err, code = proctree.measure(argv, cwd=cwd)
     if code != 0:
         sys.exit(f"{argv} failed with exit code {code}:\n{err[-2000:]}")
@@ -125,6 +128,8 @@ def main():
                   f"{pm:6.0f} MB | runner {min(rw):6.2f} s ({statistics.median(rw):.2f}) "
                   f"{rm:6.0f} MB | {min(pw) / min(rw):5.1f}x "
                   f"({statistics.median(pw) / statistics.median(rw):.1f}x)")
+            print(f"       every run, in order: python {' '.join(f'{w:.2f}' for w in pw)}"
+                  f" | runner {' '.join(f'{w:.3f}' for w in rw)}")
 
 
 if __name__ == "__main__":
