@@ -18,6 +18,11 @@ use masks::{BLOCK, Finder, Masks};
 /// Bytes read at a time (more when one record is longer).
 const CHUNK: usize = 1 << 18;
 
+/// The most bytes a record may have: fields' bounds are 32 bits (which
+/// keeps a batch's bounds half as large: 1% of the realworld plot job's
+/// CPU), and the buffer, which grows to hold a whole record, doubles.
+const MAX_RECORD: usize = 1 << 31;
+
 /// Bytes read first: the buffer doubles at each read up to `CHUNK`, so
 /// that a reader that stops early (a file's header, the first rows of a
 /// column that turned text) reads and zeroes a few pages, not a quarter
@@ -42,7 +47,7 @@ pub(crate) struct Record<'a> {
     /// The bytes the fields are in.
     bytes: &'a [u8],
     /// Where each field starts and ends in `bytes`.
-    bounds: &'a [(usize, usize)],
+    bounds: &'a [(u32, u32)],
 }
 
 impl<'a> Record<'a> {
@@ -61,12 +66,16 @@ impl<'a> Record<'a> {
             return true;
         };
         // Fields are in order, each after the one before.
+        let (first, last) = (
+            (first.0 as usize, first.1 as usize),
+            (last.0 as usize, last.1 as usize),
+        );
         let Ok(end) = u32::try_from(bytes.len() + (last.1 - first.0)) else {
             return false;
         };
         let shift = bytes.len() as isize - first.0 as isize;
         bytes.extend_from_slice(&self.bytes[first.0..last.1]);
-        let at = |i: usize| i.wrapping_add_signed(shift) as u32;
+        let at = |i: u32| (i as usize).wrapping_add_signed(shift) as u32;
         bounds.extend(self.bounds.iter().map(|&(start, end)| (at(start), at(end))));
         debug_assert!(bounds.last().is_none_or(|b| b.1 <= end));
         true
@@ -77,7 +86,7 @@ impl<'a> Record<'a> {
         let bytes = self.bytes;
         self.bounds
             .iter()
-            .map(move |&(start, end)| &bytes[start..end])
+            .map(move |&(start, end)| &bytes[start as usize..end as usize])
     }
 }
 
@@ -88,7 +97,7 @@ pub(crate) struct RecordBatch<'a> {
     /// The bytes the fields are in.
     bytes: &'a [u8],
     /// Where each field starts and ends in `bytes`, record by record.
-    bounds: &'a [(usize, usize)],
+    bounds: &'a [(u32, u32)],
     /// Fields per record.
     width: usize,
 }
@@ -103,7 +112,7 @@ impl<'a> RecordBatch<'a> {
     #[inline(always)]
     pub(crate) fn field(&self, record: usize, field: usize) -> &'a [u8] {
         let (start, end) = self.bounds[record * self.width + field];
-        &self.bytes[start..end]
+        &self.bytes[start as usize..end as usize]
     }
 
     /// Record `record`.
@@ -137,6 +146,9 @@ pub(super) struct Records<R> {
     /// The size `buf` grows to at its reads (it grows beyond only for a
     /// record longer than it).
     chunk: usize,
+    /// The size neither `buf` nor `out` may grow beyond (`MAX_RECORD`;
+    /// less in tests): a longer record is an error.
+    most: usize,
     /// The next byte to read in `buf`.
     start: usize,
     /// The end of the bytes read into `buf`.
@@ -158,7 +170,7 @@ pub(super) struct Records<R> {
     core: csv_core::Reader,
     /// The current record's fields, in `buf` (fast path) or in `out`; or
     /// those of the records of a batch, in `buf`.
-    bounds: Vec<(usize, usize)>,
+    bounds: Vec<(u32, u32)>,
     /// Whether `bounds` are those of a batch (`next_batched`).
     in_batch: bool,
     /// Whether the current record is in `out`.
@@ -199,6 +211,7 @@ impl<R: Read> Records<R> {
             fast: !matches!(delimiter, b'"' | b'\n' | b'\r'),
             buf: vec![0; first],
             chunk,
+            most: MAX_RECORD,
             start: 0,
             filled: 0,
             eof: false,
@@ -354,7 +367,8 @@ impl<R: Read> Records<R> {
             self.start = 0;
         }
         if self.filled == self.buf.len() || self.buf.len() < self.chunk {
-            self.buf.resize(self.buf.len() * 2, 0);
+            self.buf
+                .resize(self.grown(self.buf.len(), self.buf.len() * 2)?, 0);
         }
         while !self.eof && self.filled < self.buf.len() {
             match self.source.read(&mut self.buf[self.filled..]) {
@@ -396,7 +410,7 @@ impl<R: Read> Records<R> {
                     return Fast::More;
                 }
                 let end = strip_cr(text, field, text.len());
-                bounds.push((field, end));
+                bounds.push((field as u32, end as u32));
                 return self.plain(end, text.len());
             }
             // The bits before the first line end.
@@ -407,7 +421,7 @@ impl<R: Read> Records<R> {
                 while delimiters != 0 {
                     let i = at + delimiters.trailing_zeros() as usize;
                     delimiters &= delimiters - 1;
-                    bounds.push((field, i));
+                    bounds.push((field as u32, i as u32));
                     field = i + 1;
                 }
                 if newline < BLOCK {
@@ -416,7 +430,7 @@ impl<R: Read> Records<R> {
                         self.block = Some((at, masks));
                     }
                     let end = strip_cr(text, field, i);
-                    bounds.push((field, end));
+                    bounds.push((field as u32, end as u32));
                     return self.plain(end, i + 1);
                 }
                 at += BLOCK;
@@ -431,7 +445,7 @@ impl<R: Read> Records<R> {
             while delimiters != 0 {
                 let i = at + delimiters.trailing_zeros() as usize;
                 delimiters &= delimiters - 1;
-                bounds.push((field, i));
+                bounds.push((field as u32, i as u32));
                 field = i + 1;
             }
             let i = at + quote;
@@ -444,7 +458,7 @@ impl<R: Read> Records<R> {
                 None if self.eof => return Fast::Slow,
                 None => return Fast::More,
             };
-            bounds.push((i + 1, close));
+            bounds.push(((i + 1) as u32, close as u32));
             match text.get(close + 1) {
                 Some(&b) if b == self.delimiter => {
                     field = close + 2;
@@ -476,6 +490,22 @@ impl<R: Read> Records<R> {
         Fast::Record(end)
     }
 
+    /// The new size of a buffer of `len` bytes that should grow to `size`:
+    /// at most `most`; an error when it is that large already (the record
+    /// in it is longer).
+    fn grown(&self, len: usize, size: usize) -> io::Result<usize> {
+        if len >= self.most {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "line {}: a record of more than {} bytes, more than runner reads",
+                    self.line, self.most,
+                ),
+            ));
+        }
+        Ok(size.min(self.most))
+    }
+
     /// Reads the record at `start` with `csv_core`.
     fn slow_record(&mut self) -> io::Result<()> {
         use csv_core::ReadRecordResult;
@@ -486,7 +516,10 @@ impl<R: Read> Records<R> {
             // text (a line end would have ended it before).
             self.slow_to_end = self.eof && self.start == self.filled;
             if out_len == self.out.len() {
-                self.out.resize((self.out.len() * 2).max(1024), 0);
+                self.out.resize(
+                    self.grown(self.out.len(), (self.out.len() * 2).max(1024))?,
+                    0,
+                );
             }
             if ends_len == self.ends.len() {
                 self.ends.resize((self.ends.len() * 2).max(64), 0);
@@ -513,7 +546,7 @@ impl<R: Read> Records<R> {
         self.bounds.clear();
         let mut start = 0;
         for &end in &self.ends[..ends_len] {
-            self.bounds.push((start, end));
+            self.bounds.push((start as u32, end as u32));
             start = end;
         }
         self.slow = true;
@@ -794,6 +827,41 @@ mod tests {
     }
 
     /// Records longer than the buffer: it grows.
+    /// A record longer than a buffer may grow (2 GiB; 64 bytes here) is
+    /// an error at its line, on the fast path and on `csv_core`'s; one
+    /// that fits is read, also when it makes the buffer grow to the most.
+    #[test]
+    fn a_record_longer_than_the_most_is_an_error_at_its_line() {
+        let read = |text: &[u8]| -> io::Result<Vec<Vec<Vec<u8>>>> {
+            let mut records = Records::growing(text, b',', 4, 16);
+            records.most = 64;
+            let mut out = Vec::new();
+            while records.next()?.is_some() {
+                out.push(records.record().iter().map(<[u8]>::to_vec).collect());
+            }
+            Ok(out)
+        };
+        let field = |n: usize| "x".repeat(n);
+        for long in [
+            format!("a,b\n1,2\n{},y\n", field(70)),
+            format!("a,b\n1,2\n\"{}\n{}\",y\n", field(30), field(40)),
+        ] {
+            let err = read(long.as_bytes()).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+            assert_eq!(
+                err.to_string(),
+                "line 3: a record of more than 64 bytes, more than runner reads"
+            );
+        }
+        for fits in [
+            format!("a,b\n{},y\n", field(50)),
+            format!("a,b\n\"{}\n{}\",y\n", field(20), field(20)),
+        ] {
+            let records = read(fits.as_bytes()).unwrap();
+            assert_eq!(records, by_csv(fits.as_bytes(), b','));
+        }
+    }
+
     #[test]
     fn a_record_longer_than_the_buffer() {
         let long = "x".repeat(CHUNK + 10);
