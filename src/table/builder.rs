@@ -593,7 +593,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.csv");
         let rows: String = (0..10_000).map(|i| format!("{i},{i}\n")).collect();
-        std::fs::write(&path, format!("a,b\n1,2\nT,3\n4,<5\n{rows}")).unwrap();
+        // `1.0` and `2.0` are not their numbers' shortest texts: the text
+        // of `a` and `b` before their `T` and `<5` is read again.
+        std::fs::write(&path, format!("a,b\n1.0,2.0\nT,3\n4,<5\n{rows}")).unwrap();
         let options = ReadOptions::new();
         let mut builder = TableBuilder::new(&options, &Columns::All, true);
         scan(&path, &options, &mut builder, &Cancel::never()).unwrap();
@@ -608,7 +610,84 @@ mod tests {
         assert_eq!(b.len(), 10_003);
         assert_eq!(
             (b.get(0), b.get(2), b.get(10_002)),
-            (Some("2"), Some("<5"), Some("9999"))
+            (Some("2.0"), Some("<5"), Some("9999"))
         );
+    }
+
+    /// A column of integers that turns text late (counts with a `T` or
+    /// `<5` among them) writes the text of its first rows from its numbers
+    /// when every cell was its number's shortest text: no second pass,
+    /// the same table. Any other way of writing a number there (`+7`,
+    /// `007`, ` 7`, `7.0`, `-0`, `1e3`, 16 digits, `7,0` with a decimal
+    /// comma) is read again, since the text keeps it as written.
+    #[test]
+    fn a_late_text_column_of_integers_is_written_from_its_numbers() {
+        let read = |text: &str, options: &ReadOptions| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("c.csv");
+            std::fs::write(&path, text).unwrap();
+            let mut builder = TableBuilder::new(options, &Columns::All, true);
+            scan(&path, options, &mut builder, &Cancel::never()).unwrap();
+            same_as_slow_path("c.csv", text.as_bytes(), options.clone());
+            builder.rereads()
+        };
+        let plain = ReadOptions::new();
+        let counts: String = (0..300)
+            .map(|i| format!("{},{i}\n", i * 37 - 5000))
+            .collect();
+        for (cells, rereads) in [
+            (
+                &["0", "7", "-12", "", "NA", "123456789012345", "7"][..],
+                false,
+            ),
+            (&["7", "+7"], true),
+            (&["7", "007"], true),
+            (&["7", " 7"], true),
+            (&["7", "7 "], true),
+            (&["7", "7.0"], true),
+            (&["7", "-0"], true),
+            (&["1000", "1e3"], true),
+            (&["1", "1234567890123456"], true),
+            (&["7", "7.5"], true),
+            (&["7", "inf"], true),
+        ] {
+            let rows: String = cells.iter().map(|c| format!("{c},1\n")).collect();
+            let text = format!("n,m\n{rows}T,x\n1,y\n");
+            let expected = if rereads {
+                vec![(0, cells.len())]
+            } else {
+                vec![]
+            };
+            let mut got = read(&text, &plain);
+            got.retain(|&(column, _)| column == 0);
+            assert_eq!(got, expected, "{cells:?}");
+        }
+        assert_eq!(
+            read(&format!("n,i\n{counts}<5,T\n{counts}"), &plain),
+            vec![]
+        );
+        let comma =
+            ReadOptions::from_toml(&toml::from_str("delimiter = ';'\ndecimal = ','").unwrap())
+                .unwrap();
+        assert_eq!(read("n;m\n7;1\n7,0;2\nT;3\n", &comma), vec![(0, 2)]);
+        assert_eq!(read("n;m\n7;1\n-8;2\nT;3\n", &comma), vec![]);
+        let jsonl = |text: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("c.jsonl");
+            std::fs::write(&path, text).unwrap();
+            let mut builder = TableBuilder::new(&plain, &Columns::All, true);
+            scan(&path, &plain, &mut builder, &Cancel::never()).unwrap();
+            same_as_slow_path("c.jsonl", text.as_bytes(), plain.clone());
+            builder.rereads()
+        };
+        assert_eq!(
+            jsonl("{\"a\": 1}\n{\"a\": -2.0}\n{\"a\": \"7\"}\n{\"a\": \"x\"}\n"),
+            vec![]
+        );
+        assert_eq!(
+            jsonl("{\"a\": 1}\n{\"a\": \" 7\"}\n{\"a\": \"x\"}\n"),
+            vec![(0, 2)]
+        );
+        assert_eq!(jsonl("{\"a\": 1.5}\n{\"a\": \"x\"}\n"), vec![(0, 1)]);
     }
 }

@@ -131,32 +131,43 @@ fn may_be_float(cell: &[u8]) -> bool {
     word.eq_ignore_ascii_case(b"inf") || word.eq_ignore_ascii_case(b"infinity")
 }
 
-/// A cell as a number: `Some(NaN)` never happens (NaN is missing).
+/// A cell as a number (`parse_number_noting`'s), for the tests.
+#[cfg(test)]
+pub(crate) fn parse_number(cell: &[u8]) -> Option<f64> {
+    parse_number_noting(cell).map(|(value, _)| value)
+}
+
+/// A cell as a number: `Some(NaN)` never happens (NaN is missing); with
+/// whether the cell was a plain decimal (`-12`, `0.5`: at most 15 digits,
+/// no exponent, no `inf`), which is never shorter than its value's
+/// shortest text: a column of numbers that turns text late writes the
+/// text of its first rows from its numbers when each cell was that text
+/// (column.rs, `Written`).
 ///
 /// Inlined up to its first byte: a number (as Rust's float parser reads
 /// it, `nan` aside) starts with a digit, a sign, a point or the `i` of
 /// `inf`, so most text cells (`ST-048`, `cable dust`, `ok`) are turned
 /// away here without a call.
 #[inline(always)]
-pub(crate) fn parse_number(cell: &[u8]) -> Option<f64> {
+pub(crate) fn parse_number_noting(cell: &[u8]) -> Option<(f64, bool)> {
     match cell.first() {
         Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'i' | b'I') => parse_number_at_all(cell),
         _ => None,
     }
 }
 
-/// `parse_number` past its first byte: a plain decimal, or else whatever
+/// `parse_number_noting` past its first byte: a plain decimal, or else whatever
 /// Rust's float parser reads.
 ///
 /// The full parser is out of line (`parse_float`): inlined, its saved
 /// registers and stack buffer made this function's frame, set up and torn
 /// down for every plain decimal too. Never inlined itself, so that
-/// `parse_number` stays its first byte at every call.
+/// `parse_number_noting` stays its first byte at every call.
 #[inline(never)]
-fn parse_number_at_all(cell: &[u8]) -> Option<f64> {
+fn parse_number_at_all(cell: &[u8]) -> Option<(f64, bool)> {
     match parse_plain_decimal(cell) {
-        Some(value) => Some(value),
-        None => parse_float(cell),
+        Some(value) => Some((value, true)),
+        None => parse_float(cell).map(|value| (value, false)),
     }
 }
 
@@ -196,8 +207,15 @@ pub(crate) fn format_number(value: f64) -> String {
 /// there is no thousands separator).
 #[inline]
 pub(crate) fn parse_number_with(cell: &[u8], decimal: u8) -> Option<f64> {
+    parse_number_with_noting(cell, decimal).map(|(value, _)| value)
+}
+
+/// `parse_number_with`, with whether the cell was a plain decimal (as
+/// `parse_number_noting`).
+#[inline(always)]
+pub(crate) fn parse_number_with_noting(cell: &[u8], decimal: u8) -> Option<(f64, bool)> {
     if decimal == b'.' {
-        return parse_number(cell);
+        return parse_number_noting(cell);
     }
     if cell.contains(&b'.') {
         return None;
@@ -215,7 +233,7 @@ pub(crate) fn parse_number_with(cell: &[u8], decimal: u8) -> Option<f64> {
     if commas > 1 {
         return None;
     }
-    parse_number(text)
+    parse_number_noting(text)
 }
 
 /// The cell's bytes without leading and trailing ASCII white space.

@@ -7,7 +7,7 @@
 use super::options::{ColumnType, ReadOptions};
 use super::text::{Text, TextBuilder};
 use super::time::{IsoCells, MISSING_TIME, TimeFormat, TimeOffset, TimeStyle, parse_with};
-use super::{Cell, Times, Values, parse_number_with, trim};
+use super::{Cell, Times, Values, parse_number_with, parse_number_with_noting, trim};
 
 /// One column being read.
 pub(super) struct ColumnBuilder {
@@ -25,6 +25,91 @@ pub(super) struct ColumnBuilder {
     /// Reads its ISO cells, remembering the dates and times of day that
     /// repeat down the column.
     iso: IsoCells,
+    /// How its cells kept as numbers were written: a column of integers
+    /// that turns text late rebuilds the text of its first rows from them
+    /// instead of reading them again.
+    written: Written,
+}
+
+/// How the number cells of a column were written: their bytes in all, as
+/// the file has them (untrimmed: as a text column keeps them), and whether
+/// every one was a plain decimal. A plain decimal is never shorter than
+/// its value's shortest text (`-12`, no `+`, no leading zero, no point, no
+/// space around) and as long only when it is that text. So when the values
+/// are integers whose shortest texts add up to `bytes`, every cell was
+/// its value's shortest text, and the text of the rows is written from the
+/// numbers (`rebuilt`).
+#[derive(Debug, Clone, Copy)]
+struct Written {
+    bytes: u64,
+    plain: bool,
+}
+
+impl Default for Written {
+    fn default() -> Written {
+        Written {
+            bytes: 0,
+            plain: true,
+        }
+    }
+}
+
+impl Written {
+    /// Counts a cell of `len` bytes kept as a number.
+    #[inline(always)]
+    fn note(&mut self, len: usize, plain: bool) {
+        self.bytes += len as u64;
+        self.plain &= plain;
+    }
+}
+
+/// The bytes of a number cell as a text column would keep them: a JSON
+/// number as `format_number` writes it (the shortest text, for an
+/// integer), any other cell as it is.
+fn written_len(cell: &Cell<'_>) -> usize {
+    match cell {
+        Cell::Bytes(b) => b.len(),
+        Cell::Text(s) => s.len(),
+        Cell::Number(n) => shortest(*n).map_or(0, |(_, len)| len),
+        Cell::Missing | Cell::Other(_) | Cell::Time(..) => 0,
+    }
+}
+
+/// The shortest text of `value` and its length, when it is an integer of
+/// at most 15 digits (`format_number`'s text of it: `-0` is `0`).
+fn shortest(value: f64) -> Option<(itoa::Buffer, usize)> {
+    if value.fract() != 0.0 || value.abs() >= 1e15 {
+        return None;
+    }
+    let mut buffer = itoa::Buffer::new();
+    let len = buffer.format(value as i64).len();
+    Some((buffer, len))
+}
+
+/// The text of rows whose numbers are `values` (NaN: missing), if their
+/// cells were written as `written` says their values' shortest texts are
+/// (see `Written`); `None` otherwise.
+fn rebuilt(values: &[f64], written: Written) -> Option<TextBuilder> {
+    if !written.plain {
+        return None;
+    }
+    let mut bytes = 0;
+    for &v in values.iter().filter(|v| !v.is_nan()) {
+        bytes += shortest(v)?.1 as u64;
+    }
+    if bytes != written.bytes {
+        return None;
+    }
+    let mut text = TextBuilder::default();
+    let mut buffer = itoa::Buffer::new();
+    for &v in values {
+        if v.is_nan() {
+            text.push_missing();
+        } else {
+            text.push_bytes(buffer.format(v as i64).as_bytes());
+        }
+    }
+    Some(text)
 }
 
 enum State {
@@ -76,14 +161,19 @@ pub(super) fn is_missing(cell: &Cell<'_>, options: &ReadOptions) -> bool {
 fn take_numbers<'b>(
     values: &mut Vec<f64>,
     numeric: &mut usize,
+    written: &mut Written,
     from: usize,
     to: usize,
     cell: impl Fn(usize) -> &'b [u8],
     decimal: u8,
 ) -> usize {
     for row in from..to {
-        match parse_number_with(trim(cell(row)), decimal) {
-            Some(n) => values.push(n),
+        let bytes = cell(row);
+        match parse_number_with_noting(trim(bytes), decimal) {
+            Some((n, plain)) => {
+                values.push(n);
+                written.note(bytes.len(), plain);
+            }
             None => {
                 *numeric += row - from;
                 return row;
@@ -191,6 +281,7 @@ impl ColumnBuilder {
             invalid: 0,
             reread: None,
             iso: IsoCells::default(),
+            written: Written::default(),
         }
     }
 
@@ -212,10 +303,11 @@ impl ColumnBuilder {
         // with that list a number needs no check against it.
         if options.na.is_none()
             && let (State::Numbers(v), Some(raw)) = (&mut self.state, raw)
-            && let Some(n) = parse_number_with(raw, options.decimal)
+            && let Some((n, plain)) = parse_number_with_noting(raw, options.decimal)
         {
             self.numeric += 1;
             v.push(n);
+            self.written.note(written_len(cell), plain);
             return;
         }
         let missing = match cell {
@@ -238,18 +330,25 @@ impl ColumnBuilder {
             *style = Some(merged);
             return;
         }
-        let number = match (cell, raw) {
-            (Cell::Number(n), _) => Some(*n),
-            (_, Some(raw)) => parse_number_with(raw, options.decimal),
+        let noted = match (cell, raw) {
+            (Cell::Number(n), _) => Some((*n, true)),
+            (_, Some(raw)) => parse_number_with_noting(raw, options.decimal),
             _ => None,
         };
-        if let Some(n) = number {
+        let number = noted.map(|(n, _)| n);
+        if let Some((n, plain)) = noted {
             self.numeric += 1;
             // The bulk of a data file: a number in a column of numbers
             // (found or forced).
-            if let State::Numbers(v) = &mut self.state {
-                v.push(n);
-                return;
+            match &mut self.state {
+                State::Numbers(v) => {
+                    v.push(n);
+                    self.written.note(written_len(cell), plain);
+                    return;
+                }
+                // The column's first number (`push_auto` keeps it).
+                State::Pending(_) => self.written.note(written_len(cell), plain),
+                State::Times(..) | State::Text(_) => {}
             }
         }
         // The bulk of a text column (found or forced, the same): its text,
@@ -283,9 +382,15 @@ impl ColumnBuilder {
         let mut row = 0;
         while row < rows {
             row = match &mut self.state {
-                State::Numbers(v) if options.na.is_none() => {
-                    take_numbers(v, &mut self.numeric, row, rows, cell, options.decimal)
-                }
+                State::Numbers(v) if options.na.is_none() => take_numbers(
+                    v,
+                    &mut self.numeric,
+                    &mut self.written,
+                    row,
+                    rows,
+                    cell,
+                    options.decimal,
+                ),
                 State::Times(v, style) if self.forced.is_none() => {
                     take_times(v, style, &mut self.iso, row, rows, cell, options)
                 }
@@ -380,14 +485,22 @@ impl ColumnBuilder {
 
     /// Numbers or times so far, and now (at row `row`) a cell that is
     /// neither: the column is text. When text is kept, it is kept from this
-    /// cell on, and a second pass reads the rows before it.
+    /// cell on; the text of the rows before it is written from their
+    /// numbers when each was its number's shortest text (a column of
+    /// counts with a `T` or `<5` in it: `Written`), else a second pass
+    /// reads it.
     fn demote(&mut self, cell: &Cell<'_>, row: usize, keep: bool) {
+        let before = std::mem::replace(&mut self.state, State::Text(None));
+        let first = match &before {
+            State::Numbers(v) if keep => rebuilt(v, self.written),
+            _ => None,
+        };
+        self.reread = (keep && first.is_none()).then_some(row);
         self.state = State::Text(keep.then(|| {
-            let mut b = TextBuilder::default();
+            let mut b = first.unwrap_or_default();
             push_present(&mut b, cell);
             b
         }));
-        self.reread = keep.then_some(row);
     }
 
     /// A cell of a column of a forced type.

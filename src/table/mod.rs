@@ -36,7 +36,7 @@ use std::sync::Arc;
 use crate::cancel::Cancel;
 
 pub(crate) use cell::{Cell, format_number};
-use cell::{parse_number_with, trim};
+use cell::{parse_number_with, parse_number_with_noting, trim};
 pub(crate) use error::{TableError, TableErrorKind};
 #[cfg(test)]
 pub(crate) use options::ColumnType;
