@@ -865,7 +865,7 @@ mod tests {
     }
 
     #[test]
-    fn json_lines_late_text_is_read_again() {
+    fn json_lines_late_text_keeps_the_text_of_its_first_rows() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(
             &dir,
