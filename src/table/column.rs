@@ -70,20 +70,18 @@ fn written_len(cell: &Cell<'_>) -> usize {
     match cell {
         Cell::Bytes(b) => b.len(),
         Cell::Text(s) => s.len(),
-        Cell::Number(n) => shortest(*n).map_or(0, |(_, len)| len),
+        Cell::Number(n) => shortest_len(*n).unwrap_or(0),
         Cell::Missing | Cell::Other(_) | Cell::Time(..) => 0,
     }
 }
 
-/// The shortest text of `value` and its length, when it is an integer of
+/// The length of the shortest text of `value`, when it is an integer of
 /// at most 15 digits (`format_number`'s text of it: `-0` is `0`).
-fn shortest(value: f64) -> Option<(itoa::Buffer, usize)> {
+fn shortest_len(value: f64) -> Option<usize> {
     if value.fract() != 0.0 || value.abs() >= 1e15 {
         return None;
     }
-    let mut buffer = itoa::Buffer::new();
-    let len = buffer.format(value as i64).len();
-    Some((buffer, len))
+    Some(itoa::Buffer::new().format(value as i64).len())
 }
 
 /// The text of rows whose numbers are `values` (NaN: missing), if their
@@ -95,7 +93,7 @@ fn rebuilt(values: &[f64], written: Written) -> Option<TextBuilder> {
     }
     let mut bytes = 0;
     for &v in values.iter().filter(|v| !v.is_nan()) {
-        bytes += shortest(v)?.1 as u64;
+        bytes += shortest_len(v)? as u64;
     }
     if bytes != written.bytes {
         return None;
