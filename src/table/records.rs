@@ -826,7 +826,6 @@ mod tests {
         }
     }
 
-    /// Records longer than the buffer: it grows.
     /// A record longer than a buffer may grow (2 GiB; 64 bytes here) is
     /// an error at its line, on the fast path and on `csv_core`'s; one
     /// that fits is read, also when it makes the buffer grow to the most.
@@ -862,6 +861,7 @@ mod tests {
         }
     }
 
+    /// Records longer than the buffer: it grows.
     #[test]
     fn a_record_longer_than_the_buffer() {
         let long = "x".repeat(CHUNK + 10);
