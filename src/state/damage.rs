@@ -5,11 +5,20 @@
 
 use std::path::{Path, PathBuf};
 
-/// Whether an error says the database file is damaged.
+/// Whether an error says the database file is damaged: SQLite says so, or
+/// a value read back is of a type this schema never writes there (pages
+/// mixed from two states, such as an older `state.db` put back beside a
+/// newer WAL, can give a table a page of another table, whose rows SQLite
+/// reads without a corruption error).
 pub(crate) fn is_corrupt(err: &rusqlite::Error) -> bool {
     matches!(
         err.sqlite_error_code(),
         Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    ) || matches!(
+        err,
+        rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
     )
 }
 

@@ -21,3 +21,4 @@ mod trust;
 mod trust_plots;
 mod trust_python;
 mod trust_tables;
+mod wal_kept;
