@@ -23,7 +23,8 @@ pub(crate) fn is_corrupt(err: &rusqlite::Error) -> bool {
 }
 
 /// Moves a damaged database aside (`state.db.damaged-TIME`, a new name each
-/// time) and removes its WAL files; says so on stderr. The connection to it
+/// time) with its WAL (`state.db.damaged-TIME-wal`), removes its
+/// shared-memory index; says so on stderr. The connection to it
 /// must be closed.
 pub(crate) fn set_aside(db_path: &Path, err: &rusqlite::Error) {
     let stamp = std::time::SystemTime::now()
@@ -36,11 +37,18 @@ pub(crate) fn set_aside(db_path: &Path, err: &rusqlite::Error) {
         n += 1;
     }
     let moved = std::fs::rename(db_path, &aside);
-    for suffix in ["-wal", "-shm"] {
-        let mut p = db_path.as_os_str().to_owned();
+    // The WAL goes with it (runs leave theirs: it may hold the last runs),
+    // so that the copy set aside is whole; the shared-memory index is made
+    // again from it by whoever opens the copy.
+    let beside = |path: &Path, suffix: &str| {
+        let mut p = path.as_os_str().to_owned();
         p.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(p));
+        PathBuf::from(p)
+    };
+    if moved.is_err() || std::fs::rename(beside(db_path, "-wal"), beside(&aside, "-wal")).is_err() {
+        let _ = std::fs::remove_file(beside(db_path, "-wal"));
     }
+    let _ = std::fs::remove_file(beside(db_path, "-shm"));
     match moved {
         Ok(()) => eprintln!(
             "warning: the state database `{}` is damaged ({err}); moved it to `{}` and going on with an empty one (every task runs again; outputs are kept)",

@@ -904,18 +904,16 @@ fn item_08_a_corrupted_page_read_at_start_sets_the_database_aside() {
         run.stderr
     );
     assert!(run.stderr.contains("3 ok"), "{}", run.stderr);
-    // The damaged file is kept beside, for whoever wants to look at it.
-    let aside = std::fs::read_dir(t.path(".runner/pipeline"))
+    // The damaged file is kept beside, for whoever wants to look at it,
+    // with its WAL (which may hold the last runs).
+    let mut aside: Vec<String> = std::fs::read_dir(t.path(".runner/pipeline"))
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .contains("damaged")
-        })
-        .count();
-    assert_eq!(aside, 1);
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("damaged"))
+        .collect();
+    aside.sort();
+    assert_eq!(aside.len(), 2, "{aside:?}");
+    assert_eq!(format!("{}-wal", aside[0]), aside[1]);
     let run = t.run(["pipeline.toml"]);
     run.expect_code(0);
     assert!(run.stderr.contains("3 up to date"), "{}", run.stderr);
