@@ -7,6 +7,9 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+/// The size a WAL is cut back to after a checkpoint, in bytes.
+const WAL_SIZE_LIMIT: i64 = 4 << 20;
+
 /// The schema this binary writes; `PRAGMA user_version`.
 pub(crate) const SCHEMA_VERSION: i64 = 6;
 
@@ -176,6 +179,10 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
         true,
     )?;
+    // A WAL that a big run (or a reader holding it open) made large is cut
+    // back to this once a checkpoint has emptied it, rather than kept at
+    // its largest: about what 1,000 pages take.
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     Ok(conn)
 }
 
@@ -880,7 +887,8 @@ mod tests {
     /// Closing a connection leaves its WAL (no checkpoint, no fsync), and
     /// what it committed is there for the next connection and for a
     /// read-only one (`history`); a later connection that passes SQLite's
-    /// 1,000 pages still checkpoints on its own.
+    /// 1,000 pages still checkpoints on its own, and the WAL it made large
+    /// is cut back to `WAL_SIZE_LIMIT`.
     #[test]
     fn closing_keeps_the_wal_and_loses_no_commit() {
         let dir = tempfile::tempdir().unwrap();
@@ -925,8 +933,12 @@ mod tests {
                 insert_run(&tx, &big);
             }
             tx.commit().unwrap();
+            assert!(std::fs::metadata(&wal).unwrap().len() > WAL_SIZE_LIMIT as u64);
             insert_run(&conn, "after");
         }
+        // The WAL emptied by that checkpoint was cut back when the next
+        // commit started it again.
+        assert!(std::fs::metadata(&wal).unwrap().len() <= WAL_SIZE_LIMIT as u64);
         std::fs::remove_file(&wal).unwrap();
         let _ = std::fs::remove_file(dir.path().join("state.db-shm"));
         let conn = open(&path).unwrap();
