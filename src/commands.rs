@@ -253,8 +253,20 @@ fn run(args: &RunArgs) -> Result<i32, Error> {
     }
     let snapshot = snapshot.map_err(|_| Error::internal("the state reader panicked"))?;
     let (state, snapshot) = if args.dry_run {
+        // Nothing else will look at the state: a dry run that cannot read
+        // it says so, rather than show every task as new without a word.
+        let snapshot = snapshot.unwrap_or_else(|(path, err)| {
+            eprintln!(
+                "warning: cannot read the state database `{}` ({err}): every task is shown as if it had never run",
+                path.display()
+            );
+            state::Snapshot::default()
+        });
         (None, snapshot)
     } else {
+        // Read again under the lock below (`refresh`), or set aside if it
+        // is damaged.
+        let snapshot = snapshot.unwrap_or_default();
         let mut state = match OpenState::open(&pipeline, args.wait, args.quiet) {
             Ok(state) => state,
             Err(err) if args.quiet && locked_recently(&err, pipeline.lock_warning) => {

@@ -56,16 +56,20 @@ pub(crate) struct Snapshot {
 }
 
 /// Reads the snapshot of a state folder without locking or writing (for
-/// `--dry-run`); a missing or unreadable database is an empty snapshot.
-pub(crate) fn read_snapshot(state_dir: &Path, with_inputs: bool) -> Snapshot {
+/// `--dry-run`, and for a run before it takes the lock); a missing
+/// database is an empty snapshot, an unreadable one an error (a run then
+/// opens it for writing, and sets it aside if it is damaged).
+pub(crate) fn read_snapshot(
+    state_dir: &Path,
+    with_inputs: bool,
+) -> Result<Snapshot, (PathBuf, rusqlite::Error)> {
     let path = state_dir.join(DB_FILE);
     if !path.exists() {
-        return Snapshot::default();
+        return Ok(Snapshot::default());
     }
-    match db::open_read_only(&path) {
-        Ok(conn) => load_snapshot(&conn, with_inputs).unwrap_or_default(),
-        Err(_) => Snapshot::default(),
-    }
+    db::open_read_only(&path)
+        .and_then(|conn| load_snapshot(&conn, with_inputs))
+        .map_err(|err| (path, err))
 }
 
 fn load_snapshot(conn: &Connection, with_inputs: bool) -> rusqlite::Result<Snapshot> {

@@ -278,6 +278,36 @@ fn deleting_the_state_folder_means_a_full_run() {
     assert_eq!(t.read(".runner/.gitignore"), "*\n");
 }
 
+/// A dry run reads the state and writes nothing: when it cannot read the
+/// state, it says so (every task then shows as new), and leaves the damaged
+/// file for the next real run to set aside.
+#[test]
+fn a_dry_run_that_cannot_read_the_state_says_so() {
+    let t = chain();
+    t.run(["pipeline.toml"]).expect_code(0);
+    ran(&t);
+    let dry = t.run(["pipeline.toml", "--dry-run"]);
+    dry.expect_code(0);
+    assert!(!dry.stderr.contains("cannot read"), "{}", dry.stderr);
+    std::fs::write(t.path(".runner/pipeline/state.db"), b"this is not a database, just garbage bytes....................................................................").unwrap();
+    let _ = std::fs::remove_file(t.path(".runner/pipeline/state.db-wal"));
+    let _ = std::fs::remove_file(t.path(".runner/pipeline/state.db-shm"));
+    let dry = t.run(["pipeline.toml", "--dry-run"]);
+    dry.expect_code(0);
+    assert!(
+        dry.stderr
+            .contains("warning: cannot read the state database")
+            && dry.stderr.contains("state.db"),
+        "{}",
+        dry.stderr
+    );
+    assert!(ran(&t).is_empty());
+    assert!(!dry.stderr.contains("is damaged"), "{}", dry.stderr);
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("is damaged"), "{}", run.stderr);
+}
+
 #[test]
 fn a_corrupt_database_is_set_aside_with_a_message() {
     let t = chain();
