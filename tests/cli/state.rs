@@ -278,6 +278,13 @@ fn deleting_the_state_folder_means_a_full_run() {
     assert_eq!(t.read(".runner/.gitignore"), "*\n");
 }
 
+/// Puts bytes that are no database in place of the state.
+fn garbage_state(t: &Test) {
+    std::fs::write(t.path(".runner/pipeline/state.db"), b"this is not a database, just garbage bytes....................................................................").unwrap();
+    let _ = std::fs::remove_file(t.path(".runner/pipeline/state.db-wal"));
+    let _ = std::fs::remove_file(t.path(".runner/pipeline/state.db-shm"));
+}
+
 /// A dry run reads the state and writes nothing: when it cannot read the
 /// state, it says so (every task then shows as new), and leaves the damaged
 /// file for the next real run to set aside.
@@ -289,9 +296,7 @@ fn a_dry_run_that_cannot_read_the_state_says_so() {
     let dry = t.run(["pipeline.toml", "--dry-run"]);
     dry.expect_code(0);
     assert!(!dry.stderr.contains("cannot read"), "{}", dry.stderr);
-    std::fs::write(t.path(".runner/pipeline/state.db"), b"this is not a database, just garbage bytes....................................................................").unwrap();
-    let _ = std::fs::remove_file(t.path(".runner/pipeline/state.db-wal"));
-    let _ = std::fs::remove_file(t.path(".runner/pipeline/state.db-shm"));
+    garbage_state(&t);
     let dry = t.run(["pipeline.toml", "--dry-run"]);
     dry.expect_code(0);
     assert!(
@@ -313,9 +318,7 @@ fn a_corrupt_database_is_set_aside_with_a_message() {
     let t = chain();
     t.run(["pipeline.toml"]).expect_code(0);
     ran(&t);
-    std::fs::write(t.path(".runner/pipeline/state.db"), b"this is not a database, just garbage bytes....................................................................").unwrap();
-    let _ = std::fs::remove_file(t.path(".runner/pipeline/state.db-wal"));
-    let _ = std::fs::remove_file(t.path(".runner/pipeline/state.db-shm"));
+    garbage_state(&t);
     let run = t.run(["pipeline.toml"]);
     run.expect_code(0);
     assert!(run.stderr.contains("is damaged"), "{}", run.stderr);

@@ -882,7 +882,9 @@ fn corrupt_table(t: &Test, table: &str) {
     db.write_all(&vec![0xa5; page_size as usize]).unwrap();
 }
 
-fn three_files() -> Test {
+/// Three small files and a step copying each (`COPY`); also the fixture of
+/// `wal_kept`.
+pub(crate) fn three_files() -> Test {
     let t = Test::new();
     for k in ["a", "b", "c"] {
         t.write(format!("data/{k}.txt"), format!("{k}\n"));

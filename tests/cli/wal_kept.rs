@@ -2,28 +2,7 @@
 //! files lost, damaged or mixed between runs never make a changed task up
 //! to date, and never leave the pipeline stuck.
 
-use crate::support::*;
-
-const COPY: &str = r#"
-[pipeline]
-out = "build"
-[inputs.data]
-glob = "data/*.txt"
-[[steps]]
-name = "copy"
-each = "data"
-run = ["cp", "{{ input }}", "{{ out }}"]
-out = "{{ key }}.txt"
-"#;
-
-fn three_files() -> Test {
-    let t = Test::new();
-    for k in ["a", "b", "c"] {
-        t.write(format!("data/{k}.txt"), format!("{k}\n"));
-    }
-    t.pipeline(COPY);
-    t
-}
+use crate::trust::three_files;
 
 /// A run recorded only in the WAL, then the WAL deleted, then its input
 /// changed back: the task's fingerprint is again that of the record in the
