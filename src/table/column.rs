@@ -225,6 +225,7 @@ fn take_text<'b>(
     cell: impl Fn(usize) -> &'b [u8],
     options: &ReadOptions,
 ) -> usize {
+    let is_number = |bytes: &[u8]| parse_number_with(trim(bytes), options.decimal).is_some();
     let mut numeric = 0;
     let mut start = from;
     while start < to {
@@ -234,15 +235,16 @@ fn take_text<'b>(
         let mut cells: [Option<&[u8]>; TEXT_CHUNK] = [None; TEXT_CHUNK];
         for (slot, row) in cells.iter_mut().zip(start..end) {
             let bytes = cell(row);
-            let raw = trim(bytes);
-            if !options.is_missing(raw) {
-                numeric += usize::from(parse_number_with(raw, options.decimal).is_some());
+            if !options.is_missing(trim(bytes)) {
                 *slot = Some(bytes);
             }
         }
-        if let Some(builder) = builder.as_deref_mut() {
-            builder.push_many(&cells[..end - start]);
-        }
+        let cells = &cells[..end - start];
+        numeric += match builder.as_deref_mut() {
+            // Each distinct string checked once.
+            Some(builder) => builder.push_many_counting(cells, is_number),
+            None => cells.iter().flatten().filter(|b| is_number(b)).count(),
+        };
         start = end;
     }
     numeric

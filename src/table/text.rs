@@ -292,6 +292,15 @@ pub(crate) struct TextBuilder {
     /// Where each string is, by its hash.
     index: Index,
     codes: Codes,
+    /// Whether each string is a number, by code (`[0]`, missing: no), for
+    /// `push_many_counting`; filled in by it, so it may lag the dictionary.
+    numbers: Vec<u8>,
+}
+
+/// How many of `codes` are of numbers, `numbers` saying which codes are.
+#[inline(always)]
+fn count_numbers<C: Copy>(codes: &[C], numbers: &[u8], index: impl Fn(C) -> usize) -> usize {
+    codes.iter().map(|&c| usize::from(numbers[index(c)])).sum()
 }
 
 /// Cells `push_many` hashes before it looks them up.
@@ -327,6 +336,34 @@ impl TextBuilder {
     pub(crate) fn push_many(&mut self, cells: &[Option<&[u8]>]) {
         for batch in cells.chunks(BATCH) {
             self.push_batch(batch);
+        }
+    }
+
+    /// `push_many`, giving how many of `cells` are numbers by
+    /// `is_number` (of a cell's bytes as stored, untrimmed). Each distinct
+    /// string is checked once, when first met, not every cell: a text
+    /// column of digits (a flag of `1`..`9` with a `T` among them) parsed
+    /// every cell again. A cell that is not UTF-8 is stored as
+    /// `String::from_utf8_lossy` shows it, and so is checked in that form:
+    /// a number in neither (a number's bytes are ASCII).
+    pub(crate) fn push_many_counting(
+        &mut self,
+        cells: &[Option<&[u8]>],
+        is_number: impl Fn(&[u8]) -> bool,
+    ) -> usize {
+        self.push_many(cells);
+        if self.numbers.is_empty() {
+            self.numbers.push(0);
+        }
+        for i in self.numbers.len() - 1..self.strings.ends.len() {
+            self.numbers.push(u8::from(is_number(self.strings.get(i))));
+        }
+        let numbers = &self.numbers[..];
+        let from = self.codes.len() - cells.len();
+        match &self.codes {
+            Codes::U8(v) => count_numbers(&v[from..], numbers, usize::from),
+            Codes::U16(v) => count_numbers(&v[from..], numbers, usize::from),
+            Codes::U32(v) => count_numbers(&v[from..], numbers, |c| c as usize),
         }
     }
 
@@ -672,6 +709,45 @@ mod tests {
                 many.push_many(chunk);
             }
             assert_eq!(many.finish(0), one_by_one, "batches of {batch}");
+        }
+    }
+
+    /// `push_many_counting` counts the cells that are numbers as a check
+    /// of every cell does, though it checks each distinct string once:
+    /// numbers padded with spaces, in other forms (`1e5`, `-inf`), almost
+    /// numbers (`5+`), bytes that are not UTF-8 around digits, codes past
+    /// 255 and 65535, and strings added before by `push_bytes` (which
+    /// checks none).
+    #[test]
+    fn counting_numbers_checks_each_string_once_and_every_cell() {
+        let is_number =
+            |b: &[u8]| crate::table::parse_number_with(crate::table::trim(b), b'.').is_some();
+        let mut cells = random_cells(3, 80_000);
+        let forms: [&[u8]; 10] = [
+            b"12", b" 3.5 ", b"1e5", b"-inf", b"5+", b"<5", b"\xff1", b"1\xff", b"7", b"",
+        ];
+        for (i, cell) in cells.iter_mut().enumerate().filter(|(i, _)| i % 3 == 0) {
+            *cell = Some(forms[i % forms.len()].to_vec());
+        }
+        cells.extend((0..70_000).map(|i| Some(format!("{i}").into_bytes())));
+        let cells: Vec<Option<&[u8]>> = cells.iter().map(|c| c.as_deref()).collect();
+        let expected = cells.iter().flatten().filter(|b| is_number(b)).count();
+        assert!(expected > 80_000, "{expected}");
+        for batch in [1, 5, 128, 1000] {
+            let mut builder = TextBuilder::default();
+            let (first, rest) = cells.split_at(1000);
+            let mut counted = first.iter().flatten().filter(|b| is_number(b)).count();
+            for cell in first {
+                match cell {
+                    Some(bytes) => builder.push_bytes(bytes),
+                    None => builder.push_missing(),
+                }
+            }
+            for chunk in rest.chunks(batch) {
+                counted += builder.push_many_counting(chunk, is_number);
+            }
+            assert_eq!(counted, expected, "batches of {batch}");
+            assert!(matches!(builder.codes, Codes::U32(_)));
         }
     }
 
