@@ -295,6 +295,8 @@ pub(crate) struct TextBuilder {
     /// Whether each string is a number, by code (`[0]`, missing: no), for
     /// `push_many_counting`; filled in by it, so it may lag the dictionary.
     numbers: Vec<u8>,
+    /// How many of `numbers` are.
+    number_strings: usize,
 }
 
 /// How many of `codes` are of numbers, `numbers` saying which codes are.
@@ -356,7 +358,13 @@ impl TextBuilder {
             self.numbers.push(0);
         }
         for i in self.numbers.len() - 1..self.strings.ends.len() {
-            self.numbers.push(u8::from(is_number(self.strings.get(i))));
+            let number = is_number(self.strings.get(i));
+            self.numbers.push(u8::from(number));
+            self.number_strings += usize::from(number);
+        }
+        // Most text columns (labels, comments) hold no number at all.
+        if self.number_strings == 0 {
+            return 0;
         }
         let numbers = &self.numbers[..];
         let from = self.codes.len() - cells.len();
