@@ -5,7 +5,7 @@
 
 mod index;
 
-use index::{HIGH_BITS, Index, Probe, Slot, hash_and_high_bits, hash_of};
+use index::{HIGH_BITS, Index, Key, Probe, Slot, key_and_high_bits, key_of};
 
 /// The distinct strings of a column, in order of first appearance.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -326,7 +326,7 @@ impl TextBuilder {
     /// `String::from_utf8_lossy` shows them, so two cells that show the
     /// same share one code.
     pub(crate) fn push_bytes(&mut self, bytes: &[u8]) {
-        let code = self.code_of(hash_of(bytes), bytes);
+        let code = self.code_of(key_of(bytes), bytes);
         self.codes.push(code);
     }
 
@@ -379,12 +379,12 @@ impl TextBuilder {
     /// whether they are all ASCII (then a new string is not checked as
     /// UTF-8 again) and their length, room for which is made once.
     fn push_batch(&mut self, cells: &[Option<&[u8]>]) {
-        let mut hashes = [0; BATCH];
+        let mut keys = [Key::default(); BATCH];
         let (mut bits, mut bytes) = (0, 0);
-        for (hash, cell) in hashes.iter_mut().zip(cells) {
+        for (key, cell) in keys.iter_mut().zip(cells) {
             if let Some(cell) = cell {
-                let (h, b) = hash_and_high_bits(cell);
-                *hash = h;
+                let (k, b) = key_and_high_bits(cell);
+                *key = k;
                 bits |= b;
                 bytes += cell.len();
             }
@@ -394,14 +394,14 @@ impl TextBuilder {
         let mut codes = [0; BATCH];
         for (at, cell) in cells.iter().enumerate() {
             if at + AHEAD < cells.len() {
-                self.index.prefetch(hashes[at + AHEAD]);
+                self.index.prefetch(keys[at + AHEAD].hash);
             }
             if let Some(bytes) = cell {
-                let hash = hashes[at];
-                codes[at] = match self.index.probe(&self.strings.bytes, hash, bytes) {
+                let key = keys[at];
+                codes[at] = match self.index.probe(&self.strings.bytes, key, bytes) {
                     Probe::Found(code) => code,
-                    Probe::Vacant(at) if ascii => self.insert(at, hash, bytes),
-                    Probe::Vacant(at) => self.add(at, hash, bytes),
+                    Probe::Vacant(at) if ascii => self.insert(at, key, bytes),
+                    Probe::Vacant(at) => self.add(at, key, bytes),
                 };
             }
         }
@@ -409,23 +409,23 @@ impl TextBuilder {
         self.codes.extend(&codes[..cells.len()], largest);
     }
 
-    /// The code of a cell's bytes (of hash `hash`), its string added when
+    /// The code of a cell's bytes (of key `key`), its string added when
     /// new. Inlined into the loops over a column's cells: most cells are
     /// found (a column of a few labels).
     #[inline(always)]
-    fn code_of(&mut self, hash: u32, bytes: &[u8]) -> u32 {
-        match self.index.probe(&self.strings.bytes, hash, bytes) {
+    fn code_of(&mut self, key: Key, bytes: &[u8]) -> u32 {
+        match self.index.probe(&self.strings.bytes, key, bytes) {
             Probe::Found(code) => code,
-            Probe::Vacant(at) => self.add(at, hash, bytes),
+            Probe::Vacant(at) => self.add(at, key, bytes),
         }
     }
 
     /// The code of a cell's bytes not in the index (their probe stopped at
     /// the empty slot `at`): added as they are when UTF-8, else as
     /// `String::from_utf8_lossy` shows them (maybe there already).
-    fn add(&mut self, at: usize, hash: u32, bytes: &[u8]) -> u32 {
+    fn add(&mut self, at: usize, key: Key, bytes: &[u8]) -> u32 {
         if is_utf8(bytes) {
-            self.insert(at, hash, bytes)
+            self.insert(at, key, bytes)
         } else {
             self.intern(String::from_utf8_lossy(bytes).as_bytes())
         }
@@ -433,29 +433,21 @@ impl TextBuilder {
 
     /// The code of `text` (UTF-8), added when new.
     fn intern(&mut self, text: &[u8]) -> u32 {
-        let hash = hash_of(text);
-        match self.index.probe(&self.strings.bytes, hash, text) {
+        let key = key_of(text);
+        match self.index.probe(&self.strings.bytes, key, text) {
             Probe::Found(code) => code,
-            Probe::Vacant(at) => self.insert(at, hash, text),
+            Probe::Vacant(at) => self.insert(at, key, text),
         }
     }
 
-    /// Adds `text` (not in the dictionary yet, of hash `hash`, whose probe
+    /// Adds `text` (not in the dictionary yet, of key `key`, whose probe
     /// stopped at the empty slot `at`); its code.
     #[inline]
-    fn insert(&mut self, at: usize, hash: u32, text: &[u8]) -> u32 {
+    fn insert(&mut self, at: usize, key: Key, text: &[u8]) -> u32 {
         let start = self.strings.bytes.len() as u32;
         let code = self.strings.push(text);
-        let len = text.len() as u32;
-        self.index.insert(
-            at,
-            Slot {
-                hash,
-                code,
-                start,
-                len,
-            },
-        );
+        self.index
+            .insert(at, Slot::new(key, code, start, text.len()));
         code
     }
 

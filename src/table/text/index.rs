@@ -4,10 +4,13 @@
 
 /// Finds a string's code by its hash while a column is built: an
 /// open-addressing table (a power of two of slots, at most half full, a
-/// quarter while small; linear probing) whose slot holds all a lookup needs, so that a string
-/// found costs its slot and its bytes only. (hashbrown's table cost a call
-/// through `dyn FnMut` per candidate, and two more loads per hit: its
-/// control bytes and the dictionary's ends.)
+/// quarter while small; linear probing) whose slot holds all a lookup
+/// needs, so that a string found costs its slot and its bytes only, and a
+/// string of up to 8 bytes (a label) its slot alone: its bytes are in it.
+/// (hashbrown's table cost a call through `dyn FnMut` per candidate, and
+/// two more loads per hit: its control bytes and the dictionary's ends.
+/// Short strings found by their hash and bytes, as long ones are, took
+/// a fifth more time here: about 4% of the realworld bench job's CPU.)
 pub(super) struct Index {
     /// A power of two of slots, at least `MIN_SLOTS`.
     slots: Vec<Slot>,
@@ -21,31 +24,77 @@ const MIN_SLOTS: usize = 16;
 /// Below this many slots (64 KiB), the index is at most a quarter full.
 const SMALL_SLOTS: usize = 4096;
 
+/// Strings of at most this many bytes (most labels: `ok`, `ST-048`,
+/// `temp-b`) are kept in their slot as a word, and compared as one.
+pub(super) const SHORT: usize = 8;
+
+/// What the index finds a cell by: 32 bits of its hash and, for a string of
+/// at most `SHORT` bytes, those bytes as a word (zeros above them), which
+/// tell it apart from every other string of its length.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Key {
+    pub(super) hash: u32,
+    word: u64,
+}
+
 /// A string of the dictionary in the index.
 #[derive(Clone, Copy)]
 pub(super) struct Slot {
-    /// 32 bits of the string's hash.
-    pub(super) hash: u32,
+    /// A string of at most `SHORT` bytes: its key's word; a longer one: its
+    /// hash (the high half) and where it starts in the dictionary's bytes
+    /// (the low half).
+    tag: u64,
     /// The string's code (its dictionary index + 1); 0 = an empty slot.
-    pub(super) code: u32,
-    /// Where the string starts in the dictionary's bytes.
-    pub(super) start: u32,
+    code: u32,
     /// Its length in bytes.
-    pub(super) len: u32,
+    len: u32,
 }
 
 impl Slot {
     const EMPTY: Slot = Slot {
-        hash: 0,
+        tag: 0,
         code: 0,
-        start: 0,
         len: 0,
     };
 
-    /// The string's bytes in `text`, the dictionary's bytes.
+    /// The slot of a string of key `key`, code `code`, starting at `start`
+    /// in the dictionary's bytes, `len` bytes long.
     #[inline(always)]
-    fn bytes<'t>(&self, text: &'t [u8]) -> &'t [u8] {
-        &text[self.start as usize..][..self.len as usize]
+    pub(super) fn new(key: Key, code: u32, start: u32, len: usize) -> Slot {
+        let tag = if len <= SHORT {
+            key.word
+        } else {
+            u64::from(key.hash) << 32 | u64::from(start)
+        };
+        Slot {
+            tag,
+            code,
+            len: len as u32,
+        }
+    }
+
+    /// The hash of the slot's string (its key's).
+    fn hash(&self) -> u32 {
+        if self.len as usize <= SHORT {
+            short_hash(self.tag, self.len as usize)
+        } else {
+            (self.tag >> 32) as u32
+        }
+    }
+
+    /// Whether the slot holds `cell`, of key `key`; `text` is the
+    /// dictionary's bytes. A short string by its word alone.
+    #[inline(always)]
+    fn holds(&self, text: &[u8], key: Key, cell: &[u8]) -> bool {
+        let len = cell.len();
+        if self.len as usize != len {
+            return false;
+        }
+        if len <= SHORT {
+            return self.tag == key.word;
+        }
+        (self.tag >> 32) as u32 == key.hash
+            && same_bytes(&text[self.tag as u32 as usize..][..len], cell)
     }
 }
 
@@ -85,21 +134,18 @@ impl Index {
         hash as usize & (self.slots.len() - 1)
     }
 
-    /// Looks `cell` (of hash `hash`) up among the strings of `text`, the
+    /// Looks `cell` (of key `key`) up among the strings of `text`, the
     /// dictionary's bytes. Inlined into the loop over a column's cells.
     #[inline(always)]
-    pub(super) fn probe(&self, text: &[u8], hash: u32, cell: &[u8]) -> Probe {
+    pub(super) fn probe(&self, text: &[u8], key: Key, cell: &[u8]) -> Probe {
         let mask = self.slots.len() - 1;
-        let mut at = self.home(hash);
+        let mut at = self.home(key.hash);
         loop {
             let slot = self.slots[at];
             if slot.code == 0 {
                 return Probe::Vacant(at);
             }
-            if slot.hash == hash
-                && slot.len as usize == cell.len()
-                && same_bytes(slot.bytes(text), cell)
-            {
+            if slot.holds(text, key, cell) {
                 return Probe::Found(slot.code);
             }
             at = (at + 1) & mask;
@@ -130,7 +176,7 @@ impl Index {
     /// Puts `slot` at the first empty slot from where its hash points.
     fn place(&mut self, slot: Slot) {
         let mask = self.slots.len() - 1;
-        let mut at = self.home(slot.hash);
+        let mut at = self.home(slot.hash());
         while self.slots[at].code != 0 {
             at = (at + 1) & mask;
         }
@@ -179,10 +225,49 @@ fn prefetch(slot: &Slot) {
     let _ = slot;
 }
 
-/// 32 bits of the hash of a cell's bytes: what the index keeps.
+/// A cell's key, and the OR of the words it read (every byte at least
+/// once), whose `HIGH_BITS` are clear when the bytes are ASCII: the check
+/// of a new string as UTF-8 comes with its key.
 #[inline(always)]
-pub(super) fn hash_of(bytes: &[u8]) -> u32 {
-    hash_and_high_bits(bytes).0
+pub(super) fn key_and_high_bits(bytes: &[u8]) -> (Key, u64) {
+    if bytes.len() <= SHORT {
+        let word = short_word(bytes);
+        let hash = short_hash(word, bytes.len());
+        (Key { hash, word }, word)
+    } else {
+        let (hash, bits) = hash_and_high_bits(bytes);
+        (Key { hash, word: 0 }, bits)
+    }
+}
+
+/// A cell's key.
+#[inline(always)]
+pub(super) fn key_of(bytes: &[u8]) -> Key {
+    key_and_high_bits(bytes).0
+}
+
+/// The 0 to 8 bytes of a short string as a little-endian word, zeros
+/// above them: two loads that may overlap (the same bytes in both), or
+/// one per byte below 4.
+#[inline(always)]
+fn short_word(bytes: &[u8]) -> u64 {
+    let len = bytes.len();
+    debug_assert!(len <= SHORT);
+    if len >= 4 {
+        u64::from(word4(bytes, 0)) | u64::from(word4(bytes, len - 4)) << (8 * (len - 4))
+    } else if len > 0 {
+        let byte = |i: usize| u64::from(bytes[i]) << (8 * i);
+        byte(0) | byte(len / 2) | byte(len - 1)
+    } else {
+        0
+    }
+}
+
+/// 32 bits of the hash of a short string's word and length: one
+/// multiplication.
+#[inline(always)]
+fn short_hash(word: u64, len: usize) -> u32 {
+    (fold(word ^ SEED, K2 ^ len as u64) >> 32) as u32
 }
 
 /// Multipliers of the hash: digits of pi (as rustc-hash's), odd and with
@@ -212,7 +297,7 @@ fn fold(a: u64, b: u64) -> u64 {
 /// time. rustc-hash's `FxHasher` cost a write of the length and a rotation
 /// more, and the UTF-8 check a second pass over each new string.
 #[inline(always)]
-pub(super) fn hash_and_high_bits(bytes: &[u8]) -> (u32, u64) {
+fn hash_and_high_bits(bytes: &[u8]) -> (u32, u64) {
     let len = bytes.len();
     let (mut a, mut b) = (0, 0);
     let mut acc = SEED;
@@ -289,6 +374,56 @@ fn word4(s: &[u8], at: usize) -> u32 {
 mod tests {
     use super::*;
 
+    fn hash_of(bytes: &[u8]) -> u32 {
+        key_of(bytes).hash
+    }
+
+    /// Short strings that differ only in trailing NUL bytes (the zeros of
+    /// their word) are told apart by their length; short and long strings
+    /// that begin alike by their lengths too.
+    #[test]
+    fn short_strings_are_their_bytes_and_length() {
+        let cells: [&[u8]; 8] = [
+            b"",
+            b"\0",
+            b"a",
+            b"a\0",
+            b"a\0\0",
+            b"abcdefgh",
+            b"abcdefgh\0",
+            b"abcdefghi",
+        ];
+        let mut index = Index::default();
+        let mut text = Vec::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let key = key_of(cell);
+            let Probe::Vacant(at) = index.probe(&text, key, cell) else {
+                panic!("{cell:?} found before it was added");
+            };
+            index.insert(
+                at,
+                Slot::new(key, i as u32 + 1, text.len() as u32, cell.len()),
+            );
+            text.extend_from_slice(cell);
+        }
+        let mut start = 0;
+        for (i, cell) in cells.iter().enumerate() {
+            let found = index.probe(&text, key_of(cell), cell);
+            assert!(
+                matches!(found, Probe::Found(c) if c == i as u32 + 1),
+                "{cell:?}"
+            );
+            // Whatever their hashes, each slot holds its own string only.
+            let slot = Slot::new(key_of(cell), 1, start as u32, cell.len());
+            for other in &cells {
+                let holds = slot.holds(&text, key_of(other), other);
+                assert_eq!(holds, other == cell, "{cell:?} {other:?}");
+            }
+            start += cell.len();
+        }
+        assert_eq!(start, text.len());
+    }
+
     /// The in-place comparison is `==`: every length up to a few words,
     /// a difference at every position, and lengths that differ.
     #[test]
@@ -313,11 +448,11 @@ mod tests {
     fn high_bits_are_clear_for_ascii_only() {
         for len in 0..80usize {
             let a: Vec<u8> = (0..len).map(|i| b' ' + (i % 90) as u8).collect();
-            assert_eq!(hash_and_high_bits(&a).1 & HIGH_BITS, 0, "{len}");
+            assert_eq!(key_and_high_bits(&a).1 & HIGH_BITS, 0, "{len}");
             for at in 0..len {
                 let mut b = a.clone();
                 b[at] |= 0x80;
-                assert_ne!(hash_and_high_bits(&b).1 & HIGH_BITS, 0, "{len} {at}");
+                assert_ne!(key_and_high_bits(&b).1 & HIGH_BITS, 0, "{len} {at}");
             }
         }
     }
@@ -344,7 +479,7 @@ mod tests {
         }
         assert_eq!(
             [hash_of(b""), hash_of(b"ok"), hash_of(b"ST-048")],
-            [152_347_039, 976_559_636, 3_128_027_164]
+            [3_211_093_463, 1_841_468_650, 3_133_713_237]
         );
     }
 }
