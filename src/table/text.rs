@@ -305,8 +305,10 @@ fn count_numbers<C: Copy>(codes: &[C], numbers: &[u8], index: impl Fn(C) -> usiz
     codes.iter().map(|&c| usize::from(numbers[index(c)])).sum()
 }
 
-/// Cells `push_many` hashes before it looks them up.
-const BATCH: usize = 256;
+/// Cells `push_many` hashes before it looks them up: as many as the
+/// reader gives it at once (`TEXT_CHUNK`). Its arrays are set to zero per
+/// batch, and with 256 a column of labels spent a tenth of its time there.
+const BATCH: usize = 128;
 
 /// How many cells ahead `push_many` prefetches a cell's slot: enough for
 /// the loads of a column of mostly distinct strings (a table bigger than
