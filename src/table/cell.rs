@@ -161,9 +161,10 @@ pub(crate) fn parse_number_noting(cell: &[u8]) -> Option<(f64, bool)> {
 ///
 /// The full parser is out of line (`parse_float`): inlined, its saved
 /// registers and stack buffer made this function's frame, set up and torn
-/// down for every plain decimal too. Never inlined itself, so that
-/// `parse_number_noting` stays its first byte at every call.
-#[inline(never)]
+/// down for every plain decimal too. The plain decimal is inlined into the
+/// loops over a column's cells: a call per number (its result returned
+/// through memory) cost 1.5% of the realworld bench job's CPU.
+#[inline(always)]
 fn parse_number_at_all(cell: &[u8]) -> Option<(f64, bool)> {
     match parse_plain_decimal(cell) {
         Some(value) => Some((value, true)),
