@@ -10,7 +10,8 @@
 /// (hashbrown's table cost a call through `dyn FnMut` per candidate, and
 /// two more loads per hit: its control bytes and the dictionary's ends.
 /// Short strings found by their hash and bytes, as long ones are, took
-/// a fifth more time here: about 4% of the realworld bench job's CPU.)
+/// a tenth more time here: 13.1% of the realworld bench job's CPU without
+/// its comment column, against 11.7%.)
 pub(super) struct Index {
     /// A power of two of slots, at least `MIN_SLOTS`.
     slots: Vec<Slot>,
