@@ -882,6 +882,19 @@ fn corrupt_table(t: &Test, table: &str) {
     db.write_all(&vec![0xa5; page_size as usize]).unwrap();
 }
 
+/// Runs `args` on `three_files`' pipeline, whose state is damaged: the
+/// database is set aside, the three tasks run, and the run after finds
+/// them up to date in the new one. Also used by `wal_kept`.
+pub(crate) fn sets_aside_and_recovers(t: &Test, args: &[&str]) {
+    let run = t.run(args.iter().copied());
+    run.expect_code(0);
+    assert!(run.stderr.contains("is damaged"), "{}", run.stderr);
+    assert!(run.stderr.contains("3 ok"), "{}", run.stderr);
+    let run = t.run(["pipeline.toml"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("3 up to date"), "{}", run.stderr);
+}
+
 /// Three small files and a step copying each (`COPY`); also the fixture of
 /// `wal_kept`.
 pub(crate) fn three_files() -> Test {
@@ -927,13 +940,7 @@ fn item_08_a_corrupted_page_hit_while_recording_sets_the_database_aside() {
     t.run(["pipeline.toml"]).expect_code(0);
     // `tasks` is only written during a run: the damage is found then.
     corrupt_table(&t, "tasks");
-    let run = t.run(["pipeline.toml", "--force"]);
-    run.expect_code(0);
-    assert!(run.stderr.contains("is damaged"), "{}", run.stderr);
-    assert!(run.stderr.contains("3 ok"), "{}", run.stderr);
-    let run = t.run(["pipeline.toml"]);
-    run.expect_code(0);
-    assert!(run.stderr.contains("3 up to date"), "{}", run.stderr);
+    sets_aside_and_recovers(&t, &["pipeline.toml", "--force"]);
     assert!(
         t.run(["history", "pipeline.toml"]).stdout.lines().count() >= 2,
         "history reads the new database"
